@@ -1,0 +1,102 @@
+"""PyNN backends by name: import, set up, and describe them.
+
+The simulator module is always passed explicitly to the code that builds networks; this module only
+knows how to obtain and start one. Backends are imported lazily, so the core package never pays for
+(or depends on) a simulator it does not use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.metadata
+import io
+import os
+import warnings
+from types import ModuleType
+
+from lifresponse.errors import LifResponseError
+
+BACKENDS = {"nest": ("pyNN.nest", "nest-simulator"), "spinnaker": ("pyNN.spiNNaker", "sPyNNaker")}
+SPIKE_PRECISION = "on_grid"  # plain iaf_psc_exp, as SpiNNaker; PyNN's default off_grid is 4x slower
+
+
+class BackendError(LifResponseError):
+    """A backend name is unknown, or its simulator cannot be imported or started."""
+
+
+def load(name: str) -> ModuleType:
+    """Import the PyNN module of backend ``name`` ("nest" or "spinnaker").
+
+    PyNN prints a harmless CMake error about its optional NEST extension on first import; it is
+    silenced here.
+
+    Raises
+    ------
+    BackendError
+        If the name is unknown or the simulator is not installed.
+    """
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    module_name, distribution = BACKENDS[name]
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    try:
+        with _quiet():
+            return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendError(
+            f"backend {name!r} needs {module_name} (pip install {distribution}): {exc}"
+        ) from exc
+
+
+def setup(sim: ModuleType, name: str, timestep: float = 1.0, threads: int = 1,
+          seed: int = 42) -> dict:
+    """Call ``sim.setup`` with the options lifresponse uses on backend ``name``.
+
+    On NEST: ``spike_precision = "on_grid"`` (:data:`SPIKE_PRECISION`), ``threads`` and the
+    kernel seed. sPyNNaker takes only the timestep (it has no threads, and seeds its sources
+    itself).
+
+    Parameters
+    ----------
+    sim : module
+        The PyNN backend module from :func:`load`.
+    name : str
+        Its backend name.
+    timestep : float
+        Simulation resolution (ms).
+    threads : int
+        NEST threads (>= 1).
+    seed : int
+        NEST kernel random seed.
+
+    Returns
+    -------
+    dict
+        The options used, to be recorded in output files.
+    """
+    if threads < 1:
+        raise BackendError(f"threads must be >= 1 (got {threads})")
+    options = {"timestep": float(timestep), "min_delay": float(timestep)}
+    if name == "nest":
+        options.update(spike_precision=SPIKE_PRECISION, threads=int(threads),
+                       rng_seed=int(seed), verbosity="error")
+    with _quiet():
+        sim.setup(**options)
+    return {k: v for k, v in options.items() if k != "verbosity"}
+
+
+def version(name: str) -> str:
+    """Version of the simulator distribution behind backend ``name``, and of PyNN."""
+    _, distribution = BACKENDS[name]
+    return (f"{distribution} {importlib.metadata.version(distribution)}, "
+            f"PyNN {importlib.metadata.version('PyNN')}")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the simulators' start-up banners and deprecation chatter."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield

@@ -1,0 +1,124 @@
+"""Parameters of the current-based LIF neuron (PyNN ``IF_curr_exp``, NEST ``iaf_psc_exp``).
+
+Defaults are Table 1 of both Noisy Softplus papers. Names and units are PyNN's: ms, mV, nA, nF.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from lifresponse.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """Current-based leaky integrate-and-fire neuron with exponential synapses.
+
+    Parameters
+    ----------
+    cm : float
+        Membrane capacitance (nF).
+    tau_m : float
+        Membrane time constant (ms).
+    tau_refrac : float
+        Refractory period (ms).
+    v_reset : float
+        Reset potential after a spike (mV).
+    v_rest : float
+        Resting potential (mV).
+    v_thresh : float
+        Spike threshold (mV).
+    i_offset : float
+        Constant current the neuron always receives on top of any input (nA).
+    tau_syn_E, tau_syn_I : float
+        Decay time constants of excitatory and inhibitory synaptic currents (ms).
+
+    Raises
+    ------
+    ParameterError
+        If a value is not finite or out of range; the message names the field and the value.
+    """
+
+    cm: float = 0.25
+    tau_m: float = 20.0
+    tau_refrac: float = 1.0
+    v_reset: float = -65.0
+    v_rest: float = -65.0
+    v_thresh: float = -50.0
+    i_offset: float = 0.1
+    tau_syn_E: float = 5.0
+    tau_syn_I: float = 5.0
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ParameterError(
+                    f"LIFParams.{field.name}: must be a number (got {value!r})"
+                )
+            if not math.isfinite(value):
+                raise ParameterError(f"LIFParams.{field.name}: must be finite (got {value})")
+            object.__setattr__(self, field.name, float(value))
+        for name in ("cm", "tau_m", "tau_syn_E", "tau_syn_I"):
+            if getattr(self, name) <= 0:
+                raise ParameterError(f"LIFParams.{name}: must be > 0 (got {getattr(self, name)})")
+        if self.tau_refrac < 0:
+            raise ParameterError(f"LIFParams.tau_refrac: must be >= 0 (got {self.tau_refrac})")
+        if self.v_thresh <= self.v_reset:
+            raise ParameterError(
+                f"LIFParams.v_thresh: must be above v_reset = {self.v_reset} mV "
+                f"(got {self.v_thresh})"
+            )
+        if self.v_thresh <= self.v_rest:
+            raise ParameterError(
+                f"LIFParams.v_thresh: must be above v_rest = {self.v_rest} mV (got {self.v_thresh})"
+            )
+
+    @property
+    def r_m(self) -> float:
+        """Membrane resistance tau_m / cm (MOhm)."""
+        return self.tau_m / self.cm
+
+    @property
+    def rheobase(self) -> float:
+        """Total constant current needed to reach threshold, (v_thresh - v_rest) / R_m (nA)."""
+        return (self.v_thresh - self.v_rest) / self.r_m
+
+    @property
+    def input_rheobase(self) -> float:
+        """Input current needed to fire, on top of ``i_offset`` (nA)."""
+        return self.rheobase - self.i_offset
+
+    def to_pynn(self) -> dict[str, float]:
+        """Cell parameters for PyNN ``IF_curr_exp`` (PyNN names and units)."""
+        return self.to_dict()
+
+    def to_dict(self) -> dict[str, float]:
+        """All parameters as a plain ``{name: value}`` dictionary."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "LIFParams":
+        """Build from a mapping; unknown names are an error, missing names take defaults.
+
+        Raises
+        ------
+        ParameterError
+            If a key is not a parameter name or a value is invalid.
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ParameterError(
+                f"LIFParams: unknown parameter(s) {', '.join(unknown)}; "
+                f"known are {', '.join(sorted(known))}"
+            )
+        return cls(**{name: _plain_number(value) for name, value in values.items()})
+
+
+def _plain_number(value: Any) -> Any:
+    """Turn numpy scalars (as read from HDF5 attributes) into Python numbers."""
+    return value.item() if hasattr(value, "item") else value

@@ -64,7 +64,9 @@ def noisy_softplus_dx(x, sigma, k: float = 0.30):
 
 def noisy_softplus_dsigma(x, sigma, k: float = 0.30):
     """Derivative of :func:`noisy_softplus` in ``sigma``: ``k (softplus(z) - z logistic(z))``,
-    ``z = x / (k sigma)`` (dimensionless). At ``sigma = 0`` its limit, 0 (``k ln 2`` at ``x = 0``)."""
+    ``z = x / (k sigma)`` (dimensionless).
+
+    At ``sigma = 0`` it is the limit: 0, or ``k ln 2`` at ``x = 0``."""
     x, sigma, z, noisy = _scaled_input(x, sigma, k)
     # softplus(z) - z expit(z) -> 0 for |z| -> inf; for z > 0 use the form without cancellation:
     # log1p(e^-z) + z e^-z / (1 + e^-z), i.e. softplus(-z) + z expit(-z).

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from lifresponse.errors import ParameterError
 
@@ -101,7 +102,7 @@ class LIFParams:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "LIFParams":
+    def from_dict(cls, values: Mapping[str, Any]) -> LIFParams:
         """Build from a mapping; unknown names are an error, missing names take defaults.
 
         Raises

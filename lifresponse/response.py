@@ -113,7 +113,9 @@ def siegert_rate(
     if np.any(s < 0):
         raise ValueError(f"siegert_rate: s must be >= 0 (got min {s.min()})")
     if dt_noise <= 0 or tau_syn < 0:
-        raise ValueError(f"siegert_rate: need dt_noise > 0 and tau_syn >= 0 (got {dt_noise}, {tau_syn})")
+        raise ValueError(
+            f"siegert_rate: need dt_noise > 0 and tau_syn >= 0 (got {dt_noise}, {tau_syn})"
+        )
     mu = params.r_m * (m + params.i_offset)
     sigma = noise_sigma(s, params, dt_noise)
     noisy = sigma > 0

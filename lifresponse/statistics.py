@@ -148,7 +148,7 @@ def poisson_drive(m, s, tau_syn: float, n_trains: int = 100, weight=None,
             raise ParameterError(f"poisson_drive: weight must be > 0 nA (got {weight})")
     bad = (s <= 0) | (abs_m * w > 2 * s**2 * (1 + 1e-12))
     if np.any(bad):
-        points = [(float(a), float(b)) for a, b in zip(m[bad], s[bad])]
+        points = [(float(a), float(b)) for a, b in zip(m[bad], s[bad], strict=True)]
         shown = ", ".join(f"(m={a:g}, s={b:g})" for a, b in points[:8])
         more = f" and {len(points) - 8} more" if len(points) > 8 else ""
         raise UnreachableTargetError(

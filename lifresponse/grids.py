@@ -1,0 +1,53 @@
+"""Parsing the value grids users type on the command line: ``start:stop:step`` or ``a,b,c``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lifresponse.errors import ParameterError
+
+
+def parse_grid(text: str, name: str = "grid") -> np.ndarray:
+    """Values from ``"start:stop:step"`` (stop included when on the grid) or ``"a,b,c"``.
+
+    Parameters
+    ----------
+    text : str
+        The grid as typed.
+    name : str
+        The option name, for error messages (e.g. ``"--means"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values, float, in the order given.
+
+    Raises
+    ------
+    ParameterError
+        If the text is empty, malformed, has a non-positive step, or gives no values.
+    """
+    text = text.strip()
+    separator = ":" if ":" in text else ","
+    try:
+        numbers = [float(p) for p in text.split(separator) if p.strip() != ""]
+    except ValueError:
+        numbers = None
+    if numbers is None or (separator == ":" and len(numbers) != 3):
+        raise ParameterError(
+            f"{name}: cannot read {text!r}; write start:stop:step (e.g. -0.5:1.0:0.05) "
+            "or a comma-separated list"
+        )
+    if separator == ":":
+        start, stop, step = numbers
+        if step <= 0:
+            raise ParameterError(f"{name}: step must be > 0 (got {text!r})")
+        count = int(np.floor((stop - start) / step + 1e-9)) + 1
+        values = np.round(start + step * np.arange(max(count, 0)), 12)
+    else:
+        values = np.array(numbers)
+    if values.size == 0:
+        raise ParameterError(f"{name}: the grid {text!r} is empty")
+    if not np.all(np.isfinite(values)):
+        raise ParameterError(f"{name}: values must be finite (got {text!r})")
+    return values

@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/lifresponse demo --out demo-output
+	mkdir -p demo-output
+	$(BIN)/lifresponse response --means -0.5:1.0:0.01 --stds 0.1,0.2,0.5,1.0 --csv demo-output/response.csv --plot demo-output/response.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

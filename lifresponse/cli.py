@@ -113,6 +113,9 @@ def main(argv=None) -> int:
     except LifResponseError as exc:
         print(f"lifresponse: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,162 @@
+"""The ``rates.h5`` file: a calibration sweep's grid, spike counts per trial and provenance.
+
+Layout (HDF5, root attributes hold the scalars)::
+
+    attrs   format="lifresponse.rates", version=1, drive (JSON), neuron (JSON), duration_ms,
+            timestep_ms, trials, seed, threads, backend, backend_version, spike_precision,
+            lifresponse_version, max_cells_per_chunk, complete, spikes_returned, note,
+            wall_time_s
+    means   (n_means,)  input means (nA)
+    stds    (n_stds,)   input stds (nA)
+    point_mean, point_std  (n_points,)  every (mean, std) pair, mean-major
+    counts  (n_points, trials) int64   spikes per trial; -1 = not simulated (yet)
+    done    (n_points,) bool           which points are finished
+    chunk_wall_s (n_chunks,)           wall time of each chunk (s), NaN until run
+
+While a sweep runs the file is ``<out>.partial``; each finished chunk is written and flushed, so
+an interrupted sweep resumes from it. When the last chunk is done it is renamed to ``<out>``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from lifresponse.errors import FileFormatError
+
+FORMAT = "lifresponse.rates"
+VERSION = 1
+_ATTRS = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "threads",
+          "backend", "backend_version", "spike_precision", "lifresponse_version",
+          "max_cells_per_chunk", "complete", "spikes_returned", "note", "wall_time_s")
+_DATASETS = ("means", "stds", "point_mean", "point_std", "counts", "done", "chunk_wall_s")
+
+
+@dataclass
+class RateTable:
+    """A sweep as read from ``rates.h5``.
+
+    Attributes
+    ----------
+    means, stds : numpy.ndarray
+        The grid axes (nA).
+    point_mean, point_std : numpy.ndarray
+        Input mean and std of every point (nA), shape (n_points,).
+    counts : numpy.ndarray
+        Spike counts, shape (n_points, trials); -1 where not simulated.
+    done : numpy.ndarray
+        Finished points, shape (n_points,).
+    chunk_wall_s : numpy.ndarray
+        Wall time per chunk (s).
+    attrs : dict
+        Root attributes; ``drive`` and ``neuron`` decoded from JSON.
+    path : pathlib.Path
+        Where it was read from.
+    """
+
+    means: np.ndarray
+    stds: np.ndarray
+    point_mean: np.ndarray
+    point_std: np.ndarray
+    counts: np.ndarray
+    done: np.ndarray
+    chunk_wall_s: np.ndarray
+    attrs: dict[str, Any]
+    path: Path
+
+    @property
+    def duration_ms(self) -> float:
+        return float(self.attrs["duration_ms"])
+
+    @property
+    def rates(self) -> np.ndarray:
+        """Firing rate per trial (Hz), shape (n_points, trials); NaN where not measured."""
+        rates = self.counts / (self.duration_ms / 1000.0)
+        return np.where(self.counts >= 0, rates, np.nan)
+
+
+def create(path: Path, means, stds, trials: int, n_chunks: int, attrs: dict[str, Any]) -> None:
+    """Write an empty sweep file with its grid and provenance (``complete`` = False)."""
+    point_mean, point_std = (a.ravel() for a in np.meshgrid(means, stds, indexing="ij"))
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["version"] = VERSION
+        for key, value in attrs.items():
+            f.attrs[key] = json.dumps(value) if key in ("drive", "neuron") else value
+        f.attrs["complete"] = False
+        f["means"] = np.asarray(means, dtype=float)
+        f["stds"] = np.asarray(stds, dtype=float)
+        f["point_mean"] = point_mean
+        f["point_std"] = point_std
+        f["counts"] = np.full((len(point_mean), trials), -1, dtype=np.int64)
+        f["done"] = np.zeros(len(point_mean), dtype=bool)
+        f["chunk_wall_s"] = np.full(n_chunks, np.nan)
+
+
+def write_chunk(path: Path, chunk: int, points: np.ndarray, counts: np.ndarray,
+                wall_s: float, spikes_returned: bool) -> None:
+    """Store one finished chunk's counts (n_chunk_points, trials) and flush it to disk."""
+    with h5py.File(path, "r+") as f:
+        f["counts"][points, :] = counts
+        f["done"][points] = True
+        f["chunk_wall_s"][chunk] = wall_s
+        f.attrs["wall_time_s"] = float(np.nansum(f["chunk_wall_s"][()]))
+        f.attrs["spikes_returned"] = bool(spikes_returned)
+        f.flush()
+
+
+def mark_complete(path: Path, note: str) -> None:
+    with h5py.File(path, "r+") as f:
+        f.attrs["complete"] = True
+        f.attrs["note"] = note
+
+
+def read(path) -> RateTable:
+    """Read and validate a sweep file.
+
+    Raises
+    ------
+    FileFormatError
+        If the file is missing, not HDF5 or truncated, of another format or a newer version, or
+        lacks a dataset or attribute; the message names the file and what is wrong.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            fmt = f.attrs.get("format")
+            if fmt != FORMAT:
+                raise FileFormatError(f"{path}: not a lifresponse rates file (format = {fmt!r})")
+            version = int(f.attrs.get("version", -1))
+            if version > VERSION or version < 1:
+                raise FileFormatError(
+                    f"{path}: rates file version {version}; this lifresponse reads up to {VERSION}"
+                )
+            missing = [k for k in _ATTRS if k not in f.attrs and k != "note"]
+            missing += [k for k in _DATASETS if k not in f]
+            if missing:
+                raise FileFormatError(f"{path}: missing {', '.join(missing)}")
+            data = {k: f[k][()] for k in _DATASETS}
+            attrs = {k: _plain(f.attrs[k]) for k in f.attrs}
+    except OSError as exc:
+        raise FileFormatError(f"{path}: not a readable HDF5 file (truncated or foreign): {exc}") \
+            from None
+    attrs["drive"] = json.loads(attrs["drive"])
+    attrs["neuron"] = json.loads(attrs["neuron"])
+    n_points, trials = len(data["point_mean"]), int(attrs["trials"])
+    if data["counts"].shape != (n_points, trials) or len(data["point_mean"]) != len(
+            data["means"]) * len(data["stds"]) or data["done"].shape != (n_points,):
+        raise FileFormatError(f"{path}: dataset shapes do not match the grid")
+    return RateTable(path=path, attrs=attrs, **data)
+
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return value.decode()
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,247 @@
+"""Calibration sweeps: every (mean, std, trial) is its own neuron, all in one simulation.
+
+A grid of ``n_means x n_stds`` points with ``trials`` cells each becomes one PyNN population
+driven by one of the :mod:`~lifresponse.calibration.drives`. Grids larger than
+``max_cells_per_chunk`` cells are split into chunks (one ``setup/run/end`` each) so memory stays
+bounded; every finished chunk is written to ``<out>.partial`` at once, and ``resume=True`` carries
+on from there after an interruption. Only spike counts are kept.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import lifresponse
+from lifresponse import backends
+from lifresponse.calibration import results
+from lifresponse.errors import LifResponseError, ParameterError
+from lifresponse.neuron import LIFParams
+
+VIRTUAL_BOARD_NOTE = ("sPyNNaker virtual board: the sweep was mapped, but a virtual board "
+                      "returns no spikes; counts are not measurements")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """What to simulate.
+
+    Parameters
+    ----------
+    drive : NoisyCurrentDrive | PoissonCurrentDrive | DCDrive
+        The kind of input.
+    means, stds : numpy.ndarray
+        Grid axes: input mean currents and stds (nA).
+    trials : int
+        Independent neurons per point.
+    duration : float
+        Simulated time per trial (ms).
+    timestep : float
+        Simulation resolution (ms).
+    seed : int
+        Base random seed; chunk ``c`` uses ``seed + c``.
+    threads : int
+        NEST threads.
+    backend : str
+        "nest" or "spinnaker".
+    neuron : LIFParams
+        Neuron parameters (a Poisson drive sets ``tau_syn_E/I`` to its own ``tau_syn``).
+    max_cells_per_chunk : int
+        Upper bound on neurons per simulation run, to bound memory.
+    """
+
+    drive: object
+    means: np.ndarray
+    stds: np.ndarray
+    trials: int = 10
+    duration: float = 10000.0
+    timestep: float = 1.0
+    seed: int = 42
+    threads: int = 1
+    backend: str = "nest"
+    neuron: LIFParams = field(default_factory=LIFParams)
+    max_cells_per_chunk: int = 4000
+
+    def __post_init__(self):
+        object.__setattr__(self, "means", np.atleast_1d(np.asarray(self.means, dtype=float)))
+        object.__setattr__(self, "stds", np.atleast_1d(np.asarray(self.stds, dtype=float)))
+        if self.means.size == 0 or self.stds.size == 0:
+            raise ParameterError("the grid is empty: give at least one mean and one std")
+        if not (np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.stds))):
+            raise ParameterError("--means/--stds: values must be finite")
+        if np.any(self.stds < 0):
+            raise ParameterError(f"--stds: must be >= 0 nA (got {self.stds.min():g})")
+        if self.trials < 1:
+            raise ParameterError(f"--trials: must be >= 1 (got {self.trials})")
+        if self.duration <= 0:
+            raise ParameterError(f"--duration: must be > 0 ms (got {self.duration:g})")
+        if self.timestep <= 0:
+            raise ParameterError(f"--timestep: must be > 0 ms (got {self.timestep:g})")
+        if self.max_cells_per_chunk < self.trials:
+            raise ParameterError(
+                f"max_cells_per_chunk ({self.max_cells_per_chunk}) must hold one point's "
+                f"{self.trials} trials")
+        if self.backend not in backends.BACKENDS:
+            raise backends.BackendError(
+                f"unknown backend {self.backend!r}; choose one of {', '.join(backends.BACKENDS)}")
+        point_mean, point_std = self.points()
+        self.drive.check(point_mean, point_std, self.timestep)
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Input mean and std of every grid point (nA), mean-major, as stored in ``rates.h5``."""
+        m, s = np.meshgrid(self.means, self.stds, indexing="ij")
+        return m.ravel(), s.ravel()
+
+    def neuron_used(self) -> LIFParams:
+        overrides = getattr(self.drive, "neuron_overrides", dict)()
+        return LIFParams.from_dict({**self.neuron.to_dict(), **overrides})
+
+    def chunks(self) -> list[np.ndarray]:
+        """Point indices of each chunk."""
+        n_points = self.means.size * self.stds.size
+        per_chunk = max(1, self.max_cells_per_chunk // self.trials)
+        return [np.arange(i, min(i + per_chunk, n_points)) for i in range(0, n_points, per_chunk)]
+
+    def header(self) -> dict:
+        """The attributes that identify this sweep in its results file."""
+        return {
+            "drive": self.drive.to_dict(),
+            "neuron": self.neuron_used().to_dict(),
+            "duration_ms": float(self.duration),
+            "timestep_ms": float(self.timestep),
+            "trials": int(self.trials),
+            "seed": int(self.seed),
+            "threads": int(self.threads),
+            "backend": self.backend,
+            "backend_version": backends.version(self.backend),
+            "spike_precision": backends.SPIKE_PRECISION if self.backend == "nest" else "on_grid",
+            "lifresponse_version": lifresponse.__version__,
+            "max_cells_per_chunk": int(self.max_cells_per_chunk),
+            "spikes_returned": True,
+            "note": "",
+            "wall_time_s": 0.0,
+        }
+
+
+class SweepFileError(LifResponseError):
+    """The output file exists, or a partial file does not belong to this sweep."""
+
+
+def partial_path(out: Path) -> Path:
+    """Where an unfinished sweep for ``out`` is kept."""
+    return out.with_name(out.name + ".partial")
+
+
+def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = True) -> Path:
+    """Simulate the whole grid and write ``out`` (``rates.h5``); returns its path.
+
+    Parameters
+    ----------
+    config : SweepConfig
+        What to simulate.
+    out : path-like
+        Results file. An existing finished file is never overwritten.
+    resume : bool
+        Carry on from ``<out>.partial`` if it exists and holds the same sweep.
+    progress : bool
+        Show a progress bar (neuron-seconds simulated).
+
+    Raises
+    ------
+    SweepFileError
+        If ``out`` exists, or a partial file exists and ``resume`` is False or it holds another
+        sweep.
+    """
+    out = Path(out)
+    partial = partial_path(out)
+    if out.exists():
+        raise SweepFileError(f"{out} already exists; it is never overwritten: choose another "
+                             "--out or delete it")
+    chunks = config.chunks()
+    header = config.header()
+    if partial.exists():
+        if not resume:
+            raise SweepFileError(f"{partial} holds an unfinished sweep: resume it with --resume "
+                                 "or delete it")
+        _check_same_sweep(results.read(partial), config, header)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        results.create(partial, config.means, config.stds, config.trials, len(chunks), header)
+    done = results.read(partial).done
+    todo = [(c, points) for c, points in enumerate(chunks) if not done[points].all()]
+    neuron_seconds = config.trials * config.duration / 1000.0
+    total = neuron_seconds * sum(len(points) for _, points in todo)
+    note = ""
+    with tqdm(total=total, unit="neuron-s", disable=not progress, desc="sweep",
+              unit_scale=True) as bar:
+        for c, points in todo:
+            bar.set_postfix_str(f"chunk {c + 1}/{len(chunks)}")
+            start = time.perf_counter()
+            counts, virtual = _simulate_chunk(config, c, points, bar)
+            results.write_chunk(partial, c, points, counts, time.perf_counter() - start,
+                                spikes_returned=not virtual)
+            note = VIRTUAL_BOARD_NOTE if virtual else note
+    results.mark_complete(partial, note)
+    partial.rename(out)
+    return out
+
+
+def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dict) -> None:
+    keys = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "backend",
+            "max_cells_per_chunk")
+    differ = [k for k in keys if table.attrs[k] != header[k]]
+    if not (np.array_equal(table.means, config.means) and np.array_equal(table.stds,
+                                                                          config.stds)):
+        differ.append("grid")
+    if differ:
+        raise SweepFileError(f"{table.path} is a different sweep ({', '.join(differ)} differ): "
+                             "delete it or choose another --out")
+
+
+def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) -> tuple:
+    """Run one chunk; returns spike counts (n_points, trials) and whether the board was virtual."""
+    sim = backends.load(config.backend)
+    backends.setup(sim, config.backend, timestep=config.timestep, threads=config.threads,
+                   seed=config.seed + chunk)
+    point_mean, point_std = config.points()
+    try:
+        with backends.quiet():
+            cells = sim.Population(len(points) * config.trials,
+                                   sim.IF_curr_exp(**config.neuron_used().to_pynn()))
+            config.drive.attach(sim, cells, point_mean[points], point_std[points], config.trials,
+                                config.duration)
+            cells.record("spikes")
+        _run_with_progress(sim, config, bar, len(points))
+        with backends.quiet():
+            counts = _spike_counts(cells)
+        virtual = backends.is_virtual_board(config.backend)
+    finally:
+        with backends.quiet():
+            sim.end()
+    return counts.reshape(len(points), config.trials), virtual
+
+
+def _run_with_progress(sim, config: SweepConfig, bar, n_points: int) -> None:
+    """NEST runs in ten slices so the bar moves; sPyNNaker in one piece (each run costs a
+    full data extraction there)."""
+    slices = 10 if config.backend == "nest" else 1
+    per_slice = config.duration / slices
+    neuron_seconds = n_points * config.trials * per_slice / 1000.0
+    for _ in range(slices):
+        with backends.quiet():
+            sim.run(per_slice)
+        bar.update(neuron_seconds)
+
+
+def _spike_counts(cells) -> np.ndarray:
+    """Spikes per cell, in population order."""
+    trains = cells.get_data("spikes", clear=True).segments[-1].spiketrains
+    counts = np.zeros(cells.size, dtype=np.int64)
+    for train in trains:
+        counts[int(train.annotations["source_index"])] = len(train)
+    return counts
+

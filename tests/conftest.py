@@ -18,3 +18,19 @@ def nest_kernel():
     nest.set_verbosity("M_ERROR")
     nest.resolution = 0.1
     return nest
+
+
+@pytest.fixture
+def spinnaker_virtual_board(tmp_path, monkeypatch):
+    """A working directory configured for an sPyNNaker virtual board (version 5), with HOME
+    pointed at a temporary folder that holds the ``~/.spynnaker.cfg`` sPyNNaker insists on."""
+    pytest.importorskip("spynnaker")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".spynnaker.cfg").write_text("[Machine]\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "spynnaker.cfg").write_text("[Machine]\nvirtual_board = True\nversion = 5\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    return work

@@ -98,7 +98,7 @@ class PoissonCurrentDrive:
             # (i, i, |w_i|, delay): a list, because sPyNNaker's OneToOneConnector takes only a
             # scalar weight; sPyNNaker wants inhibitory weights positive.
             index = np.arange(len(rates), dtype=float)
-            delay = np.full(len(rates), sim.get_min_delay())
+            delay = np.full(len(rates), sim.get_time_step())
             pairs = np.column_stack([index, index, np.abs(signed), delay])
             sim.Projection(sources, cells, sim.FromListConnector(pairs), sim.StaticSynapse(),
                            receptor_type=receptor)

@@ -88,6 +88,10 @@ class SweepConfig:
         if self.backend not in backends.BACKENDS:
             raise backends.BackendError(
                 f"unknown backend {self.backend!r}; choose one of {', '.join(backends.BACKENDS)}")
+        if (self.backend == "spinnaker" and self.drive.kind == "noisy-current"
+                and self.drive.dt_noise != self.timestep):
+            raise ParameterError(f"--dt-noise: sPyNNaker's NoisyCurrentSource needs dt equal to "
+                                 f"the timestep {self.timestep:g} ms (got {self.drive.dt_noise:g})")
         point_mean, point_std = self.points()
         self.drive.check(point_mean, point_std, self.timestep)
 
@@ -158,36 +162,43 @@ def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = T
     """
     out = Path(out)
     partial = partial_path(out)
-    if out.exists():
-        raise SweepFileError(f"{out} already exists; it is never overwritten: choose another "
-                             "--out or delete it")
+    check_output(out, resume)
     chunks = config.chunks()
     header = config.header()
     if partial.exists():
-        if not resume:
-            raise SweepFileError(f"{partial} holds an unfinished sweep: resume it with --resume "
-                                 "or delete it")
         _check_same_sweep(results.read(partial), config, header)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         results.create(partial, config.means, config.stds, config.trials, len(chunks), header)
     done = results.read(partial).done
     todo = [(c, points) for c, points in enumerate(chunks) if not done[points].all()]
-    neuron_seconds = config.trials * config.duration / 1000.0
-    total = neuron_seconds * sum(len(points) for _, points in todo)
     note = ""
-    with tqdm(total=total, unit="neuron-s", disable=not progress, desc="sweep",
-              unit_scale=True) as bar:
+    with tqdm(total=len(todo) * _slices(config), unit="slice", disable=not progress,
+              desc="sweep") as bar:
         for c, points in todo:
             bar.set_postfix_str(f"chunk {c + 1}/{len(chunks)}")
             start = time.perf_counter()
             counts, virtual = _simulate_chunk(config, c, points, bar)
+            if virtual:  # a virtual board returns nothing: store "not measured", not zeros
+                counts = np.full_like(counts, -1)
             results.write_chunk(partial, c, points, counts, time.perf_counter() - start,
                                 spikes_returned=not virtual)
             note = VIRTUAL_BOARD_NOTE if virtual else note
     results.mark_complete(partial, note)
     partial.rename(out)
     return out
+
+
+def check_output(out: Path, resume: bool) -> None:
+    """Raise :class:`SweepFileError` unless a sweep may write ``out``: a finished file is never
+    overwritten, and an unfinished one is only continued with ``resume``."""
+    out = Path(out)
+    if out.exists():
+        raise SweepFileError(f"{out} already exists; it is never overwritten: choose another "
+                             "--out or delete it")
+    if partial_path(out).exists() and not resume:
+        raise SweepFileError(f"{partial_path(out)} holds an unfinished sweep: resume it with "
+                             "--resume or delete it")
 
 
 def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dict) -> None:
@@ -215,7 +226,7 @@ def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) ->
             config.drive.attach(sim, cells, point_mean[points], point_std[points], config.trials,
                                 config.duration)
             cells.record("spikes")
-        _run_with_progress(sim, config, bar, len(points))
+        _run_with_progress(sim, config, bar)
         with backends.quiet():
             counts = _spike_counts(cells)
         virtual = backends.is_virtual_board(config.backend)
@@ -225,16 +236,18 @@ def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) ->
     return counts.reshape(len(points), config.trials), virtual
 
 
-def _run_with_progress(sim, config: SweepConfig, bar, n_points: int) -> None:
-    """NEST runs in ten slices so the bar moves; sPyNNaker in one piece (each run costs a
-    full data extraction there)."""
-    slices = 10 if config.backend == "nest" else 1
-    per_slice = config.duration / slices
-    neuron_seconds = n_points * config.trials * per_slice / 1000.0
+def _slices(config: SweepConfig) -> int:
+    """NEST runs a chunk in ten slices so the progress bar moves; sPyNNaker in one piece (each
+    run costs a full data extraction there)."""
+    return 10 if config.backend == "nest" else 1
+
+
+def _run_with_progress(sim, config: SweepConfig, bar) -> None:
+    slices = _slices(config)
     for _ in range(slices):
         with backends.quiet():
-            sim.run(per_slice)
-        bar.update(neuron_seconds)
+            sim.run(config.duration / slices)
+        bar.update(1)
 
 
 def _spike_counts(cells) -> np.ndarray:

@@ -1,0 +1,220 @@
+"""Fit Noisy Softplus's (k, S) to measured rates, beside the alternatives it is compared with.
+
+Every trial is one data point ``(rate, m, s)``; only points with ``s > 0`` enter (Noisy Softplus
+is defined by its noise). Models, all least squares on rates in Hz:
+
+* Noisy Softplus: ``rate = S k s ln(1 + exp(m / (k s)))`` (eq. 9-11), parameters (k, S);
+* ReLU: ``rate = S max(0, m)``, parameter S;
+* Softplus: one noise level for all points, ``rate = S c ln(1 + exp(m / c))``, parameters
+  (c = k sigma in nA, S);
+* Siegert: eq. 7 with no free parameter, as a prediction (its RMSE only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import least_squares
+
+import lifresponse
+from lifresponse.activations import noisy_softplus, relu
+from lifresponse.calibration.drives import drive_from_dict
+from lifresponse.calibration.results import RateTable
+from lifresponse.errors import FileFormatError, LifResponseError
+from lifresponse.neuron import LIFParams
+from lifresponse.response import siegert_rate
+
+MIN_POINTS = 10
+CALIBRATION_FORMAT = "lifresponse.calibration"
+CALIBRATION_VERSION = 1
+
+
+class FitError(LifResponseError):
+    """The data cannot support a fit (too few usable points, no firing, no spikes returned)."""
+
+
+@dataclass(frozen=True)
+class ModelFit:
+    """One model's least-squares fit.
+
+    Attributes
+    ----------
+    model : str
+        "noisy-softplus", "relu", "softplus" or "siegert".
+    params : dict
+        Fitted values (k dimensionless, S in Hz/nA, c in nA); empty for Siegert.
+    stderr : dict
+        Standard error of each fitted value, from the Jacobian at the optimum.
+    rmse : float
+        Root mean square error over all usable trials (Hz).
+    r2 : float
+        Coefficient of determination.
+    """
+
+    model: str
+    params: dict
+    stderr: dict
+    rmse: float
+    r2: float
+
+
+@dataclass(frozen=True)
+class FitData:
+    """The usable trials: input mean (nA), std (nA) and rate (Hz), flat arrays."""
+
+    m: np.ndarray
+    s: np.ndarray
+    rate: np.ndarray
+
+    @classmethod
+    def from_table(cls, table: RateTable) -> FitData:
+        if not table.attrs.get("spikes_returned", True):
+            raise FitError(f"{table.path}: holds no measured spikes ({table.attrs.get('note')})")
+        trials = table.counts.shape[1]
+        m = np.repeat(table.point_mean, trials)
+        s = np.repeat(table.point_std, trials)
+        rate = table.rates.ravel()
+        usable = (s > 0) & np.isfinite(rate)
+        data = cls(m[usable], s[usable], rate[usable])
+        if usable.sum() < MIN_POINTS:
+            raise FitError(f"{table.path}: only {int(usable.sum())} usable (rate, m, s > 0) "
+                           f"trials; a fit needs at least {MIN_POINTS}")
+        if np.count_nonzero(data.rate) < 3:
+            raise FitError(f"{table.path}: the neuron (almost) never fired; nothing to fit")
+        return data
+
+
+def _summarise(model, names, result, data: FitData) -> ModelFit:
+    residual = result.fun
+    n, p = residual.size, len(names)
+    rss = float(residual @ residual)
+    jac = result.jac
+    cov = np.linalg.pinv(jac.T @ jac) * rss / max(n - p, 1)
+    stderr = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    return ModelFit(model, dict(zip(names, map(float, result.x), strict=True)),
+                    dict(zip(names, map(float, stderr), strict=True)),
+                    float(np.sqrt(rss / n)), _r2(rss, data.rate))
+
+
+def _r2(rss, rate):
+    tss = float(np.sum((rate - rate.mean()) ** 2))
+    return 1.0 - rss / tss if tss > 0 else float("nan")
+
+
+def fit_noisy_softplus(data: FitData, k0=0.3, S0=200.0) -> ModelFit:
+    """(k, S) minimising ``sum (S f_ns(m, s; k) - rate)^2``."""
+    result = least_squares(lambda p: p[1] * noisy_softplus(data.m, data.s, p[0]) - data.rate,
+                           x0=[k0, S0], bounds=([1e-4, 0.0], [np.inf, np.inf]), x_scale=[0.1, 100])
+    return _summarise("noisy-softplus", ("k", "S"), result, data)
+
+
+def fit_relu(data: FitData) -> ModelFit:
+    """S minimising ``sum (S max(0, m) - rate)^2`` (linear: closed form via least_squares)."""
+    result = least_squares(lambda p: p[0] * relu(data.m) - data.rate, x0=[200.0])
+    return _summarise("relu", ("S",), result, data)
+
+
+def fit_softplus(data: FitData) -> ModelFit:
+    """(c, S) minimising ``sum (S c ln(1 + exp(m / c)) - rate)^2``: one noise level for all."""
+    result = least_squares(lambda p: p[1] * noisy_softplus(data.m, p[0], 1.0) - data.rate,
+                           x0=[0.1, 200.0], bounds=([1e-4, 0.0], [np.inf, np.inf]),
+                           x_scale=[0.1, 100])
+    return _summarise("softplus", ("c", "S"), result, data)
+
+
+def siegert_prediction(data: FitData, neuron: LIFParams, dt_noise: float,
+                       tau_syn: float) -> ModelFit:
+    """Error of the parameter-free Siegert rate (eq. 7) against the measurements."""
+    residual = siegert_rate(data.m, data.s, neuron, dt_noise, tau_syn) - data.rate
+    rss = float(residual @ residual)
+    return ModelFit("siegert", {"dt_noise": dt_noise, "tau_syn": tau_syn}, {},
+                    float(np.sqrt(rss / residual.size)), _r2(rss, data.rate))
+
+
+def fit_table(table: RateTable) -> list[ModelFit]:
+    """All four models on one sweep, Noisy Softplus first."""
+    data = FitData.from_table(table)
+    drive = drive_from_dict(table.attrs["drive"])
+    neuron = LIFParams.from_dict(table.attrs["neuron"])
+    return [fit_noisy_softplus(data), fit_relu(data), fit_softplus(data),
+            siegert_prediction(data, neuron, *drive.siegert_dt_noise())]
+
+
+def calibration_record(table: RateTable, fits: list[ModelFit]) -> dict:
+    """The content of ``calibration.json``: (k, S), the comparison, neuron and provenance."""
+    ns = fits[0]
+    drive = table.attrs["drive"]
+    neuron = table.attrs["neuron"]
+    return {
+        "format": CALIBRATION_FORMAT,
+        "version": CALIBRATION_VERSION,
+        "k": ns.params["k"],
+        "S": ns.params["S"],
+        "k_stderr": ns.stderr["k"],
+        "S_stderr": ns.stderr["S"],
+        "rmse_hz": ns.rmse,
+        "r2": ns.r2,
+        "tau_syn_ms": drive.get("tau_syn", neuron["tau_syn_E"]),
+        "timestep_ms": table.attrs["timestep_ms"],
+        "drive": drive,
+        "neuron": neuron,
+        "comparison": [asdict(f) for f in fits],
+        "provenance": {
+            "rates_file": str(table.path),
+            "rates_sha256": _sha256(table.path),
+            "backend": table.attrs["backend"],
+            "backend_version": table.attrs["backend_version"],
+            "spike_precision": table.attrs["spike_precision"],
+            "seed": table.attrs["seed"],
+            "trials": table.attrs["trials"],
+            "duration_ms": table.attrs["duration_ms"],
+            "sweep_lifresponse_version": table.attrs["lifresponse_version"],
+            "fit_lifresponse_version": lifresponse.__version__,
+            "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def write_calibration(record: dict, path) -> None:
+    """Write ``calibration.json`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def read_calibration(path) -> dict:
+    """Read and validate ``calibration.json``; returns the record (k, S, tau_syn_ms, ...)."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(record, dict) or record.get("format") != CALIBRATION_FORMAT:
+        raise FileFormatError(f"{path}: not a lifresponse calibration file")
+    if record.get("version", 0) > CALIBRATION_VERSION:
+        raise FileFormatError(f"{path}: calibration version {record.get('version')}; this "
+                              f"lifresponse reads up to {CALIBRATION_VERSION}")
+    for key in ("k", "S", "tau_syn_ms", "neuron"):
+        if key not in record:
+            raise FileFormatError(f"{path}: missing {key!r}")
+    if not (record["k"] > 0 and record["S"] > 0):
+        raise FileFormatError(f"{path}: k and S must be > 0 (got {record['k']}, {record['S']})")
+    return record
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,32 @@
+"""sPyNNaker on a virtual board: the sweep maps, and the output says no spikes came back."""
+
+import numpy as np
+import pytest
+
+from lifresponse.calibration import results
+from lifresponse.calibration.drives import NoisyCurrentDrive, PoissonCurrentDrive
+from lifresponse.calibration.fit import FitData, FitError
+from lifresponse.calibration.sweep import VIRTUAL_BOARD_NOTE, SweepConfig, run_sweep
+from lifresponse.errors import ParameterError
+
+pytestmark = pytest.mark.spinnaker
+
+
+@pytest.mark.parametrize("drive", [NoisyCurrentDrive(1.0), PoissonCurrentDrive(5.0)])
+def test_sweep_maps_on_a_virtual_board(spinnaker_virtual_board, drive):
+    config = SweepConfig(drive, means=[0.0, 0.4], stds=[0.5, 1.0], trials=3, duration=100.0,
+                         backend="spinnaker")
+    out = run_sweep(config, spinnaker_virtual_board / "rates.h5", progress=False)
+    table = results.read(out)
+    assert table.attrs["complete"] and table.attrs["backend"] == "spinnaker"
+    assert table.attrs["spikes_returned"] is False or table.attrs["spikes_returned"] == 0
+    assert table.attrs["note"] == VIRTUAL_BOARD_NOTE
+    assert "sPyNNaker" in table.attrs["backend_version"]
+    assert np.all(table.counts == -1) and np.all(np.isnan(table.rates))
+    with pytest.raises(FitError, match="no measured spikes"):
+        FitData.from_table(table)
+
+
+def test_spinnaker_noise_interval_must_equal_the_timestep():
+    with pytest.raises(ParameterError, match="needs dt equal to the timestep"):
+        SweepConfig(NoisyCurrentDrive(2.0), means=[0.1], stds=[0.5], backend="spinnaker")

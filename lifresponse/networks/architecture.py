@@ -1,0 +1,73 @@
+"""Architecture spec strings such as ``6c5-2s-12c5-2s-10fc``.
+
+Tokens, separated by ``-``: ``<n>c<k>`` a convolution to ``n`` maps with ``k x k`` kernels (no
+padding, stride 1); ``<p>s`` average pooling over non-overlapping ``p x p`` windows; ``<n>fc`` a
+dense layer of ``n`` neurons. Every layer is a layer of spiking neurons.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lifresponse.errors import ParameterError
+
+_TOKEN = re.compile(r"^(?:(?P<conv>\d+)c(?P<kernel>\d+)|(?P<pool>\d+)s|(?P<dense>\d+)fc)$")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Kind, input and output shapes, and size parameter of one layer.
+
+    ``size`` is the kernel width for conv, the window width for pool, 0 for dense.
+    """
+
+    kind: str
+    in_shape: tuple
+    out_shape: tuple
+    size: int
+
+
+def parse_architecture(spec: str, input_shape=(1, 28, 28)) -> list[LayerSpec]:
+    """Layers of ``spec`` applied to ``input_shape`` (channels, height, width).
+
+    Raises
+    ------
+    ParameterError
+        For an unknown token, a kernel or window that does not fit, or maps after a dense layer;
+        the message names the token.
+    """
+    if not spec or not spec.strip():
+        raise ParameterError("--arch: empty architecture")
+    shape = tuple(input_shape)
+    layers = []
+    for token in spec.strip().split("-"):
+        match = _TOKEN.match(token)
+        if not match:
+            raise ParameterError(f"--arch: cannot read {token!r} in {spec!r}; use <n>c<k> "
+                                 "(convolution), <p>s (average pooling) or <n>fc (dense)")
+        if match["dense"]:
+            n = int(match["dense"])
+            if n < 1:
+                raise ParameterError(f"--arch: {token!r} needs at least one neuron")
+            layers.append(LayerSpec("dense", shape, (n,), 0))
+            shape = (n,)
+            continue
+        if len(shape) != 3:
+            raise ParameterError(f"--arch: {token!r} needs maps, but follows a dense layer")
+        c, h, w = shape
+        if match["conv"]:
+            n, k = int(match["conv"]), int(match["kernel"])
+            if n < 1 or not 1 <= k <= min(h, w):
+                raise ParameterError(f"--arch: {token!r} does not fit a {h}x{w} input")
+            out = (n, h - k + 1, w - k + 1)
+            layers.append(LayerSpec("conv", shape, out, k))
+        else:
+            p = int(match["pool"])
+            if p < 1 or h % p or w % p:
+                raise ParameterError(f"--arch: {token!r}: {h}x{w} maps do not divide into "
+                                     f"{p}x{p} windows")
+            out = (c, h // p, w // p)
+            layers.append(LayerSpec("pool", shape, out, p))
+        shape = out
+    return layers

@@ -1,0 +1,34 @@
+"""Torch versions of the activations in :mod:`lifresponse.activations` (same names, same units).
+
+They return the unscaled ``f`` (nA), except :func:`soft_lif_rate`, which returns Hz.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lifresponse.neuron import LIFParams
+
+_TINY = 1e-12
+
+
+def noisy_softplus(x: torch.Tensor, sigma: torch.Tensor, k: float) -> torch.Tensor:
+    """``k sigma ln(1 + exp(x / (k sigma)))`` (eq. 9); ReLU where ``sigma = 0``.
+
+    The gradient in ``x`` is the logistic ``1 / (1 + exp(-x / (k sigma)))`` (eq. 10).
+    """
+    scale = k * sigma.clamp_min(_TINY)
+    return scale * F.softplus(x / scale)
+
+
+def relu(x: torch.Tensor) -> torch.Tensor:
+    return torch.relu(x)
+
+
+def soft_lif_rate(x: torch.Tensor, params: LIFParams, gamma: float) -> torch.Tensor:
+    """Soft LIF rate (Hz) of :func:`lifresponse.activations.soft_lif_rate`."""
+    rho = gamma * F.softplus((x - params.input_rheobase) / gamma)
+    reset_current = (params.v_thresh - params.v_reset) / params.r_m
+    period = params.tau_refrac + params.tau_m * torch.log1p(reset_current / rho.clamp_min(1e-30))
+    return 1000.0 / period

@@ -1,0 +1,186 @@
+"""Layers of artificial spiking neurons (eq. 12-15) and the network they form.
+
+Every layer computes, for inputs ``x = rate * tau_syn`` (dimensionless, >= 0):
+
+* ``net = W * x``, the mean input current (nA), by convolution, pooling or a dense product;
+* ``sigma = sqrt((0.5 W^2) * x)``, its standard deviation (nA), the same operation with the
+  squared weights halved (only for Noisy Softplus, the only activation that uses it);
+* ``y = f(net, sigma) * S * tau_syn``, the output rate times ``tau_syn`` (eq. 14).
+
+``sigma`` enters ``f`` without a gradient (``detach``): as in the authors' training, ``dy/dnet``
+is eq. 15 alone. No biases. Average pooling is a layer of spiking neurons whose synapses all
+have the fixed weight ``1/p^2`` nA (0.25 for 2x2, as the authors' SNN), not trained.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lifresponse.errors import ParameterError
+from lifresponse.networks.architecture import parse_architecture
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.neuron import LIFParams
+from lifresponse.training import activations as act
+
+ACTIVATIONS = ("noisy-softplus", "relu", "softplus", "soft-lif")
+
+
+class SpikingActivation(nn.Module):
+    """``y = f(net, sigma) S tau_syn`` (eq. 14) for one choice of ``f``.
+
+    Parameters
+    ----------
+    activation : str
+        One of :data:`ACTIVATIONS`.
+    k, S : float
+        Noisy Softplus parameters (dimensionless, Hz/nA); ``S`` also scales ReLU and Softplus.
+    tau_syn : float
+        Synaptic time constant (ms).
+    softplus_sigma : float
+        Fixed noise of "softplus" (nA).
+    neuron : LIFParams
+        For "soft-lif".
+    gamma : float
+        Smoothing of "soft-lif" (nA).
+    """
+
+    def __init__(self, activation, k, S, tau_syn, softplus_sigma=0.45, neuron=LIFParams(),
+                 gamma=0.01):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ParameterError(
+                f"--activation: unknown {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        self.activation, self.k, self.S = activation, k, S
+        self.tau_s = tau_syn / 1000.0
+        self.softplus_sigma, self.neuron, self.gamma = softplus_sigma, neuron, gamma
+
+    @property
+    def needs_sigma(self) -> bool:
+        return self.activation == "noisy-softplus"
+
+    def forward(self, net: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
+        if self.activation == "noisy-softplus":
+            f = act.noisy_softplus(net, sigma.detach(), self.k)
+        elif self.activation == "softplus":
+            f = act.noisy_softplus(net, torch.full_like(net, self.softplus_sigma), self.k)
+        elif self.activation == "relu":
+            f = act.relu(net)
+        else:
+            return act.soft_lif_rate(net, self.neuron, self.gamma) * self.tau_s
+        return f * self.S * self.tau_s
+
+
+class SpikingLayer(nn.Module):
+    """One layer: its linear operation on ``x`` and on ``0.5 W^2``, then the activation."""
+
+    def __init__(self, kind: str, in_shape, out_shape, size: int, activation: SpikingActivation,
+                 generator: torch.Generator):
+        super().__init__()
+        self.kind, self.in_shape, self.out_shape, self.size = kind, in_shape, out_shape, size
+        self.activation = activation
+        if kind == "conv":
+            fan_in = in_shape[0] * size * size
+            shape = (out_shape[0], in_shape[0], size, size)
+        elif kind == "dense":
+            fan_in = int(np.prod(in_shape))
+            shape = (fan_in, out_shape[0])
+        else:
+            self.register_buffer("pool_weight", torch.tensor(1.0 / (size * size)))
+            return
+        # Inputs are rates, never negative, so zero-mean weights leave about half the units
+        # silent for every input, and silent ReLU outputs never recover. Weights start at mean
+        # 1/fan_in (a layer passes its mean input on: net ~ mean(x)) with a uniform spread of
+        # std 1/sqrt(fan_in).
+        half_width = float(np.sqrt(3.0 / fan_in))
+        self.weight = nn.Parameter(
+            (torch.rand(shape, generator=generator) * 2 - 1) * half_width + 1.0 / fan_in)
+
+    def moments(self, x: torch.Tensor, with_sigma: bool):
+        """``net`` (nA) and ``sigma`` (nA, or None) of eq. 12-13."""
+        if self.kind == "conv":
+            net = F.conv2d(x, self.weight)
+            var = F.conv2d(x, 0.5 * self.weight**2) if with_sigma else None
+        elif self.kind == "dense":
+            flat = x.flatten(1)
+            net = flat @ self.weight
+            var = flat @ (0.5 * self.weight**2) if with_sigma else None
+        else:
+            window_sum = F.avg_pool2d(x, self.size) * (self.size * self.size)
+            net = self.pool_weight * window_sum
+            var = 0.5 * self.pool_weight**2 * window_sum if with_sigma else None
+        sigma = torch.sqrt(var.clamp_min(0.0)) if var is not None else None
+        return net, sigma
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        net, sigma = self.moments(x, self.activation.needs_sigma)
+        return self.activation(net, sigma)
+
+
+class SpikingNetwork(nn.Module):
+    """A stack of :class:`SpikingLayer` built from an architecture string.
+
+    Input: pixels in [0, 1], shape (batch, 1, 28, 28); they become ``x = p * input_rate *
+    tau_syn``. Output: ``y`` of the last layer (batch, n_classes), i.e. rate * tau_syn.
+    """
+
+    def __init__(self, architecture: str, activation: SpikingActivation, seed: int = 0,
+                 input_rate: float = 100.0, input_shape=(1, 28, 28)):
+        super().__init__()
+        self.architecture, self.input_rate = architecture, input_rate
+        generator = torch.Generator().manual_seed(seed)
+        self.layers = nn.ModuleList(
+            SpikingLayer(spec.kind, spec.in_shape, spec.out_shape, spec.size, activation,
+                         generator)
+            for spec in parse_architecture(architecture, input_shape))
+        self.activation = activation
+        self.training_noise = 0.0  # std of Gaussian noise added to rates in training (Hz)
+
+    def set_activation(self, activation: SpikingActivation) -> None:
+        """Use ``activation`` in every layer (fine tuning switches to Noisy Softplus)."""
+        self.activation = activation
+        for layer in self.layers:
+            layer.activation = activation
+
+    def forward(self, pixels: torch.Tensor, return_all: bool = False):
+        y = pixels * (self.input_rate * self.activation.tau_s)
+        outputs = []
+        for layer in self.layers:
+            y = layer(y)
+            if self.training and self.training_noise > 0:
+                noise = torch.randn_like(y) * (self.training_noise * self.activation.tau_s)
+                y = torch.where(y > 0, y + noise, y)
+            outputs.append(y)
+        return outputs if return_all else y
+
+    def to_network(self, neuron: LIFParams, timestep: float, provenance: dict) -> Network:
+        """The network file content: layers with weights in nA, and the activation's settings."""
+        layers = []
+        for layer in self.layers:
+            if layer.kind == "pool":
+                weight = np.full((layer.size, layer.size), float(layer.pool_weight))
+            else:
+                weight = layer.weight.detach().cpu().double().numpy()
+            layers.append(Layer(layer.kind, tuple(layer.in_shape), tuple(layer.out_shape), weight,
+                                layer.size if layer.kind == "pool" else 1))
+        a = self.activation
+        return Network(self.architecture, layers, a.activation, a.k, a.S, a.tau_s * 1000.0,
+                       neuron, timestep, self.input_rate, a.softplus_sigma, a.gamma,
+                       provenance)
+
+    @classmethod
+    def from_network(cls, network: Network) -> SpikingNetwork:
+        """Rebuild the torch model of a network file (weights copied)."""
+        activation = SpikingActivation(network.activation, network.k, network.S,
+                                       network.tau_syn, network.softplus_sigma, network.neuron,
+                                       network.soft_lif_gamma)
+        model = cls(network.architecture, activation, input_rate=network.input_rate,
+                    input_shape=network.input_shape)
+        for layer, stored in zip(model.layers, network.layers, strict=True):
+            if layer.kind == "pool":
+                layer.pool_weight.fill_(float(stored.weight.flat[0]))
+            else:
+                layer.weight.data = torch.as_tensor(stored.weight, dtype=torch.float32).clone()
+        return model

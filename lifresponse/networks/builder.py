@@ -1,0 +1,83 @@
+"""Build a network file as a PyNN network, on any backend, with one code path.
+
+Every layer is a population of ``IF_curr_exp`` neurons with the file's neuron parameters; every
+layer's synapses are split by sign into an excitatory and an inhibitory projection (sPyNNaker
+accepts one sign per projection) built from connection lists
+(:func:`lifresponse.backends.connect_list`), with a delay of one timestep. The
+input is a ``SpikeSourceArray`` population whose spike times are set block by block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lifresponse import backends
+from lifresponse.networks.network_file import Network
+from lifresponse.networks.topology import network_connections
+
+NEURONS_PER_CORE = 256  # IF_curr_exp with ordinary connectors on sPyNNaker
+
+
+@dataclass
+class BuiltNetwork:
+    """The PyNN objects of a deployed network.
+
+    Attributes
+    ----------
+    inputs : Population
+        ``SpikeSourceArray``, one source per input pixel.
+    layers : list of Population
+        One population per network layer.
+    recorders : dict
+        Layer index -> :class:`lifresponse.backends.SpikeRecorder` of the recorded layers.
+    fan_out : list of numpy.ndarray
+        Synapses leaving each neuron of the input (index 0) and of each layer but the last.
+    n_synapses : int
+    """
+
+    inputs: object
+    layers: list
+    recorders: dict
+    fan_out: list = field(default_factory=list)
+    n_synapses: int = 0
+
+
+def build(sim, backend: str, network: Network, record: str = "output") -> BuiltNetwork:
+    """Create populations and projections for ``network`` on the PyNN module ``sim``.
+
+    Parameters
+    ----------
+    sim : module
+        A PyNN backend after ``setup``.
+    backend : str
+        Its name ("nest" or "spinnaker").
+    network : Network
+    record : {"output", "all"}
+        Which layers' spikes to record.
+    """
+    if backend == "spinnaker":
+        sim.set_number_of_neurons_per_core(sim.IF_curr_exp, NEURONS_PER_CORE)
+    connections = network_connections(network)
+    n_inputs = int(np.prod(network.input_shape))
+    inputs = sim.Population(n_inputs, sim.SpikeSourceArray(spike_times=[]), label="input")
+    cell_type = sim.IF_curr_exp(**network.neuron.to_pynn())
+    layers, recorders, fan_out, previous = [], {}, [], inputs
+    delay = sim.get_time_step()
+    n_synapses = 0
+    for index, (layer, synapses) in enumerate(zip(network.layers, connections, strict=True)):
+        population = sim.Population(layer.n_out, cell_type, label=f"layer{index}_{layer.kind}")
+        excitatory, inhibitory = synapses.split_by_sign()
+        for part, receptor in ((excitatory, "excitatory"), (inhibitory, "inhibitory")):
+            if len(part.pre) == 0:
+                continue
+            backends.connect_list(sim, previous, population, part.pre, part.post, part.weight,
+                                  delay, receptor)
+            n_synapses += len(part.pre)
+        fan_out.append(synapses.fan_out())
+        if record == "all" or index == len(network.layers) - 1:
+            recorders[index] = backends.SpikeRecorder(sim, population)
+        layers.append(population)
+        previous = population
+    return BuiltNetwork(inputs, layers, recorders, fan_out, n_synapses)

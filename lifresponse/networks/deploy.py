@@ -1,0 +1,163 @@
+"""Run a network file as an SNN on a PyNN backend: images back to back, one network, one
+continuing simulation; spike counts per (image, neuron) into ``run.h5``.
+
+The network is built once. Images are presented in blocks (default 100): before each block the
+input sources get that block's spike times and the simulation continues for the block's
+duration, so memory stays bounded and nothing is rebuilt or reset between images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import lifresponse
+from lifresponse import backends
+from lifresponse.datasets import Digits
+from lifresponse.errors import ParameterError
+from lifresponse.networks import network_file, run_file
+from lifresponse.networks.builder import build
+from lifresponse.networks.encoding import Presentation, poisson_spike_times
+from lifresponse.networks.run_file import RunRecord
+
+TIME_BIN_MS = 10.0
+VIRTUAL_BOARD_NOTE = ("sPyNNaker virtual board: the network was mapped, but a virtual board "
+                      "returns no spikes; counts are not measurements")
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    """How to run.
+
+    Attributes
+    ----------
+    backend : str
+    window : float
+        Presentation time per image (ms).
+    gap : float
+        Silence after each image (ms).
+    block : int
+        Images per block of input spike times.
+    seed : int
+        Seed of the Poisson inputs and the simulator.
+    threads : int
+        NEST threads.
+    record : {"output", "all"}
+        Layers whose spikes are counted (all are needed for the energy report).
+    """
+
+    backend: str = "nest"
+    window: float = 1000.0
+    gap: float = 0.0
+    block: int = 100
+    seed: int = 1
+    threads: int = 2
+    record: str = "all"
+
+    def __post_init__(self):
+        if self.window <= 0:
+            raise ParameterError(f"--duration: must be > 0 ms (got {self.window:g})")
+        if self.gap < 0:
+            raise ParameterError(f"--gap: must be >= 0 ms (got {self.gap:g})")
+        if self.block < 1:
+            raise ParameterError(f"--block: must be >= 1 (got {self.block})")
+        if self.record not in ("output", "all"):
+            raise ParameterError(f"--record: 'output' or 'all' (got {self.record!r})")
+        if self.backend not in backends.BACKENDS:
+            raise backends.BackendError(
+                f"unknown backend {self.backend!r}; choose one of {', '.join(backends.BACKENDS)}")
+
+
+def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
+    """Flattened pixels, after checking their shape and range against the network."""
+    pixels = np.asarray(digits.images, dtype=float)
+    expected = int(np.prod(network.input_shape))
+    if pixels[0].size != expected:
+        raise ParameterError(f"images of {pixels.shape[1:]} pixels do not fit the network's "
+                             f"input {network.input_shape}")
+    if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
+        raise ParameterError(f"pixels must lie in [0, 1] (got {np.nanmin(pixels):g} .. "
+                             f"{np.nanmax(pixels):g})")
+    return pixels.reshape(len(pixels), -1)
+
+
+def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bool = True):
+    """Simulate ``digits`` on the network in ``network_path``; write and return the run file.
+
+    Returns
+    -------
+    RunRecord
+    """
+    network = network_file.read(network_path)
+    pixels = check_images(digits, network)
+    presentation = Presentation(config.window, config.gap, network.timestep)
+    sim = backends.load(config.backend)
+    options = backends.setup(sim, config.backend, timestep=network.timestep,
+                             threads=config.threads, seed=config.seed)
+    rng = np.random.default_rng(config.seed)
+    n_images = len(pixels)
+    block = n_images if config.backend == "spinnaker" else config.block
+    start = time.perf_counter()
+    try:
+        with backends.quiet():
+            built = build(sim, config.backend, network, config.record)
+        counts = {i: np.zeros((n_images, layer.size), dtype=np.uint16)
+                  for i, layer in enumerate(built.layers) if i in built.recorders}
+        input_counts = np.zeros((n_images, pixels.shape[1]), dtype=np.uint16)
+        n_bins = int(np.ceil(config.window / TIME_BIN_MS))
+        by_time = np.zeros((n_images, n_bins, built.layers[-1].size), dtype=np.uint16)
+        last = len(built.layers) - 1
+        with tqdm(total=n_images, unit="image", disable=not progress, desc="deploy") as bar:
+            for first in range(0, n_images, block):
+                chunk = pixels[first:first + block]
+                trains, generated = poisson_spike_times(chunk, presentation, network.input_rate,
+                                                        first, rng)
+                input_counts[first:first + len(chunk)] = generated
+                with backends.quiet():
+                    built.inputs.set(spike_times=[sim.Sequence(t) for t in trains])
+                    sim.run_until(float(presentation.image_start(first + len(chunk))))
+                for index, recorder in built.recorders.items():
+                    with backends.quiet():
+                        cell, times = recorder.read(clear=True)
+                    image, offset = presentation.locate(times)
+                    keep = (offset < config.window) & (image < n_images) & (image >= 0)
+                    np.add.at(counts[index], (image[keep], cell[keep]), 1)
+                    if index == last:
+                        np.add.at(by_time, (image[keep], (offset[keep] // TIME_BIN_MS).astype(
+                            int), cell[keep]), 1)
+                bar.update(len(chunk))
+        virtual = backends.is_virtual_board(config.backend)
+    finally:
+        with backends.quiet():
+            sim.end()
+    wall = time.perf_counter() - start
+    fan_out = {-1: built.fan_out[0]}
+    fan_out.update({i: built.fan_out[i + 1] for i in range(len(built.layers) - 1)})
+    fan_out[last] = np.zeros(built.layers[-1].size, dtype=np.int64)
+    attrs = {
+        "network_file": str(network_path), "network_sha256": _sha256(network_path),
+        "architecture": network.architecture, "activation": network.activation,
+        "backend": config.backend, "backend_version": backends.version(config.backend),
+        "lifresponse_version": lifresponse.__version__, "timestep_ms": network.timestep,
+        "window_ms": config.window, "gap_ms": config.gap, "input_rate_hz": network.input_rate,
+        "tau_syn_ms": network.tau_syn, "seed": config.seed, "threads": config.threads,
+        "n_images": n_images, "spike_precision": options.get("spike_precision", "on_grid"),
+        "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
+        "wall_time_s": wall, "data": digits.source, "n_synapses": built.n_synapses,
+        "recorded_layers": sorted(counts),
+    }
+    record = RunRecord(attrs, digits.labels.astype(np.int64), counts, fan_out, input_counts,
+                       np.cumsum(by_time, axis=1, dtype=np.uint32),
+                       TIME_BIN_MS * np.arange(1, n_bins + 1))
+    run_file.write(record, out)
+    record.path = Path(out)
+    return record
+
+
+def _sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,108 @@
+"""The ``run.h5`` file: spike counts of a deployed network per (image, neuron), for evaluation
+and the energy report.
+
+Layout (HDF5)::
+
+    attrs   format="lifresponse.run", version=1, network_file, network_sha256, architecture,
+            activation, backend, backend_version, lifresponse_version, timestep_ms,
+            window_ms, gap_ms, input_rate_hz, tau_syn_ms, seed, threads, n_images,
+            spike_precision, spikes_returned, note, wall_time_s, data
+    labels                  (n_images,)             true class of every image
+    layers/<i>/counts       (n_images, n_neurons)   spikes of layer i in each image's window
+                                                    (recorded layers only)
+    layers/<i>/fan_out      (n_neurons,)            synapses leaving each neuron of layer i
+    input/counts            (n_images, n_inputs)    input spikes generated per image
+    input/fan_out           (n_inputs,)
+    output_counts_by_time   (n_images, n_bins, n_out)  output spikes in the first t ms,
+    time_bins_ms            (n_bins,)                  cumulative, at these t
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from lifresponse.errors import FileFormatError
+
+FORMAT = "lifresponse.run"
+VERSION = 1
+
+
+@dataclass
+class RunRecord:
+    """A deployment run as read from ``run.h5``."""
+
+    attrs: dict
+    labels: np.ndarray
+    layer_counts: dict          # layer index -> (n_images, n_neurons)
+    fan_out: dict               # layer index (-1 = input) -> (n_neurons,)
+    input_counts: np.ndarray
+    output_counts_by_time: np.ndarray
+    time_bins_ms: np.ndarray
+    path: Path | None = None
+
+    @property
+    def output_counts(self) -> np.ndarray:
+        return self.layer_counts[max(self.layer_counts)]
+
+
+def write(record: RunRecord, path) -> None:
+    """Write atomically: a reader never sees a half-written run file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["version"] = VERSION
+        for key, value in record.attrs.items():
+            f.attrs[key] = json.dumps(value) if isinstance(value, (dict, list)) else value
+        f["labels"] = record.labels
+        for index, counts in record.layer_counts.items():
+            f.create_dataset(f"layers/{index}/counts", data=counts, compression="gzip")
+        for index, fan in record.fan_out.items():
+            name = "input/fan_out" if index == -1 else f"layers/{index}/fan_out"
+            f[name] = fan
+        f.create_dataset("input/counts", data=record.input_counts, compression="gzip")
+        f.create_dataset("output_counts_by_time", data=record.output_counts_by_time,
+                         compression="gzip")
+        f["time_bins_ms"] = record.time_bins_ms
+    os.replace(tmp, path)
+
+
+def read(path) -> RunRecord:
+    """Read and validate a run file; errors name the file and the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise FileFormatError(f"{path}: no such file")
+    try:
+        with h5py.File(path, "r") as f:
+            if f.attrs.get("format") != FORMAT:
+                raise FileFormatError(
+                    f"{path}: not a lifresponse run file (format = {f.attrs.get('format')!r})")
+            version = int(f.attrs.get("version", -1))
+            if not 1 <= version <= VERSION:
+                raise FileFormatError(f"{path}: run file version {version}; this lifresponse "
+                                      f"reads up to {VERSION}")
+            if "layers" not in f or "labels" not in f:
+                raise FileFormatError(f"{path}: holds no spike counts (no layers/labels)")
+            attrs = {k: (v.decode() if isinstance(v, bytes) else
+                         v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+            counts, fan_out = {}, {-1: f["input/fan_out"][()]}
+            for name, group in f["layers"].items():
+                if "counts" in group:
+                    counts[int(name)] = group["counts"][()]
+                fan_out[int(name)] = group["fan_out"][()]
+            if not counts:
+                raise FileFormatError(f"{path}: holds no spike counts")
+            return RunRecord(attrs, f["labels"][()], counts, fan_out, f["input/counts"][()],
+                             f["output_counts_by_time"][()], f["time_bins_ms"][()], path)
+    except OSError as exc:
+        raise FileFormatError(f"{path}: not a readable HDF5 file (truncated or foreign): {exc}") \
+            from None
+    except KeyError as exc:
+        raise FileFormatError(f"{path}: missing {exc}") from None

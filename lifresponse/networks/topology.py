@@ -1,0 +1,82 @@
+"""Layers of a network file as connection lists between neuron indices, in numpy.
+
+Neurons of a layer are numbered in C order of its shape (channel, row, column), the order in
+which torch flattens maps, so a dense layer after a map sees the same inputs in the SNN as in the
+ANN. Everything is vectorised: no Python loop per synapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lifresponse.networks.network_file import Layer, Network
+
+
+@dataclass(frozen=True)
+class Connections:
+    """Synapses of one layer: ``pre[i] -> post[i]`` with signed ``weight[i]`` (nA)."""
+
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    n_pre: int
+    n_post: int
+
+    def split_by_sign(self) -> tuple[Connections, Connections]:
+        """(excitatory, inhibitory), both with positive magnitudes; zero weights dropped."""
+        parts = []
+        for mask in (self.weight > 0, self.weight < 0):
+            parts.append(Connections(self.pre[mask], self.post[mask], np.abs(self.weight[mask]),
+                                     self.n_pre, self.n_post))
+        return parts[0], parts[1]
+
+    def fan_out(self) -> np.ndarray:
+        """Number of non-zero synapses leaving each pre-synaptic neuron, shape (n_pre,)."""
+        return np.bincount(self.pre[self.weight != 0], minlength=self.n_pre)
+
+    def as_matrix(self) -> np.ndarray:
+        """Dense weight matrix (n_pre, n_post) in nA; for tests and small layers."""
+        matrix = np.zeros((self.n_pre, self.n_post))
+        np.add.at(matrix, (self.pre, self.post), self.weight)
+        return matrix
+
+
+def layer_connections(layer: Layer) -> Connections:
+    """All synapses of ``layer`` (conv, pool or dense)."""
+    n_pre = int(np.prod(layer.in_shape))
+    if layer.kind == "dense":
+        pre, post = np.meshgrid(np.arange(n_pre), np.arange(layer.out_shape[0]), indexing="ij")
+        return Connections(pre.ravel(), post.ravel(), np.asarray(layer.weight).ravel(), n_pre,
+                           layer.n_out)
+    c_in, h, w = layer.in_shape
+    c_out, h_out, w_out = layer.out_shape
+    if layer.kind == "conv":
+        kernel = np.asarray(layer.weight)  # (c_out, c_in, k, k)
+        k = kernel.shape[2]
+        co, ci, di, dj, i, j = np.meshgrid(np.arange(c_out), np.arange(c_in), np.arange(k),
+                                           np.arange(k), np.arange(h_out), np.arange(w_out),
+                                           indexing="ij", sparse=True)
+        weight = np.broadcast_to(kernel[:, :, :, :, None, None],
+                                 (c_out, c_in, k, k, h_out, w_out))
+        row, col = i + di, j + dj
+    else:  # pool: input channel c feeds output channel c only, windows do not overlap
+        p = layer.stride
+        co, di, dj, i, j = np.meshgrid(np.arange(c_out), np.arange(p), np.arange(p),
+                                       np.arange(h_out), np.arange(w_out), indexing="ij",
+                                       sparse=True)
+        ci = co
+        weight = np.broadcast_to(np.asarray(layer.weight)[None, :, :, None, None],
+                                 (c_out, p, p, h_out, w_out))
+        row, col = i * p + di, j * p + dj
+    pre = (ci * h + row) * w + col
+    post = (co * h_out + i) * w_out + j
+    shape = weight.shape
+    return Connections(np.broadcast_to(pre, shape).ravel(), np.broadcast_to(post, shape).ravel(),
+                       np.ascontiguousarray(weight).ravel(), n_pre, layer.n_out)
+
+
+def network_connections(network: Network) -> list[Connections]:
+    """:func:`layer_connections` of every layer, input layer first."""
+    return [layer_connections(layer) for layer in network.layers]

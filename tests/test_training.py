@@ -1,0 +1,164 @@
+"""Artificial-spiking-neuron layers against eq. 12-15, training, checkpoints, the CLI."""
+
+import numpy as np
+import pytest
+import torch
+
+from lifresponse import activations
+from lifresponse.cli import main
+from lifresponse.datasets import load_mnist, validation_split
+from lifresponse.errors import ParameterError
+from lifresponse.networks import network_file
+from lifresponse.neuron import LIFParams
+from lifresponse.training import trainer
+from lifresponse.training.model import SpikingActivation, SpikingNetwork
+
+K, S, TAU = 0.3, 201.0, 5.0
+
+
+def _tiny(architecture, activation, input_shape, seed=0):
+    return SpikingNetwork(architecture, SpikingActivation(activation, K, S, TAU), seed=seed,
+                          input_shape=input_shape)
+
+
+@pytest.mark.parametrize("activation", ["noisy-softplus", "relu", "softplus"])
+def test_dense_layer_is_eq12_to_eq14(rng, activation):
+    model = _tiny("3fc", activation, (1, 2, 2))
+    pixels = rng.uniform(0, 1, (5, 1, 2, 2)).astype(np.float32)
+    w = model.layers[0].weight.detach().double().numpy()
+    x = pixels.reshape(5, 4) * 100.0 * TAU / 1000.0  # rate * tau_syn
+    net = x @ w  # eq. 12, by hand
+    sigma = np.sqrt(x @ (0.5 * w**2))  # eq. 13
+    expected = activations.ann_output(net, sigma, activation, k=K, S=S, tau_syn=TAU)
+    got = model(torch.as_tensor(pixels)).detach().double().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_conv_and_pool_layers_by_hand(rng):
+    model = _tiny("2c2-2s", "noisy-softplus", (1, 3, 3))
+    pixels = rng.uniform(0, 1, (1, 1, 3, 3)).astype(np.float32)
+    w = model.layers[0].weight.detach().double().numpy()
+    x = pixels[0, 0] * 0.5
+    net = np.zeros((2, 2, 2))
+    var = np.zeros((2, 2, 2))
+    for c in range(2):
+        for i in range(2):
+            for j in range(2):
+                patch = x[i:i + 2, j:j + 2]
+                net[c, i, j] = np.sum(w[c, 0] * patch)
+                var[c, i, j] = np.sum(0.5 * w[c, 0] ** 2 * patch)
+    conv_y = activations.ann_output(net, np.sqrt(var), k=K, S=S, tau_syn=TAU)
+    # 2x2 average pooling neurons: four synapses of 0.25 nA each.
+    pool_net = 0.25 * conv_y.sum(axis=(1, 2))
+    pool_sigma = np.sqrt(0.5 * 0.25**2 * conv_y.sum(axis=(1, 2)))
+    expected = activations.ann_output(pool_net, pool_sigma, k=K, S=S, tau_syn=TAU)
+    outputs = model(torch.as_tensor(pixels), return_all=True)
+    np.testing.assert_allclose(outputs[0].detach().numpy()[0], conv_y, rtol=1e-5)
+    np.testing.assert_allclose(outputs[1].detach().numpy()[0, :, 0, 0], expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["noisy-softplus", "relu", "softplus", "soft-lif"])
+def test_autograd_gradient_is_eq15(rng, activation):
+    model = _tiny("4fc", activation, (1, 3, 3))
+    pixels = torch.as_tensor(rng.uniform(0, 1, (1, 1, 3, 3)).astype(np.float32))
+    model(pixels).sum().backward()
+    w = model.layers[0].weight.detach().double().numpy()
+    x = pixels.numpy().reshape(1, 9).astype(float) * 0.5
+    net, sigma = x @ w, np.sqrt(x @ (0.5 * w**2))
+    slope = activations.ann_output_dnet(net, sigma, activation, k=K, S=S, tau_syn=TAU)
+    expected = x.T * slope  # dy_j/dw_ij = x_i * f'(net_j) S tau_syn, sigma held fixed
+    np.testing.assert_allclose(model.layers[0].weight.grad.double().numpy(), expected,
+                               rtol=1e-4, atol=1e-8)
+
+
+def test_export_import_gives_the_same_network(tmp_path, rng):
+    model = _tiny("2c3-2s-5fc", "noisy-softplus", (1, 8, 8), seed=4)
+    network = trainer.export(model, tmp_path / "n.h5", LIFParams(), 1.0, {"seed": 4})
+    assert network.layers[1].weight.tolist() == [[0.25, 0.25], [0.25, 0.25]]
+    back = SpikingNetwork.from_network(network_file.read(tmp_path / "n.h5"))
+    pixels = torch.as_tensor(rng.uniform(0, 1, (3, 1, 8, 8)).astype(np.float32))
+    np.testing.assert_allclose(back(pixels).detach().numpy(), model(pixels).detach().numpy(),
+                               rtol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return validation_split(load_mnist(), 1000, seed=0)
+
+
+def test_short_training_learns_the_bundled_digits(digits, tmp_path):
+    train_set, validation_set = digits
+    model = trainer.make_model("6c5-2s-12c5-2s-10fc", "noisy-softplus", K, S, TAU,
+                               LIFParams(), seed=0)
+    before = trainer.accuracy(model, validation_set)
+    history = trainer.train(model, train_set, validation_set,
+                            trainer.TrainSettings(epochs=4, seed=0), tmp_path / "n.h5",
+                            progress=False)
+    assert history.loss[-1] < 0.5 * history.loss[0]
+    assert history.validation_accuracy[-1] > 0.80 > before + 0.3
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path, monkeypatch):
+    train_set, validation_set = digits
+    small_train = train_set.subset(np.arange(1000))
+    settings = trainer.TrainSettings(epochs=2, seed=1)
+
+    def fresh():
+        return trainer.make_model("4c5-4s-10fc", "relu", K, S, TAU, LIFParams(), seed=1)
+
+    whole = fresh()
+    trainer.train(whole, small_train, validation_set, settings, tmp_path / "a.h5",
+                  progress=False)
+
+    real_accuracy = trainer.accuracy
+    calls = []
+
+    def interrupt_in_second_epoch(model, digits):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_accuracy(model, digits)
+
+    monkeypatch.setattr(trainer, "accuracy", interrupt_in_second_epoch)
+    cut = fresh()
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(cut, small_train, validation_set, settings, tmp_path / "b.h5",
+                      progress=False)
+    monkeypatch.setattr(trainer, "accuracy", real_accuracy)
+    with pytest.raises(trainer.CheckpointError, match="--resume"):
+        trainer.train(fresh(), small_train, validation_set, settings, tmp_path / "b.h5",
+                      progress=False)
+    resumed = fresh()
+    history = trainer.train(resumed, small_train, validation_set, settings, tmp_path / "b.h5",
+                            resume=True, progress=False)
+    assert len(history.loss) == 2
+    for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_cli_train_finetune_evaluate(tmp_path, capsys):
+    out, tuned = tmp_path / "n.h5", tmp_path / "t.h5"
+    assert main(["train", "--arch", "4c5-4s-10fc", "--activation", "relu", "--epochs", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    assert main(["finetune", str(out), "--out", str(tuned), "--quiet"]) == 0
+    network = network_file.read(tuned)
+    assert network.activation == "noisy-softplus"
+    assert network.provenance["label_offset"] == 0.01
+    assert network.provenance["fine_tuned_from"]["activation"] == "relu"
+    assert not (tmp_path / "t.h5.ckpt").exists()
+    capsys.readouterr()
+    assert main(["evaluate-ann", str(tuned)]) == 0
+    printed = capsys.readouterr().out
+    assert "accuracy" in printed and "confusion matrix" in printed
+    assert main(["train", "--arch", "6x5", "--out", str(tmp_path / "x.h5")]) == 2
+    assert "cannot read '6x5'" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "nowhere"), "--out",
+                 str(tmp_path / "x.h5")]) == 2
+    assert "no such directory" in capsys.readouterr().err
+
+
+def test_bad_settings():
+    with pytest.raises(ParameterError, match="--epochs"):
+        trainer.TrainSettings(epochs=0)
+    with pytest.raises(ParameterError, match="unknown 'tanh'"):
+        SpikingActivation("tanh", K, S, TAU)

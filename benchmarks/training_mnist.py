@@ -34,15 +34,23 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--only", help="run just this architecture_activation, keep the others' "
+                        "results from the existing JSON")
     args = parser.parse_args()
 
     train_set, validation_set = validation_split(load_mnist(args.data), 10000, seed=0)
     neuron = LIFParams(tau_syn_E=TAU_SYN, tau_syn_I=TAU_SYN)
     rows = []
+    previous = args.results / "training_mnist.json"
+    if args.only and previous.exists():
+        rows = [r for r in json.loads(previous.read_text())["runs"]
+                if f"{r['architecture']}_{r['activation']}" != args.only]
     networks = args.results / "networks"
     with tempfile.TemporaryDirectory() as work:
         for architecture, activation in RUNS:
             name = f"{architecture}_{activation}"
+            if args.only and name != args.only:
+                continue
             model = trainer.make_model(architecture, activation, K, S, TAU_SYN, neuron,
                                        args.seed)
             settings = trainer.TrainSettings(epochs=args.epochs, seed=args.seed)
@@ -74,7 +82,9 @@ def main() -> None:
                   f"{100 * rows[-1]['validation_error_fine_tuned']:.2f} %, "
                   f"{rows[-1]['seconds_per_epoch_median']:.1f} s/epoch", flush=True)
     record = {"protocol": {"k": K, "S": S, "tau_syn_ms": TAU_SYN, "epochs": args.epochs,
-                           "batch_size": 50, "optimizer": "Adam 1e-3, x0.9 every 2 epochs",
+                           "batch_size": 50,
+                           "optimizer": "Adam 1e-3 (x min(1, 200/fan_in) per layer), x0.9 "
+                                        "every 2 epochs",
                            "fine_tuning": "1 epoch, Adam 1e-4, Noisy Softplus, labels + 0.01",
                            "split": "50,000 / 10,000 of the MNIST training set, seed 0",
                            "seed": args.seed},
@@ -94,6 +104,7 @@ def main() -> None:
              ("6c5-2s-12c5-2s-10fc", "relu"): "1.36 1.46 1.36",
              ("6c5-2s-12c5-2s-10fc", "softplus"): "2.30 2.75 2.42",
              ("12c5-2s-64c5-2s-10fc", "relu"): "0.95 (after fine tuning)"}
+    rows.sort(key=lambda r: RUNS.index((r["architecture"], r["activation"])))
     for r in rows:
         lines.append(f"| {r['architecture']} | {r['activation']} | "
                      f"{paper[(r['architecture'], r['activation'])]} | "

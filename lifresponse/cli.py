@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from lifresponse import __version__
 from lifresponse.errors import LifResponseError
 
@@ -364,6 +366,228 @@ def _run_evaluate(args) -> None:
         print(f"{i:4d} " + "".join(f"{n:6d}" for n in row))
 
 
+def _add_deploy(commands) -> None:
+    parser = commands.add_parser(
+        "deploy",
+        help="run a trained network as an SNN of IF_curr_exp neurons on NEST or sPyNNaker",
+        description=(
+            "Build the network file's layers as PyNN populations (weights unchanged, in nA), "
+            "present held-out digits back to back as Poisson spike trains (100 Hz per unit "
+            "pixel) in one continuing simulation, and write spike counts per image and neuron, "
+            "with accuracy, accuracy against presentation time, per-layer rates and the "
+            "rate-prediction distances (Fig. 12), to run.h5. By default the digits are the "
+            "validation split recorded in the network file."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("network", type=Path, help="network.h5 from 'lifresponse train'")
+    parser.add_argument("--backend", default="nest", help="nest or spinnaker")
+    _add_data_options(parser)
+    parser.add_argument("--images", type=int, default=1000, help="how many digits to present")
+    parser.add_argument("--duration", type=float, default=1000.0,
+                        help="presentation time per image (ms)")
+    parser.add_argument("--gap", type=float, default=0.0, help="silence after each image (ms)")
+    parser.add_argument("--block", type=int, default=100,
+                        help="images whose input spikes are generated at once (memory)")
+    parser.add_argument("--record", choices=["all", "output"], default="all",
+                        help="layers whose spikes are counted (the energy report needs all)")
+    parser.add_argument("--seed", type=int, default=1, help="input and simulator seed")
+    parser.add_argument("--threads", type=int, default=2, help="NEST threads")
+    parser.add_argument("--out", type=Path, default=Path("run.h5"), help="run file")
+    parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=_run_deploy)
+
+
+def _run_deploy(args) -> None:
+    from lifresponse.errors import ParameterError
+    from lifresponse.networks import network_file
+    from lifresponse.networks.deploy import DeployConfig, deploy
+
+    network = network_file.read(args.network)
+    config = DeployConfig(backend=args.backend, window=args.duration, gap=args.gap,
+                          block=args.block, seed=args.seed, threads=args.threads,
+                          record=args.record)
+    if args.images < 1:
+        raise ParameterError(f"--images: must be >= 1 (got {args.images})")
+    from lifresponse.datasets import load_mnist, validation_split
+
+    digits = load_mnist(args.data)
+    trained = network.provenance
+    if args.validation is None and trained.get("n_train", 0) + trained.get(
+            "n_validation", 0) == len(digits):
+        _, held_out = validation_split(digits, trained["n_validation"],
+                                       trained.get("split_seed", 0))
+    else:
+        n_validation = args.validation or (10000 if len(digits) >= 60000 else len(digits) // 5)
+        _, held_out = validation_split(digits, n_validation, args.split_seed)
+        print(f"note: these {len(digits)} digits are not the set the network was trained on "
+              f"({trained.get('data', 'unknown')}); held-out digits may include training "
+              "images")
+    digits = held_out.subset(slice(0, args.images))
+    print(f"deploy: {args.network} ({network.architecture}, {network.activation}) on "
+          f"{args.backend}, {len(digits)} held-out digits x {args.duration:g} ms, step "
+          f"{network.timestep:g} ms")
+    record = deploy(args.network, digits, config, args.out, progress=not args.quiet)
+    if not record.attrs["spikes_returned"]:
+        print(f"NOTE: {record.attrs['note']}")
+        print(f"wrote {args.out}")
+        return
+    ev = record.attrs["evaluation"]
+    print(f"SNN accuracy {100 * ev['accuracy']:.2f} % ({record.attrs['wall_time_s']:.1f} s wall)")
+    checkpoints = [t for t in (50, 100, 200, 300, 500, 1000) if t <= args.duration]
+    times = np.asarray(ev["time_ms"])
+    print("accuracy after " + ", ".join(
+        f"{t} ms: {100 * ev['accuracy_by_time'][int(np.argmin(np.abs(times - t)))]:.1f} %"
+        for t in checkpoints))
+    print("mean rate per layer (Hz): " + ", ".join(
+        f"{k}: {v:.1f}" for k, v in ev["layer_rates_hz"].items()))
+    print("Fig. 12 distance, first map, first 10 digits (Hz): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in ev["fig12_distance_hz"].items()))
+    print(f"wrote {args.out}")
+    if args.plot:
+        from lifresponse.networks.plots import plot_accuracy_by_time
+
+        plot_accuracy_by_time([(args.network.stem, times, ev["accuracy_by_time"])], args.plot)
+        print(f"wrote {args.plot}")
+
+
+def _add_energy(commands) -> None:
+    parser = commands.add_parser(
+        "energy",
+        help="energy report of a deployment run: synaptic-event model and board-level model",
+        description=(
+            "Energy on SpiNNaker from a run file's spike counts: the paper's eq. 17-18 (spikes x "
+            "fan-out x E_syn, 8 nJ per synaptic event by default) and, beside it, a board-level "
+            "estimate with sPyNNaker's constants (0.35 W per chip, 0.034 W per active core, "
+            "1 nJ per spike packet). Writes report.json, report.md, report.html and figures."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("run_file", metavar="run", type=Path,
+                        help="run.h5 from 'lifresponse deploy --record all'")
+    parser.add_argument("--out", type=Path, default=Path("report"), help="report folder")
+    parser.add_argument("--e-syn", type=float, default=8e-9, help="J per synaptic event")
+    parser.add_argument("--mapping", type=Path,
+                        help="mapping.json from 'lifresponse spinnaker check' (chips, cores); "
+                             "default: an estimate at 256 neurons per core")
+    parser.set_defaults(run=_run_energy)
+
+
+def _run_energy(args) -> None:
+    import json
+
+    from lifresponse.errors import FileFormatError
+    from lifresponse.hardware.energy import check_e_syn
+    from lifresponse.hardware.report import write_report
+    from lifresponse.networks import run_file
+
+    check_e_syn(args.e_syn)
+    mapping = None
+    if args.mapping:
+        try:
+            mapping = json.loads(args.mapping.read_text())
+            mapping = {"chips": int(mapping["chips"]), "cores": int(mapping["cores"]),
+                       "source": f"mapping {args.mapping}"}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise FileFormatError(f"{args.mapping}: not a mapping file with chips and cores "
+                                  f"({exc})") from None
+    report = write_report(run_file.read(args.run_file), args.out, args.e_syn, mapping)
+    e, b = report["synaptic_event_model"], report["board_model"]
+    print(f"synaptic-event model (eq. 17-18, E_syn = {e['e_syn_J']:.3g} J): "
+          f"{e['events_per_s']:.4g} events/s, {e['watts']:.4g} W, {e['joules']:.4g} J, "
+          f"{e['joules_per_image']:.4g} J per image")
+    for name, n in e["events_per_layer"].items():
+        print(f"  {name:>8}: {n / report['n_images']:.4g} events per image")
+    print(f"board-level model ({b['chips']} chips, {b['cores']} cores, {b['cores_source']}): "
+          f"{b['watts']:.4g} W, {b['joules']:.4g} J, {b['joules_per_image']:.4g} J per image")
+    print(f"wrote {args.out}/report.json, report.md, report.html")
+
+
+def _add_spinnaker(commands) -> None:
+    parser = commands.add_parser(
+        "spinnaker", help="SpiNNaker: write the board configuration, check a network",
+        description="Configure sPyNNaker for a board, and check a network before running it.")
+    actions = parser.add_subparsers(title="actions", metavar="ACTION")
+    config = actions.add_parser(
+        "config", help="write spynnaker.cfg for a virtual board, a board or a spalloc server",
+        description=("Write spynnaker.cfg in --dir (the directory you will run in); sPyNNaker "
+                     "reads it over ~/.spynnaker.cfg, which it insists exists."),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    where = config.add_mutually_exclusive_group(required=True)
+    where.add_argument("--virtual", action="store_true", help="a virtual board (maps, no spikes)")
+    where.add_argument("--board", metavar="HOST", help="a board by address (machine_name)")
+    where.add_argument("--spalloc", metavar="URL", help="a spalloc server")
+    config.add_argument("--version", type=int, default=5, help="board version (5 or 3)")
+    config.add_argument("--user", default="", help="spalloc user name")
+    config.add_argument("--dir", type=Path, default=Path("."), help="where to write it")
+    config.add_argument("--home-stub", action="store_true",
+                        help="also create an empty ~/.spynnaker.cfg if it is missing")
+    config.set_defaults(run=_run_spinnaker_config)
+    check = actions.add_parser(
+        "check", help="timestep, neurons per core, delays, weight quantisation; map it",
+        description=("Check a network file against SpiNNaker's constraints (timestep 1.0 or "
+                     "0.1 ms, 256 neurons per core, one-timestep delays, 16-bit fixed-point "
+                     "weights: max and RMS relative error, saturations per projection), then "
+                     "map it on a virtual board (in a temporary directory) and report the "
+                     "chips and cores used."),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    check.add_argument("network", type=Path)
+    check.add_argument("--no-map", action="store_true", help="skip the virtual-board mapping")
+    check.add_argument("--out", type=Path, help="write mapping.json (for 'energy --mapping')")
+    check.set_defaults(run=_run_spinnaker_check)
+    parser.set_defaults(run=lambda args: parser.print_help())
+
+
+def _run_spinnaker_config(args) -> None:
+    from lifresponse.hardware import spinnaker
+
+    kind = "virtual" if args.virtual else "board" if args.board else "spalloc"
+    config = spinnaker.BoardConfig(kind, args.board or args.spalloc or "", args.version,
+                                   args.user)
+    path = spinnaker.write_config(config, args.dir)
+    print(f"wrote {path} ({kind}{': ' + config.host if config.host else ''}, version "
+          f"{config.version})")
+    if spinnaker.home_config_missing():
+        if args.home_stub:
+            (Path.home() / ".spynnaker.cfg").write_text("[Machine]\n")
+            print(f"wrote an empty {Path.home() / '.spynnaker.cfg'} (sPyNNaker requires it)")
+        else:
+            print(f"note: sPyNNaker refuses to start without {Path.home() / '.spynnaker.cfg'}; "
+                  "create it (it may be empty), or run again with --home-stub")
+
+
+def _run_spinnaker_check(args) -> None:
+    import dataclasses
+
+    from lifresponse.hardware import spinnaker
+    from lifresponse.networks import network_file
+
+    network = network_file.read(args.network)
+    report = spinnaker.check_network(network)
+    print(f"{args.network}: {network.architecture}")
+    print(f"timestep {report.timestep:g} ms: {'ok' if report.timestep_ok else 'NOT SUPPORTED'}")
+    print("cores at 256 neurons per core (input first): " + ", ".join(
+        map(str, report.cores_per_layer)))
+    print("delays: one timestep everywhere: ok")
+    print(f"{'layer':>5} {'receptor':>11} {'weights':>8} {'LSB (nA)':>10} {'max rel err':>12} "
+          f"{'RMS rel err':>12} {'zeroed':>7} {'saturated':>9}")
+    for q in report.quantisation:
+        print(f"{q.layer:>5} {q.receptor:>11} {q.n_weights:>8} {q.lsb:>10.3g} "
+              f"{q.max_relative_error:>12.3g} {q.rms_relative_error:>12.3g} {q.zeroed:>7} "
+              f"{q.saturated:>9}")
+    if not args.no_map:
+        chips, cores = spinnaker.map_on_virtual_board(network)
+        report = dataclasses.replace(report, chips=chips, cores=cores, mapped=True)
+        print(f"mapped on a virtual SpiNN-5 board: {chips} chip(s), {cores} application cores "
+              "(mapping only: nothing was run on hardware)")
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}")
+    if args.out:
+        spinnaker.write_mapping(report, args.out)
+        print(f"wrote {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lifresponse`` command with all its sub-commands."""
     parser = argparse.ArgumentParser(
@@ -380,6 +604,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calibrate(commands)
     _add_fit(commands)
     _add_training(commands)
+    _add_deploy(commands)
+    _add_energy(commands)
+    _add_spinnaker(commands)
     return parser
 
 

@@ -30,3 +30,33 @@ def test_sweep_maps_on_a_virtual_board(spinnaker_virtual_board, drive):
 def test_spinnaker_noise_interval_must_equal_the_timestep():
     with pytest.raises(ParameterError, match="needs dt equal to the timestep"):
         SweepConfig(NoisyCurrentDrive(2.0), means=[0.1], stds=[0.5], backend="spinnaker")
+
+
+def test_mnist_network_maps_on_a_virtual_board(spinnaker_virtual_board, tmp_path):
+    from lifresponse.datasets import load_mnist
+    from lifresponse.networks.deploy import DeployConfig, deploy
+    from lifresponse.neuron import LIFParams
+    from lifresponse.training import trainer
+
+    model = trainer.make_model("6c5-2s-12c5-2s-10fc", "noisy-softplus", 0.3, 201.0, 5.0,
+                               LIFParams(), seed=0)
+    trainer.export(model, tmp_path / "net.h5", LIFParams(), 1.0, {})
+    digits = load_mnist().subset(slice(0, 2))
+    run = deploy(tmp_path / "net.h5", digits, DeployConfig(backend="spinnaker", window=50.0),
+                 tmp_path / "run.h5", progress=False)
+    assert run.attrs["backend"] == "spinnaker" and not run.attrs["spikes_returned"]
+    assert "virtual board" in run.attrs["note"]
+    assert run.attrs["n_synapses"] > 150000
+    assert "evaluation" not in run.attrs
+
+
+def test_unconfigured_spinnaker_is_one_clear_error(tmp_path, monkeypatch):
+    from lifresponse import backends
+
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    sim = backends.load("spinnaker")
+    with pytest.raises(backends.BackendError, match="sPyNNaker could not start"):
+        backends.setup(sim, "spinnaker")

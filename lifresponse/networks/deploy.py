@@ -19,13 +19,19 @@ from tqdm import tqdm
 import lifresponse
 from lifresponse import backends
 from lifresponse.datasets import Digits
-from lifresponse.errors import ParameterError
+from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file, run_file
 from lifresponse.networks.builder import build
 from lifresponse.networks.encoding import Presentation, poisson_spike_times
+from lifresponse.networks.evaluation import evaluate
 from lifresponse.networks.run_file import RunRecord
 
 TIME_BIN_MS = 10.0
+
+
+class RunFileExistsError(LifResponseError):
+    """The run file exists already."""
+
 VIRTUAL_BOARD_NOTE = ("sPyNNaker virtual board: the network was mapped, but a virtual board "
                       "returns no spikes; counts are not measurements")
 
@@ -89,10 +95,16 @@ def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
 def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bool = True):
     """Simulate ``digits`` on the network in ``network_path``; write and return the run file.
 
+    The run file is written only when the whole run is done (atomically), and an existing one
+    is never overwritten.
+
     Returns
     -------
     RunRecord
     """
+    if Path(out).exists():
+        raise RunFileExistsError(f"{out} already exists; it is never overwritten: choose another "
+                               "--out or delete it")
     network = network_file.read(network_path)
     pixels = check_images(digits, network)
     presentation = Presentation(config.window, config.gap, network.timestep)
@@ -154,6 +166,8 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
     record = RunRecord(attrs, digits.labels.astype(np.int64), counts, fan_out, input_counts,
                        np.cumsum(by_time, axis=1, dtype=np.uint32),
                        TIME_BIN_MS * np.arange(1, n_bins + 1))
+    if not virtual:
+        record.attrs["evaluation"] = evaluate(record, network, pixels).summary()
     run_file.write(record, out)
     record.path = Path(out)
     return record

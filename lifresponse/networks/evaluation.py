@@ -49,6 +49,17 @@ class Evaluation:
     layer_distance: dict
 
 
+    def summary(self) -> dict:
+        """JSON-ready version (stored in ``run.h5`` as the ``evaluation`` attribute)."""
+        return {"accuracy": self.accuracy, "confusion": self.confusion.tolist(),
+                "time_ms": self.time_ms.tolist(),
+                "accuracy_by_time": self.accuracy_by_time.tolist(),
+                "layer_rates_hz": {str(k): v for k, v in self.layer_rates.items()},
+                "fig12_distance_hz": self.fig12_distance,
+                "layer_rms_difference_hz": {name: {str(k): v for k, v in d.items()}
+                                            for name, d in self.layer_distance.items()}}
+
+
 def classify(counts: np.ndarray) -> np.ndarray:
     """Winner per image (most spikes; ties to the lowest index); -1 where nothing fired."""
     winner = counts.argmax(axis=1)

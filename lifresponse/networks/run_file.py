@@ -30,6 +30,7 @@ import numpy as np
 from lifresponse.errors import FileFormatError
 
 FORMAT = "lifresponse.run"
+_JSON_ATTRS = ("evaluation", "recorded_layers")
 VERSION = 1
 
 
@@ -92,6 +93,9 @@ def read(path) -> RunRecord:
                 raise FileFormatError(f"{path}: holds no spike counts (no layers/labels)")
             attrs = {k: (v.decode() if isinstance(v, bytes) else
                          v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
+            for key in _JSON_ATTRS:
+                if key in attrs:
+                    attrs[key] = json.loads(attrs[key])
             counts, fan_out = {}, {-1: f["input/fan_out"][()]}
             for name, group in f["layers"].items():
                 if "counts" in group:

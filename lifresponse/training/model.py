@@ -82,14 +82,16 @@ class SpikingLayer(nn.Module):
         self.kind, self.in_shape, self.out_shape, self.size = kind, in_shape, out_shape, size
         self.activation = activation
         if kind == "conv":
-            fan_in = in_shape[0] * size * size
+            self.fan_in = in_shape[0] * size * size
             shape = (out_shape[0], in_shape[0], size, size)
         elif kind == "dense":
-            fan_in = int(np.prod(in_shape))
-            shape = (fan_in, out_shape[0])
+            self.fan_in = int(np.prod(in_shape))
+            shape = (self.fan_in, out_shape[0])
         else:
+            self.fan_in = size * size
             self.register_buffer("pool_weight", torch.tensor(1.0 / (size * size)))
             return
+        fan_in = self.fan_in
         # Inputs are rates, never negative, so zero-mean weights leave about half the units
         # silent for every input, and a silent ReLU unit never recovers. Weights start at mean
         # 1/fan_in (a layer passes its mean input on) with a uniform spread of std

@@ -1,0 +1,1 @@
+"""SpiNNaker: energy models and board configuration."""

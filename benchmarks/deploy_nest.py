@@ -52,7 +52,7 @@ def run_per_image_with_reset(digits, threads: int, seed: int) -> float:
         for pixels in digits.images.reshape(len(digits), -1):
             trains, _ = poisson_spike_times(pixels[None], presentation, network.input_rate, 0,
                                             rng)
-            built.inputs.set(spike_times=[sim.Sequence(t) for t in trains])
+            built.inputs.set(spike_times=backends.spike_times(sim, trains))
             sim.run(presentation.start + WINDOW)
             built.recorders[len(built.layers) - 1].read(clear=True)
             sim.reset()

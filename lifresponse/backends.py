@@ -161,6 +161,16 @@ def connect_list(sim: ModuleType, pre_cells, post_cells, pre, post, weights, del
                    receptor_type=receptor)
 
 
+def spike_times(sim: ModuleType, trains) -> list:
+    """Per-neuron spike times (ms) in the form ``SpikeSourceArray(spike_times=...)`` takes:
+    PyNN ``Sequence`` objects on NEST, plain lists on sPyNNaker."""
+    if is_nest(sim):
+        from pyNN.parameters import Sequence
+
+        return [Sequence(np.asarray(t, dtype=float)) for t in trains]
+    return [np.asarray(t, dtype=float).tolist() for t in trains]
+
+
 class SpikeRecorder:
     """Spikes of every cell of a population, read as flat arrays.
 

@@ -75,7 +75,7 @@ def test_architectures():
     assert shapes == [("conv", (6, 24, 24)), ("pool", (6, 12, 12)), ("conv", (12, 8, 8)),
                       ("pool", (12, 4, 4)), ("dense", (10,))]
     assert parse_architecture("12c5-2s-64c5-2s-10fc")[3].out_shape == (64, 4, 4)
-    for bad, message in (("6c5-3s-10fc", "do not divide"), ("6x5", "cannot read '6x5'"),
+    for bad, message in (("6c5-5s-10fc", "do not divide"), ("6x5", "cannot read '6x5'"),
                          ("10fc-2s", "follows a dense layer"), ("6c30", "does not fit"),
                          ("", "empty")):
         with pytest.raises(ParameterError, match=message):

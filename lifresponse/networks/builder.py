@@ -44,7 +44,8 @@ class BuiltNetwork:
     n_synapses: int = 0
 
 
-def build(sim, backend: str, network: Network, record: str = "output") -> BuiltNetwork:
+def build(sim, backend: str, network: Network, record: str = "output",
+          input_spike_times=None) -> BuiltNetwork:
     """Create populations and projections for ``network`` on the PyNN module ``sim``.
 
     Parameters
@@ -56,12 +57,16 @@ def build(sim, backend: str, network: Network, record: str = "output") -> BuiltN
     network : Network
     record : {"output", "all"}
         Which layers' spikes to record.
+    input_spike_times : list of numpy.ndarray, optional
+        Initial spike times (ms) of each input neuron. sPyNNaker takes them only here, at
+        construction; NEST also accepts new ones between runs.
     """
     if backend == "spinnaker":
         sim.set_number_of_neurons_per_core(sim.IF_curr_exp, NEURONS_PER_CORE)
     connections = network_connections(network)
     n_inputs = int(np.prod(network.input_shape))
-    inputs = sim.Population(n_inputs, sim.SpikeSourceArray(spike_times=[]), label="input")
+    times = [] if input_spike_times is None else backends.spike_times(sim, input_spike_times)
+    inputs = sim.Population(n_inputs, sim.SpikeSourceArray(spike_times=times), label="input")
     cell_type = sim.IF_curr_exp(**network.neuron.to_pynn())
     layers, recorders, fan_out, previous = [], {}, [], inputs
     delay = sim.get_time_step()

@@ -115,9 +115,11 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
     n_images = len(pixels)
     block = n_images if config.backend == "spinnaker" else config.block
     start = time.perf_counter()
+    first_trains, first_counts = poisson_spike_times(pixels[:block], presentation,
+                                                     network.input_rate, 0, rng)
     try:
         with backends.quiet():
-            built = build(sim, config.backend, network, config.record)
+            built = build(sim, config.backend, network, config.record, first_trains)
         counts = {i: np.zeros((n_images, layer.size), dtype=np.uint16)
                   for i, layer in enumerate(built.layers) if i in built.recorders}
         input_counts = np.zeros((n_images, pixels.shape[1]), dtype=np.uint16)
@@ -127,11 +129,15 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
         with tqdm(total=n_images, unit="image", disable=not progress, desc="deploy") as bar:
             for first in range(0, n_images, block):
                 chunk = pixels[first:first + block]
-                trains, generated = poisson_spike_times(chunk, presentation, network.input_rate,
-                                                        first, rng)
+                if first == 0:
+                    generated = first_counts
+                else:
+                    trains, generated = poisson_spike_times(chunk, presentation,
+                                                            network.input_rate, first, rng)
+                    with backends.quiet():
+                        built.inputs.set(spike_times=backends.spike_times(sim, trains))
                 input_counts[first:first + len(chunk)] = generated
                 with backends.quiet():
-                    built.inputs.set(spike_times=[sim.Sequence(t) for t in trains])
                     sim.run_until(float(presentation.image_start(first + len(chunk))))
                 for index, recorder in built.recorders.items():
                     with backends.quiet():

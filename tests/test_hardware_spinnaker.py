@@ -1,0 +1,84 @@
+"""sPyNNaker configuration round trip, constraint checks, weight quantisation, mapping."""
+
+import numpy as np
+import pytest
+
+from lifresponse.cli import main
+from lifresponse.errors import FileFormatError, ParameterError
+from lifresponse.hardware import spinnaker
+from lifresponse.networks import network_file
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.neuron import LIFParams
+
+
+@pytest.mark.parametrize("config", [spinnaker.BoardConfig("virtual"),
+                                    spinnaker.BoardConfig("board", "192.168.240.1", 5),
+                                    spinnaker.BoardConfig("spalloc", "https://spalloc.example",
+                                                          5, "alice"),
+                                    spinnaker.BoardConfig("board", "10.11.12.13", 3)])
+def test_config_round_trip(tmp_path, config):
+    path = spinnaker.write_config(config, tmp_path)
+    assert path == tmp_path / "spynnaker.cfg"
+    assert spinnaker.read_config(tmp_path) == config
+
+
+def test_config_errors(tmp_path):
+    with pytest.raises(ParameterError, match="needs a host"):
+        spinnaker.BoardConfig("board")
+    with pytest.raises(ParameterError, match="version 3 or 5"):
+        spinnaker.BoardConfig("virtual", version=4)
+    with pytest.raises(FileFormatError, match="no such file"):
+        spinnaker.read_config(tmp_path)
+    (tmp_path / "spynnaker.cfg").write_text("[Machine]\nversion = 5\n")
+    with pytest.raises(FileFormatError, match="names no virtual_board"):
+        spinnaker.read_config(tmp_path)
+
+
+def test_config_command_writes_only_the_run_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    assert main(["spinnaker", "config", "--board", "spinn-4.cs.man.ac.uk", "--dir",
+                 str(tmp_path / "run")]) == 0
+    assert spinnaker.read_config(tmp_path / "run").host == "spinn-4.cs.man.ac.uk"
+    assert "refuses to start without" in capsys.readouterr().out
+    assert not (tmp_path / "home" / ".spynnaker.cfg").exists()
+
+
+def test_quantisation_on_a_known_weight_set():
+    # Largest 1.0 nA needs LSB 2^-15 nA (65535 x 2^-16 < 1); 0.3 is off that grid by a known
+    # amount; 2^-18 rounds to zero.
+    report = spinnaker.quantisation(np.array([1.0, 0.5, 0.3, 2.0**-18]), 0, "excitatory")
+    assert report.lsb == 2.0**-15
+    expected = abs(round(0.3 * 2**15) / 2**15 - 0.3) / 0.3
+    relative = np.array([0.0, 0.0, expected, 1.0])
+    assert report.max_relative_error == pytest.approx(1.0)  # 2^-18 rounds to zero
+    assert report.rms_relative_error == pytest.approx(np.sqrt(np.mean(relative**2)))
+    assert report.zeroed == 1 and report.saturated == 0
+
+
+def _small_network(timestep=1.0):
+    rng = np.random.default_rng(0)
+    layers = [Layer("conv", (1, 8, 8), (2, 6, 6), rng.normal(size=(2, 1, 3, 3))),
+              Layer("pool", (2, 6, 6), (2, 3, 3), np.full((2, 2), 0.25), 2),
+              Layer("dense", (2, 3, 3), (3,), rng.normal(size=(18, 3)))]
+    return Network("2c3-2s-3fc", layers, "relu", 0.3, 201.0, 5.0, LIFParams(), timestep)
+
+
+def test_check_flags_an_unsupported_timestep():
+    assert spinnaker.check_network(_small_network(1.0)).problems == ()
+    report = spinnaker.check_network(_small_network(0.5))
+    assert not report.timestep_ok and "0.5 ms" in report.problems[0]
+    assert report.cores_per_layer == [1, 1, 1, 1]
+
+
+@pytest.mark.spinnaker
+def test_check_maps_a_small_network_on_a_virtual_board(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("spynnaker")
+    path = tmp_path / "small.h5"
+    network_file.write(_small_network(), path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["spinnaker", "check", str(path), "--out", str(tmp_path / "mapping.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "mapped on a virtual SpiNN-5 board: 1 chip(s)" in printed
+    assert (tmp_path / "mapping.json").exists()
+    assert not (tmp_path / "reports").exists(), "sPyNNaker reports belong in a temporary dir"

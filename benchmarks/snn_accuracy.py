@@ -34,7 +34,7 @@ PAPER = {  # test error (%) on 10,000 images, three trials: DNN, SNN, SNN after 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
-    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--images", type=int, default=300)
     parser.add_argument("--window", type=float, default=1000.0)
     parser.add_argument("--networks", type=Path, default=Path("benchmarks/results/networks"))
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))

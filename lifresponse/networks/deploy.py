@@ -144,10 +144,11 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
                         cell, times = recorder.read(clear=True)
                     image, offset = presentation.locate(times)
                     keep = (offset < config.window) & (image < n_images) & (image >= 0)
-                    np.add.at(counts[index], (image[keep], cell[keep]), 1)
+                    image, offset, cell = image[keep], offset[keep], cell[keep]
+                    counts[index] += _bincount((image, cell), counts[index].shape)
                     if index == last:
-                        np.add.at(by_time, (image[keep], (offset[keep] // TIME_BIN_MS).astype(
-                            int), cell[keep]), 1)
+                        bins = (offset // TIME_BIN_MS).astype(np.int64)
+                        by_time += _bincount((image, bins, cell), by_time.shape)
                 bar.update(len(chunk))
         virtual = backends.is_virtual_board(config.backend)
     finally:
@@ -177,6 +178,12 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
     run_file.write(record, out)
     record.path = Path(out)
     return record
+
+
+def _bincount(index: tuple, shape: tuple) -> np.ndarray:
+    """Occurrences of each multi-index, as an array of ``shape`` (much faster than add.at)."""
+    flat = np.ravel_multi_index(index, shape)
+    return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape).astype(np.uint16)
 
 
 def _sha256(path) -> str:

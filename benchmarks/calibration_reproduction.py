@@ -24,12 +24,9 @@ from lifresponse.calibration.drives import NoisyCurrentDrive, PoissonCurrentDriv
 from lifresponse.calibration.fit import fit_table
 from lifresponse.calibration.plots import write_calibration_figures
 from lifresponse.calibration.sweep import SweepConfig, run_sweep
+from lifresponse.reproduction_report import PAPER_CALIBRATION
 
-PAPER = {  # (k, S) reported in the long paper, Poisson-driven current (SCIENCE.md section 4)
-    "poisson-tau1": (0.19, 208.76),
-    "poisson-tau5": (0.30, 201.0),
-    "poisson-tau10": (0.35, 201.06),
-}
+PAPER = {f"poisson-tau{tau:g}": ks for tau, ks in PAPER_CALIBRATION.items()}
 CONFIGURATIONS = {
     "poisson-tau1": PoissonCurrentDrive(tau_syn=1.0),
     "poisson-tau5": PoissonCurrentDrive(tau_syn=5.0),

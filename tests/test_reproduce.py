@@ -1,0 +1,55 @@
+"""The whole pipeline on a tiny plan: stages, resumption, the report, and the report in a
+real browser (headless Chromium) with its figures loaded."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from lifresponse.pipeline import Plan, reproduce
+
+TINY = Plan("tiny", (5.0,), "-0.4:1.0:0.2", "0.3,1.0", 2, 500.0, 1.0, 1, 1000, 10, 100.0)
+
+
+@pytest.fixture(scope="module")
+def reproduction(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduction")
+    return out, reproduce(TINY, out, progress=False)
+
+
+def test_every_stage_ran_and_the_report_sets_paper_beside_ours(reproduction):
+    out, html_path = reproduction
+    for stage in ("calibrate_tau5", "train_noisy-softplus", "finetune_relu", "deploy_softplus",
+                  "deploy_noisy-softplus_tuned", "energy"):
+        assert (out / f"{stage}.done.json").exists(), stage
+    markdown = (out / "report.md").read_text()
+    for published in ("0.3 | 201.0", "1.91 1.79 1.76", "184.57", "0.064", "192"):
+        assert published in markdown, published
+    assert re.search(r"\| 5 \| 0\.3 \| 201\.0 \| 0\.\d{3} \+- ", markdown)
+    html = html_path.read_text()
+    assert html.count("data:image/png;base64,") == 3
+
+
+def test_a_second_run_skips_finished_stages(reproduction, capsys):
+    out, _ = reproduction
+    before = (out / "runs" / "relu.h5").stat().st_mtime_ns
+    reproduce(TINY, out, progress=False)
+    printed = capsys.readouterr().out
+    assert printed.count("skipped") == 14 and "running" not in printed
+    assert (out / "runs" / "relu.h5").stat().st_mtime_ns == before
+
+
+def test_report_figures_load_in_headless_chromium(reproduction, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium is not installed (Debian package 'chromium'); .ci/run installs it")
+    _, html_path = reproduction
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         "--virtual-time-budget=5000", "--dump-dom", html_path.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'data-images-loaded="3"' in result.stdout

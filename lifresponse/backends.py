@@ -217,6 +217,12 @@ class SpikeRecorder:
         return np.bincount(self.read()[0], minlength=self.size).astype(np.int64)
 
 
+def virtual_board_note(what: str) -> str:
+    """The sentence every output made on a virtual board carries."""
+    return (f"sPyNNaker virtual board: {what} was mapped, but a virtual board returns no "
+            "spikes; counts are not measurements")
+
+
 def is_virtual_board(name: str) -> bool:
     """True if backend ``name`` maps onto a virtual SpiNNaker board, which returns no spikes.
 

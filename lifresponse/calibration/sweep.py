@@ -22,8 +22,7 @@ from lifresponse.calibration import results
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 
-VIRTUAL_BOARD_NOTE = ("sPyNNaker virtual board: the sweep was mapped, but a virtual board "
-                      "returns no spikes; counts are not measurements")
+VIRTUAL_BOARD_NOTE = backends.virtual_board_note("the sweep")
 
 
 @dataclass(frozen=True)

@@ -93,12 +93,8 @@ def event_energy(spike_counts: dict, fan_out: dict, duration_s: float, n_images:
     e_syn = check_e_syn(e_syn)
     if duration_s <= 0:
         raise ParameterError(f"duration must be > 0 s (got {duration_s})")
-    events = {}
-    for name, counts in spike_counts.items():
-        total = np.asarray(counts, dtype=float)
-        if total.ndim == 2:
-            total = total.sum(axis=0)
-        events[name] = float(total @ np.asarray(fan_out[name], dtype=float))
+    events = {name: float(_per_neuron(counts) @ np.asarray(fan_out[name], dtype=float))
+              for name, counts in spike_counts.items()}
     return EventEnergy(events, float(sum(events.values())), duration_s, n_images, e_syn)
 
 
@@ -157,10 +153,12 @@ def board_energy(spike_counts: dict, fan_out: dict, duration_s: float, n_images:
     """The board-level model for a run; ``source`` says where chips and cores came from."""
     if chips < 1 or cores < 1:
         raise ParameterError(f"chips and cores must be >= 1 (got {chips}, {cores})")
-    packets = 0.0
-    for name, counts in spike_counts.items():
-        total = np.asarray(counts, dtype=float)
-        if total.ndim == 2:
-            total = total.sum(axis=0)
-        packets += float(total[np.asarray(fan_out[name]) > 0].sum())
+    packets = sum(float(_per_neuron(counts)[np.asarray(fan_out[name]) > 0].sum())
+                  for name, counts in spike_counts.items())
     return BoardEnergy(chips, cores, packets, duration_s, n_images, source)
+
+
+def _per_neuron(counts) -> np.ndarray:
+    """Spikes per neuron over the run, from (n_neurons,) or per-image (n_images, n_neurons)."""
+    total = np.asarray(counts, dtype=float)
+    return total.sum(axis=0) if total.ndim == 2 else total

@@ -32,8 +32,7 @@ TIME_BIN_MS = 10.0
 class RunFileExistsError(LifResponseError):
     """The run file exists already."""
 
-VIRTUAL_BOARD_NOTE = ("sPyNNaker virtual board: the network was mapped, but a virtual board "
-                      "returns no spikes; counts are not measurements")
+VIRTUAL_BOARD_NOTE = backends.virtual_board_note("the network")
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class DeployConfig:
     backend: str = "nest"
     window: float = 1000.0
     gap: float = 0.0
-    block: int = 100
+    block: int = 25
     seed: int = 1
     threads: int = 2
     record: str = "all"

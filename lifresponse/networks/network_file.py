@@ -27,6 +27,7 @@ import numpy as np
 
 import lifresponse
 from lifresponse.errors import FileFormatError
+from lifresponse.hdf5 import open_checked, plain
 from lifresponse.neuron import LIFParams
 
 FORMAT = "lifresponse.network"
@@ -142,40 +143,23 @@ def read(path) -> Network:
         do not chain); the message names the file and the problem.
     """
     path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such file")
-    try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != FORMAT:
-                raise FileFormatError(
-                    f"{path}: not a lifresponse network file (format = {f.attrs.get('format')!r})")
-            version = int(f.attrs.get("version", -1))
-            if not 1 <= version <= VERSION:
-                raise FileFormatError(
-                    f"{path}: network file version {version}; this lifresponse reads up to "
-                    f"{VERSION}")
-            a = {k: _plain(v) for k, v in f.attrs.items()}
-            if "layers" not in f:
-                raise FileFormatError(f"{path}: missing layers")
-            layers = []
-            for i in range(len(f["layers"])):
-                g = f["layers"][str(i)]
-                layers.append(Layer(_plain(g.attrs["kind"]), tuple(int(n) for n in g.attrs[
-                    "in_shape"]), tuple(int(n) for n in g.attrs["out_shape"]), g["weight"][()],
-                    int(g.attrs["stride"])))
-            network = Network(
-                architecture=a["architecture"], layers=layers, activation=a["activation"],
-                k=float(a["k"]), S=float(a["S"]), tau_syn=float(a["tau_syn_ms"]),
-                neuron=LIFParams.from_dict(json.loads(a["neuron"])),
-                timestep=float(a["timestep_ms"]), input_rate=float(a["input_rate_hz"]),
-                softplus_sigma=float(a["softplus_sigma"]),
-                soft_lif_gamma=float(a["soft_lif_gamma"]),
-                provenance=json.loads(a["provenance"]))
-    except OSError as exc:
-        raise FileFormatError(f"{path}: not a readable HDF5 file (truncated or foreign): {exc}") \
-            from None
-    except KeyError as exc:
-        raise FileFormatError(f"{path}: missing {exc}") from None
+    with open_checked(path, FORMAT, VERSION, "network") as (f, a):
+        if "layers" not in f:
+            raise FileFormatError(f"{path}: missing layers")
+        layers = []
+        for i in range(len(f["layers"])):
+            g = f["layers"][str(i)]
+            layers.append(Layer(plain(g.attrs["kind"]), tuple(int(n) for n in g.attrs[
+                "in_shape"]), tuple(int(n) for n in g.attrs["out_shape"]), g["weight"][()],
+                int(g.attrs["stride"])))
+        network = Network(
+            architecture=a["architecture"], layers=layers, activation=a["activation"],
+            k=float(a["k"]), S=float(a["S"]), tau_syn=float(a["tau_syn_ms"]),
+            neuron=LIFParams.from_dict(json.loads(a["neuron"])),
+            timestep=float(a["timestep_ms"]), input_rate=float(a["input_rate_hz"]),
+            softplus_sigma=float(a["softplus_sigma"]),
+            soft_lif_gamma=float(a["soft_lif_gamma"]),
+            provenance=json.loads(a["provenance"]))
     _check(network, str(path))
     return network
 
@@ -220,10 +204,3 @@ def _expected_out_shape(layer: Layer):
         return ("weight", w.shape)
     return (w.shape[1],)
 
-
-def _plain(value):
-    if isinstance(value, bytes):
-        return value.decode()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value.item() if hasattr(value, "item") else value

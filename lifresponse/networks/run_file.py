@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 
 from lifresponse.errors import FileFormatError
+from lifresponse.hdf5 import open_checked
 
 FORMAT = "lifresponse.run"
 _JSON_ATTRS = ("evaluation", "recorded_layers")
@@ -78,35 +79,18 @@ def write(record: RunRecord, path) -> None:
 def read(path) -> RunRecord:
     """Read and validate a run file; errors name the file and the problem."""
     path = Path(path)
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such file")
-    try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != FORMAT:
-                raise FileFormatError(
-                    f"{path}: not a lifresponse run file (format = {f.attrs.get('format')!r})")
-            version = int(f.attrs.get("version", -1))
-            if not 1 <= version <= VERSION:
-                raise FileFormatError(f"{path}: run file version {version}; this lifresponse "
-                                      f"reads up to {VERSION}")
-            if "layers" not in f or "labels" not in f:
-                raise FileFormatError(f"{path}: holds no spike counts (no layers/labels)")
-            attrs = {k: (v.decode() if isinstance(v, bytes) else
-                         v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            for key in _JSON_ATTRS:
-                if key in attrs:
-                    attrs[key] = json.loads(attrs[key])
-            counts, fan_out = {}, {-1: f["input/fan_out"][()]}
-            for name, group in f["layers"].items():
-                if "counts" in group:
-                    counts[int(name)] = group["counts"][()]
-                fan_out[int(name)] = group["fan_out"][()]
-            if not counts:
-                raise FileFormatError(f"{path}: holds no spike counts")
-            return RunRecord(attrs, f["labels"][()], counts, fan_out, f["input/counts"][()],
-                             f["output_counts_by_time"][()], f["time_bins_ms"][()], path)
-    except OSError as exc:
-        raise FileFormatError(f"{path}: not a readable HDF5 file (truncated or foreign): {exc}") \
-            from None
-    except KeyError as exc:
-        raise FileFormatError(f"{path}: missing {exc}") from None
+    with open_checked(path, FORMAT, VERSION, "run") as (f, attrs):
+        if "layers" not in f or "labels" not in f:
+            raise FileFormatError(f"{path}: holds no spike counts (no layers/labels)")
+        for key in _JSON_ATTRS:
+            if key in attrs:
+                attrs[key] = json.loads(attrs[key])
+        counts, fan_out = {}, {-1: f["input/fan_out"][()]}
+        for name, group in f["layers"].items():
+            if "counts" in group:
+                counts[int(name)] = group["counts"][()]
+            fan_out[int(name)] = group["fan_out"][()]
+        if not counts:
+            raise FileFormatError(f"{path}: holds no spike counts")
+        return RunRecord(attrs, f["labels"][()], counts, fan_out, f["input/counts"][()],
+                         f["output_counts_by_time"][()], f["time_bins_ms"][()], path)

@@ -105,6 +105,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
     history, start_epoch = History(), 0
     ckpt = checkpoint_path(Path(out))
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
     if ckpt.exists():
         if not resume:
             raise CheckpointError(f"{ckpt} holds an unfinished training run: continue it with "

@@ -464,8 +464,15 @@ def _add_energy(commands) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("run_file", metavar="run", type=Path,
+    parser.add_argument("run_file", metavar="run", type=Path, nargs="?",
                         help="run.h5 from 'lifresponse deploy --record all'")
+    parser.add_argument("--network", type=Path,
+                        help="instead of a run: estimate from the ANN's predicted rates of this "
+                             "network file on held-out digits (before deploying)")
+    parser.add_argument("--images", type=int, default=100, help="digits for --network")
+    parser.add_argument("--duration", type=float, default=1000.0,
+                        help="presentation time per image for --network (ms)")
+    parser.add_argument("--data", type=Path, help="MNIST folder for --network")
     parser.add_argument("--out", type=Path, default=Path("report"), help="report folder")
     parser.add_argument("--e-syn", type=float, default=8e-9, help="J per synaptic event")
     parser.add_argument("--mapping", type=Path,
@@ -483,6 +490,11 @@ def _run_energy(args) -> None:
     from lifresponse.networks import run_file
 
     check_e_syn(args.e_syn)
+    if args.network:
+        _predict_energy(args)
+        return
+    if args.run_file is None:
+        raise FileFormatError("give a run file (from 'lifresponse deploy') or --network")
     mapping = None
     if args.mapping:
         try:
@@ -502,6 +514,36 @@ def _run_energy(args) -> None:
     print(f"board-level model ({b['chips']} chips, {b['cores']} cores, {b['cores_source']}): "
           f"{b['watts']:.4g} W, {b['joules']:.4g} J, {b['joules_per_image']:.4g} J per image")
     print(f"wrote {args.out}/report.json, report.md, report.html")
+
+
+def _predict_energy(args) -> None:
+    from lifresponse.datasets import load_mnist, validation_split
+    from lifresponse.hardware.energy import predicted_event_energy
+    from lifresponse.networks import network_file
+    from lifresponse.networks.deploy import check_images
+    from lifresponse.networks.prediction import predict_rates
+    from lifresponse.networks.topology import network_connections
+
+    network = network_file.read(args.network)
+    digits = load_mnist(args.data)
+    _, held_out = validation_split(digits, max(args.images, len(digits) // 5), seed=0)
+    pixels = check_images(held_out.subset(slice(0, args.images)), network)
+    connections = network_connections(network)
+    rates = {"input": pixels * network.input_rate}
+    for i, layer_rates in enumerate(predict_rates(network, pixels, connections=connections)):
+        rates[f"layer {i}"] = layer_rates
+    fan_out = {"input": connections[0].fan_out()}
+    fan_out.update({f"layer {i}": connections[i + 1].fan_out()
+                    for i in range(len(connections) - 1)})
+    fan_out[f"layer {len(connections) - 1}"] = np.zeros(network.layers[-1].n_out)
+    result = predicted_event_energy(rates, fan_out, args.duration / 1000.0, len(pixels),
+                                    args.e_syn)
+    print(f"predicted from the ANN ({network.activation}) on {len(pixels)} digits x "
+          f"{args.duration:g} ms: {result.events_per_second:.4g} synaptic events/s, "
+          f"{result.watts:.4g} W, {result.joules_per_image:.4g} J per image "
+          f"(E_syn = {args.e_syn:.3g} J)")
+    for name, n in result.events_per_layer.items():
+        print(f"  {name:>8}: {n / result.n_images:.4g} events per image")
 
 
 def _add_spinnaker(commands) -> None:

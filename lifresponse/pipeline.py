@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,6 @@ class Plan:
     seed: int = 1
     threads: int = 2
     data: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def quick_plan(data=None) -> Plan:

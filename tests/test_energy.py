@@ -101,3 +101,18 @@ def test_energy_bad_input(tmp_path, capsys):
     virtual = _run(virtual_dir, returned=False)
     with pytest.raises(FileFormatError, match="no measured spikes"):
         run_energy(run_file.read(virtual), 8e-9, None)
+
+
+def test_energy_estimate_from_the_ann_before_deploying(tmp_path, capsys):
+    from lifresponse.neuron import LIFParams
+    from lifresponse.training import trainer
+
+    model = trainer.make_model("4c5-4s-10fc", "noisy-softplus", 0.3, 201.0, 5.0, LIFParams(), 0)
+    trainer.export(model, tmp_path / "net.h5", LIFParams(), 1.0, {})
+    assert main(["energy", "--network", str(tmp_path / "net.h5"), "--images", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "predicted from the ANN" in printed and "input:" in printed
+    events_per_s = float(printed.split("ms: ")[1].split(" synaptic")[0])
+    assert events_per_s > 0
+    assert main(["energy"]) == 2
+    assert "give a run file" in capsys.readouterr().err

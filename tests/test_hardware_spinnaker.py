@@ -71,6 +71,18 @@ def test_check_flags_an_unsupported_timestep():
     assert report.cores_per_layer == [1, 1, 1, 1]
 
 
+def test_a_network_too_big_for_a_board_is_one_clear_error(tmp_path, capsys):
+    huge = Network("200000fc", [Layer("dense", (1, 8, 8), (200000,), np.zeros((64, 200000)))],
+                   "relu", 0.3, 201.0, 5.0, LIFParams(), 1.0)
+    with pytest.raises(spinnaker.BoardFitError, match="needs 783 cores"):
+        spinnaker.check_network(huge)
+    small = _small_network()
+    path = tmp_path / "small.h5"
+    network_file.write(small, path)
+    assert main(["spinnaker", "check", str(path), "--no-map"]) == 0
+    assert "2c3-2s-3fc" in capsys.readouterr().out
+
+
 @pytest.mark.spinnaker
 def test_check_maps_a_small_network_on_a_virtual_board(tmp_path, monkeypatch, capsys):
     pytest.importorskip("spynnaker")

@@ -10,6 +10,7 @@ Layout (HDF5, root attributes hold the scalars)::
     stds    (n_stds,)   input stds (nA)
     point_mean, point_std  (n_points,)  every (mean, std) pair, mean-major
     counts  (n_points, trials) int64   spikes per trial; -1 = not simulated (yet)
+    rates_hz (n_points, trials)        counts / duration (Hz); NaN = not measured
     done    (n_points,) bool           which points are finished
     chunk_wall_s (n_chunks,)           wall time of each chunk (s), NaN until run
 
@@ -95,6 +96,7 @@ def create(path: Path, means, stds, trials: int, n_chunks: int, attrs: dict[str,
         f["point_mean"] = point_mean
         f["point_std"] = point_std
         f["counts"] = np.full((len(point_mean), trials), -1, dtype=np.int64)
+        f["rates_hz"] = np.full((len(point_mean), trials), np.nan)
         f["done"] = np.zeros(len(point_mean), dtype=bool)
         f["chunk_wall_s"] = np.full(n_chunks, np.nan)
 
@@ -104,6 +106,8 @@ def write_chunk(path: Path, chunk: int, points: np.ndarray, counts: np.ndarray,
     """Store one finished chunk's counts (n_chunk_points, trials) and flush it to disk."""
     with h5py.File(path, "r+") as f:
         f["counts"][points, :] = counts
+        seconds = float(f.attrs["duration_ms"]) / 1000.0
+        f["rates_hz"][points, :] = np.where(counts >= 0, counts / seconds, np.nan)
         f["done"][points] = True
         f["chunk_wall_s"][chunk] = wall_s
         f.attrs["wall_time_s"] = float(np.nansum(f["chunk_wall_s"][()]))

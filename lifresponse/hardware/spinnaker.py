@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lifresponse.errors import FileFormatError, ParameterError
+from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import network_connections
 
@@ -26,6 +26,11 @@ CONFIG_NAME = "spynnaker.cfg"
 SUPPORTED_TIMESTEPS = (1.0, 0.1)
 NEURONS_PER_CORE = 256
 WEIGHT_BITS = 16
+APPLICATION_CORES = {5: 48 * 16, 3: 4 * 16}  # chips x application cores per chip, by version
+
+
+class BoardFitError(LifResponseError):
+    """The network needs more cores than the board has, or sPyNNaker could not map it."""
 
 
 @dataclass(frozen=True)
@@ -169,14 +174,24 @@ class CheckReport:
         return out
 
 
-def check_network(network: Network) -> CheckReport:
-    """Constraint checks that need no board: timestep, neurons per core, delays, weights."""
+def check_network(network: Network, version: int = 5) -> CheckReport:
+    """Constraint checks that need no board: timestep, neurons per core, delays, weights.
+
+    Raises
+    ------
+    BoardFitError
+        If the populations need more cores than a board of ``version`` has.
+    """
     problems = []
     timestep_ok = any(abs(network.timestep - t) < 1e-12 for t in SUPPORTED_TIMESTEPS)
     if not timestep_ok:
         problems.append(f"timestep {network.timestep} ms: sPyNNaker runs 1.0 or 0.1 ms")
     sizes = [int(np.prod(network.input_shape))] + [layer.n_out for layer in network.layers]
     cores = [int(np.ceil(n / NEURONS_PER_CORE)) for n in sizes]
+    if sum(cores) > APPLICATION_CORES[version]:
+        raise BoardFitError(
+            f"the network needs {sum(cores)} cores at {NEURONS_PER_CORE} neurons per core; a "
+            f"SpiNN-{version} board has about {APPLICATION_CORES[version]} application cores")
     reports = []
     for index, connections in enumerate(network_connections(network)):
         excitatory, inhibitory = connections.split_by_sign()
@@ -204,9 +219,13 @@ def map_on_virtual_board(network: Network) -> tuple[int, int]:
         sim = backends.load("spinnaker")
         backends.setup(sim, "spinnaker", timestep=network.timestep)
         try:
-            with backends.quiet():
-                build(sim, "spinnaker", network, record="output")
-                sim.run(network.timestep * 10)
+            try:
+                with backends.quiet():
+                    build(sim, "spinnaker", network, record="output")
+                    sim.run(network.timestep * 10)
+            except Exception as exc:  # sPyNNaker raises many kinds when mapping fails
+                raise BoardFitError(f"sPyNNaker could not map the network on a virtual "
+                                    f"SpiNN-5 board: {type(exc).__name__}: {exc}") from exc
             from spinn_front_end_common.data import FecDataView
 
             placements = [p for p in FecDataView.iterate_placemements()

@@ -645,7 +645,7 @@ def _add_reproduce(commands) -> None:
     )
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="minutes: small grid, 3 epochs, 100 digits x 300 ms (the default)")
+                      help="minutes: small grid, 10 epochs, 200 digits x 500 ms (the default)")
     size.add_argument("--full", action="store_true",
                       help="the paper's protocol: 3 calibrations, 20 epochs, 500 digits x 1 s")
     parser.add_argument("--data", type=Path,

@@ -44,9 +44,9 @@ class Plan:
 
 
 def quick_plan(data=None) -> Plan:
-    """Minutes on 2 cores: small calibration grid, 3 epochs, 100 digits x 300 ms."""
-    return Plan("quick", (5.0,), "-0.5:1.0:0.1", "0.2,0.6,1.0", 3, 2000.0, 1.0, 3, None, 100,
-                300.0, data=None if data is None else str(data))
+    """A few minutes on 2 cores: small calibration grid, 10 epochs, 200 digits x 500 ms."""
+    return Plan("quick", (5.0,), "-0.5:1.0:0.1", "0.2,0.6,1.0", 3, 2000.0, 1.0, 10, None, 200,
+                500.0, data=None if data is None else str(data))
 
 
 def full_plan(data=None) -> Plan:

@@ -27,8 +27,21 @@ NEURONS_PER_CORE = 256
 APPLICATION_CORES_PER_CHIP = 16  # 18 cores, one monitor, one spare
 
 
+class _Averages:
+    """Mean power and energy per image of a model's ``joules`` over ``duration_s`` and
+    ``n_images``."""
+
+    @property
+    def watts(self) -> float:
+        return self.joules / self.duration_s
+
+    @property
+    def joules_per_image(self) -> float:
+        return self.joules / self.n_images
+
+
 @dataclass(frozen=True)
-class EventEnergy:
+class EventEnergy(_Averages):
     """Result of the synaptic-event model.
 
     Attributes
@@ -57,14 +70,6 @@ class EventEnergy:
     @property
     def joules(self) -> float:
         return self.events * self.e_syn
-
-    @property
-    def watts(self) -> float:
-        return self.joules / self.duration_s
-
-    @property
-    def joules_per_image(self) -> float:
-        return self.joules / self.n_images
 
 
 def check_e_syn(e_syn: float) -> float:
@@ -112,7 +117,7 @@ def predicted_event_energy(rates: dict, fan_out: dict, seconds_per_image: float,
 
 
 @dataclass(frozen=True)
-class BoardEnergy:
+class BoardEnergy(_Averages):
     """Result of the board-level model."""
 
     chips: int
@@ -129,14 +134,6 @@ class BoardEnergy:
     @property
     def joules(self) -> float:
         return self.static_watts * self.duration_s + self.packets * JOULES_PER_PACKET
-
-    @property
-    def watts(self) -> float:
-        return self.joules / self.duration_s
-
-    @property
-    def joules_per_image(self) -> float:
-        return self.joules / self.n_images
 
 
 def estimate_cores(population_sizes: list[int]) -> tuple[int, int]:

@@ -72,12 +72,12 @@ def write_csv(curves: ResponseCurves, path) -> None:
 
 def plot_response_curves(curves: ResponseCurves, path) -> None:
     """Siegert (solid) and Noisy Softplus (dashed) per noise level, eq. 2 in black; PNG or SVG."""
-    from lifresponse.plotting import new_figure, save_figure
+    from lifresponse.plotting import colours, new_figure, save_figure
 
     fig, ax = new_figure()
-    colours = _colours(len(curves.stds))
+    palette = colours(len(curves.stds))
     ax.plot(curves.means, curves.constant, color="black", lw=2, label="constant current (eq. 2)")
-    rows = zip(colours, curves.stds, curves.siegert, curves.noisy_softplus, strict=True)
+    rows = zip(palette, curves.stds, curves.siegert, curves.noisy_softplus, strict=True)
     for colour, s, siegert, ns in rows:
         ax.plot(curves.means, siegert, color=colour, lw=1.5, label=f"Siegert, s = {s:g} nA")
         ax.plot(curves.means, ns, color=colour, lw=1.2, ls="--")
@@ -89,9 +89,3 @@ def plot_response_curves(curves: ResponseCurves, path) -> None:
     ax.legend(fontsize=8, loc="upper left")
     save_figure(fig, Path(path))
 
-
-def _colours(n):
-    import matplotlib
-
-    cmap = matplotlib.colormaps["viridis"]
-    return [cmap(x) for x in np.linspace(0.0, 0.85, max(n, 1))]

@@ -18,6 +18,14 @@ def new_figure(width: float = 7.0, height: float = 4.5):
     return fig, ax
 
 
+def colours(n: int) -> list:
+    """``n`` distinguishable colours from viridis, dark to light (the yellow end left out)."""
+    import matplotlib
+    import numpy as np
+
+    return [matplotlib.colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, max(n, 1))]
+
+
 def save_figure(fig, path: Path) -> None:
     """Write ``fig`` to ``path`` (format from the suffix: .png, .svg, .pdf) and close it.
 

@@ -12,7 +12,7 @@ from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.fit import ModelFit
 from lifresponse.calibration.results import RateTable
 from lifresponse.neuron import LIFParams
-from lifresponse.plotting import new_figure, save_figure
+from lifresponse.plotting import colours, new_figure, save_figure
 from lifresponse.response import siegert_rate
 
 MAX_CURVES = 6
@@ -33,12 +33,6 @@ def _per_std(table: RateTable, s: float):
     return table.point_mean[rows], np.nanmean(rates, 1), np.nanmin(rates, 1), np.nanmax(rates, 1)
 
 
-def _colours(n):
-    import matplotlib
-
-    return [matplotlib.colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, max(n, 1))]
-
-
 def _title(table: RateTable) -> str:
     drive = table.attrs["drive"]
     detail = {"poisson": f"Poisson-driven, tau_syn = {drive.get('tau_syn')} ms",
@@ -56,7 +50,7 @@ def plot_rates(table: RateTable, path) -> None:
     fig, ax = new_figure()
     stds = _shown_stds(table)
     fine = np.linspace(table.means.min(), table.means.max(), 300)
-    for colour, s in zip(_colours(len(stds)), stds, strict=True):
+    for colour, s in zip(colours(len(stds)), stds, strict=True):
         m, mean, low, high = _per_std(table, s)
         ax.fill_between(m, low, high, color=colour, alpha=0.25, lw=0)
         ax.plot(m, mean, color=colour, lw=2, label=f"measured, s = {s:g} nA")
@@ -77,7 +71,7 @@ def plot_fit(table: RateTable, fit: ModelFit, path) -> None:
     fig, ax = new_figure()
     stds = _shown_stds(table)
     fine = np.linspace(table.means.min(), table.means.max(), 300)
-    for colour, s in zip(_colours(len(stds)), stds, strict=True):
+    for colour, s in zip(colours(len(stds)), stds, strict=True):
         m, mean, _, _ = _per_std(table, s)
         ax.plot(m, mean, "o", color=colour, ms=3.5, label=f"measured, s = {s:g} nA")
         ax.plot(fine, S * noisy_softplus(fine, s, k), color=colour, lw=1.5)
@@ -95,7 +89,7 @@ def plot_residuals(table: RateTable, fit: ModelFit, path) -> None:
     k, S = fit.params["k"], fit.params["S"]
     fig, ax = new_figure(height=3.5)
     stds = _shown_stds(table)
-    for colour, s in zip(_colours(len(stds)), stds, strict=True):
+    for colour, s in zip(colours(len(stds)), stds, strict=True):
         m, mean, _, _ = _per_std(table, s)
         ax.plot(m, mean - S * noisy_softplus(m, s, k), "o-", color=colour, ms=3, lw=1,
                 label=f"s = {s:g} nA")

@@ -522,7 +522,7 @@ def _predict_energy(args) -> None:
     from lifresponse.networks import network_file
     from lifresponse.networks.deploy import check_images
     from lifresponse.networks.prediction import predict_rates
-    from lifresponse.networks.topology import network_connections
+    from lifresponse.networks.topology import fan_outs, network_connections
 
     network = network_file.read(args.network)
     digits = load_mnist(args.data)
@@ -532,10 +532,8 @@ def _predict_energy(args) -> None:
     rates = {"input": pixels * network.input_rate}
     for i, layer_rates in enumerate(predict_rates(network, pixels, connections=connections)):
         rates[f"layer {i}"] = layer_rates
-    fan_out = {"input": connections[0].fan_out()}
-    fan_out.update({f"layer {i}": connections[i + 1].fan_out()
-                    for i in range(len(connections) - 1)})
-    fan_out[f"layer {len(connections) - 1}"] = np.zeros(network.layers[-1].n_out)
+    fan_out = {("input" if i == -1 else f"layer {i}"): f
+               for i, f in fan_outs(connections).items()}
     result = predicted_event_energy(rates, fan_out, args.duration / 1000.0, len(pixels),
                                     args.e_syn)
     print(f"predicted from the ANN ({network.activation}) on {len(pixels)} digits x "

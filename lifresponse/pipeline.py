@@ -60,8 +60,8 @@ def full_plan(data=None) -> Plan:
 class Stages:
     """Runs stages and remembers what is done (``<out>/<stage>.done.json``)."""
 
-    def __init__(self, out: Path, plan: Plan, progress: bool = True):
-        self.out, self.plan, self.progress = out, plan, progress
+    def __init__(self, out: Path):
+        self.out = out
         out.mkdir(parents=True, exist_ok=True)
         self.walls: dict[str, float] = {}
 
@@ -95,7 +95,7 @@ def reproduce(plan: Plan, out: Path, progress: bool = True) -> Path:
 
     if plan.data is not None and not Path(plan.data).is_dir():
         raise ParameterError(f"--data: {plan.data} is not a directory")
-    stages = Stages(out, plan, progress)
+    stages = Stages(out)
     calibrations = {tau: stages.run(f"calibrate_tau{tau:g}", _calibration_config(plan, tau),
                                     lambda tau=tau: _calibrate(plan, tau, out))
                     for tau in plan.tau_syns}

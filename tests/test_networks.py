@@ -86,8 +86,14 @@ def test_run_file_contents_and_no_overwrite(tmp_path, rng):
     run = run_file.read(tmp_path / "run.h5")
     assert run.output_counts.shape == (3, 6) and run.input_counts.shape == (3, 100)
     assert run.fan_out[-1].tolist() == [np.count_nonzero(row) for row in network.layers[0].weight]
+    assert run.fan_out[0].tolist() == [0] * 6
     assert run.attrs["backend"] == "nest" and run.attrs["window_ms"] == 200.0
-    assert run.attrs["evaluation"]["accuracy"] >= 0.0
+    evaluation = run.attrs["evaluation"]
+    classified = int(np.sum(run.output_counts.max(axis=1) > 0))
+    assert np.asarray(evaluation["confusion"]).sum() == classified
+    assert evaluation["accuracy"] == pytest.approx(
+        np.mean(np.where(run.output_counts.max(axis=1) > 0,
+                         run.output_counts.argmax(axis=1), -1) == run.labels))
     assert run.output_counts_by_time.shape == (3, 20, 6)
     np.testing.assert_array_equal(run.output_counts_by_time[:, -1], run.output_counts)
     # Input spikes generated per image: mean close to 100 Hz x pixel x 0.2 s.

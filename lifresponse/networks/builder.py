@@ -15,7 +15,7 @@ import numpy as np
 
 from lifresponse import backends
 from lifresponse.networks.network_file import Network
-from lifresponse.networks.topology import network_connections
+from lifresponse.networks.topology import fan_outs, network_connections
 
 NEURONS_PER_CORE = 256  # IF_curr_exp with ordinary connectors on sPyNNaker
 
@@ -32,15 +32,16 @@ class BuiltNetwork:
         One population per network layer.
     recorders : dict
         Layer index -> :class:`lifresponse.backends.SpikeRecorder` of the recorded layers.
-    fan_out : list of numpy.ndarray
-        Synapses leaving each neuron of the input (index 0) and of each layer but the last.
+    fan_out : dict
+        Synapses leaving each neuron, by layer (-1 = input), from
+        :func:`lifresponse.networks.topology.fan_outs`.
     n_synapses : int
     """
 
     inputs: object
     layers: list
     recorders: dict
-    fan_out: list = field(default_factory=list)
+    fan_out: dict = field(default_factory=dict)
     n_synapses: int = 0
 
 
@@ -68,7 +69,7 @@ def build(sim, backend: str, network: Network, record: str = "output",
     times = [] if input_spike_times is None else backends.spike_times(sim, input_spike_times)
     inputs = sim.Population(n_inputs, sim.SpikeSourceArray(spike_times=times), label="input")
     cell_type = sim.IF_curr_exp(**network.neuron.to_pynn())
-    layers, recorders, fan_out, previous = [], {}, [], inputs
+    layers, recorders, previous = [], {}, inputs
     delay = sim.get_time_step()
     n_synapses = 0
     for index, (layer, synapses) in enumerate(zip(network.layers, connections, strict=True)):
@@ -80,9 +81,8 @@ def build(sim, backend: str, network: Network, record: str = "output",
             backends.connect_list(sim, previous, population, part.pre, part.post, part.weight,
                                   delay, receptor)
             n_synapses += len(part.pre)
-        fan_out.append(synapses.fan_out())
         if record == "all" or index == len(network.layers) - 1:
             recorders[index] = backends.SpikeRecorder(sim, population)
         layers.append(population)
         previous = population
-    return BuiltNetwork(inputs, layers, recorders, fan_out, n_synapses)
+    return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses)

@@ -154,9 +154,6 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
         with backends.quiet():
             sim.end()
     wall = time.perf_counter() - start
-    fan_out = {-1: built.fan_out[0]}
-    fan_out.update({i: built.fan_out[i + 1] for i in range(len(built.layers) - 1)})
-    fan_out[last] = np.zeros(built.layers[-1].size, dtype=np.int64)
     attrs = {
         "network_file": str(network_path), "network_sha256": _sha256(network_path),
         "architecture": network.architecture, "activation": network.activation,
@@ -169,7 +166,7 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
         "wall_time_s": wall, "data": digits.source, "n_synapses": built.n_synapses,
         "recorded_layers": sorted(counts),
     }
-    record = RunRecord(attrs, digits.labels.astype(np.int64), counts, fan_out, input_counts,
+    record = RunRecord(attrs, digits.labels.astype(np.int64), counts, built.fan_out, input_counts,
                        np.cumsum(by_time, axis=1, dtype=np.uint32),
                        TIME_BIN_MS * np.arange(1, n_bins + 1))
     if not virtual:

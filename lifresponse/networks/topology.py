@@ -77,6 +77,15 @@ def layer_connections(layer: Layer) -> Connections:
                        np.ascontiguousarray(weight).ravel(), n_pre, layer.n_out)
 
 
+def fan_outs(connections: list[Connections]) -> dict[int, np.ndarray]:
+    """Synapses leaving each neuron, by layer: -1 is the input, ``i`` is layer ``i`` (the last
+    layer has no targets). The indexing of ``run.h5``."""
+    out = {-1: connections[0].fan_out()}
+    out.update({i: connections[i + 1].fan_out() for i in range(len(connections) - 1)})
+    out[len(connections) - 1] = np.zeros(connections[-1].n_post, dtype=np.int64)
+    return out
+
+
 def network_connections(network: Network) -> list[Connections]:
     """:func:`layer_connections` of every layer, input layer first."""
     return [layer_connections(layer) for layer in network.layers]

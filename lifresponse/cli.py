@@ -253,6 +253,9 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
                         help="initial Adam learning rate (x0.9 every 2 epochs)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--rate-limit", type=float, default=0.0,
+                        help="penalise hidden rates above this (Hz), so that the ANN stays where "
+                             "it models the LIF neuron; 0 for no limit")
     parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.ckpt after an interruption")
@@ -330,7 +333,8 @@ def _settings(args, label_offset: float, training_noise: float):
 
     return TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, label_offset=label_offset,
-                         training_noise=training_noise, seed=args.seed, threads=args.threads)
+                         training_noise=training_noise, rate_limit=args.rate_limit,
+                         seed=args.seed, threads=args.threads)
 
 
 def _provenance(args, train_set, validation_set, settings, history, calibration) -> dict:
@@ -339,6 +343,7 @@ def _provenance(args, train_set, validation_set, settings, history, calibration)
         "split_seed": args.split_seed, "epochs": settings.epochs, "seed": settings.seed,
         "batch_size": settings.batch_size, "learning_rate": settings.learning_rate,
         "label_offset": settings.label_offset, "training_noise_hz": settings.training_noise,
+        "rate_limit_hz": settings.rate_limit,
         "validation_accuracy": history.validation_accuracy[-1],
         "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
                     "epoch_seconds": history.epoch_seconds},
@@ -393,10 +398,19 @@ def _add_deploy(commands) -> None:
                         help="layers whose spikes are counted (the energy report needs all)")
     parser.add_argument("--seed", type=int, default=1, help="input and simulator seed")
     parser.add_argument("--threads", type=int, default=2, help="NEST threads")
+    _add_connectors_option(parser)
     parser.add_argument("--out", type=Path, default=Path("run.h5"), help="run file")
     parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_deploy)
+
+
+def _add_connectors_option(parser) -> None:
+    parser.add_argument("--connectors", choices=["native", "lists"], default="native",
+                        help="sPyNNaker only: 'native' builds one population per map with "
+                             "ConvolutionConnector / PoolDenseConnector where the network "
+                             "allows it (else connection lists); 'lists' always uses "
+                             "connection lists at 256 neurons per core")
 
 
 def _run_deploy(args) -> None:
@@ -407,7 +421,7 @@ def _run_deploy(args) -> None:
     network = network_file.read(args.network)
     config = DeployConfig(backend=args.backend, window=args.duration, gap=args.gap,
                           block=args.block, seed=args.seed, threads=args.threads,
-                          record=args.record)
+                          record=args.record, connectors=args.connectors)
     if args.images < 1:
         raise ParameterError(f"--images: must be >= 1 (got {args.images})")
     from lifresponse.datasets import load_mnist, validation_split
@@ -574,9 +588,19 @@ def _add_spinnaker(commands) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     check.add_argument("network", type=Path)
     check.add_argument("--no-map", action="store_true", help="skip the virtual-board mapping")
+    _add_connectors_option(check)
     check.add_argument("--out", type=Path, help="write mapping.json (for 'energy --mapping')")
     check.set_defaults(run=_run_spinnaker_check)
     parser.set_defaults(run=lambda args: parser.print_help())
+
+
+def _connectors_used(network, asked: str) -> str:
+    from lifresponse.networks.native_spinnaker import unsupported_reason
+
+    reason = unsupported_reason(network)
+    if asked == "native" and reason is None:
+        return "native local-only connectors"
+    return "connection lists" + (f" ({reason})" if asked == "native" else "")
 
 
 def _run_spinnaker_config(args) -> None:
@@ -617,10 +641,11 @@ def _run_spinnaker_check(args) -> None:
               f"{q.max_relative_error:>12.3g} {q.rms_relative_error:>12.3g} {q.zeroed:>7} "
               f"{q.saturated:>9}")
     if not args.no_map:
-        chips, cores = spinnaker.map_on_virtual_board(network)
-        report = dataclasses.replace(report, chips=chips, cores=cores, mapped=True)
-        print(f"mapped on a virtual SpiNN-5 board: {chips} chip(s), {cores} application cores "
-              "(mapping only: nothing was run on hardware)")
+        chips, cores = spinnaker.map_on_virtual_board(network, args.connectors)
+        report = dataclasses.replace(report, chips=chips, cores=cores, mapped=True,
+                                     connectors=_connectors_used(network, args.connectors))
+        print(f"mapped on a virtual SpiNN-5 board with {report.connectors}: {chips} chip(s), "
+              f"{cores} application cores (mapping only: nothing was run on hardware)")
     for problem in report.problems:
         print(f"PROBLEM: {problem}")
     if args.out:

@@ -1,5 +1,7 @@
 """sPyNNaker configuration round trip, constraint checks, weight quantisation, mapping."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -91,6 +93,10 @@ def test_check_maps_a_small_network_on_a_virtual_board(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     assert main(["spinnaker", "check", str(path), "--out", str(tmp_path / "mapping.json")]) == 0
     printed = capsys.readouterr().out
-    assert "mapped on a virtual SpiNN-5 board: 1 chip(s)" in printed
-    assert (tmp_path / "mapping.json").exists()
+    assert "mapped on a virtual SpiNN-5 board with native local-only connectors: 1 chip(s)" \
+        in printed
+    mapping = json.loads((tmp_path / "mapping.json").read_text())
+    assert mapping["check"]["connectors"].startswith("native")
+    assert main(["spinnaker", "check", str(path), "--connectors", "lists"]) == 0
+    assert "board with connection lists: 1 chip(s)" in capsys.readouterr().out
     assert not (tmp_path / "reports").exists(), "sPyNNaker reports belong in a temporary dir"

@@ -45,6 +45,7 @@ def test_mnist_network_maps_on_a_virtual_board(spinnaker_virtual_board, tmp_path
     run = deploy(tmp_path / "net.h5", digits, DeployConfig(backend="spinnaker", window=50.0),
                  tmp_path / "run.h5", progress=False)
     assert run.attrs["backend"] == "spinnaker" and not run.attrs["spikes_returned"]
+    assert run.attrs["connectors"] == "native"  # ConvolutionConnector / PoolDenseConnector
     assert "virtual board" in run.attrs["note"]
     assert run.attrs["n_synapses"] > 150000
     assert "evaluation" not in run.attrs

@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
+from lifresponse.networks.native_spinnaker import NEURONS_PER_CORE
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import network_connections
 
 CONFIG_NAME = "spynnaker.cfg"
 SUPPORTED_TIMESTEPS = (1.0, 0.1)
-NEURONS_PER_CORE = 256
 WEIGHT_BITS = 16
 APPLICATION_CORES = {5: 48 * 16, 3: 4 * 16}  # chips x application cores per chip, by version
 
@@ -166,6 +166,7 @@ class CheckReport:
     chips: int | None = None
     cores: int | None = None
     mapped: bool = False
+    connectors: str = ""
     problems: tuple = ()
 
     def to_dict(self) -> dict:
@@ -205,8 +206,11 @@ def check_network(network: Network, version: int = 5) -> CheckReport:
                        problems=tuple(problems))
 
 
-def map_on_virtual_board(network: Network) -> tuple[int, int]:
+def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[int, int]:
     """Build ``network`` on an sPyNNaker virtual board (version 5) and map it.
+
+    ``connectors`` is passed to :func:`lifresponse.networks.builder.build` ("native": local-only
+    convolution connectors where the network allows them, else connection lists).
 
     Runs in a temporary directory with its own HOME, so nothing is written to the user's home
     or working directory. Returns (chips, application cores) of the placement.
@@ -221,7 +225,7 @@ def map_on_virtual_board(network: Network) -> tuple[int, int]:
         try:
             try:
                 with backends.quiet():
-                    build(sim, "spinnaker", network, record="output")
+                    build(sim, "spinnaker", network, record="output", connectors=connectors)
                     sim.run(network.timestep * 10)
             except Exception as exc:  # sPyNNaker raises many kinds when mapping fails
                 raise BoardFitError(f"sPyNNaker could not map the network on a virtual "

@@ -1,10 +1,15 @@
-"""Build a network file as a PyNN network, on any backend, with one code path.
+"""Build a network file as a PyNN network, on any backend.
 
 Every layer is a population of ``IF_curr_exp`` neurons with the file's neuron parameters; every
 layer's synapses are split by sign into an excitatory and an inhibitory projection (sPyNNaker
 accepts one sign per projection) built from connection lists
 (:func:`lifresponse.backends.connect_list`), with a delay of one timestep. The
 input is a ``SpikeSourceArray`` population whose spike times are set block by block.
+
+On sPyNNaker, a network whose layers all fit its native local-only connectors is built instead
+with one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``
+projections (:mod:`lifresponse.networks.native_spinnaker`), unless connection lists are asked
+for.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lifresponse import backends
+from lifresponse.networks import native_spinnaker
+from lifresponse.networks.native_spinnaker import NEURONS_PER_CORE
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
-
-NEURONS_PER_CORE = 256  # IF_curr_exp with ordinary connectors on sPyNNaker
 
 
 @dataclass
@@ -28,8 +33,8 @@ class BuiltNetwork:
     ----------
     inputs : Population
         ``SpikeSourceArray``, one source per input pixel.
-    layers : list of Population
-        One population per network layer.
+    layers : list of Population or MapLayer
+        One population per network layer (one per map with native connectors).
     recorders : dict
         Layer index -> :class:`lifresponse.backends.SpikeRecorder` of the recorded layers.
     fan_out : dict
@@ -43,10 +48,13 @@ class BuiltNetwork:
     recorders: dict
     fan_out: dict = field(default_factory=dict)
     n_synapses: int = 0
+    connectors: str = "lists"
+
+CONNECTORS = ("native", "lists")
 
 
 def build(sim, backend: str, network: Network, record: str = "output",
-          input_spike_times=None) -> BuiltNetwork:
+          input_spike_times=None, connectors: str = "native") -> BuiltNetwork:
     """Create populations and projections for ``network`` on the PyNN module ``sim``.
 
     Parameters
@@ -61,14 +69,27 @@ def build(sim, backend: str, network: Network, record: str = "output",
     input_spike_times : list of numpy.ndarray, optional
         Initial spike times (ms) of each input neuron. sPyNNaker takes them only here, at
         construction; NEST also accepts new ones between runs.
+    connectors : {"native", "lists"}
+        On sPyNNaker, "native" uses the local-only connectors where the network allows them
+        (:func:`lifresponse.networks.native_spinnaker.unsupported_reason`). NEST always uses
+        connection lists.
     """
     if backend == "spinnaker":
         sim.set_number_of_neurons_per_core(sim.IF_curr_exp, NEURONS_PER_CORE)
     connections = network_connections(network)
     n_inputs = int(np.prod(network.input_shape))
     times = [] if input_spike_times is None else backends.spike_times(sim, input_spike_times)
-    inputs = sim.Population(n_inputs, sim.SpikeSourceArray(spike_times=times), label="input")
     cell_type = sim.IF_curr_exp(**network.neuron.to_pynn())
+    last = len(network.layers) - 1
+    if (backend == "spinnaker" and connectors == "native"
+            and native_spinnaker.unsupported_reason(network) is None):
+        inputs, layers = native_spinnaker.build_native(sim, network, times, cell_type)
+        recorders = {i: native_spinnaker.MapRecorder(sim, layer)
+                     for i, layer in enumerate(layers) if record == "all" or i == last}
+        n_synapses = sum(int(np.count_nonzero(c.weight)) for c in connections)
+        return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses,
+                            "native")
+    inputs = sim.Population(n_inputs, sim.SpikeSourceArray(spike_times=times), label="input")
     layers, recorders, previous = [], {}, inputs
     delay = sim.get_time_step()
     n_synapses = 0
@@ -81,7 +102,7 @@ def build(sim, backend: str, network: Network, record: str = "output",
             backends.connect_list(sim, previous, population, part.pre, part.post, part.weight,
                                   delay, receptor)
             n_synapses += len(part.pre)
-        if record == "all" or index == len(network.layers) - 1:
+        if record == "all" or index == last:
             recorders[index] = backends.SpikeRecorder(sim, population)
         layers.append(population)
         previous = population

@@ -21,7 +21,7 @@ from lifresponse import backends
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.builder import build
+from lifresponse.networks.builder import CONNECTORS, build
 from lifresponse.networks.encoding import Presentation, poisson_spike_times
 from lifresponse.networks.evaluation import evaluate
 from lifresponse.networks.run_file import RunRecord
@@ -54,6 +54,9 @@ class DeployConfig:
         NEST threads.
     record : {"output", "all"}
         Layers whose spikes are counted (all are needed for the energy report).
+    connectors : {"native", "lists"}
+        sPyNNaker's local-only connectors where possible, or connection lists
+        (:func:`lifresponse.networks.builder.build`).
     """
 
     backend: str = "nest"
@@ -63,6 +66,7 @@ class DeployConfig:
     seed: int = 1
     threads: int = 2
     record: str = "all"
+    connectors: str = "native"
 
     def __post_init__(self):
         if self.window <= 0:
@@ -73,6 +77,9 @@ class DeployConfig:
             raise ParameterError(f"--block: must be >= 1 (got {self.block})")
         if self.record not in ("output", "all"):
             raise ParameterError(f"--record: 'output' or 'all' (got {self.record!r})")
+        if self.connectors not in CONNECTORS:
+            raise ParameterError(f"--connectors: one of {', '.join(CONNECTORS)} "
+                                 f"(got {self.connectors!r})")
         if self.backend not in backends.BACKENDS:
             raise backends.BackendError(
                 f"unknown backend {self.backend!r}; choose one of {', '.join(backends.BACKENDS)}")
@@ -118,7 +125,8 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
                                                      network.input_rate, 0, rng)
     try:
         with backends.quiet():
-            built = build(sim, config.backend, network, config.record, first_trains)
+            built = build(sim, config.backend, network, config.record, first_trains,
+                          config.connectors)
         counts = {i: np.zeros((n_images, layer.size), dtype=np.uint16)
                   for i, layer in enumerate(built.layers) if i in built.recorders}
         input_counts = np.zeros((n_images, pixels.shape[1]), dtype=np.uint16)
@@ -164,7 +172,7 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
         "n_images": n_images, "spike_precision": options.get("spike_precision", "on_grid"),
         "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
         "wall_time_s": wall, "data": digits.source, "n_synapses": built.n_synapses,
-        "recorded_layers": sorted(counts),
+        "recorded_layers": sorted(counts), "connectors": built.connectors,
     }
     record = RunRecord(attrs, digits.labels.astype(np.int64), counts, built.fan_out, input_counts,
                        np.cumsum(by_time, axis=1, dtype=np.uint32),

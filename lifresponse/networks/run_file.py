@@ -6,7 +6,8 @@ Layout (HDF5)::
     attrs   format="lifresponse.run", version=1, network_file, network_sha256, architecture,
             activation, backend, backend_version, lifresponse_version, timestep_ms,
             window_ms, gap_ms, input_rate_hz, tau_syn_ms, seed, threads, n_images,
-            spike_precision, spikes_returned, note, wall_time_s, data
+            spike_precision, spikes_returned, note, wall_time_s, data, connectors
+            ("native" or "lists": how the synapses were built, see networks/builder.py)
     labels                  (n_images,)             true class of every image
     layers/<i>/counts       (n_images, n_neurons)   spikes of layer i in each image's window
                                                     (recorded layers only)

@@ -44,6 +44,10 @@ class TrainSettings:
     training_noise : float
         Std of Gaussian noise added to positive rates during training (Hz), as Hunsberger &
         Eliasmith; 0 for none.
+    rate_limit : float
+        Hidden-layer rate ceiling (Hz); 0 for none. Every hidden rate above it adds
+        ``((rate - rate_limit) tau_syn)^2``, averaged over the layer's neurons, to the loss
+        (:func:`rate_penalty`).
     seed : int
     threads : int
         torch CPU threads.
@@ -56,6 +60,7 @@ class TrainSettings:
     decay_every: int = 2
     label_offset: float = 0.0
     training_noise: float = 0.0
+    rate_limit: float = 0.0
     seed: int = 0
     threads: int = 2
 
@@ -68,6 +73,8 @@ class TrainSettings:
             raise ParameterError(f"--lr: must be > 0 (got {self.learning_rate})")
         if self.training_noise < 0:
             raise ParameterError(f"--train-noise: must be >= 0 Hz (got {self.training_noise})")
+        if self.rate_limit < 0:
+            raise ParameterError(f"--rate-limit: must be >= 0 Hz (got {self.rate_limit})")
 
 
 @dataclass
@@ -131,7 +138,11 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         for first in tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}",
                           disable=not progress, leave=False, unit="batch"):
             index = order[first:first + settings.batch_size]
-            loss = torch.mean((model(images[index]) - targets[index]) ** 2)
+            outputs = model(images[index], return_all=True)
+            loss = torch.mean((outputs[-1] - targets[index]) ** 2)
+            if settings.rate_limit > 0:
+                ceiling = settings.rate_limit * model.activation.tau_s
+                loss = loss + rate_penalty(outputs[:-1], ceiling)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -146,6 +157,24 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
                   f"{history.epoch_seconds[-1]:.1f} s", flush=True)
         _save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
     return history
+
+
+def rate_penalty(hidden: list[torch.Tensor], ceiling: float) -> torch.Tensor:
+    """Sum over hidden layers of the mean squared excess of ``y`` over ``ceiling``.
+
+    Why: the LIF neuron on a 1 ms grid fires far below the Noisy Softplus prediction above about
+    200 Hz (a neuron predicted at 370 Hz fires about 270 Hz on NEST), where the fitted curve is
+    extrapolated beyond the calibrated currents. Keeping hidden rates below the ceiling keeps
+    the ANN inside the range in which it models the SNN.
+
+    Parameters
+    ----------
+    hidden : list of torch.Tensor
+        ``y`` (rate * tau_syn) of each hidden layer.
+    ceiling : float
+        Rate ceiling times tau_syn (dimensionless).
+    """
+    return sum(torch.mean(torch.relu(y - ceiling) ** 2) for y in hidden)
 
 
 WIDE_FAN_IN = 200

@@ -253,9 +253,9 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
                         help="initial Adam learning rate (x0.9 every 2 epochs)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    parser.add_argument("--rate-limit", type=float, default=0.0,
+    parser.add_argument("--rate-limit", type=float, default=200.0,
                         help="penalise hidden rates above this (Hz), so that the ANN stays where "
-                             "it models the LIF neuron; 0 for no limit")
+                             "it models the LIF neuron; 0 for none (the paper's protocol)")
     parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.ckpt after an interruption")
@@ -631,7 +631,7 @@ def _run_spinnaker_check(args) -> None:
     report = spinnaker.check_network(network)
     print(f"{args.network}: {network.architecture}")
     print(f"timestep {report.timestep:g} ms: {'ok' if report.timestep_ok else 'NOT SUPPORTED'}")
-    print("cores at 256 neurons per core (input first): " + ", ".join(
+    print("cores with connection lists at 256 neurons per core (input first): " + ", ".join(
         map(str, report.cores_per_layer)))
     print("delays: one timestep everywhere: ok")
     print(f"{'layer':>5} {'receptor':>11} {'weights':>8} {'LSB (nA)':>10} {'max rel err':>12} "

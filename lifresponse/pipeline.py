@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse.errors import ParameterError
+from lifresponse.training import RATE_LIMIT_HZ
 
 ACTIVATIONS = ("noisy-softplus", "relu", "softplus")
 ARCHITECTURE = "6c5-2s-12c5-2s-10fc"
@@ -41,7 +42,7 @@ class Plan:
     seed: int = 1
     threads: int = 2
     data: str | None = None
-    rate_limit: float = 200.0
+    rate_limit: float = RATE_LIMIT_HZ
 
 
 def quick_plan(data=None) -> Plan:

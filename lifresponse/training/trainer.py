@@ -27,9 +27,8 @@ from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file
 from lifresponse.networks.network_file import Network
 from lifresponse.neuron import LIFParams
+from lifresponse.training import RATE_LIMIT_HZ
 from lifresponse.training.model import SpikingActivation, SpikingNetwork
-
-RATE_LIMIT_HZ = 200.0  # where NEST's LIF on a 1 ms grid starts to fall below Noisy Softplus
 
 
 @dataclass

@@ -4,8 +4,9 @@ decaying learning rate, then 1 epoch of fine tuning (Noisy Softplus everywhere, 
 with our default penalty on hidden rates above 200 Hz (``--rate-limit 0`` for none).
 
 Runs: 6c5-2s-12c5-2s-10fc with Noisy Softplus, ReLU and Softplus; 12c5-2s-64c5-2s-10fc with
-ReLU. Seconds per epoch on this CPU too. Writes ``results/training_mnist.{json,md}`` and the
-trained network files to ``results/networks/``.
+ReLU. Seconds per epoch too. Writes ``results/training_mnist.{json,md}`` and the trained
+network files to ``results/networks/``; with ``--device cuda`` it writes
+``results/training_mnist_cuda.{json,md}`` and keeps the networks out of ``results/networks/``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     parser.add_argument("--rate-limit", type=float, default=trainer.RATE_LIMIT_HZ,
                         help="hidden-rate ceiling of the training penalty (Hz); 0 for none")
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))
@@ -44,12 +46,13 @@ def main() -> None:
     train_set, validation_set = validation_split(load_mnist(args.data), 10000, seed=0)
     neuron = LIFParams(tau_syn_E=TAU_SYN, tau_syn_I=TAU_SYN)
     rows = []
-    previous = args.results / "training_mnist.json"
+    name_stem = "training_mnist" if args.device == "cpu" else f"training_mnist_{args.device}"
+    previous = args.results / f"{name_stem}.json"
     if args.only and previous.exists():
         rows = [r for r in json.loads(previous.read_text())["runs"]
                 if f"{r['architecture']}_{r['activation']}" != args.only]
-    networks = args.results / "networks"
     with tempfile.TemporaryDirectory() as work:
+        networks = args.results / "networks" if args.device == "cpu" else Path(work)
         for architecture, activation in RUNS:
             name = f"{architecture}_{activation}"
             if args.only and name != args.only:
@@ -57,7 +60,7 @@ def main() -> None:
             model = trainer.make_model(architecture, activation, K, S, TAU_SYN, neuron,
                                        args.seed)
             settings = trainer.TrainSettings(epochs=args.epochs, seed=args.seed,
-                                             rate_limit=args.rate_limit)
+                                             rate_limit=args.rate_limit, device=args.device)
             history = trainer.train(model, train_set, validation_set, settings,
                                     Path(work) / f"{name}.h5", progress=False)
             provenance = {"data": train_set.source, "n_train": len(train_set),
@@ -71,7 +74,8 @@ def main() -> None:
             tuned = trainer.train(model, train_set, validation_set,
                                   trainer.TrainSettings(epochs=1, learning_rate=1e-4,
                                                         label_offset=0.01, seed=args.seed,
-                                                        rate_limit=args.rate_limit),
+                                                        rate_limit=args.rate_limit,
+                                                        device=args.device),
                                   Path(work) / f"{name}_tuned.h5", progress=False)
             trainer.export(model, networks / f"{name}_tuned.h5", neuron, 1.0,
                            {**provenance, "fine_tuned": tuned.__dict__,
@@ -88,6 +92,7 @@ def main() -> None:
                   f"{100 * rows[-1]['validation_error_fine_tuned']:.2f} %, "
                   f"{rows[-1]['seconds_per_epoch_median']:.1f} s/epoch", flush=True)
     record = {"protocol": {"k": K, "S": S, "tau_syn_ms": TAU_SYN, "epochs": args.epochs,
+                           "device": args.device,
                            "batch_size": 50,
                            "optimizer": "Adam 1e-3 (x min(1, 200/fan_in) per layer), x0.9 "
                                         "every 2 epochs",
@@ -99,9 +104,11 @@ def main() -> None:
               "versions": {"lifresponse": __version__, "torch": torch.__version__,
                            "python": platform.python_version()},
               "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
-                         f"{torch.get_num_threads()} torch threads"}
+                         f"{torch.get_num_threads()} torch threads"
+                         + (f", {torch.cuda.get_device_name(args.device)}"
+                            if args.device != "cpu" else "")}
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "training_mnist.json").write_text(json.dumps(record, indent=2) + "\n")
+    (args.results / f"{name_stem}.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"MNIST DNN validation error, {record['protocol']['split']}; "
              f"{args.epochs} epochs, batch 50; (k, S) = ({K}, {S}), tau_syn {TAU_SYN} ms; "
              f"hidden-rate penalty above {args.rate_limit:g} Hz (0: none); "
@@ -119,7 +126,7 @@ def main() -> None:
                      f"{100 * r['validation_error']:.2f} | "
                      f"{100 * r['validation_error_fine_tuned']:.2f} | "
                      f"{r['seconds_per_epoch_median']:.1f} |")
-    (args.results / "training_mnist.md").write_text("\n".join(lines) + "\n")
+    (args.results / f"{name_stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

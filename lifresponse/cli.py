@@ -254,6 +254,7 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
                         help="initial Adam learning rate (x0.9 every 2 epochs)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT_HZ,
                         help="penalise hidden rates above this (Hz), so that the ANN stays where "
                              "it models the LIF neuron; 0 for none (the paper's protocol)")
@@ -335,7 +336,7 @@ def _settings(args, label_offset: float, training_noise: float):
     return TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, label_offset=label_offset,
                          training_noise=training_noise, rate_limit=args.rate_limit,
-                         seed=args.seed, threads=args.threads)
+                         seed=args.seed, threads=args.threads, device=args.device)
 
 
 def _provenance(args, train_set, validation_set, settings, history, calibration) -> dict:

@@ -189,5 +189,8 @@ def test_bad_settings():
         trainer.TrainSettings(epochs=0)
     with pytest.raises(ParameterError, match="--rate-limit"):
         trainer.TrainSettings(rate_limit=-1.0)
+    if not torch.cuda.is_available():
+        with pytest.raises(ParameterError, match="no CUDA GPU"):
+            trainer.TrainSettings(device="cuda")
     with pytest.raises(ParameterError, match="unknown 'tanh'"):
         SpikingActivation("tanh", K, S, TAU)

@@ -56,6 +56,8 @@ class TrainSettings:
     seed : int
     threads : int
         torch CPU threads.
+    device : str
+        torch device to train on ("cpu", "cuda", "cuda:1", ...).
     """
 
     epochs: int = 20
@@ -68,6 +70,7 @@ class TrainSettings:
     rate_limit: float = RATE_LIMIT_HZ
     seed: int = 0
     threads: int = 2
+    device: str = "cpu"
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -80,6 +83,8 @@ class TrainSettings:
             raise ParameterError(f"--train-noise: must be >= 0 Hz (got {self.training_noise})")
         if self.rate_limit < 0:
             raise ParameterError(f"--rate-limit: must be >= 0 Hz (got {self.rate_limit})")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ParameterError(f"--device {self.device}: torch sees no CUDA GPU here")
 
 
 @dataclass
@@ -113,6 +118,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     """
     torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
+    model.to(settings.device)
     optimizer = torch.optim.Adam(_parameter_groups(model, settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
     history, start_epoch = History(), 0
@@ -122,7 +128,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         if not resume:
             raise CheckpointError(f"{ckpt} holds an unfinished training run: continue it with "
                                   "--resume or delete it")
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location=settings.device)
         if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
             raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
                                   "another --out")
@@ -131,13 +137,13 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         schedule.load_state_dict(state["schedule"])
         history, start_epoch = state["history"], state["epoch"]
     model.training_noise = settings.training_noise
-    images = torch.as_tensor(train_set.images[:, None])
+    images = torch.as_tensor(train_set.images[:, None]).to(settings.device)
     targets = torch.nn.functional.one_hot(torch.as_tensor(train_set.labels), 10).float()
-    targets += settings.label_offset
+    targets = (targets + settings.label_offset).to(settings.device)
     for epoch in range(start_epoch, settings.epochs):
         start = time.perf_counter()
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(
-            settings.seed * 1000 + epoch))
+            settings.seed * 1000 + epoch)).to(settings.device)
         model.train()
         total, batches = 0.0, range(0, len(images), settings.batch_size)
         for first in tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}",
@@ -151,9 +157,9 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(index)
+            total += loss.detach() * len(index)  # stays on the device: no sync per batch
         schedule.step()
-        history.loss.append(total / len(images))
+        history.loss.append(float(total) / len(images))
         history.validation_accuracy.append(accuracy(model, validation_set))
         history.epoch_seconds.append(time.perf_counter() - start)
         if progress:
@@ -209,8 +215,9 @@ def _save_checkpoint(path, model, optimizer, schedule, history, epoch, settings)
 def predict(model: SpikingNetwork, digits: Digits, batch_size: int = 500) -> np.ndarray:
     """Output ``y`` (rate * tau_syn) for every image, shape (n, n_classes)."""
     model.eval()
+    device = next(model.parameters()).device
     images = torch.as_tensor(digits.images[:, None])
-    return torch.cat([model(images[i:i + batch_size])
+    return torch.cat([model(images[i:i + batch_size].to(device)).cpu()
                       for i in range(0, len(images), batch_size)]).numpy()
 
 

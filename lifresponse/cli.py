@@ -596,15 +596,6 @@ def _add_spinnaker(commands) -> None:
     parser.set_defaults(run=lambda args: parser.print_help())
 
 
-def _connectors_used(network, asked: str) -> str:
-    from lifresponse.networks.native_spinnaker import unsupported_reason
-
-    reason = unsupported_reason(network)
-    if asked == "native" and reason is None:
-        return "native local-only connectors"
-    return "connection lists" + (f" ({reason})" if asked == "native" else "")
-
-
 def _run_spinnaker_config(args) -> None:
     from lifresponse.hardware import spinnaker
 
@@ -643,9 +634,17 @@ def _run_spinnaker_check(args) -> None:
               f"{q.max_relative_error:>12.3g} {q.rms_relative_error:>12.3g} {q.zeroed:>7} "
               f"{q.saturated:>9}")
     if not args.no_map:
-        chips, cores = spinnaker.map_on_virtual_board(network, args.connectors)
+        from lifresponse.networks.native_spinnaker import unsupported_reason
+
+        chips, cores, used = spinnaker.map_on_virtual_board(network, args.connectors)
+        if used == "native":
+            connectors = "native local-only connectors"
+        elif args.connectors == "native":
+            connectors = f"connection lists ({unsupported_reason(network)})"
+        else:
+            connectors = "connection lists"
         report = dataclasses.replace(report, chips=chips, cores=cores, mapped=True,
-                                     connectors=_connectors_used(network, args.connectors))
+                                     connectors=connectors)
         print(f"mapped on a virtual SpiNN-5 board with {report.connectors}: {chips} chip(s), "
               f"{cores} application cores (mapping only: nothing was run on hardware)")
     for problem in report.problems:

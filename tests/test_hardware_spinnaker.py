@@ -99,4 +99,11 @@ def test_check_maps_a_small_network_on_a_virtual_board(tmp_path, monkeypatch, ca
     assert mapping["check"]["connectors"].startswith("native")
     assert main(["spinnaker", "check", str(path), "--connectors", "lists"]) == 0
     assert "board with connection lists: 1 chip(s)" in capsys.readouterr().out
+    rng = np.random.default_rng(1)
+    dense_dense = Network("5fc-2fc", [Layer("dense", (1, 4, 4), (5,), rng.normal(size=(16, 5))),
+                                      Layer("dense", (5,), (2,), rng.normal(size=(5, 2)))],
+                          "relu", 0.3, 201.0, 5.0, LIFParams(), 1.0)
+    network_file.write(dense_dense, tmp_path / "dd.h5")
+    assert main(["spinnaker", "check", str(tmp_path / "dd.h5")]) == 0
+    assert "with connection lists (layer 1: dense after dense" in capsys.readouterr().out
     assert not (tmp_path / "reports").exists(), "sPyNNaker reports belong in a temporary dir"

@@ -206,14 +206,15 @@ def check_network(network: Network, version: int = 5) -> CheckReport:
                        problems=tuple(problems))
 
 
-def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[int, int]:
+def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[int, int, str]:
     """Build ``network`` on an sPyNNaker virtual board (version 5) and map it.
 
     ``connectors`` is passed to :func:`lifresponse.networks.builder.build` ("native": local-only
     convolution connectors where the network allows them, else connection lists).
 
     Runs in a temporary directory with its own HOME, so nothing is written to the user's home
-    or working directory. Returns (chips, application cores) of the placement.
+    or working directory. Returns (chips, application cores) of the placement and the
+    connectors the builder used ("native" or "lists").
     """
     from lifresponse import backends
     from lifresponse.networks.builder import build
@@ -225,7 +226,8 @@ def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[
         try:
             try:
                 with backends.quiet():
-                    build(sim, "spinnaker", network, record="output", connectors=connectors)
+                    built = build(sim, "spinnaker", network, record="output",
+                                  connectors=connectors)
                     sim.run(network.timestep * 10)
             except Exception as exc:  # sPyNNaker raises many kinds when mapping fails
                 raise BoardFitError(f"sPyNNaker could not map the network on a virtual "
@@ -235,7 +237,7 @@ def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[
             placements = [p for p in FecDataView.iterate_placemements()
                           if p.vertex.app_vertex is not None]
             chips = len({(p.x, p.y) for p in placements})
-            return chips, len(placements)
+            return chips, len(placements), built.connectors
         finally:
             with backends.quiet():
                 sim.end()

@@ -20,9 +20,10 @@ import numpy as np
 
 from lifresponse import backends
 from lifresponse.networks import native_spinnaker
-from lifresponse.networks.native_spinnaker import NEURONS_PER_CORE
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
+
+CONNECTORS = ("native", "lists")
 
 
 @dataclass
@@ -36,11 +37,14 @@ class BuiltNetwork:
     layers : list of Population or MapLayer
         One population per network layer (one per map with native connectors).
     recorders : dict
-        Layer index -> :class:`lifresponse.backends.SpikeRecorder` of the recorded layers.
+        Layer index -> :class:`lifresponse.backends.SpikeRecorder` (or, per map,
+        :class:`lifresponse.networks.native_spinnaker.MapRecorder`) of the recorded layers.
     fan_out : dict
         Synapses leaving each neuron, by layer (-1 = input), from
         :func:`lifresponse.networks.topology.fan_outs`.
     n_synapses : int
+    connectors : {"native", "lists"}
+        How the synapses were built.
     """
 
     inputs: object
@@ -49,8 +53,6 @@ class BuiltNetwork:
     fan_out: dict = field(default_factory=dict)
     n_synapses: int = 0
     connectors: str = "lists"
-
-CONNECTORS = ("native", "lists")
 
 
 def build(sim, backend: str, network: Network, record: str = "output",
@@ -75,7 +77,8 @@ def build(sim, backend: str, network: Network, record: str = "output",
         connection lists.
     """
     if backend == "spinnaker":
-        sim.set_number_of_neurons_per_core(sim.IF_curr_exp, NEURONS_PER_CORE)
+        sim.set_number_of_neurons_per_core(sim.IF_curr_exp,
+                                          native_spinnaker.NEURONS_PER_CORE)
     connections = network_connections(network)
     n_inputs = int(np.prod(network.input_shape))
     times = [] if input_spike_times is None else backends.spike_times(sim, input_spike_times)

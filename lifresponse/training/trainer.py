@@ -174,8 +174,9 @@ def rate_penalty(hidden: list[torch.Tensor], ceiling: float) -> torch.Tensor:
     """Sum over hidden layers of the mean squared excess of ``y`` over ``ceiling``.
 
     Why: the LIF neuron on a 1 ms grid fires far below the Noisy Softplus prediction above about
-    200 Hz (a neuron predicted at 370 Hz fires about 270 Hz on NEST), where the fitted curve is
-    extrapolated beyond the calibrated currents. Keeping hidden rates below the ceiling keeps
+    200 Hz (neurons predicted at 377 Hz on average fired 281 Hz on NEST,
+    ``benchmarks/results/rate_saturation.md``), where the fitted curve is extrapolated beyond
+    the calibrated currents. Keeping hidden rates below the ceiling keeps
     the ANN inside the range in which it models the SNN.
 
     Parameters

@@ -46,17 +46,6 @@ NETWORK = Path(
 WINDOW = 1000.0
 T_FLUSH = 100.0
 
-PROTOCOLS = {
-    "one_run_all_2_threads": "one continuing run, every layer recorded, 2 threads",
-    "one_run_output_2_threads": "one continuing run, output recorded, 2 threads",
-    "one_run_output_1_thread": "one continuing run, output recorded, 1 thread",
-    "per_image_pynn_all_2_threads": "per image with reset, PyNN get_data of every layer "
-                                    "(snntoolbox), 2 threads",
-    "per_image_output_2_threads": "per image with reset, lifresponse recorder on the output, "
-                                  "2 threads",
-}
-
-
 def one_long_run(digits, threads: int, seed: int, record: str) -> tuple[float, dict]:
     with tempfile.TemporaryDirectory() as work:
         start = time.perf_counter()
@@ -99,12 +88,24 @@ def per_image_with_reset(digits, threads: int, seed: int, pynn_api: bool) -> flo
     return time.perf_counter() - start
 
 
-def measure(name: str, digits, repeat: int) -> float:
-    seed = repeat + 1
-    if name.startswith("one_run"):
-        record = "all" if "_all_" in name else "output"
-        return one_long_run(digits, 1 if name.endswith("1_thread") else 2, seed, record)[0]
-    return per_image_with_reset(digits, 2, seed, pynn_api="pynn" in name)
+# name -> (description, wall seconds of one repeat on ``digits`` with ``seed``)
+PROTOCOLS = {
+    "one_run_all_2_threads": (
+        "one continuing run, every layer recorded, 2 threads",
+        lambda digits, seed: one_long_run(digits, 2, seed, "all")[0]),
+    "one_run_output_2_threads": (
+        "one continuing run, output recorded, 2 threads",
+        lambda digits, seed: one_long_run(digits, 2, seed, "output")[0]),
+    "one_run_output_1_thread": (
+        "one continuing run, output recorded, 1 thread",
+        lambda digits, seed: one_long_run(digits, 1, seed, "output")[0]),
+    "per_image_pynn_all_2_threads": (
+        "per image with reset, PyNN get_data of every layer (snntoolbox), 2 threads",
+        lambda digits, seed: per_image_with_reset(digits, 2, seed, pynn_api=True)),
+    "per_image_output_2_threads": (
+        "per image with reset, lifresponse recorder on the output, 2 threads",
+        lambda digits, seed: per_image_with_reset(digits, 2, seed, pynn_api=False)),
+}
 
 
 def main() -> None:
@@ -125,8 +126,8 @@ def main() -> None:
     print(f"long run, {args.long_images} images, 2 threads: {long_wall:.1f} s", flush=True)
     timings = {name: [] for name in PROTOCOLS}
     for repeat in range(args.repeats):
-        for name in PROTOCOLS:
-            timings[name].append(measure(name, compare, repeat))
+        for name, (_, run) in PROTOCOLS.items():
+            timings[name].append(run(compare, repeat + 1))
         print({k: round(v[-1], 1) for k, v in timings.items()}, flush=True)
     median = {k: statistics.median(v) for k, v in timings.items()}
     record = {
@@ -140,7 +141,7 @@ def main() -> None:
                      "accuracy": evaluation["accuracy"], "peak_rss_mb": peak_mb},
         "comparison": {"images": args.compare_images, "repeats": args.repeats,
                        "wall_s": {k: {"median": median[k], "min": min(v), "max": max(v),
-                                      "runs": v, "protocol": PROTOCOLS[k]}
+                                      "runs": v, "protocol": PROTOCOLS[k][0]}
                                   for k, v in timings.items()}},
         "speedup_vs_snntoolbox_protocol": median["per_image_pynn_all_2_threads"]
         / median["one_run_all_2_threads"],

@@ -22,6 +22,7 @@ import numpy as np
 
 from lifresponse import __version__, backends
 from lifresponse.datasets import load_mnist, validation_split
+from lifresponse.networks import network_file
 from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.prediction import predict_rates
 from lifresponse.neuron import LIFParams
@@ -55,8 +56,6 @@ def train_tuned(limit, train_set, validation_set, out: Path, epochs: int) -> dic
 
 
 def compare(network_path: Path, digits) -> dict:
-    from lifresponse.networks import network_file
-
     network = network_file.read(network_path)
     rates = predict_rates(network, digits.images)
     dnn = rates[-1].argmax(axis=1)

@@ -150,13 +150,19 @@ def test_spike_recorder_clear_forgets_what_was_read():
     sim = backends.load("nest")
     backends.setup(sim, "nest", timestep=1.0, threads=1, seed=3)
     with backends.quiet():
-        cells = sim.Population(3, sim.IF_curr_exp(i_offset=1.0))
+        sim.Population(5, sim.IF_curr_exp(i_offset=3.0))  # NEST ids of `cells` start at 6
+        cells = sim.Population(3, sim.IF_curr_exp(i_offset=[1.0, 2.0, 3.0]))
         recorder = backends.SpikeRecorder(sim, cells)
         sim.run(100.0)
         first_cells, first_times = recorder.read(clear=True)
         sim.run(100.0)
         cells_again, times = recorder.read(clear=True)
+        counts_after_clear = recorder.counts()
         sim.end()
     assert len(first_times) > 3 and first_times.max() <= 100.0
     assert abs(len(times) - len(first_times)) <= 1 and times.min() > 100.0
-    assert sorted(set(first_cells.tolist())) == [0, 1, 2] == sorted(set(cells_again.tolist()))
+    assert counts_after_clear.tolist() == [0, 0, 0]
+    # cells in population order: a larger current fires more often
+    per_cell = np.bincount(first_cells, minlength=3)
+    assert per_cell[0] < per_cell[1] < per_cell[2]
+    assert per_cell.tolist() == np.bincount(cells_again, minlength=3).tolist()

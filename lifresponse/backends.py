@@ -132,6 +132,14 @@ def connect_nest_poisson(cells, rates, weights, duration: float) -> None:
                            "delay": float(nest.resolution)})
 
 
+def nest_ids(cells) -> np.ndarray:
+    """NEST node ids of a PyNN population on NEST, in population order.
+
+    From PyNN's own id array: ``NodeCollection.tolist`` reads every parameter of every node.
+    """
+    return np.asarray(cells.all_cells, dtype=np.int64)
+
+
 def connect_list(sim: ModuleType, pre_cells, post_cells, pre, post, weights, delay: float,
                  receptor: str) -> None:
     """Synapses ``pre[i] -> post[i]`` (population indices) with weight magnitudes (nA).
@@ -149,8 +157,8 @@ def connect_list(sim: ModuleType, pre_cells, post_cells, pre, post, weights, del
         import nest
 
         sign = -1.0 if receptor == "inhibitory" else 1.0
-        pre_ids = np.asarray(pre_cells.node_collection.tolist())[pre]
-        post_ids = np.asarray(post_cells.node_collection.tolist())[post]
+        pre_ids = nest_ids(pre_cells)[pre]
+        post_ids = nest_ids(post_cells)[post]
         nest.Connect(pre_ids, post_ids, "one_to_one",
                      syn_spec={"synapse_model": "static_synapse",
                                "weight": sign * NEST_PA_PER_NA * weights,
@@ -188,7 +196,7 @@ class SpikeRecorder:
 
             self._recorder = nest.Create("spike_recorder")
             nest.Connect(cells.node_collection, self._recorder)
-            ids = np.asarray(cells.node_collection.tolist())
+            ids = nest_ids(cells)
             # NEST node id -> index in the population (-1: not in it); one gather per read.
             self._index = np.full(ids.max() + 1, -1, dtype=np.int64)
             self._index[ids] = np.arange(ids.size)

@@ -123,9 +123,9 @@ SPEEDUPS = {
 def in_fresh_process(args, protocol: str, seed: int) -> float:
     """Wall seconds of one repeat of ``protocol``, run in a new Python process.
 
-    In one process, NEST simulates the same network more slowly after earlier simulations
-    (measured: 16.7 s, then 18.7 and 23.4 s after per-image runs), which would charge each
-    protocol for the ones before it.
+    In one process, NEST simulated the same network more slowly after per-image runs
+    (measured: 16.7 s, then 18.7 and 23.4 s), which would charge each protocol for the ones
+    before it.
     """
     command = [sys.executable, __file__, "--protocol", protocol, "--seed", str(seed),
                "--data", str(args.data), "--compare-images", str(args.compare_images)]

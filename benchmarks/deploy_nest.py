@@ -169,7 +169,7 @@ def main() -> None:
     median = {k: statistics.median(v) for k, v in timings.items()}
     speedups = {}
     for key, (slower, faster) in SPEEDUPS.items():
-        paired = [a / b for a, b in zip(timings[slower], timings[faster])]
+        paired = [a / b for a, b in zip(timings[slower], timings[faster], strict=True)]
         speedups[key] = {"median": statistics.median(paired), "per_repeat": paired,
                          "slower": slower, "faster": faster}
     record = {

@@ -80,11 +80,11 @@ def main() -> None:
         "protocol": {"means_nA": MEANS.tolist(), "stds_nA": STDS.tolist(), "trials": 10,
                      "duration_ms": 10000.0, "timestep_ms": args.timestep,
                      "threads": args.threads, "seed": args.seed,
-                     "spike_precision": backends.SPIKE_PRECISION},
+                     "spike_precision": backends.get("nest").spike_precision},
         "configurations": rows,
         "total_wall_s": total,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "versions": {"lifresponse": __version__, "backend": backends.version("nest"),
+        "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
                      "python": platform.python_version()},
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }

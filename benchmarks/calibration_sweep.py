@@ -51,7 +51,8 @@ def batched(threads: int, seed: int) -> float:
 
 def naive(points: list[tuple[float, float]], seed: int, pynn_defaults: bool) -> float:
     """Wall seconds of one ``setup/run/end`` per point, one neuron each, 1 thread."""
-    sim = backends.load("nest")
+    backend = backends.get("nest")
+    sim = backend.load()
     params = LIFParams(tau_syn_E=DRIVE.tau_syn, tau_syn_I=DRIVE.tau_syn).to_pynn()
     start = time.perf_counter()
     for i, (m, s) in enumerate(points):
@@ -59,12 +60,12 @@ def naive(points: list[tuple[float, float]], seed: int, pynn_defaults: bool) -> 
             if pynn_defaults:
                 sim.setup(timestep=TIMESTEP, min_delay=TIMESTEP, rng_seed=seed + i)
             else:
-                backends.setup(sim, "nest", timestep=TIMESTEP, threads=1, seed=seed + i)
+                backend.start(timestep=TIMESTEP, threads=1, seed=seed + i)
             cell = sim.Population(1, sim.IF_curr_exp(**params))
             if pynn_defaults:
                 _pynn_poisson(sim, cell, m, s)
             else:
-                DRIVE.attach(sim, cell, np.array([m]), np.array([s]), 1, DURATION)
+                DRIVE.attach(backend, cell, np.array([m]), np.array([s]), 1, DURATION)
             cell.record("spikes")
             sim.run(DURATION)
             cell.get_data("spikes")
@@ -127,8 +128,8 @@ def main() -> None:
         / summary["batched_2_threads"]["median"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "repeats": args.repeats,
-        "spike_precision": backends.SPIKE_PRECISION,
-        "versions": {"lifresponse": __version__, "backend": backends.version("nest"),
+        "spike_precision": backends.get("nest").spike_precision,
+        "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
                      "python": platform.python_version()},
         "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }

@@ -62,22 +62,24 @@ def one_long_run(digits, threads: int, seed: int, record: str) -> tuple[float, d
 def per_image_with_reset(digits, threads: int, seed: int, pynn_api: bool) -> float:
     """Build once; for each image: inputs, run(T), read spikes, reset()."""
     network = network_file.read(NETWORK)
-    sim = backends.load("nest")
+    backend = backends.get("nest")
+    backend.load()
+    sim = backend.sim
     start = time.perf_counter()
-    backends.setup(sim, "nest", timestep=network.timestep, threads=threads, seed=seed)
+    backend.start(timestep=network.timestep, threads=threads, seed=seed)
     sim.simulator.state.t_flush = T_FLUSH
     rng = np.random.default_rng(seed)
     presentation = Presentation(WINDOW, 0.0, network.timestep)
     counted = 0
     with backends.quiet():
-        built = build(sim, "nest", network, record="output")
+        built = build(backend, network, record="output")
         if pynn_api:
             for layer in built.layers:
                 layer.record("spikes")
         for pixels in digits.images.reshape(len(digits), -1):
             trains, _ = poisson_spike_times(pixels[None], presentation, network.input_rate, 0,
                                             rng)
-            built.inputs.set(spike_times=backends.spike_times(sim, trains))
+            built.inputs.set(spike_times=backend.spike_times(trains))
             sim.run(presentation.start + WINDOW)
             if pynn_api:
                 for layer in built.layers:
@@ -150,7 +152,7 @@ def main() -> None:
 
     _, held_out = validation_split(load_mnist(args.data), 10000, seed=0)
     compare = held_out.subset(slice(0, args.compare_images))
-    backends.load("nest")  # imported before any clock starts
+    backends.get("nest").load()  # imported before any clock starts
     if args.protocol:
         print(json.dumps({"wall_s": PROTOCOLS[args.protocol][1](compare, args.seed)}))
         return
@@ -174,7 +176,7 @@ def main() -> None:
                          "slower": slower, "faster": faster}
     record = {
         "network": str(NETWORK), "window_ms": WINDOW, "timestep_ms": 1.0,
-        "spike_precision": backends.SPIKE_PRECISION, "t_flush_ms": T_FLUSH,
+        "spike_precision": backends.get("nest").spike_precision, "t_flush_ms": T_FLUSH,
         "long_run": {"images": args.long_images, "threads": 2, "record": "all layers",
                      "wall_s": long_wall, "images_per_wall_s": args.long_images / long_wall,
                      "extrapolated_10000_images_min": 10000 * long_wall / args.long_images
@@ -186,7 +188,7 @@ def main() -> None:
                                       "runs": v, "protocol": PROTOCOLS[k][0]}
                                   for k, v in timings.items()}},
         "speedups": speedups,
-        "versions": {"lifresponse": __version__, "backend": backends.version("nest"),
+        "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
                      "python": platform.python_version()},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }

@@ -96,7 +96,7 @@ def main() -> None:
     record = {"architecture": ARCHITECTURE, "k": K, "S": S, "tau_syn_ms": TAU_SYN,
               "epochs": args.epochs, "images": args.images, "window_ms": 1000.0,
               "timestep_ms": 1.0, "seed_snn": 1, "runs": rows,
-              "versions": {"lifresponse": __version__, "backend": backends.version("nest"),
+              "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
                            "python": platform.python_version()}}
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "snn_dnn_gap.json").write_text(json.dumps(record, indent=2) + "\n")

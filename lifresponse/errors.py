@@ -15,3 +15,8 @@ class ParameterError(LifResponseError, ValueError):
 
 class FileFormatError(LifResponseError, ValueError):
     """A file is missing, truncated, foreign or of an unsupported version; the message names it."""
+
+
+class BackendError(LifResponseError):
+    """A backend name is unknown, or its simulator is missing, of an unsupported version, or
+    cannot be started."""

@@ -22,8 +22,9 @@ def test_dict_round_trip_and_partial_dict():
 
 
 def test_to_pynn_is_accepted_by_pynn_if_curr_exp():
-    sim = backends.load("nest")
-    backends.setup(sim, "nest", timestep=0.1)
+    backend = backends.get("nest")
+    backend.start(timestep=0.1)
+    sim = backend.sim
     try:
         cells = sim.Population(1, sim.IF_curr_exp(**LIFParams().to_pynn()))
         assert cells.get("cm") == pytest.approx(0.25)

@@ -14,8 +14,9 @@ PARAMS = LIFParams()
 
 def _simulated_dc_rates(currents, params, timestep=0.01, duration=3000.0):
     """Rates of PyNN IF_curr_exp cells on NEST, each with its own DCSource, from their ISIs."""
-    sim = backends.load("nest")
-    backends.setup(sim, "nest", timestep=timestep)
+    backend = backends.get("nest")
+    backend.start(timestep=timestep)
+    sim = backend.sim
     try:
         cells = sim.Population(len(currents), sim.IF_curr_exp(**params.to_pynn()))
         for i, amplitude in enumerate(currents):

@@ -58,6 +58,6 @@ def test_unconfigured_spinnaker_is_one_clear_error(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(tmp_path)
-    sim = backends.load("spinnaker")
+    backend = backends.get("spinnaker")
     with pytest.raises(backends.BackendError, match="sPyNNaker could not start"):
-        backends.setup(sim, "spinnaker")
+        backend.start()

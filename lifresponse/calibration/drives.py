@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from lifresponse import backends
 from lifresponse.errors import ParameterError
 from lifresponse.statistics import DEFAULT_MAX_WEIGHT, poisson_drive
 
@@ -36,10 +35,10 @@ class NoisyCurrentDrive:
                 f"dt_noise: must be a multiple of the timestep {timestep} ms (got {self.dt_noise})"
             )
 
-    def attach(self, sim, cells, means, stds, trials: int, duration: float) -> None:
+    def attach(self, backend, cells, means, stds, trials: int, duration: float) -> None:
         """Inject one ``NoisyCurrentSource`` per grid point into that point's ``trials`` cells."""
         for p, (m, s) in enumerate(zip(means, stds, strict=True)):
-            source = sim.NoisyCurrentSource(mean=float(m), stdev=float(s), dt=self.dt_noise,
+            source = backend.sim.NoisyCurrentSource(mean=float(m), stdev=float(s), dt=self.dt_noise,
                                             start=0.0, stop=float(duration))
             source.inject_into(cells[p * trials:(p + 1) * trials])
 
@@ -76,32 +75,16 @@ class PoissonCurrentDrive:
     def neuron_overrides(self) -> dict[str, float]:
         return {"tau_syn_E": self.tau_syn, "tau_syn_I": self.tau_syn}
 
-    def attach(self, sim, cells, means, stds, trials: int, duration: float) -> None:
-        """Connect one excitatory and one inhibitory Poisson source to every cell.
-
-        On NEST the sources are ``poisson_generator`` nodes connected straight to the cells:
-        PyNN's ``SpikeSourcePoisson`` relays every spike through a parrot neuron, which made this
-        sweep 10x slower (56 s against 5.5 s for 1,550 cells x 10 s at 1 ms, 2 threads).
-        Elsewhere (sPyNNaker) the PyNN sources are used.
-        """
+    def attach(self, backend, cells, means, stds, trials: int, duration: float) -> None:
+        """Connect one excitatory and one inhibitory Poisson source to every cell
+        (the backend's ``connect_poisson``)."""
         drive = poisson_drive(means, stds, self.tau_syn, self.n_trains, self.weight,
                               self.max_weight)
         weight = np.repeat(drive.weight, trials)
-        groups = ((np.repeat(drive.rate_exc * drive.n_exc, trials), weight, "excitatory"),
-                  (np.repeat(drive.rate_inh * drive.n_inh, trials), -weight, "inhibitory"))
-        for rates, signed, receptor in groups:
-            if backends.is_nest(sim):
-                backends.connect_nest_poisson(cells, rates, signed, duration)
-                continue
-            sources = sim.Population(len(rates), sim.SpikeSourcePoisson(
-                rate=rates.tolist(), start=0.0, duration=float(duration)))
-            # (i, i, |w_i|, delay): a list, because sPyNNaker's OneToOneConnector takes only a
-            # scalar weight; sPyNNaker wants inhibitory weights positive.
-            index = np.arange(len(rates), dtype=float)
-            delay = np.full(len(rates), sim.get_time_step())
-            pairs = np.column_stack([index, index, np.abs(signed), delay])
-            sim.Projection(sources, cells, sim.FromListConnector(pairs), sim.StaticSynapse(),
-                           receptor_type=receptor)
+        backend.connect_poisson(cells, np.repeat(drive.rate_exc * drive.n_exc, trials), weight,
+                                duration)
+        backend.connect_poisson(cells, np.repeat(drive.rate_inh * drive.n_inh, trials), -weight,
+                                duration)
 
     def siegert_dt_noise(self) -> tuple[float, float]:
         """White noise of the same low-frequency power: ``dt_noise = 2 tau_syn``, plus the
@@ -122,9 +105,9 @@ class DCDrive:
         if np.any(np.asarray(stds) != 0):
             raise ParameterError("--stds: the dc drive has no noise; use --stds 0")
 
-    def attach(self, sim, cells, means, stds, trials: int, duration: float) -> None:
+    def attach(self, backend, cells, means, stds, trials: int, duration: float) -> None:
         for p, m in enumerate(means):
-            source = sim.DCSource(amplitude=float(m), start=0.0, stop=float(duration))
+            source = backend.sim.DCSource(amplitude=float(m), start=0.0, stop=float(duration))
             source.inject_into(cells[p * trials:(p + 1) * trials])
 
     def siegert_dt_noise(self) -> tuple[float, float]:

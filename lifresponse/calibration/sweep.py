@@ -86,13 +86,12 @@ class SweepConfig:
             raise ParameterError(
                 f"max_cells_per_chunk ({self.max_cells_per_chunk}) must hold one point's "
                 f"{self.trials} trials")
-        if self.backend not in backends.BACKENDS:
-            raise backends.BackendError(
-                f"unknown backend {self.backend!r}; choose one of {', '.join(backends.BACKENDS)}")
-        if (self.backend == "spinnaker" and self.drive.kind == "noisy-current"
+        backend = backends.get(self.backend)
+        if (backend.noisy_current_dt_is_timestep and self.drive.kind == "noisy-current"
                 and self.drive.dt_noise != self.timestep):
-            raise ParameterError(f"--dt-noise: sPyNNaker's NoisyCurrentSource needs dt equal to "
-                                 f"the timestep {self.timestep:g} ms (got {self.drive.dt_noise:g})")
+            raise ParameterError(f"dt_noise: {backend.distribution}'s NoisyCurrentSource needs dt "
+                                 f"equal to the timestep {self.timestep:g} ms (got "
+                                 f"{self.drive.dt_noise:g})")
         point_mean, point_std = self.points()
         self.drive.check(point_mean, point_std, self.timestep)
 
@@ -113,6 +112,7 @@ class SweepConfig:
 
     def header(self) -> dict:
         """The attributes that identify this sweep in its results file."""
+        backend = backends.get(self.backend)
         return {
             "drive": self.drive.to_dict(),
             "neuron": self.neuron_used().to_dict(),
@@ -122,8 +122,8 @@ class SweepConfig:
             "seed": int(self.seed),
             "threads": int(self.threads),
             "backend": self.backend,
-            "backend_version": backends.version(self.backend),
-            "spike_precision": backends.SPIKE_PRECISION if self.backend == "nest" else "on_grid",
+            "backend_version": backend.version(),
+            "spike_precision": backend.spike_precision,
             "lifresponse_version": lifresponse.__version__,
             "max_cells_per_chunk": int(self.max_cells_per_chunk),
             "spikes_returned": True,
@@ -174,8 +174,8 @@ def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = T
     done = results.read(partial).done
     todo = [(c, points) for c, points in enumerate(chunks) if not done[points].all()]
     note = ""
-    with tqdm(total=len(todo) * _slices(config), unit="slice", disable=not progress,
-              desc="sweep") as bar:
+    slices = backends.get(config.backend).run_slices
+    with tqdm(total=len(todo) * slices, unit="slice", disable=not progress, desc="sweep") as bar:
         for c, points in todo:
             bar.set_postfix_str(f"chunk {c + 1}/{len(chunks)}")
             start = time.perf_counter()
@@ -216,36 +216,25 @@ def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dic
 
 def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) -> tuple:
     """Run one chunk; returns spike counts (n_points, trials) and whether the board was virtual."""
-    sim = backends.load(config.backend)
-    backends.setup(sim, config.backend, timestep=config.timestep, threads=config.threads,
-                   seed=config.seed + chunk)
+    backend = backends.get(config.backend)
+    backend.start(timestep=config.timestep, threads=config.threads, seed=config.seed + chunk)
+    sim = backend.sim
     point_mean, point_std = config.points()
     try:
         with backends.quiet():
             cells = sim.Population(len(points) * config.trials,
                                    sim.IF_curr_exp(**config.neuron_used().to_pynn()))
-            config.drive.attach(sim, cells, point_mean[points], point_std[points], config.trials,
-                                config.duration)
-            recorder = backends.SpikeRecorder(sim, cells)
-        _run_with_progress(sim, config, bar)
+            config.drive.attach(backend, cells, point_mean[points], point_std[points],
+                                config.trials, config.duration)
+            recorder = backend.spike_recorder(cells)
+        # In slices so the progress bar moves (one on sPyNNaker: a run costs a data extraction).
+        for _ in range(backend.run_slices):
+            with backends.quiet():
+                sim.run(config.duration / backend.run_slices)
+            bar.update(1)
         with backends.quiet():
             counts = recorder.counts()
-        virtual = backends.is_virtual_board(config.backend)
+        virtual = backend.is_virtual_board()
     finally:
-        with backends.quiet():
-            sim.end()
+        backend.end()
     return counts.reshape(len(points), config.trials), virtual
-
-
-def _slices(config: SweepConfig) -> int:
-    """NEST runs a chunk in ten slices so the progress bar moves; sPyNNaker in one piece (each
-    run costs a full data extraction there)."""
-    return 10 if config.backend == "nest" else 1
-
-
-def _run_with_progress(sim, config: SweepConfig, bar) -> None:
-    slices = _slices(config)
-    for _ in range(slices):
-        with backends.quiet():
-            sim.run(config.duration / slices)
-        bar.update(1)

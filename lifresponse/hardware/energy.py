@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifresponse.backends.spinnaker import NEURONS_PER_CORE
 from lifresponse.errors import ParameterError
 
 E_SYN_J = 8e-9                  # J per synaptic event on SpiNNaker (the paper's figure)
 WATTS_PER_IDLE_CHIP = 0.35      # sPyNNaker SpiNNaker-1 constants
 WATTS_PER_ACTIVE_CORE = 0.034
 JOULES_PER_PACKET = 1e-9
-NEURONS_PER_CORE = 256
 APPLICATION_CORES_PER_CHIP = 16  # 18 cores, one monitor, one spare
 
 

@@ -7,7 +7,6 @@ file is missing instead of creating it behind the user's back.
 
 from __future__ import annotations
 
-import atexit
 import configparser
 import contextlib
 import json
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
-from lifresponse.networks.native_spinnaker import NEURONS_PER_CORE
+from lifresponse.backends.spinnaker import NEURONS_PER_CORE
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import network_connections
 
@@ -221,31 +220,20 @@ def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[
 
     with tempfile.TemporaryDirectory() as work, _isolated(Path(work)):
         write_config(BoardConfig("virtual"), work)
-        sim = backends.load("spinnaker")
-        backends.setup(sim, "spinnaker", timestep=network.timestep)
+        backend = backends.get("spinnaker")
+        backend.start(timestep=network.timestep)
         try:
             try:
                 with backends.quiet():
-                    built = build(sim, "spinnaker", network, record="output",
-                                  connectors=connectors)
-                    sim.run(network.timestep * 10)
+                    built = build(backend, network, record="output", connectors=connectors)
+                    backend.sim.run(network.timestep * 10)
             except Exception as exc:  # sPyNNaker raises many kinds when mapping fails
                 raise BoardFitError(f"sPyNNaker could not map the network on a virtual "
                                     f"SpiNN-5 board: {type(exc).__name__}: {exc}") from exc
-            from spinn_front_end_common.data import FecDataView
-
-            placements = [p for p in FecDataView.iterate_placemements()
-                          if p.vertex.app_vertex is not None]
-            chips = len({(p.x, p.y) for p in placements})
-            return chips, len(placements), built.connectors
+            chips, cores = backend.placements()
+            return chips, cores, built.connectors
         finally:
-            with backends.quiet():
-                sim.end()
-            # sPyNNaker registers an exit hook that writes "errored" into its report folder
-            # unless a "finished" file is there; the folder goes with the temporary directory.
-            from spinn_utilities.data.utils_data_writer import UtilsDataWriter
-
-            atexit.unregister(UtilsDataWriter.write_errored_file)
+            backend.end_in_scratch_folder()
 
 
 @contextlib.contextmanager

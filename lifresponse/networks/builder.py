@@ -3,12 +3,12 @@
 Every layer is a population of ``IF_curr_exp`` neurons with the file's neuron parameters; every
 layer's synapses are split by sign into an excitatory and an inhibitory projection (sPyNNaker
 accepts one sign per projection) built from connection lists
-(:func:`lifresponse.backends.connect_list`), with a delay of one timestep. The
+(the backend's ``connect_list``), with a delay of one timestep. The
 input is a ``SpikeSourceArray`` population whose spike times are set block by block.
 
-On sPyNNaker, a network whose layers all fit its native local-only connectors is built instead
-with one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``
-projections (:mod:`lifresponse.networks.native_spinnaker`), unless connection lists are asked
+A backend with connectors of its own builds the network with them where it can
+(sPyNNaker: one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``
+projections, :mod:`lifresponse.networks.native_spinnaker`), unless connection lists are asked
 for.
 """
 
@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifresponse import backends
-from lifresponse.networks import native_spinnaker
+from lifresponse.networks.native_spinnaker import MapRecorder
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
 
@@ -37,7 +36,7 @@ class BuiltNetwork:
     layers : list of Population or MapLayer
         One population per network layer (one per map with native connectors).
     recorders : dict
-        Layer index -> :class:`lifresponse.backends.SpikeRecorder` (or, per map,
+        Layer index -> the backend's spike recorder (or, per map,
         :class:`lifresponse.networks.native_spinnaker.MapRecorder`) of the recorded layers.
     fan_out : dict
         Synapses leaving each neuron, by layer (-1 = input), from
@@ -55,39 +54,34 @@ class BuiltNetwork:
     connectors: str = "lists"
 
 
-def build(sim, backend: str, network: Network, record: str = "output",
-          input_spike_times=None, connectors: str = "native") -> BuiltNetwork:
-    """Create populations and projections for ``network`` on the PyNN module ``sim``.
+def build(backend, network: Network, record: str = "output", input_spike_times=None,
+          connectors: str = "native") -> BuiltNetwork:
+    """Create populations and projections for ``network`` on a started backend.
 
     Parameters
     ----------
-    sim : module
-        A PyNN backend after ``setup``.
-    backend : str
-        Its name ("nest" or "spinnaker").
+    backend : lifresponse.backends.pynn.PyNNBackend
+        A backend after :meth:`~lifresponse.backends.pynn.PyNNBackend.start`.
     network : Network
     record : {"output", "all"}
         Which layers' spikes to record.
     input_spike_times : list of numpy.ndarray, optional
-        Initial spike times (ms) of each input neuron. sPyNNaker takes them only here, at
-        construction; NEST also accepts new ones between runs.
+        Initial spike times (ms) of each input neuron. Where the backend takes them only at
+        construction (``inputs_fixed_at_build``), these are the run's inputs.
     connectors : {"native", "lists"}
-        On sPyNNaker, "native" uses the local-only connectors where the network allows them
-        (:func:`lifresponse.networks.native_spinnaker.unsupported_reason`). NEST always uses
-        connection lists.
+        "native" uses the backend's own connectors where it has them and the network allows
+        them (sPyNNaker's local-only convolution connectors); otherwise connection lists.
     """
-    if backend == "spinnaker":
-        sim.set_number_of_neurons_per_core(sim.IF_curr_exp,
-                                          native_spinnaker.NEURONS_PER_CORE)
+    sim = backend.sim
     connections = network_connections(network)
     n_inputs = int(np.prod(network.input_shape))
-    times = [] if input_spike_times is None else backends.spike_times(sim, input_spike_times)
+    times = [] if input_spike_times is None else backend.spike_times(input_spike_times)
     cell_type = sim.IF_curr_exp(**network.neuron.to_pynn())
     last = len(network.layers) - 1
-    if (backend == "spinnaker" and connectors == "native"
-            and native_spinnaker.unsupported_reason(network) is None):
-        inputs, layers = native_spinnaker.build_native(sim, network, times, cell_type)
-        recorders = {i: native_spinnaker.MapRecorder(sim, layer)
+    native = backend.build_native(network, times, cell_type, connectors)
+    if native is not None:
+        inputs, layers = native
+        recorders = {i: MapRecorder(backend, layer)
                      for i, layer in enumerate(layers) if record == "all" or i == last}
         n_synapses = sum(int(np.count_nonzero(c.weight)) for c in connections)
         return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses,
@@ -102,11 +96,11 @@ def build(sim, backend: str, network: Network, record: str = "output",
         for part, receptor in ((excitatory, "excitatory"), (inhibitory, "inhibitory")):
             if len(part.pre) == 0:
                 continue
-            backends.connect_list(sim, previous, population, part.pre, part.post, part.weight,
-                                  delay, receptor)
+            backend.connect_list(previous, population, part.pre, part.post, part.weight, delay,
+                                 receptor)
             n_synapses += len(part.pre)
         if record == "all" or index == last:
-            recorders[index] = backends.SpikeRecorder(sim, population)
+            recorders[index] = backend.spike_recorder(population)
         layers.append(population)
         previous = population
     return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses)

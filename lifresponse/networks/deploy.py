@@ -69,20 +69,20 @@ class DeployConfig:
     connectors: str = "native"
 
     def __post_init__(self):
-        if self.window <= 0:
-            raise ParameterError(f"--duration: must be > 0 ms (got {self.window:g})")
-        if self.gap < 0:
-            raise ParameterError(f"--gap: must be >= 0 ms (got {self.gap:g})")
+        if not self.window > 0:
+            raise ParameterError(f"window: must be > 0 ms (got {self.window:g})")
+        if not self.gap >= 0:
+            raise ParameterError(f"gap: must be >= 0 ms (got {self.gap:g})")
         if self.block < 1:
-            raise ParameterError(f"--block: must be >= 1 (got {self.block})")
+            raise ParameterError(f"block: must be >= 1 (got {self.block})")
+        if self.threads < 1:
+            raise ParameterError(f"threads: must be >= 1 (got {self.threads})")
         if self.record not in ("output", "all"):
-            raise ParameterError(f"--record: 'output' or 'all' (got {self.record!r})")
+            raise ParameterError(f"record: 'output' or 'all' (got {self.record!r})")
         if self.connectors not in CONNECTORS:
-            raise ParameterError(f"--connectors: one of {', '.join(CONNECTORS)} "
+            raise ParameterError(f"connectors: one of {', '.join(CONNECTORS)} "
                                  f"(got {self.connectors!r})")
-        if self.backend not in backends.BACKENDS:
-            raise backends.BackendError(
-                f"unknown backend {self.backend!r}; choose one of {', '.join(backends.BACKENDS)}")
+        backends.check_name(self.backend)
 
 
 def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
@@ -98,35 +98,43 @@ def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
     return pixels.reshape(len(pixels), -1)
 
 
-def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bool = True):
-    """Simulate ``digits`` on the network in ``network_path``; write and return the run file.
+def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=None,
+           progress: bool = True) -> RunRecord:
+    """Simulate ``digits`` on ``network``; return the run, and write it to ``out`` if given.
 
-    The run file is written only when the whole run is done (atomically), and an existing one
-    is never overwritten.
-
-    Returns
-    -------
-    RunRecord
+    Parameters
+    ----------
+    network : Network or path-like
+        The network, or its file.
+    digits : Digits
+        Images to present, back to back, in this order.
+    config : DeployConfig
+    out : path-like, optional
+        Run file to write, only when the whole run is done (atomically); an existing one is
+        never overwritten. None: nothing is written.
+    progress : bool
+        Show a progress bar.
     """
-    if Path(out).exists():
+    if out is not None and Path(out).exists():
         raise RunFileExistsError(f"{out} already exists; it is never overwritten: choose another "
-                               "--out or delete it")
-    network = network_file.read(network_path)
+                                 "out or delete it")
+    network_path = None
+    if not isinstance(network, network_file.Network):
+        network_path, network = Path(network), network_file.read(network)
     pixels = check_images(digits, network)
     presentation = Presentation(config.window, config.gap, network.timestep)
-    sim = backends.load(config.backend)
-    options = backends.setup(sim, config.backend, timestep=network.timestep,
-                             threads=config.threads, seed=config.seed)
+    backend = backends.get(config.backend)
+    backend.start(timestep=network.timestep, threads=config.threads, seed=config.seed)
+    sim = backend.sim
     rng = np.random.default_rng(config.seed)
     n_images = len(pixels)
-    block = n_images if config.backend == "spinnaker" else config.block
+    block = n_images if backend.inputs_fixed_at_build else config.block
     start = time.perf_counter()
     first_trains, first_counts = poisson_spike_times(pixels[:block], presentation,
                                                      network.input_rate, 0, rng)
     try:
         with backends.quiet():
-            built = build(sim, config.backend, network, config.record, first_trains,
-                          config.connectors)
+            built = build(backend, network, config.record, first_trains, config.connectors)
         counts = {i: np.zeros((n_images, layer.size), dtype=np.uint16)
                   for i, layer in enumerate(built.layers) if i in built.recorders}
         input_counts = np.zeros((n_images, pixels.shape[1]), dtype=np.uint16)
@@ -142,7 +150,7 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
                     trains, generated = poisson_spike_times(chunk, presentation,
                                                             network.input_rate, first, rng)
                     with backends.quiet():
-                        built.inputs.set(spike_times=backends.spike_times(sim, trains))
+                        built.inputs.set(spike_times=backend.spike_times(trains))
                 input_counts[first:first + len(chunk)] = generated
                 with backends.quiet():
                     sim.run_until(float(presentation.image_start(first + len(chunk))))
@@ -157,19 +165,19 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
                         bins = (offset // TIME_BIN_MS).astype(np.int64)
                         by_time += _bincount((image, bins, cell), by_time.shape)
                 bar.update(len(chunk))
-        virtual = backends.is_virtual_board(config.backend)
+        virtual = backend.is_virtual_board()
     finally:
-        with backends.quiet():
-            sim.end()
+        backend.end()
     wall = time.perf_counter() - start
     attrs = {
-        "network_file": str(network_path), "network_sha256": _sha256(network_path),
+        "network_file": str(network_path) if network_path else "(in memory)",
+        "network_sha256": _sha256(network_path) if network_path else "",
         "architecture": network.architecture, "activation": network.activation,
-        "backend": config.backend, "backend_version": backends.version(config.backend),
+        "backend": config.backend, "backend_version": backend.version(),
         "lifresponse_version": lifresponse.__version__, "timestep_ms": network.timestep,
         "window_ms": config.window, "gap_ms": config.gap, "input_rate_hz": network.input_rate,
         "tau_syn_ms": network.tau_syn, "seed": config.seed, "threads": config.threads,
-        "n_images": n_images, "spike_precision": options.get("spike_precision", "on_grid"),
+        "n_images": n_images, "spike_precision": backend.spike_precision,
         "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
         "wall_time_s": wall, "data": digits.source, "n_synapses": built.n_synapses,
         "recorded_layers": sorted(counts), "connectors": built.connectors,
@@ -179,8 +187,9 @@ def deploy(network_path, digits: Digits, config: DeployConfig, out, progress: bo
                        TIME_BIN_MS * np.arange(1, n_bins + 1))
     if not virtual:
         record.attrs["evaluation"] = evaluate(record, network, pixels).summary()
-    run_file.write(record, out)
-    record.path = Path(out)
+    if out is not None:
+        run_file.write(record, out)
+        record.path = Path(out)
     return record
 
 

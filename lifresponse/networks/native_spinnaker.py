@@ -9,7 +9,8 @@ pooling, and every projection into a population is of the same local-only type.
 A network file qualifies when its input is one map, every conv and pool layer maps to maps
 (square kernels, stride 1 for conv, non-overlapping windows of equal weights for pool) and every
 dense layer follows a map layer. Then :func:`native_projections` lists the projections, in
-numpy, and :func:`build_native` makes them; otherwise the builder uses connection lists.
+numpy, and the sPyNNaker backend
+(:meth:`lifresponse.backends.spinnaker.SpiNNakerBackend.build_native`) makes them; otherwise the builder uses connection lists.
 
 How sPyNNaker applies a kernel (``neural_modelling/src/neuron/local_only/local_only_conv_impl.c``,
 stride 1, no padding): a spike of pre-synaptic neuron (r, c) reaches post-synaptic neuron
@@ -26,10 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifresponse.backends.spinnaker import NEURONS_PER_CORE
 from lifresponse.networks.network_file import Network
-
-NEURONS_PER_CORE = 256  # IF_curr_exp on sPyNNaker
-
 
 @dataclass(frozen=True)
 class NativeProjection:
@@ -131,58 +130,12 @@ class MapLayer:
         return sum(p.size for p in self.populations)
 
 
-def build_native(sim, network: Network, input_spike_times, cell_type):
-    """Populations and local-only projections of ``network`` on sPyNNaker.
-
-    Returns
-    -------
-    inputs : Population
-        The input ``SpikeSourceArray``, a ``Grid2D`` map.
-    layers : list of MapLayer
-    """
-    from pyNN.space import Grid2D
-
-    def grid(shape, label, celltype):
-        channels, height, width = shape
-        maps = [sim.Population(height * width, celltype, structure=Grid2D(width / height),
-                               label=f"{label}_map{m}") for m in range(channels)]
-        for population in maps:
-            population.set_max_atoms_per_core(atoms_per_core(width, height))
-        return maps
-
-    inputs = grid(network.input_shape, "input",
-                  sim.SpikeSourceArray(spike_times=input_spike_times))[0]
-    projections = native_projections(network)
-    layers, previous = [], [inputs]
-    for index, layer in enumerate(network.layers):
-        label = f"layer{index}_{layer.kind}"
-        if layer.kind == "dense":
-            layers.append(MapLayer([sim.Population(layer.n_out, cell_type, label=label)]))
-        else:
-            layers.append(MapLayer(grid(layer.out_shape, label, cell_type)))
-        for projection in (p for p in projections if p.layer == index):
-            source, target = previous[projection.pre_map], layers[-1].populations[
-                projection.post_map]
-            if projection.connector == "convolution":
-                connector = sim.ConvolutionConnector(
-                    projection.weights, pool_shape=projection.pool or None)
-                dynamics = sim.Convolution(delay=network.timestep)
-            else:
-                connector = sim.PoolDenseConnector(projection.weights)
-                dynamics = sim.PoolDense(delay=network.timestep)
-            sim.Projection(source, target, connector, dynamics)
-        previous = layers[-1].populations
-    return inputs, layers
-
-
 class MapRecorder:
     """Spikes of a :class:`MapLayer`, read like one population's (cell indices in layer order).
     """
 
-    def __init__(self, sim, layer: MapLayer):
-        from lifresponse.backends import SpikeRecorder
-
-        self.parts = [SpikeRecorder(sim, population) for population in layer.populations]
+    def __init__(self, backend, layer: MapLayer):
+        self.parts = [backend.spike_recorder(population) for population in layer.populations]
         self.offsets = np.cumsum([0] + [part.size for part in self.parts[:-1]])
 
     def read(self, clear: bool = False) -> tuple[np.ndarray, np.ndarray]:

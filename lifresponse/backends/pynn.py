@@ -1,0 +1,215 @@
+"""The backend interface, implemented once with the plain PyNN API.
+
+A backend subclass names its PyNN module and distribution, the versions it supports, and
+overrides a method only where its simulator offers a faster or necessary path (NEST) or needs
+something PyNN does not say (sPyNNaker).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import re
+from types import ModuleType
+
+import numpy as np
+
+from lifresponse.backends import quiet
+from lifresponse.errors import BackendError
+
+
+def release(version: str) -> tuple[int, ...]:
+    """The numeric release of a version string: ``"1!7.4.1"`` -> (7, 4, 1), ``"3.10.0"`` ->
+    (3, 10, 0) (an epoch and any suffix such as ``rc1`` are dropped)."""
+    version = version.split("!")[-1]
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3])
+
+
+class PyNNBackend:
+    """A PyNN simulator, started with the options lifresponse uses.
+
+    Attributes
+    ----------
+    name : str
+        The backend's name ("nest", "spinnaker").
+    module_name : str
+        The PyNN module to import.
+    distribution : str
+        The PyPI distribution of the simulator.
+    supported : tuple
+        ``(lowest, below)`` releases of ``distribution`` this code supports.
+    spike_precision : str
+        How spikes are timed: "on_grid" (every spike on the timestep grid).
+    run_slices : int
+        Pieces a calibration chunk is run in so a progress bar moves.
+    inputs_fixed_at_build : bool
+        True if ``SpikeSourceArray`` times can only be given when the network is built (so a
+        deployment presents all its images as one block).
+    noisy_current_dt_is_timestep : bool
+        True if ``NoisyCurrentSource`` requires ``dt`` equal to the timestep.
+    sim : module
+        The PyNN module, once :meth:`start` has run.
+    """
+
+    name = "pynn"
+    module_name = ""
+    distribution = ""
+    supported: tuple = ((0,), (10**6,))
+    spike_precision = "on_grid"
+    run_slices = 1
+    inputs_fixed_at_build = False
+    noisy_current_dt_is_timestep = False
+
+    def __init__(self):
+        self.sim: ModuleType | None = None
+
+    # -- starting and stopping -------------------------------------------------------------
+
+    def installed_version(self) -> str:
+        """Version of the simulator distribution, checked against :attr:`supported`.
+
+        Raises
+        ------
+        BackendError
+            If it is not installed or of a version outside :attr:`supported`.
+        """
+        try:
+            found = importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            raise BackendError(f"backend {self.name!r} needs {self.distribution} "
+                               f"(pip install {self.distribution})") from None
+        lowest, below = self.supported
+        if not lowest <= release(found) < below:
+            raise BackendError(
+                f"backend {self.name!r}: {self.distribution} {found} is not supported; "
+                f"lifresponse needs {_dotted(lowest)} <= version < {_dotted(below)}")
+        return found
+
+    def load(self) -> ModuleType:
+        """Import the PyNN module (after the version check), silencing PyNN's harmless CMake
+        message about its optional NEST extension."""
+        if self.sim is None:
+            self.installed_version()
+            os.environ.setdefault("PYNEST_QUIET", "1")
+            try:
+                with quiet():
+                    self.sim = importlib.import_module(self.module_name)
+            except ImportError as exc:
+                raise BackendError(f"backend {self.name!r} needs {self.module_name} (pip "
+                                   f"install {self.distribution}): {exc}") from exc
+        return self.sim
+
+    def setup_options(self, timestep: float, threads: int, seed: int) -> dict:
+        """Keyword arguments of ``sim.setup``."""
+        return {"timestep": float(timestep), "min_delay": float(timestep)}
+
+    def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
+        """Import and set up the simulator: ``sim.setup`` with lifresponse's options.
+
+        Parameters
+        ----------
+        timestep : float
+            Simulation resolution (ms).
+        threads : int
+            Threads (>= 1), where the simulator has them.
+        seed : int
+            Kernel random seed, where the simulator takes one.
+
+        Returns
+        -------
+        dict
+            The options used, to be recorded in output files.
+        """
+        if threads < 1:
+            raise BackendError(f"threads: must be >= 1 (got {threads})")
+        sim = self.load()
+        options = self.setup_options(timestep, threads, seed)
+        with quiet():
+            sim.setup(**options)
+        return {k: v for k, v in options.items() if k != "verbosity"}
+
+    def end(self) -> None:
+        """``sim.end()``, quietly."""
+        with quiet():
+            self.sim.end()
+
+    def version(self) -> str:
+        """Version of the simulator distribution and of PyNN, for output files."""
+        return (f"{self.distribution} {self.installed_version()}, "
+                f"PyNN {importlib.metadata.version('PyNN')}")
+
+    def is_virtual_board(self) -> bool:
+        """True if the simulation ran on a virtual board, which returns no spikes."""
+        return False
+
+    # -- building ----------------------------------------------------------------------------
+
+    def connect_list(self, pre_cells, post_cells, pre, post, weights, delay: float,
+                     receptor: str) -> None:
+        """Synapses ``pre[i] -> post[i]`` (population indices) with weight magnitudes (nA).
+
+        One sign per call: ``receptor`` is "excitatory" or "inhibitory" and ``weights`` are
+        positive. A PyNN ``Projection`` with a ``FromListConnector``.
+        """
+        pairs = np.column_stack([np.asarray(pre, float), np.asarray(post, float),
+                                 np.asarray(weights, float), np.full(len(pre), float(delay))])
+        self.sim.Projection(pre_cells, post_cells, self.sim.FromListConnector(pairs),
+                            self.sim.StaticSynapse(), receptor_type=receptor)
+
+    def connect_poisson(self, cells, rates, weights, duration: float) -> None:
+        """Drive cell ``i`` with its own Poisson train of ``rates[i]`` (Hz) through a synapse of
+        signed weight ``weights[i]`` (nA), from time 0 to ``duration`` (ms)."""
+        rates = np.asarray(rates, dtype=float)
+        weights = np.asarray(weights, dtype=float)
+        sources = self.sim.Population(len(rates), self.sim.SpikeSourcePoisson(
+            rate=rates.tolist(), start=0.0, duration=float(duration)))
+        for receptor, chosen in (("excitatory", weights >= 0), ("inhibitory", weights < 0)):
+            if not chosen.any():
+                continue
+            index = np.flatnonzero(chosen)
+            self.connect_list(sources, cells, index, index, np.abs(weights[index]),
+                              self.sim.get_time_step(), receptor)
+
+    def spike_times(self, trains) -> list:
+        """Per-neuron spike times (ms) in the form ``SpikeSourceArray(spike_times=...)``
+        takes."""
+        return [np.asarray(t, dtype=float).tolist() for t in trains]
+
+    def spike_recorder(self, cells):
+        """A recorder of every spike of ``cells`` (:class:`PyNNSpikeRecorder`)."""
+        return PyNNSpikeRecorder(cells)
+
+    def build_native(self, network, input_spike_times, cell_type, connectors: str):
+        """Populations and projections built with the simulator's own connectors, or None
+        where there are none (then the builder uses connection lists)."""
+        return None
+
+
+class PyNNSpikeRecorder:
+    """Spikes of every cell of a population through PyNN's own recording, as flat arrays."""
+
+    def __init__(self, cells):
+        self.cells = cells
+        self.size = cells.size
+        cells.record("spikes")
+
+    def read(self, clear: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(cell index in population order, spike time in ms) of every spike so far.
+
+        ``clear=True`` forgets them, so the next read returns only newer spikes.
+        """
+        trains = self.cells.get_data("spikes", clear=clear).segments[-1].spiketrains
+        index = [np.full(len(t), int(t.annotations["source_index"])) for t in trains]
+        times = [np.asarray(t.magnitude, dtype=float) for t in trains]
+        if not index:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(index).astype(np.int64), np.concatenate(times)
+
+    def counts(self) -> np.ndarray:
+        """Spikes per cell so far, shape (cells.size,)."""
+        return np.bincount(self.read()[0], minlength=self.size).astype(np.int64)
+
+
+def _dotted(parts: tuple) -> str:
+    return ".".join(map(str, parts))

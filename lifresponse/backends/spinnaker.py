@@ -1,0 +1,132 @@
+"""sPyNNaker (SpiNNaker 1) through PyNN, and every sPyNNaker internal lifresponse uses.
+
+Internals used here, guarded by the version check of :class:`SpiNNakerBackend` (written against
+sPyNNaker 1!7.4): ``set_number_of_neurons_per_core``, ``set_max_atoms_per_core``, the local-only
+``ConvolutionConnector`` / ``PoolDenseConnector``, ``spinn_utilities``' configuration reader,
+``FecDataView``'s placements and ``UtilsDataWriter``'s exit hook.
+"""
+
+from __future__ import annotations
+
+import atexit
+
+from lifresponse.backends import quiet
+from lifresponse.backends.pynn import PyNNBackend
+from lifresponse.errors import BackendError
+
+NEURONS_PER_CORE = 256  # IF_curr_exp with ordinary connectors
+
+
+class SpiNNakerBackend(PyNNBackend):
+    """PyNN's sPyNNaker backend: a board, a spalloc server or a virtual board, as its
+    ``spynnaker.cfg`` says; :data:`NEURONS_PER_CORE` ``IF_curr_exp`` neurons per core."""
+
+    name = "spinnaker"
+    module_name = "pyNN.spiNNaker"
+    distribution = "sPyNNaker"
+    supported = ((7, 0), (8, 0))
+    inputs_fixed_at_build = True  # SpikeSourceArray times are loaded onto the board once
+    noisy_current_dt_is_timestep = True
+
+    def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
+        """``sim.setup`` (sPyNNaker has no threads and seeds its sources itself), then the
+        neurons per core of ``IF_curr_exp``.
+
+        Raises
+        ------
+        BackendError
+            If sPyNNaker cannot start (most often: no configuration).
+        """
+        try:
+            options = super().start(timestep, threads, seed)
+        except BackendError:
+            raise
+        except Exception as exc:  # sPyNNaker raises plain exceptions for a missing configuration
+            raise BackendError(
+                f"sPyNNaker could not start ({type(exc).__name__}: {exc}). It needs "
+                "~/.spynnaker.cfg and a spynnaker.cfg in the working directory naming a board, "
+                "a spalloc server or '[Machine] virtual_board = True' with 'version = 5'."
+            ) from exc
+        self.sim.set_number_of_neurons_per_core(self.sim.IF_curr_exp, NEURONS_PER_CORE)
+        return options
+
+    def is_virtual_board(self) -> bool:
+        from spinn_utilities.config_holder import get_config_bool
+
+        return bool(get_config_bool("Machine", "virtual_board"))
+
+    def build_native(self, network, input_spike_times, cell_type, connectors: str):
+        """With ``connectors="native"`` and a network that qualifies
+        (:func:`lifresponse.networks.native_spinnaker.unsupported_reason`): one ``Grid2D``
+        population per map and local-only projections. Returns (inputs, layers) or None."""
+        from lifresponse.networks import native_spinnaker
+
+        if connectors != "native" or native_spinnaker.unsupported_reason(network) is not None:
+            return None
+        return _build_native(self.sim, network, input_spike_times, cell_type)
+
+    def placements(self) -> tuple[int, int]:
+        """(chips, application cores) of the mapped network, after a run."""
+        from spinn_front_end_common.data import FecDataView
+
+        placed = [p for p in FecDataView.iterate_placemements() if p.vertex.app_vertex is not None]
+        return len({(p.x, p.y) for p in placed}), len(placed)
+
+    def end_in_scratch_folder(self) -> None:
+        """End a run whose report folder is about to be deleted.
+
+        sPyNNaker registers an exit hook that writes "errored" into its report folder unless a
+        "finished" file is there; the hook is removed with the folder.
+        """
+        from spinn_utilities.data.utils_data_writer import UtilsDataWriter
+
+        with quiet():
+            self.sim.end()
+        atexit.unregister(UtilsDataWriter.write_errored_file)
+
+
+def _build_native(sim, network, input_spike_times, cell_type):
+    """Populations and local-only projections of ``network`` (see
+    :mod:`lifresponse.networks.native_spinnaker` for the kernel rule).
+
+    Returns
+    -------
+    inputs : Population
+        The input ``SpikeSourceArray``, a ``Grid2D`` map.
+    layers : list of MapLayer
+    """
+    from pyNN.space import Grid2D
+
+    from lifresponse.networks.native_spinnaker import MapLayer, atoms_per_core, native_projections
+
+    def grid(shape, label, celltype):
+        channels, height, width = shape
+        maps = [sim.Population(height * width, celltype, structure=Grid2D(width / height),
+                               label=f"{label}_map{m}") for m in range(channels)]
+        for population in maps:
+            population.set_max_atoms_per_core(atoms_per_core(width, height))
+        return maps
+
+    inputs = grid(network.input_shape, "input",
+                  sim.SpikeSourceArray(spike_times=input_spike_times))[0]
+    projections = native_projections(network)
+    layers, previous = [], [inputs]
+    for index, layer in enumerate(network.layers):
+        label = f"layer{index}_{layer.kind}"
+        if layer.kind == "dense":
+            layers.append(MapLayer([sim.Population(layer.n_out, cell_type, label=label)]))
+        else:
+            layers.append(MapLayer(grid(layer.out_shape, label, cell_type)))
+        for projection in (p for p in projections if p.layer == index):
+            source, target = previous[projection.pre_map], layers[-1].populations[
+                projection.post_map]
+            if projection.connector == "convolution":
+                connector = sim.ConvolutionConnector(
+                    projection.weights, pool_shape=projection.pool or None)
+                dynamics = sim.Convolution(delay=network.timestep)
+            else:
+                connector = sim.PoolDenseConnector(projection.weights)
+                dynamics = sim.PoolDense(delay=network.timestep)
+            sim.Projection(source, target, connector, dynamics)
+        previous = layers[-1].populations
+    return inputs, layers

@@ -24,7 +24,7 @@ from lifresponse.calibration.drives import NoisyCurrentDrive, PoissonCurrentDriv
 from lifresponse.calibration.fit import fit_table
 from lifresponse.calibration.plots import write_calibration_figures
 from lifresponse.calibration.sweep import SweepConfig, run_sweep
-from lifresponse.reproduction_report import PAPER_CALIBRATION
+from lifresponse.reproduce.report import PAPER_CALIBRATION
 
 PAPER = {f"poisson-tau{tau:g}": ks for tau, ks in PAPER_CALIBRATION.items()}
 CONFIGURATIONS = {

@@ -10,9 +10,14 @@ the logistic is ``scipy.special.expit``; nothing overflows or warns.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.special import expit
 
+from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
 
 _MS_PER_S = 1000.0
@@ -26,7 +31,8 @@ def _scaled_input(x, sigma, k):
     """``z = x / (k sigma)`` and a mask of where ``sigma > 0`` (elsewhere ``z`` is meaningless)."""
     x, sigma = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(sigma, dtype=float))
     if np.any(sigma < 0):
-        raise ValueError(f"sigma must be >= 0 (got min {sigma.min()})")
+        raise ParameterError(
+            f"sigma: the input noise sigma must be >= 0 nA (got min {sigma.min()})")
     noisy = sigma > 0
     z = x / (k * np.where(noisy, sigma, 1.0))
     return x, sigma, z, noisy
@@ -78,14 +84,14 @@ def noisy_softplus_dsigma(x, sigma, k: float = 0.30):
 def softplus(x, sigma: float = 0.45, k: float = 0.30):
     """Softplus with a fixed noise level: :func:`noisy_softplus` at a constant ``sigma`` (nA)."""
     if sigma <= 0:
-        raise ValueError(f"softplus: the fixed sigma must be > 0 (got {sigma})")
+        raise ParameterError(f"softplus_sigma: the fixed sigma must be > 0 nA (got {sigma})")
     return noisy_softplus(x, sigma, k)
 
 
 def softplus_dx(x, sigma: float = 0.45, k: float = 0.30):
     """Derivative of :func:`softplus` in ``x`` (dimensionless)."""
     if sigma <= 0:
-        raise ValueError(f"softplus_dx: the fixed sigma must be > 0 (got {sigma})")
+        raise ParameterError(f"softplus_sigma: the fixed sigma must be > 0 nA (got {sigma})")
     return noisy_softplus_dx(x, sigma, k)
 
 
@@ -136,7 +142,7 @@ def soft_lif_rate_dx(x, params: LIFParams = LIFParams(), gamma: float = 0.01):
 def _soft_lif_terms(x, params: LIFParams, gamma: float):
     """``rho`` (nA), ``rho'/rho`` (1/nA) and ``(v_thresh - v_reset) / R_m`` (nA)."""
     if gamma <= 0:
-        raise ValueError(f"soft LIF: gamma must be > 0 (got {gamma})")
+        raise ParameterError(f"gamma: the soft LIF smoothing gamma must be > 0 nA (got {gamma})")
     z = (np.asarray(x, dtype=float) - params.input_rheobase) / gamma
     rho = gamma * _softplus(z)
     # expit(z) / softplus(z) -> 1 for z -> -inf, where both underflow.
@@ -146,11 +152,100 @@ def _soft_lif_terms(x, params: LIFParams, gamma: float):
     return rho, slope_over_rho, reset_current
 
 
-ACTIVATIONS = ("noisy-softplus", "relu", "softplus", "soft-lif")
+@dataclass(frozen=True)
+class ActivationSettings:
+    """Everything an activation's output may depend on besides its input.
+
+    Attributes
+    ----------
+    k : float
+        Noisy Softplus shape (dimensionless).
+    S : float
+        Scale from activation to rate (Hz/nA); scales ReLU and Softplus too.
+    tau_syn : float
+        Synaptic time constant (ms).
+    softplus_sigma : float
+        The fixed noise level of "softplus" (nA).
+    neuron : LIFParams
+        Neuron parameters of "soft-lif".
+    gamma : float
+        Smoothing current of "soft-lif" (nA).
+    """
+
+    k: float = 0.30
+    S: float = 201.0
+    tau_syn: float = 5.0
+    softplus_sigma: float = 0.45
+    neuron: LIFParams = LIFParams()
+    gamma: float = 0.01
+
+    @property
+    def tau_s(self) -> float:
+        """``tau_syn`` in seconds."""
+        return self.tau_syn / _MS_PER_S
 
 
-def ann_output(net, sigma, activation: str = "noisy-softplus", *, k=0.30, S=201.0,
-               tau_syn=5.0, softplus_sigma=0.45, params: LIFParams = LIFParams(), gamma=0.01):
+@dataclass(frozen=True)
+class Activation:
+    """One activation of the registry: its name (the CLI choice and the value stored in network
+    files), its numpy output ``y = rate * tau_syn`` and slope ``dy/dnet`` (eq. 14-15; also the
+    predictor of SNN rates, :mod:`lifresponse.networks.prediction`), and where its torch twin
+    is (``"module:function"``, imported only by training).
+
+    Every function takes ``(net, sigma, settings)``: net and sigma in nA, settings an
+    :class:`ActivationSettings`.
+    """
+
+    name: str
+    output: Callable
+    slope: Callable
+    torch_output: str
+    uses_sigma: bool
+    summary: str
+
+    def torch_function(self) -> Callable:
+        """The torch output function (imports torch)."""
+        module, function = self.torch_output.split(":")
+        return getattr(importlib.import_module(module), function)
+
+
+_TORCH = "lifresponse.training.activations"
+
+REGISTRY = {entry.name: entry for entry in (
+    Activation("noisy-softplus",
+               lambda net, sigma, s: noisy_softplus(net, sigma, s.k) * s.S * s.tau_s,
+               lambda net, sigma, s: noisy_softplus_dx(net, sigma, s.k) * s.S * s.tau_s,
+               f"{_TORCH}:noisy_softplus_output", True,
+               "Noisy Softplus of the input's mean and noise (eq. 9)"),
+    Activation("relu",
+               lambda net, sigma, s: relu(net) * s.S * s.tau_s,
+               lambda net, sigma, s: relu_dx(net) * s.S * s.tau_s,
+               f"{_TORCH}:relu_output", False, "ReLU, scaled by S"),
+    Activation("softplus",
+               lambda net, sigma, s: softplus(net, s.softplus_sigma, s.k) * s.S * s.tau_s,
+               lambda net, sigma, s: softplus_dx(net, s.softplus_sigma, s.k) * s.S * s.tau_s,
+               f"{_TORCH}:softplus_output", False,
+               "Noisy Softplus at one fixed noise level (softplus_sigma)"),
+    Activation("soft-lif",
+               lambda net, sigma, s: soft_lif_rate(net, s.neuron, s.gamma) * s.tau_s,
+               lambda net, sigma, s: soft_lif_rate_dx(net, s.neuron, s.gamma) * s.tau_s,
+               f"{_TORCH}:soft_lif_output", False,
+               "soft LIF rate (Hunsberger & Eliasmith 2015); S unused"),
+)}
+"""Every activation, by name: adding one is one entry here (and its torch twin)."""
+
+ACTIVATIONS = tuple(REGISTRY)
+
+
+def get_activation(name: str) -> Activation:
+    """The registry entry of ``name``; :class:`ParameterError` naming the choices otherwise."""
+    if name not in REGISTRY:
+        raise ParameterError(f"activation: unknown activation {name!r}; choose one of "
+                             f"{', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def ann_output(net, sigma, activation: str = "noisy-softplus", **settings):
     """The artificial spiking neuron's output ``y = f(net, sigma) S tau_syn`` (eq. 14).
 
     ``y`` is the firing rate times ``tau_syn``, i.e. the next layer's input ``x``
@@ -162,50 +257,15 @@ def ann_output(net, sigma, activation: str = "noisy-softplus", *, k=0.30, S=201.
         Weighted input sum, the mean input current (nA), eq. 12.
     sigma : array_like
         Input current standard deviation (nA), eq. 13; used by Noisy Softplus only.
-    activation : {"noisy-softplus", "relu", "softplus", "soft-lif"}
-        Which ``f``. For "soft-lif" the rate is :func:`soft_lif_rate` itself and ``S`` is unused.
-    k, S : float
-        Noisy Softplus parameters (dimensionless, Hz/nA).
-    tau_syn : float
-        Synaptic time constant (ms).
-    softplus_sigma : float
-        The fixed noise level of "softplus" (nA).
-    params, gamma
-        Neuron parameters and smoothing current (nA) of "soft-lif".
+    activation : str
+        A name of :data:`REGISTRY`.
+    **settings
+        Fields of :class:`ActivationSettings` (``k``, ``S``, ``tau_syn``, ``softplus_sigma``,
+        ``neuron``, ``gamma``).
     """
-    tau_s = tau_syn / _MS_PER_S
-    if activation == "soft-lif":
-        return soft_lif_rate(net, params, gamma) * tau_s
-    return _unscaled(net, sigma, activation, k, softplus_sigma) * S * tau_s
+    return get_activation(activation).output(net, sigma, ActivationSettings(**settings))
 
 
-def ann_output_dnet(net, sigma, activation: str = "noisy-softplus", *, k=0.30, S=201.0,
-                    tau_syn=5.0, softplus_sigma=0.45, params: LIFParams = LIFParams(),
-                    gamma=0.01):
+def ann_output_dnet(net, sigma, activation: str = "noisy-softplus", **settings):
     """``dy / dnet = f'(net) S tau_syn`` (eq. 15), in 1/nA; arguments as :func:`ann_output`."""
-    tau_s = tau_syn / _MS_PER_S
-    if activation == "soft-lif":
-        return soft_lif_rate_dx(net, params, gamma) * tau_s
-    if activation == "noisy-softplus":
-        slope = noisy_softplus_dx(net, sigma, k)
-    elif activation == "softplus":
-        slope = softplus_dx(net, softplus_sigma, k)
-    elif activation == "relu":
-        slope = relu_dx(net)
-    else:
-        raise ValueError(_unknown(activation))
-    return slope * S * tau_s
-
-
-def _unscaled(net, sigma, activation, k, softplus_sigma):
-    if activation == "noisy-softplus":
-        return noisy_softplus(net, sigma, k)
-    if activation == "softplus":
-        return softplus(net, softplus_sigma, k)
-    if activation == "relu":
-        return relu(net)
-    raise ValueError(_unknown(activation))
-
-
-def _unknown(activation):
-    return f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+    return get_activation(activation).slope(net, sigma, ActivationSettings(**settings))

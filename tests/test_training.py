@@ -185,12 +185,12 @@ def test_rate_limit_keeps_hidden_rates_below_the_ceiling(digits, tmp_path):
 
 
 def test_bad_settings():
-    with pytest.raises(ParameterError, match="--epochs"):
+    with pytest.raises(ParameterError, match="epochs: must be >= 1"):
         trainer.TrainSettings(epochs=0)
-    with pytest.raises(ParameterError, match="--rate-limit"):
+    with pytest.raises(ParameterError, match="rate_limit: must be >= 0 Hz"):
         trainer.TrainSettings(rate_limit=-1.0)
     if not torch.cuda.is_available():
         with pytest.raises(ParameterError, match="no CUDA GPU"):
             trainer.TrainSettings(device="cuda")
-    with pytest.raises(ParameterError, match="unknown 'tanh'"):
+    with pytest.raises(ParameterError, match="activation: unknown activation 'tanh'"):
         SpikingActivation("tanh", K, S, TAU)

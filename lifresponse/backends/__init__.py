@@ -33,16 +33,15 @@ def get(name: str):
     BackendError
         If the name is unknown.
     """
-    if name not in BACKENDS:
-        raise BackendError(f"backend: unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    module = importlib.import_module(f"lifresponse.backends.{name}")
+    module = importlib.import_module(f"lifresponse.backends.{check_name(name)}")
     return getattr(module, BACKENDS[name])()
 
 
 def check_name(name: str) -> str:
     """``name`` if it is a known backend, else :class:`BackendError`."""
     if name not in BACKENDS:
-        raise BackendError(f"backend: unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+        raise BackendError(f"backend: unknown backend {name!r}; choose one of "
+                           f"{', '.join(BACKENDS)}")
     return name
 
 

@@ -103,7 +103,7 @@ class DCDrive:
 
     def check(self, means, stds, timestep: float) -> None:
         if np.any(np.asarray(stds) != 0):
-            raise ParameterError("--stds: the dc drive has no noise; use --stds 0")
+            raise ParameterError("stds: the dc drive has no noise; use stds 0")
 
     def attach(self, backend, cells, means, stds, trials: int, duration: float) -> None:
         for p, m in enumerate(means):

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import lifresponse
 from lifresponse.activations import noisy_softplus, relu
 from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
-from lifresponse.errors import FileFormatError, LifResponseError
+from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.response import siegert_rate
 
@@ -166,8 +167,8 @@ def calibration_record(table: RateTable, fits: list[ModelFit]) -> dict:
         "neuron": neuron,
         "comparison": [asdict(f) for f in fits],
         "provenance": {
-            "rates_file": str(table.path),
-            "rates_sha256": _sha256(table.path),
+            "rates_file": str(table.path) if table.path else "(in memory)",
+            "rates_sha256": _sha256(table.path) if table.path else "",
             "backend": table.attrs["backend"],
             "backend_version": table.attrs["backend_version"],
             "spike_precision": table.attrs["spike_precision"],
@@ -204,12 +205,77 @@ def read_calibration(path) -> dict:
     if record.get("version", 0) > CALIBRATION_VERSION:
         raise FileFormatError(f"{path}: calibration version {record.get('version')}; this "
                               f"lifresponse reads up to {CALIBRATION_VERSION}")
-    for key in ("k", "S", "tau_syn_ms", "neuron"):
+    for key in ("k", "S", "tau_syn_ms", "timestep_ms", "neuron"):
         if key not in record:
             raise FileFormatError(f"{path}: missing {key!r}")
-    if not (record["k"] > 0 and record["S"] > 0):
-        raise FileFormatError(f"{path}: k and S must be > 0 (got {record['k']}, {record['S']})")
+    for key in ("k", "S", "tau_syn_ms", "timestep_ms"):
+        value = record[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value > 0):
+            raise FileFormatError(f"{path}: {key} must be a number > 0 (got {value!r})")
+    if not isinstance(record["neuron"], dict):
+        raise FileFormatError(f"{path}: neuron must be a table of LIFParams fields (got "
+                              f"{record['neuron']!r})")
     return record
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What training needs from a calibration: (k, S) and the neuron and step they hold for.
+
+    Attributes
+    ----------
+    k : float
+        Noisy Softplus shape (dimensionless).
+    S : float
+        Scale (Hz/nA).
+    tau_syn : float
+        Synaptic time constant the calibration was made with (ms).
+    timestep : float
+        Simulation step of the calibration sweep (ms); networks run at it.
+    neuron : LIFParams
+        The calibrated neuron, its ``tau_syn_E/I`` equal to ``tau_syn``.
+    source : str
+        The calibration file, or a note that the values were given by hand.
+    record : dict
+        The whole ``calibration.json`` content (empty when given by hand).
+    """
+
+    k: float
+    S: float
+    tau_syn: float
+    timestep: float
+    neuron: LIFParams
+    source: str
+    record: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_record(cls, record: dict, source: str) -> Calibration:
+        """From the content of ``calibration.json`` (:func:`calibration_record`)."""
+        tau = float(record["tau_syn_ms"])
+        try:
+            neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau, "tau_syn_I": tau})
+        except (TypeError, ValueError) as exc:
+            raise FileFormatError(f"{source}: neuron: {exc}") from None
+        return cls(float(record["k"]), float(record["S"]), tau, float(record["timestep_ms"]),
+                   neuron, source, record)
+
+    @classmethod
+    def read(cls, path) -> Calibration:
+        """Read and validate ``calibration.json``."""
+        return cls.from_record(read_calibration(path), str(path))
+
+    @classmethod
+    def by_hand(cls, k: float = 0.30, S: float = 201.0, tau_syn: float = 5.0,
+                timestep: float = 1.0, neuron: LIFParams | None = None) -> Calibration:
+        """Values given by hand (default: the paper's tau_syn = 5 ms calibration, Table 1
+        neuron, 1 ms step)."""
+        for name, value in (("k", k), ("S", S), ("tau_syn", tau_syn), ("timestep", timestep)):
+            if not (math.isfinite(value) and value > 0):
+                raise ParameterError(f"{name}: must be > 0 (got {value})")
+        neuron = LIFParams.from_dict({**(neuron or LIFParams()).to_dict(),
+                                      "tau_syn_E": tau_syn, "tau_syn_I": tau_syn})
+        return cls(float(k), float(S), float(tau_syn), float(timestep), neuron, "given by hand")
 
 
 def _sha256(path: Path) -> str:

@@ -71,21 +71,21 @@ class SweepConfig:
         if self.means.size == 0 or self.stds.size == 0:
             raise ParameterError("the grid is empty: give at least one mean and one std")
         if not (np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.stds))):
-            raise ParameterError("--means/--stds: values must be finite")
+            raise ParameterError("means, stds: values must be finite")
         if np.any(self.stds < 0):
-            raise ParameterError(f"--stds: must be >= 0 nA (got {self.stds.min():g})")
+            raise ParameterError(f"stds: must be >= 0 nA (got {self.stds.min():g})")
         if self.trials < 1:
-            raise ParameterError(f"--trials: must be >= 1 (got {self.trials})")
+            raise ParameterError(f"trials: must be >= 1 (got {self.trials})")
         if self.duration <= 0:
-            raise ParameterError(f"--duration: must be > 0 ms (got {self.duration:g})")
+            raise ParameterError(f"duration: must be > 0 ms (got {self.duration:g})")
         if not 1 <= self.seed < 2**31:
-            raise ParameterError(f"--seed: must be in 1 .. 2^31 - 1 (got {self.seed})")
+            raise ParameterError(f"seed: must be in 1 .. 2^31 - 1 (got {self.seed})")
         if self.timestep <= 0:
-            raise ParameterError(f"--timestep: must be > 0 ms (got {self.timestep:g})")
+            raise ParameterError(f"timestep: must be > 0 ms (got {self.timestep:g})")
         if self.max_cells_per_chunk < self.trials:
             raise ParameterError(
-                f"max_cells_per_chunk ({self.max_cells_per_chunk}) must hold one point's "
-                f"{self.trials} trials")
+                f"max_cells_per_chunk: must hold one point's {self.trials} trials (got "
+                f"{self.max_cells_per_chunk})")
         backend = backends.get(self.backend)
         if (backend.noisy_current_dt_is_timestep and self.drive.kind == "noisy-current"
                 and self.drive.dt_noise != self.timestep):

@@ -74,7 +74,7 @@ class EventEnergy(_Averages):
 
 def check_e_syn(e_syn: float) -> float:
     if not (isinstance(e_syn, (int, float)) and math.isfinite(e_syn) and e_syn > 0):
-        raise ParameterError(f"--e-syn: must be > 0 J (got {e_syn})")
+        raise ParameterError(f"e_syn: must be > 0 J (got {e_syn})")
     return float(e_syn)
 
 
@@ -97,7 +97,7 @@ def event_energy(spike_counts: dict, fan_out: dict, duration_s: float, n_images:
     """
     e_syn = check_e_syn(e_syn)
     if duration_s <= 0:
-        raise ParameterError(f"duration must be > 0 s (got {duration_s})")
+        raise ParameterError(f"duration: must be > 0 s (got {duration_s})")
     events = {name: float(_per_neuron(counts) @ np.asarray(fan_out[name], dtype=float))
               for name, counts in spike_counts.items()}
     return EventEnergy(events, float(sum(events.values())), duration_s, n_images, e_syn)

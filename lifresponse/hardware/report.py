@@ -49,11 +49,10 @@ def run_energy(run: RunRecord, e_syn: float, mapping: dict | None):
     return events, board
 
 
-def write_report(run: RunRecord, out: Path, e_syn: float = energy.E_SYN_J,
-                 mapping: dict | None = None) -> dict:
-    """Write ``report.json``, ``report.md``, ``report.html`` and PNG figures into ``out``."""
+def energy_report(run: RunRecord, e_syn: float = energy.E_SYN_J,
+                  mapping: dict | None = None) -> dict:
+    """Both models of a run as the dictionary that ``report.json`` holds (nothing written)."""
     events, board = run_energy(run, e_syn, mapping)
-    out.mkdir(parents=True, exist_ok=True)
     evaluation = run.attrs.get("evaluation", {})
     report = {
         "run_file": str(run.path), "network": run.attrs.get("network_file"),
@@ -73,6 +72,17 @@ def write_report(run: RunRecord, out: Path, e_syn: float = energy.E_SYN_J,
             "packets": board.packets, "joules": board.joules, "watts": board.watts,
             "joules_per_image": board.joules_per_image},
     }
+    return report
+
+
+def write_report(run: RunRecord, out: Path, e_syn: float = energy.E_SYN_J,
+                 mapping: dict | None = None) -> dict:
+    """Write ``report.json``, ``report.md``, ``report.html`` and PNG figures into ``out``;
+    returns :func:`energy_report`'s dictionary."""
+    report = energy_report(run, e_syn, mapping)
+    events, _ = run_energy(run, e_syn, mapping)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     figures = _figures(run, events, out)
     _write_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
     markdown = _markdown(report, figures)

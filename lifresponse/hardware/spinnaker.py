@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.backends.spinnaker import NEURONS_PER_CORE
+from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import network_connections
 
@@ -59,7 +59,7 @@ class BoardConfig:
         if self.kind != "virtual" and not self.host:
             raise ParameterError(f"a {self.kind} configuration needs a host or URL")
         if self.version not in (3, 5):
-            raise ParameterError(f"--version: SpiNNaker board version 3 or 5 (got "
+            raise ParameterError(f"version: SpiNNaker board version 3 or 5 (got "
                                  f"{self.version})")
 
 
@@ -112,8 +112,17 @@ def read_config(directory=".") -> BoardConfig:
                           "spalloc_server")
 
 
-def home_config_missing() -> bool:
-    return not (Path.home() / ".spynnaker.cfg").exists()
+def ensure_home_config(create: bool) -> str | None:
+    """What to tell the user about ``~/.spynnaker.cfg``, which sPyNNaker insists exists:
+    None if it does; with ``create``, an empty one is written."""
+    home = Path.home() / ".spynnaker.cfg"
+    if home.exists():
+        return None
+    if create:
+        home.write_text("[Machine]\n")
+        return f"wrote an empty {home} (sPyNNaker requires it)"
+    return (f"note: sPyNNaker refuses to start without {home}; create it (it may be empty), or "
+            "run again with --home-stub")
 
 
 @dataclass(frozen=True)

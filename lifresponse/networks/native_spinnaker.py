@@ -10,7 +10,8 @@ A network file qualifies when its input is one map, every conv and pool layer ma
 (square kernels, stride 1 for conv, non-overlapping windows of equal weights for pool) and every
 dense layer follows a map layer. Then :func:`native_projections` lists the projections, in
 numpy, and the sPyNNaker backend
-(:meth:`lifresponse.backends.spinnaker.SpiNNakerBackend.build_native`) makes them; otherwise the builder uses connection lists.
+(:meth:`lifresponse.backends.spinnaker.SpiNNakerBackend.build_native`) makes them; otherwise the
+builder uses connection lists.
 
 How sPyNNaker applies a kernel (``neural_modelling/src/neuron/local_only/local_only_conv_impl.c``,
 stride 1, no padding): a spike of pre-synaptic neuron (r, c) reaches post-synaptic neuron
@@ -29,6 +30,7 @@ import numpy as np
 
 from lifresponse.backends.spinnaker import NEURONS_PER_CORE
 from lifresponse.networks.network_file import Network
+
 
 @dataclass(frozen=True)
 class NativeProjection:

@@ -34,7 +34,7 @@ def layer_rates(network: Network, connections: Connections, input_rates: np.ndar
     sigma = np.sqrt(np.clip(np.asarray((w.multiply(w).T @ x.T).T) * 0.5, 0.0, None))
     y = ann_output(net, sigma, activation or network.activation, k=network.k, S=network.S,
                    tau_syn=network.tau_syn, softplus_sigma=network.softplus_sigma,
-                   params=network.neuron, gamma=network.soft_lif_gamma)
+                   neuron=network.neuron, gamma=network.soft_lif_gamma)
     return y / tau_s
 
 

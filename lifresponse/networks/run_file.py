@@ -53,6 +53,11 @@ class RunRecord:
     def output_counts(self) -> np.ndarray:
         return self.layer_counts[max(self.layer_counts)]
 
+    @property
+    def accuracy(self) -> float | None:
+        """SNN accuracy over the run's images (None where no spikes were returned)."""
+        return self.attrs.get("evaluation", {}).get("accuracy")
+
 
 def write(record: RunRecord, path) -> None:
     """Write atomically: a reader never sees a half-written run file."""

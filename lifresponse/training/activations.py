@@ -32,3 +32,22 @@ def soft_lif_rate(x: torch.Tensor, params: LIFParams, gamma: float) -> torch.Ten
     reset_current = (params.v_thresh - params.v_reset) / params.r_m
     period = params.tau_refrac + params.tau_m * torch.log1p(reset_current / rho.clamp_min(1e-30))
     return 1000.0 / period
+
+
+# The outputs y = rate * tau_syn that lifresponse.activations.REGISTRY points to; each takes
+# (net, sigma, settings) like its numpy twin there.
+
+def noisy_softplus_output(net: torch.Tensor, sigma: torch.Tensor, s) -> torch.Tensor:
+    return noisy_softplus(net, sigma, s.k) * s.S * s.tau_s
+
+
+def relu_output(net: torch.Tensor, sigma, s) -> torch.Tensor:
+    return relu(net) * s.S * s.tau_s
+
+
+def softplus_output(net: torch.Tensor, sigma, s) -> torch.Tensor:
+    return noisy_softplus(net, torch.full_like(net, s.softplus_sigma), s.k) * s.S * s.tau_s
+
+
+def soft_lif_output(net: torch.Tensor, sigma, s) -> torch.Tensor:
+    return soft_lif_rate(net, s.neuron, s.gamma) * s.tau_s

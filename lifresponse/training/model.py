@@ -19,22 +19,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lifresponse.errors import ParameterError
+from lifresponse.activations import ActivationSettings, get_activation
 from lifresponse.networks.architecture import parse_architecture
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.neuron import LIFParams
-from lifresponse.training import activations as act
-
-ACTIVATIONS = ("noisy-softplus", "relu", "softplus", "soft-lif")
 
 
 class SpikingActivation(nn.Module):
-    """``y = f(net, sigma) S tau_syn`` (eq. 14) for one choice of ``f``.
+    """``y = f(net, sigma) S tau_syn`` (eq. 14) for one activation of the registry
+    (:data:`lifresponse.activations.REGISTRY`).
 
     Parameters
     ----------
     activation : str
-        One of :data:`ACTIVATIONS`.
+        A registry name.
     k, S : float
         Noisy Softplus parameters (dimensionless, Hz/nA); ``S`` also scales ReLU and Softplus.
     tau_syn : float
@@ -50,27 +48,19 @@ class SpikingActivation(nn.Module):
     def __init__(self, activation, k, S, tau_syn, softplus_sigma=0.45, neuron=LIFParams(),
                  gamma=0.01):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ParameterError(
-                f"--activation: unknown {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        self.entry = get_activation(activation)
         self.activation, self.k, self.S = activation, k, S
         self.tau_s = tau_syn / 1000.0
         self.softplus_sigma, self.neuron, self.gamma = softplus_sigma, neuron, gamma
+        self.settings = ActivationSettings(k, S, tau_syn, softplus_sigma, neuron, gamma)
+        self._output = self.entry.torch_function()
 
     @property
     def needs_sigma(self) -> bool:
-        return self.activation == "noisy-softplus"
+        return self.entry.uses_sigma
 
     def forward(self, net: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
-        if self.activation == "noisy-softplus":
-            f = act.noisy_softplus(net, sigma.detach(), self.k)
-        elif self.activation == "softplus":
-            f = act.noisy_softplus(net, torch.full_like(net, self.softplus_sigma), self.k)
-        elif self.activation == "relu":
-            f = act.relu(net)
-        else:
-            return act.soft_lif_rate(net, self.neuron, self.gamma) * self.tau_s
-        return f * self.S * self.tau_s
+        return self._output(net, None if sigma is None else sigma.detach(), self.settings)
 
 
 class SpikingLayer(nn.Module):

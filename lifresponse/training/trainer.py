@@ -13,6 +13,7 @@ Noisy Softplus prediction (docs/training.md).
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from lifresponse.networks.network_file import Network
 from lifresponse.neuron import LIFParams
 from lifresponse.training import RATE_LIMIT_HZ
 from lifresponse.training.model import SpikingActivation, SpikingNetwork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,17 +77,17 @@ class TrainSettings:
 
     def __post_init__(self):
         if self.epochs < 1:
-            raise ParameterError(f"--epochs: must be >= 1 (got {self.epochs})")
+            raise ParameterError(f"epochs: must be >= 1 (got {self.epochs})")
         if self.batch_size < 1:
-            raise ParameterError(f"--batch-size: must be >= 1 (got {self.batch_size})")
+            raise ParameterError(f"batch_size: must be >= 1 (got {self.batch_size})")
         if self.learning_rate <= 0:
-            raise ParameterError(f"--lr: must be > 0 (got {self.learning_rate})")
+            raise ParameterError(f"learning_rate: must be > 0 (got {self.learning_rate})")
         if self.training_noise < 0:
-            raise ParameterError(f"--train-noise: must be >= 0 Hz (got {self.training_noise})")
+            raise ParameterError(f"training_noise: must be >= 0 Hz (got {self.training_noise})")
         if self.rate_limit < 0:
-            raise ParameterError(f"--rate-limit: must be >= 0 Hz (got {self.rate_limit})")
+            raise ParameterError(f"rate_limit: must be >= 0 Hz (got {self.rate_limit})")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ParameterError(f"--device {self.device}: torch sees no CUDA GPU here")
+            raise ParameterError(f"device: torch sees no CUDA GPU here (got {self.device!r})")
 
 
 @dataclass
@@ -105,10 +108,11 @@ def checkpoint_path(out: Path) -> Path:
 
 
 def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
-          settings: TrainSettings, out: Path, resume: bool = False,
+          settings: TrainSettings, out: Path | None = None, resume: bool = False,
           progress: bool = True) -> History:
-    """Train ``model`` in place; checkpoint after every epoch to ``<out>.ckpt``.
+    """Train ``model`` in place; with ``out``, checkpoint after every epoch to ``<out>.ckpt``.
 
+    An empty ``validation_set`` trains without validation: the history's accuracies are None.
     Returns the history of all epochs (including those before a resume).
 
     Raises
@@ -122,16 +126,15 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     optimizer = torch.optim.Adam(_parameter_groups(model, settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
     history, start_epoch = History(), 0
-    ckpt = checkpoint_path(Path(out))
-    ckpt.parent.mkdir(parents=True, exist_ok=True)
-    if ckpt.exists():
+    ckpt = None if out is None else checkpoint_path(Path(out))
+    if ckpt is not None and ckpt.exists():
         if not resume:
             raise CheckpointError(f"{ckpt} holds an unfinished training run: continue it with "
-                                  "--resume or delete it")
+                                  "resume (--resume) or delete it")
         state = torch.load(ckpt, weights_only=False, map_location=settings.device)
         if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
             raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
-                                  "another --out")
+                                  "another out")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -160,13 +163,15 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
             total += loss.detach() * len(index)  # stays on the device: no sync per batch
         schedule.step()
         history.loss.append(float(total) / len(images))
-        history.validation_accuracy.append(accuracy(model, validation_set))
+        history.validation_accuracy.append(
+            accuracy(model, validation_set) if len(validation_set) else None)
         history.epoch_seconds.append(time.perf_counter() - start)
-        if progress:
-            print(f"epoch {epoch + 1}/{settings.epochs}: loss {history.loss[-1]:.5f}, "
-                  f"validation accuracy {100 * history.validation_accuracy[-1]:.2f} %, "
-                  f"{history.epoch_seconds[-1]:.1f} s", flush=True)
-        _save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
+        validation = history.validation_accuracy[-1]
+        log.info("epoch %d/%d: loss %.5f, %s, %.1f s", epoch + 1, settings.epochs,
+                 history.loss[-1], "no validation split" if validation is None else
+                 f"validation accuracy {100 * validation:.2f} %", history.epoch_seconds[-1])
+        if ckpt is not None:
+            _save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
     return history
 
 
@@ -205,6 +210,7 @@ def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]
 
 
 def _save_checkpoint(path, model, optimizer, schedule, history, epoch, settings) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
@@ -241,10 +247,11 @@ def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: 
                                                           softplus_sigma, neuron), seed=seed)
 
 
-def export(model: SpikingNetwork, out: Path, neuron: LIFParams, timestep: float,
+def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams, timestep: float,
            provenance: dict) -> Network:
-    """Write the network file and remove the training checkpoint."""
+    """The trained network; with ``out``, also its file written (and the checkpoint removed)."""
     network = model.to_network(neuron, timestep, provenance)
-    network_file.write(network, out)
-    checkpoint_path(Path(out)).unlink(missing_ok=True)
+    if out is not None:
+        network_file.write(network, out)
+        checkpoint_path(Path(out)).unlink(missing_ok=True)
     return network

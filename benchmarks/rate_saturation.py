@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lifresponse.datasets import load_mnist, validation_split
+from lifresponse.datasets import load_mnist
 from lifresponse.networks import network_file
 from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.prediction import layer_rates
 from lifresponse.networks.topology import network_connections
+from lifresponse.splits import training_split
 
 NETWORKS = {limit: Path(f"benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_"
                         f"limit{limit}_tuned.h5") for limit in ("0", "200")}
@@ -60,7 +61,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
-    _, validation_set = validation_split(load_mnist(args.data), 10000, seed=0)
+    validation_set = training_split(load_mnist(args.data)).validation  # the networks' split
     digits = validation_set.subset(slice(0, args.images))
     record = {"images": args.images, "window_ms": 1000.0, "timestep_ms": 1.0, "seed": 1,
               "networks": {limit: {"file": str(path), "bins": binned(path, digits)}

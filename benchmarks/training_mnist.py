@@ -19,11 +19,10 @@ from pathlib import Path
 
 import torch
 
-from lifresponse import __version__
-from lifresponse.datasets import load_mnist, validation_split
-from lifresponse.neuron import LIFParams
+from lifresponse import __version__, workflow
+from lifresponse.calibration.fit import Calibration
+from lifresponse.datasets import load_mnist
 from lifresponse.training import trainer
-from lifresponse.training.model import SpikingActivation
 
 K, S, TAU_SYN = 0.30, 201.0, 5.0  # the paper's calibration for tau_syn = 5 ms
 RUNS = [("6c5-2s-12c5-2s-10fc", "noisy-softplus"), ("6c5-2s-12c5-2s-10fc", "relu"),
@@ -43,8 +42,8 @@ def main() -> None:
                         "results from the existing JSON")
     args = parser.parse_args()
 
-    train_set, validation_set = validation_split(load_mnist(args.data), 10000, seed=0)
-    neuron = LIFParams(tau_syn_E=TAU_SYN, tau_syn_I=TAU_SYN)
+    digits = load_mnist(args.data)  # split by lifresponse.splits: 50,000 / 10,000, seed 0
+    calibration = Calibration.by_hand(K, S, TAU_SYN)
     rows = []
     name_stem = "training_mnist" if args.device == "cpu" else f"training_mnist_{args.device}"
     previous = args.results / f"{name_stem}.json"
@@ -57,36 +56,21 @@ def main() -> None:
             name = f"{architecture}_{activation}"
             if args.only and name != args.only:
                 continue
-            model = trainer.make_model(architecture, activation, K, S, TAU_SYN, neuron,
-                                       args.seed)
-            settings = trainer.TrainSettings(epochs=args.epochs, seed=args.seed,
-                                             rate_limit=args.rate_limit, device=args.device)
-            history = trainer.train(model, train_set, validation_set, settings,
-                                    Path(work) / f"{name}.h5", progress=False)
-            provenance = {"data": train_set.source, "n_train": len(train_set),
-                          "n_validation": len(validation_set), "split_seed": 0,
-                          "epochs": args.epochs, "seed": args.seed,
-                          "rate_limit_hz": args.rate_limit,
-                          "validation_accuracy": history.validation_accuracy[-1],
-                          "history": history.__dict__}
-            trainer.export(model, networks / f"{name}.h5", neuron, 1.0, provenance)
-            model.set_activation(SpikingActivation("noisy-softplus", K, S, TAU_SYN))
-            tuned = trainer.train(model, train_set, validation_set,
-                                  trainer.TrainSettings(epochs=1, learning_rate=1e-4,
-                                                        label_offset=0.01, seed=args.seed,
-                                                        rate_limit=args.rate_limit,
-                                                        device=args.device),
-                                  Path(work) / f"{name}_tuned.h5", progress=False)
-            trainer.export(model, networks / f"{name}_tuned.h5", neuron, 1.0,
-                           {**provenance, "fine_tuned": tuned.__dict__,
-                            "validation_accuracy": tuned.validation_accuracy[-1]})
+            settings = {"seed": args.seed, "rate_limit": args.rate_limit,
+                        "device": args.device, "progress": False}
+            network = workflow.train(calibration, architecture=architecture,
+                                     activation=activation, digits=digits, epochs=args.epochs,
+                                     out=networks / f"{name}.h5", **settings)
+            tuned = workflow.finetune(network, digits=digits, out=networks / f"{name}_tuned.h5",
+                                      **settings)
+            history = network.provenance["history"]
             rows.append({
                 "architecture": architecture, "activation": activation,
-                "validation_error": 1 - history.validation_accuracy[-1],
-                "validation_error_fine_tuned": 1 - tuned.validation_accuracy[-1],
-                "seconds_per_epoch_median": sorted(history.epoch_seconds)[
-                    len(history.epoch_seconds) // 2],
-                "history": history.__dict__,
+                "validation_error": 1 - network.provenance["validation_accuracy"],
+                "validation_error_fine_tuned": 1 - tuned.provenance["validation_accuracy"],
+                "seconds_per_epoch_median": sorted(history["epoch_seconds"])[
+                    len(history["epoch_seconds"]) // 2],
+                "history": history,
             })
             print(f"{name}: error {100 * rows[-1]['validation_error']:.2f} %, fine-tuned "
                   f"{100 * rows[-1]['validation_error_fine_tuned']:.2f} %, "

@@ -234,8 +234,6 @@ REGISTRY = {entry.name: entry for entry in (
 )}
 """Every activation, by name: adding one is one entry here (and its torch twin)."""
 
-ACTIVATIONS = tuple(REGISTRY)
-
 
 def get_activation(name: str) -> Activation:
     """The registry entry of ``name``; :class:`ParameterError` naming the choices otherwise."""

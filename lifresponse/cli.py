@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import re
 import sys
@@ -668,15 +669,20 @@ class _LogFormatter(logging.Formatter):
         return text if record.levelno <= logging.INFO else f"{record.levelname.lower()}: {text}"
 
 
-def _print_library_log() -> None:
-    """Show the library's log (logger "lifresponse") on stdout, once."""
+@contextlib.contextmanager
+def _library_log_on_stdout():
+    """Show the library's log (logger "lifresponse") on stdout while a command runs."""
     logger = logging.getLogger("lifresponse")
-    if not any(getattr(h, "lifresponse_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(_LogFormatter())
-        handler.lifresponse_cli = True
-        logger.addHandler(handler)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(_LogFormatter())
+    level = logger.level
+    logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def main(argv=None) -> int:
@@ -689,9 +695,9 @@ def main(argv=None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
-    _print_library_log()
     try:
-        args.run(args)
+        with _library_log_on_stdout():
+            args.run(args)
     except LifResponseError as exc:
         print(f"lifresponse: error: {_as_flags(str(exc), getattr(args, 'parser', None))}",
               file=sys.stderr)

@@ -7,6 +7,8 @@ them (written and measured against NEST 3.10).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from lifresponse.backends.pynn import PyNNBackend, PyNNSpikeRecorder
@@ -24,6 +26,20 @@ class NestBackend(PyNNBackend):
     supported = ((3, 10), (4, 0))
     spike_precision = "on_grid"
     run_slices = 10  # a calibration chunk in ten runs, so the progress bar moves
+
+    def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
+        """As :meth:`PyNNBackend.start`, after setting torch (if imported) to one thread.
+
+        Measured here (NEST 3.10 wheel and torch 2.13 CPU, each with its own libgomp): once NEST
+        has run with 1 thread, ``torch.set_num_threads(2)`` makes the next NEST setup segfault
+        in ``ResetKernel``, whatever its thread count; with torch back at 1 thread every order
+        of 1 and 2 threads on both sides runs. Train-then-deploy in one process (a notebook,
+        ``reproduce``) meets this; training sets torch's threads again when it starts.
+        """
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(1)
+        return super().start(timestep, threads, seed)
 
     def setup_options(self, timestep: float, threads: int, seed: int) -> dict:
         return {"timestep": float(timestep), "min_delay": float(timestep),

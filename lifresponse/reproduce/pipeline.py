@@ -32,7 +32,7 @@ from lifresponse.training import RATE_LIMIT_HZ
 
 log = logging.getLogger(__name__)
 
-ACTIVATIONS = ("noisy-softplus", "relu", "softplus")
+PAPER_ACTIVATIONS = ("noisy-softplus", "relu", "softplus")  # the networks the papers compare
 ARCHITECTURE = "6c5-2s-12c5-2s-10fc"
 ENERGY_NETWORK = "noisy-softplus_tuned"  # its run records every layer: energy and Fig. 12
 
@@ -147,7 +147,7 @@ def reproduce(plan: Plan, out: Path, progress: bool = True) -> Path:
         calibrations[plan.training_tau_syn],
         str(out / "calibration" / f"calibration_tau{plan.training_tau_syn:g}.json"))
     training, deployments = {}, {}
-    for activation in ACTIVATIONS:
+    for activation in PAPER_ACTIVATIONS:
         base = {"plan": asdict(plan), "activation": activation, "k": calibration.k,
                 "S": calibration.S}
         training[activation] = stages.run(

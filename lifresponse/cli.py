@@ -45,15 +45,10 @@ def _add_response(commands) -> None:
 
 def _run_response(args) -> None:
     from lifresponse.curves import compute_response_curves, plot_response_curves, write_csv
-    from lifresponse.errors import ParameterError
     from lifresponse.grids import parse_grid
 
     means = parse_grid(args.means, "--means")
     stds = parse_grid(args.stds, "--stds")
-    if (stds < 0).any():
-        raise ParameterError(f"--stds: standard deviations must be >= 0 (got {stds.min():g})")
-    if args.dt_noise <= 0:
-        raise ParameterError(f"--dt-noise: must be > 0 ms (got {args.dt_noise})")
     curves = compute_response_curves(means, stds, dt_noise=args.dt_noise, k=args.k, S=args.S)
     print(f"LIF response, {len(means)} means from {means[0]:g} to {means[-1]:g} nA, "
           f"noise interval {args.dt_noise:g} ms, "
@@ -308,7 +303,7 @@ def _run_evaluate(args) -> None:
 
     result = workflow.evaluate_ann(args.network, data=args.data, test=args.test,
                                    validation=args.validation, split_seed=args.split_seed)
-    network = workflow.network_file.read(args.network)
+    network = result.network
     kind = "official test" if args.test else "held-out"
     print(f"{args.network}: {network.architecture}, {network.activation}; "
           f"{len(result.digits)} {kind} digits from {result.digits.source}")
@@ -423,25 +418,16 @@ def _add_energy(commands) -> None:
 
 
 def _run_energy(args) -> None:
-    import json
-
     from lifresponse import workflow
     from lifresponse.errors import FileFormatError
+    from lifresponse.hardware.spinnaker import read_mapping
 
     if args.network:
         _predict_energy(args)
         return
     if args.run_file is None:
         raise FileFormatError("give a run file (from 'lifresponse deploy') or --network")
-    mapping = None
-    if args.mapping:
-        try:
-            mapping = json.loads(args.mapping.read_text())
-            mapping = {"chips": int(mapping["chips"]), "cores": int(mapping["cores"]),
-                       "source": f"mapping {args.mapping}"}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise FileFormatError(f"{args.mapping}: not a mapping file with chips and cores "
-                                  f"({exc})") from None
+    mapping = read_mapping(args.mapping) if args.mapping else None
     report = workflow.energy(args.run_file, out=args.out, e_syn=args.e_syn, mapping=mapping)
     e, b = report["synaptic_event_model"], report["board_model"]
     print(f"synaptic-event model (eq. 17-18, E_syn = {e['e_syn_J']:.3g} J): "
@@ -455,12 +441,13 @@ def _run_energy(args) -> None:
 
 def _predict_energy(args) -> None:
     from lifresponse import workflow
+    from lifresponse.networks import network_file
 
     result = workflow.predict_energy(args.network, data=args.data, test=args.test,
                                      images=args.images, duration=args.duration,
                                      e_syn=args.e_syn, validation=args.validation,
                                      split_seed=args.split_seed)
-    network = workflow.network_file.read(args.network)
+    network = network_file.read(args.network)
     kind = "official test" if args.test else "held-out"
     print(f"predicted from the ANN ({network.activation}) on {result.n_images} {kind} digits x "
           f"{args.duration:g} ms: {result.events_per_second:.4g} synaptic events/s, "

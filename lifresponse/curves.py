@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse.activations import noisy_softplus
+from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.response import constant_current_rate, siegert_rate
 
@@ -45,9 +46,14 @@ class ResponseCurves:
 
 def compute_response_curves(means, stds, params: LIFParams = LIFParams(), dt_noise=1.0,
                             k=0.30, S=201.0) -> ResponseCurves:
-    """Evaluate eq. 2, eq. 7 and Noisy Softplus (eq. 9 times S) on the grid ``means x stds``."""
+    """Evaluate eq. 2, eq. 7 and Noisy Softplus (eq. 9 times S) on the grid ``means x stds``
+    (nA); ``dt_noise`` in ms, ``S`` in Hz/nA."""
     means = np.asarray(means, dtype=float)
     stds = np.asarray(stds, dtype=float)
+    if (stds < 0).any():
+        raise ParameterError(f"stds: standard deviations must be >= 0 (got {stds.min():g})")
+    if not dt_noise > 0:
+        raise ParameterError(f"dt_noise: must be > 0 ms (got {dt_noise})")
     return ResponseCurves(
         means=means,
         stds=stds,

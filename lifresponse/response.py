@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import dawsn, erfcx, zeta
 
+from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
 
 _SQRT_PI = np.sqrt(np.pi)
@@ -111,11 +112,11 @@ def siegert_rate(
     """
     m, s = np.broadcast_arrays(np.asarray(m, dtype=float), np.asarray(s, dtype=float))
     if np.any(s < 0):
-        raise ValueError(f"siegert_rate: s must be >= 0 (got min {s.min()})")
-    if dt_noise <= 0 or tau_syn < 0:
-        raise ValueError(
-            f"siegert_rate: need dt_noise > 0 and tau_syn >= 0 (got {dt_noise}, {tau_syn})"
-        )
+        raise ParameterError(f"s: must be >= 0 nA (got min {s.min()})")
+    if not dt_noise > 0:
+        raise ParameterError(f"dt_noise: must be > 0 ms (got {dt_noise})")
+    if not tau_syn >= 0:
+        raise ParameterError(f"tau_syn: must be >= 0 ms (got {tau_syn})")
     mu = params.r_m * (m + params.i_offset)
     sigma = noise_sigma(s, params, dt_noise)
     noisy = sigma > 0

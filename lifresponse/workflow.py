@@ -293,6 +293,7 @@ class AnnEvaluation:
     accuracy: float
     confusion: np.ndarray
     digits: Digits
+    network: Network
 
 
 def evaluate_ann(network, *, digits: Digits | None = None, data=None, test: bool = False,
@@ -309,7 +310,7 @@ def evaluate_ann(network, *, digits: Digits | None = None, data=None, test: bool
                                    n_validation=validation, seed=split_seed)
     predicted = trainer.predict(SpikingNetwork.from_network(network), digits).argmax(axis=1)
     return AnnEvaluation(float(np.mean(predicted == digits.labels)),
-                         trainer.confusion_matrix(digits.labels, predicted), digits)
+                         trainer.confusion_matrix(digits.labels, predicted), digits, network)
 
 
 # -- deployment and energy --------------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_constant_current_known_value_and_threshold():
 
 
 def test_negative_std_and_bad_interval_are_errors():
-    with pytest.raises(ValueError, match="s must be >= 0"):
+    with pytest.raises(ValueError, match="s: must be >= 0 nA"):
         siegert_rate(0.1, -0.1)
-    with pytest.raises(ValueError, match="dt_noise > 0"):
+    with pytest.raises(ValueError, match="dt_noise: must be > 0 ms"):
         siegert_rate(0.1, 0.1, dt_noise=0.0)

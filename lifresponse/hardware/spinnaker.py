@@ -262,6 +262,17 @@ def _isolated(work: Path):
             os.environ["HOME"] = home
 
 
+def read_mapping(path) -> dict:
+    """``{"chips", "cores", "source"}`` of a ``mapping.json`` (:func:`write_mapping`)."""
+    try:
+        mapping = json.loads(Path(path).read_text())
+        return {"chips": int(mapping["chips"]), "cores": int(mapping["cores"]),
+                "source": f"mapping {path}"}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FileFormatError(f"{path}: not a mapping file with chips and cores ({exc})") \
+            from None
+
+
 def write_mapping(report: CheckReport, path) -> None:
     """``mapping.json`` for ``lifresponse energy --mapping``."""
     if report.chips is None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lifresponse.backends.spinnaker import NEURONS_PER_CORE
+from lifresponse.errors import ParameterError
 from lifresponse.networks.network_file import Network
 
 
@@ -87,7 +88,7 @@ def native_projections(network: Network) -> list[NativeProjection]:
     :func:`unsupported_reason`), receiving layer by receiving layer."""
     reason = unsupported_reason(network)
     if reason is not None:
-        raise ValueError(f"no native sPyNNaker connectors: {reason}")
+        raise ParameterError(f"connectors: no native sPyNNaker connectors: {reason}")
     projections = []
     for index, layer in enumerate(network.layers):
         weight = np.asarray(layer.weight, dtype=float)

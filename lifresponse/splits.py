@@ -145,6 +145,9 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
     """
     if test:
         return test_digits(data)
+    if n_validation == 0:
+        raise ParameterError("n_validation: 0 holds no digits out to evaluate on; give a "
+                             "number, or evaluate on the official test split (test=True)")
     digits = load_mnist(data)
     trained = provenance or {}
     recorded = trained.get("n_train", 0) + trained.get("n_validation", 0) == len(digits)
@@ -158,7 +161,7 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
     log.warning("these %d digits are not the set the network was trained on (%s); held-out "
                 "digits may include training images", len(digits),
                 trained.get("data", "unknown"))
-    split = training_split(digits, n_validation or None, trained.get("split_seed", 0)
+    split = training_split(digits, n_validation, trained.get("split_seed", 0)
                            if seed is None else seed)
     return split.validation
 

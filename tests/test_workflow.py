@@ -94,6 +94,9 @@ def test_held_out_of_a_network_trained_on_every_digit_is_refused(trained_on_all,
     assert main(["evaluate-ann", str(trained_on_all), "--data", str(mnist_folder)]) == 2
     err = capsys.readouterr().err
     assert "--test: the network was trained on every digit" in err and "Traceback" not in err
+    assert main(["evaluate-ann", str(trained_on_all), "--data", str(mnist_folder),
+                 "--validation", "0"]) == 2
+    assert "--validation: 0 holds no digits out" in capsys.readouterr().err
 
 
 def test_a_folder_without_test_split_is_named(trained_on_all, tmp_path, capsys):

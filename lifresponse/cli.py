@@ -14,6 +14,7 @@ import numpy as np
 from lifresponse import __version__
 from lifresponse.activations import REGISTRY
 from lifresponse.errors import LifResponseError
+from lifresponse.hardware.devices import BUILT_IN, DEFAULT_DEVICES
 from lifresponse.training import RATE_LIMIT_HZ
 
 _NEURON_HELP = "neuron parameters are Table 1 of the Noisy Softplus papers (see LIFParams)"
@@ -396,7 +397,10 @@ def _add_energy(commands) -> None:
             "Energy on SpiNNaker from a run file's spike counts: the paper's eq. 17-18 (spikes x "
             "fan-out x E_syn, 8 nJ per synaptic event by default) and, beside it, a board-level "
             "estimate with sPyNNaker's constants (0.35 W per chip, 0.034 W per active core, "
-            "1 nJ per spike packet). Writes report.json, report.md, report.html and figures."
+            "1 nJ per spike packet), and for each device of --hardware (its energy per synaptic "
+            "event and per neuron update, with the source of each constant; the ANN on CPU or "
+            "GPU per inference) the energy per image and the accuracy it buys against "
+            "presentation time. Writes energy.json, report.md, report.html and figures."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -414,6 +418,13 @@ def _add_energy(commands) -> None:
     parser.add_argument("--mapping", type=Path,
                         help="mapping.json from 'lifresponse spinnaker check' (chips, cores); "
                              "default: an estimate at 256 neurons per core")
+    parser.add_argument("--hardware", default=",".join(DEFAULT_DEVICES),
+                        help="devices, comma-separated: " + "; ".join(
+                            f"{d.name} ({'SNN' if d.spiking else 'ANN'}, {d.year})"
+                            for d in BUILT_IN) + "; or names from --devices")
+    parser.add_argument("--devices", type=Path,
+                        help="JSON or TOML file of more devices ([[devices]] with name, spiking, "
+                             "joules_per_synaptic_event, joules_per_neuron_update, source, year)")
     parser.set_defaults(run=_run_energy, parser=parser)
 
 
@@ -428,7 +439,8 @@ def _run_energy(args) -> None:
     if args.run_file is None:
         raise FileFormatError("give a run file (from 'lifresponse deploy') or --network")
     mapping = read_mapping(args.mapping) if args.mapping else None
-    report = workflow.energy(args.run_file, out=args.out, e_syn=args.e_syn, mapping=mapping)
+    report = workflow.energy(args.run_file, out=args.out, e_syn=args.e_syn, mapping=mapping,
+                             hardware=args.hardware, devices=args.devices)
     e, b = report["synaptic_event_model"], report["board_model"]
     print(f"synaptic-event model (eq. 17-18, E_syn = {e['e_syn_J']:.3g} J): "
           f"{e['events_per_s']:.4g} events/s, {e['watts']:.4g} W, {e['joules']:.4g} J, "
@@ -437,6 +449,15 @@ def _run_energy(args) -> None:
         print(f"  {name:>8}: {n / report['n_images']:.4g} events per image")
     print(f"board-level model ({b['chips']} chips, {b['cores']} cores, {b['cores_source']}): "
           f"{b['watts']:.4g} W, {b['joules']:.4g} J, {b['joules_per_image']:.4g} J per image")
+    at = {row["device"]: row.get("at") for row in report["tradeoff"]["devices"]}
+    for row in report["snn_energy"]:
+        extra = (f"; at 300 ms: {at[row['device']]['joules_per_image']:.3g} J per image, "
+                 f"{at[row['device']]['watts']:.3g} W" if at.get(row["device"]) else "")
+        print(f"  {row['device']:>16}: {row['joules_per_image']:.3g} J per image, "
+              f"{row['watts']:.3g} W{extra}")
+    for row in report["ann_energy"]:
+        print(f"  {row['device']:>16}: the ANN, {row['joules_per_inference']:.3g} J per "
+              f"inference ({row['macs_per_inference']:,} MACs)")
 
 
 def _predict_energy(args) -> None:

@@ -355,30 +355,40 @@ def deploy(network, *, digits: Digits | None = None, data=None, test: bool = Fal
                        config, out, progress)
 
 
-def energy(run, *, out=None, e_syn: float = energy_model.E_SYN_J, mapping: dict | None = None
-           ) -> dict:
-    """Energy of a deployment run on SpiNNaker: the paper's synaptic-event model (eq. 17-18)
-    and the board-level model.
+def energy(run, *, out=None, e_syn: float = energy_model.E_SYN_J, mapping: dict | None = None,
+           hardware=None, devices=None) -> dict:
+    """Energy of a deployment run: the paper's synaptic-event model (eq. 17-18), the
+    board-level SpiNNaker model, and every device of ``hardware`` with its source.
 
     Parameters
     ----------
     run : RunRecord or path-like
         A run recorded with ``record="all"``.
     out : path-like, optional
-        Folder for ``report.json``, ``report.md``, ``report.html`` and figures.
+        Folder for ``energy.json``, ``report.md``, ``report.html`` and figures.
     e_syn : float
-        Energy per synaptic event (J).
+        Energy per synaptic event of the paper's model (J).
     mapping : dict, optional
         ``{"chips", "cores"}`` of a mapping (``spinnaker check --out``).
+    hardware : list of str or str, optional
+        Device names (:data:`lifresponse.hardware.devices.BUILT_IN` and ``devices``);
+        default the four spiking devices and the CPU and GPU for the ANN.
+    devices : path-like or list of Device, optional
+        More devices, from a JSON or TOML file (:func:`~lifresponse.hardware.devices.
+        read_devices`).
     """
+    from lifresponse.hardware.devices import DEFAULT_DEVICES, read_devices
     from lifresponse.hardware.report import energy_report, write_report
 
     energy_model.check_e_syn(e_syn)
     run = run if isinstance(run, RunRecord) else run_file.read(run)
+    extra = [] if devices is None else (
+        devices if isinstance(devices, list) else read_devices(devices))
+    options = {"hardware": hardware or DEFAULT_DEVICES, "devices": extra}
     if out is None:
-        return energy_report(run, e_syn, mapping)
-    report = write_report(run, out, e_syn, mapping)
-    log.info("wrote %s/report.json, report.md, report.html", out)
+        return energy_report(run, e_syn, mapping, **options)
+    report = write_report(run, out, e_syn, mapping, **options)
+    log.info("wrote %s/energy.json, report.md, report.html", out)
     return report
 
 

@@ -48,27 +48,31 @@ def test_bad_e_syn(e_syn):
         energy.check_e_syn(e_syn)
 
 
-def _run(tmp_path, with_hidden=True, returned=True):
+def tiny_run(tmp_path, with_hidden=True, returned=True):
+    """A hand-made run file: 3 inputs -> 2 -> 1 neurons, 2 images x 20 ms at 1 ms."""
     evaluation = {"accuracy": 0.5, "time_ms": [10.0, 20.0], "accuracy_by_time": [0.2, 0.5]}
     counts = {0: np.array([[3, 1], [0, 2]], np.uint16), 1: np.array([[2], [1]], np.uint16)}
     if not with_hidden:
         del counts[0]
     record = RunRecord(
         {"window_ms": 20.0, "gap_ms": 0.0, "n_images": 2, "architecture": "2fc-1fc",
-         "backend": "nest", "spikes_returned": returned, "note": "", "evaluation": evaluation},
+         "backend": "nest", "spikes_returned": returned, "note": "", "evaluation": evaluation,
+         "timestep_ms": 1.0, "activation": "relu"},
         np.array([0, 1]), counts, {-1: np.array([2, 2, 2]), 0: np.array([1, 1]),
                                    1: np.array([0])},
         np.array([[5, 0, 1], [2, 2, 2]], np.uint16), np.zeros((2, 2, 1), np.uint32),
-        np.array([10.0, 20.0]))
+        np.array([10.0, 20.0]),
+        events_by_time={-1: np.array([20.0, 4.0]), 0: np.array([5.0, 1.0]),
+                        1: np.array([0.0, 0.0])})
     path = tmp_path / "run.h5"
     run_file.write(record, path)
     return path
 
 
 def test_energy_command_writes_the_report(tmp_path, capsys):
-    path = _run(tmp_path)
+    path = tiny_run(tmp_path)
     assert main(["energy", str(path), "--out", str(tmp_path / "report"), "--e-syn", "1e-9"]) == 0
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    report = json.loads((tmp_path / "report" / "energy.json").read_text())
     events = report["synaptic_event_model"]
     assert events["events_per_layer"] == {"input": 24.0, "layer 0": 6.0, "layer 1": 0.0}
     assert events["joules"] == pytest.approx(30e-9)
@@ -76,29 +80,30 @@ def test_energy_command_writes_the_report(tmp_path, capsys):
     assert report["board_model"]["cores"] == 3 and report["board_model"]["chips"] == 1
     html = (tmp_path / "report" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2 and "Board-level model" in html
+    assert "What these estimates leave out" in html and "Hoeppner et al. 2019" in html
     assert "synaptic-event model" in capsys.readouterr().out
     mapping = tmp_path / "mapping.json"
     mapping.write_text(json.dumps({"chips": 2, "cores": 24}))
     assert main(["energy", str(path), "--out", str(tmp_path / "r2"), "--mapping",
                  str(mapping)]) == 0
-    assert json.loads((tmp_path / "r2" / "report.json").read_text())["board_model"][
+    assert json.loads((tmp_path / "r2" / "energy.json").read_text())["board_model"][
         "cores"] == 24
 
 
 def test_energy_bad_input(tmp_path, capsys):
-    no_hidden = _run(tmp_path, with_hidden=False)
+    no_hidden = tiny_run(tmp_path, with_hidden=False)
     assert main(["energy", str(no_hidden), "--out", str(tmp_path / "r")]) == 2
     assert "no spike counts for layer 0" in capsys.readouterr().err
     (tmp_path / "foreign.h5").write_bytes(b"not hdf5 at all")
     assert main(["energy", str(tmp_path / "foreign.h5"), "--out", str(tmp_path / "r")]) == 2
     assert "not a readable HDF5 file" in capsys.readouterr().err
     (tmp_path / "g").mkdir()
-    good = _run(tmp_path / "g")
+    good = tiny_run(tmp_path / "g")
     assert main(["energy", str(good), "--e-syn", "0", "--out", str(tmp_path / "r")]) == 2
     assert "--e-syn: must be > 0" in capsys.readouterr().err
     virtual_dir = tmp_path / "v"
     virtual_dir.mkdir()
-    virtual = _run(virtual_dir, returned=False)
+    virtual = tiny_run(virtual_dir, returned=False)
     with pytest.raises(FileFormatError, match="no measured spikes"):
         run_energy(run_file.read(virtual), 8e-9, None)
 

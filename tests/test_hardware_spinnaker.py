@@ -22,6 +22,8 @@ def test_config_round_trip(tmp_path, config):
     path = spinnaker.write_config(config, tmp_path)
     assert path == tmp_path / "spynnaker.cfg"
     assert spinnaker.read_config(tmp_path) == config
+    # a board measures its power: sPyNNaker's own energy report is asked for
+    assert ("write_energy_report = True" in path.read_text()) == (config.kind != "virtual")
 
 
 def test_config_errors(tmp_path):

@@ -29,7 +29,8 @@ def test_every_stage_ran_and_the_report_sets_paper_beside_ours(reproduction):
         assert published in markdown, published
     assert re.search(r"\| 5 \| 0\.3 \| 201\.0 \| 0\.\d{3} \+- ", markdown)
     html = html_path.read_text()
-    assert html.count("data:image/png;base64,") == 3
+    assert html.count("data:image/png;base64,") == 4
+    assert "### Per device, same run" in markdown and "arXiv:1903.08941" in markdown
 
 
 def test_a_second_run_skips_finished_stages(reproduction, caplog):
@@ -54,4 +55,4 @@ def test_report_figures_load_in_headless_chromium(reproduction, tmp_path):
          "--virtual-time-budget=5000", "--dump-dom", html_path.as_uri()],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert 'data-images-loaded="3"' in result.stdout
+    assert 'data-images-loaded="4"' in result.stdout

@@ -143,6 +143,10 @@ class PyNNBackend:
         """True if the simulation ran on a virtual board, which returns no spikes."""
         return False
 
+    def energy_report_text(self) -> str:
+        """The simulator's own measured energy report of the last run ("" if it wrote none)."""
+        return ""
+
     # -- building ----------------------------------------------------------------------------
 
     def connect_list(self, pre_cells, post_cells, pre, post, weights, delay: float,

@@ -9,6 +9,7 @@ sPyNNaker 1!7.4): ``set_number_of_neurons_per_core``, ``set_max_atoms_per_core``
 from __future__ import annotations
 
 import atexit
+from pathlib import Path
 
 from lifresponse.backends import quiet
 from lifresponse.backends.pynn import PyNNBackend
@@ -54,6 +55,16 @@ class SpiNNakerBackend(PyNNBackend):
         from spinn_utilities.config_holder import get_config_bool
 
         return bool(get_config_bool("Machine", "virtual_board"))
+
+    def energy_report_text(self) -> str:
+        """The newest ``energy_report_<n>.rpt`` of this run's report folder: sPyNNaker writes
+        one after each run on a real board with ``[Reports] write_energy_report = True``
+        (never on a virtual board)."""
+        from spinn_front_end_common.data import FecDataView
+
+        reports = sorted(Path(FecDataView.get_run_dir_path()).glob("energy_report_*.rpt"),
+                         key=lambda path: path.stat().st_mtime)
+        return reports[-1].read_text() if reports else ""
 
     def build_native(self, network, input_spike_times, cell_type, connectors: str):
         """With ``connectors="native"`` and a network that qualifies

@@ -76,6 +76,8 @@ def write_config(config: BoardConfig, directory=".") -> Path:
         if config.user:
             machine["spalloc_user"] = config.user
     parser["Machine"] = machine
+    if config.kind != "virtual":  # a board measures its power: keep sPyNNaker's own report
+        parser["Reports"] = {"write_energy_report": "True"}
     path = Path(directory) / CONFIG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as handle:

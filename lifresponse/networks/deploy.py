@@ -141,6 +141,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         n_bins = int(np.ceil(config.window / TIME_BIN_MS))
         by_time = np.zeros((n_images, n_bins, built.layers[-1].size), dtype=np.uint16)
         last = len(built.layers) - 1
+        events_by_time = {i: np.zeros(n_bins) for i in (-1, *built.recorders)}
         with tqdm(total=n_images, unit="image", disable=not progress, desc="deploy") as bar:
             for first in range(0, n_images, block):
                 chunk = pixels[first:first + block]
@@ -152,6 +153,9 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
                     with backends.quiet():
                         built.inputs.set(spike_times=backend.spike_times(trains))
                 input_counts[first:first + len(chunk)] = generated
+                events_by_time[-1] += _input_events_by_time(
+                    first_trains if first == 0 else trains, presentation, n_bins,
+                    built.fan_out[-1])
                 with backends.quiet():
                     sim.run_until(float(presentation.image_start(first + len(chunk))))
                 for index, recorder in built.recorders.items():
@@ -161,11 +165,15 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
                     keep = (offset < config.window) & (image < n_images) & (image >= 0)
                     image, offset, cell = image[keep], offset[keep], cell[keep]
                     counts[index] += _bincount((image, cell), counts[index].shape)
+                    events_by_time[index] += np.bincount(
+                        (offset // TIME_BIN_MS).astype(np.int64),
+                        weights=built.fan_out[index][cell], minlength=n_bins)
                     if index == last:
                         bins = (offset // TIME_BIN_MS).astype(np.int64)
                         by_time += _bincount((image, bins, cell), by_time.shape)
                 bar.update(len(chunk))
         virtual = backend.is_virtual_board()
+        measured_energy = backend.energy_report_text()
     finally:
         backend.end()
     wall = time.perf_counter() - start
@@ -181,16 +189,34 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
         "wall_time_s": wall, "data": digits.source, "n_synapses": built.n_synapses,
         "recorded_layers": sorted(counts), "connectors": built.connectors,
+        "spinnaker_energy_report": measured_energy,
     }
     record = RunRecord(attrs, digits.labels.astype(np.int64), counts, built.fan_out, input_counts,
                        np.cumsum(by_time, axis=1, dtype=np.uint32),
-                       TIME_BIN_MS * np.arange(1, n_bins + 1))
+                       TIME_BIN_MS * np.arange(1, n_bins + 1), events_by_time=events_by_time)
     if not virtual:
         record.attrs["evaluation"] = evaluate(record, network, pixels).summary()
     if out is not None:
         run_file.write(record, out)
         record.path = Path(out)
     return record
+
+
+def _input_events_by_time(trains, presentation: Presentation, n_bins: int,
+                          fan_out: np.ndarray) -> np.ndarray:
+    """Synaptic events caused by input spikes in each time bin of the window, summed over the
+    block's images. An input spike lies in ``(start_i, start_i + window]`` of its image ``i``
+    (:func:`~lifresponse.networks.encoding.poisson_spike_times`); one at the window's very end
+    counts in the last bin."""
+    lengths = np.array([len(t) for t in trains])
+    if lengths.sum() == 0:
+        return np.zeros(n_bins)
+    since_start = np.concatenate(trains) - presentation.start
+    image = np.ceil(since_start / presentation.period - 1e-9) - 1
+    offset = since_start - image * presentation.period
+    bins = np.minimum((offset // TIME_BIN_MS).astype(np.int64), n_bins - 1)
+    neuron = np.repeat(np.arange(len(trains)), lengths)
+    return np.bincount(bins, weights=np.asarray(fan_out, float)[neuron], minlength=n_bins)
 
 
 def _bincount(index: tuple, shape: tuple) -> np.ndarray:

@@ -16,6 +16,9 @@ Layout (HDF5)::
     input/fan_out           (n_inputs,)
     output_counts_by_time   (n_images, n_bins, n_out)  output spikes in the first t ms,
     time_bins_ms            (n_bins,)                  cumulative, at these t
+    layers/<i>/events_by_time, input/events_by_time  (n_bins,)  synaptic events caused by the
+                            layer's spikes in each time bin of the window, summed over images
+                            (recorded layers; absent in run files written before them)
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class RunRecord:
     output_counts_by_time: np.ndarray
     time_bins_ms: np.ndarray
     path: Path | None = None
+    events_by_time: dict | None = None  # layer index (-1 = input) -> (n_bins,), per bin
 
     @property
     def output_counts(self) -> np.ndarray:
@@ -79,6 +83,8 @@ def write(record: RunRecord, path) -> None:
         f.create_dataset("output_counts_by_time", data=record.output_counts_by_time,
                          compression="gzip")
         f["time_bins_ms"] = record.time_bins_ms
+        for index, events in (record.events_by_time or {}).items():
+            f[f"{'input' if index == -1 else f'layers/{index}'}/events_by_time"] = events
     os.replace(tmp, path)
 
 
@@ -98,5 +104,10 @@ def read(path) -> RunRecord:
             fan_out[int(name)] = group["fan_out"][()]
         if not counts:
             raise FileFormatError(f"{path}: holds no spike counts")
+        events = {int(name): group["events_by_time"][()] for name, group in f["layers"].items()
+                  if "events_by_time" in group}
+        if "events_by_time" in f["input"]:
+            events[-1] = f["input/events_by_time"][()]
         return RunRecord(attrs, f["labels"][()], counts, fan_out, f["input/counts"][()],
-                         f["output_counts_by_time"][()], f["time_bins_ms"][()], path)
+                         f["output_counts_by_time"][()], f["time_bins_ms"][()], path,
+                         events or None)

@@ -20,6 +20,7 @@ PAPER_MNIST = {  # test error (%), three trials: DNN, SNN, SNN after fine tuning
     "relu": ("1.36 1.46 1.36", "2.03 2.28 2.25", "1.88 2.00 2.12"),
     "softplus": ("2.30 2.75 2.42", "5.66 5.22 6.62", "3.91 3.55 3.87"),
 }
+PAPER_ENERGY = {"spinnaker-paper": "0.064 W, 192 J"}  # 8e6 events/s; 10,000 images x 300 ms
 PAPER_FIG12 = {"noisy-softplus": 184.57, "relu": 361.64, "softplus": 1102.76}
 PACKAGES = ("nest-simulator", "PyNN", "sPyNNaker", "torch", "numpy", "scipy")
 
@@ -51,6 +52,28 @@ def _versions() -> str:
         except importlib.metadata.PackageNotFoundError:
             found.append(f"{name} (not installed)")
     return ", ".join(found)
+
+
+def _device_rows(energy: dict) -> list[str]:
+    """Energy per device of the same run, at the paper's 300 ms (events counted in the first
+    300 ms of every window) and where the run reaches 99 % of its final accuracy."""
+    sources = {d["name"]: f"{d['source']} ({d['year']})" for d in energy["devices"]}
+    lines = ["### Per device, same run", "",
+             "| device | J per image at 300 ms | W at 300 ms | 10,000 images x 300 ms (J) | "
+             "paper | 99 % of final accuracy at (ms) | J per image there | source |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in energy["tradeoff"]["devices"]:
+        at, reach = row.get("at"), row["reach"].get("0.99")
+        paper = PAPER_ENERGY.get(row["device"], "-")
+        cells = (f"{at['joules_per_image']:.3g} | {at['watts']:.3g} | "
+                 f"{at['joules_10000_images']:.3g}" if at else "- | - | -")
+        there = (f"{reach['time_ms']:g} | {reach['joules_per_image']:.3g}" if reach else "- | -")
+        lines.append(f"| {row['device']} | {cells} | {paper} | {there} | "
+                     f"{sources[row['device']]} |")
+    lines += [f"| {row['device']} (the ANN, one inference) | {row['joules_per_inference']:.3g} "
+              f"| - | {10000 * row['joules_per_inference']:.3g} | - | - | - | "
+              f"{sources[row['device']]} |" for row in energy["ann_energy"]]
+    return lines + ["", "![accuracy against energy per image](energy/accuracy_energy.png)", ""]
 
 
 def _evaluated(plan) -> str:
@@ -133,6 +156,7 @@ def _markdown(out, plan, calibrations, training, deployments, energy, walls) -> 
               f"| board-level model, same run (W) | not in the paper | {board['watts']:.3g} "
               f"({board['chips']} chips, {board['cores']} cores, {board['cores_source']}) |",
               "", "![synaptic events per layer](energy/events_per_layer.png)", "",
+              *_device_rows(energy),
               "## Provenance", "",
               f"Versions: {_versions()}. Python {platform.python_version()} on "
               f"{platform.machine()}, {os.cpu_count()} cores.", "",

@@ -37,7 +37,7 @@ def train_tuned(limit, digits, out: Path, epochs: int) -> dict:
     """Train (seed 0) and fine-tune through the library workflow; DNN validation errors."""
     network = workflow.train(Calibration.by_hand(K, S, TAU_SYN), architecture=ARCHITECTURE,
                              digits=digits, epochs=epochs, rate_limit=limit, progress=False)
-    tuned = workflow.finetune(network, digits=digits, rate_limit=limit, out=out,
+    tuned = workflow.finetune(network, digits=digits, rate_limit=limit, out=out, force=True,
                               progress=False)
     return {"dnn_validation_error": 1 - network.provenance["validation_accuracy"],
             "dnn_validation_error_tuned": 1 - tuned.provenance["validation_accuracy"]}

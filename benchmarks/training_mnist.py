@@ -57,7 +57,8 @@ def main() -> None:
             if args.only and name != args.only:
                 continue
             settings = {"seed": args.seed, "rate_limit": args.rate_limit,
-                        "device": args.device, "progress": False}
+                        "device": args.device, "progress": False,
+                        "force": True}  # refresh the committed networks
             network = workflow.train(calibration, architecture=architecture,
                                      activation=activation, digits=digits, epochs=args.epochs,
                                      out=networks / f"{name}.h5", **settings)

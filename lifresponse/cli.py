@@ -106,6 +106,8 @@ def _add_calibrate(commands) -> None:
     parser.add_argument("--out", type=Path, default=Path("rates.h5"), help="results file")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted sweep from <out>.partial")
+    parser.add_argument("--yes", action="store_true",
+                        help="run a sweep of more than about a day of simulation here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_calibrate, parser=parser)
 
@@ -118,7 +120,8 @@ def _run_calibrate(args) -> None:
                                    dt_noise=args.dt_noise, weight=args.weight,
                                    trials=args.trials, duration=args.duration,
                                    timestep=args.timestep, seed=args.seed, threads=args.threads,
-                                   backend=args.backend, max_cells=args.max_cells)
+                                   backend=args.backend, max_cells=args.max_cells,
+                                   long_ok=args.yes)
     check_output(args.out, args.resume)
     n_cells = config.means.size * config.stds.size * config.trials
     print(f"calibrate: {args.drive} drive, {config.means.size} means x {config.stds.size} stds x "
@@ -253,6 +256,8 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
     parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.ckpt after an interruption")
+    parser.add_argument("--force", action="store_true",
+                        help="replace a finished network file at --out")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -275,7 +280,7 @@ def _run_train(args) -> None:
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0,
-        softplus_sigma=args.softplus_sigma, out=args.out, resume=args.resume,
+        softplus_sigma=args.softplus_sigma, out=args.out, resume=args.resume, force=args.force,
         progress=not args.quiet, epochs=args.epochs, learning_rate=args.lr,
         training_noise=args.train_noise, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
@@ -287,8 +292,8 @@ def _run_finetune(args) -> None:
     network = workflow.finetune(
         args.network, args.calibration, label_offset=args.label_offset, data=args.data,
         validation=args.validation, split_seed=args.split_seed, epochs=args.epochs,
-        learning_rate=args.lr, out=args.out, resume=args.resume, progress=not args.quiet,
-        **_settings(args))
+        learning_rate=args.lr, out=args.out, resume=args.resume, force=args.force,
+        progress=not args.quiet, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
 
 
@@ -517,7 +522,7 @@ def _add_spinnaker(commands) -> None:
 def _run_spinnaker_config(args) -> None:
     from lifresponse.hardware import spinnaker
 
-    kind = "virtual" if args.virtual else "board" if args.board else "spalloc"
+    kind = "virtual" if args.virtual else "board" if args.board is not None else "spalloc"
     config = spinnaker.BoardConfig(kind, args.board or args.spalloc or "", args.version,
                                    args.user)
     path = spinnaker.write_config(config, args.dir)
@@ -660,7 +665,7 @@ _FLAGS = {"window": "--duration", "learning_rate": "--lr", "training_noise": "--
 def _as_flags(message: str, parser: argparse.ArgumentParser | None) -> str:
     """Name a library error's field by its flag: "window: must be > 0" -> "--duration: ..."
     where the command has that flag."""
-    match = re.match(r"([a-z_]+): ", message)
+    match = re.match(r"([A-Za-z_]+): ", message)
     if parser is None or match is None:
         return message
     field = match.group(1)

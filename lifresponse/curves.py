@@ -54,6 +54,9 @@ def compute_response_curves(means, stds, params: LIFParams = LIFParams(), dt_noi
         raise ParameterError(f"stds: standard deviations must be >= 0 (got {stds.min():g})")
     if not dt_noise > 0:
         raise ParameterError(f"dt_noise: must be > 0 ms (got {dt_noise})")
+    for name, value in (("k", k), ("S", S)):
+        if not (value > 0 and np.isfinite(value)):
+            raise ParameterError(f"{name}: must be > 0 and finite (got {value})")
     return ResponseCurves(
         means=means,
         stds=stds,
@@ -65,7 +68,10 @@ def compute_response_curves(means, stds, params: LIFParams = LIFParams(), dt_noi
 
 
 def write_csv(curves: ResponseCurves, path) -> None:
-    """One row per (std, mean): ``std_nA, mean_nA, constant_Hz, siegert_Hz, noisy_softplus_Hz``."""
+    """One row per (std, mean): ``std_nA, mean_nA, constant_Hz, siegert_Hz, noisy_softplus_Hz``;
+    the folder is created if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["std_nA", "mean_nA", "constant_Hz", "siegert_Hz", "noisy_softplus_Hz"])

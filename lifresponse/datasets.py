@@ -149,6 +149,10 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
 
 def _load_npz(path: Path, split: str) -> Digits:
     keys = ("x_train", "y_train") if split == "train" else ("x_test", "y_test")
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
+            raise FileFormatError(f"{path}: not an npz archive (a zip of .npy arrays with "
+                                  f"{', '.join(keys)})")
     try:
         with np.load(path) as data:
             missing = [k for k in keys if k not in data]

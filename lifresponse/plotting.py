@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from lifresponse.errors import ParameterError
+
 
 def new_figure(width: float = 7.0, height: float = 4.5):
     """A figure (not registered with pyplot) and its axes; size in inches."""
@@ -34,7 +36,12 @@ def save_figure(fig, path: Path) -> None:
     Written to a temporary file first and renamed, so an interrupted save leaves no half file.
     """
     path = Path(path)
+    kind = path.suffix.lstrip(".").lower() or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if kind not in supported:
+        raise ParameterError(f"plot: cannot write a .{kind} figure ({path}); use one of "
+                             f"{', '.join('.' + k for k in ('png', 'svg', 'pdf'))}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
+    fig.savefig(tmp, dpi=120, format=kind)
     os.replace(tmp, path)

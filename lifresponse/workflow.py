@@ -21,6 +21,7 @@ prints nothing.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from lifresponse.errors import ParameterError
 from lifresponse.grids import parse_grid
 from lifresponse.hardware import energy as energy_model
 from lifresponse.networks import network_file, run_file
+from lifresponse.networks.architecture import parse_architecture
 from lifresponse.networks.deploy import DeployConfig
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.run_file import RunRecord
@@ -55,6 +57,7 @@ from lifresponse.splits import (
 log = logging.getLogger(__name__)
 
 DEFAULT_ARCHITECTURE = "6c5-2s-12c5-2s-10fc"
+N_CLASSES = 10  # MNIST digits
 
 
 # -- calibration ------------------------------------------------------------------------------
@@ -63,7 +66,8 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
                  tau_syn: float = 5.0, dt_noise: float = 1.0, weight: float | None = None,
                  trials: int = 10, duration: float = 10000.0, timestep: float = 1.0,
                  seed: int = 42, threads: int = 1, backend: str = "nest",
-                 neuron: LIFParams | None = None, max_cells: int = 4000) -> SweepConfig:
+                 neuron: LIFParams | None = None, max_cells: int = 4000,
+                 long_ok: bool = False) -> SweepConfig:
     """A calibration sweep from plain values.
 
     Parameters
@@ -81,6 +85,8 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
     trials, duration, timestep, seed, threads, backend, neuron, max_cells
         As :class:`~lifresponse.calibration.sweep.SweepConfig` (``duration`` and ``timestep``
         in ms).
+    long_ok : bool
+        Allow a sweep of more than about a day's simulation here (``max_neuron_steps``).
     """
     from lifresponse.calibration.drives import DCDrive, NoisyCurrentDrive, PoissonCurrentDrive
 
@@ -93,7 +99,8 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
     return SweepConfig(kinds[drive](), grid["means"], grid["stds"], trials=trials,
                        duration=duration, timestep=timestep, seed=seed, threads=threads,
                        backend=backend, neuron=neuron or LIFParams(),
-                       max_cells_per_chunk=max_cells)
+                       max_cells_per_chunk=max_cells,
+                       **({"max_neuron_steps": float("inf")} if long_ok else {}))
 
 
 def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = False,
@@ -191,10 +198,26 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
     }
 
 
+def check_network_out(out, force: bool) -> None:
+    """Refuse, before any work, a network file ``out`` that cannot be written or would replace a
+    finished network (unless ``force``)."""
+    if out is None:
+        return
+    out = Path(out)
+    if out.exists() and not force:
+        raise ParameterError(f"out: {out} already exists; a finished network is not "
+                             "overwritten: choose another out, or force it (--force)")
+    folder = out.parent if str(out.parent) else Path(".")
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ParameterError(f"out: cannot write {out} ({existing} is not a writable folder)")
+
+
 def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
           activation: str = "noisy-softplus", data=None, digits: Digits | None = None,
           validation: int | None = None, split_seed: int = 0, softplus_sigma: float = 0.45,
-          out=None, resume: bool = False, progress: bool = True, **settings) -> Network:
+          out=None, resume: bool = False, force: bool = False, progress: bool = True,
+          **settings) -> Network:
     """Train an ANN of artificial spiking neurons (eq. 12-15) on MNIST.
 
     Parameters
@@ -217,12 +240,18 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
         Fixed noise of the "softplus" activation (nA).
     out : path-like, optional
         Network file; with it a checkpoint is kept after every epoch (``resume`` continues).
+        A finished network file there is not overwritten unless ``force``.
     **settings
         Fields of :class:`lifresponse.training.trainer.TrainSettings` (``epochs``,
         ``learning_rate``, ``rate_limit``, ``seed``, ``threads``, ``device``, ...).
     """
     from lifresponse.training import trainer
 
+    check_network_out(out, force)
+    classes = parse_architecture(architecture)[-1].out_shape[0]
+    if classes != N_CLASSES:
+        raise ParameterError(f"architecture: the last layer must have {N_CLASSES} units, one per "
+                             f"digit (got {classes} in {architecture!r})")
     calibration = as_calibration(calibration)
     split = training_split(digits if digits is not None else load_mnist(data), validation,
                            split_seed)
@@ -243,7 +272,8 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
 def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None,
              digits: Digits | None = None, validation: int | None = None,
              split_seed: int | None = None, epochs: int = 1, learning_rate: float = 1e-4,
-             out=None, resume: bool = False, progress: bool = True, **settings) -> Network:
+             out=None, resume: bool = False, force: bool = False, progress: bool = True,
+             **settings) -> Network:
     """Continue training with Noisy Softplus in every layer and shifted labels (the paper's
     fine tuning).
 
@@ -257,12 +287,17 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
     data, digits, validation, split_seed
         As :func:`train`; by default the network's own recorded split
         (:func:`lifresponse.splits.recorded_split`).
-    epochs, learning_rate, out, resume, progress, **settings
-        As :func:`train`.
+    epochs, learning_rate, out, resume, force, progress, **settings
+        As :func:`train`; ``out`` may never be the network fine-tuned.
     """
     from lifresponse.training import trainer
     from lifresponse.training.model import SpikingActivation, SpikingNetwork
 
+    if out is not None and not isinstance(network, Network) and Path(out).resolve() == Path(
+            network).resolve():
+        raise ParameterError(f"out: {out} is the network being fine-tuned; writing there would "
+                             "destroy it: choose another out")
+    check_network_out(out, force)
     source, network = _network(network)
     if calibration is None:
         calibration = Calibration(network.k, network.S, network.tau_syn, network.timestep,

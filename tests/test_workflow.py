@@ -290,3 +290,24 @@ def test_nest_after_torch_training_in_one_process_does_not_crash():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and "survived" in result.stdout, result.stderr[-500:]
+
+
+def test_training_never_overwrites_a_network_or_its_input(trained_on_all, tmp_path, capsys):
+    before = trained_on_all.read_bytes()
+    base = ["--epochs", "1", "--arch", ARCH, "--activation", "relu", "--threads", "1", "--quiet"]
+    assert main(["train", *base, "--out", str(trained_on_all)]) == 2
+    assert "already exists; a finished network is not overwritten" in capsys.readouterr().err
+    assert main(["finetune", str(trained_on_all), "--epochs", "1", "--quiet",
+                 "--out", str(trained_on_all)]) == 2
+    assert "is the network being fine-tuned" in capsys.readouterr().err
+    assert main(["finetune", str(trained_on_all), "--epochs", "1", "--quiet", "--force",
+                 "--out", str(trained_on_all)]) == 2
+    assert trained_on_all.read_bytes() == before
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["train", *base, "--out", str(blocker / "net.h5")]) == 2
+    assert "is not a writable folder" in capsys.readouterr().err
+    again = tmp_path / "again.h5"
+    again.write_bytes(b"")
+    assert main(["train", *base, "--force", "--out", str(again)]) == 0
+    assert network_file.read(again).architecture == ARCH

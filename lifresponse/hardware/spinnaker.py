@@ -57,7 +57,8 @@ class BoardConfig:
             raise ParameterError(f"board kind must be virtual, board or spalloc (got "
                                  f"{self.kind!r})")
         if self.kind != "virtual" and not self.host:
-            raise ParameterError(f"a {self.kind} configuration needs a host or URL")
+            raise ParameterError(f"{self.kind}: a {self.kind} configuration needs a host or "
+                                 f"URL (got {self.host!r})")
         if self.version not in (3, 5):
             raise ParameterError(f"version: SpiNNaker board version 3 or 5 (got "
                                  f"{self.version})")

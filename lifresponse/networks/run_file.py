@@ -94,6 +94,10 @@ def read(path) -> RunRecord:
     with open_checked(path, FORMAT, VERSION, "run") as (f, attrs):
         if "layers" not in f or "labels" not in f:
             raise FileFormatError(f"{path}: holds no spike counts (no layers/labels)")
+        missing = [name for name in ("input/counts", "input/fan_out", "output_counts_by_time",
+                                     "time_bins_ms") if name not in f]
+        if missing:
+            raise FileFormatError(f"{path}: missing dataset(s) {', '.join(missing)}")
         for key in _JSON_ATTRS:
             if key in attrs:
                 attrs[key] = json.loads(attrs[key])

@@ -196,7 +196,7 @@ def _train(plan, activation, calibration, digits, evaluated, out, progress) -> d
     path = out / "networks" / f"{activation}.h5"
     network = workflow.train(calibration, architecture=ARCHITECTURE, activation=activation,
                              digits=digits, validation=plan.validation, split_seed=0, out=path,
-                             resume=True, progress=progress, epochs=plan.epochs,
+                             resume=True, force=True, progress=progress, epochs=plan.epochs,
                              **_settings(plan))
     ann = workflow.evaluate_ann(network, digits=evaluated)
     return {"ann_error": 1 - ann.accuracy, "network": str(path),
@@ -206,7 +206,7 @@ def _train(plan, activation, calibration, digits, evaluated, out, progress) -> d
 def _finetune(plan, activation, digits, evaluated, out, progress) -> dict:
     path = out / "networks" / f"{activation}_tuned.h5"
     network = workflow.finetune(out / "networks" / f"{activation}.h5", digits=digits, out=path,
-                                resume=True, progress=progress, **_settings(plan))
+                                resume=True, force=True, progress=progress, **_settings(plan))
     ann = workflow.evaluate_ann(network, digits=evaluated)
     return {"ann_error": 1 - ann.accuracy, "network": str(path)}
 

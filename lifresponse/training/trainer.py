@@ -14,6 +14,7 @@ Noisy Softplus prediction (docs/training.md).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -76,16 +77,27 @@ class TrainSettings:
     device: str = "cpu"
 
     def __post_init__(self):
-        if self.epochs < 1:
-            raise ParameterError(f"epochs: must be >= 1 (got {self.epochs})")
-        if self.batch_size < 1:
-            raise ParameterError(f"batch_size: must be >= 1 (got {self.batch_size})")
-        if self.learning_rate <= 0:
-            raise ParameterError(f"learning_rate: must be > 0 (got {self.learning_rate})")
-        if self.training_noise < 0:
-            raise ParameterError(f"training_noise: must be >= 0 Hz (got {self.training_noise})")
-        if self.rate_limit < 0:
-            raise ParameterError(f"rate_limit: must be >= 0 Hz (got {self.rate_limit})")
+        # "not x > 0" rather than "x <= 0", so that NaN is refused too
+        for name in ("epochs", "batch_size", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name}: must be >= 1, a whole number (got {value!r})")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ParameterError(f"learning_rate: must be > 0 and finite (got "
+                                 f"{self.learning_rate})")
+        for name in ("training_noise", "rate_limit"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ParameterError(f"{name}: must be >= 0 Hz and finite (got {value})")
+        if not math.isfinite(self.label_offset):
+            raise ParameterError(f"label_offset: must be finite (got {self.label_offset})")
+        if not 0 < self.decay <= 1 or self.decay_every < 1:
+            raise ParameterError(f"decay: must be in (0, 1] every >= 1 epochs (got "
+                                 f"{self.decay} every {self.decay_every})")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ParameterError(f"seed: must be a whole number >= 0 (got {self.seed!r})")
+        if not (self.device == "cpu" or self.device.startswith("cuda")):
+            raise ParameterError(f"device: 'cpu', 'cuda', 'cuda:N' (got {self.device!r})")
         if self.device.startswith("cuda") and not torch.cuda.is_available():
             raise ParameterError(f"device: torch sees no CUDA GPU here (got {self.device!r})")
 
@@ -167,9 +179,10 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
             accuracy(model, validation_set) if len(validation_set) else None)
         history.epoch_seconds.append(time.perf_counter() - start)
         validation = history.validation_accuracy[-1]
-        log.info("epoch %d/%d: loss %.5f, %s, %.1f s", epoch + 1, settings.epochs,
-                 history.loss[-1], "no validation split" if validation is None else
-                 f"validation accuracy {100 * validation:.2f} %", history.epoch_seconds[-1])
+        log.log(logging.INFO if progress else logging.DEBUG,
+                "epoch %d/%d: loss %.5f, %s, %.1f s", epoch + 1, settings.epochs,
+                history.loss[-1], "no validation split" if validation is None else
+                f"validation accuracy {100 * validation:.2f} %", history.epoch_seconds[-1])
         if ckpt is not None:
             _save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
     return history

@@ -1,0 +1,82 @@
+"""A table of bad command lines: each exits with 2, prints one message naming the flag and the
+value (no traceback), and leaves no output file behind. (The start of issue 16's catalogue.)"""
+
+import h5py
+import numpy as np
+import pytest
+
+from lifresponse.cli import main
+from lifresponse.neuron import LIFParams
+
+CASES = [
+    (["response", "--k", "0"], "--k: must be > 0"),
+    (["response", "--k", "-1"], "--k: must be > 0"),
+    (["response", "--S", "-5"], "--S: must be > 0"),
+    (["response", "--S", "inf"], "--S: must be > 0 and finite"),
+    (["response", "--plot", "{tmp}/fig.xyz"], "--plot: cannot write a .xyz figure"),
+    (["train", "--lr", "nan", "--out", "{tmp}/n.h5"], "--lr: must be > 0 and finite (got nan)"),
+    (["train", "--threads", "0", "--out", "{tmp}/n.h5"], "--threads: must be >= 1, a whole number"),
+    (["train", "--device", "foo", "--out", "{tmp}/n.h5"], "--device: 'cpu', 'cuda'"),
+    (["train", "--split-seed", "-1", "--out", "{tmp}/n.h5"], "--split-seed: must be >= 0"),
+    (["train", "--k", "-1", "--out", "{tmp}/n.h5"], "--k: must be > 0 (got -1"),
+    (["train", "--S", "inf", "--out", "{tmp}/n.h5"], "--S: must be > 0 (got inf"),
+    (["train", "--rate-limit", "nan", "--out", "{tmp}/n.h5"], "--rate-limit: must be >= 0 Hz"),
+    (["train", "--train-noise", "-1", "--out", "{tmp}/n.h5"], "--train-noise: must be >= 0 Hz"),
+    (["train", "--batch-size", "0", "--out", "{tmp}/n.h5"], "--batch-size: must be >= 1, a whole"),
+    (["train", "--validation", "5000", "--out", "{tmp}/n.h5"], "--validation: must be between"),
+    (["finetune", "{net}", "--label-offset", "nan", "--out", "{tmp}/n.h5"],
+     "--label-offset: must be finite"),
+    (["deploy", "{net}", "--images", "0", "--out", "{tmp}/n.h5"], "--images: must be >= 1"),
+    (["deploy", "{net}", "--gap", "-1", "--out", "{tmp}/n.h5"], "--gap: must be >= 0 ms"),
+    (["deploy", "{net}", "--block", "0", "--out", "{tmp}/n.h5"], "--block: must be >= 1"),
+    (["deploy", "{net}", "--threads", "0", "--out", "{tmp}/n.h5"], "--threads: must be >= 1"),
+    (["deploy", "{net}", "--backend", "loihi", "--out", "{tmp}/n.h5"],
+     "--backend: unknown backend 'loihi'"),
+    (["energy", "--network", "{net}", "--images", "0"], "--images: must be >= 1"),
+    (["energy", "--network", "{net}", "--e-syn", "-1"], "--e-syn: must be > 0 J"),
+    (["calibrate", "--trials", "0", "--out", "{tmp}/n.h5"], "--trials: must be >= 1"),
+    (["calibrate", "--backend", "brian", "--out", "{tmp}/n.h5"],
+     "--backend: unknown backend 'brian'"),
+    (["calibrate", "--drive", "dc", "--stds", "0.5", "--out", "{tmp}/n.h5"],
+     "--stds: the dc drive has no noise"),
+    (["reproduce", "--rate-limit", "-1", "--out", "{tmp}/n.h5"], "--rate-limit: must be >= 0 Hz"),
+    (["spinnaker", "config", "--board", "", "--dir", "{tmp}"],
+     "--board: a board configuration needs a host or URL (got '')"),
+    (["evaluate-ann", "{net}", "--data", "{tmp}/npz"], "mnist.npz: not an npz archive"),
+    (["energy", "{tmp}/run.h5", "--out", "{tmp}/r"], "missing dataset(s) input/counts"),
+    (["calibrate", "--duration", "1e12", "--out", "{tmp}/n.h5"],
+     "--duration: 1.55e+15 neuron-timesteps"),
+    (["train", "--arch", "6c5-2s-12c5-2s-7fc", "--out", "{tmp}/n.h5"],
+     "--arch: the last layer must have 10 units, one per digit (got 7"),
+]
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    from lifresponse.training import trainer
+
+    path = tmp_path_factory.mktemp("net") / "net.h5"
+    model = trainer.make_model("4c5-4s-10fc", "relu", 0.3, 201.0, 5.0, LIFParams(), 0)
+    trainer.export(model, path, LIFParams(), 1.0, {})
+    return path
+
+
+@pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(c[0][:3]) for c in CASES])
+def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path, net=network) for a in argv]
+    (tmp_path / "npz").mkdir()
+    (tmp_path / "npz" / "mnist.npz").write_bytes(b"garbage, not a zip")
+    with h5py.File(tmp_path / "run.h5", "w") as f:  # a run file that lost its input group
+        f.attrs.update({"format": "lifresponse.run", "version": 1})
+        f["labels"] = np.zeros(1)
+        f.create_group("layers")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err, err
+    assert not (tmp_path / "n.h5").exists() and not (tmp_path / "fig.xyz").exists()
+
+
+def test_csv_into_a_new_folder_is_written(tmp_path):
+    out = tmp_path / "new" / "folder" / "curves.csv"
+    assert main(["response", "--means", "0:1:0.5", "--stds", "0.5", "--csv", str(out)]) == 0
+    assert out.read_text().startswith("std_nA,mean_nA")

@@ -88,6 +88,10 @@ class SweepConfig:
             raise ParameterError(f"seed: must be in 1 .. 2^31 - 1 (got {self.seed})")
         if self.timestep <= 0:
             raise ParameterError(f"timestep: must be > 0 ms (got {self.timestep:g})")
+        steps = self.duration / self.timestep
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+            raise ParameterError(f"duration: must be a whole number of timesteps of "
+                                 f"{self.timestep:g} ms (got {self.duration:g} ms)")
         if self.max_cells_per_chunk < self.trials:
             raise ParameterError(
                 f"max_cells_per_chunk: must hold one point's {self.trials} trials (got "

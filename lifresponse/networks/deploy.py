@@ -122,6 +122,11 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     if not isinstance(network, network_file.Network):
         network_path, network = Path(network), network_file.read(network)
     pixels = check_images(digits, network)
+    for name, value in (("window", config.window), ("gap", config.gap)):
+        steps = value / network.timestep
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+            raise ParameterError(f"{name}: must be a whole number of the network's "
+                                 f"{network.timestep:g} ms timesteps (got {value:g} ms)")
     presentation = Presentation(config.window, config.gap, network.timestep)
     backend = backends.get(config.backend)
     backend.start(timestep=network.timestep, threads=config.threads, seed=config.seed)

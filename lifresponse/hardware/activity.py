@@ -99,6 +99,14 @@ class RunActivity:
         }
 
 
+def check_every_layer_recorded(run: RunRecord) -> None:
+    """:class:`FileFormatError` unless the run holds spike counts of every layer."""
+    missing = [f"layer {i}" for i in sorted(run.fan_out) if i >= 0 and i not in run.layer_counts]
+    if missing:
+        raise FileFormatError(f"{run.path}: no spike counts for {', '.join(missing)}; deploy "
+                              "with --record all for an energy report")
+
+
 def run_activity(run: RunRecord) -> RunActivity:
     """Count a run's activity (every layer must have been recorded: ``record="all"``).
 
@@ -107,12 +115,8 @@ def run_activity(run: RunRecord) -> RunActivity:
     FileFormatError
         If a layer with synapses has no recorded counts.
     """
+    check_every_layer_recorded(run)
     layer_indices = sorted(i for i in run.fan_out if i >= 0)
-    missing = [i for i in layer_indices if i not in run.layer_counts]
-    if missing:
-        raise FileFormatError(f"{run.path}: no spike counts for layer(s) "
-                              f"{', '.join(map(str, missing))}; deploy with --record all for "
-                              "an energy report")
     n_images = int(run.attrs["n_images"])
     window_ms, gap_ms = float(run.attrs["window_ms"]), float(run.attrs["gap_ms"])
     timestep = float(run.attrs["timestep_ms"])

@@ -13,7 +13,7 @@ import numpy as np
 from lifresponse import html_page
 from lifresponse.errors import FileFormatError
 from lifresponse.hardware import energy
-from lifresponse.hardware.activity import run_activity
+from lifresponse.hardware.activity import check_every_layer_recorded, run_activity
 from lifresponse.hardware.device_energy import LEFT_OUT, ann_energy, snn_energy, tradeoff
 from lifresponse.hardware.devices import DEFAULT_DEVICES, Device, select
 from lifresponse.hardware.spynnaker_energy import parse_energy_report
@@ -34,11 +34,7 @@ def run_energy(run: RunRecord, e_syn: float, mapping: dict | None):
     counts = {"input": run.input_counts}
     for index, layer_counts in run.layer_counts.items():
         counts[names[index]] = layer_counts
-    missing = [names[i] for i in run.fan_out if i >= 0 and i not in run.layer_counts
-               and run.fan_out[i].any()]
-    if missing:
-        raise FileFormatError(f"{run.path}: no spike counts for {', '.join(missing)}; deploy "
-                              "with --record all for an energy report")
+    check_every_layer_recorded(run)
     fan_out = {names[i]: f for i, f in run.fan_out.items()}
     n_images = int(run.attrs["n_images"])
     duration_s = n_images * (run.attrs["window_ms"] + run.attrs["gap_ms"]) / 1000.0

@@ -93,9 +93,7 @@ BUILT_IN = (
     Device("gpu", False, 0.3e-9, 0.3e-9, "Nvidia GTX Titan Black, " + DEGNAN_2016, 2016),
 )
 
-DEFAULT_SPIKING = ("spinnaker-paper", "spinnaker1", "spinnaker2", "loihi")
-DEFAULT_ANN = ("cpu", "gpu")
-DEFAULT_DEVICES = DEFAULT_SPIKING + DEFAULT_ANN  # what a report covers unless told
+DEFAULT_DEVICES = tuple(d.name for d in BUILT_IN)  # what a report covers unless told
 _FIELDS = ("name", "spiking", "joules_per_synaptic_event", "joules_per_neuron_update",
            "source", "year")
 

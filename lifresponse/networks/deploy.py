@@ -135,11 +135,11 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     n_images = len(pixels)
     block = n_images if backend.inputs_fixed_at_build else config.block
     start = time.perf_counter()
-    first_trains, first_counts = poisson_spike_times(pixels[:block], presentation,
-                                                     network.input_rate, 0, rng)
+    trains, generated = poisson_spike_times(pixels[:block], presentation, network.input_rate,
+                                            0, rng)
     try:
         with backends.quiet():
-            built = build(backend, network, config.record, first_trains, config.connectors)
+            built = build(backend, network, config.record, trains, config.connectors)
         counts = {i: np.zeros((n_images, layer.size), dtype=np.uint16)
                   for i, layer in enumerate(built.layers) if i in built.recorders}
         input_counts = np.zeros((n_images, pixels.shape[1]), dtype=np.uint16)
@@ -150,17 +150,14 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         with tqdm(total=n_images, unit="image", disable=not progress, desc="deploy") as bar:
             for first in range(0, n_images, block):
                 chunk = pixels[first:first + block]
-                if first == 0:
-                    generated = first_counts
-                else:
+                if first > 0:  # the first block's trains were given when the inputs were built
                     trains, generated = poisson_spike_times(chunk, presentation,
                                                             network.input_rate, first, rng)
                     with backends.quiet():
                         built.inputs.set(spike_times=backend.spike_times(trains))
                 input_counts[first:first + len(chunk)] = generated
-                events_by_time[-1] += _input_events_by_time(
-                    first_trains if first == 0 else trains, presentation, n_bins,
-                    built.fan_out[-1])
+                events_by_time[-1] += _input_events_by_time(trains, presentation, n_bins,
+                                                            built.fan_out[-1])
                 with backends.quiet():
                     sim.run_until(float(presentation.image_start(first + len(chunk))))
                 for index, recorder in built.recorders.items():

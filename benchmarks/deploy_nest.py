@@ -36,14 +36,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from lifresponse import __version__, backends
 from lifresponse.datasets import load_mnist
 from lifresponse.networks import network_file
 from lifresponse.networks.builder import build
 from lifresponse.networks.deploy import DeployConfig, deploy
-from lifresponse.networks.encoding import Presentation, poisson_spike_times
+from lifresponse.networks.encoding import Presentation, poisson_inputs, spike_trains
 from lifresponse.splits import training_split
 
 NETWORK = Path(
@@ -69,7 +67,6 @@ def per_image_with_reset(digits, threads: int, seed: int, pynn_api: bool) -> flo
     start = time.perf_counter()
     backend.start(timestep=network.timestep, threads=threads, seed=seed)
     sim.simulator.state.t_flush = T_FLUSH
-    rng = np.random.default_rng(seed)
     presentation = Presentation(WINDOW, 0.0, network.timestep)
     counted = 0
     with backends.quiet():
@@ -77,9 +74,9 @@ def per_image_with_reset(digits, threads: int, seed: int, pynn_api: bool) -> flo
         if pynn_api:
             for layer in built.layers:
                 layer.record("spikes")
-        for pixels in digits.images.reshape(len(digits), -1):
-            trains, _ = poisson_spike_times(pixels[None], presentation, network.input_rate, 0,
-                                            rng)
+        for index, pixels in enumerate(digits.images.reshape(len(digits), -1)):
+            inputs = poisson_inputs(pixels[None], presentation, network.input_rate, index, seed)
+            trains = spike_trains(inputs, presentation, 0, pixels.size)
             built.inputs.set(spike_times=backend.spike_times(trains))
             sim.run(presentation.start + WINDOW)
             if pynn_api:

@@ -20,7 +20,7 @@ import warnings
 
 from lifresponse.errors import BackendError
 
-BACKENDS = {"nest": "NestBackend", "spinnaker": "SpiNNakerBackend"}
+BACKENDS = {"nest": "NestBackend", "spinnaker": "SpiNNakerBackend", "torch": "TorchBackend"}
 
 __all__ = ["BACKENDS", "BackendError", "get", "quiet", "virtual_board_note"]
 

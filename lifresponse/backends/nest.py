@@ -14,6 +14,7 @@ import numpy as np
 from lifresponse.backends.pynn import PyNNBackend, PyNNSpikeRecorder
 
 NEST_PA_PER_NA = 1000.0  # PyNN currents and weights are in nA, NEST's in pA
+SILENT_V_M = -1e30  # mV: a membrane this far below threshold cannot fire within a step
 
 
 class NestBackend(PyNNBackend):
@@ -26,6 +27,7 @@ class NestBackend(PyNNBackend):
     supported = ((3, 10), (4, 0))
     spike_precision = "on_grid"
     run_slices = 10  # a calibration chunk in ten runs, so the progress bar moves
+    protocols = ("rest", "continuing")
 
     def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
         """As :meth:`PyNNBackend.start`, after setting torch (if imported) to one thread.
@@ -45,6 +47,43 @@ class NestBackend(PyNNBackend):
         return {"timestep": float(timestep), "min_delay": float(timestep),
                 "spike_precision": self.spike_precision, "threads": int(threads),
                 "rng_seed": int(seed), "verbosity": "error"}
+
+    def run_to(self, time: float) -> None:
+        """Simulate until NEST's clock reads ``time`` (ms): every step ending at or before it
+        has run.
+
+        PyNN's NEST clock runs one ``min_delay`` (here one step) ahead of PyNN's time after the
+        first run (``pyNN/nest/simulator.py``, ``State.run``), so this is PyNN's
+        ``run_until(time - timestep)``. Spike times recorded by NEST and given to a
+        ``SpikeSourceArray`` are on NEST's clock.
+        """
+        self.sim.run_until(float(time) - self.sim.get_time_step())
+
+    def rest(self, layers, neuron) -> None:
+        """Membranes at ``v_rest`` and the synaptic time constants back to ``neuron``'s, after
+        :meth:`silence` has run at least :func:`~lifresponse.networks.presenting.settle_time`.
+
+        Parameter changes take effect at the next run: PyNN calls ``nest.Simulate``, which
+        recomputes every neuron's propagators from its parameters.
+        """
+        for layer in layers:
+            layer.node_collection.set(V_m=neuron.v_rest, tau_syn_ex=neuron.tau_syn_E,
+                                      tau_syn_in=neuron.tau_syn_I)
+
+    def silence(self, layers, timestep: float) -> None:
+        """Hold every neuron silent and empty its synaptic currents.
+
+        ``iaf_psc_exp`` does not let its synaptic currents be set (NEST 3.10: "Unaccessed
+        elements ... I_syn_ex"). So the membrane is set to :data:`SILENT_V_M`, where no input
+        reaches threshold, and the synaptic time constants to a thousandth of a step, so that
+        their decay factor ``exp(-h / tau_syn) = exp(-1000)`` is exactly 0.0 in double
+        precision: one step later the currents hold only the spikes that arrived in that step,
+        two steps later exactly nothing (no neuron fires meanwhile). Refractory counters run
+        down in the same steps.
+        """
+        tiny = timestep / 1000.0
+        for layer in layers:
+            layer.node_collection.set(V_m=SILENT_V_M, tau_syn_ex=tiny, tau_syn_in=tiny)
 
     def connect_list(self, pre_cells, post_cells, pre, post, weights, delay: float,
                      receptor: str) -> None:

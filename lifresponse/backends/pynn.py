@@ -48,6 +48,10 @@ class PyNNBackend:
         deployment presents all its images as one block).
     noisy_current_dt_is_timestep : bool
         True if ``NoisyCurrentSource`` requires ``dt`` equal to the timestep.
+    protocols : tuple of str
+        Presentation protocols it can run, its default first
+        (:mod:`lifresponse.networks.presenting`): "rest" needs :meth:`rest` and
+        :meth:`silence`.
     sim : module
         The PyNN module, once :meth:`start` has run.
     """
@@ -60,6 +64,7 @@ class PyNNBackend:
     run_slices = 1
     inputs_fixed_at_build = False
     noisy_current_dt_is_timestep = False
+    protocols: tuple = ("continuing",)
 
     def __init__(self):
         self.sim: ModuleType | None = None
@@ -146,6 +151,29 @@ class PyNNBackend:
     def energy_report_text(self) -> str:
         """The simulator's own measured energy report of the last run ("" if it wrote none)."""
         return ""
+
+    # -- running -------------------------------------------------------------------------------
+
+    def present(self, network, pixels, presentation, config, progress: bool = True):
+        """Build ``network`` and present ``pixels`` (:func:`lifresponse.networks.presenting.
+        present_on_pynn`); returns its :class:`~lifresponse.networks.presenting.Activity`."""
+        from lifresponse.networks.presenting import present_on_pynn
+
+        return present_on_pynn(self, network, pixels, presentation, config, progress)
+
+    def run_to(self, time: float) -> None:
+        """Simulate until every spike with a time stamp up to ``time`` (ms) has been emitted
+        and recorded."""
+        self.sim.run_until(float(time))
+
+    def rest(self, layers, neuron) -> None:
+        """Set every neuron of ``layers`` to rest now (only with "rest" in :attr:`protocols`)."""
+        raise BackendError(f"backend {self.name!r} cannot set a network to rest during a run; "
+                           "use the 'continuing' protocol")
+
+    def silence(self, layers, timestep: float) -> None:
+        """Hold ``layers`` silent until :meth:`rest` (only with "rest" in :attr:`protocols`)."""
+        self.rest(layers, None)
 
     # -- building ----------------------------------------------------------------------------
 

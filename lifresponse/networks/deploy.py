@@ -1,9 +1,10 @@
-"""Run a network file as an SNN on a PyNN backend: images back to back, one network, one
-continuing simulation; spike counts per (image, neuron) into ``run.h5``.
+"""Run a network file as an SNN on a backend; spike counts per (image, neuron) into ``run.h5``.
 
-The network is built once. Images are presented in blocks (default 100): before each block the
-input sources get that block's spike times and the simulation continues for the block's
-duration, so memory stays bounded and nothing is rebuilt or reset between images.
+The network is built once, and images are presented one after another in one continuing
+simulation, each from rest by default (:mod:`lifresponse.networks.presenting` has the
+protocols). On a PyNN backend the input sources get their spike times block by block (default
+25 images), so memory stays bounded and nothing is rebuilt; the torch backend simulates a batch
+of images at once (:mod:`lifresponse.backends.torch`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 import lifresponse
 from lifresponse import backends
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.builder import CONNECTORS, build
-from lifresponse.networks.encoding import Presentation, poisson_spike_times
+from lifresponse.networks.builder import CONNECTORS
+from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.evaluation import evaluate
+from lifresponse.networks.presenting import PROTOCOLS, TIME_BIN_MS, settle_time
 from lifresponse.networks.run_file import RunRecord
-
-TIME_BIN_MS = 10.0
 
 
 class RunFileExistsError(LifResponseError):
@@ -57,6 +56,15 @@ class DeployConfig:
     connectors : {"native", "lists"}
         sPyNNaker's local-only connectors where possible, or connection lists
         (:func:`lifresponse.networks.builder.build`).
+    protocol : {"rest", "continuing"}, optional
+        Whether every image starts from rest; None: the backend's default ("rest" on NEST and
+        torch, "continuing" on SpiNNaker, which cannot set its state during a run).
+    device : str
+        torch device of the torch backend ("cpu", "cuda", "cuda:1").
+    dtype : {"float64", "float32"}
+        Precision of the torch backend (float64 reproduces NEST).
+    batch : int
+        Images simulated at once by the torch backend.
     """
 
     backend: str = "nest"
@@ -67,6 +75,10 @@ class DeployConfig:
     threads: int = 2
     record: str = "all"
     connectors: str = "native"
+    protocol: str | None = None
+    device: str = "cpu"
+    dtype: str = "float64"
+    batch: int = 500
 
     def __post_init__(self):
         if not self.window > 0:
@@ -82,6 +94,13 @@ class DeployConfig:
         if self.connectors not in CONNECTORS:
             raise ParameterError(f"connectors: one of {', '.join(CONNECTORS)} "
                                  f"(got {self.connectors!r})")
+        if self.protocol is not None and self.protocol not in PROTOCOLS:
+            raise ParameterError(f"protocol: one of {', '.join(PROTOCOLS)} (got "
+                                 f"{self.protocol!r})")
+        if self.dtype not in ("float64", "float32"):
+            raise ParameterError(f"dtype: 'float64' or 'float32' (got {self.dtype!r})")
+        if self.batch < 1:
+            raise ParameterError(f"batch: must be >= 1 (got {self.batch})")
         backends.check_name(self.backend)
 
 
@@ -107,7 +126,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     network : Network or path-like
         The network, or its file.
     digits : Digits
-        Images to present, back to back, in this order.
+        Images to present, one after another, in this order.
     config : DeployConfig
     out : path-like, optional
         Run file to write, only when the whole run is done (atomically); an existing one is
@@ -127,104 +146,44 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
             raise ParameterError(f"{name}: must be a whole number of the network's "
                                  f"{network.timestep:g} ms timesteps (got {value:g} ms)")
-    presentation = Presentation(config.window, config.gap, network.timestep)
     backend = backends.get(config.backend)
-    backend.start(timestep=network.timestep, threads=config.threads, seed=config.seed)
-    sim = backend.sim
-    rng = np.random.default_rng(config.seed)
-    n_images = len(pixels)
-    block = n_images if backend.inputs_fixed_at_build else config.block
+    protocol = config.protocol or backend.protocols[0]
+    if protocol not in backend.protocols:
+        raise ParameterError(f"protocol: backend {config.backend!r} runs "
+                             f"{' or '.join(map(repr, backend.protocols))}, not {protocol!r}")
+    settle = settle_time(network.neuron, network.timestep) if protocol == "rest" else 0.0
+    presentation = Presentation(config.window, config.gap, network.timestep, settle)
     start = time.perf_counter()
-    trains, generated = poisson_spike_times(pixels[:block], presentation, network.input_rate,
-                                            0, rng)
-    try:
-        with backends.quiet():
-            built = build(backend, network, config.record, trains, config.connectors)
-        counts = {i: np.zeros((n_images, layer.size), dtype=np.uint16)
-                  for i, layer in enumerate(built.layers) if i in built.recorders}
-        input_counts = np.zeros((n_images, pixels.shape[1]), dtype=np.uint16)
-        n_bins = int(np.ceil(config.window / TIME_BIN_MS))
-        by_time = np.zeros((n_images, n_bins, built.layers[-1].size), dtype=np.uint16)
-        last = len(built.layers) - 1
-        events_by_time = {i: np.zeros(n_bins) for i in (-1, *built.recorders)}
-        with tqdm(total=n_images, unit="image", disable=not progress, desc="deploy") as bar:
-            for first in range(0, n_images, block):
-                chunk = pixels[first:first + block]
-                if first > 0:  # the first block's trains were given when the inputs were built
-                    trains, generated = poisson_spike_times(chunk, presentation,
-                                                            network.input_rate, first, rng)
-                    with backends.quiet():
-                        built.inputs.set(spike_times=backend.spike_times(trains))
-                input_counts[first:first + len(chunk)] = generated
-                events_by_time[-1] += _input_events_by_time(trains, presentation, n_bins,
-                                                            built.fan_out[-1])
-                with backends.quiet():
-                    sim.run_until(float(presentation.image_start(first + len(chunk))))
-                for index, recorder in built.recorders.items():
-                    with backends.quiet():
-                        cell, times = recorder.read(clear=True)
-                    image, offset = presentation.locate(times)
-                    keep = (offset < config.window) & (image < n_images) & (image >= 0)
-                    image, offset, cell = image[keep], offset[keep], cell[keep]
-                    counts[index] += _bincount((image, cell), counts[index].shape)
-                    events_by_time[index] += np.bincount(
-                        (offset // TIME_BIN_MS).astype(np.int64),
-                        weights=built.fan_out[index][cell], minlength=n_bins)
-                    if index == last:
-                        bins = (offset // TIME_BIN_MS).astype(np.int64)
-                        by_time += _bincount((image, bins, cell), by_time.shape)
-                bar.update(len(chunk))
-        virtual = backend.is_virtual_board()
-        measured_energy = backend.energy_report_text()
-    finally:
-        backend.end()
+    activity = backend.present(network, pixels, presentation, config, progress)
     wall = time.perf_counter() - start
+    virtual = activity.virtual
     attrs = {
         "network_file": str(network_path) if network_path else "(in memory)",
         "network_sha256": _sha256(network_path) if network_path else "",
         "architecture": network.architecture, "activation": network.activation,
-        "backend": config.backend, "backend_version": backend.version(),
+        "backend": config.backend, "backend_version": activity.version,
         "lifresponse_version": lifresponse.__version__, "timestep_ms": network.timestep,
-        "window_ms": config.window, "gap_ms": config.gap, "input_rate_hz": network.input_rate,
+        "window_ms": config.window, "gap_ms": config.gap, "protocol": protocol,
+        "settle_ms": settle, "input_rate_hz": network.input_rate,
         "tau_syn_ms": network.tau_syn, "seed": config.seed, "threads": config.threads,
-        "n_images": n_images, "spike_precision": backend.spike_precision,
+        "n_images": len(pixels), "spike_precision": backend.spike_precision,
         "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
-        "wall_time_s": wall, "data": digits.source, "n_synapses": built.n_synapses,
-        "recorded_layers": sorted(counts), "connectors": built.connectors,
-        "spinnaker_energy_report": measured_energy,
+        "wall_time_s": wall, "data": digits.source, "n_synapses": activity.n_synapses,
+        "recorded_layers": sorted(activity.counts), "connectors": activity.connectors,
+        "spinnaker_energy_report": activity.energy_report, **activity.extra,
     }
-    record = RunRecord(attrs, digits.labels.astype(np.int64), counts, built.fan_out, input_counts,
-                       np.cumsum(by_time, axis=1, dtype=np.uint32),
-                       TIME_BIN_MS * np.arange(1, n_bins + 1), events_by_time=events_by_time)
+    n_bins = activity.by_time.shape[1]
+    record = RunRecord(attrs, digits.labels.astype(np.int64), activity.counts,
+                       activity.fan_out, activity.input_counts,
+                       np.cumsum(activity.by_time, axis=1, dtype=np.uint32),
+                       TIME_BIN_MS * np.arange(1, n_bins + 1),
+                       events_by_time=activity.events_by_time)
     if not virtual:
         record.attrs["evaluation"] = evaluate(record, network, pixels).summary()
     if out is not None:
         run_file.write(record, out)
         record.path = Path(out)
     return record
-
-
-def _input_events_by_time(trains, presentation: Presentation, n_bins: int,
-                          fan_out: np.ndarray) -> np.ndarray:
-    """Synaptic events caused by input spikes in each time bin of the window, summed over the
-    block's images. An input spike lies in ``(start_i, start_i + window]`` of its image ``i``
-    (:func:`~lifresponse.networks.encoding.poisson_spike_times`); one at the window's very end
-    counts in the last bin."""
-    lengths = np.array([len(t) for t in trains])
-    if lengths.sum() == 0:
-        return np.zeros(n_bins)
-    since_start = np.concatenate(trains) - presentation.start
-    image = np.ceil(since_start / presentation.period - 1e-9) - 1
-    offset = since_start - image * presentation.period
-    bins = np.minimum((offset // TIME_BIN_MS).astype(np.int64), n_bins - 1)
-    neuron = np.repeat(np.arange(len(trains)), lengths)
-    return np.bincount(bins, weights=np.asarray(fan_out, float)[neuron], minlength=n_bins)
-
-
-def _bincount(index: tuple, shape: tuple) -> np.ndarray:
-    """Occurrences of each multi-index, as an array of ``shape`` (much faster than add.at)."""
-    flat = np.ravel_multi_index(index, shape)
-    return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape).astype(np.uint16)
 
 
 def _sha256(path) -> str:

@@ -1,9 +1,14 @@
-"""Images as Poisson spike trains, presented back to back (SCIENCE.md section 5).
+"""Images as Poisson spike trains, one image after another (SCIENCE.md section 5).
 
 Pixel ``p`` in [0, 1] fires as a Poisson process of ``p * input_rate`` Hz during its image's
-window. Image ``i`` occupies ``[start + i (window + gap), start + i (window + gap) + window)``
-(ms); ``start`` is two timesteps, because PyNN + NEST refuse spikes at t <= one timestep. Spike
-times lie on the simulation grid.
+window. Image ``i`` occupies the slot ``[start + i * period, start + (i + 1) * period)`` (ms):
+its window, then ``gap`` ms of silence, then ``settle`` ms in which the network is brought back
+to rest (:mod:`lifresponse.networks.presenting`). ``start`` is two timesteps, because PyNN + NEST
+refuse spikes at t <= one timestep.
+
+An image's spikes depend only on (seed, image index), never on which images were drawn before,
+so a run cut into pieces, or spread over processes, sees the same inputs. Every backend draws
+them here: the PyNN backends as spike times, the torch simulator as counts per step.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Presentation:
-    """Timing of a back-to-back presentation.
+    """Timing of a presentation.
 
     Attributes
     ----------
@@ -25,11 +30,15 @@ class Presentation:
         Silence after each image (ms).
     timestep : float
         Simulation step (ms).
+    settle : float
+        Time after the gap in which the network is brought back to rest before the next
+        image (ms); 0 when images follow one another without a reset.
     """
 
     window: float = 1000.0
     gap: float = 0.0
     timestep: float = 1.0
+    settle: float = 0.0
 
     @property
     def start(self) -> float:
@@ -37,26 +46,57 @@ class Presentation:
 
     @property
     def period(self) -> float:
-        return self.window + self.gap
+        return self.window + self.gap + self.settle
+
+    @property
+    def steps(self) -> int:
+        """Timesteps in a window."""
+        return int(round(self.window / self.timestep))
 
     def image_start(self, index) -> np.ndarray:
         """Start time of image(s) ``index`` (ms)."""
         return self.start + np.asarray(index) * self.period
 
     def locate(self, times: np.ndarray):
-        """Image index and time since its window opened (ms) of each spike time."""
+        """Image index and time since its slot opened (ms) of each spike time.
+
+        A slot is ``(start_i, start_i + period]``: a spike at the very end of a window belongs to
+        that window (spike times are the ends of the steps that emitted them).
+        """
         since_start = np.asarray(times, dtype=float) - self.start
-        index = np.floor(since_start / self.period + 1e-9).astype(np.int64)
+        index = np.ceil(since_start / self.period - 1e-9).astype(np.int64) - 1
         return index, since_start - index * self.period
 
 
-def poisson_spike_times(pixels: np.ndarray, presentation: Presentation, input_rate: float,
-                        first_image: int, rng: np.random.Generator):
-    """Spike times (ms) of each input neuron for a block of consecutive images.
+@dataclass(frozen=True)
+class InputSpikes:
+    """Input spikes of a run of consecutive images, as flat arrays of equal length.
 
-    Image ``i``'s spikes fall on the grid points in ``(start_i, start_i + window]``: strictly
-    after its window opens, because a block is handed to the simulator at that very time and
-    NEST takes only spikes in the future.
+    Attributes
+    ----------
+    image : numpy.ndarray
+        Index of each spike's image within the run (0 = the run's first image).
+    step : numpy.ndarray
+        Step of the window, 1..steps: the spike is at ``image_start + step * timestep``.
+    neuron : numpy.ndarray
+        Input neuron (flattened pixel).
+    counts : numpy.ndarray
+        Spikes per (image, input neuron), shape (n_images, n_inputs).
+    """
+
+    image: np.ndarray
+    step: np.ndarray
+    neuron: np.ndarray
+    counts: np.ndarray
+
+
+def poisson_inputs(pixels: np.ndarray, presentation: Presentation, input_rate: float,
+                   first_image: int, seed: int) -> InputSpikes:
+    """Poisson input spikes of consecutive images; image ``first_image + j`` is ``pixels[j]``.
+
+    Image ``i``'s spikes come from a generator seeded with ``(seed, i)``: each pixel draws its
+    count from a Poisson distribution of mean ``p * input_rate * window``, then each spike a
+    step in 1..steps, uniformly (so two spikes may share a step).
 
     Parameters
     ----------
@@ -66,26 +106,33 @@ def poisson_spike_times(pixels: np.ndarray, presentation: Presentation, input_ra
     input_rate : float
         Rate of a pixel of value 1 (Hz).
     first_image : int
-        Index of ``pixels[0]`` in the whole presentation (sets the windows).
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    trains : list of numpy.ndarray
-        One sorted array of times per input neuron.
-    counts : numpy.ndarray
-        Spikes per (image, input neuron), shape (n_images, n_inputs).
+        Index of ``pixels[0]`` in the whole presentation.
+    seed : int
     """
     n_images, n_inputs = pixels.shape
-    steps = int(round(presentation.window / presentation.timestep))
-    counts = rng.poisson(pixels * input_rate * presentation.window / 1000.0)
+    mean = pixels * input_rate * presentation.window / 1000.0
+    counts = np.empty((n_images, n_inputs), dtype=np.int64)
+    steps = []
+    for j in range(n_images):
+        rng = np.random.default_rng([seed, first_image + j])
+        counts[j] = rng.poisson(mean[j])
+        steps.append(rng.integers(1, presentation.steps + 1, size=int(counts[j].sum())))
     image, neuron = np.nonzero(counts)
     repeats = counts[image, neuron]
-    image = np.repeat(image, repeats)
-    neuron = np.repeat(neuron, repeats)
-    step = rng.integers(1, steps + 1, size=image.size)
-    times = presentation.image_start(first_image + image) + step * presentation.timestep
-    order = np.lexsort((times, neuron))
-    times, neuron = times[order], neuron[order]
+    return InputSpikes(np.repeat(image, repeats), np.concatenate(steps) if steps else
+                       np.zeros(0, np.int64), np.repeat(neuron, repeats), counts)
+
+
+def spike_trains(inputs: InputSpikes, presentation: Presentation, first_image: int,
+                 n_inputs: int) -> list[np.ndarray]:
+    """Spike times (ms) of each input neuron, sorted, for a ``SpikeSourceArray``.
+
+    Image ``i``'s spikes fall on the grid points in ``(start_i, start_i + window]``: strictly
+    after its slot opens, because NEST takes only spikes in the future.
+    """
+    times = (presentation.image_start(first_image + inputs.image)
+             + inputs.step * presentation.timestep)
+    order = np.lexsort((times, inputs.neuron))
+    times, neuron = times[order], inputs.neuron[order]
     bounds = np.searchsorted(neuron, np.arange(n_inputs + 1))
-    return [times[bounds[i]:bounds[i + 1]] for i in range(n_inputs)], counts
+    return [times[bounds[i]:bounds[i + 1]] for i in range(n_inputs)]

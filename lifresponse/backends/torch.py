@@ -1,0 +1,308 @@
+"""The exact simulator: a deployed network of ``IF_curr_exp`` neurons, time-stepped in PyTorch
+on batches of images, as NEST's ``iaf_psc_exp`` integrates it.
+
+Per neuron, with ``V`` relative to ``v_rest`` (mV), currents in pA and ``h`` the timestep, each
+step does what ``iaf_psc_exp::update`` does (NEST 3.10, ``models/iaf_psc_exp.cpp``), in the same
+order and with the same floating-point operations::
+
+    if r == 0:  V <- ((V P22 + I_ex P21ex) + I_in P21in) + I_e P20     (I_e = 1000 i_offset)
+    else:       r <- r - 1
+    I_ex <- I_ex P11ex + (sum of the weights of the spikes arriving in this step)
+    I_in <- I_in P11in + (... the inhibitory ones, negative)
+    if V >= theta:  r <- round(tau_refrac / h);  V <- v_reset;  spike
+
+with ``P11 = exp(-h / tau_syn)``, ``P22 = exp(-h / tau_m)``,
+``P20 = tau_m / C (1 - P22)`` and ``P21`` NEST's ``IAFPropagatorExp``:
+``gamma exp(-h / tau_syn) expm1(h / beta')`` with ``beta = tau_syn tau_m / (tau_m - tau_syn)``,
+``gamma = beta / C``, ``1 / beta' = (tau_m - tau_syn) / (tau_syn tau_m)``, or ``h / C exp(-h /
+tau_m)`` where that is not a positive normal number (``tau_m = tau_syn``). ``C = 1000 cm`` pF.
+The constants are computed with Python's ``math`` (the C library, as NEST) in float64.
+
+Timing follows NEST's: a spike emitted in step ``n`` (stamp ``(n + 1) h``) reaches the next
+layer after the one-step delay the builder gives every synapse, i.e. in that layer's step
+``n + 1``; an input spike at ``step * h`` after its image's start arrives in step ``step``.
+Every image starts from rest (the "rest" protocol of :mod:`lifresponse.networks.presenting`),
+so a batch holds independent images and only the window itself need be simulated.
+
+What can differ from NEST: the order in which the weights of spikes arriving in the same step
+are summed (NEST adds them in delivery order, torch in its convolution's or matrix product's),
+which changes a current by a rounding error and, rarely, decides a threshold crossing. float32
+changes far more (``docs/torch.md`` has the measured agreement).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from lifresponse.errors import BackendError, ParameterError
+from lifresponse.networks.encoding import InputSpikes, Presentation, poisson_inputs
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.presenting import Activity, empty_activity, n_time_bins, time_bin
+from lifresponse.networks.topology import fan_outs, network_connections
+from lifresponse.neuron import LIFParams
+
+PA_PER_NA = 1000.0  # as PyNN converts weights, i_offset and cm for NEST
+STATE_TENSORS = 8   # per neuron and image: V, currents, refractory count, spikes, temporaries
+
+
+@dataclass(frozen=True)
+class Propagators:
+    """The per-step constants of ``iaf_psc_exp`` (module docstring), float64."""
+
+    P11ex: float
+    P11in: float
+    P22: float
+    P21ex: float
+    P21in: float
+    IeP20: float
+    theta: float
+    v_reset: float
+    refractory_steps: int
+
+    @classmethod
+    def of(cls, neuron: LIFParams, h: float) -> Propagators:
+        c_m = neuron.cm * PA_PER_NA
+        p22 = math.exp(-h / neuron.tau_m)
+        p20 = neuron.tau_m / c_m * (1.0 - p22)
+        i_e = neuron.i_offset * PA_PER_NA
+        return cls(math.exp(-h / neuron.tau_syn_E), math.exp(-h / neuron.tau_syn_I), p22,
+                   _p21(neuron.tau_syn_E, neuron.tau_m, c_m, h),
+                   _p21(neuron.tau_syn_I, neuron.tau_m, c_m, h), (i_e + 0.0) * p20,
+                   neuron.v_thresh - neuron.v_rest, neuron.v_reset - neuron.v_rest,
+                   int(round(neuron.tau_refrac / h)))
+
+
+def _p21(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
+    """NEST's ``IAFPropagatorExp::evaluate`` (``libnestutil/iaf_propagator.cpp``)."""
+    beta = tau_syn * tau_m / (tau_m - tau_syn) if tau_m != tau_syn else math.inf
+    gamma = beta / c_m
+    inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
+    p32 = gamma * math.exp(-h * (1 / tau_syn)) * math.expm1(h * inv_beta)
+    if math.isfinite(p32) and p32 >= sys.float_info.min:  # NEST: isnormal(P32) and P32 > 0
+        return p32
+    return h * (1 / c_m) * math.exp(-h * (1 / tau_m))
+
+
+class _Synapses:
+    """One layer's synapses as a torch operation giving excitatory and inhibitory input (pA)
+    from the previous layer's spikes (0/1 per neuron, or counts for the input)."""
+
+    def __init__(self, layer: Layer, dtype, device):
+        weight = np.asarray(layer.weight, dtype=np.float64) * PA_PER_NA
+        self.layer = layer
+        self.has_inhibitory = bool((weight < 0).any())
+        parts = [np.where(weight > 0, weight, 0.0)]
+        if self.has_inhibitory:
+            parts.append(np.where(weight < 0, weight, 0.0))
+        if layer.kind == "dense":
+            w = np.concatenate(parts, axis=1)
+        elif layer.kind == "conv":
+            w = np.concatenate(parts, axis=0)
+        else:  # pool: each channel's window, one group per channel
+            c = layer.in_shape[0]
+            w = np.concatenate([np.broadcast_to(p, (c, 1) + p.shape) for p in parts], axis=0)
+        self.weight = torch.as_tensor(np.ascontiguousarray(w), dtype=dtype, device=device)
+
+    def __call__(self, spikes: torch.Tensor):
+        """(excitatory, inhibitory or None), each of the layer's output shape per image."""
+        kind = self.layer.kind
+        if kind == "dense":
+            out = spikes.flatten(1) @ self.weight
+        elif kind == "conv":
+            out = F.conv2d(spikes, self.weight)
+        else:
+            groups = self.layer.in_shape[0]
+            if self.has_inhibitory:
+                spikes, groups = spikes.repeat(1, 2, 1, 1), 2 * groups
+            out = F.conv2d(spikes, self.weight, stride=self.layer.stride, groups=groups)
+        if not self.has_inhibitory:
+            return out, None
+        excitatory, inhibitory = out.chunk(2, dim=1)
+        return excitatory, inhibitory
+
+
+class _Neurons:
+    """The state of one layer's neurons for a batch of images, updated one step at a time."""
+
+    def __init__(self, synapses: _Synapses, p: Propagators, batch: int, dtype, device):
+        shape = (batch,) + tuple(synapses.layer.out_shape)
+        self.synapses, self.p = synapses, p
+        self.v = torch.zeros(shape, dtype=dtype, device=device)
+        self.i_ex = torch.zeros(shape, dtype=dtype, device=device)
+        self.i_in = torch.zeros(shape, dtype=dtype, device=device)
+        self.refractory = (torch.zeros(shape, dtype=torch.int16, device=device)
+                           if p.refractory_steps > 0 else None)
+
+    def step(self, incoming: torch.Tensor) -> torch.Tensor:
+        """One timestep; ``incoming`` are the spikes arriving in it. Returns this step's
+        spikes (0/1, the state's dtype)."""
+        p = self.p
+        v = self.v * p.P22
+        v = v + self.i_ex * p.P21ex
+        if self.synapses.has_inhibitory:
+            v = v + self.i_in * p.P21in
+        v = v + p.IeP20
+        if self.refractory is not None:
+            v = torch.where(self.refractory > 0, self.v, v)
+            self.refractory.sub_(1).clamp_(min=0)
+        excitatory, inhibitory = self.synapses(incoming)
+        self.i_ex = self.i_ex * p.P11ex + excitatory
+        if inhibitory is not None:
+            self.i_in = self.i_in * p.P11in + inhibitory
+        spiked = v >= p.theta
+        self.v = v.masked_fill_(spiked, p.v_reset)
+        if self.refractory is not None:
+            self.refractory.masked_fill_(spiked, p.refractory_steps)
+        return spiked.to(v.dtype)
+
+
+class TorchBackend:
+    """Deployment on the exact simulator (module docstring), on a torch device."""
+
+    name = "torch"
+    protocols = ("rest",)
+    spike_precision = "on_grid"
+
+    def version(self) -> str:
+        return f"lifresponse exact simulator, torch {importlib.metadata.version('torch')}"
+
+    def present(self, network: Network, pixels: np.ndarray, presentation: Presentation,
+                config, progress: bool = True) -> Activity:
+        """Simulate ``pixels`` on ``network`` batch by batch with ``config``'s device, dtype,
+        batch size, threads and seed (:class:`lifresponse.networks.deploy.DeployConfig`)."""
+        device = check_device(config.device)
+        dtype = torch.float64 if config.dtype == "float64" else torch.float32
+        n_images, n_inputs = pixels.shape
+        batch = min(config.batch, n_images)
+        check_memory(network, batch, dtype, device)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(config.threads)
+        try:
+            synapses = [_Synapses(layer, dtype, device) for layer in network.layers]
+            connections = network_connections(network)
+            fan_out = fan_outs(connections)
+            n_bins = n_time_bins(presentation.window)
+            recorded = range(len(network.layers)) if config.record == "all" else [
+                len(network.layers) - 1]
+            counts, input_counts, by_time, events = empty_activity(
+                n_images, n_inputs, {i: network.layers[i].n_out for i in recorded},
+                network.layers[-1].n_out, n_bins)
+            propagators = Propagators.of(network.neuron, network.timestep)
+            with torch.no_grad(), tqdm(total=n_images, unit="image", disable=not progress,
+                                       desc="deploy") as bar:
+                for first in range(0, n_images, batch):
+                    chunk = pixels[first:first + batch]
+                    inputs = poisson_inputs(chunk, presentation, network.input_rate, first,
+                                            config.seed)
+                    input_counts[first:first + len(chunk)] = inputs.counts
+                    events[-1] += np.bincount(
+                        time_bin(inputs.step * presentation.timestep, n_bins),
+                        weights=fan_out[-1][inputs.neuron], minlength=n_bins)
+                    layers = [_Neurons(s, propagators, len(chunk), dtype, device)
+                              for s in synapses]
+                    window_counts, binned = _simulate(layers, inputs, network, presentation,
+                                                      n_bins, dtype, device)
+                    for i in recorded:
+                        counts[i][first:first + len(chunk)] = window_counts[i]
+                        events[i] += binned[i] @ fan_out[i]
+                    by_time[first:first + len(chunk)] = window_counts["by_time"]
+                    bar.update(len(chunk))
+        finally:
+            torch.set_num_threads(threads)
+        n_synapses = sum(int(np.count_nonzero(c.weight)) for c in connections)
+        return Activity(counts, input_counts, by_time, events, fan_out, n_synapses, "tensors",
+                        version=self.version(),
+                        extra={"device": str(device), "dtype": config.dtype, "batch": batch})
+
+
+def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
+              presentation: Presentation, n_bins: int, dtype, device):
+    """Run one batch through the window. Returns (counts per recorded layer as uint16
+    arrays, plus "by_time": output spikes per (image, bin, neuron)) and the spikes per (bin,
+    neuron) of every layer, summed over the batch."""
+    steps = presentation.steps
+    batch = layers[0].v.shape[0]
+    in_shape = (batch,) + tuple(network.input_shape)
+    order = np.argsort(inputs.step, kind="stable")
+    step_of = inputs.step[order]
+    bounds = np.searchsorted(step_of, np.arange(steps + 1))
+    flat = torch.as_tensor(inputs.image[order] * int(np.prod(network.input_shape))
+                           + inputs.neuron[order], device=device)
+    totals = [torch.zeros(layer.v.shape, dtype=torch.int32, device=device) for layer in layers]
+    last_bin = [torch.zeros_like(t) for t in totals]
+    binned = [np.zeros((n_bins, int(np.prod(layer.v.shape[1:])))) for layer in layers]
+    by_time = np.zeros((batch, n_bins, int(np.prod(layers[-1].v.shape[1:]))), dtype=np.uint16)
+    spikes = [torch.zeros(layer.v.shape, dtype=dtype, device=device) for layer in layers]
+    bin_of_step = time_bin((np.arange(steps) + 1) * presentation.timestep, n_bins)
+    for n in range(steps):
+        incoming = torch.zeros(int(np.prod(in_shape)), dtype=dtype, device=device)
+        if bounds[n + 1] > bounds[n]:
+            incoming.index_add_(0, flat[bounds[n]:bounds[n + 1]],
+                                torch.ones(int(bounds[n + 1] - bounds[n]), dtype=dtype,
+                                           device=device))
+        incoming = incoming.view(in_shape)
+        previous = spikes
+        spikes = []
+        for i, layer in enumerate(layers):
+            spiked = layer.step(incoming if i == 0 else previous[i - 1])
+            totals[i] += spiked.to(torch.int32)
+            spikes.append(spiked)
+        if n == steps - 1 or bin_of_step[n + 1] != bin_of_step[n]:
+            b = bin_of_step[n]
+            for i, total in enumerate(totals):
+                delta = (total - last_bin[i]).flatten(1)
+                binned[i][b] = delta.sum(0).cpu().numpy()
+                if i == len(layers) - 1:
+                    by_time[:, b] = delta.cpu().numpy()
+                last_bin[i] = total.clone()
+    window_counts = {i: t.flatten(1).cpu().numpy().astype(np.uint16)
+                     for i, t in enumerate(totals)}
+    window_counts["by_time"] = by_time
+    return window_counts, binned
+
+
+def check_device(name: str) -> torch.device:
+    """The torch device ``name``, or a message naming it if it is not there."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise ParameterError(f"device: {name!r} is not a torch device ({exc})") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise BackendError(f"device: {name!r} is not available here (torch "
+                               f"{torch.__version__} sees no CUDA device)")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise BackendError(f"device: {name!r} is not available here (there are "
+                               f"{torch.cuda.device_count()} CUDA devices)")
+    elif device.type != "cpu":
+        raise BackendError(f"device: {name!r}: the torch backend runs on 'cpu' or 'cuda'")
+    return device
+
+
+def batch_bytes(network: Network, batch: int, dtype) -> int:
+    """Memory a batch of ``batch`` images needs on the device, about (bytes)."""
+    neurons = sum(layer.n_out for layer in network.layers)
+    size = torch.finfo(dtype).bits // 8
+    return batch * neurons * STATE_TENSORS * size
+
+
+def check_memory(network: Network, batch: int, dtype, device: torch.device) -> None:
+    """Refuse a batch that would not fit in the device's free memory."""
+    if device.type == "cuda":
+        free = torch.cuda.mem_get_info(device)[0]
+    else:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    need = batch_bytes(network, batch, dtype)
+    if need > 0.8 * free:
+        raise ParameterError(
+            f"batch: {batch} images need about {need / 1e9:.1f} GB on {device}, more than "
+            f"80 % of the {free / 1e9:.1f} GB free; use a smaller batch")

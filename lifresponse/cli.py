@@ -323,19 +323,23 @@ def _run_evaluate(args) -> None:
 def _add_deploy(commands) -> None:
     parser = commands.add_parser(
         "deploy",
-        help="run a trained network as an SNN of IF_curr_exp neurons on NEST or sPyNNaker",
+        help="run a trained network as an SNN of IF_curr_exp neurons on NEST, sPyNNaker or "
+             "the exact torch simulator",
         description=(
             "Build the network file's layers as PyNN populations (weights unchanged, in nA), "
-            "present held-out digits back to back as Poisson spike trains (100 Hz per unit "
-            "pixel) in one continuing simulation, and write spike counts per image and neuron, "
-            "with accuracy, accuracy against presentation time, per-layer rates and the "
-            "rate-prediction distances (Fig. 12), to run.h5. By default the digits are the "
-            "validation split recorded in the network file."
+            "present held-out digits one after another as Poisson spike trains (100 Hz per "
+            "unit pixel) in one continuing simulation, each from rest on NEST (--protocol), and "
+            "write spike counts per image and neuron, with accuracy, accuracy against "
+            "presentation time, per-layer rates and the rate-prediction distances (Fig. 12), to "
+            "run.h5. By default the digits are the validation split recorded in the network "
+            "file. --backend torch runs the same network and input spikes on the exact "
+            "simulator (equal to NEST's iaf_psc_exp spike for spike in float64, docs/torch.md), "
+            "batch by batch on --device."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("network", type=Path, help="network.h5 from 'lifresponse train'")
-    parser.add_argument("--backend", default="nest", help="nest or spinnaker")
+    parser.add_argument("--backend", default="nest", help="nest, spinnaker or torch")
     _add_data_options(parser, test=True)
     parser.add_argument("--images", type=int, default=1000, help="how many digits to present")
     parser.add_argument("--duration", type=float, default=1000.0,
@@ -346,7 +350,16 @@ def _add_deploy(commands) -> None:
     parser.add_argument("--record", choices=["all", "output"], default="all",
                         help="layers whose spikes are counted (the energy report needs all)")
     parser.add_argument("--seed", type=int, default=1, help="input and simulator seed")
-    parser.add_argument("--threads", type=int, default=2, help="NEST threads")
+    parser.add_argument("--threads", type=int, default=2, help="NEST or torch CPU threads")
+    parser.add_argument("--protocol", choices=["rest", "continuing"],
+                        help="'rest': every image starts from rest; 'continuing': from the "
+                             "state the previous image left (default: the backend's own, rest "
+                             "on NEST and torch, continuing on SpiNNaker)")
+    parser.add_argument("--device", default="cpu", help="torch only: cpu, cuda or cuda:N")
+    parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                        help="torch only: float64 reproduces NEST; float32 is faster")
+    parser.add_argument("--batch", type=int, default=500,
+                        help="torch only: images simulated at once (memory)")
     _add_connectors_option(parser)
     parser.add_argument("--out", type=Path, default=Path("run.h5"), help="run file")
     parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
@@ -370,7 +383,8 @@ def _run_deploy(args) -> None:
         validation=args.validation, split_seed=args.split_seed, out=args.out,
         progress=not args.quiet, backend=args.backend, window=args.duration, gap=args.gap,
         block=args.block, seed=args.seed, threads=args.threads, record=args.record,
-        connectors=args.connectors)
+        connectors=args.connectors, protocol=args.protocol, device=args.device,
+        dtype=args.dtype, batch=args.batch)
     if not record.attrs["spikes_returned"]:
         print(f"NOTE: {record.attrs['note']}")
         print(f"wrote {args.out}")

@@ -54,6 +54,18 @@ CASES = [
      "--duration: 1.55e+15 neuron-timesteps"),
     (["train", "--arch", "6c5-2s-12c5-2s-7fc", "--out", "{tmp}/n.h5"],
      "--arch: the last layer must have 10 units, one per digit (got 7"),
+    (["deploy", "{net}", "--backend", "torch", "--device", "foo", "--images", "1", "--out",
+      "{tmp}/n.h5"], "--device: 'foo' is not a torch device"),
+    (["deploy", "{net}", "--backend", "torch", "--device", "cuda:7", "--images", "1", "--out",
+      "{tmp}/n.h5"], "--device: 'cuda:7' is not available here"),
+    (["deploy", "{net}", "--device", "cuda", "--images", "1", "--out", "{tmp}/n.h5"],
+     "--device: backend 'nest' runs on its own simulator"),
+    (["deploy", "{net}", "--backend", "torch", "--protocol", "continuing", "--images", "1",
+      "--out", "{tmp}/n.h5"], "--protocol: backend 'torch' runs 'rest', not 'continuing'"),
+    (["deploy", "{net}", "--backend", "torch", "--batch", "0", "--out", "{tmp}/n.h5"],
+     "--batch: must be >= 1"),
+    (["calibrate", "--backend", "torch", "--out", "{tmp}/n.h5"],
+     "--backend: 'torch' simulates deployed networks only"),
 ]
 
 

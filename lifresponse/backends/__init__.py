@@ -21,27 +21,34 @@ import warnings
 from lifresponse.errors import BackendError
 
 BACKENDS = {"nest": "NestBackend", "spinnaker": "SpiNNakerBackend", "torch": "TorchBackend"}
+PYNN_BACKENDS = ("nest", "spinnaker")  # the torch simulator runs deployed networks only
 
-__all__ = ["BACKENDS", "BackendError", "get", "quiet", "virtual_board_note"]
+__all__ = ["BACKENDS", "PYNN_BACKENDS", "BackendError", "get", "quiet", "virtual_board_note"]
 
 
-def get(name: str):
-    """A new backend object for ``name`` ("nest" or "spinnaker"); its simulator is not started.
+def get(name: str, pynn: bool = False):
+    """A new backend object for ``name`` ("nest", "spinnaker" or "torch"); its simulator is
+    not started. ``pynn=True`` asks for a PyNN simulator (calibration sweeps).
 
     Raises
     ------
     BackendError
-        If the name is unknown.
+        If the name is unknown (or not a PyNN simulator when one is needed).
     """
-    module = importlib.import_module(f"lifresponse.backends.{check_name(name)}")
+    module = importlib.import_module(f"lifresponse.backends.{check_name(name, pynn)}")
     return getattr(module, BACKENDS[name])()
 
 
-def check_name(name: str) -> str:
-    """``name`` if it is a known backend, else :class:`BackendError`."""
+def check_name(name: str, pynn: bool = False) -> str:
+    """``name`` if it is a known backend (a PyNN one with ``pynn``), else
+    :class:`BackendError`."""
+    known = PYNN_BACKENDS if pynn else tuple(BACKENDS)
     if name not in BACKENDS:
         raise BackendError(f"backend: unknown backend {name!r}; choose one of "
-                           f"{', '.join(BACKENDS)}")
+                           f"{', '.join(known)}")
+    if name not in known:
+        raise BackendError(f"backend: {name!r} simulates deployed networks only; choose one of "
+                           f"{', '.join(known)}")
     return name
 
 

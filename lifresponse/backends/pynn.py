@@ -52,6 +52,8 @@ class PyNNBackend:
         Presentation protocols it can run, its default first
         (:mod:`lifresponse.networks.presenting`): "rest" needs :meth:`rest` and
         :meth:`silence`.
+    runs_on_devices : bool
+        True if it runs on a torch device (``DeployConfig.device``).
     sim : module
         The PyNN module, once :meth:`start` has run.
     """
@@ -65,6 +67,7 @@ class PyNNBackend:
     inputs_fixed_at_build = False
     noisy_current_dt_is_timestep = False
     protocols: tuple = ("continuing",)
+    runs_on_devices = False
 
     def __init__(self):
         self.sim: ModuleType | None = None

@@ -12,11 +12,12 @@ order and with the same floating-point operations::
     if V >= theta:  r <- round(tau_refrac / h);  V <- v_reset;  spike
 
 with ``P11 = exp(-h / tau_syn)``, ``P22 = exp(-h / tau_m)``,
-``P20 = tau_m / C (1 - P22)`` and ``P21`` NEST's ``IAFPropagatorExp``:
-``gamma exp(-h / tau_syn) expm1(h / beta')`` with ``beta = tau_syn tau_m / (tau_m - tau_syn)``,
-``gamma = beta / C``, ``1 / beta' = (tau_m - tau_syn) / (tau_syn tau_m)``, or ``h / C exp(-h /
-tau_m)`` where that is not a positive normal number (``tau_m = tau_syn``). ``C = 1000 cm`` pF.
-The constants are computed with Python's ``math`` (the C library, as NEST) in float64.
+``P20 = tau_m / C (1 - P22)`` and ``P21`` NEST 3.10's ``propagator_32``:
+``-tau_m / (C (1 - tau_m / tau_syn)) exp(-h / tau_syn) expm1(h (1 / tau_syn - 1 / tau_m))``, or
+its limit ``h / C exp(-h / tau_m)`` at ``tau_m = tau_syn``; ``C = 1000 cm`` pF. The constants
+are computed with Python's ``math`` (the C library, as NEST) in float64; this form of ``P21``,
+and not the ``IAFPropagatorExp`` of later NEST versions, reproduces a NEST 3.10 membrane trace
+bit for bit (``tests/test_torch_backend.py``).
 
 Timing follows NEST's: a spike emitted in step ``n`` (stamp ``(n + 1) h``) reaches the next
 layer after the one-step delay the builder gives every synapse, i.e. in that layer's step
@@ -35,7 +36,6 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,14 +82,17 @@ class Propagators:
 
 
 def _p21(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
-    """NEST's ``IAFPropagatorExp::evaluate`` (``libnestutil/iaf_propagator.cpp``)."""
-    beta = tau_syn * tau_m / (tau_m - tau_syn) if tau_m != tau_syn else math.inf
-    gamma = beta / c_m
-    inv_beta = (tau_m - tau_syn) / (tau_syn * tau_m)
-    p32 = gamma * math.exp(-h * (1 / tau_syn)) * math.expm1(h * inv_beta)
-    if math.isfinite(p32) and p32 >= sys.float_info.min:  # NEST: isnormal(P32) and P32 > 0
-        return p32
-    return h * (1 / c_m) * math.exp(-h * (1 / tau_m))
+    """NEST 3.10's ``propagator_32`` (``libnestutil/propagator_stability.cpp``): the
+    regular expression, or its limit near ``tau_m = tau_syn``."""
+    linear = 1.0 / (2.0 * c_m * tau_m * tau_m) * h * h * (tau_syn - tau_m) * math.exp(-h / tau_m)
+    singular = h / c_m * math.exp(-h / tau_m)
+    if tau_m == tau_syn:
+        return singular
+    regular = (-tau_m / (c_m * (1.0 - tau_m / tau_syn)) * math.exp(-h / tau_syn)
+               * math.expm1(h * (1.0 / tau_syn - 1.0 / tau_m)))
+    if abs(tau_m - tau_syn) < 0.1 and abs(regular - singular) > 2.0 * abs(linear):
+        return singular
+    return regular
 
 
 class _Synapses:
@@ -171,6 +174,7 @@ class TorchBackend:
     name = "torch"
     protocols = ("rest",)
     spike_precision = "on_grid"
+    runs_on_devices = True
 
     def version(self) -> str:
         return f"lifresponse exact simulator, torch {importlib.metadata.version('torch')}"

@@ -96,7 +96,7 @@ class SweepConfig:
             raise ParameterError(
                 f"max_cells_per_chunk: must hold one point's {self.trials} trials (got "
                 f"{self.max_cells_per_chunk})")
-        backend = backends.get(self.backend)
+        backend = backends.get(self.backend, pynn=True)
         if (backend.noisy_current_dt_is_timestep and self.drive.kind == "noisy-current"
                 and self.drive.dt_noise != self.timestep):
             raise ParameterError(f"dt_noise: {backend.distribution}'s NoisyCurrentSource needs dt "
@@ -130,7 +130,7 @@ class SweepConfig:
 
     def header(self) -> dict:
         """The attributes that identify this sweep in its results file."""
-        backend = backends.get(self.backend)
+        backend = backends.get(self.backend, pynn=True)
         return {
             "drive": self.drive.to_dict(),
             "neuron": self.neuron_used().to_dict(),
@@ -192,7 +192,7 @@ def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = T
     done = results.read(partial).done
     todo = [(c, points) for c, points in enumerate(chunks) if not done[points].all()]
     note = ""
-    slices = backends.get(config.backend).run_slices
+    slices = backends.get(config.backend, pynn=True).run_slices
     with tqdm(total=len(todo) * slices, unit="slice", disable=not progress, desc="sweep") as bar:
         for c, points in todo:
             bar.set_postfix_str(f"chunk {c + 1}/{len(chunks)}")
@@ -234,7 +234,7 @@ def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dic
 
 def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) -> tuple:
     """Run one chunk; returns spike counts (n_points, trials) and whether the board was virtual."""
-    backend = backends.get(config.backend)
+    backend = backends.get(config.backend, pynn=True)
     backend.start(timestep=config.timestep, threads=config.threads, seed=config.seed + chunk)
     sim = backend.sim
     point_mean, point_std = config.points()

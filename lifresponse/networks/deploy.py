@@ -151,6 +151,10 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     if protocol not in backend.protocols:
         raise ParameterError(f"protocol: backend {config.backend!r} runs "
                              f"{' or '.join(map(repr, backend.protocols))}, not {protocol!r}")
+    if config.device != "cpu" and not backend.runs_on_devices:
+        raise ParameterError(f"device: backend {config.backend!r} runs on its own simulator, "
+                             f"not on a torch device (got {config.device!r}); use --backend "
+                             "torch")
     settle = settle_time(network.neuron, network.timestep) if protocol == "rest" else 0.0
     presentation = Presentation(config.window, config.gap, network.timestep, settle)
     start = time.perf_counter()

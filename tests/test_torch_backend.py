@@ -1,0 +1,164 @@
+"""The exact torch simulator against NEST: the same network and input spikes give the same
+spikes; the rest protocol makes an image's counts independent of how the run is cut up."""
+
+import math
+
+import numpy as np
+import pytest
+
+from lifresponse.cli import main
+from lifresponse.datasets import Digits
+from lifresponse.errors import BackendError, ParameterError
+from lifresponse.networks import network_file, run_file
+from lifresponse.networks.deploy import DeployConfig, deploy
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.neuron import LIFParams
+
+torch_backend = pytest.importorskip("lifresponse.backends.torch")
+
+
+def _conv_network(rng, neuron=LIFParams(), timestep=1.0):
+    """10x10 input -> 3 maps 3x3 (both signs) -> 2x2 pooling -> 10 dense (both signs)."""
+    layers = [Layer("conv", (1, 10, 10), (3, 8, 8), rng.normal(0.05, 0.4, (3, 1, 3, 3))),
+              Layer("pool", (3, 8, 8), (3, 4, 4), np.full((2, 2), 0.25), 2),
+              Layer("dense", (3, 4, 4), (10,), rng.normal(0.05, 0.3, (48, 10)))]
+    return Network("3c3-2s-10fc", layers, "noisy-softplus", 0.33, 186.0, neuron.tau_syn_E,
+                   neuron, timestep)
+
+
+def _digits(rng, n=7):
+    return Digits(rng.uniform(0, 1, (n, 10, 10)).astype(np.float32), np.arange(n) % 10,
+                  "random")
+
+
+def _assert_same_run(a, b):
+    assert sorted(a.layer_counts) == sorted(b.layer_counts)
+    for i in a.layer_counts:
+        np.testing.assert_array_equal(a.layer_counts[i], b.layer_counts[i], err_msg=f"layer {i}")
+    np.testing.assert_array_equal(a.input_counts, b.input_counts)
+    np.testing.assert_array_equal(a.output_counts_by_time, b.output_counts_by_time)
+    for i in a.events_by_time:
+        np.testing.assert_array_equal(a.events_by_time[i], b.events_by_time[i])
+
+
+@pytest.mark.parametrize("neuron, timestep", [
+    (LIFParams(), 1.0),
+    # refractory period of 4 steps, tau_syn = 2 ms: another settle time and other propagators
+    (LIFParams(tau_refrac=2.0, tau_syn_E=2.0, tau_syn_I=2.0, i_offset=0.05), 0.5),
+], ids=["1ms", "0.5ms-refractory-4-steps"])
+def test_torch_equals_nest_spike_for_spike(rng, neuron, timestep):
+    network = _conv_network(rng, neuron, timestep)
+    digits = _digits(rng)
+    # blocks of 3 on NEST: the hand-over of input spikes between blocks is exercised
+    nest_run = deploy(network, digits, DeployConfig(window=60.0, gap=2.0, block=3, threads=1,
+                                                    seed=4), progress=False)
+    torch_run = deploy(network, digits, DeployConfig(backend="torch", window=60.0, gap=2.0,
+                                                     batch=4, threads=1, seed=4),
+                       progress=False)
+    assert nest_run.layer_counts[0].sum() > 500  # the network is active
+    _assert_same_run(nest_run, torch_run)
+    assert nest_run.attrs["evaluation"] == torch_run.attrs["evaluation"]
+    assert torch_run.attrs["protocol"] == nest_run.attrs["protocol"] == "rest"
+
+
+def test_propagators_reproduce_a_nest_membrane_trace(nest_kernel):
+    """V_m of one iaf_psc_exp (E_L = 0, so NEST records its internal V exactly) under spikes,
+    refractoriness and I_e, against the propagators' recurrence, bit for bit."""
+    nest = nest_kernel
+    neuron = LIFParams(cm=0.2, tau_m=15.0, tau_refrac=2.0, v_reset=-3.0, v_rest=0.0,
+                       v_thresh=12.0, i_offset=0.15, tau_syn_E=3.0, tau_syn_I=7.0)
+    h = 0.5
+    nest.resolution = h
+    cell = nest.Create("iaf_psc_exp", params={
+        "C_m": 200.0, "tau_m": 15.0, "t_ref": 2.0, "V_reset": -3.0, "E_L": 0.0, "V_th": 12.0,
+        "I_e": 150.0, "tau_syn_ex": 3.0, "tau_syn_in": 7.0, "V_m": 0.0})
+    times = np.round(np.sort(np.random.default_rng(2).uniform(1, 99, 120)) / h) * h
+    weights = np.where(np.arange(120) % 3 == 0, -400.0, 900.0)
+    source = nest.Create("spike_generator", params={"spike_times": times.tolist(),
+                                                    "spike_weights": weights.tolist()})
+    nest.Connect(source, cell, syn_spec={"weight": 1.0, "delay": h})
+    meter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": h})
+    nest.Connect(meter, cell)
+    nest.Simulate(100.0)
+    recorded = np.asarray(meter.get("events")["V_m"])
+    p = torch_backend.Propagators.of(neuron, h)
+    arriving_ex = np.zeros(len(recorded) + 2)
+    arriving_in = np.zeros(len(recorded) + 2)
+    for t, w in zip(times, weights, strict=True):
+        # sent at t with a delay of h: added in the step (t, t + h], after its V update
+        (arriving_ex if w > 0 else arriving_in)[int(round(t / h))] += w
+    v = i_ex = i_in = 0.0
+    refractory, trace, spikes = 0, [], 0
+    for n in range(len(recorded)):
+        if refractory == 0:
+            v = v * p.P22 + i_ex * p.P21ex + i_in * p.P21in + p.IeP20
+        else:
+            refractory -= 1
+        i_ex = i_ex * p.P11ex + arriving_ex[n]
+        i_in = i_in * p.P11in + arriving_in[n]
+        if v >= p.theta:
+            refractory, v, spikes = p.refractory_steps, p.v_reset, spikes + 1
+        trace.append(v)
+    assert spikes >= 3
+    np.testing.assert_array_equal(np.asarray(trace), recorded)
+    assert p.refractory_steps == 4 and math.isclose(p.theta, 12.0)
+
+
+def test_rest_protocol_counts_do_not_depend_on_blocks_or_batches(rng):
+    network = _conv_network(rng)
+    digits = _digits(rng, 5)
+    one_block = deploy(network, digits, DeployConfig(window=50.0, block=5, threads=1, seed=2),
+                       progress=False)
+    per_image = deploy(network, digits, DeployConfig(window=50.0, block=1, threads=1, seed=2),
+                       progress=False)
+    _assert_same_run(one_block, per_image)
+    batches = deploy(network, digits, DeployConfig(backend="torch", window=50.0, batch=2,
+                                                   threads=1, seed=2), progress=False)
+    _assert_same_run(one_block, batches)
+    continuing = deploy(network, digits, DeployConfig(window=50.0, block=5, threads=1, seed=2,
+                                                      protocol="continuing"), progress=False)
+    assert continuing.attrs["protocol"] == "continuing" and continuing.attrs["settle_ms"] == 0
+    assert not np.array_equal(continuing.layer_counts[0], one_block.layer_counts[0])
+
+
+def test_float32_runs_and_is_recorded(rng):
+    network = _conv_network(rng)
+    digits = _digits(rng, 3)
+    run = deploy(network, digits, DeployConfig(backend="torch", window=50.0, dtype="float32",
+                                               threads=1), progress=False)
+    assert run.attrs["dtype"] == "float32" and run.attrs["device"] == "cpu"
+    assert run.layer_counts[0].sum() > 100
+
+
+def test_bad_device_and_batch(rng):
+    network = _conv_network(rng)
+    digits = _digits(rng, 2)
+    with pytest.raises(ParameterError, match="device: 'gpu0' is not a torch device"):
+        deploy(network, digits, DeployConfig(backend="torch", device="gpu0"), progress=False)
+    if not torch_backend.torch.cuda.is_available():
+        with pytest.raises(BackendError, match="device: 'cuda' is not available here"):
+            deploy(network, digits, DeployConfig(backend="torch", device="cuda"),
+                   progress=False)
+    with pytest.raises(ParameterError, match=r"batch: 10000000000 images need about .* GB"):
+        torch_backend.check_memory(network, 10**10, torch_backend.torch.float64,
+                                   torch_backend.torch.device("cpu"))
+
+
+def test_cli_deploy_on_torch_feeds_the_energy_report(tmp_path, rng, capsys):
+    layers = [Layer("conv", (1, 28, 28), (2, 24, 24), rng.normal(0.1, 0.3, (2, 1, 5, 5))),
+              Layer("pool", (2, 24, 24), (2, 6, 6), np.full((4, 4), 1 / 16), 4),
+              Layer("dense", (2, 6, 6), (10,), rng.normal(0.05, 0.3, (72, 10)))]
+    network = Network("2c5-4s-10fc", layers, "relu", 0.33, 186.0, 5.0, LIFParams(), 1.0)
+    path = tmp_path / "net.h5"
+    network_file.write(network, path)
+    digits = Digits(rng.uniform(0, 1, (4, 28, 28)).astype(np.float32), np.arange(4), "random")
+    np.savez(tmp_path / "mnist.npz", x_train=digits.images, y_train=digits.labels,
+             x_test=digits.images, y_test=digits.labels)
+    assert main(["deploy", str(path), "--backend", "torch", "--data", str(tmp_path), "--test",
+                 "--images", "4", "--duration", "50", "--out", str(tmp_path / "run.h5"),
+                 "--quiet"]) == 0
+    assert "SNN accuracy" in capsys.readouterr().out
+    run = run_file.read(tmp_path / "run.h5")
+    assert run.attrs["backend"] == "torch" and run.attrs["protocol"] == "rest"
+    assert main(["energy", str(tmp_path / "run.h5"), "--out", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "energy.json").exists()

@@ -66,9 +66,8 @@ class NestBackend(PyNNBackend):
         Parameter changes take effect at the next run: PyNN calls ``nest.Simulate``, which
         recomputes every neuron's propagators from its parameters.
         """
-        for layer in layers:
-            layer.node_collection.set(V_m=neuron.v_rest, tau_syn_ex=neuron.tau_syn_E,
-                                      tau_syn_in=neuron.tau_syn_I)
+        _set_all(layers, {"V_m": neuron.v_rest, "tau_syn_ex": neuron.tau_syn_E,
+                          "tau_syn_in": neuron.tau_syn_I})
 
     def silence(self, layers, timestep: float) -> None:
         """Hold every neuron silent and empty its synaptic currents.
@@ -82,8 +81,7 @@ class NestBackend(PyNNBackend):
         down in the same steps.
         """
         tiny = timestep / 1000.0
-        for layer in layers:
-            layer.node_collection.set(V_m=SILENT_V_M, tau_syn_ex=tiny, tau_syn_in=tiny)
+        _set_all(layers, {"V_m": SILENT_V_M, "tau_syn_ex": tiny, "tau_syn_in": tiny})
 
     def connect_list(self, pre_cells, post_cells, pre, post, weights, delay: float,
                      receptor: str) -> None:
@@ -121,6 +119,16 @@ class NestBackend(PyNNBackend):
 
     def spike_recorder(self, cells):
         return NestSpikeRecorder(cells)
+
+
+def _set_all(layers, values: dict) -> None:
+    """The same ``values`` on every neuron of ``layers``, through the kernel call:
+    ``NodeCollection.set`` first reads whether every node is local (``get``), which took 8 of
+    17 s of a 40-image deployment that sets the state twice per image."""
+    from nest.ll_api import nestkernel
+
+    for layer in layers:
+        nestkernel.llapi_set_nc_status(layer.node_collection._datum, [values])
 
 
 def node_ids(cells) -> np.ndarray:

@@ -229,10 +229,11 @@ class TorchBackend:
 
 
 def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
-              presentation: Presentation, n_bins: int, dtype, device):
+              presentation: Presentation, n_bins: int, dtype, device, on_step=None):
     """Run one batch through the window. Returns (counts per recorded layer as uint16
     arrays, plus "by_time": output spikes per (image, bin, neuron)) and the spikes per (bin,
-    neuron) of every layer, summed over the batch."""
+    neuron) of every layer, summed over the batch. ``on_step(n, spikes)``, if given, sees
+    every layer's spikes of step ``n`` (a list of tensors), e.g. to compare spike times."""
     steps = presentation.steps
     batch = layers[0].v.shape[0]
     in_shape = (batch,) + tuple(network.input_shape)
@@ -260,6 +261,8 @@ def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
             spiked = layer.step(incoming if i == 0 else previous[i - 1])
             totals[i] += spiked.to(torch.int32)
             spikes.append(spiked)
+        if on_step is not None:
+            on_step(n, spikes)
         if n == steps - 1 or bin_of_step[n + 1] != bin_of_step[n]:
             b = bin_of_step[n]
             for i, total in enumerate(totals):

@@ -1,0 +1,244 @@
+"""The exact torch simulator against NEST on the MNIST network: equality and speed.
+
+1. Equality: the same held-out digits, seed and window on NEST and on ``--backend torch``
+   (float64, then float32): identical spike counts per (image, neuron) in every layer, identical
+   (image, neuron, step) spikes of every layer on the first ``--step-images`` images (NEST's
+   recorded spike times against the simulator's steps), identical classifications.
+2. Speed: images per second of NEST (2 threads), torch float64 and torch float32 (2 threads),
+   the three measured one after another on the same digits in each of ``--repeats`` repeats;
+   ratios within a repeat, median and range. Nothing else ran on the machine meanwhile.
+3. Memory: peak resident memory of a fresh process deploying on torch with batch 100 and 500.
+
+Writes ``results/torch_backend.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lifresponse import __version__
+from lifresponse.backends import torch as exact
+from lifresponse.backends.nest import NestBackend, NestSpikeRecorder
+from lifresponse.datasets import Digits
+from lifresponse.networks import network_file
+from lifresponse.networks.deploy import DeployConfig, check_images, deploy
+from lifresponse.networks.encoding import Presentation, poisson_inputs
+from lifresponse.networks.presenting import n_time_bins, present_on_pynn, settle_time
+from lifresponse.splits import evaluation_digits, first
+
+NETWORK = Path(
+    "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+WINDOW = 300.0
+SEED = 3
+
+
+class KeepingRecorder(NestSpikeRecorder):
+    """A NEST spike recorder that also keeps every (cell, time) it has read."""
+
+    def __init__(self, cells):
+        super().__init__(cells)
+        self.kept = []
+
+    def read(self, clear: bool = False):
+        cell, times = super().read(clear)
+        self.kept.append((cell, times))
+        return cell, times
+
+
+class KeepingNestBackend(NestBackend):
+    def spike_recorder(self, cells):
+        recorder = KeepingRecorder(cells)
+        self.recorders = [*getattr(self, "recorders", []), recorder]
+        return recorder
+
+
+def nest_spike_steps(network, digits: Digits) -> list[set]:
+    """(image, neuron, step) of every spike of every layer on NEST, through deploy's own
+    presentation code."""
+    backend = KeepingNestBackend()
+    presentation = Presentation(WINDOW, 0.0, network.timestep,
+                                settle_time(network.neuron, network.timestep))
+    config = DeployConfig(window=WINDOW, threads=2, seed=SEED)
+    present_on_pynn(backend, network, check_images(digits, network), presentation, config,
+                    progress=False)
+    out = []
+    for recorder in backend.recorders:
+        cell = np.concatenate([c for c, _ in recorder.kept])
+        times = np.concatenate([t for _, t in recorder.kept])
+        image, offset = presentation.locate(times)
+        keep = offset <= WINDOW
+        step = np.round(offset[keep] / network.timestep).astype(int) - 1
+        out.append(set(zip(image[keep].tolist(), cell[keep].tolist(), step.tolist(), strict=True)))
+    return out
+
+
+def torch_spike_steps(network, digits: Digits, dtype) -> list[set]:
+    """The same from the exact simulator, one batch."""
+    pixels = check_images(digits, network)
+    presentation = Presentation(WINDOW, 0.0, network.timestep)
+    inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, SEED)
+    p = exact.Propagators.of(network.neuron, network.timestep)
+    layers = [exact._Neurons(exact._Synapses(layer, dtype, "cpu"), p, len(pixels), dtype, "cpu")
+              for layer in network.layers]
+    out = [set() for _ in layers]
+
+    def keep(n, spikes):
+        for i, s in enumerate(spikes):
+            image, neuron = np.nonzero(s.flatten(1).numpy())
+            out[i].update(zip(image.tolist(), neuron.tolist(), [n] * len(image), strict=True))
+
+    with torch.no_grad():
+        exact._simulate(layers, inputs, network, presentation, n_time_bins(WINDOW), dtype,
+                        "cpu", on_step=keep)
+    return out
+
+
+def run(network, digits, backend: str, dtype: str = "float64"):
+    start = time.perf_counter()
+    record = deploy(network, digits, DeployConfig(backend=backend, window=WINDOW, threads=2,
+                                                  seed=SEED, dtype=dtype), progress=False)
+    return record, time.perf_counter() - start
+
+
+def peak_memory_mb(images: int, batch: int, data) -> float:
+    """Peak RSS (MB) of a fresh process deploying ``images`` on torch with ``batch``."""
+    code = (
+        "import resource, sys; sys.path.insert(0, '.')\n"
+        "from benchmarks.torch_backend import NETWORK, held_out\n"
+        "from lifresponse.networks.deploy import DeployConfig, deploy\n"
+        f"deploy(NETWORK, held_out({data!r}, {images}), DeployConfig(backend='torch', "
+        f"window={WINDOW}, batch={batch}, threads=2), progress=False)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def held_out(data, images: int) -> Digits:
+    network = network_file.read(NETWORK)
+    return first(evaluation_digits(data, network.provenance), images)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
+    parser.add_argument("--images", type=int, default=1000, help="digits for the equality")
+    parser.add_argument("--step-images", type=int, default=100,
+                        help="digits whose spike steps are compared")
+    parser.add_argument("--speed-images", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    network = network_file.read(NETWORK)
+    digits = held_out(args.data, args.images)
+
+    nest_run, nest_wall = run(network, digits, "nest")
+    equality = {}
+    for dtype in ("float64", "float32"):
+        torch_run, wall = run(network, digits, "torch", dtype)
+        layers = {}
+        for i, counts in nest_run.layer_counts.items():
+            other = torch_run.layer_counts[i]
+            layers[str(i)] = {"identical_counts": float(np.mean(counts == other)),
+                              "spikes_nest": int(counts.sum()), "spikes_torch": int(other.sum())}
+        same_class = np.mean(nest_run.output_counts.argmax(1) == torch_run.output_counts.argmax(1))
+        equality[dtype] = {"layers": layers, "identical_classifications": float(same_class),
+                           "accuracy_nest": nest_run.accuracy,
+                           "accuracy_torch": torch_run.accuracy, "wall_s": wall}
+    equality["nest_wall_s"] = nest_wall
+
+    step_digits = first(digits, args.step_images)
+    nest_steps = nest_spike_steps(network, step_digits)
+    steps = {}
+    for dtype in (torch.float64, torch.float32):
+        ours = torch_spike_steps(network, step_digits, dtype)
+        per_layer = []
+        for a, b in zip(nest_steps, ours, strict=True):
+            per_layer.append({"spikes_nest": len(a), "spikes_torch": len(b),
+                              "identical": len(a & b) / max(1, len(a | b))})
+        steps[str(dtype).removeprefix("torch.")] = per_layer
+
+    speed_digits = first(digits, args.speed_images)
+    repeats = []
+    for _ in range(args.repeats):
+        walls = {"nest": run(network, speed_digits, "nest")[1],
+                 "torch_float64": run(network, speed_digits, "torch", "float64")[1],
+                 "torch_float32": run(network, speed_digits, "torch", "float32")[1]}
+        repeats.append(walls)
+    n = len(speed_digits)
+    speed = {name: {"images_per_s_median": statistics.median(n / r[name] for r in repeats),
+                    "images_per_s_range": [min(n / r[name] for r in repeats),
+                                           max(n / r[name] for r in repeats)]}
+             for name in repeats[0]}
+    ratios = {name: [r["nest"] / r[name] for r in repeats] for name in ("torch_float64",
+                                                                        "torch_float32")}
+    memory = {f"batch_{b}": peak_memory_mb(max(b, 100), b, str(args.data)) for b in (100, 500)}
+    result = {
+        "network": str(NETWORK), "window_ms": WINDOW, "seed": SEED, "images": len(digits),
+        "equality": equality, "spike_steps": steps, "step_images": len(step_digits),
+        "speed": speed, "speed_images": n, "repeats": repeats,
+        "speedup_vs_nest": {k: {"median": statistics.median(v), "each": v}
+                            for k, v in ratios.items()},
+        "peak_rss_mb": memory,
+        "versions": {"lifresponse": __version__, "torch": torch.__version__,
+                     "python": platform.python_version()},
+        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
+        "max_rss_mb_this_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "torch_backend.json").write_text(json.dumps(result, indent=1))
+    (args.out / "torch_backend.md").write_text(markdown(result))
+    print(markdown(result))
+
+
+def markdown(r: dict) -> str:
+    lines = [f"`{r['network']}`, {r['window_ms']:g} ms per image, 1 ms step, seed {r['seed']}, "
+             f"{r['images']} held-out digits; {r['machine']}, torch {r['versions']['torch']}, "
+             "CPU only (no GPU was lent). Nothing else ran meanwhile.", "",
+             "## Equality with NEST", "",
+             "| layer | spikes on NEST | float64: identical (image, neuron) counts | "
+             "float32: identical counts |", "|---|---|---|---|"]
+    e = r["equality"]
+    for i, layer in e["float64"]["layers"].items():
+        lines.append(f"| {i} | {layer['spikes_nest']:,} | "
+                     f"{100 * layer['identical_counts']:.3f} % | "
+                     f"{100 * e['float32']['layers'][i]['identical_counts']:.3f} % |")
+    lines += ["", f"Identical classifications: float64 "
+              f"{100 * e['float64']['identical_classifications']:.2f} %, float32 "
+              f"{100 * e['float32']['identical_classifications']:.2f} %. Accuracy: NEST "
+              f"{100 * e['float64']['accuracy_nest']:.2f} %, torch float64 "
+              f"{100 * e['float64']['accuracy_torch']:.2f} %, float32 "
+              f"{100 * e['float32']['accuracy_torch']:.2f} %.", "",
+              f"Spikes as (image, neuron, step), first {r['step_images']} digits: identical "
+              "fraction (intersection over union) per layer:", "",
+              "| layer | spikes on NEST | float64 | float32 |", "|---|---|---|---|"]
+    for i, (a, b) in enumerate(zip(r["spike_steps"]["float64"], r["spike_steps"]["float32"],
+                                   strict=True)):
+        lines.append(f"| {i} | {a['spikes_nest']:,} | {100 * a['identical']:.4f} % | "
+                     f"{100 * b['identical']:.4f} % |")
+    lines += ["", f"## Speed ({r['speed_images']} digits, {len(r['repeats'])} repeats)", "",
+              "| backend | images/s, median (range) |", "|---|---|"]
+    for name, s in r["speed"].items():
+        lo, hi = s["images_per_s_range"]
+        lines.append(f"| {name} | {s['images_per_s_median']:.1f} ({lo:.1f}-{hi:.1f}) |")
+    lines += ["", "Speed-up over NEST within each repeat: " + "; ".join(
+        f"{k}: {v['median']:.2f}x ({', '.join(f'{x:.2f}' for x in v['each'])})"
+        for k, v in r["speedup_vs_nest"].items()) + ".", "",
+        "Peak memory of a fresh process deploying on torch: " + ", ".join(
+            f"{k.replace('_', ' ')} {v:.0f} MB" for k, v in r["peak_rss_mb"].items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -103,6 +103,7 @@ def _add_calibrate(commands) -> None:
     parser.add_argument("--backend", default="nest", help="PyNN backend: nest or spinnaker")
     parser.add_argument("--max-cells", type=int, default=4000,
                         help="most neurons in one simulation run (bounds memory)")
+    _add_worker_options(parser, "chunks")
     parser.add_argument("--out", type=Path, default=Path("rates.h5"), help="results file")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted sweep from <out>.partial")
@@ -121,7 +122,8 @@ def _run_calibrate(args) -> None:
                                    trials=args.trials, duration=args.duration,
                                    timestep=args.timestep, seed=args.seed, threads=args.threads,
                                    backend=args.backend, max_cells=args.max_cells,
-                                   long_ok=args.yes)
+                                   long_ok=args.yes, workers=args.workers,
+                                   scheduler=args.scheduler)
     check_output(args.out, args.resume)
     n_cells = config.means.size * config.stds.size * config.trials
     print(f"calibrate: {args.drive} drive, {config.means.size} means x {config.stds.size} stds x "
@@ -360,11 +362,23 @@ def _add_deploy(commands) -> None:
                         help="torch only: float64 reproduces NEST; float32 is faster")
     parser.add_argument("--batch", type=int, default=500,
                         help="torch only: images simulated at once (memory)")
+    _add_worker_options(parser, "blocks")
     _add_connectors_option(parser)
     parser.add_argument("--out", type=Path, default=Path("run.h5"), help="run file")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run from the blocks kept in <out>.partial")
     parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_deploy, parser=parser)
+
+
+def _add_worker_options(parser, what: str) -> None:
+    parser.add_argument("--workers", type=int, default=1,
+                        help=f"processes to spread the {what} over (a Dask LocalCluster; "
+                             "--threads is per worker); the results do not depend on it")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help=f"send the {what} to a running Dask scheduler instead "
+                             "(e.g. tcp://host:8786, from dask-jobqueue; docs/scaling.md)")
 
 
 def _add_connectors_option(parser) -> None:
@@ -384,7 +398,8 @@ def _run_deploy(args) -> None:
         progress=not args.quiet, backend=args.backend, window=args.duration, gap=args.gap,
         block=args.block, seed=args.seed, threads=args.threads, record=args.record,
         connectors=args.connectors, protocol=args.protocol, device=args.device,
-        dtype=args.dtype, batch=args.batch)
+        dtype=args.dtype, batch=args.batch, workers=args.workers, scheduler=args.scheduler,
+        resume=args.resume)
     if not record.attrs["spikes_returned"]:
         print(f"NOTE: {record.attrs['note']}")
         print(f"wrote {args.out}")

@@ -67,7 +67,8 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
                  trials: int = 10, duration: float = 10000.0, timestep: float = 1.0,
                  seed: int = 42, threads: int = 1, backend: str = "nest",
                  neuron: LIFParams | None = None, max_cells: int = 4000,
-                 long_ok: bool = False) -> SweepConfig:
+                 long_ok: bool = False, workers: int = 1,
+                 scheduler: str | None = None) -> SweepConfig:
     """A calibration sweep from plain values.
 
     Parameters
@@ -87,6 +88,8 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
         in ms).
     long_ok : bool
         Allow a sweep of more than about a day's simulation here (``max_neuron_steps``).
+    workers, scheduler
+        Spread the chunks over Dask workers (:mod:`lifresponse.distributed`).
     """
     from lifresponse.calibration.drives import DCDrive, NoisyCurrentDrive, PoissonCurrentDrive
 
@@ -99,7 +102,7 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
     return SweepConfig(kinds[drive](), grid["means"], grid["stds"], trials=trials,
                        duration=duration, timestep=timestep, seed=seed, threads=threads,
                        backend=backend, neuron=neuron or LIFParams(),
-                       max_cells_per_chunk=max_cells,
+                       max_cells_per_chunk=max_cells, workers=workers, scheduler=scheduler,
                        **({"max_neuron_steps": float("inf")} if long_ok else {}))
 
 
@@ -353,8 +356,9 @@ def evaluate_ann(network, *, digits: Digits | None = None, data=None, test: bool
 def deploy(network, *, digits: Digits | None = None, data=None, test: bool = False,
            images: int | None = 1000, validation: int | None = None,
            split_seed: int | None = None, config: DeployConfig | None = None, out=None,
-           progress: bool = True, **options) -> RunRecord:
-    """Run a network as an SNN of ``IF_curr_exp`` neurons on NEST or sPyNNaker.
+           progress: bool = True, resume: bool = False, **options) -> RunRecord:
+    """Run a network as an SNN of ``IF_curr_exp`` neurons on NEST, sPyNNaker or the exact
+    torch simulator.
 
     Parameters
     ----------
@@ -369,9 +373,13 @@ def deploy(network, *, digits: Digits | None = None, data=None, test: bool = Fal
         How many (None: all).
     config : DeployConfig, optional
         Else built from ``options`` (``backend``, ``window`` in ms, ``gap``, ``block``,
-        ``seed``, ``threads``, ``record``, ``connectors``).
+        ``seed``, ``threads``, ``record``, ``connectors``, ``protocol``, ``device``,
+        ``dtype``, ``batch``, ``workers``, ``scheduler``).
     out : path-like, optional
-        ``run.h5`` to write; never overwritten.
+        ``run.h5`` to write; never overwritten. Finished blocks are kept in ``<out>.partial/``
+        meanwhile.
+    resume : bool
+        Continue an interrupted run from ``<out>.partial/``.
     """
     from lifresponse.networks.deploy import deploy as run_network
 
@@ -387,7 +395,7 @@ def deploy(network, *, digits: Digits | None = None, data=None, test: bool = Fal
              loaded.architecture, loaded.activation, config.backend, len(digits),
              config.window, loaded.timestep)
     return run_network(network if isinstance(network, Network) else Path(network), digits,
-                       config, out, progress)
+                       config, out, progress, resume)
 
 
 def energy(run, *, out=None, e_syn: float = energy_model.E_SYN_J, mapping: dict | None = None,

@@ -66,6 +66,15 @@ CASES = [
      "--batch: must be >= 1"),
     (["calibrate", "--backend", "torch", "--out", "{tmp}/n.h5"],
      "--backend: 'torch' simulates deployed networks only"),
+    (["deploy", "{net}", "--workers", "0", "--out", "{tmp}/n.h5"],
+     "--workers: must be >= 1, a whole number (got 0)"),
+    (["calibrate", "--workers", "-2", "--out", "{tmp}/n.h5"], "--workers: must be >= 1"),
+    (["deploy", "{net}", "--scheduler", "", "--out", "{tmp}/n.h5"],
+     "--scheduler: give an address"),
+    (["deploy", "{net}", "--scheduler", "tcp://127.0.0.1:9", "--images", "2", "--out",
+      "{tmp}/n.h5"], "--scheduler: cannot reach 'tcp://127.0.0.1:9'"),
+    (["deploy", "{net}", "--workers", "2", "--protocol", "continuing", "--images", "2",
+      "--out", "{tmp}/n.h5"], "--workers: the 'continuing' protocol on 'nest' runs as one"),
 ]
 
 
@@ -92,6 +101,7 @@ def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err, err
     assert not (tmp_path / "n.h5").exists() and not (tmp_path / "fig.xyz").exists()
+    assert not (tmp_path / "n.h5.partial").exists()  # a failed start leaves no unfinished run
 
 
 def test_csv_into_a_new_folder_is_written(tmp_path):

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from network_helpers import assert_same_run, conv_network, random_digits
 
 from lifresponse.cli import main
 from lifresponse.datasets import Digits
@@ -17,38 +18,14 @@ from lifresponse.neuron import LIFParams
 torch_backend = pytest.importorskip("lifresponse.backends.torch")
 
 
-def _conv_network(rng, neuron=LIFParams(), timestep=1.0):
-    """10x10 input -> 3 maps 3x3 (both signs) -> 2x2 pooling -> 10 dense (both signs)."""
-    layers = [Layer("conv", (1, 10, 10), (3, 8, 8), rng.normal(0.05, 0.4, (3, 1, 3, 3))),
-              Layer("pool", (3, 8, 8), (3, 4, 4), np.full((2, 2), 0.25), 2),
-              Layer("dense", (3, 4, 4), (10,), rng.normal(0.05, 0.3, (48, 10)))]
-    return Network("3c3-2s-10fc", layers, "noisy-softplus", 0.33, 186.0, neuron.tau_syn_E,
-                   neuron, timestep)
-
-
-def _digits(rng, n=7):
-    return Digits(rng.uniform(0, 1, (n, 10, 10)).astype(np.float32), np.arange(n) % 10,
-                  "random")
-
-
-def _assert_same_run(a, b):
-    assert sorted(a.layer_counts) == sorted(b.layer_counts)
-    for i in a.layer_counts:
-        np.testing.assert_array_equal(a.layer_counts[i], b.layer_counts[i], err_msg=f"layer {i}")
-    np.testing.assert_array_equal(a.input_counts, b.input_counts)
-    np.testing.assert_array_equal(a.output_counts_by_time, b.output_counts_by_time)
-    for i in a.events_by_time:
-        np.testing.assert_array_equal(a.events_by_time[i], b.events_by_time[i])
-
-
 @pytest.mark.parametrize("neuron, timestep", [
     (LIFParams(), 1.0),
     # refractory period of 4 steps, tau_syn = 2 ms: another settle time and other propagators
     (LIFParams(tau_refrac=2.0, tau_syn_E=2.0, tau_syn_I=2.0, i_offset=0.05), 0.5),
 ], ids=["1ms", "0.5ms-refractory-4-steps"])
 def test_torch_equals_nest_spike_for_spike(rng, neuron, timestep):
-    network = _conv_network(rng, neuron, timestep)
-    digits = _digits(rng)
+    network = conv_network(rng, neuron, timestep)
+    digits = random_digits(rng)
     # blocks of 3 on NEST: the hand-over of input spikes between blocks is exercised
     nest_run = deploy(network, digits, DeployConfig(window=60.0, gap=2.0, block=3, threads=1,
                                                     seed=4), progress=False)
@@ -56,7 +33,7 @@ def test_torch_equals_nest_spike_for_spike(rng, neuron, timestep):
                                                      batch=4, threads=1, seed=4),
                        progress=False)
     assert nest_run.layer_counts[0].sum() > 500  # the network is active
-    _assert_same_run(nest_run, torch_run)
+    assert_same_run(nest_run, torch_run)
     assert nest_run.attrs["evaluation"] == torch_run.attrs["evaluation"]
     assert torch_run.attrs["protocol"] == nest_run.attrs["protocol"] == "rest"
 
@@ -105,16 +82,16 @@ def test_propagators_reproduce_a_nest_membrane_trace(nest_kernel):
 
 
 def test_rest_protocol_counts_do_not_depend_on_blocks_or_batches(rng):
-    network = _conv_network(rng)
-    digits = _digits(rng, 5)
+    network = conv_network(rng)
+    digits = random_digits(rng, 5)
     one_block = deploy(network, digits, DeployConfig(window=50.0, block=5, threads=1, seed=2),
                        progress=False)
     per_image = deploy(network, digits, DeployConfig(window=50.0, block=1, threads=1, seed=2),
                        progress=False)
-    _assert_same_run(one_block, per_image)
+    assert_same_run(one_block, per_image)
     batches = deploy(network, digits, DeployConfig(backend="torch", window=50.0, batch=2,
                                                    threads=1, seed=2), progress=False)
-    _assert_same_run(one_block, batches)
+    assert_same_run(one_block, batches)
     continuing = deploy(network, digits, DeployConfig(window=50.0, block=5, threads=1, seed=2,
                                                       protocol="continuing"), progress=False)
     assert continuing.attrs["protocol"] == "continuing" and continuing.attrs["settle_ms"] == 0
@@ -122,8 +99,8 @@ def test_rest_protocol_counts_do_not_depend_on_blocks_or_batches(rng):
 
 
 def test_float32_runs_and_is_recorded(rng):
-    network = _conv_network(rng)
-    digits = _digits(rng, 3)
+    network = conv_network(rng)
+    digits = random_digits(rng, 3)
     run = deploy(network, digits, DeployConfig(backend="torch", window=50.0, dtype="float32",
                                                threads=1), progress=False)
     assert run.attrs["dtype"] == "float32" and run.attrs["device"] == "cpu"
@@ -131,8 +108,8 @@ def test_float32_runs_and_is_recorded(rng):
 
 
 def test_bad_device_and_batch(rng):
-    network = _conv_network(rng)
-    digits = _digits(rng, 2)
+    network = conv_network(rng)
+    digits = random_digits(rng, 2)
     with pytest.raises(ParameterError, match="device: 'gpu0' is not a torch device"):
         deploy(network, digits, DeployConfig(backend="torch", device="gpu0"), progress=False)
     if not torch_backend.torch.cuda.is_available():

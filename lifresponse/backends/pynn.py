@@ -157,12 +157,17 @@ class PyNNBackend:
 
     # -- running -------------------------------------------------------------------------------
 
-    def present(self, network, pixels, presentation, config, progress: bool = True):
-        """Build ``network`` and present ``pixels`` (:func:`lifresponse.networks.presenting.
-        present_on_pynn`); returns its :class:`~lifresponse.networks.presenting.Activity`."""
-        from lifresponse.networks.presenting import present_on_pynn
+    def images_per_block(self, config) -> int:
+        """Images whose input spikes are handed over at once (``DeployConfig.block``)."""
+        return config.block
 
-        return present_on_pynn(self, network, pixels, presentation, config, progress)
+    def presenter(self, network, presentation, config):
+        """Start the simulator for ``network``: a
+        :class:`~lifresponse.networks.presenting.PyNNPresenter`, which builds it with its
+        first block."""
+        from lifresponse.networks.presenting import PyNNPresenter
+
+        return PyNNPresenter(self, network, presentation, config)
 
     def run_to(self, time: float) -> None:
         """Simulate until every spike with a time stamp up to ``time`` (ms) has been emitted

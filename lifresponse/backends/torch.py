@@ -41,12 +41,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from lifresponse.errors import BackendError, ParameterError
 from lifresponse.networks.encoding import InputSpikes, Presentation, poisson_inputs
 from lifresponse.networks.network_file import Layer, Network
-from lifresponse.networks.presenting import Activity, empty_activity, n_time_bins, time_bin
+from lifresponse.networks.presenting import (
+    BlockActivity,
+    empty_block,
+    input_events,
+    n_time_bins,
+    time_bin,
+)
 from lifresponse.networks.topology import fan_outs, network_connections
 from lifresponse.neuron import LIFParams
 
@@ -175,57 +180,71 @@ class TorchBackend:
     protocols = ("rest",)
     spike_precision = "on_grid"
     runs_on_devices = True
+    inputs_fixed_at_build = False
 
     def version(self) -> str:
         return f"lifresponse exact simulator, torch {importlib.metadata.version('torch')}"
 
-    def present(self, network: Network, pixels: np.ndarray, presentation: Presentation,
-                config, progress: bool = True) -> Activity:
-        """Simulate ``pixels`` on ``network`` batch by batch with ``config``'s device, dtype,
-        batch size, threads and seed (:class:`lifresponse.networks.deploy.DeployConfig`)."""
-        device = check_device(config.device)
-        dtype = torch.float64 if config.dtype == "float64" else torch.float32
-        n_images, n_inputs = pixels.shape
-        batch = min(config.batch, n_images)
-        check_memory(network, batch, dtype, device)
-        threads = torch.get_num_threads()
+    def images_per_block(self, config) -> int:
+        """Images simulated at once: the batch."""
+        return config.batch
+
+    def presenter(self, network: Network, presentation: Presentation, config) -> TorchPresenter:
+        return TorchPresenter(network, presentation, config, self.version())
+
+
+class TorchPresenter:
+    """Simulates blocks of images, each block as one batch, with ``config``'s device, dtype,
+    threads and seed (:class:`lifresponse.networks.deploy.DeployConfig`).
+
+    Raises
+    ------
+    ParameterError, BackendError
+        A device that is not there, or a batch that does not fit in its memory.
+    """
+
+    def __init__(self, network: Network, presentation: Presentation, config, version: str):
+        self.network, self.presentation, self.config = network, presentation, config
+        self.device = check_device(config.device)
+        self.dtype = torch.float64 if config.dtype == "float64" else torch.float32
+        check_memory(network, config.batch, self.dtype, self.device)
+        self._threads = torch.get_num_threads()
         torch.set_num_threads(config.threads)
-        try:
-            synapses = [_Synapses(layer, dtype, device) for layer in network.layers]
-            connections = network_connections(network)
-            fan_out = fan_outs(connections)
-            n_bins = n_time_bins(presentation.window)
-            recorded = range(len(network.layers)) if config.record == "all" else [
-                len(network.layers) - 1]
-            counts, input_counts, by_time, events = empty_activity(
-                n_images, n_inputs, {i: network.layers[i].n_out for i in recorded},
-                network.layers[-1].n_out, n_bins)
-            propagators = Propagators.of(network.neuron, network.timestep)
-            with torch.no_grad(), tqdm(total=n_images, unit="image", disable=not progress,
-                                       desc="deploy") as bar:
-                for first in range(0, n_images, batch):
-                    chunk = pixels[first:first + batch]
-                    inputs = poisson_inputs(chunk, presentation, network.input_rate, first,
-                                            config.seed)
-                    input_counts[first:first + len(chunk)] = inputs.counts
-                    events[-1] += np.bincount(
-                        time_bin(inputs.step * presentation.timestep, n_bins),
-                        weights=fan_out[-1][inputs.neuron], minlength=n_bins)
-                    layers = [_Neurons(s, propagators, len(chunk), dtype, device)
-                              for s in synapses]
-                    window_counts, binned = _simulate(layers, inputs, network, presentation,
-                                                      n_bins, dtype, device)
-                    for i in recorded:
-                        counts[i][first:first + len(chunk)] = window_counts[i]
-                        events[i] += binned[i] @ fan_out[i]
-                    by_time[first:first + len(chunk)] = window_counts["by_time"]
-                    bar.update(len(chunk))
-        finally:
-            torch.set_num_threads(threads)
-        n_synapses = sum(int(np.count_nonzero(c.weight)) for c in connections)
-        return Activity(counts, input_counts, by_time, events, fan_out, n_synapses, "tensors",
-                        version=self.version(),
-                        extra={"device": str(device), "dtype": config.dtype, "batch": batch})
+        self.synapses = [_Synapses(layer, self.dtype, self.device) for layer in network.layers]
+        self.fan_out = fan_outs(network_connections(network))
+        self.propagators = Propagators.of(network.neuron, network.timestep)
+        last = len(network.layers) - 1
+        self.recorded = range(last + 1) if config.record == "all" else [last]
+        self.info = {"connectors": "tensors", "version": version, "virtual": False,
+                     "energy_report": "", "device": str(self.device), "dtype": config.dtype,
+                     "batch": config.batch}
+
+    def present(self, pixels: np.ndarray, first: int) -> BlockActivity:
+        """Simulate ``pixels`` (n, n_inputs), images ``first`` ... of the run, as one batch."""
+        network, presentation = self.network, self.presentation
+        n_images, n_inputs = pixels.shape
+        n_bins = n_time_bins(presentation.window)
+        block = empty_block(first, n_images, n_inputs,
+                            {i: network.layers[i].n_out for i in self.recorded},
+                            network.layers[-1].n_out, n_bins, self.info)
+        inputs = poisson_inputs(pixels, presentation, network.input_rate, first,
+                                self.config.seed)
+        block.input_counts[:] = inputs.counts
+        block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
+                                                 presentation.timestep, n_bins)
+        layers = [_Neurons(s, self.propagators, n_images, self.dtype, self.device)
+                  for s in self.synapses]
+        with torch.no_grad():
+            window_counts, binned = _simulate(layers, inputs, network, presentation, n_bins,
+                                              self.dtype, self.device)
+        for i in self.recorded:
+            block.counts[i][:] = window_counts[i]
+            block.events_by_time[i] += binned[i] @ self.fan_out[i]
+        block.by_time[:] = window_counts["by_time"]
+        return block
+
+    def close(self) -> None:
+        torch.set_num_threads(self._threads)
 
 
 def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 import lifresponse
-from lifresponse import backends
+from lifresponse import backends, distributed
 from lifresponse.calibration import results
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
@@ -56,6 +56,11 @@ class SweepConfig:
     max_neuron_steps : float
         Refuse sweeps above this many neuron-timesteps (:data:`LONG_SWEEP_NEURON_STEPS`, about a
         day on one core here); ``inf`` to allow any.
+    workers : int
+        Processes the chunks are spread over (Dask ``LocalCluster``); 1 runs in this process.
+        Chunks are seeded on their own, so the counts do not depend on it.
+    scheduler : str, optional
+        Address of a running Dask scheduler to send the chunks to instead.
     """
 
     drive: object
@@ -70,6 +75,8 @@ class SweepConfig:
     neuron: LIFParams = field(default_factory=LIFParams)
     max_cells_per_chunk: int = 4000
     max_neuron_steps: float = field(default=2e11, compare=False)
+    workers: int = field(default=1, compare=False)
+    scheduler: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "means", np.atleast_1d(np.asarray(self.means, dtype=float)))
@@ -96,6 +103,7 @@ class SweepConfig:
             raise ParameterError(
                 f"max_cells_per_chunk: must hold one point's {self.trials} trials (got "
                 f"{self.max_cells_per_chunk})")
+        distributed.check_workers(self.workers, self.scheduler)
         backend = backends.get(self.backend, pynn=True)
         if (backend.noisy_current_dt_is_timestep and self.drive.kind == "noisy-current"
                 and self.drive.dt_noise != self.timestep):
@@ -194,14 +202,10 @@ def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = T
     note = ""
     slices = backends.get(config.backend, pynn=True).run_slices
     with tqdm(total=len(todo) * slices, unit="slice", disable=not progress, desc="sweep") as bar:
-        for c, points in todo:
-            bar.set_postfix_str(f"chunk {c + 1}/{len(chunks)}")
-            start = time.perf_counter()
-            counts, virtual = _simulate_chunk(config, c, points, bar)
+        for c, points, counts, virtual, wall in _run_chunks(config, todo, bar):
             if virtual:  # a virtual board returns nothing: store "not measured", not zeros
                 counts = np.full_like(counts, -1)
-            results.write_chunk(partial, c, points, counts, time.perf_counter() - start,
-                                spikes_returned=not virtual)
+            results.write_chunk(partial, c, points, counts, wall, spikes_returned=not virtual)
             note = VIRTUAL_BOARD_NOTE if virtual else note
     results.mark_complete(partial, note)
     partial.rename(out)
@@ -221,8 +225,8 @@ def check_output(out: Path, resume: bool) -> None:
 
 
 def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dict) -> None:
-    keys = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "backend",
-            "max_cells_per_chunk")
+    keys = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "threads",
+            "backend", "max_cells_per_chunk")
     differ = [k for k in keys if table.attrs[k] != header[k]]
     if not (np.array_equal(table.means, config.means) and np.array_equal(table.stds,
                                                                           config.stds)):
@@ -232,7 +236,30 @@ def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dic
                              "delete it or choose another --out")
 
 
-def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) -> tuple:
+def _run_chunks(config: SweepConfig, todo: list, bar):
+    """(chunk, points, counts, virtual, wall seconds) of every chunk of ``todo``, as each
+    finishes: in this process (moving ``bar`` slice by slice), or on Dask workers (``bar``
+    moves by whole chunks)."""
+    if distributed.wanted(config.workers, config.scheduler):
+        slices = backends.get(config.backend, pynn=True).run_slices
+        for result in distributed.run_tasks(_timed_chunk, [(c, points) for c, points in todo],
+                                            config.workers, config.scheduler, config.threads,
+                                            shared=(config,)):
+            bar.update(slices)
+            yield result
+        return
+    for c, points in todo:
+        bar.set_postfix_str(f"chunk {c + 1}/{len(config.chunks())}")
+        yield _timed_chunk(config, c, points, bar)
+
+
+def _timed_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar=None) -> tuple:
+    start = time.perf_counter()
+    counts, virtual = _simulate_chunk(config, chunk, points, bar)
+    return chunk, points, counts, virtual, time.perf_counter() - start
+
+
+def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar=None) -> tuple:
     """Run one chunk; returns spike counts (n_points, trials) and whether the board was virtual."""
     backend = backends.get(config.backend, pynn=True)
     backend.start(timestep=config.timestep, threads=config.threads, seed=config.seed + chunk)
@@ -249,7 +276,8 @@ def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar) ->
         for _ in range(backend.run_slices):
             with backends.quiet():
                 sim.run(config.duration / backend.run_slices)
-            bar.update(1)
+            if bar is not None:
+                bar.update(1)
         with backends.quiet():
             counts = recorder.counts()
         virtual = backend.is_virtual_board()

@@ -1,31 +1,38 @@
 """Run a network file as an SNN on a backend; spike counts per (image, neuron) into ``run.h5``.
 
-The network is built once, and images are presented one after another in one continuing
-simulation, each from rest by default (:mod:`lifresponse.networks.presenting` has the
-protocols). On a PyNN backend the input sources get their spike times block by block (default
-25 images), so memory stays bounded and nothing is rebuilt; the torch backend simulates a batch
-of images at once (:mod:`lifresponse.backends.torch`).
+A run is a list of blocks of images, the unit of work, of distribution and of resumption. A
+presenter builds the network once and presents blocks one after another in one continuing
+simulation, each image from rest by default (:mod:`lifresponse.networks.presenting` has the
+protocols): on a PyNN backend the input sources get their spike times block by block (default
+25 images), so memory stays bounded and nothing is rebuilt; the torch backend simulates a block
+(its batch) at once (:mod:`lifresponse.backends.torch`). Blocks run in this process or on Dask
+workers (:mod:`lifresponse.distributed`); each finished block is kept at once
+(:mod:`lifresponse.networks.partial_run`), and the run file is written from the blocks in image
+order, the same whoever ran them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 import lifresponse
-from lifresponse import backends
+from lifresponse import backends, distributed
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file, run_file
 from lifresponse.networks.builder import CONNECTORS
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.evaluation import evaluate
-from lifresponse.networks.presenting import PROTOCOLS, TIME_BIN_MS, settle_time
+from lifresponse.networks.partial_run import PartialRun
+from lifresponse.networks.presenting import PROTOCOLS, TIME_BIN_MS, merge, settle_time
 from lifresponse.networks.run_file import RunRecord
+from lifresponse.networks.topology import fan_outs, network_connections
 
 
 class RunFileExistsError(LifResponseError):
@@ -64,7 +71,12 @@ class DeployConfig:
     dtype : {"float64", "float32"}
         Precision of the torch backend (float64 reproduces NEST).
     batch : int
-        Images simulated at once by the torch backend.
+        Images simulated at once by the torch backend (its block).
+    workers : int
+        Processes the blocks are spread over (Dask ``LocalCluster``); 1 runs in this process.
+        Does not change the counts (with the "rest" protocol).
+    scheduler : str, optional
+        Address of a running Dask scheduler to send the blocks to instead.
     """
 
     backend: str = "nest"
@@ -79,6 +91,8 @@ class DeployConfig:
     device: str = "cpu"
     dtype: str = "float64"
     batch: int = 500
+    workers: int = 1
+    scheduler: str | None = None
 
     def __post_init__(self):
         if not self.window > 0:
@@ -101,6 +115,7 @@ class DeployConfig:
             raise ParameterError(f"dtype: 'float64' or 'float32' (got {self.dtype!r})")
         if self.batch < 1:
             raise ParameterError(f"batch: must be >= 1 (got {self.batch})")
+        distributed.check_workers(self.workers, self.scheduler)
         backends.check_name(self.backend)
 
 
@@ -118,7 +133,7 @@ def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
 
 
 def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=None,
-           progress: bool = True) -> RunRecord:
+           progress: bool = True, resume: bool = False) -> RunRecord:
     """Simulate ``digits`` on ``network``; return the run, and write it to ``out`` if given.
 
     Parameters
@@ -130,9 +145,12 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     config : DeployConfig
     out : path-like, optional
         Run file to write, only when the whole run is done (atomically); an existing one is
-        never overwritten. None: nothing is written.
+        never overwritten. Meanwhile every finished block is kept in ``<out>.partial/``
+        (:mod:`lifresponse.networks.partial_run`). None: nothing is written.
     progress : bool
         Show a progress bar.
+    resume : bool
+        Continue the unfinished run in ``<out>.partial/`` (same settings only).
     """
     if out is not None and Path(out).exists():
         raise RunFileExistsError(f"{out} already exists; it is never overwritten: choose another "
@@ -155,30 +173,66 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         raise ParameterError(f"device: backend {config.backend!r} runs on its own simulator, "
                              f"not on a torch device (got {config.device!r}); use --backend "
                              "torch")
+    n_images = len(pixels)
+    # "continuing" carries each image's state into the next, block boundaries included: one
+    # block in one process (what a SpiNNaker board does anyway)
+    whole = protocol == "continuing" or backend.inputs_fixed_at_build
+    if whole and distributed.wanted(config.workers, config.scheduler):
+        raise ParameterError(f"workers: the {protocol!r} protocol on {config.backend!r} runs "
+                             "as one block in one process; use --protocol rest on NEST")
+    size = n_images if whole else min(backend.images_per_block(config), n_images)
+    config = replace(config, block=min(config.block, size), batch=min(config.batch, size))
     settle = settle_time(network.neuron, network.timestep) if protocol == "rest" else 0.0
     presentation = Presentation(config.window, config.gap, network.timestep, settle)
+    token = _network_token(network_path, network)
+    partial = None
+    if out is not None:
+        partial = PartialRun(out, _settings(token, digits, pixels, config, protocol, size),
+                             resume)
+    blocks = partial.finished() if partial else []
+    done = {b.first for b in blocks}
+    todo = [(first, pixels[first:first + size]) for first in range(0, n_images, size)
+            if first not in done]
     start = time.perf_counter()
-    activity = backend.present(network, pixels, presentation, config, progress)
+    try:
+        with tqdm(total=n_images, initial=n_images - sum(len(p) for _, p in todo),
+                  unit="image", disable=not progress, desc="deploy") as bar:
+            for block in _present(backend, network, token, presentation, config, todo):
+                if partial:
+                    partial.keep(block)
+                blocks.append(block)
+                bar.update(block.n_images)
+    except BaseException:
+        if partial:  # what was kept stays for --resume; an empty store is no run at all
+            partial.remove_if_empty()
+        raise
     wall = time.perf_counter() - start
-    virtual = activity.virtual
+    activity = merge(blocks)
+    info = activity.info
+    virtual = info["virtual"]
+    connections = network_connections(network)
     attrs = {
         "network_file": str(network_path) if network_path else "(in memory)",
-        "network_sha256": _sha256(network_path) if network_path else "",
+        "network_sha256": token if network_path else "",
         "architecture": network.architecture, "activation": network.activation,
-        "backend": config.backend, "backend_version": activity.version,
+        "backend": config.backend, "backend_version": info["version"],
         "lifresponse_version": lifresponse.__version__, "timestep_ms": network.timestep,
         "window_ms": config.window, "gap_ms": config.gap, "protocol": protocol,
         "settle_ms": settle, "input_rate_hz": network.input_rate,
         "tau_syn_ms": network.tau_syn, "seed": config.seed, "threads": config.threads,
-        "n_images": len(pixels), "spike_precision": backend.spike_precision,
+        "n_images": n_images, "spike_precision": backend.spike_precision,
         "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
-        "wall_time_s": wall, "data": digits.source, "n_synapses": activity.n_synapses,
-        "recorded_layers": sorted(activity.counts), "connectors": activity.connectors,
-        "spinnaker_energy_report": activity.energy_report, **activity.extra,
+        "wall_time_s": wall, "blocks_resumed": len(done), "block_images": size,
+        "workers": config.workers if config.scheduler is None else "scheduler",
+        "data": digits.source,
+        "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
+        "recorded_layers": sorted(activity.counts), "connectors": info["connectors"],
+        "spinnaker_energy_report": info["energy_report"],
+        **{k: info[k] for k in ("device", "dtype", "batch") if k in info},
     }
     n_bins = activity.by_time.shape[1]
     record = RunRecord(attrs, digits.labels.astype(np.int64), activity.counts,
-                       activity.fan_out, activity.input_counts,
+                       fan_outs(connections), activity.input_counts,
                        np.cumsum(activity.by_time, axis=1, dtype=np.uint32),
                        TIME_BIN_MS * np.arange(1, n_bins + 1),
                        events_by_time=activity.events_by_time)
@@ -187,7 +241,51 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     if out is not None:
         run_file.write(record, out)
         record.path = Path(out)
+        partial.remove()
     return record
+
+
+def _present(backend, network, token, presentation, config, todo):
+    """Each block of ``todo`` [(first, pixels)] presented, as it finishes: in this process, or
+    on Dask workers (:mod:`lifresponse.distributed`)."""
+    if not todo:
+        return
+    if distributed.wanted(config.workers, config.scheduler):
+        yield from distributed.run_tasks(
+            distributed.present_block,
+            [(token, config.backend, presentation, config, p, first) for first, p in todo],
+            config.workers, config.scheduler, config.threads, shared=(network,))
+        return
+    presenter = backend.presenter(network, presentation, config)
+    try:
+        for first, chunk in todo:
+            yield presenter.present(chunk, first)
+    finally:
+        presenter.close()
+
+
+def _settings(token: str, digits: Digits, pixels: np.ndarray, config: DeployConfig,
+              protocol: str, size: int) -> dict:
+    """What changes a run's counts, to check a resumed run against (JSON-able)."""
+    seen = hashlib.sha256(np.ascontiguousarray(pixels).tobytes())
+    seen.update(np.asarray(digits.labels, np.int64).tobytes())
+    return {"network_sha256": token, "digits_sha256": seen.hexdigest(),
+            "n_images": len(pixels), "backend": config.backend, "window_ms": config.window,
+            "gap_ms": config.gap, "protocol": protocol, "seed": config.seed,
+            "threads": config.threads, "record": config.record,
+            "connectors": config.connectors, "device": config.device, "dtype": config.dtype,
+            "block_images": size}
+
+
+def _network_token(path, network: network_file.Network) -> str:
+    """SHA-256 of the network file, or of the weights of a network in memory."""
+    if path is not None:
+        return _sha256(path)
+    digest = hashlib.sha256(network.architecture.encode())
+    for layer in network.layers:
+        digest.update(np.ascontiguousarray(layer.weight, dtype=np.float64).tobytes())
+    digest.update(repr(network.neuron).encode())
+    return digest.hexdigest()
 
 
 def _sha256(path) -> str:

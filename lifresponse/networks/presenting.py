@@ -1,4 +1,5 @@
-"""Presenting images to a network on a PyNN backend, and what every backend returns.
+"""Presenting images to a network on a PyNN backend, block by block, and what every backend
+returns for a block.
 
 Two protocols (recorded in ``run.h5`` as ``protocol``):
 
@@ -24,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
 
 from lifresponse import backends
 from lifresponse.networks.builder import build
@@ -55,133 +55,167 @@ def time_bin(offset: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 @dataclass
-class Activity:
-    """Spike counts of a presentation, as any backend returns them.
+class BlockActivity:
+    """Spike counts of one block of consecutive images, as every backend's presenter returns
+    them.
 
     Attributes
     ----------
+    first : int
+        Index of the block's first image in the run.
     counts : dict
         Layer index -> spikes per (image, neuron) in each window, uint16 (recorded layers).
     input_counts : numpy.ndarray
-        Input spikes per (image, input neuron).
+        Input spikes per (image, input neuron), uint16.
     by_time : numpy.ndarray
-        Output spikes per (image, 10 ms bin, output neuron), not cumulative.
+        Output spikes per (image, 10 ms bin, output neuron), not cumulative, uint16.
     events_by_time : dict
-        Layer index (-1 = input) -> synaptic events caused in each bin, summed over images.
-    fan_out : dict
-        Synapses leaving each neuron, by layer (-1 = input).
-    n_synapses : int
-    connectors : str
-        How the synapses were built ("native", "lists", or "tensors" for torch).
-    virtual : bool
-        True on a virtual board (no spikes).
-    energy_report : str
-        The simulator's own energy report ("" if none).
-    version : str
-        Backend version, for the run file.
-    extra : dict
-        Backend-specific attributes for the run file (device, dtype, batch).
+        Layer index (-1 = input) -> synaptic events caused in each bin, summed over the block's
+        images (whole numbers, so blocks add up exactly in any order).
+    info : dict
+        What the run file records of the backend: ``connectors``, ``version``, ``virtual``,
+        ``energy_report`` and backend-specific entries (device, dtype, batch).
     """
+
+    first: int
+    counts: dict
+    input_counts: np.ndarray
+    by_time: np.ndarray
+    events_by_time: dict
+    info: dict = field(default_factory=dict)
+
+    @property
+    def n_images(self) -> int:
+        return len(self.input_counts)
+
+
+@dataclass
+class Activity:
+    """The blocks of a whole run, merged in image order (:func:`merge`)."""
 
     counts: dict
     input_counts: np.ndarray
     by_time: np.ndarray
     events_by_time: dict
-    fan_out: dict
-    n_synapses: int
-    connectors: str
-    virtual: bool = False
-    energy_report: str = ""
-    version: str = ""
-    extra: dict = field(default_factory=dict)
+    info: dict
 
 
-def empty_activity(n_images: int, n_inputs: int, layer_sizes: dict, n_out: int,
-                   n_bins: int) -> tuple:
-    """Zeroed (counts, input_counts, by_time, events_by_time) for a run."""
+def merge(blocks: list[BlockActivity]) -> Activity:
+    """One run from its blocks (any order; they must cover the images without gaps)."""
+    blocks = sorted(blocks, key=lambda b: b.first)
+    expected = 0
+    for block in blocks:
+        if block.first != expected:
+            raise ValueError(f"blocks do not cover the run: image {expected} is missing")
+        expected += block.n_images
+    first = blocks[0]
+    return Activity(
+        {i: np.concatenate([b.counts[i] for b in blocks]) for i in first.counts},
+        np.concatenate([b.input_counts for b in blocks]),
+        np.concatenate([b.by_time for b in blocks]),
+        {i: np.sum([b.events_by_time[i] for b in blocks], axis=0)
+         for i in first.events_by_time},
+        first.info)
+
+
+def empty_block(first: int, n_images: int, n_inputs: int, layer_sizes: dict, n_out: int,
+                n_bins: int, info: dict) -> BlockActivity:
+    """A block of zero counts, to be filled."""
     counts = {i: np.zeros((n_images, size), dtype=np.uint16) for i, size in layer_sizes.items()}
     events = {i: np.zeros(n_bins) for i in (-1, *layer_sizes)}
-    return (counts, np.zeros((n_images, n_inputs), dtype=np.uint16),
-            np.zeros((n_images, n_bins, n_out), dtype=np.uint16), events)
+    return BlockActivity(first, counts, np.zeros((n_images, n_inputs), dtype=np.uint16),
+                         np.zeros((n_images, n_bins, n_out), dtype=np.uint16), events, info)
 
 
-def present_on_pynn(backend, network, pixels: np.ndarray, presentation: Presentation,
-                    config, progress: bool = True) -> Activity:
-    """Build ``network`` on a PyNN ``backend`` and present ``pixels`` with ``config``'s
-    protocol, seed, threads, recording and connectors
-    (:class:`lifresponse.networks.deploy.DeployConfig`)."""
-    rest = presentation.settle > 0
-    backend.start(timestep=network.timestep, threads=config.threads, seed=config.seed)
-    n_images, n_inputs = pixels.shape
-    block = n_images if backend.inputs_fixed_at_build else config.block
-    n_bins = n_time_bins(presentation.window)
-    inputs = poisson_inputs(pixels[:block], presentation, network.input_rate, 0, config.seed)
-    try:
-        with backends.quiet():
-            built = build(backend, network, config.record,
-                          spike_trains(inputs, presentation, 0, n_inputs), config.connectors)
-        counts, input_counts, by_time, events = empty_activity(
-            n_images, n_inputs, {i: built.layers[i].size for i in built.recorders},
-            built.layers[-1].size, n_bins)
-        last = len(built.layers) - 1
-        trains = spike_trains(inputs, presentation, 0, n_inputs)
-        h = presentation.timestep
-        with tqdm(total=n_images, unit="image", disable=not progress, desc="deploy") as bar:
-            for first in range(0, n_images, block):
-                chunk = pixels[first:first + block]
-                if first > 0:  # the first block's trains were given when the inputs were built
-                    inputs = poisson_inputs(chunk, presentation, network.input_rate, first,
-                                            config.seed)
-                    trains = _hand_over(trains, spike_trains(inputs, presentation, first,
-                                                             n_inputs),
-                                        float(presentation.image_start(first)) - h)
-                    with backends.quiet():
-                        built.inputs.set(spike_times=backend.spike_times(trains))
-                input_counts[first:first + len(chunk)] = inputs.counts
-                events[-1] += np.bincount(time_bin(inputs.step * h, n_bins),
-                                          weights=built.fan_out[-1][inputs.neuron],
-                                          minlength=n_bins)
-                end = float(presentation.image_start(first + len(chunk)))
-                with backends.quiet():
-                    for image in range(first, first + len(chunk)):
-                        if rest:
-                            start = float(presentation.image_start(image))
-                            backend.run_to(start)
-                            backend.rest(built.layers, network.neuron)
-                            backend.run_to(start + presentation.window + presentation.gap)
-                            backend.silence(built.layers, h)
-                    backend.run_to(end - h if first + block < n_images else end)
-                for index, recorder in built.recorders.items():
-                    with backends.quiet():
-                        cell, times = recorder.read(clear=True)
-                    image, offset = presentation.locate(times)
-                    keep = (offset <= presentation.window) & (image < n_images) & (image >= 0)
-                    image, offset, cell = image[keep], offset[keep], cell[keep]
-                    bins = time_bin(offset, n_bins)
-                    counts[index] += bincount((image, cell), counts[index].shape)
-                    events[index] += np.bincount(bins, weights=built.fan_out[index][cell],
-                                                 minlength=n_bins)
-                    if index == last:
-                        by_time += bincount((image, bins, cell), by_time.shape)
-                bar.update(len(chunk))
-        activity = Activity(counts, input_counts, by_time, events, built.fan_out,
-                            built.n_synapses, built.connectors, backend.is_virtual_board(),
-                            backend.energy_report_text(), backend.version())
-    finally:
-        backend.end()
-    return activity
+def input_events(inputs, fan_out: np.ndarray, timestep: float, n_bins: int) -> np.ndarray:
+    """Synaptic events the input spikes cause in each time bin, summed over images."""
+    return np.bincount(time_bin(inputs.step * timestep, n_bins),
+                       weights=np.asarray(fan_out, float)[inputs.neuron], minlength=n_bins)
 
 
-def _hand_over(current: list, following: list, now: float) -> list:
-    """Spike times for the input sources when the next block's are given at time ``now``
-    (ms): the current block's not yet emitted, then the next block's.
+class PyNNPresenter:
+    """A network built once on a PyNN backend, presenting blocks of images one after another
+    in one continuing simulation.
 
-    NEST takes a ``SpikeSourceArray`` spike only if it is at least two steps ahead of its
-    clock (measured with PyNN 0.13 / NEST 3.10: with the clock at 10 ms, a spike set for 11 ms
-    is dropped, one for 12 ms is emitted); so the next block is handed over one step before it
-    starts, while the current block may still hold a spike at its very last step.
+    The simulation's clock runs on: the presenter's ``k``-th image occupies the ``k``-th slot of
+    ``presentation``, whatever its index in the run (that index seeds its input spikes). With
+    the "rest" protocol an image's counts so do not depend on which presenter ran it, or after
+    which images.
+
+    Parameters
+    ----------
+    backend : lifresponse.backends.pynn.PyNNBackend
+        Not yet started.
+    network : Network
+    presentation : Presentation
+        With ``settle > 0`` for the "rest" protocol.
+    config : DeployConfig
+        Seed, threads, recorded layers, connectors.
     """
-    return [np.concatenate([c[c > now], f]) for c, f in zip(current, following, strict=True)]
+
+    def __init__(self, backend, network, presentation: Presentation, config):
+        self.backend, self.network, self.presentation = backend, network, presentation
+        self.config = config
+        self.built = None
+        self.slots = 0  # images presented so far
+        backend.start(timestep=network.timestep, threads=config.threads, seed=config.seed)
+
+    def present(self, pixels: np.ndarray, first: int) -> BlockActivity:
+        """Present ``pixels`` (n, n_inputs), images ``first`` ... of the run."""
+        backend, network, presentation = self.backend, self.network, self.presentation
+        n_images, n_inputs = pixels.shape
+        h = presentation.timestep
+        n_bins = n_time_bins(presentation.window)
+        inputs = poisson_inputs(pixels, presentation, network.input_rate, first,
+                                self.config.seed)
+        trains = spike_trains(inputs, presentation, self.slots, n_inputs)
+        with backends.quiet():
+            if self.built is None:
+                self.built = build(backend, network, self.config.record, trains,
+                                   self.config.connectors)
+            else:  # one step before the block: NEST drops spikes under two steps ahead
+                backend.run_to(float(presentation.image_start(self.slots)) - h)
+                self.built.inputs.set(spike_times=backend.spike_times(trains))
+        built = self.built
+        info = {"connectors": built.connectors, "version": backend.version()}
+        block = empty_block(first, n_images, n_inputs,
+                            {i: built.layers[i].size for i in built.recorders},
+                            built.layers[-1].size, n_bins, info)
+        block.input_counts[:] = inputs.counts
+        block.events_by_time[-1] += input_events(inputs, built.fan_out[-1], h, n_bins)
+        slots = range(self.slots, self.slots + n_images)
+        with backends.quiet():
+            for slot in slots:
+                if presentation.settle > 0:
+                    start = float(presentation.image_start(slot))
+                    backend.run_to(start)
+                    backend.rest(built.layers, network.neuron)
+                    backend.run_to(start + presentation.window + presentation.gap)
+                    backend.silence(built.layers, h)
+            # with "rest", every spike of the block is out a settle time before its end
+            end = float(presentation.image_start(slots.stop))
+            backend.run_to(end - h if presentation.settle > 0 else end)
+        last = len(built.layers) - 1
+        for index, recorder in built.recorders.items():
+            with backends.quiet():
+                cell, times = recorder.read(clear=True)
+            slot, offset = presentation.locate(times)
+            image = slot - self.slots
+            keep = (offset <= presentation.window) & (image >= 0) & (image < n_images)
+            image, offset, cell = image[keep], offset[keep], cell[keep]
+            bins = time_bin(offset, n_bins)
+            block.counts[index] += bincount((image, cell), block.counts[index].shape)
+            block.events_by_time[index] += np.bincount(
+                bins, weights=built.fan_out[index][cell], minlength=n_bins)
+            if index == last:
+                block.by_time += bincount((image, bins, cell), block.by_time.shape)
+        self.slots += n_images
+        info.update(virtual=backend.is_virtual_board(),
+                    energy_report=backend.energy_report_text())
+        return block
+
+    def close(self) -> None:
+        self.backend.end()
 
 
 def bincount(index: tuple, shape: tuple) -> np.ndarray:

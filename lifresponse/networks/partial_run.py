@@ -1,0 +1,111 @@
+"""The finished blocks of an unfinished deployment, kept in ``<run>.partial/``.
+
+One file per block, ``block_<first>_<n>.npz``, written to a temporary name and renamed, so a
+process killed at any moment leaves only whole blocks; ``settings.json`` holds everything that
+changes the counts (network and digits by SHA-256, window, gap, protocol, seed, threads,
+backend, precision, block size). ``deploy --resume`` runs only the missing blocks, and only for
+the same settings; the finished run file is written when every block is there, then the folder
+is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from lifresponse.errors import LifResponseError
+from lifresponse.networks.presenting import BlockActivity
+
+
+class PartialRunError(LifResponseError):
+    """An unfinished run is in the way, or belongs to other settings."""
+
+
+def partial_path(out) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+class PartialRun:
+    """The block store of the run that will be written to ``out``.
+
+    Parameters
+    ----------
+    out : path-like
+        The run file.
+    settings : dict
+        JSON-able settings that identify the run.
+    resume : bool
+        Continue an existing store (else an existing one is an error).
+
+    Raises
+    ------
+    PartialRunError
+        A store exists and ``resume`` is False, or it holds a run with other settings (the
+        message names the settings that differ).
+    """
+
+    def __init__(self, out, settings: dict, resume: bool):
+        self.folder = partial_path(out)
+        settings_file = self.folder / "settings.json"
+        if self.folder.exists():
+            if not resume:
+                raise PartialRunError(f"{self.folder} holds an unfinished run: continue it with "
+                                      "--resume, or delete it")
+            try:
+                saved = json.loads(settings_file.read_text())
+            except (OSError, ValueError) as exc:
+                raise PartialRunError(f"{settings_file}: unreadable ({exc}); delete "
+                                      f"{self.folder}") from None
+            differ = sorted(k for k in set(settings) | set(saved)
+                            if saved.get(k) != settings.get(k))
+            if differ:
+                raise PartialRunError(
+                    f"{self.folder} is a run with other settings ("
+                    + ", ".join(f"{k}: {saved.get(k)!r} there, {settings.get(k)!r} now"
+                                for k in differ)
+                    + "): resume with the same settings, or delete it")
+        else:
+            self.folder.mkdir(parents=True)
+            _write_atomic(settings_file, json.dumps(settings, indent=1).encode())
+
+    def finished(self) -> list[BlockActivity]:
+        """Every block kept so far."""
+        return [read_block(path) for path in sorted(self.folder.glob("block_*.npz"))]
+
+    def keep(self, block: BlockActivity) -> None:
+        """Store ``block`` (atomically)."""
+        arrays = {"input_counts": block.input_counts, "by_time": block.by_time,
+                  "info": np.array(json.dumps(block.info))}
+        arrays.update({f"counts_{i}": c for i, c in block.counts.items()})
+        arrays.update({f"events_{i}": e for i, e in block.events_by_time.items()})
+        path = self.folder / f"block_{block.first:07d}_{block.n_images}.npz"
+        tmp = path.with_name(f".{path.stem}.tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder)
+
+    def remove_if_empty(self) -> None:
+        """Remove the store if it holds no block (a run that failed before its first)."""
+        if not any(self.folder.glob("block_*.npz")):
+            self.remove()
+
+
+def read_block(path: Path) -> BlockActivity:
+    with np.load(path) as f:
+        counts = {int(k.split("_")[1]): f[k] for k in f.files if k.startswith("counts_")}
+        events = {int(k.split("_")[1]): f[k] for k in f.files if k.startswith("events_")}
+        return BlockActivity(int(path.stem.split("_")[1]), counts, f["input_counts"],
+                             f["by_time"], events, json.loads(str(f["info"])))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

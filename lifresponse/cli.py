@@ -446,6 +446,10 @@ def _add_energy(commands) -> None:
     parser.add_argument("--images", type=int, default=100, help="digits for --network")
     parser.add_argument("--duration", type=float, default=1000.0,
                         help="presentation time per image for --network (ms)")
+    parser.add_argument("--backend",
+                        help="with --network: simulate it on this backend (nest, torch) and "
+                             "report the measured run instead of the ANN's prediction; no run "
+                             "file is kept")
     _add_data_options(parser, test=True)
     parser.add_argument("--out", type=Path, default=Path("report"), help="report folder")
     parser.add_argument("--e-syn", type=float, default=8e-9, help="J per synaptic event")
@@ -467,13 +471,20 @@ def _run_energy(args) -> None:
     from lifresponse.errors import FileFormatError
     from lifresponse.hardware.spinnaker import read_mapping
 
-    if args.network:
+    if args.network and not args.backend:
         _predict_energy(args)
         return
-    if args.run_file is None:
+    if args.run_file is None and not args.network:
         raise FileFormatError("give a run file (from 'lifresponse deploy') or --network")
+    run = args.run_file
+    if args.network:
+        run = workflow.deploy(args.network, data=args.data, test=args.test, images=args.images,
+                              validation=args.validation, split_seed=args.split_seed,
+                              backend=args.backend, window=args.duration, record="all")
+        print(f"simulated {args.network} on {args.backend}: {len(run.labels)} digits x "
+              f"{args.duration:g} ms, SNN accuracy {100 * run.accuracy:.2f} %")
     mapping = read_mapping(args.mapping) if args.mapping else None
-    report = workflow.energy(args.run_file, out=args.out, e_syn=args.e_syn, mapping=mapping,
+    report = workflow.energy(run, out=args.out, e_syn=args.e_syn, mapping=mapping,
                              hardware=args.hardware, devices=args.devices)
     e, b = report["synaptic_event_model"], report["board_model"]
     print(f"synaptic-event model (eq. 17-18, E_syn = {e['e_syn_J']:.3g} J): "

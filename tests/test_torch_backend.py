@@ -1,6 +1,7 @@
 """The exact torch simulator against NEST: the same network and input spikes give the same
 spikes; the rest protocol makes an image's counts independent of how the run is cut up."""
 
+import json
 import math
 
 import numpy as np
@@ -138,4 +139,11 @@ def test_cli_deploy_on_torch_feeds_the_energy_report(tmp_path, rng, capsys):
     run = run_file.read(tmp_path / "run.h5")
     assert run.attrs["backend"] == "torch" and run.attrs["protocol"] == "rest"
     assert main(["energy", str(tmp_path / "run.h5"), "--out", str(tmp_path / "report")]) == 0
-    assert (tmp_path / "report" / "energy.json").exists()
+    from_file = json.loads((tmp_path / "report" / "energy.json").read_text())
+    # energy --network --backend simulates the same digits with the same defaults
+    assert main(["energy", "--network", str(path), "--backend", "torch", "--data", str(tmp_path),
+                 "--test", "--images", "4", "--duration", "50", "--out",
+                 str(tmp_path / "report2")]) == 0
+    simulated = json.loads((tmp_path / "report2" / "energy.json").read_text())
+    assert simulated["synaptic_event_model"] == from_file["synaptic_event_model"]
+    assert from_file["synaptic_event_model"]["joules"] > 0

@@ -16,12 +16,16 @@ See :mod:`lifresponse.workflow` and docs/python.md. The core (``neuron``, ``resp
 
 from importlib.metadata import PackageNotFoundError, version
 
+from lifresponse.cores import use_passive_wait_policy
+
+use_passive_wait_policy()  # before NEST or torch start OpenMP (lifresponse/cores.py says why)
+
 try:
     __version__ = version("lifresponse")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-from lifresponse.calibration.fit import Calibration  # noqa: E402
+from lifresponse.calibration.fit import Calibration  # noqa: E402, I001
 from lifresponse.datasets import load_mnist  # noqa: E402
 from lifresponse.networks.deploy import DeployConfig  # noqa: E402
 from lifresponse.neuron import LIFParams  # noqa: E402

@@ -13,6 +13,7 @@ import numpy as np
 
 from lifresponse import __version__
 from lifresponse.activations import REGISTRY
+from lifresponse.cores import available_cores
 from lifresponse.errors import LifResponseError
 from lifresponse.hardware.devices import BUILT_IN, DEFAULT_DEVICES
 from lifresponse.training import RATE_LIMIT_HZ
@@ -250,7 +251,8 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
     parser.add_argument("--lr", type=float, default=learning_rate,
                         help="initial Adam learning rate (x0.9 every 2 epochs)")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=available_cores(),
+                        help="torch CPU threads (default: the cores this process may use)")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT_HZ,
                         help="penalise hidden rates above this (Hz), so that the ANN stays where "
@@ -352,7 +354,9 @@ def _add_deploy(commands) -> None:
     parser.add_argument("--record", choices=["all", "output"], default="all",
                         help="layers whose spikes are counted (the energy report needs all)")
     parser.add_argument("--seed", type=int, default=1, help="input and simulator seed")
-    parser.add_argument("--threads", type=int, default=2, help="NEST or torch CPU threads")
+    parser.add_argument("--threads", type=int, default=available_cores(),
+                        help="NEST or torch CPU threads (default: the cores this process may "
+                             "use)")
     parser.add_argument("--protocol", choices=["rest", "continuing"],
                         help="'rest': every image starts from rest; 'continuing': from the "
                              "state the previous image left (default: the backend's own, rest "
@@ -641,6 +645,7 @@ def _add_reproduce(commands) -> None:
                         help="with --full: errors on 10,000 digits held out of the training "
                              "file even when --data has the official test split (by default "
                              "--full then trains on all 60,000 and tests on the test split)")
+    _add_worker_options(parser, "sweep chunks and deployment blocks")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.set_defaults(run=_run_reproduce, parser=parser)
 
@@ -651,7 +656,8 @@ def _run_reproduce(args) -> None:
     from lifresponse.reproduce import full_plan, quick_plan, reproduce
 
     plan = full_plan(args.data, args.held_out) if args.full else quick_plan(args.data)
-    plan = dataclasses.replace(plan, rate_limit=args.rate_limit)
+    plan = dataclasses.replace(plan, rate_limit=args.rate_limit, workers=args.workers,
+                               scheduler=args.scheduler)
     print(f"reproduce ({plan.name}, errors on the {plan.evaluation} digits) into {args.out}/")
     report = reproduce(plan, args.out, progress=not args.quiet)
     print(f"wrote {report} and {report.with_suffix('.md')}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 import lifresponse
 from lifresponse import backends, distributed
+from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file, run_file
@@ -57,7 +58,7 @@ class DeployConfig:
     seed : int
         Seed of the Poisson inputs and the simulator.
     threads : int
-        NEST threads.
+        NEST or torch threads (per worker); default the cores this process may use.
     record : {"output", "all"}
         Layers whose spikes are counted (all are needed for the energy report).
     connectors : {"native", "lists"}
@@ -84,7 +85,7 @@ class DeployConfig:
     gap: float = 0.0
     block: int = 25
     seed: int = 1
-    threads: int = 2
+    threads: int = field(default_factory=available_cores)
     record: str = "all"
     connectors: str = "native"
     protocol: str | None = None

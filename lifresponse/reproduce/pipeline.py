@@ -44,7 +44,9 @@ class Plan:
     ``validation`` is the number of held-out training digits (None: the default of
     :mod:`lifresponse.splits`, 0: none); ``evaluation`` is "held-out" (DNN and SNN errors on
     them) or "test" (on the official test split); ``training_tau_syn`` (ms) picks the
-    calibration the networks are trained with, one of ``tau_syns``.
+    calibration the networks are trained with, one of ``tau_syns``. ``workers`` and
+    ``scheduler`` spread the sweeps and deployments over Dask workers
+    (:mod:`lifresponse.distributed`); they do not change any result.
     """
 
     name: str
@@ -64,6 +66,8 @@ class Plan:
     rate_limit: float = RATE_LIMIT_HZ
     evaluation: str = "held-out"
     training_tau_syn: float = 5.0
+    workers: int = 1
+    scheduler: str | None = None
 
     def __post_init__(self):
         if self.training_tau_syn not in self.tau_syns:
@@ -148,7 +152,7 @@ def reproduce(plan: Plan, out: Path, progress: bool = True) -> Path:
         str(out / "calibration" / f"calibration_tau{plan.training_tau_syn:g}.json"))
     training, deployments = {}, {}
     for activation in PAPER_ACTIVATIONS:
-        base = {"plan": asdict(plan), "activation": activation, "k": calibration.k,
+        base = {"plan": _results_plan(plan), "activation": activation, "k": calibration.k,
                 "S": calibration.S}
         training[activation] = stages.run(
             f"train_{activation}", base,
@@ -158,13 +162,20 @@ def reproduce(plan: Plan, out: Path, progress: bool = True) -> Path:
             lambda a=activation: _finetune(plan, a, digits, evaluated, out, progress))
         for suffix in ("", "_tuned"):
             name = f"{activation}{suffix}"
+            # images from rest since this release: deployments made before run again
             deployments[name] = stages.run(
-                f"deploy_{name}", base, lambda n=name: _deploy(plan, n, shown, out, progress))
-    energy = stages.run("energy", {"plan": asdict(plan)},
+                f"deploy_{name}", {**base, "protocol": "rest"},
+                lambda n=name: _deploy(plan, n, shown, out, progress))
+    energy = stages.run("energy", {"plan": _results_plan(plan), "protocol": "rest"},
                         lambda: workflow.energy(out / "runs" / f"{ENERGY_NETWORK}.h5",
                                                 out=out / "energy"))
     return write_reproduction_report(out, plan, calibrations, training, deployments, energy,
                                      stages.walls)
+
+
+def _results_plan(plan: Plan) -> dict:
+    """The plan's fields that change results (where the work ran does not)."""
+    return {k: v for k, v in asdict(plan).items() if k not in ("workers", "scheduler")}
 
 
 def _calibration_config(plan: Plan, tau: float) -> dict:
@@ -178,7 +189,8 @@ def _calibrate(plan: Plan, tau: float, out: Path) -> dict:
     rates = out / "calibration" / f"rates_tau{tau:g}.h5"
     config = workflow.sweep_config("poisson", plan.means, plan.stds, tau_syn=tau,
                                    trials=plan.trials, duration=plan.sweep_ms,
-                                   timestep=plan.timestep, seed=plan.seed, threads=plan.threads)
+                                   timestep=plan.timestep, seed=plan.seed, threads=plan.threads,
+                                   workers=plan.workers, scheduler=plan.scheduler)
     if rates.exists():  # a rates file of an earlier, different configuration
         rates.unlink()
     table = workflow.calibrate(config, out=rates, resume=partial_path(rates).exists(),
@@ -218,8 +230,9 @@ def _deploy(plan, name, shown, out, progress) -> dict:
     # doubles NEST's wall time.
     record = "all" if name == ENERGY_NETWORK else "output"
     run = workflow.deploy(out / "networks" / f"{name}.h5", digits=shown, out=path,
-                          progress=progress, window=plan.window_ms, threads=plan.threads,
-                          seed=plan.seed, record=record)
+                          progress=progress, resume=True, window=plan.window_ms,
+                          threads=plan.threads, seed=plan.seed, record=record,
+                          workers=plan.workers, scheduler=plan.scheduler)
     return {"run": str(path), "wall_s": run.attrs["wall_time_s"], **run.attrs["evaluation"]}
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file
@@ -73,7 +74,7 @@ class TrainSettings:
     training_noise: float = 0.0
     rate_limit: float = RATE_LIMIT_HZ
     seed: int = 0
-    threads: int = 2
+    threads: int = field(default_factory=available_cores)
     device: str = "cpu"
 
     def __post_init__(self):

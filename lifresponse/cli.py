@@ -155,13 +155,20 @@ def _add_fit(commands) -> None:
     parser.add_argument("--plot", type=Path,
                         help="write the fit figure here, with _rates and _residuals beside it "
                              "(PNG and SVG)")
+    parser.add_argument("--partial", action="store_true",
+                        help="fit an unfinished sweep (rates.h5.partial) on its finished points; "
+                             "the calibration is marked partial")
     parser.set_defaults(run=_run_fit, parser=parser)
 
 
 def _run_fit(args) -> None:
     from lifresponse import workflow
 
-    calibration = workflow.fit(args.rates, out=args.out, plot=args.plot)
+    calibration = workflow.fit(args.rates, out=args.out, plot=args.plot, partial=args.partial)
+    if "partial" in calibration.record:
+        p = calibration.record["partial"]
+        print(f"PARTIAL: fitted {p['points_simulated']} of {p['points']} grid points of an "
+              "unfinished sweep")
     print(f"{'model':<15} {'parameters':<36} {'RMSE (Hz)':>10} {'R^2':>7}")
     for fit in calibration.record["comparison"]:
         params = ", ".join(

@@ -37,7 +37,7 @@ from lifresponse.calibration.fit import (
 )
 from lifresponse.calibration.sweep import SweepConfig, run_sweep
 from lifresponse.datasets import Digits, load_mnist
-from lifresponse.errors import ParameterError
+from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.grids import parse_grid
 from lifresponse.hardware import energy as energy_model
 from lifresponse.networks import network_file, run_file
@@ -131,7 +131,7 @@ def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = Fal
     return table
 
 
-def fit(rates, *, out=None, plot=None) -> Calibration:
+def fit(rates, *, out=None, plot=None, partial: bool = False) -> Calibration:
     """Fit Noisy Softplus (k, S) to a sweep, beside ReLU, Softplus and Siegert.
 
     Parameters
@@ -142,6 +142,10 @@ def fit(rates, *, out=None, plot=None) -> Calibration:
         ``calibration.json`` to write.
     plot : path-like, optional
         Fit figure to write (with ``_rates`` and ``_residuals`` beside it).
+    partial : bool
+        Fit an unfinished sweep (a ``.partial`` file) on its finished points; the record then
+        says so (``"partial": {"points_simulated": n, "points": N}``). Else such a file is
+        refused.
 
     Returns
     -------
@@ -149,10 +153,18 @@ def fit(rates, *, out=None, plot=None) -> Calibration:
         ``record["comparison"]`` holds every model's parameters, RMSE and R^2.
     """
     table = rates if isinstance(rates, results.RateTable) else results.read(rates)
-    if not table.attrs["complete"]:
-        log.warning("%s is an unfinished sweep; fitting the finished points", table.path)
+    done, total = int(np.count_nonzero(table.done)), int(table.done.size)
+    if not table.attrs["complete"] and not partial:
+        raise FileFormatError(
+            f"{table.path or 'rates'}: an unfinished sweep ({done} of {total} grid points "
+            "simulated); finish it with 'calibrate --resume', or fit the finished points with "
+            "--partial (the calibration is then marked partial)")
     fits = fit_table(table)
     record = calibration_record(table, fits)
+    if not table.attrs["complete"]:
+        record["partial"] = {"points_simulated": done, "points": total}
+        log.warning("%s: fitted %d of %d grid points; calibration marked partial",
+                    table.path, done, total)
     if out is not None:
         write_calibration(record, out)
         log.info("wrote %s", out)

@@ -1,5 +1,7 @@
 """Calibration sweeps on real NEST (small grids), their results file, resume, bad input."""
 
+import dataclasses
+
 import h5py
 import numpy as np
 import pytest
@@ -66,20 +68,31 @@ def test_chunks_and_resume_after_interruption(tmp_path, monkeypatch):
     real_chunk = sweep._simulate_chunk
     calls = []
 
-    def interrupted_on_second_chunk(cfg, chunk, points, bar):
+    def interrupted_on_third_chunk(cfg, chunk, points, bar):
         calls.append(chunk)
-        if chunk == 1:
+        if chunk == 2:
             raise KeyboardInterrupt
         return real_chunk(cfg, chunk, points, bar)
 
-    monkeypatch.setattr(sweep, "_simulate_chunk", interrupted_on_second_chunk)
+    monkeypatch.setattr(sweep, "_simulate_chunk", interrupted_on_third_chunk)
     with pytest.raises(KeyboardInterrupt):
         run_sweep(config, out, progress=False)
     partial = results.read(sweep.partial_path(out))
     assert not out.exists() and not partial.attrs["complete"]
-    assert partial.done.tolist() == [True, True, False, False, False, False]
+    assert partial.done.tolist() == [True, True, True, True, False, False]
     with pytest.raises(SweepFileError, match="--resume"):
         run_sweep(config, out, progress=False)
+    # a partial file is never fitted as if it were a result, unless asked, and then it says so
+    from lifresponse import workflow
+    from lifresponse.errors import FileFormatError
+
+    with pytest.raises(FileFormatError, match=r"unfinished sweep \(4 of 6 grid points"):
+        workflow.fit(sweep.partial_path(out), out=tmp_path / "c.json")
+    assert not (tmp_path / "c.json").exists()
+    fitted = workflow.fit(sweep.partial_path(out), partial=True)
+    assert fitted.record["partial"] == {"points_simulated": 4, "points": 6}
+    with pytest.raises(SweepFileError, match="threads"):  # chunks of other threads differ
+        run_sweep(dataclasses.replace(config, threads=2), out, resume=True, progress=False)
 
     monkeypatch.setattr(sweep, "_simulate_chunk", real_chunk)
     resumed = results.read(run_sweep(config, out, resume=True, progress=False))

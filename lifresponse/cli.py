@@ -371,7 +371,7 @@ def _add_deploy(commands) -> None:
     parser.add_argument("--device", default="cpu", help="torch only: cpu, cuda or cuda:N")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64",
                         help="torch only: float64 reproduces NEST; float32 is faster")
-    parser.add_argument("--batch", type=int, default=500,
+    parser.add_argument("--batch", type=int, default=100,
                         help="torch only: images simulated at once (memory)")
     _add_worker_options(parser, "blocks")
     _add_connectors_option(parser)

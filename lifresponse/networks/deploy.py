@@ -91,7 +91,7 @@ class DeployConfig:
     protocol: str | None = None
     device: str = "cpu"
     dtype: str = "float64"
-    batch: int = 500
+    batch: int = 100
     workers: int = 1
     scheduler: str | None = None
 

@@ -15,9 +15,11 @@ Two protocols (recorded in ``run.h5`` as ``protocol``):
   batched torch simulator.
 - ``"continuing"``: images follow one another without a reset (what a SpiNNaker board
   runs: its state cannot be set during a run); an image starts from what the previous one
-  left.
+  left. Such a run is one block (its last input spike may fall on the step at which the next
+  block would have to be handed over), in one process.
 
-Spikes are counted per image in its window ``(start_i, start_i + window]``.
+Spikes are counted per image in its window ``(start_i, start_i + window]``, and binned in
+10 ms bins ``(10 b, 10 (b + 1)]`` for accuracy against time.
 """
 
 from __future__ import annotations

@@ -176,12 +176,15 @@ class PyNNBackend:
 
     def rest(self, layers, neuron) -> None:
         """Set every neuron of ``layers`` to rest now (only with "rest" in :attr:`protocols`)."""
-        raise BackendError(f"backend {self.name!r} cannot set a network to rest during a run; "
-                           "use the 'continuing' protocol")
+        raise self._cannot_rest()
 
     def silence(self, layers, timestep: float) -> None:
         """Hold ``layers`` silent until :meth:`rest` (only with "rest" in :attr:`protocols`)."""
-        self.rest(layers, None)
+        raise self._cannot_rest()
+
+    def _cannot_rest(self) -> BackendError:
+        return BackendError(f"backend {self.name!r} cannot set a network to rest during a run; "
+                            "use the 'continuing' protocol")
 
     # -- building ----------------------------------------------------------------------------
 

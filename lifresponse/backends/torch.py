@@ -235,12 +235,12 @@ class TorchPresenter:
         layers = [_Neurons(s, self.propagators, n_images, self.dtype, self.device)
                   for s in self.synapses]
         with torch.no_grad():
-            window_counts, binned = _simulate(layers, inputs, network, presentation, n_bins,
-                                              self.dtype, self.device)
+            counts, by_time, binned = _simulate(layers, inputs, network, presentation, n_bins,
+                                                self.dtype, self.device)
         for i in self.recorded:
-            block.counts[i][:] = window_counts[i]
+            block.counts[i][:] = counts[i]
             block.events_by_time[i] += binned[i] @ self.fan_out[i]
-        block.by_time[:] = window_counts["by_time"]
+        block.by_time[:] = by_time
         return block
 
     def close(self) -> None:
@@ -249,10 +249,10 @@ class TorchPresenter:
 
 def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
               presentation: Presentation, n_bins: int, dtype, device, on_step=None):
-    """Run one batch through the window. Returns (counts per recorded layer as uint16
-    arrays, plus "by_time": output spikes per (image, bin, neuron)) and the spikes per (bin,
-    neuron) of every layer, summed over the batch. ``on_step(n, spikes)``, if given, sees
-    every layer's spikes of step ``n`` (a list of tensors), e.g. to compare spike times."""
+    """Run one batch through the window. Returns every layer's spikes per (image, neuron)
+    (uint16), the output's per (image, bin, neuron), and every layer's per (bin, neuron) summed
+    over the batch. ``on_step(n, spikes)``, if given, sees every layer's spikes of step ``n``
+    (a list of tensors), e.g. to compare spike times."""
     steps = presentation.steps
     batch = layers[0].v.shape[0]
     in_shape = (batch,) + tuple(network.input_shape)
@@ -290,10 +290,8 @@ def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
                 if i == len(layers) - 1:
                     by_time[:, b] = delta.cpu().numpy()
                 last_bin[i] = total.clone()
-    window_counts = {i: t.flatten(1).cpu().numpy().astype(np.uint16)
-                     for i, t in enumerate(totals)}
-    window_counts["by_time"] = by_time
-    return window_counts, binned
+    counts = [t.flatten(1).cpu().numpy().astype(np.uint16) for t in totals]
+    return counts, by_time, binned
 
 
 def check_device(name: str) -> torch.device:

@@ -68,7 +68,7 @@ def nest_spike_steps(network, digits: Digits) -> list[set]:
     presentation code."""
     backend = KeepingNestBackend()
     presentation = Presentation(WINDOW, 0.0, network.timestep,
-                                settle_time(network.neuron, network.timestep))
+                                settle_time(network))
     config = DeployConfig(window=WINDOW, threads=2, seed=SEED)
     present_on_pynn(backend, network, check_images(digits, network), presentation, config,
                     progress=False)
@@ -88,9 +88,9 @@ def torch_spike_steps(network, digits: Digits, dtype) -> list[set]:
     pixels = check_images(digits, network)
     presentation = Presentation(WINDOW, 0.0, network.timestep)
     inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, SEED)
-    p = exact.Propagators.of(network.neuron, network.timestep)
-    layers = [exact._Neurons(exact._Synapses(layer, dtype, "cpu"), p, len(pixels), dtype, "cpu")
-              for layer in network.layers]
+    layers = exact.layer_neurons(network, [exact._Synapses(layer, dtype, "cpu")
+                                           for layer in network.layers], len(pixels), dtype,
+                                 "cpu")
     out = [set() for _ in layers]
 
     def keep(n, spikes):

@@ -34,11 +34,14 @@ from lifresponse.workflow import (  # noqa: E402
     deploy,
     energy,
     evaluate_ann,
+    export_nir,
     finetune,
     fit,
+    import_nir,
     predict_energy,
     train,
 )
 
 __all__ = ["Calibration", "DeployConfig", "LIFParams", "__version__", "calibrate", "deploy",
-           "energy", "evaluate_ann", "finetune", "fit", "load_mnist", "predict_energy", "train"]
+           "energy", "evaluate_ann", "export_nir", "finetune", "fit", "import_nir", "load_mnist",
+           "predict_energy", "train"]

@@ -93,9 +93,13 @@ class LIFParams:
         """Input current needed to fire, on top of ``i_offset`` (nA)."""
         return self.rheobase - self.i_offset
 
-    def to_pynn(self) -> dict[str, float]:
-        """Cell parameters for PyNN ``IF_curr_exp`` (PyNN names and units)."""
-        return self.to_dict()
+    def to_pynn(self, cell: str = "IF_curr_exp") -> dict[str, float]:
+        """Cell parameters for PyNN ``IF_curr_exp``, or ``IF_curr_delta`` (which has no synaptic
+        time constants), in PyNN names and units."""
+        values = self.to_dict()
+        if cell == "IF_curr_delta":
+            del values["tau_syn_E"], values["tau_syn_I"]
+        return values
 
     def to_dict(self) -> dict[str, float]:
         """All parameters as a plain ``{name: value}`` dictionary."""

@@ -213,14 +213,14 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
     }
 
 
-def check_network_out(out, force: bool) -> None:
-    """Refuse, before any work, a network file ``out`` that cannot be written or would replace a
-    finished network (unless ``force``)."""
+def check_network_out(out, force: bool, what: str = "network") -> None:
+    """Refuse, before any work, a file ``out`` that cannot be written or would replace a
+    finished ``what`` (unless ``force``)."""
     if out is None:
         return
     out = Path(out)
     if out.exists() and not force:
-        raise ParameterError(f"out: {out} already exists; a finished network is not "
+        raise ParameterError(f"out: {out} already exists; a finished {what} is not "
                              "overwritten: choose another out, or force it (--force)")
     folder = out.parent if str(out.parent) else Path(".")
     existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
@@ -314,6 +314,7 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
                              "destroy it: choose another out")
     check_network_out(out, force)
     source, network = _network(network)
+    network.require_ann_model("fine tuning")
     if calibration is None:
         calibration = Calibration(network.k, network.S, network.tau_syn, network.timestep,
                                   network.neuron, f"{source} (the network's own)")
@@ -476,6 +477,59 @@ def predict_energy(network, *, digits: Digits | None = None, data=None, test: bo
                for i, f in fan_outs(connections).items()}
     return energy_model.predicted_event_energy(rates, fan_out, duration / 1000.0, len(pixels),
                                                e_syn)
+
+
+def import_nir(graph, *, out=None, force: bool = False, **options) -> Network:
+    """A NIR graph (a ``.nir`` file or a ``nir.NIRGraph``) as a lifresponse network
+    (:mod:`lifresponse.interop.nir`: the mapping, and what is refused).
+
+    Parameters
+    ----------
+    graph : path-like or nir.NIRGraph
+    out : path-like, optional
+        Network file to write (never over a finished one unless ``force``).
+    **options
+        Fields of :class:`lifresponse.interop.nir.ImportOptions`: ``dt`` (ms, for graphs from
+        discrete-time frameworks), ``timestep`` (ms), ``encoding``, ``input_rate`` (Hz),
+        ``cm`` (nF), ``tau_refrac`` (ms).
+    """
+    from lifresponse.interop import nir as nir_interop
+
+    settings = nir_interop.ImportOptions(**options)
+    check_network_out(out, force)
+    source = "(in memory)"
+    if isinstance(graph, (str, os.PathLike)):
+        source, graph = str(graph), nir_interop.read_graph(graph)
+    network = nir_interop.import_graph(graph, settings, source)
+    log.info("imported %s: %d layers (%s), timestep %g ms, %s inputs", source,
+             len(network.layers), ", ".join(f"{layer.kind} {layer.cell}"
+                                            for layer in network.layers),
+             network.timestep, network.input_encoding)
+    if out is not None:
+        network_file.write(network, out)
+    return network
+
+
+def export_nir(network, *, out=None, force: bool = False):
+    """A network (or network file) as a NIR graph (:mod:`lifresponse.interop.nir`); written to
+    ``out`` (``.nir``, HDF5) if given, never over an existing file unless ``force``. Returns
+    the ``nir.NIRGraph``."""
+    import nir
+
+    from lifresponse.interop import nir as nir_interop
+
+    check_network_out(out, force, "NIR graph")
+    source, network = _network(network)
+    if out is not None and Path(out).resolve() == Path(source).resolve():
+        raise ParameterError(f"out: {out} is the network being exported: choose another out")
+    graph = nir_interop.export_network(network)
+    if out is not None:
+        out = Path(out)
+        tmp = out.with_name(f".{out.name}.tmp")
+        nir.write(tmp, graph)
+        os.replace(tmp, out)
+        log.info("wrote %s: %d nodes from %s", out, len(graph.nodes), source)
+    return graph
 
 
 def _network(network) -> tuple[str, Network]:

@@ -15,6 +15,7 @@ from lifresponse.networks import network_file, run_file
 from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.neuron import LIFParams
+from lifresponse.propagators import Propagators
 
 torch_backend = pytest.importorskip("lifresponse.backends.torch")
 
@@ -59,7 +60,7 @@ def test_propagators_reproduce_a_nest_membrane_trace(nest_kernel):
     nest.Connect(meter, cell)
     nest.Simulate(100.0)
     recorded = np.asarray(meter.get("events")["V_m"])
-    p = torch_backend.Propagators.of(neuron, h)
+    p = Propagators.of(neuron, h)
     arriving_ex = np.zeros(len(recorded) + 2)
     arriving_in = np.zeros(len(recorded) + 2)
     for t, w in zip(times, weights, strict=True):
@@ -69,7 +70,7 @@ def test_propagators_reproduce_a_nest_membrane_trace(nest_kernel):
     refractory, trace, spikes = 0, [], 0
     for n in range(len(recorded)):
         if refractory == 0:
-            v = v * p.P22 + i_ex * p.P21ex + i_in * p.P21in + p.IeP20
+            v = v * p.P22 + i_ex * p.P21ex + i_in * p.P21in + p.offset_drive
         else:
             refractory -= 1
         i_ex = i_ex * p.P11ex + arriving_ex[n]

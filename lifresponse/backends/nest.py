@@ -37,11 +37,20 @@ class NestBackend(PyNNBackend):
         in ``ResetKernel``, whatever its thread count; with torch back at 1 thread every order
         of 1 and 2 threads on both sides runs. Train-then-deploy in one process (a notebook,
         ``reproduce``) meets this; training sets torch's threads again when it starts.
+
+        Input spike times are on the grid: PyNN's setup makes NEST's ``spike_generator`` take
+        them as precise times, and then a time a rounding error above a grid point (``0.2 + 3 *
+        0.1``) is a spike one step later; measured: at 0.1 ms some images' input spikes arrived
+        a step late. With ``precise_times`` off NEST rounds each time to its grid point.
         """
         torch = sys.modules.get("torch")
         if torch is not None:
             torch.set_num_threads(1)
-        return super().start(timestep, threads, seed)
+        info = super().start(timestep, threads, seed)
+        import nest
+
+        nest.SetDefaults("spike_generator", {"precise_times": False})
+        return info
 
     def setup_options(self, timestep: float, threads: int, seed: int) -> dict:
         return {"timestep": float(timestep), "min_delay": float(timestep),
@@ -59,17 +68,22 @@ class NestBackend(PyNNBackend):
         """
         self.sim.run_until(float(time) - self.sim.get_time_step())
 
-    def rest(self, layers, neuron) -> None:
-        """Membranes at ``v_rest`` and the synaptic time constants back to ``neuron``'s, after
-        :meth:`silence` has run at least :func:`~lifresponse.networks.presenting.settle_time`.
+    def rest(self, layers, network) -> None:
+        """Membranes at ``v_rest`` and the synaptic time constants back to each layer's neuron's,
+        after :meth:`silence` has run at least
+        :func:`~lifresponse.networks.presenting.settle_time`.
 
         Parameter changes take effect at the next run: PyNN calls ``nest.Simulate``, which
         recomputes every neuron's propagators from its parameters.
         """
-        _set_all(layers, {"V_m": neuron.v_rest, "tau_syn_ex": neuron.tau_syn_E,
-                          "tau_syn_in": neuron.tau_syn_I})
+        for population, layer in zip(layers, network.layers, strict=True):
+            neuron = network.neuron_of(layer)
+            values = {"V_m": neuron.v_rest}
+            if layer.cell == "IF_curr_exp":
+                values.update(tau_syn_ex=neuron.tau_syn_E, tau_syn_in=neuron.tau_syn_I)
+            _set_all(population, values)
 
-    def silence(self, layers, timestep: float) -> None:
+    def silence(self, layers, network) -> None:
         """Hold every neuron silent and empty its synaptic currents.
 
         ``iaf_psc_exp`` does not let its synaptic currents be set (NEST 3.10: "Unaccessed
@@ -78,10 +92,14 @@ class NestBackend(PyNNBackend):
         their decay factor ``exp(-h / tau_syn) = exp(-1000)`` is exactly 0.0 in double
         precision: one step later the currents hold only the spikes that arrived in that step,
         two steps later exactly nothing (no neuron fires meanwhile). Refractory counters run
-        down in the same steps.
+        down in the same steps. ``iaf_psc_delta`` has no synaptic currents: its membrane alone.
         """
-        tiny = timestep / 1000.0
-        _set_all(layers, {"V_m": SILENT_V_M, "tau_syn_ex": tiny, "tau_syn_in": tiny})
+        tiny = network.timestep / 1000.0
+        for population, layer in zip(layers, network.layers, strict=True):
+            values = {"V_m": SILENT_V_M}
+            if layer.cell == "IF_curr_exp":
+                values.update(tau_syn_ex=tiny, tau_syn_in=tiny)
+            _set_all(population, values)
 
     def connect_list(self, pre_cells, post_cells, pre, post, weights, delay: float,
                      receptor: str) -> None:
@@ -92,10 +110,13 @@ class NestBackend(PyNNBackend):
 
         pre = np.asarray(pre, dtype=np.int64)
         sign = -1.0 if receptor == "inhibitory" else 1.0
+        # PyNN's own rule: weights times 1000, times the cell's receptor_scale (1e-3 for
+        # IF_curr_delta, whose weights are mV already)
+        scale = NEST_PA_PER_NA * getattr(post_cells.celltype, "receptor_scale", 1.0)
         nest.Connect(node_ids(pre_cells)[pre], node_ids(post_cells)[np.asarray(post, np.int64)],
                      "one_to_one",
                      syn_spec={"synapse_model": "static_synapse",
-                               "weight": sign * NEST_PA_PER_NA * np.asarray(weights, float),
+                               "weight": sign * scale * np.asarray(weights, float),
                                "delay": np.full(len(pre), float(delay))})
 
     def connect_poisson(self, cells, rates, weights, duration: float) -> None:
@@ -121,14 +142,13 @@ class NestBackend(PyNNBackend):
         return NestSpikeRecorder(cells)
 
 
-def _set_all(layers, values: dict) -> None:
-    """The same ``values`` on every neuron of ``layers``, through the kernel call:
+def _set_all(population, values: dict) -> None:
+    """The same ``values`` on every neuron of ``population``, through the kernel call:
     ``NodeCollection.set`` first reads whether every node is local (``get``), which took 8 of
     17 s of a 40-image deployment that sets the state twice per image."""
     from nest.ll_api import nestkernel
 
-    for layer in layers:
-        nestkernel.llapi_set_nc_status(layer.node_collection._datum, [values])
+    nestkernel.llapi_set_nc_status(population.node_collection._datum, [values])
 
 
 def node_ids(cells) -> np.ndarray:

@@ -174,11 +174,12 @@ class PyNNBackend:
         and recorded."""
         self.sim.run_until(float(time))
 
-    def rest(self, layers, neuron) -> None:
-        """Set every neuron of ``layers`` to rest now (only with "rest" in :attr:`protocols`)."""
+    def rest(self, layers, network) -> None:
+        """Set every neuron of ``layers`` (the populations of ``network``'s layers) to rest now
+        (only with "rest" in :attr:`protocols`)."""
         raise self._cannot_rest()
 
-    def silence(self, layers, timestep: float) -> None:
+    def silence(self, layers, network) -> None:
         """Hold ``layers`` silent until :meth:`rest` (only with "rest" in :attr:`protocols`)."""
         raise self._cannot_rest()
 
@@ -190,7 +191,8 @@ class PyNNBackend:
 
     def connect_list(self, pre_cells, post_cells, pre, post, weights, delay: float,
                      receptor: str) -> None:
-        """Synapses ``pre[i] -> post[i]`` (population indices) with weight magnitudes (nA).
+        """Synapses ``pre[i] -> post[i]`` (population indices) with weight magnitudes (nA into
+        ``IF_curr_exp``, mV into ``IF_curr_delta``).
 
         One sign per call: ``receptor`` is "excitatory" or "inhibitory" and ``weights`` are
         positive. A PyNN ``Projection`` with a ``FromListConnector``.
@@ -223,7 +225,7 @@ class PyNNBackend:
         """A recorder of every spike of ``cells`` (:class:`PyNNSpikeRecorder`)."""
         return PyNNSpikeRecorder(cells)
 
-    def build_native(self, network, input_spike_times, cell_type, connectors: str):
+    def build_native(self, network, input_spike_times, cell_types, connectors: str):
         """Populations and projections built with the simulator's own connectors, or None
         where there are none (then the builder uses connection lists)."""
         return None

@@ -66,7 +66,7 @@ class SpiNNakerBackend(PyNNBackend):
                          key=lambda path: path.stat().st_mtime)
         return reports[-1].read_text() if reports else ""
 
-    def build_native(self, network, input_spike_times, cell_type, connectors: str):
+    def build_native(self, network, input_spike_times, cell_types, connectors: str):
         """With ``connectors="native"`` and a network that qualifies
         (:func:`lifresponse.networks.native_spinnaker.unsupported_reason`): one ``Grid2D``
         population per map and local-only projections. Returns (inputs, layers) or None."""
@@ -74,7 +74,7 @@ class SpiNNakerBackend(PyNNBackend):
 
         if connectors != "native" or native_spinnaker.unsupported_reason(network) is not None:
             return None
-        return _build_native(self.sim, network, input_spike_times, cell_type)
+        return _build_native(self.sim, network, input_spike_times, cell_types)
 
     def placements(self) -> tuple[int, int]:
         """(chips, application cores) of the mapped network, after a run."""
@@ -96,7 +96,7 @@ class SpiNNakerBackend(PyNNBackend):
         atexit.unregister(UtilsDataWriter.write_errored_file)
 
 
-def _build_native(sim, network, input_spike_times, cell_type):
+def _build_native(sim, network, input_spike_times, cell_types):
     """Populations and local-only projections of ``network`` (see
     :mod:`lifresponse.networks.native_spinnaker` for the kernel rule).
 
@@ -125,9 +125,9 @@ def _build_native(sim, network, input_spike_times, cell_type):
     for index, layer in enumerate(network.layers):
         label = f"layer{index}_{layer.kind}"
         if layer.kind == "dense":
-            layers.append(MapLayer([sim.Population(layer.n_out, cell_type, label=label)]))
+            layers.append(MapLayer([sim.Population(layer.n_out, cell_types[index], label=label)]))
         else:
-            layers.append(MapLayer(grid(layer.out_shape, label, cell_type)))
+            layers.append(MapLayer(grid(layer.out_shape, label, cell_types[index])))
         for projection in (p for p in projections if p.layer == index):
             source, target = previous[projection.pre_map], layers[-1].populations[
                 projection.post_map]

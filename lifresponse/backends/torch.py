@@ -1,5 +1,6 @@
-"""The exact simulator: a deployed network of ``IF_curr_exp`` neurons, time-stepped in PyTorch
-on batches of images, as NEST's ``iaf_psc_exp`` integrates it.
+"""The exact simulator: a deployed network of ``IF_curr_exp`` (and ``IF_curr_delta``) neurons,
+time-stepped in PyTorch on batches of images, as NEST's ``iaf_psc_exp`` (``iaf_psc_delta``)
+integrates it.
 
 Per neuron, with ``V`` relative to ``v_rest`` (mV), currents in pA and ``h`` the timestep, each
 step does what ``iaf_psc_exp::update`` does (NEST 3.10, ``models/iaf_psc_exp.cpp``), in the same
@@ -17,7 +18,10 @@ with ``P11 = exp(-h / tau_syn)``, ``P22 = exp(-h / tau_m)``,
 its limit ``h / C exp(-h / tau_m)`` at ``tau_m = tau_syn``; ``C = 1000 cm`` pF. The constants
 are computed with Python's ``math`` (the C library, as NEST) in float64; this form of ``P21``,
 and not the ``IAFPropagatorExp`` of later NEST versions, reproduces a NEST 3.10 membrane trace
-bit for bit (``tests/test_torch_backend.py``).
+bit for bit (``tests/test_torch_backend.py``). ``IF_curr_delta`` layers do what
+``iaf_psc_delta::update`` does: ``V <- (I_e P30 + V P33) + (sum of the arriving weights, mV)``
+when not refractory (input arriving in a refractory step is lost), then the same threshold and
+reset (:mod:`lifresponse.propagators`). A bias adds to ``I_e`` neuron by neuron.
 
 Timing follows NEST's: a spike emitted in step ``n`` (stamp ``(n + 1) h``) reaches the next
 layer after the one-step delay the builder gives every synapse, i.e. in that layer's step
@@ -34,16 +38,14 @@ changes far more (``docs/torch.md`` has the measured agreement).
 from __future__ import annotations
 
 import importlib.metadata
-import math
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lifresponse.errors import BackendError, ParameterError
-from lifresponse.networks.encoding import InputSpikes, Presentation, poisson_inputs
+from lifresponse.networks.encoding import InputSpikes, Presentation, input_spikes
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.presenting import (
     BlockActivity,
@@ -53,64 +55,24 @@ from lifresponse.networks.presenting import (
     time_bin,
 )
 from lifresponse.networks.topology import fan_outs, network_connections
-from lifresponse.neuron import LIFParams
+from lifresponse.propagators import PA_PER_NA, Propagators
 
-PA_PER_NA = 1000.0  # as PyNN converts weights, i_offset and cm for NEST
 STATE_TENSORS = 8   # per neuron and image: V, currents, refractory count, spikes, temporaries
 
 
-@dataclass(frozen=True)
-class Propagators:
-    """The per-step constants of ``iaf_psc_exp`` (module docstring), float64."""
-
-    P11ex: float
-    P11in: float
-    P22: float
-    P21ex: float
-    P21in: float
-    IeP20: float
-    theta: float
-    v_reset: float
-    refractory_steps: int
-
-    @classmethod
-    def of(cls, neuron: LIFParams, h: float) -> Propagators:
-        c_m = neuron.cm * PA_PER_NA
-        p22 = math.exp(-h / neuron.tau_m)
-        p20 = neuron.tau_m / c_m * (1.0 - p22)
-        i_e = neuron.i_offset * PA_PER_NA
-        return cls(math.exp(-h / neuron.tau_syn_E), math.exp(-h / neuron.tau_syn_I), p22,
-                   _p21(neuron.tau_syn_E, neuron.tau_m, c_m, h),
-                   _p21(neuron.tau_syn_I, neuron.tau_m, c_m, h), (i_e + 0.0) * p20,
-                   neuron.v_thresh - neuron.v_rest, neuron.v_reset - neuron.v_rest,
-                   int(round(neuron.tau_refrac / h)))
-
-
-def _p21(tau_syn: float, tau_m: float, c_m: float, h: float) -> float:
-    """NEST 3.10's ``propagator_32`` (``libnestutil/propagator_stability.cpp``): the
-    regular expression, or its limit near ``tau_m = tau_syn``."""
-    linear = 1.0 / (2.0 * c_m * tau_m * tau_m) * h * h * (tau_syn - tau_m) * math.exp(-h / tau_m)
-    singular = h / c_m * math.exp(-h / tau_m)
-    if tau_m == tau_syn:
-        return singular
-    regular = (-tau_m / (c_m * (1.0 - tau_m / tau_syn)) * math.exp(-h / tau_syn)
-               * math.expm1(h * (1.0 / tau_syn - 1.0 / tau_m)))
-    if abs(tau_m - tau_syn) < 0.1 and abs(regular - singular) > 2.0 * abs(linear):
-        return singular
-    return regular
-
-
 class _Synapses:
-    """One layer's synapses as a torch operation giving excitatory and inhibitory input (pA)
-    from the previous layer's spikes (0/1 per neuron, or counts for the input)."""
+    """One layer's synapses as a torch operation giving its input in one step from the previous
+    layer's spikes (0/1 per neuron, or counts for the input): excitatory and inhibitory
+    currents (pA) into ``IF_curr_exp``, or one sum of membrane jumps (mV) into
+    ``IF_curr_delta`` (NEST adds both signs into one buffer)."""
 
     def __init__(self, layer: Layer, dtype, device):
-        weight = np.asarray(layer.weight, dtype=np.float64) * PA_PER_NA
         self.layer = layer
-        self.has_inhibitory = bool((weight < 0).any())
-        parts = [np.where(weight > 0, weight, 0.0)]
-        if self.has_inhibitory:
-            parts.append(np.where(weight < 0, weight, 0.0))
+        scale = PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0
+        weight = np.asarray(layer.weight, dtype=np.float64) * scale
+        self.has_inhibitory = layer.cell == "IF_curr_exp" and bool((weight < 0).any())
+        parts = ([np.where(weight > 0, weight, 0.0), np.where(weight < 0, weight, 0.0)]
+                 if self.has_inhibitory else [weight])
         if layer.kind == "dense":
             w = np.concatenate(parts, axis=1)
         elif layer.kind == "conv":
@@ -121,17 +83,19 @@ class _Synapses:
         self.weight = torch.as_tensor(np.ascontiguousarray(w), dtype=dtype, device=device)
 
     def __call__(self, spikes: torch.Tensor):
-        """(excitatory, inhibitory or None), each of the layer's output shape per image."""
-        kind = self.layer.kind
-        if kind == "dense":
+        """(excitatory or all, inhibitory or None), each of the layer's output shape per
+        image."""
+        layer = self.layer
+        if layer.kind == "dense":
             out = spikes.flatten(1) @ self.weight
-        elif kind == "conv":
-            out = F.conv2d(spikes, self.weight)
+        elif layer.kind == "conv":
+            out = F.conv2d(spikes, self.weight, stride=layer.stride, padding=layer.padding)
         else:
-            groups = self.layer.in_shape[0]
+            groups = layer.in_shape[0]
             if self.has_inhibitory:
                 spikes, groups = spikes.repeat(1, 2, 1, 1), 2 * groups
-            out = F.conv2d(spikes, self.weight, stride=self.layer.stride, groups=groups)
+            out = F.conv2d(spikes, self.weight, stride=layer.stride, padding=layer.padding,
+                           groups=groups)
         if not self.has_inhibitory:
             return out, None
         excitatory, inhibitory = out.chunk(2, dim=1)
@@ -139,11 +103,23 @@ class _Synapses:
 
 
 class _Neurons:
-    """The state of one layer's neurons for a batch of images, updated one step at a time."""
+    """The state of one layer's neurons for a batch of images, updated one step at a time.
+
+    ``p`` are the layer's propagators; a bias makes the constant drive ``I_e P20`` (or
+    ``I_e P30``) a tensor of one value per neuron, computed in float64 as NEST does.
+    """
 
     def __init__(self, synapses: _Synapses, p: Propagators, batch: int, dtype, device):
-        shape = (batch,) + tuple(synapses.layer.out_shape)
+        layer = synapses.layer
+        shape = (batch,) + tuple(layer.out_shape)
         self.synapses, self.p = synapses, p
+        self.delta = layer.cell == "IF_curr_delta"
+        if layer.bias is None:
+            self.drive = p.offset_drive
+        else:
+            drive = p.drive_of(p.i_offset + layer.bias_per_neuron())
+            self.drive = torch.as_tensor(drive.reshape(layer.out_shape), dtype=dtype,
+                                         device=device)
         self.v = torch.zeros(shape, dtype=dtype, device=device)
         self.i_ex = torch.zeros(shape, dtype=dtype, device=device)
         self.i_in = torch.zeros(shape, dtype=dtype, device=device)
@@ -154,23 +130,35 @@ class _Neurons:
         """One timestep; ``incoming`` are the spikes arriving in it. Returns this step's
         spikes (0/1, the state's dtype)."""
         p = self.p
-        v = self.v * p.P22
-        v = v + self.i_ex * p.P21ex
-        if self.synapses.has_inhibitory:
-            v = v + self.i_in * p.P21in
-        v = v + p.IeP20
+        if self.delta:
+            v = (self.v * p.P22 + self.drive) + self.synapses(incoming)[0]
+        else:
+            v = self.v * p.P22
+            v = v + self.i_ex * p.P21ex
+            if self.synapses.has_inhibitory:
+                v = v + self.i_in * p.P21in
+            v = v + self.drive
         if self.refractory is not None:
             v = torch.where(self.refractory > 0, self.v, v)
             self.refractory.sub_(1).clamp_(min=0)
-        excitatory, inhibitory = self.synapses(incoming)
-        self.i_ex = self.i_ex * p.P11ex + excitatory
-        if inhibitory is not None:
-            self.i_in = self.i_in * p.P11in + inhibitory
+        if not self.delta:
+            excitatory, inhibitory = self.synapses(incoming)
+            self.i_ex = self.i_ex * p.P11ex + excitatory
+            if inhibitory is not None:
+                self.i_in = self.i_in * p.P11in + inhibitory
         spiked = v >= p.theta
         self.v = v.masked_fill_(spiked, p.v_reset)
         if self.refractory is not None:
             self.refractory.masked_fill_(spiked, p.refractory_steps)
         return spiked.to(v.dtype)
+
+
+def layer_neurons(network: Network, synapses: list[_Synapses], batch: int, dtype,
+                  device) -> list[_Neurons]:
+    """Every layer's neurons at rest, for a batch of ``batch`` images."""
+    return [_Neurons(s, Propagators.of(network.neuron_of(s.layer), network.timestep,
+                                       s.layer.cell), batch, dtype, device)
+            for s in synapses]
 
 
 class TorchBackend:
@@ -212,7 +200,6 @@ class TorchPresenter:
         torch.set_num_threads(config.threads)
         self.synapses = [_Synapses(layer, self.dtype, self.device) for layer in network.layers]
         self.fan_out = fan_outs(network_connections(network))
-        self.propagators = Propagators.of(network.neuron, network.timestep)
         last = len(network.layers) - 1
         self.recorded = range(last + 1) if config.record == "all" else [last]
         self.info = {"connectors": "tensors", "version": version, "virtual": False,
@@ -227,13 +214,12 @@ class TorchPresenter:
         block = empty_block(first, n_images, n_inputs,
                             {i: network.layers[i].n_out for i in self.recorded},
                             network.layers[-1].n_out, n_bins, self.info)
-        inputs = poisson_inputs(pixels, presentation, network.input_rate, first,
+        inputs = input_spikes(pixels, presentation, network, first,
                                 self.config.seed)
         block.input_counts[:] = inputs.counts
         block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
                                                  presentation.timestep, n_bins)
-        layers = [_Neurons(s, self.propagators, n_images, self.dtype, self.device)
-                  for s in self.synapses]
+        layers = layer_neurons(network, self.synapses, n_images, self.dtype, self.device)
         with torch.no_grad():
             counts, by_time, binned = _simulate(layers, inputs, network, presentation, n_bins,
                                                 self.dtype, self.device)

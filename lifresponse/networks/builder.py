@@ -1,9 +1,9 @@
 """Build a network file as a PyNN network, on any backend.
 
-Every layer is a population of ``IF_curr_exp`` neurons with the file's neuron parameters; every
-layer's synapses are split by sign into an excitatory and an inhibitory projection (sPyNNaker
-accepts one sign per projection) built from connection lists
-(the backend's ``connect_list``), with a delay of one timestep. The
+Every layer is a population of its cell type (``IF_curr_exp``, or ``IF_curr_delta``) with its
+neuron parameters, a bias added to each neuron's ``i_offset``; every layer's synapses are split by
+sign into an excitatory and an inhibitory projection (sPyNNaker accepts one sign per projection)
+built from connection lists (the backend's ``connect_list``), with a delay of one timestep. The
 input is a ``SpikeSourceArray`` population whose spike times are set block by block.
 
 A backend with connectors of its own builds the network with them where it can
@@ -76,9 +76,9 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     connections = network_connections(network)
     n_inputs = int(np.prod(network.input_shape))
     times = [] if input_spike_times is None else backend.spike_times(input_spike_times)
-    cell_type = sim.IF_curr_exp(**network.neuron.to_pynn())
+    cell_types = [cell_type(sim, network, layer) for layer in network.layers]
     last = len(network.layers) - 1
-    native = backend.build_native(network, times, cell_type, connectors)
+    native = backend.build_native(network, times, cell_types, connectors)
     if native is not None:
         inputs, layers = native
         recorders = {i: MapRecorder(backend, layer)
@@ -91,7 +91,8 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     delay = sim.get_time_step()
     n_synapses = 0
     for index, (layer, synapses) in enumerate(zip(network.layers, connections, strict=True)):
-        population = sim.Population(layer.n_out, cell_type, label=f"layer{index}_{layer.kind}")
+        population = sim.Population(layer.n_out, cell_types[index],
+                                    label=f"layer{index}_{layer.kind}")
         excitatory, inhibitory = synapses.split_by_sign()
         for part, receptor in ((excitatory, "excitatory"), (inhibitory, "inhibitory")):
             if len(part.pre) == 0:
@@ -104,3 +105,12 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
         layers.append(population)
         previous = population
     return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses)
+
+
+def cell_type(sim, network: Network, layer):
+    """The PyNN cell type of ``layer``'s neurons: its cell, its neuron's parameters, and, with a
+    bias, ``i_offset`` per neuron (the neuron's plus the bias, nA)."""
+    parameters = network.neuron_of(layer).to_pynn(layer.cell)
+    if layer.bias is not None:
+        parameters["i_offset"] = parameters["i_offset"] + layer.bias_per_neuron()
+    return getattr(sim, layer.cell)(**parameters)

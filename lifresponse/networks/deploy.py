@@ -121,12 +121,21 @@ class DeployConfig:
 
 
 def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
-    """Flattened pixels, after checking their shape and range against the network."""
+    """Flattened pixels, after checking their shape, range and labels against the network.
+
+    Images of (height, width) fit a network whose input is one map of that size; otherwise
+    their (channels, height, width) must be its input shape.
+    """
     pixels = np.asarray(digits.images, dtype=float)
-    expected = int(np.prod(network.input_shape))
-    if pixels[0].size != expected:
-        raise ParameterError(f"images of {pixels.shape[1:]} pixels do not fit the network's "
-                             f"input {network.input_shape}")
+    shape, wanted = tuple(pixels.shape[1:]), tuple(network.input_shape)
+    if shape != wanted and (1, *shape) != wanted:
+        raise ParameterError(f"images: {digits.source}: images of shape {shape} do not fit the "
+                             f"network's input {wanted} (channels, height, width)")
+    n_classes = network.layers[-1].n_out
+    if len(digits.labels) and digits.labels.max() >= n_classes:
+        raise ParameterError(f"labels: {digits.source}: label {int(digits.labels.max())} but the "
+                             f"network has {n_classes} output neurons (classes 0-"
+                             f"{n_classes - 1})")
     if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
         raise ParameterError(f"pixels must lie in [0, 1] (got {np.nanmin(pixels):g} .. "
                              f"{np.nanmax(pixels):g})")
@@ -183,7 +192,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
                              "as one block in one process; use --protocol rest on NEST")
     size = n_images if whole else min(backend.images_per_block(config), n_images)
     config = replace(config, block=min(config.block, size), batch=min(config.batch, size))
-    settle = settle_time(network.neuron, network.timestep) if protocol == "rest" else 0.0
+    settle = settle_time(network) if protocol == "rest" else 0.0
     presentation = Presentation(config.window, config.gap, network.timestep, settle)
     token = _network_token(network_path, network)
     partial = None

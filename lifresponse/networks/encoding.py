@@ -1,7 +1,9 @@
-"""Images as Poisson spike trains, one image after another (SCIENCE.md section 5).
+"""Images as spike trains, one image after another (SCIENCE.md section 5).
 
 Pixel ``p`` in [0, 1] fires as a Poisson process of ``p * input_rate`` Hz during its image's
-window. Image ``i`` occupies the slot ``[start + i * period, start + (i + 1) * period)`` (ms):
+window ("poisson", the networks trained here), or, in every timestep of the window, once with
+probability ``p`` ("bernoulli", snnTorch's ``spikegen.rate``, for networks from discrete-time
+frameworks). Image ``i`` occupies the slot ``[start + i * period, start + (i + 1) * period)`` (ms):
 its window, then ``gap`` ms of silence, then ``settle`` ms in which the network is brought back
 to rest (:mod:`lifresponse.networks.presenting`). ``start`` is two timesteps, because PyNN + NEST
 refuse spikes at t <= one timestep.
@@ -121,6 +123,39 @@ def poisson_inputs(pixels: np.ndarray, presentation: Presentation, input_rate: f
     repeats = counts[image, neuron]
     return InputSpikes(np.repeat(image, repeats), np.concatenate(steps) if steps else
                        np.zeros(0, np.int64), np.repeat(neuron, repeats), counts)
+
+
+def bernoulli_inputs(pixels: np.ndarray, presentation: Presentation, first_image: int,
+                     seed: int) -> InputSpikes:
+    """Input spikes of consecutive images, one spike per step with probability ``p``.
+
+    Image ``i``'s spikes come from a generator seeded with ``(seed, i)``: one uniform number
+    per (step, pixel), steps 1..steps in order; a spike where it is below the pixel's value.
+    """
+    n_images, n_inputs = pixels.shape
+    counts = np.zeros((n_images, n_inputs), dtype=np.int64)
+    images, steps, neurons = [], [], []
+    for j in range(n_images):
+        rng = np.random.default_rng([seed, first_image + j])
+        step, neuron = np.nonzero(rng.random((presentation.steps, n_inputs)) < pixels[j])
+        counts[j] = np.bincount(neuron, minlength=n_inputs)
+        images.append(np.full(len(step), j))
+        steps.append(step + 1)
+        neurons.append(neuron)
+    if not images:
+        empty = np.zeros(0, np.int64)
+        return InputSpikes(empty, empty, empty, counts)
+    return InputSpikes(np.concatenate(images), np.concatenate(steps), np.concatenate(neurons),
+                       counts)
+
+
+def input_spikes(pixels: np.ndarray, presentation: Presentation, network, first_image: int,
+                 seed: int) -> InputSpikes:
+    """The input spikes of ``network`` (its ``input_encoding`` and ``input_rate``) for
+    consecutive images ``first_image``, ... (``pixels`` flattened, in [0, 1])."""
+    if network.input_encoding == "bernoulli":
+        return bernoulli_inputs(pixels, presentation, first_image, seed)
+    return poisson_inputs(pixels, presentation, network.input_rate, first_image, seed)
 
 
 def spike_trains(inputs: InputSpikes, presentation: Presentation, first_image: int,

@@ -70,7 +70,8 @@ def evaluate(run: RunRecord, network: Network, pixels: np.ndarray) -> Evaluation
     """Evaluate ``run`` of ``network`` on flattened ``pixels`` (the images it was shown)."""
     labels = run.labels
     predicted = classify(run.output_counts)
-    confusion = np.zeros((10, 10), dtype=np.int64)
+    n_classes = network.layers[-1].n_out
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     shown = predicted >= 0
     np.add.at(confusion, (labels[shown], predicted[shown]), 1)
     by_time = np.array([np.mean(classify(run.output_counts_by_time[:, b]) == labels)
@@ -80,7 +81,9 @@ def evaluate(run: RunRecord, network: Network, pixels: np.ndarray) -> Evaluation
     connections = network_connections(network)
     input_rates = pixels * network.input_rate
     fig12, per_layer = {}, {name: {} for name in PREDICTORS}
-    for name in PREDICTORS:
+    predictors = PREDICTORS if network.has_ann_model and network.input_encoding == "poisson" \
+        else ()  # without an ANN model there is nothing to predict rates with
+    for name in predictors:
         for index, recorded in rates.items():
             source = input_rates if index == 0 else rates.get(index - 1)
             if source is None:

@@ -6,9 +6,10 @@ input map, each in the DTCM of the receiving core. Their constraints (DESIGN.md)
 populations have a ``Grid2D`` structure, the projection has one delay, pooling is average
 pooling, and every projection into a population is of the same local-only type.
 
-A network file qualifies when its input is one map, every conv and pool layer maps to maps
-(square kernels, stride 1 for conv, non-overlapping windows of equal weights for pool) and every
-dense layer follows a map layer. Then :func:`native_projections` lists the projections, in
+A network file qualifies when its input is one map, every layer is of ``IF_curr_exp`` neurons
+without bias, every conv and pool layer maps to maps (stride 1 and no padding for conv,
+non-overlapping square windows of equal weights without padding for pool) and every dense layer
+follows a map layer. Then :func:`native_projections` lists the projections, in
 numpy, and the sPyNNaker backend
 (:meth:`lifresponse.backends.spinnaker.SpiNNakerBackend.build_native`) makes them; otherwise the
 builder uses connection lists.
@@ -66,6 +67,9 @@ def unsupported_reason(network: Network) -> str | None:
         return f"input shape {network.input_shape} is not a single map"
     previous_is_map = True
     for index, layer in enumerate(network.layers):
+        reason = _layer_reason(layer)
+        if reason:
+            return f"layer {index}: {reason}"
         if layer.kind == "dense":
             if not previous_is_map:
                 return f"layer {index}: dense after dense has no Grid2D source"
@@ -74,12 +78,31 @@ def unsupported_reason(network: Network) -> str | None:
         if not previous_is_map:
             return f"layer {index}: a map layer after a dense layer"
         weight = np.asarray(layer.weight)
-        if layer.kind == "pool" and not np.all(weight == weight.flat[0]):
-            return f"layer {index}: pooling weights differ (sPyNNaker pools by averaging)"
-        if layer.kind == "pool" and (layer.in_shape[1] % layer.stride
-                                     or layer.in_shape[2] % layer.stride):
-            return f"layer {index}: {layer.in_shape[1:]} maps do not tile into " \
-                   f"{layer.stride}x{layer.stride} windows"
+        if layer.kind == "conv" and (layer.stride != (1, 1) or layer.padding != (0, 0)):
+            return f"layer {index}: a convolution with stride or padding"
+        if layer.kind == "pool":
+            reason = _pool_reason(layer, weight)
+            if reason:
+                return f"layer {index}: {reason}"
+    return None
+
+
+def _layer_reason(layer) -> str | None:
+    if layer.cell != "IF_curr_exp":
+        return f"{layer.cell} neurons"
+    if layer.bias is not None:
+        return "a bias"
+    return None
+
+
+def _pool_reason(layer, weight: np.ndarray) -> str | None:
+    if not np.all(weight == weight.flat[0]):
+        return "pooling weights differ (sPyNNaker pools by averaging)"
+    p = weight.shape[0]
+    if weight.shape != (p, p) or layer.stride != (p, p) or layer.padding != (0, 0):
+        return "pooling windows that are not square, overlap or pad"
+    if layer.in_shape[1] % p or layer.in_shape[2] % p:
+        return f"{layer.in_shape[1:]} maps do not tile into {p}x{p} windows"
     return None
 
 
@@ -98,7 +121,7 @@ def native_projections(network: Network) -> list[NativeProjection]:
                     kernel = np.ascontiguousarray(weight[post, pre, ::-1, ::-1])
                     projections.append(NativeProjection(index, pre, post, "convolution", kernel))
         elif layer.kind == "pool":
-            p = layer.stride
+            p = weight.shape[0]
             kernel = np.array([[weight.flat[0] * p * p]])
             projections += [NativeProjection(index, m, m, "convolution", kernel, pool=p)
                             for m in range(layer.out_shape[0])]

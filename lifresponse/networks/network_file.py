@@ -1,17 +1,30 @@
-"""The ``network.h5`` file: a trained network whose weights ARE synaptic weights in nA.
+"""The ``network.h5`` file: a trained network whose weights ARE synaptic weights.
 
-One reader and one writer for training (which exports) and deployment (which builds PyNN
-networks from it). Layout (HDF5)::
+One reader and one writer for training and NIR import (which write) and deployment (which
+builds networks from it). Layout (HDF5), format version 2::
 
-    attrs   format="lifresponse.network", version=1, architecture, activation, k, S,
+    attrs   format="lifresponse.network", version=2, architecture, activation, [k, S],
             tau_syn_ms, softplus_sigma, soft_lif_gamma, timestep_ms, input_rate_hz,
-            input_shape, neuron (JSON), provenance (JSON), lifresponse_version
-    layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride
-                 weight   conv: (out_channels, in_channels, k, k); pool: (p, p), the weight of
-                          each input of a window (1/p^2 nA: 0.25 for 2x2); dense: (n_in, n_out)
+            input_encoding, input_shape, neuron (JSON), provenance (JSON), lifresponse_version
+    layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
+                       cell ("IF_curr_exp" | "IF_curr_delta"), [neuron (JSON)]
+                 weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
+                          of each input of a window (1/(ph pw) for average pooling, 1 for sum
+                          pooling); dense: (n_in, n_out)
+                 [bias]   conv: (out_channels,); dense: (n_out,)
 
-Shapes are (channels, height, width) for maps and (n,) for dense layers; conv layers use no
-padding and stride 1, pooling windows do not overlap (stride = p). No biases anywhere.
+Shapes are (channels, height, width) for maps and (n,) for dense layers; neurons are numbered in
+C order of their layer's shape. ``stride`` and ``padding`` are (rows, columns); padding adds that
+many zero inputs on each side, as torch's ``conv2d`` and ``avg_pool2d`` (with
+``count_include_pad``) do. Weights are in nA into ``IF_curr_exp`` neurons (exponential
+synaptic currents) and in mV into ``IF_curr_delta`` neurons (a jump of the membrane). A bias
+(nA) is a constant current: every neuron of the layer gets its neuron's ``i_offset`` plus its
+bias. A layer without ``neuron`` uses the network's. ``activation`` is ``"none"`` and ``k``,
+``S`` are absent for a network that was not trained here as an ANN (imported from NIR): it
+deploys, but has no ANN model to evaluate, predict or fine-tune.
+
+Version 1 files (no stride for conv, pooling windows that do not overlap, no padding, no bias,
+one neuron for all layers, Poisson inputs) read as the same network in version 2.
 """
 
 from __future__ import annotations
@@ -26,18 +39,27 @@ import h5py
 import numpy as np
 
 import lifresponse
-from lifresponse.errors import FileFormatError
+from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import open_checked, plain
 from lifresponse.neuron import LIFParams
 
 FORMAT = "lifresponse.network"
-VERSION = 1
+VERSION = 2
 KINDS = ("conv", "pool", "dense")
+CELLS = ("IF_curr_exp", "IF_curr_delta")
+ENCODINGS = ("poisson", "bernoulli")
+NO_ANN_MODEL = "none"
+
+
+def _pair(value) -> tuple[int, int]:
+    """``s`` or ``(rows, columns)`` as a (rows, columns) pair of ints."""
+    values = np.atleast_1d(np.asarray(value, dtype=np.int64)).tolist()
+    return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
 
 
 @dataclass
 class Layer:
-    """One layer of spiking neurons.
+    """One layer of spiking neurons and the synapses into it.
 
     Attributes
     ----------
@@ -45,55 +67,85 @@ class Layer:
     in_shape, out_shape : tuple of int
         (channels, height, width) for maps, (n,) for dense.
     weight : numpy.ndarray
-        Synaptic weights (nA); shape as in the module docstring.
-    stride : int
-        1 for conv, the window size for pool, 1 for dense.
+        Synaptic weights (nA into ``IF_curr_exp``, mV into ``IF_curr_delta``); shapes as in the
+        module docstring.
+    stride : (int, int)
+        Steps of the kernel or window (rows, columns); an int means both.
+    padding : (int, int)
+        Zero inputs added on each side (rows, columns).
+    bias : numpy.ndarray or None
+        Constant current per output channel (conv) or neuron (dense), nA.
+    cell : {"IF_curr_exp", "IF_curr_delta"}
+    neuron : LIFParams or None
+        This layer's neuron parameters; None for the network's.
     """
 
     kind: str
     in_shape: tuple
     out_shape: tuple
     weight: np.ndarray
-    stride: int = 1
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    bias: np.ndarray | None = None
+    cell: str = "IF_curr_exp"
+    neuron: LIFParams | None = None
+
+    def __post_init__(self) -> None:
+        self.in_shape = tuple(int(n) for n in self.in_shape)
+        self.out_shape = tuple(int(n) for n in self.out_shape)
+        self.stride, self.padding = _pair(self.stride), _pair(self.padding)
 
     @property
     def n_out(self) -> int:
         return int(np.prod(self.out_shape))
 
+    def bias_per_neuron(self) -> np.ndarray:
+        """The bias of every neuron of the layer, in neuron order, nA (zeros without bias)."""
+        if self.bias is None:
+            return np.zeros(self.n_out)
+        bias = np.asarray(self.bias, dtype=float)
+        if self.kind == "conv":
+            return np.repeat(bias, self.n_out // len(bias))
+        return bias
+
 
 @dataclass
 class Network:
-    """A trained network of artificial spiking neurons (SCIENCE.md section 5).
+    """A trained network of spiking neurons (SCIENCE.md section 5).
 
     Attributes
     ----------
     architecture : str
-        Spec string, e.g. "6c5-2s-12c5-2s-10fc".
+        Spec string, e.g. "6c5-2s-12c5-2s-10fc", or a description of an imported graph.
     layers : list of Layer
     activation : str
-        "noisy-softplus", "relu", "softplus" or "soft-lif".
-    k, S : float
-        Noisy Softplus parameters (dimensionless, Hz/nA).
+        "noisy-softplus", "relu", "softplus" or "soft-lif"; "none" without an ANN model.
+    k, S : float or None
+        Noisy Softplus parameters (dimensionless, Hz/nA); None without an ANN model.
     tau_syn : float
-        Synaptic time constant (ms).
+        Synaptic time constant of the ANN model (ms).
     neuron : LIFParams
+        Neuron parameters of every layer that has none of its own.
     timestep : float
-        Simulation step the calibration used and the SNN should run at (ms).
+        Simulation step the network was made for and runs at (ms).
     input_rate : float
-        Poisson rate of a pixel of value 1 (Hz).
+        Poisson rate of a pixel of value 1 (Hz), for ``input_encoding="poisson"``.
+    input_encoding : {"poisson", "bernoulli"}
+        How pixels become input spikes: a Poisson process of ``pixel * input_rate``, or one
+        spike per timestep with probability ``pixel`` (snnTorch's ``spikegen.rate``).
     softplus_sigma : float
         Fixed noise of the "softplus" activation (nA).
     soft_lif_gamma : float
         Smoothing of the "soft-lif" activation (nA).
     provenance : dict
-        Training data, epochs, seed, validation accuracy, calibration source, ...
+        Training data, epochs, seed, validation accuracy, calibration source, import source ...
     """
 
     architecture: str
     layers: list[Layer]
     activation: str
-    k: float
-    S: float
+    k: float | None
+    S: float | None
     tau_syn: float
     neuron: LIFParams = field(default_factory=LIFParams)
     timestep: float = 1.0
@@ -101,10 +153,30 @@ class Network:
     softplus_sigma: float = 0.45
     soft_lif_gamma: float = 0.01
     provenance: dict[str, Any] = field(default_factory=dict)
+    input_encoding: str = "poisson"
 
     @property
     def input_shape(self) -> tuple:
         return self.layers[0].in_shape
+
+    @property
+    def has_ann_model(self) -> bool:
+        """Whether the network was trained here as an ANN (has an activation, k and S)."""
+        return self.activation != NO_ANN_MODEL
+
+    def neuron_of(self, layer: Layer) -> LIFParams:
+        """``layer``'s neuron parameters."""
+        return layer.neuron if layer.neuron is not None else self.neuron
+
+    def require_ann_model(self, what: str) -> None:
+        """Refuse ``what`` (e.g. "fine tuning") for a network without an ANN model."""
+        if not self.has_ann_model:
+            raise ParameterError(
+                f"network: {what} needs the network's ANN model (activation, k, S), and this "
+                f"network has none ({self.architecture}, {self.provenance.get('source', '')}); "
+                "deploy it instead")
+        if any(layer.cell != "IF_curr_exp" for layer in self.layers):
+            raise ParameterError(f"network: {what} models IF_curr_exp neurons only")
 
 
 def write(network: Network, path) -> None:
@@ -116,91 +188,151 @@ def write(network: Network, path) -> None:
     with h5py.File(tmp, "w") as f:
         f.attrs.update({
             "format": FORMAT, "version": VERSION, "architecture": network.architecture,
-            "activation": network.activation, "k": network.k, "S": network.S,
-            "tau_syn_ms": network.tau_syn, "timestep_ms": network.timestep,
-            "input_rate_hz": network.input_rate, "softplus_sigma": network.softplus_sigma,
+            "activation": network.activation, "tau_syn_ms": network.tau_syn,
+            "timestep_ms": network.timestep, "input_rate_hz": network.input_rate,
+            "input_encoding": network.input_encoding,
+            "softplus_sigma": network.softplus_sigma,
             "soft_lif_gamma": network.soft_lif_gamma, "input_shape": list(network.input_shape),
             "neuron": json.dumps(network.neuron.to_dict()),
             "provenance": json.dumps(network.provenance),
             "lifresponse_version": lifresponse.__version__,
         })
+        if network.has_ann_model:
+            f.attrs.update({"k": network.k, "S": network.S})
         group = f.create_group("layers")
         for i, layer in enumerate(network.layers):
             g = group.create_group(str(i))
             g.attrs.update({"kind": layer.kind, "in_shape": list(layer.in_shape),
-                            "out_shape": list(layer.out_shape), "stride": layer.stride})
+                            "out_shape": list(layer.out_shape), "stride": list(layer.stride),
+                            "padding": list(layer.padding), "cell": layer.cell})
+            if layer.neuron is not None:
+                g.attrs["neuron"] = json.dumps(layer.neuron.to_dict())
             g["weight"] = np.asarray(layer.weight, dtype=np.float64)
+            if layer.bias is not None:
+                g["bias"] = np.asarray(layer.bias, dtype=np.float64)
     os.replace(tmp, path)
 
 
 def read(path) -> Network:
-    """Read and validate a network file.
+    """Read and validate a network file (version 1 or 2).
 
     Raises
     ------
     FileFormatError
         Missing, foreign, newer, truncated or inconsistent files (NaN/inf weights, shapes that
-        do not chain); the message names the file and the problem.
+        do not chain, unknown cells); the message names the file, the layer and the field.
     """
     path = Path(path)
     with open_checked(path, FORMAT, VERSION, "network") as (f, a):
         if "layers" not in f:
             raise FileFormatError(f"{path}: missing layers")
-        layers = []
-        for i in range(len(f["layers"])):
-            g = f["layers"][str(i)]
-            layers.append(Layer(plain(g.attrs["kind"]), tuple(int(n) for n in g.attrs[
-                "in_shape"]), tuple(int(n) for n in g.attrs["out_shape"]), g["weight"][()],
-                int(g.attrs["stride"])))
-        network = Network(
-            architecture=a["architecture"], layers=layers, activation=a["activation"],
-            k=float(a["k"]), S=float(a["S"]), tau_syn=float(a["tau_syn_ms"]),
-            neuron=LIFParams.from_dict(json.loads(a["neuron"])),
-            timestep=float(a["timestep_ms"]), input_rate=float(a["input_rate_hz"]),
-            softplus_sigma=float(a["softplus_sigma"]),
-            soft_lif_gamma=float(a["soft_lif_gamma"]),
-            provenance=json.loads(a["provenance"]))
+        layers = [_read_layer(f["layers"][str(i)], f"{path}: layer {i}")
+                  for i in range(len(f["layers"]))]
+        has_model = a["activation"] != NO_ANN_MODEL
+        try:
+            network = Network(
+                architecture=a["architecture"], layers=layers, activation=a["activation"],
+                k=float(a["k"]) if has_model else None, S=float(a["S"]) if has_model else None,
+                tau_syn=float(a["tau_syn_ms"]), neuron=_neuron(a["neuron"], f"{path}: neuron"),
+                timestep=float(a["timestep_ms"]), input_rate=float(a["input_rate_hz"]),
+                softplus_sigma=float(a["softplus_sigma"]),
+                soft_lif_gamma=float(a["soft_lif_gamma"]),
+                provenance=json.loads(a["provenance"]),
+                input_encoding=a.get("input_encoding", "poisson"))
+        except (TypeError, ValueError) as exc:
+            raise FileFormatError(f"{path}: unreadable attribute ({exc})") from None
     _check(network, str(path))
     return network
 
 
+def _read_layer(g, where: str) -> Layer:
+    attrs = {key: plain(value) for key, value in g.attrs.items()}
+    kind = attrs["kind"]
+    return Layer(kind, tuple(attrs["in_shape"]), tuple(attrs["out_shape"]), g["weight"][()],
+                 attrs.get("stride", 1), attrs.get("padding", 0),
+                 g["bias"][()] if "bias" in g else None, attrs.get("cell", "IF_curr_exp"),
+                 _neuron(attrs["neuron"], f"{where}: neuron") if "neuron" in attrs else None)
+
+
+def _neuron(text: str, where: str) -> LIFParams:
+    try:
+        return LIFParams.from_dict(json.loads(text))
+    except (ValueError, TypeError, AttributeError, ParameterError) as exc:
+        raise FileFormatError(f"{where}: {exc}") from None
+
+
 def _check(network: Network, where: str) -> None:
-    """Shapes chain, kinds are known, weights are finite and of the right shape."""
+    """Shapes chain, kinds and cells are known, weights and biases are finite and of the right
+    shape."""
     if not network.layers:
         raise FileFormatError(f"{where}: the network has no layers")
+    if network.input_encoding not in ENCODINGS:
+        raise FileFormatError(f"{where}: input_encoding {network.input_encoding!r} is not one "
+                              f"of {', '.join(ENCODINGS)}")
     previous = network.layers[0].in_shape
     for i, layer in enumerate(network.layers):
         name = f"{where}: layer {i} ({layer.kind})"
         if layer.kind not in KINDS:
             raise FileFormatError(f"{name}: unknown kind; known are {', '.join(KINDS)}")
+        if layer.cell not in CELLS:
+            raise FileFormatError(f"{name}: cell {layer.cell!r} is not one of {', '.join(CELLS)}")
         if tuple(layer.in_shape) != tuple(previous):
             raise FileFormatError(f"{name}: input shape {layer.in_shape} does not match the "
                                   f"previous layer's output {previous}")
         if not np.all(np.isfinite(layer.weight)):
             raise FileFormatError(f"{name}: weights contain NaN or inf")
+        if min(layer.stride) < 1 or min(layer.padding) < 0:
+            raise FileFormatError(f"{name}: stride {layer.stride} must be >= 1 and padding "
+                                  f"{layer.padding} >= 0")
         expected = _expected_out_shape(layer)
         if expected != tuple(layer.out_shape):
-            raise FileFormatError(f"{name}: weight shape {layer.weight.shape} and input "
+            raise FileFormatError(f"{name}: weight shape {np.shape(layer.weight)}, stride "
+                                  f"{layer.stride} and padding {layer.padding} on input "
                                   f"{layer.in_shape} give output {expected}, not "
                                   f"{layer.out_shape}")
+        _check_bias(layer, name)
         previous = layer.out_shape
+
+
+def _check_bias(layer: Layer, name: str) -> None:
+    if layer.bias is None:
+        return
+    expected = {"conv": (layer.out_shape[0],), "dense": (layer.n_out,)}.get(layer.kind)
+    if expected is None:
+        raise FileFormatError(f"{name}: a pooling layer has no bias")
+    if np.shape(layer.bias) != expected:
+        raise FileFormatError(f"{name}: bias shape {np.shape(layer.bias)}, expected {expected}")
+    if not np.all(np.isfinite(layer.bias)):
+        raise FileFormatError(f"{name}: bias contains NaN or inf")
 
 
 def _expected_out_shape(layer: Layer):
     w = np.asarray(layer.weight)
+    if layer.kind == "dense":
+        n_in = int(np.prod(layer.in_shape))
+        if w.ndim != 2 or w.shape[0] != n_in:
+            return ("weight", w.shape)
+        return (w.shape[1],)
+    if len(layer.in_shape) != 3:
+        return ("input", layer.in_shape)
+    c = layer.in_shape[0]
     if layer.kind == "conv":
-        c, h, width = layer.in_shape
         if w.ndim != 4 or w.shape[1] != c:
             return ("weight", w.shape)
-        return (w.shape[0], h - w.shape[2] + 1, width - w.shape[3] + 1)
-    if layer.kind == "pool":
-        c, h, width = layer.in_shape
-        p = layer.stride
-        if w.shape != (p, p) or h % p or width % p:
+        channels, window = w.shape[0], w.shape[2:]
+    else:
+        if w.ndim != 2:
             return ("weight", w.shape)
-        return (c, h // p, width // p)
-    n_in = int(np.prod(layer.in_shape))
-    if w.ndim != 2 or w.shape[0] != n_in:
-        return ("weight", w.shape)
-    return (w.shape[1],)
+        channels, window = c, w.shape
+    sides = []
+    for size, k, s, p in zip(layer.in_shape[1:], window, layer.stride, layer.padding,
+                             strict=True):
+        if size + 2 * p < k:
+            return ("window", tuple(window))
+        sides.append(output_side(size, k, s, p))
+    return (channels, *sides)
 
+
+def output_side(size: int, window: int, stride: int, padding: int) -> int:
+    """Output rows (or columns) of a kernel or window of ``window`` over ``size`` inputs."""
+    return (size + 2 * padding - window) // stride + 1

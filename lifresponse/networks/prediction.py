@@ -21,16 +21,16 @@ def weight_matrix(connections: Connections) -> sparse.csr_matrix:
 
 
 def layer_rates(network: Network, connections: Connections, input_rates: np.ndarray,
-                activation: str | None = None) -> np.ndarray:
+                activation: str | None = None, bias=0.0) -> np.ndarray:
     """Output rates (Hz) of one layer for input rates (Hz), shape (n_images, n_pre).
 
     ``activation`` overrides the network's (to compare Noisy Softplus, ReLU and Softplus
-    predictions of the same weights).
+    predictions of the same weights); ``bias`` (nA, per neuron) adds to the mean current.
     """
     tau_s = network.tau_syn / 1000.0
     w = weight_matrix(connections)
     x = np.asarray(input_rates, dtype=float) * tau_s
-    net = np.asarray((w.T @ x.T).T)
+    net = np.asarray((w.T @ x.T).T) + bias
     sigma = np.sqrt(np.clip(np.asarray((w.multiply(w).T @ x.T).T) * 0.5, 0.0, None))
     y = ann_output(net, sigma, activation or network.activation, k=network.k, S=network.S,
                    tau_syn=network.tau_syn, softplus_sigma=network.softplus_sigma,
@@ -43,11 +43,18 @@ def predict_rates(network: Network, pixels: np.ndarray, activation: str | None =
     """Rates (Hz) of every layer for images ``pixels`` in [0, 1], shape (n, *input_shape).
 
     Returns a list with one (n_images, n_neurons) array per layer.
+
+    Raises
+    ------
+    ParameterError
+        For a network without an ANN model (imported from NIR).
     """
+    network.require_ann_model("predicting rates")
     connections = connections or network_connections(network)
     rates = np.asarray(pixels, dtype=float).reshape(len(pixels), -1) * network.input_rate
     out = []
-    for layer_connections in connections:
-        rates = layer_rates(network, layer_connections, rates, activation)
+    for layer, layer_connections in zip(network.layers, connections, strict=True):
+        rates = layer_rates(network, layer_connections, rates, activation,
+                            layer.bias_per_neuron())
         out.append(rates)
     return out

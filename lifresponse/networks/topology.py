@@ -44,7 +44,8 @@ class Connections:
 
 
 def layer_connections(layer: Layer) -> Connections:
-    """All synapses of ``layer`` (conv, pool or dense)."""
+    """All synapses of ``layer`` (conv, pool or dense); inputs that padding adds are zeros and
+    have no synapses."""
     n_pre = int(np.prod(layer.in_shape))
     if layer.kind == "dense":
         pre, post = np.meshgrid(np.arange(n_pre), np.arange(layer.out_shape[0]), indexing="ij")
@@ -52,29 +53,31 @@ def layer_connections(layer: Layer) -> Connections:
                            layer.n_out)
     c_in, h, w = layer.in_shape
     c_out, h_out, w_out = layer.out_shape
+    (sh, sw), (ph, pw) = layer.stride, layer.padding
     if layer.kind == "conv":
-        kernel = np.asarray(layer.weight)  # (c_out, c_in, k, k)
-        k = kernel.shape[2]
-        co, ci, di, dj, i, j = np.meshgrid(np.arange(c_out), np.arange(c_in), np.arange(k),
-                                           np.arange(k), np.arange(h_out), np.arange(w_out),
+        kernel = np.asarray(layer.weight)  # (c_out, c_in, kh, kw)
+        kh, kw = kernel.shape[2:]
+        co, ci, di, dj, i, j = np.meshgrid(np.arange(c_out), np.arange(c_in), np.arange(kh),
+                                           np.arange(kw), np.arange(h_out), np.arange(w_out),
                                            indexing="ij", sparse=True)
         weight = np.broadcast_to(kernel[:, :, :, :, None, None],
-                                 (c_out, c_in, k, k, h_out, w_out))
-        row, col = i + di, j + dj
-    else:  # pool: input channel c feeds output channel c only, windows do not overlap
-        p = layer.stride
-        co, di, dj, i, j = np.meshgrid(np.arange(c_out), np.arange(p), np.arange(p),
+                                 (c_out, c_in, kh, kw, h_out, w_out))
+    else:  # pool: input channel c feeds output channel c only
+        window = np.asarray(layer.weight)  # (kh, kw)
+        kh, kw = window.shape
+        co, di, dj, i, j = np.meshgrid(np.arange(c_out), np.arange(kh), np.arange(kw),
                                        np.arange(h_out), np.arange(w_out), indexing="ij",
                                        sparse=True)
         ci = co
-        weight = np.broadcast_to(np.asarray(layer.weight)[None, :, :, None, None],
-                                 (c_out, p, p, h_out, w_out))
-        row, col = i * p + di, j * p + dj
-    pre = (ci * h + row) * w + col
-    post = (co * h_out + i) * w_out + j
+        weight = np.broadcast_to(window[None, :, :, None, None], (c_out, kh, kw, h_out, w_out))
     shape = weight.shape
-    return Connections(np.broadcast_to(pre, shape).ravel(), np.broadcast_to(post, shape).ravel(),
-                       np.ascontiguousarray(weight).ravel(), n_pre, layer.n_out)
+    row = np.broadcast_to(i * sh + di - ph, shape).ravel()
+    col = np.broadcast_to(j * sw + dj - pw, shape).ravel()
+    inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+    pre = (np.broadcast_to(ci, shape).ravel() * h + row) * w + col
+    post = np.broadcast_to((co * h_out + i) * w_out + j, shape).ravel()
+    return Connections(pre[inside], post[inside], np.ascontiguousarray(weight).ravel()[inside],
+                       n_pre, layer.n_out)
 
 
 def fan_outs(connections: list[Connections]) -> dict[int, np.ndarray]:

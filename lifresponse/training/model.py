@@ -8,8 +8,11 @@ Every layer computes, for inputs ``x = rate * tau_syn`` (dimensionless, >= 0):
 * ``y = f(net, sigma) * S * tau_syn``, the output rate times ``tau_syn`` (eq. 14).
 
 ``sigma`` enters ``f`` without a gradient (``detach``): as in the authors' training, ``dy/dnet``
-is eq. 15 alone. No biases. Average pooling is a layer of spiking neurons whose synapses all
-have the fixed weight ``1/p^2`` nA (0.25 for 2x2, as the authors' SNN), not trained.
+is eq. 15 alone. Networks trained here have no biases; a network file's biases (nA, a constant
+current) add to ``net`` and are fine-tuned with the weights. Average pooling is a layer of
+spiking neurons whose synapses all have the fixed weight ``1/p^2`` nA (0.25 for 2x2, as the
+authors' SNN), not trained; a file's other pooling windows (overlapping, padded, sum pooling)
+keep their fixed weights too.
 """
 
 from __future__ import annotations
@@ -64,13 +67,23 @@ class SpikingActivation(nn.Module):
 
 
 class SpikingLayer(nn.Module):
-    """One layer: its linear operation on ``x`` and on ``0.5 W^2``, then the activation."""
+    """One layer: its linear operation on ``x`` and on ``0.5 W^2``, then the activation.
+
+    ``stride``, ``padding`` and ``window`` (the fixed pooling weights, (kh, kw)) are those of
+    a network file's layer (:class:`lifresponse.networks.network_file.Layer`); by default
+    stride 1 for conv, non-overlapping ``size x size`` average pooling, no padding.
+    """
 
     def __init__(self, kind: str, in_shape, out_shape, size: int, activation: SpikingActivation,
-                 generator: torch.Generator, positive_init: bool = False):
+                 generator: torch.Generator, positive_init: bool = False, stride=None,
+                 padding=(0, 0), window=None):
         super().__init__()
         self.kind, self.in_shape, self.out_shape, self.size = kind, in_shape, out_shape, size
         self.activation = activation
+        self.stride = tuple(stride) if stride is not None else (
+            (size, size) if kind == "pool" else (1, 1))
+        self.padding = tuple(padding)
+        self.bias = None
         if kind == "conv":
             self.fan_in = in_shape[0] * size * size
             shape = (out_shape[0], in_shape[0], size, size)
@@ -80,6 +93,10 @@ class SpikingLayer(nn.Module):
         else:
             self.fan_in = size * size
             self.register_buffer("pool_weight", torch.tensor(1.0 / (size * size)))
+            self.window = None if window is None else torch.as_tensor(window, dtype=torch.float32)
+            if self.window is not None and _plain_average(self.window, self.stride, padding):
+                self.pool_weight.fill_(float(self.window.flatten()[0]))
+                self.window = None
             return
         fan_in = self.fan_in
         # Inputs are rates, never negative, so zero-mean weights leave about half the units
@@ -94,18 +111,29 @@ class SpikingLayer(nn.Module):
     def moments(self, x: torch.Tensor, with_sigma: bool):
         """``net`` (nA) and ``sigma`` (nA, or None) of eq. 12-13."""
         if self.kind == "conv":
-            net = F.conv2d(x, self.weight)
-            var = F.conv2d(x, 0.5 * self.weight**2) if with_sigma else None
+            net = F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+            var = F.conv2d(x, 0.5 * self.weight**2, None, self.stride, self.padding) \
+                if with_sigma else None
         elif self.kind == "dense":
             flat = x.flatten(1)
             net = flat @ self.weight
+            if self.bias is not None:
+                net = net + self.bias
             var = flat @ (0.5 * self.weight**2) if with_sigma else None
-        else:
+        elif self.window is None:
             window_sum = F.avg_pool2d(x, self.size) * (self.size * self.size)
             net = self.pool_weight * window_sum
             var = 0.5 * self.pool_weight**2 * window_sum if with_sigma else None
+        else:
+            net = self._pool(x, self.window)
+            var = self._pool(x, 0.5 * self.window**2) if with_sigma else None
         sigma = torch.sqrt(var.clamp_min(0.0)) if var is not None else None
         return net, sigma
+
+    def _pool(self, x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+        channels = x.shape[1]
+        kernel = window.to(x.dtype).expand(channels, 1, *window.shape)
+        return F.conv2d(x, kernel, None, self.stride, self.padding, groups=channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         net, sigma = self.moments(x, self.activation.needs_sigma)
@@ -113,22 +141,31 @@ class SpikingLayer(nn.Module):
 
 
 class SpikingNetwork(nn.Module):
-    """A stack of :class:`SpikingLayer` built from an architecture string.
+    """A stack of :class:`SpikingLayer` built from an architecture string, or from a network
+    file's ``layers`` (then the architecture string is only a name).
 
     Input: pixels in [0, 1], shape (batch, 1, 28, 28); they become ``x = p * input_rate *
     tau_syn``. Output: ``y`` of the last layer (batch, n_classes), i.e. rate * tau_syn.
     """
 
     def __init__(self, architecture: str, activation: SpikingActivation, seed: int = 0,
-                 input_rate: float = 100.0, input_shape=(1, 28, 28)):
+                 input_rate: float = 100.0, input_shape=(1, 28, 28), layers=None):
         super().__init__()
         self.architecture, self.input_rate = architecture, input_rate
         generator = torch.Generator().manual_seed(seed)
-        specs = parse_architecture(architecture, input_shape)
-        self.layers = nn.ModuleList(
-            SpikingLayer(spec.kind, spec.in_shape, spec.out_shape, spec.size, activation,
-                         generator, positive_init=i == len(specs) - 1)
-            for i, spec in enumerate(specs))
+        if layers is None:
+            specs = parse_architecture(architecture, input_shape)
+            self.layers = nn.ModuleList(
+                SpikingLayer(spec.kind, spec.in_shape, spec.out_shape, spec.size, activation,
+                             generator, positive_init=i == len(specs) - 1)
+                for i, spec in enumerate(specs))
+        else:  # a network file's layers, whatever its architecture string says
+            self.layers = nn.ModuleList(
+                SpikingLayer(layer.kind, layer.in_shape, layer.out_shape,
+                             np.shape(layer.weight)[-1], activation, generator,
+                             stride=layer.stride, padding=layer.padding,
+                             window=layer.weight if layer.kind == "pool" else None)
+                for layer in layers)
         self.activation = activation
         self.training_noise = 0.0  # std of Gaussian noise added to rates in training (Hz)
 
@@ -154,11 +191,13 @@ class SpikingNetwork(nn.Module):
         layers = []
         for layer in self.layers:
             if layer.kind == "pool":
-                weight = np.full((layer.size, layer.size), float(layer.pool_weight))
+                weight = (layer.window.double().numpy() if layer.window is not None
+                          else np.full((layer.size, layer.size), float(layer.pool_weight)))
             else:
                 weight = layer.weight.detach().cpu().double().numpy()
+            bias = None if layer.bias is None else layer.bias.detach().cpu().double().numpy()
             layers.append(Layer(layer.kind, tuple(layer.in_shape), tuple(layer.out_shape), weight,
-                                layer.size if layer.kind == "pool" else 1))
+                                layer.stride, layer.padding, bias))
         a = self.activation
         return Network(self.architecture, layers, a.activation, a.k, a.S, a.tau_s * 1000.0,
                        neuron, timestep, self.input_rate, a.softplus_sigma, a.gamma,
@@ -166,15 +205,30 @@ class SpikingNetwork(nn.Module):
 
     @classmethod
     def from_network(cls, network: Network) -> SpikingNetwork:
-        """Rebuild the torch model of a network file (weights copied)."""
+        """Rebuild the torch model of a network file (weights and biases copied).
+
+        Raises
+        ------
+        ParameterError
+            For a network without an ANN model (imported from NIR) or with other neurons than
+            ``IF_curr_exp``.
+        """
+        network.require_ann_model("the ANN model")
         activation = SpikingActivation(network.activation, network.k, network.S,
                                        network.tau_syn, network.softplus_sigma, network.neuron,
                                        network.soft_lif_gamma)
         model = cls(network.architecture, activation, input_rate=network.input_rate,
-                    input_shape=network.input_shape)
+                    input_shape=network.input_shape, layers=network.layers)
         for layer, stored in zip(model.layers, network.layers, strict=True):
-            if layer.kind == "pool":
-                layer.pool_weight.fill_(float(stored.weight.flat[0]))
-            else:
+            if layer.kind != "pool":
                 layer.weight.data = torch.as_tensor(stored.weight, dtype=torch.float32).clone()
+            if stored.bias is not None:
+                layer.bias = nn.Parameter(torch.as_tensor(stored.bias, dtype=torch.float32))
         return model
+
+
+def _plain_average(window: torch.Tensor, stride, padding) -> bool:
+    """Whether a pooling window is the plain kind: square, equal weights, non-overlapping."""
+    p = window.shape[0]
+    return (tuple(window.shape) == (p, p) and bool((window == window.flatten()[0]).all())
+            and tuple(stride) == (p, p) and tuple(padding) == (0, 0))

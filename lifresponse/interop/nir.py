@@ -1,0 +1,661 @@
+"""NIR graphs in and out: networks from snnTorch, Norse, sinabs, ... as lifresponse networks
+that deploy on NEST, sPyNNaker and the torch simulator, and ours as NIR graphs.
+
+A NIR graph maps when it is a feed-forward chain ``Input -> (linear nodes -> neuron node) x n
+-> Output``. The linear nodes between two neuron nodes (``Conv2d``, ``Affine``, ``Linear``,
+``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Scale``) are composed into the synapses of one
+layer: a convolution followed by pooling becomes one convolution with a larger kernel and a
+larger stride (exact), anything followed by ``Affine`` / ``Linear`` one dense layer (exact),
+``Scale`` is folded into the neighbouring weights. Neuron nodes: ``CubaLIF`` becomes
+``IF_curr_exp``, ``LIF`` and ``IF`` (no synaptic current) ``IF_curr_delta``.
+
+The mapping (``docs/nir.md`` derives it), with NIR's times in seconds (``tau``), ours in ms,
+``C`` the capacitance we choose (``cm``, nF; NIR has none: it only scales weights), and NIR's
+voltages taken as mV:
+
+* ``tau_m = 1000 tau_mem``, ``tau_syn_E = tau_syn_I = 1000 tau_syn``, ``v_rest = v_leak``,
+  ``v_thresh = v_threshold``, ``v_reset = v_reset``; ``tau_refrac`` and ``i_offset`` come from
+  the options (NIR has neither), ``IF`` gets ``tau_m`` = :data:`LEAKLESS_TAU_MS`.
+* Continuous time (the default), a spike being a delta function of unit area:
+  ``CubaLIF``: weight ``C r w_in W / (1000 tau_mem tau_syn)`` nA, bias ``C r w_in b /
+  (1000 tau_mem)`` nA (exact for the weights; for the bias the steady state, since NIR filters
+  it through the synapse and PyNN's ``i_offset`` is not filtered); ``LIF``: weight
+  ``r W / tau`` mV, bias ``C r b / (1000 tau)`` nA (exact); ``IF``: weight ``r W`` mV, bias
+  ``C r b / 1000`` nA.
+* Discrete time (``dt`` given: graphs exported from discrete-time frameworks; snnTorch's
+  exporter assumes dt = 0.1 ms): the graph is read as the Euler update with that step, a spike
+  worth 1 for one step, as those frameworks run it: per step the membrane decays by
+  ``beta = 1 - dt / tau_mem`` and the current by ``alpha = 1 - dt / tau_syn``; a spike moves
+  the current by ``J = dt / tau_syn w_in W`` and a unit of current the membrane by
+  ``G = dt / tau_mem r`` per step. On our ``timestep`` ``h`` (by default ``dt``; another value
+  stretches time by ``h / dt``) NEST's exact decays are made equal: ``tau_m = -h / ln(beta)``,
+  ``tau_syn = -h / ln(alpha)``; ``LIF``: weight ``dt r W / tau`` mV (exact: NEST's
+  ``iaf_psc_delta`` then does snnTorch's ``Leaky`` update), bias ``dt r b / tau / P30`` pA;
+  ``CubaLIF``: weight ``G J / P21`` pA (NEST's membrane then follows snnTorch's ``Synaptic``
+  one step later, exact), bias: the same steady state as above.
+
+What cannot map is refused with one message naming the node and why: recurrent or branching
+edges, nested graphs, ``Delay``, nodes without spikes or other kinds, a parameter that differs
+between the neurons of one node (a layer here has one value per parameter), a linear node after
+the last neuron node, two convolutions without neurons between them.
+
+Export writes ``CubaLIF`` (``IF_curr_exp``) or ``LIF`` (``IF_curr_delta``) nodes after
+``Conv2d`` / ``AvgPool2d`` / ``Flatten`` + ``Affine`` nodes, chosen so that a unit of NIR weight
+is 1 nA (``r = tau_m / cm``, ``w_in = tau_syn``) or 1 mV (``r = tau``). What NIR has no field
+for (``cm``, ``tau_refrac``, ``i_offset``, the ANN model's activation, k and S, the timestep,
+the input encoding) is in node and graph metadata under ``"lifresponse"``, with our exact
+values, which the importer uses where they agree with the node's fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from lifresponse.errors import FileFormatError, ParameterError
+from lifresponse.networks import network_file
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.topology import layer_connections
+from lifresponse.neuron import LIFParams
+from lifresponse.propagators import PA_PER_NA, Propagators
+
+log = logging.getLogger(__name__)
+
+NEURON_NODES = ("CubaLIF", "LIF", "IF")
+LINEAR_NODES = ("Conv2d", "Affine", "Linear", "SumPool2d", "AvgPool2d", "Flatten", "Scale")
+LEAKLESS_TAU_MS = 1e12  # IF: a leak of 1e-12 per ms, below double precision's reach in a run
+AGREEMENT = 1e-9        # relative: metadata values are used where they agree this well
+WHY_NOT = {
+    "Delay": "synaptic delays are one timestep here; a Delay node cannot map",
+    "Threshold": "a threshold without membrane dynamics is not a LIF neuron",
+    "I": "an integrator without spikes cannot be a layer of spiking neurons",
+    "LI": "a leaky integrator without spikes cannot be a layer of spiking neurons",
+    "CubaLI": "a leaky integrator without spikes cannot be a layer of spiking neurons",
+    "Conv1d": "1-D convolutions are not supported (maps are 2-D here)",
+    "NIRGraph": "nested graphs (e.g. recurrent layers) cannot map onto feed-forward layers",
+}
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a NIR graph (module docstring).
+
+    Attributes
+    ----------
+    dt : float or None
+        Step (ms) of the discrete-time framework the graph came from; None reads the graph in
+        continuous time.
+    timestep : float or None
+        The network's simulation step (ms); default ``dt``, or 0.1 ms in continuous time.
+    encoding : {"poisson", "bernoulli"}
+        Input spikes: Poisson at ``input_rate`` per unit input, or one spike per step with
+        probability = input (snnTorch's ``spikegen.rate``).
+    input_rate : float
+        Hz per unit input, for "poisson".
+    cm : float
+        Capacitance of every neuron (nF); NIR has none, it scales the weights in nA.
+    tau_refrac : float
+        Refractory period (ms); NIR's neurons have none.
+    """
+
+    dt: float | None = None
+    timestep: float | None = None
+    encoding: str = "poisson"
+    input_rate: float = 100.0
+    cm: float = 1.0
+    tau_refrac: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("dt", "timestep", "input_rate", "cm"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ParameterError(f"{name}: must be a finite number > 0 (got {value})")
+        if not (math.isfinite(self.tau_refrac) and self.tau_refrac >= 0):
+            raise ParameterError(f"tau_refrac: must be >= 0 ms (got {self.tau_refrac})")
+        if self.encoding not in network_file.ENCODINGS:
+            raise ParameterError(f"encoding: must be one of {', '.join(network_file.ENCODINGS)}"
+                                 f" (got {self.encoding!r})")
+
+    @property
+    def step(self) -> float:
+        """The network's timestep (ms)."""
+        if self.timestep is not None:
+            return self.timestep
+        return self.dt if self.dt is not None else 0.1
+
+
+def read_graph(path):
+    """``nir.read(path)`` with errors that name the file."""
+    import nir
+
+    try:
+        return nir.read(path)
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except (OSError, KeyError, ValueError, TypeError, AssertionError) as exc:
+        raise FileFormatError(f"{path}: not a readable NIR graph ({type(exc).__name__}: "
+                              f"{exc})") from None
+
+
+# -- import -------------------------------------------------------------------------------------
+
+
+def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = "") -> Network:
+    """The lifresponse network of a NIR graph (module docstring).
+
+    Raises
+    ------
+    ParameterError
+        For a graph or node that cannot map; the message names the node and why.
+    """
+    chain = _chain(graph)
+    shape = _input_shape(chain[0])
+    ours = (graph.metadata or {}).get("lifresponse", {})
+    layers, pending, names = [], [], []
+    for name, node in chain[1:-1]:
+        kind = type(node).__name__
+        if kind in NEURON_NODES:
+            if not pending:
+                raise ParameterError(f"node {name!r} ({kind}): follows another neuron node or "
+                                     "the input without synapses between")
+            synapses, shape = _compose(pending, shape)
+            layers.append(_neuron_layer(name, node, synapses, shape, options))
+            names.append("-".join([*(n for n, _ in pending), name]))
+            pending = []
+        else:
+            pending.append((name, node))
+    if pending:
+        raise ParameterError(f"node {pending[0][0]!r} ({type(pending[0][1]).__name__}): linear "
+                             "nodes after the last neuron node; the output must be spikes")
+    if not layers:
+        raise ParameterError("graph: no neuron node between input and output")
+    first = layers[0].neuron
+    network = Network(
+        architecture=str(ours.get("architecture", "nir: " + " | ".join(names))), layers=layers,
+        activation=str(ours.get("activation", network_file.NO_ANN_MODEL)),
+        k=_float_or_none(ours.get("k")), S=_float_or_none(ours.get("S")),
+        tau_syn=float(ours.get("tau_syn_ms", first.tau_syn_E)), neuron=first,
+        timestep=float(ours.get("timestep_ms", options.step)),
+        input_rate=float(ours.get("input_rate_hz", options.input_rate)),
+        input_encoding=str(ours.get("input_encoding", options.encoding)),
+        softplus_sigma=float(ours.get("softplus_sigma", 0.45)),
+        soft_lif_gamma=float(ours.get("soft_lif_gamma", 0.01)),
+        provenance={"source": source, "imported_from": "NIR",
+                    "import": {"dt_ms": options.dt, "timestep_ms": options.step,
+                               "cm_nF": options.cm, "tau_refrac_ms": options.tau_refrac,
+                               "time": "discrete" if options.dt else "continuous"}})
+    if network.has_ann_model and network.k is None:
+        raise ParameterError("graph metadata: an activation without k and S")
+    if "neuron" in ours:  # the network-wide neuron of a lifresponse export
+        network.neuron = LIFParams.from_dict(dict(ours["neuron"]))
+    for layer in network.layers:
+        if layer.neuron == network.neuron:
+            layer.neuron = None
+    network_file._check(network, "graph")
+    return network
+
+
+def _chain(graph) -> list:
+    """(name, node) from the single Input to the single Output, refusing anything that is not
+    a chain of supported nodes."""
+    import nir
+
+    nodes = graph.nodes
+    for name, node in nodes.items():
+        kind = type(node).__name__
+        if kind in WHY_NOT:
+            raise ParameterError(f"node {name!r} ({kind}): {WHY_NOT[kind]}")
+        if kind not in (*NEURON_NODES, *LINEAR_NODES, "Input", "Output"):
+            raise ParameterError(f"node {name!r} ({kind}): not supported; lifresponse maps "
+                                 f"{', '.join(('Input', 'Output', *LINEAR_NODES, *NEURON_NODES))}")
+    successors = {name: [] for name in nodes}
+    predecessors = {name: [] for name in nodes}
+    for source, target in graph.edges:
+        for end in (source, target):
+            if end not in nodes:
+                raise ParameterError(f"edge ({source!r}, {target!r}): no node {end!r}")
+        successors[source].append(target)
+        predecessors[target].append(source)
+    for name in nodes:
+        if len(predecessors[name]) > 1:
+            raise ParameterError(f"node {name!r}: input from {', '.join(predecessors[name])}; "
+                                 "recurrent or merging edges cannot map onto feed-forward "
+                                 "layers")
+        if len(successors[name]) > 1:
+            raise ParameterError(f"node {name!r}: output to {', '.join(successors[name])}; "
+                                 "branching graphs cannot map onto a chain of layers")
+    inputs = [n for n, node in nodes.items() if isinstance(node, nir.Input)]
+    if len(inputs) != 1 or sum(isinstance(n, nir.Output) for n in nodes.values()) != 1:
+        raise ParameterError(f"graph: needs one Input and one Output node (has {len(inputs)} "
+                             "inputs)")
+    chain, name = [], inputs[0]
+    while True:
+        if any(name == seen for seen, _ in chain):
+            raise ParameterError(f"node {name!r}: on a cycle; recurrent graphs cannot map")
+        chain.append((name, nodes[name]))
+        if isinstance(nodes[name], nir.Output):
+            break
+        if not successors[name]:
+            raise ParameterError(f"node {name!r}: leads nowhere (no edge to the output)")
+        name = successors[name][0]
+    unused = sorted(set(nodes) - {n for n, _ in chain})
+    if unused:
+        raise ParameterError(f"node {unused[0]!r}: not on the path from input to output")
+    return chain
+
+
+def _input_shape(entry) -> tuple:
+    name, node = entry
+    shape = tuple(int(n) for n in np.atleast_1d(node.input_type["input"]))
+    if len(shape) == 4 and shape[0] == 1:  # a batch dimension of one
+        shape = shape[1:]
+    if len(shape) not in (1, 3):
+        raise ParameterError(f"node {name!r} (Input): shape {shape}; lifresponse takes (n,) or "
+                             "(channels, height, width)")
+    return shape
+
+
+@dataclass
+class _Synapses:
+    """Composed linear nodes of one layer, in NIR's units: a Layer-like weight and bias."""
+
+    kind: str
+    in_shape: tuple
+    out_shape: tuple
+    weight: np.ndarray
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    bias: np.ndarray | None = None
+
+    def layer(self) -> Layer:
+        return Layer(self.kind, self.in_shape, self.out_shape, self.weight, self.stride,
+                     self.padding, self.bias)
+
+
+def _compose(pending: list, shape: tuple):
+    """One layer's synapses from the linear nodes ``pending`` acting on ``shape``; returns
+    (synapses, output shape as the neuron node sees it)."""
+    synapses, in_scale, in_shape = None, None, shape
+    for name, node in pending:
+        kind = type(node).__name__
+        where = f"node {name!r} ({kind})"
+        if kind == "Flatten":
+            shape = (int(np.prod(shape)),)
+        elif kind == "Scale":
+            scale = np.broadcast_to(np.asarray(node.scale, float), shape) if np.ndim(
+                node.scale) <= len(shape) else None
+            if scale is None:
+                raise ParameterError(f"{where}: scale of shape {np.shape(node.scale)} does not "
+                                     f"fit {shape}")
+            if synapses is None:
+                in_scale = scale if in_scale is None else in_scale * scale
+            else:
+                _scale_outputs(synapses, scale, where)
+        elif kind == "Conv2d":
+            if synapses is not None:
+                raise ParameterError(f"{where}: follows another linear node without neurons "
+                                     "between; only pooling and dense layers compose with a "
+                                     "convolution")
+            synapses = _conv(node, shape, where)
+            shape = synapses.out_shape
+        elif kind in ("SumPool2d", "AvgPool2d"):
+            synapses = _pool(node, kind, shape, synapses, where)
+            shape = synapses.out_shape
+        else:  # Affine, Linear
+            synapses = _dense(node, shape, synapses, in_shape, where)
+            shape = synapses.out_shape
+        if in_scale is not None and synapses is not None:
+            _scale_inputs(synapses, in_scale.reshape(in_shape), where)
+            in_scale = None
+    if synapses is None:
+        raise ParameterError(f"node {pending[-1][0]!r}: no weights (only Flatten / Scale) "
+                             "between two neuron layers")
+    return synapses, shape
+
+
+def _pair(value, name: str, where: str) -> tuple:
+    values = np.atleast_1d(np.asarray(value)).astype(np.int64).tolist()
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2:
+        raise ParameterError(f"{where}: {name} {value!r} is not one or two numbers")
+    return tuple(values)
+
+
+def _conv(node, shape: tuple, where: str) -> _Synapses:
+    weight = np.asarray(node.weight, dtype=float)
+    if len(shape) != 3 or weight.ndim != 4 or weight.shape[1] != shape[0]:
+        raise ParameterError(f"{where}: weight {weight.shape} does not fit input {shape}")
+    if int(node.groups) != 1:
+        raise ParameterError(f"{where}: groups = {node.groups}; only groups = 1 maps")
+    if _pair(node.dilation, "dilation", where) != (1, 1):
+        raise ParameterError(f"{where}: dilation {node.dilation}; only 1 maps")
+    stride = _pair(node.stride, "stride", where)
+    if isinstance(node.padding, str):
+        if node.padding == "valid":
+            padding = (0, 0)
+        elif node.padding == "same" and stride == (1, 1) and all(k % 2 for k in
+                                                                 weight.shape[2:]):
+            padding = (weight.shape[2] // 2, weight.shape[3] // 2)
+        else:
+            raise ParameterError(f"{where}: padding {node.padding!r} with stride {stride} and "
+                                 f"kernel {weight.shape[2:]} has no symmetric equivalent")
+    else:
+        padding = _pair(node.padding, "padding", where)
+    out = (weight.shape[0], *(network_file.output_side(n, k, s, p) for n, k, s, p in zip(
+        shape[1:], weight.shape[2:], stride, padding, strict=True)))
+    if min(out[1:]) < 1:
+        raise ParameterError(f"{where}: kernel {weight.shape[2:]} does not fit {shape[1:]}")
+    bias = None if node.bias is None else np.asarray(node.bias, dtype=float)
+    if bias is not None and np.ndim(bias) == 0:
+        bias = np.full(weight.shape[0], float(bias))
+    return _Synapses("conv", shape, out, weight, stride, padding, bias)
+
+
+def _pool(node, kind: str, shape: tuple, synapses, where: str) -> _Synapses:
+    kernel = _pair(node.kernel_size, "kernel_size", where)
+    stride = _pair(node.stride if node.stride is not None else node.kernel_size, "stride",
+                   where)
+    padding = _pair(node.padding if node.padding is not None else 0, "padding", where)
+    if padding != (0, 0):
+        raise ParameterError(f"{where}: padding {padding}; pooling with padding is not mapped")
+    window = np.full(kernel, 1.0 / (kernel[0] * kernel[1]) if kind == "AvgPool2d" else 1.0)
+    if len(shape) != 3:
+        raise ParameterError(f"{where}: needs maps, got shape {shape}")
+    out = (shape[0], *(network_file.output_side(n, k, s, 0) for n, k, s in zip(
+        shape[1:], kernel, stride, strict=True)))
+    if min(out[1:]) < 1:
+        raise ParameterError(f"{where}: window {kernel} does not fit {shape[1:]}")
+    if synapses is None:
+        return _Synapses("pool", shape, out, window, stride)
+    if synapses.kind != "conv":
+        raise ParameterError(f"{where}: pooling after {synapses.kind} synapses without neurons "
+                             "between; only a convolution composes with pooling")
+    return _conv_then_pool(synapses, window, stride, out)
+
+
+def _conv_then_pool(conv: _Synapses, window: np.ndarray, stride: tuple, out: tuple) -> _Synapses:
+    """A convolution followed by pooling without padding, as one convolution: kernel
+    ``k + (p - 1) s``, stride ``q s``, the same padding; every window's pooled outputs keep the
+    convolution's bias, times the sum of the window's weights."""
+    (sh, sw), (ph, pw) = conv.stride, window.shape
+    c_out, c_in, kh, kw = conv.weight.shape
+    kernel = np.zeros((c_out, c_in, kh + (ph - 1) * sh, kw + (pw - 1) * sw))
+    for a in range(ph):
+        for b in range(pw):
+            kernel[:, :, a * sh:a * sh + kh, b * sw:b * sw + kw] += window[a, b] * conv.weight
+    bias = None if conv.bias is None else conv.bias * window.sum()
+    return _Synapses("conv", conv.in_shape, out, kernel, (stride[0] * sh, stride[1] * sw),
+                     conv.padding, bias)
+
+
+def _dense(node, shape: tuple, synapses, in_shape: tuple, where: str) -> _Synapses:
+    weight = np.asarray(node.weight, dtype=float)
+    n_in = int(np.prod(shape))
+    if weight.ndim != 2 or weight.shape[1] != n_in:
+        raise ParameterError(f"{where}: weight {weight.shape} does not take {n_in} inputs "
+                             f"(shape {shape})")
+    bias = np.asarray(node.bias, dtype=float) if getattr(node, "bias", None) is not None \
+        else None
+    if synapses is None:
+        return _Synapses("dense", in_shape, (weight.shape[0],), weight.T.copy(), bias=bias)
+    matrix = layer_connections(synapses.layer()).as_matrix() if synapses.kind != "dense" \
+        else synapses.weight
+    previous_bias = synapses.layer().bias_per_neuron()
+    total = previous_bias @ weight.T + (0.0 if bias is None else bias)
+    has_bias = synapses.bias is not None or bias is not None
+    return _Synapses("dense", synapses.in_shape, (weight.shape[0],), matrix @ weight.T,
+                     bias=total if has_bias else None)
+
+
+def _scale_outputs(synapses: _Synapses, scale: np.ndarray, where: str) -> None:
+    flat = scale.reshape(synapses.out_shape)
+    if synapses.kind == "dense":
+        synapses.weight = synapses.weight * flat[None, :]
+        per_output = flat
+    else:
+        per_channel = flat.reshape(flat.shape[0], -1)
+        if not np.all(per_channel == per_channel[:, :1]):
+            raise ParameterError(f"{where}: a scale that differs within a map cannot fold into "
+                                 "shared kernels")
+        per_output = per_channel[:, 0]
+        if synapses.kind == "conv":
+            synapses.weight = synapses.weight * per_output[:, None, None, None]
+        elif np.all(per_output == per_output[0]):
+            synapses.weight = synapses.weight * per_output[0]
+        else:
+            raise ParameterError(f"{where}: a scale that differs between maps cannot fold into "
+                                 "pooling")
+    if synapses.bias is not None:
+        synapses.bias = synapses.bias * per_output
+
+
+def _scale_inputs(synapses: _Synapses, scale: np.ndarray, where: str) -> None:
+    if synapses.kind == "dense":
+        synapses.weight = synapses.weight * scale.reshape(-1)[:, None]
+        return
+    per_channel = scale.reshape(scale.shape[0], -1)
+    if not np.all(per_channel == per_channel[:, :1]):
+        raise ParameterError(f"{where}: a scale of its input that differs within a map cannot "
+                             "fold into shared kernels")
+    if synapses.kind == "conv":
+        synapses.weight = synapses.weight * per_channel[None, :, 0, None, None]
+    elif np.all(per_channel == per_channel[0, 0]):
+        synapses.weight = synapses.weight * per_channel[0, 0]
+    else:
+        raise ParameterError(f"{where}: a scale that differs between maps cannot fold into "
+                             "pooling")
+
+
+def _uniform(node, field: str, where: str, n: int) -> float:
+    values = np.asarray(getattr(node, field), dtype=float).ravel()
+    if values.size not in (1, n):
+        raise ParameterError(f"{where}: {field} has {values.size} values for {n} neurons")
+    if not np.all(np.isfinite(values)):
+        raise ParameterError(f"{where}: {field} is not finite")
+    if not np.all(values == values[0]):
+        raise ParameterError(f"{where}: {field} differs between its neurons ({values.min():g} "
+                             f".. {values.max():g}); a lifresponse layer has one value per "
+                             "parameter")
+    return float(values[0])
+
+
+def _neuron_layer(name: str, node, synapses: _Synapses, shape: tuple,
+                  options: ImportOptions) -> Layer:
+    kind = type(node).__name__
+    where = f"node {name!r} ({kind})"
+    n = int(np.prod(shape))
+    if n != int(np.prod(synapses.out_shape)):
+        raise ParameterError(f"{where}: {n} neurons, but the synapses before it have "
+                             f"{int(np.prod(synapses.out_shape))} outputs")
+    p = {f: _uniform(node, f, where, n) for f in _FIELDS[kind]}
+    ours = (node.metadata or {}).get("lifresponse", {})
+    cell = "IF_curr_exp" if kind == "CubaLIF" else "IF_curr_delta"
+    h, dt = options.step, options.dt
+    tau_m_s = p["tau_mem"] if kind == "CubaLIF" else p.get("tau")
+    tau_syn_s = p.get("tau_syn")
+    if dt is None:
+        tau_m = LEAKLESS_TAU_MS if kind == "IF" else 1000.0 * tau_m_s
+        tau_syn = 1000.0 * tau_syn_s if tau_syn_s else 5.0
+    else:
+        tau_m = LEAKLESS_TAU_MS if kind == "IF" else _discrete_tau(tau_m_s, dt, h, where,
+                                                                   "tau_mem")
+        tau_syn = _discrete_tau(tau_syn_s, dt, h, where, "tau_syn") if tau_syn_s else 5.0
+    tau_m = _ours(ours, "tau_m_ms", tau_m)
+    tau_syn = _ours(ours, "tau_syn_ms", tau_syn)
+    cm = float(ours.get("cm_nF", options.cm))
+    v_rest = p.get("v_leak", 0.0)
+    try:
+        neuron = LIFParams(cm=cm, tau_m=tau_m, tau_refrac=float(ours.get(
+            "tau_refrac_ms", options.tau_refrac)), v_reset=p["v_reset"], v_rest=v_rest,
+            v_thresh=p["v_threshold"], i_offset=float(ours.get("i_offset_nA", 0.0)),
+            tau_syn_E=tau_syn, tau_syn_I=tau_syn)
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
+    weight_gain, bias_gain = _gains(kind, p, neuron, options)
+    weight_gain = _ours(ours, "weight_per_unit", weight_gain)
+    bias_gain = _ours(ours, "bias_nA_per_unit", bias_gain)
+    layer = synapses.layer()
+    layer.weight = layer.weight * weight_gain
+    if layer.bias is not None:
+        layer.bias = layer.bias * bias_gain
+        if "bias_nA" in ours and _agrees(np.asarray(ours["bias_nA"]), layer.bias):
+            layer.bias = np.asarray(ours["bias_nA"], dtype=float)
+        if not np.any(layer.bias):
+            layer.bias = None
+    layer.cell, layer.neuron = cell, neuron
+    return layer
+
+
+_FIELDS = {"CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
+           "LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"),
+           "IF": ("r", "v_threshold", "v_reset")}
+
+
+def _discrete_tau(tau_s: float, dt_ms: float, h: float, where: str, field: str) -> float:
+    """Our time constant (ms) whose exact decay per step ``h`` is the graph's Euler decay
+    ``1 - dt / tau``."""
+    decay = 1.0 - dt_ms / (1000.0 * tau_s)
+    if not 0.0 < decay < 1.0:
+        raise ParameterError(f"{where}: {field} = {tau_s:g} s gives a per-step decay "
+                             f"1 - dt/tau = {decay:g} with dt = {dt_ms:g} ms; it must lie in "
+                             "(0, 1)")
+    return -h / math.log(decay)
+
+
+def _gains(kind: str, p: dict, neuron: LIFParams, options: ImportOptions) -> tuple:
+    """(weight per NIR unit: nA for IF_curr_exp, mV for IF_curr_delta; bias nA per unit)."""
+    C = neuron.cm
+    if options.dt is None:
+        if kind == "CubaLIF":
+            bias = C * p["r"] * p["w_in"] / (1000.0 * p["tau_mem"])
+            return bias / p["tau_syn"], bias
+        if kind == "LIF":
+            return p["r"] / p["tau"], C * p["r"] / (1000.0 * p["tau"])
+        return p["r"], C * p["r"] / 1000.0
+    dt_s, h = options.dt / 1000.0, options.step
+    props = Propagators.of(neuron, h, "IF_curr_exp" if kind == "CubaLIF" else "IF_curr_delta")
+    if kind == "CubaLIF":
+        jump = dt_s / p["tau_syn"] * p["w_in"]  # current per unit weight and spike
+        gain = dt_s / p["tau_mem"] * p["r"]     # membrane per unit current and step
+        alpha = 1.0 - dt_s / p["tau_syn"]
+        return gain * jump / props.P21ex / PA_PER_NA, \
+            gain * jump / (1.0 - alpha) / props.drive / PA_PER_NA
+    jump = dt_s * p["r"] / (p["tau"] if kind == "LIF" else 1.0)
+    return jump, jump / props.drive / PA_PER_NA
+
+
+def _ours(metadata: dict, key: str, computed: float) -> float:
+    """Our exact value from the node's metadata where it agrees with the computed one."""
+    if key not in metadata:
+        return computed
+    exact = float(metadata[key])
+    if _agrees(np.asarray(exact), np.asarray(computed)):
+        return exact
+    log.warning("NIR metadata %s = %r disagrees with the node's fields (%r); using the fields",
+                key, exact, computed)
+    return computed
+
+
+def _agrees(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= AGREEMENT * np.abs(b) + 1e-300))
+
+
+def _float_or_none(value):
+    return None if value is None else float(value)
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+def export_network(network: Network):
+    """``network`` as a NIR graph (module docstring): for each layer its linear nodes and a
+    ``CubaLIF`` (or ``LIF``) node, with what NIR has no field for in metadata.
+
+    Raises
+    ------
+    ParameterError
+        For what NIR cannot hold: different excitatory and inhibitory synaptic time constants,
+        pooling windows of unequal weights.
+    """
+    import nir
+
+    nodes = {"input": nir.Input(input_type={"input": np.array(network.input_shape)})}
+    edges, previous = [], "input"
+
+    def add(name, node):
+        nonlocal previous
+        nodes[name] = node
+        edges.append((previous, name))
+        previous = name
+
+    for i, layer in enumerate(network.layers):
+        window = np.asarray(layer.weight)
+        gain = 1.0  # nA (or mV) per unit of the linear node's weight
+        if layer.kind == "pool":
+            if not np.all(window == window.flat[0]):
+                raise ParameterError(f"layer {i} (pool): its window's weights differ; NIR "
+                                     "pooling has equal weights")
+            gain = float(window.flat[0]) * window.size  # AvgPool2d averages: 1/size each
+        neuron_node, bias_unit = _neuron_node(layer, network.neuron_of(layer), gain, i)
+        bias = np.zeros(layer.out_shape[0] if layer.kind == "conv" else layer.n_out) \
+            if layer.bias is None else np.asarray(layer.bias) / bias_unit
+        if layer.kind == "conv":
+            add(f"conv{i}", nir.Conv2d(
+                input_shape=np.array(layer.in_shape[1:]), weight=np.asarray(layer.weight),
+                stride=np.array(layer.stride), padding=np.array(layer.padding),
+                dilation=np.array([1, 1]), groups=1, bias=bias))
+        elif layer.kind == "pool":
+            add(f"pool{i}", nir.AvgPool2d(kernel_size=np.array(window.shape),
+                                          stride=np.array(layer.stride),
+                                          padding=np.array(layer.padding)))
+        else:
+            if len(layer.in_shape) > 1:
+                add(f"flatten{i}", nir.Flatten(input_type={"input": np.array(layer.in_shape)},
+                                               start_dim=0))
+            add(f"dense{i}", nir.Affine(weight=np.asarray(layer.weight).T.copy(), bias=bias))
+        add(f"lif{i}", neuron_node)
+    nodes["output"] = nir.Output(output_type={"output": np.array(network.layers[-1].out_shape)})
+    edges.append((previous, "output"))
+    metadata = {"lifresponse": {
+        "architecture": network.architecture, "activation": network.activation,
+        "tau_syn_ms": network.tau_syn, "timestep_ms": network.timestep,
+        "input_rate_hz": network.input_rate, "input_encoding": network.input_encoding,
+        "softplus_sigma": network.softplus_sigma, "soft_lif_gamma": network.soft_lif_gamma,
+        "neuron": network.neuron.to_dict(), "format_version": network_file.VERSION}}
+    if network.has_ann_model:
+        metadata["lifresponse"].update(k=network.k, S=network.S)
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _neuron_node(layer: Layer, neuron: LIFParams, gain: float, index: int):
+    """A NIR neuron node in which a unit of weight is ``gain`` nA (or mV), and the nA that a
+    unit of bias before it stands for."""
+    import nir
+
+    if layer.cell == "IF_curr_exp" and neuron.tau_syn_E != neuron.tau_syn_I:
+        raise ParameterError(f"layer {index}: tau_syn_E {neuron.tau_syn_E} and tau_syn_I "
+                             f"{neuron.tau_syn_I} differ; a NIR CubaLIF has one tau_syn")
+    shape = layer.out_shape
+    full = lambda value: np.full(shape, float(value))  # noqa: E731
+    tau_m_s = neuron.tau_m / 1000.0
+    metadata = {"cell": layer.cell, "cm_nF": neuron.cm, "tau_refrac_ms": neuron.tau_refrac,
+                "i_offset_nA": neuron.i_offset, "tau_m_ms": neuron.tau_m,
+                "weight_per_unit": gain}
+    if layer.bias is not None:
+        metadata["bias_nA"] = np.asarray(layer.bias, dtype=float)
+    if layer.cell == "IF_curr_exp":
+        tau_syn_s = neuron.tau_syn_E / 1000.0
+        metadata.update(tau_syn_ms=neuron.tau_syn_E, bias_nA_per_unit=tau_syn_s * gain)
+        return nir.CubaLIF(tau_syn=full(tau_syn_s), tau_mem=full(tau_m_s),
+                           r=full(neuron.tau_m / neuron.cm * gain), v_leak=full(neuron.v_rest),
+                           v_threshold=full(neuron.v_thresh), v_reset=full(neuron.v_reset),
+                           w_in=full(tau_syn_s), metadata={"lifresponse": metadata}), \
+            tau_syn_s * gain
+    metadata.update(bias_nA_per_unit=neuron.cm / 1000.0 * gain)
+    return nir.LIF(tau=full(tau_m_s), r=full(tau_m_s * gain), v_leak=full(neuron.v_rest),
+                   v_threshold=full(neuron.v_thresh), v_reset=full(neuron.v_reset),
+                   metadata={"lifresponse": metadata}), neuron.cm / 1000.0 * gain

@@ -417,15 +417,16 @@ def _run_deploy(args) -> None:
         return
     ev = record.attrs["evaluation"]
     print(f"SNN accuracy {100 * ev['accuracy']:.2f} % ({record.attrs['wall_time_s']:.1f} s wall)")
-    checkpoints = [t for t in (50, 100, 200, 300, 500, 1000) if t <= args.duration]
+    checkpoints = [t for t in (10, 50, 100, 200, 300, 500, 1000) if t <= args.duration]
     times = np.asarray(ev["time_ms"])
     print("accuracy after " + ", ".join(
         f"{t} ms: {100 * ev['accuracy_by_time'][int(np.argmin(np.abs(times - t)))]:.1f} %"
         for t in checkpoints))
     print("mean rate per layer (Hz): " + ", ".join(
         f"{k}: {v:.1f}" for k, v in ev["layer_rates_hz"].items()))
-    print("Fig. 12 distance, first map, first 10 digits (Hz): " + ", ".join(
-        f"{k} {v:.1f}" for k, v in ev["fig12_distance_hz"].items()))
+    if ev["fig12_distance_hz"]:  # networks with an ANN model only
+        print("Fig. 12 distance, first map, first 10 digits (Hz): " + ", ".join(
+            f"{k} {v:.1f}" for k, v in ev["fig12_distance_hz"].items()))
     print(f"wrote {args.out}")
     if args.plot:
         from lifresponse.networks.plots import plot_accuracy_by_time

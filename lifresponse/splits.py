@@ -93,7 +93,7 @@ def recorded_split(digits: Digits, provenance: dict, n_validation: int | None = 
 
 
 def test_digits(data) -> Digits:
-    """The official test split of the MNIST folder ``data``.
+    """The official test split of the MNIST folder (or ``.npz`` file) ``data``.
 
     Raises
     ------
@@ -104,12 +104,13 @@ def test_digits(data) -> Digits:
     if data is None:
         raise FileFormatError("the official test split needs an MNIST folder (data / --data): "
                               "the 5,000 bundled digits have no test split")
-    if not Path(data).is_dir():
-        raise FileFormatError(f"{data}: no such directory")
+    if not (Path(data).is_dir() or Path(data).suffix == ".npz" and Path(data).is_file()):
+        raise FileFormatError(f"{data}: no such directory (or .npz file)")
     if not has_split(data, "test"):
         raise FileFormatError(
             f"{data}: no official test split (t10k-images-idx3-ubyte[.gz] with "
-            "t10k-labels-idx1-ubyte[.gz], or x_test/y_test in mnist.npz)")
+            "t10k-labels-idx1-ubyte[.gz], x_test/y_test in mnist.npz, or test_images/"
+            "test_labels in an .npz file)")
     return load_mnist(data, split="test")
 
 

@@ -57,7 +57,6 @@ from lifresponse.splits import (
 log = logging.getLogger(__name__)
 
 DEFAULT_ARCHITECTURE = "6c5-2s-12c5-2s-10fc"
-N_CLASSES = 10  # MNIST digits
 
 
 # -- calibration ------------------------------------------------------------------------------
@@ -263,17 +262,19 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     from lifresponse.training import trainer
 
     check_network_out(out, force)
-    classes = parse_architecture(architecture)[-1].out_shape[0]
-    if classes != N_CLASSES:
-        raise ParameterError(f"architecture: the last layer must have {N_CLASSES} units, one per "
-                             f"digit (got {classes} in {architecture!r})")
+    parse_architecture(architecture)  # a malformed spec fails before any data is read
     calibration = as_calibration(calibration)
-    split = training_split(digits if digits is not None else load_mnist(data), validation,
-                           split_seed)
+    digits = digits if digits is not None else load_mnist(data)
+    classes = parse_architecture(architecture, digits.input_shape)[-1].out_shape[0]
+    if classes != digits.n_classes:
+        raise ParameterError(f"architecture: the last layer must have {digits.n_classes} units, "
+                             f"one per class of {digits.source} (got {classes} in "
+                             f"{architecture!r})")
+    split = training_split(digits, validation, split_seed)
     train_settings = trainer.TrainSettings(**settings)
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
-                               softplus_sigma)
+                               softplus_sigma, digits.input_shape)
     log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
              "validation digits from %s", architecture, activation, calibration.k,
              calibration.S, calibration.tau_syn, len(split.train), len(split.validation),

@@ -77,3 +77,48 @@ def test_validation_split_is_seeded_and_disjoint():
     np.testing.assert_array_equal(train.labels, again.labels)
     with pytest.raises(ParameterError, match="validation size"):
         validation_split(digits, 5000)
+
+
+def test_any_npz_file_of_images_with_channels_and_their_scaling(tmp_path, rng):
+    colour = rng.integers(0, 256, (6, 3, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "cifar-like.npz", images=colour, labels=np.arange(6) % 3,
+             test_images=colour[:2], test_labels=np.array([0, 2]))
+    digits = load_mnist(tmp_path / "cifar-like.npz")
+    assert digits.images.shape == (6, 3, 8, 8) and digits.input_shape == (3, 8, 8)
+    np.testing.assert_allclose(digits.images, colour / 255.0, rtol=1e-6)  # 8-bit: / 255
+    assert digits.n_classes == 3 and len(load_mnist(tmp_path / "cifar-like.npz", "test")) == 2
+    grey = rng.uniform(0, 1, (4, 5, 7)).astype(np.float32)  # floats in [0, 1] are kept
+    np.savez(tmp_path / "grey.npz", images=grey, labels=np.arange(4))
+    loaded = load_mnist(tmp_path / "grey.npz")
+    np.testing.assert_array_equal(loaded.images, grey)
+    assert loaded.input_shape == (1, 5, 7) and loaded.maps().shape == (4, 1, 5, 7)
+    for name, images, labels, message in [
+            ("wide.npz", grey * 255, np.arange(4), r"float pixels must lie in \[0, 1\]"),
+            ("neg.npz", grey, -np.arange(4), "labels must be integers from 0"),
+            ("flat.npz", grey.reshape(4, -1), np.arange(4), "images must be n x height"),
+            ("short.npz", grey, np.arange(3), "4 images but 3 labels")]:
+        np.savez(tmp_path / name, images=images, labels=labels)
+        with pytest.raises(FileFormatError, match=message):
+            load_mnist(tmp_path / name)
+    np.savez(tmp_path / "other.npz", pixels=grey)
+    with pytest.raises(FileFormatError, match=r"other.npz: missing images, labels or x_train"):
+        load_mnist(tmp_path / "other.npz")
+
+
+def test_fashion_mnist_reads_as_idx_and_deploys_against_its_shape(tmp_path, rng):
+    """Fashion-MNIST and KMNIST ship MNIST's IDX names; a network of another input shape or
+    fewer outputs than the labels is refused before any simulation."""
+    from network_helpers import conv_network
+
+    from lifresponse.networks.deploy import DeployConfig, deploy
+
+    _write_mnist(tmp_path, rng, n=5)
+    fashion = load_mnist(tmp_path)
+    with pytest.raises(ParameterError, match=r"images of shape \(28, 28\) do not fit the "
+                                             r"network's input \(1, 10, 10\)"):
+        deploy(conv_network(rng), fashion, DeployConfig(window=10.0), progress=False)
+    np.savez(tmp_path / "many.npz", images=rng.uniform(0, 1, (3, 10, 10)),
+             labels=np.array([0, 11, 2]))
+    with pytest.raises(ParameterError, match="label 11 but the network has 10 output neurons"):
+        deploy(conv_network(rng), load_mnist(tmp_path / "many.npz"), DeployConfig(window=10.0),
+               progress=False)

@@ -194,3 +194,30 @@ def test_bad_settings():
             trainer.TrainSettings(device="cuda")
     with pytest.raises(ParameterError, match="activation: unknown activation 'tanh'"):
         SpikingActivation("tanh", K, S, TAU)
+
+
+def test_training_reads_format_2_layers_and_other_images(rng):
+    """Fine tuning keeps strides, padding, overlapping pooling and biases (and trains the
+    biases); training runs on 3-channel 8x8 images of 3 classes."""
+    import lifresponse as lr
+    from lifresponse.calibration.fit import Calibration
+    from lifresponse.datasets import Digits
+    from lifresponse.networks.network_file import Layer, Network
+
+    layers = [Layer("conv", (3, 8, 8), (4, 4, 4), rng.normal(0.1, 0.2, (4, 3, 3, 3)), 2, 1,
+                    np.full(4, 0.05)),
+              Layer("pool", (4, 4, 4), (4, 3, 3), np.full((2, 2), 0.25), 1),
+              Layer("dense", (4, 3, 3), (3,), rng.normal(0.05, 0.1, (36, 3)),
+                    bias=np.zeros(3))]
+    network = Network("v2", layers, "noisy-softplus", 0.3, 201.0, 5.0, LIFParams(), 1.0)
+    images = rng.uniform(0, 1, (60, 3, 8, 8)).astype(np.float32)
+    digits = Digits(images, np.arange(60) % 3, "colour")
+    tuned = lr.finetune(network, digits=digits, validation=10, epochs=1, progress=False)
+    for before, after in zip(network.layers, tuned.layers, strict=True):
+        assert (after.kind, after.stride, after.padding, after.out_shape) == (
+            before.kind, before.stride, before.padding, before.out_shape)
+    np.testing.assert_array_equal(tuned.layers[1].weight, network.layers[1].weight)
+    assert not np.array_equal(tuned.layers[0].bias, network.layers[0].bias)
+    trained = lr.train(Calibration.by_hand(), architecture="4c3-2s-3fc", digits=digits,
+                       validation=10, epochs=1, progress=False)
+    assert trained.input_shape == (3, 8, 8) and trained.layers[-1].out_shape == (3,)

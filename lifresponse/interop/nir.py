@@ -481,8 +481,8 @@ def _neuron_layer(name: str, node, synapses: _Synapses, shape: tuple,
         tau_m = LEAKLESS_TAU_MS if kind == "IF" else 1000.0 * tau_m_s
         tau_syn = 1000.0 * tau_syn_s if tau_syn_s else 5.0
     else:
-        tau_m = LEAKLESS_TAU_MS if kind == "IF" else _discrete_tau(tau_m_s, dt, h, where,
-                                                                   "tau_mem")
+        tau_m = LEAKLESS_TAU_MS if kind == "IF" else _discrete_tau(
+            tau_m_s, dt, h, where, "tau_mem" if kind == "CubaLIF" else "tau")
         tau_syn = _discrete_tau(tau_syn_s, dt, h, where, "tau_syn") if tau_syn_s else 5.0
     tau_m = _ours(ours, "tau_m_ms", tau_m)
     tau_syn = _ours(ours, "tau_syn_ms", tau_syn)

@@ -171,10 +171,10 @@ class Network:
     def require_ann_model(self, what: str) -> None:
         """Refuse ``what`` (e.g. "fine tuning") for a network without an ANN model."""
         if not self.has_ann_model:
+            origin = self.provenance.get("source") or self.architecture
             raise ParameterError(
-                f"network: {what} needs the network's ANN model (activation, k, S), and this "
-                f"network has none ({self.architecture}, {self.provenance.get('source', '')}); "
-                "deploy it instead")
+                f"network: {what} needs an ANN model (activation, k, S), and this network "
+                f"has none (imported from {origin}); deploy it instead")
         if any(layer.cell != "IF_curr_exp" for layer in self.layers):
             raise ParameterError(f"network: {what} models IF_curr_exp neurons only")
 

@@ -213,7 +213,7 @@ class SpikingNetwork(nn.Module):
             For a network without an ANN model (imported from NIR) or with other neurons than
             ``IF_curr_exp``.
         """
-        network.require_ann_model("the ANN model")
+        network.require_ann_model("the ANN (evaluate-ann, finetune)")
         activation = SpikingActivation(network.activation, network.k, network.S,
                                        network.tau_syn, network.softplus_sigma, network.neuron,
                                        network.soft_lif_gamma)

@@ -153,8 +153,9 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         schedule.load_state_dict(state["schedule"])
         history, start_epoch = state["history"], state["epoch"]
     model.training_noise = settings.training_noise
-    images = torch.as_tensor(train_set.images[:, None]).to(settings.device)
-    targets = torch.nn.functional.one_hot(torch.as_tensor(train_set.labels), 10).float()
+    images = torch.as_tensor(train_set.maps()).to(settings.device)
+    n_classes = model.layers[-1].out_shape[0]
+    targets = torch.nn.functional.one_hot(torch.as_tensor(train_set.labels), n_classes).float()
     targets = (targets + settings.label_offset).to(settings.device)
     for epoch in range(start_epoch, settings.epochs):
         start = time.perf_counter()
@@ -237,7 +238,7 @@ def predict(model: SpikingNetwork, digits: Digits, batch_size: int = 500) -> np.
     """Output ``y`` (rate * tau_syn) for every image, shape (n, n_classes)."""
     model.eval()
     device = next(model.parameters()).device
-    images = torch.as_tensor(digits.images[:, None])
+    images = torch.as_tensor(digits.maps())
     return torch.cat([model(images[i:i + batch_size].to(device)).cpu()
                       for i in range(0, len(images), batch_size)]).numpy()
 
@@ -255,10 +256,13 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int =
 
 
 def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: float,
-               neuron: LIFParams, seed: int, softplus_sigma: float = 0.45) -> SpikingNetwork:
-    """A freshly initialised network with one activation in every layer."""
+               neuron: LIFParams, seed: int, softplus_sigma: float = 0.45,
+               input_shape=(1, 28, 28)) -> SpikingNetwork:
+    """A freshly initialised network with one activation in every layer, for images of
+    ``input_shape`` (channels, height, width)."""
     return SpikingNetwork(architecture, SpikingActivation(activation, k, S, tau_syn,
-                                                          softplus_sigma, neuron), seed=seed)
+                                                          softplus_sigma, neuron), seed=seed,
+                          input_shape=input_shape)
 
 
 def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams, timestep: float,

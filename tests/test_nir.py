@@ -1,0 +1,388 @@
+"""NIR import and export (lifresponse/interop/nir.py): round trips, each node's mapping by hand,
+every refusal, and a graph from snnTorch run on NEST against snnTorch's own simulation."""
+
+import math
+
+import h5py
+import nir
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from network_helpers import conv_network, random_digits
+
+import lifresponse as lr
+from lifresponse.cli import main
+from lifresponse.datasets import Digits
+from lifresponse.errors import FileFormatError, ParameterError
+from lifresponse.interop import nir as nir_interop
+from lifresponse.interop.nir import ImportOptions, export_network, import_graph
+from lifresponse.networks import network_file
+from lifresponse.networks.encoding import Presentation, bernoulli_inputs
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.topology import layer_connections
+from lifresponse.neuron import LIFParams
+from lifresponse.propagators import Propagators
+
+
+def _v2_network(rng):
+    """Every new layer feature: stride, padding, bias, sum pooling, overlapping windows, a
+    delta-synapse layer, per-layer neurons, three input channels."""
+    delta = LIFParams(cm=0.5, tau_m=8.0, tau_refrac=0.0, v_reset=0.0, v_rest=0.0,
+                      v_thresh=1.0, i_offset=0.0)
+    layers = [Layer("conv", (3, 9, 9), (4, 5, 5), rng.normal(0.1, 0.4, (4, 3, 3, 3)), 2, 1,
+                    rng.normal(0, 0.05, 4)),
+              Layer("pool", (4, 5, 5), (4, 4, 4), np.full((2, 2), 0.25), 1),
+              Layer("dense", (4, 4, 4), (6,), rng.normal(0.05, 0.3, (64, 6)),
+                    bias=rng.normal(0, 0.02, 6), cell="IF_curr_delta", neuron=delta),
+              Layer("dense", (6,), (3,), rng.normal(0.6, 0.3, (6, 3)),
+                    neuron=LIFParams(tau_m=10.0, tau_syn_E=2.0, tau_syn_I=2.0))]
+    return Network("v2-test", layers, "noisy-softplus", 0.3, 190.0, 5.0, LIFParams(), 1.0)
+
+
+def _assert_same_network(a: Network, b: Network):
+    for name in ("architecture", "activation", "k", "S", "tau_syn", "neuron", "timestep",
+                 "input_rate", "input_encoding", "softplus_sigma", "soft_lif_gamma"):
+        assert getattr(a, name) == getattr(b, name), name
+    for i, (x, y) in enumerate(zip(a.layers, b.layers, strict=True)):
+        for name in ("kind", "in_shape", "out_shape", "stride", "padding", "cell", "neuron"):
+            assert getattr(x, name) == getattr(y, name), (i, name)
+        np.testing.assert_array_equal(x.weight, y.weight, err_msg=f"layer {i} weight")
+        assert (x.bias is None) == (y.bias is None), f"layer {i} bias"
+        if x.bias is not None:
+            np.testing.assert_array_equal(x.bias, y.bias, err_msg=f"layer {i} bias")
+
+
+@pytest.mark.parametrize("make", [conv_network, _v2_network], ids=["trained-here", "v2"])
+def test_export_then_import_gives_back_the_same_network(make, rng, tmp_path):
+    network = make(rng)
+    lr.export_nir(network, out=tmp_path / "g.nir")
+    graph = nir.read(tmp_path / "g.nir", type_check=True)  # NIR's own type check passes
+    kinds = [type(node).__name__ for node in graph.nodes.values()]
+    assert set(kinds) <= {"Input", "Output", "Conv2d", "AvgPool2d", "Flatten", "Affine",
+                          "CubaLIF", "LIF"}
+    assert graph.metadata["lifresponse"]["timestep_ms"] == network.timestep
+    _assert_same_network(network, lr.import_nir(tmp_path / "g.nir"))
+
+
+def test_network_file_v2_round_trip_and_v1_files_still_read(rng, tmp_path):
+    network = _v2_network(rng)
+    network_file.write(network, tmp_path / "v2.h5")
+    _assert_same_network(network, network_file.read(tmp_path / "v2.h5"))
+    old = conv_network(rng)
+    network_file.write(old, tmp_path / "v1.h5")
+    with h5py.File(tmp_path / "v1.h5", "r+") as f:  # as version 1 wrote it
+        f.attrs["version"] = 1
+        del f.attrs["input_encoding"]
+        for g in f["layers"].values():
+            g.attrs["stride"] = int(g.attrs["stride"][0])
+            del g.attrs["padding"], g.attrs["cell"]
+    _assert_same_network(old, network_file.read(tmp_path / "v1.h5"))
+
+
+def _graph(*nodes, metadata=None):
+    """A chain graph input -> nodes... -> output of named (name, node) pairs."""
+    names = ["input", *(name for name, _ in nodes), "output"]
+    first, last = nodes[0][1], nodes[-1][1]
+    shape = next(iter(first.input_type.values()))
+    out = next(iter(last.output_type.values()))
+    all_nodes = {"input": nir.Input(input_type={"input": np.array(shape)}), **dict(nodes),
+                 "output": nir.Output(output_type={"output": np.array(out)})}
+    return nir.NIRGraph(nodes=all_nodes, edges=list(zip(names[:-1], names[1:], strict=True)),
+                        metadata=metadata or {}, type_check=False)
+
+
+def _cuba(n, tau_syn=0.004, tau_mem=0.02, r=2.0, w_in=1.5, v_leak=0.0, v_th=1.0):
+    full = lambda v: np.full(n, v)  # noqa: E731
+    return nir.CubaLIF(tau_syn=full(tau_syn), tau_mem=full(tau_mem), r=full(r),
+                       v_leak=full(v_leak), v_threshold=full(v_th), v_reset=full(0.0),
+                       w_in=full(w_in))
+
+
+def _lif(n, tau=0.01, r=3.0, v_th=1.0):
+    return nir.LIF(tau=np.full(n, tau), r=np.full(n, r), v_leak=np.zeros(n),
+                   v_threshold=np.full(n, v_th), v_reset=np.zeros(n))
+
+
+def test_cubalif_affine_continuous_by_hand(rng):
+    w, b = rng.normal(size=(3, 4)), rng.normal(size=3)
+    network = import_graph(_graph(("fc", nir.Affine(w, b)), ("lif", _cuba(3))),
+                           ImportOptions(cm=0.25, timestep=0.5))
+    layer = network.layers[0]
+    neuron = network.neuron_of(layer)
+    assert (layer.kind, layer.cell, layer.in_shape, layer.out_shape) == (
+        "dense", "IF_curr_exp", (4,), (3,))
+    assert (neuron.tau_m, neuron.tau_syn_E, neuron.tau_syn_I, neuron.cm) == (20.0, 4.0, 4.0,
+                                                                            0.25)
+    assert (neuron.v_rest, neuron.v_thresh, neuron.v_reset, neuron.tau_refrac) == (0, 1, 0, 0)
+    # weight C r w_in W / (1000 tau_mem tau_syn) nA, bias C r w_in b / (1000 tau_mem) nA
+    np.testing.assert_allclose(layer.weight, 0.25 * 2.0 * 1.5 * w.T / (1000 * 0.02 * 0.004),
+                               rtol=1e-14)
+    np.testing.assert_allclose(layer.bias, 0.25 * 2.0 * 1.5 * b / (1000 * 0.02), rtol=1e-14)
+    assert network.timestep == 0.5 and network.activation == "none"
+
+
+def test_lif_linear_and_if_continuous_by_hand(rng):
+    w = rng.normal(size=(2, 5))
+    lif = import_graph(_graph(("fc", nir.Linear(w)), ("lif", _lif(2))), ImportOptions())
+    layer = lif.layers[0]
+    assert layer.cell == "IF_curr_delta" and layer.bias is None
+    assert lif.neuron_of(layer).tau_m == pytest.approx(10.0, rel=1e-15)
+    np.testing.assert_allclose(layer.weight, 3.0 * w.T / 0.01, rtol=1e-14)  # r W / tau mV
+    integrate = nir.IF(r=np.full(2, 0.5), v_threshold=np.full(2, 2.0), v_reset=np.zeros(2))
+    network_if = import_graph(_graph(("fc", nir.Linear(w)), ("if", integrate)))
+    layer_if = network_if.layers[0]
+    assert network_if.neuron_of(layer_if).tau_m == nir_interop.LEAKLESS_TAU_MS
+    np.testing.assert_allclose(layer_if.weight, 0.5 * w.T, rtol=1e-15)  # r W mV
+
+
+def test_discrete_time_maps_the_euler_decays_exactly(rng):
+    dt, h = 0.1, 1.0  # graph step 0.1 ms, simulated at 1 ms: time stretched 10x
+    w = rng.normal(size=(3, 4))
+    options = ImportOptions(dt=dt, timestep=h, cm=2.0)
+    lif = import_graph(_graph(("fc", nir.Linear(w)), ("lif", _lif(3, tau=0.001, r=10.0))),
+                       options)
+    neuron = lif.neuron_of(lif.layers[0])
+    beta = 1 - 0.1 / 1.0  # 1 - dt / tau
+    assert math.exp(-h / neuron.tau_m) == pytest.approx(beta, rel=1e-15)
+    np.testing.assert_allclose(lif.layers[0].weight, 1e-4 * 10.0 * w.T / 0.001, rtol=1e-14)
+    cuba = import_graph(_graph(("fc", nir.Linear(w)), ("lif", _cuba(3, tau_syn=0.0005,
+                                                                    tau_mem=0.001))), options)
+    neuron = cuba.neuron_of(cuba.layers[0])
+    p = Propagators.of(neuron, h)
+    assert p.P11ex == pytest.approx(1 - 0.1 / 0.5, rel=1e-15)
+    assert p.P22 == pytest.approx(1 - 0.1 / 1.0, rel=1e-15)
+    jump, gain = 1e-4 / 0.0005 * 1.5, 1e-4 / 0.001 * 2.0  # dt/tau_syn w_in, dt/tau_mem r
+    np.testing.assert_allclose(cuba.layers[0].weight * 1000 * p.P21ex, gain * jump * w.T,
+                               rtol=1e-13)
+
+
+def test_conv_stride_padding_and_same_padding(rng):
+    kernel = rng.normal(size=(2, 1, 3, 3))
+    conv = nir.Conv2d(input_shape=(7, 7), weight=kernel, stride=2, padding=1, dilation=1,
+                      groups=1, bias=np.array([0.1, -0.2]))
+    layer = import_graph(_graph(("conv", conv), ("lif", _lif((2, 4, 4)))), ImportOptions())\
+        .layers[0]
+    assert (layer.kind, layer.stride, layer.padding, layer.out_shape) == (
+        "conv", (2, 2), (1, 1), (2, 4, 4))
+    np.testing.assert_allclose(layer.weight, kernel * 3.0 / 0.01, rtol=1e-14)
+    same = nir.Conv2d(input_shape=(7, 7), weight=kernel, stride=1, padding="same",
+                      dilation=1, groups=1, bias=np.zeros(2))
+    layer = import_graph(_graph(("conv", same), ("lif", _lif((2, 7, 7))))).layers[0]
+    assert layer.padding == (1, 1) and layer.out_shape == (2, 7, 7) and layer.bias is None
+
+
+@pytest.mark.parametrize("pool", ["AvgPool2d", "SumPool2d"])
+def test_conv_then_pooling_composes_into_one_convolution(pool, rng):
+    """Against torch: conv2d (stride 1, padding 1, bias) then pooling 2x2 / stride 2, on
+    random inputs, equals the imported layer's synapses (and bias times the window's sum)."""
+    kernel, bias = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    conv = nir.Conv2d(input_shape=(8, 8), weight=kernel, stride=1, padding=1, dilation=1,
+                      groups=1, bias=bias)
+    pooling = getattr(nir, pool)(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                                 padding=np.array([0, 0]))
+    layer = import_graph(_graph(("conv", conv), ("pool", pooling), ("lif", _lif((3, 4, 4)))),
+                         ImportOptions()).layers[0]
+    x = rng.uniform(size=(5, 2, 8, 8))
+    out = F.conv2d(torch.as_tensor(x), torch.as_tensor(kernel), torch.as_tensor(bias),
+                   padding=1)
+    out = F.avg_pool2d(out, 2) * (4 if pool == "SumPool2d" else 1)
+    synapses = layer_connections(layer).as_matrix()
+    # the LIF's gains: weights r / tau = 300 mV per unit, bias C r / (1000 tau) = 0.3 nA
+    ours = x.reshape(5, -1) @ synapses / 300.0 + layer.bias_per_neuron() / 0.3
+    np.testing.assert_allclose(ours, out.numpy().reshape(5, -1), rtol=1e-12)
+
+
+def test_pooling_after_neurons_flatten_scale_and_conv_then_affine(rng):
+    pooling = nir.AvgPool2d(kernel_size=np.array([2, 2]), stride=np.array([1, 1]),
+                            padding=np.array([0, 0]))
+    scale = nir.Scale(np.full((2, 2, 2), 2.0))
+    kernel = rng.normal(size=(2, 1, 2, 2))
+    conv = nir.Conv2d(input_shape=(4, 4), weight=kernel, stride=1, padding=0, dilation=1,
+                      groups=1, bias=np.zeros(2))
+    graph = _graph(("conv", conv), ("lif0", _lif((2, 3, 3))), ("pool", pooling),
+                   ("scale", scale), ("lif1", _lif((2, 2, 2))), ("conv2", nir.Conv2d(
+                       input_shape=(2, 2), weight=rng.normal(size=(2, 2, 1, 1)), stride=1,
+                       padding=0, dilation=1, groups=1, bias=np.zeros(2))),
+                   ("flat", nir.Flatten(input_type={"input": np.array([2, 2, 2])},
+                                        start_dim=0)),
+                   ("fc", nir.Affine(rng.normal(size=(3, 8)), np.ones(3))),
+                   ("lif2", _lif(3)))
+    network = import_graph(graph)
+    pool, dense = network.layers[1], network.layers[2]
+    assert (pool.kind, pool.stride, pool.out_shape) == ("pool", (1, 1), (2, 2, 2))
+    np.testing.assert_allclose(pool.weight, np.full((2, 2), 0.25 * 2.0 * 300.0), rtol=1e-14)
+    assert dense.kind == "dense" and dense.in_shape == (2, 2, 2) and dense.out_shape == (3,)
+    np.testing.assert_allclose(dense.bias, np.full(3, 1.0 * 3.0 / (1000 * 0.01)), rtol=1e-12)
+
+
+def _refusal(graph, fragment):
+    with pytest.raises(ParameterError, match=fragment):
+        import_graph(graph)
+
+
+def test_every_refused_graph_names_the_node_and_why(rng):
+    w = rng.normal(size=(3, 3))
+    lif = _lif(3)
+    recurrent = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([3])}), "fc": nir.Linear(w),
+               "lif": lif, "back": nir.Linear(w),
+               "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "back"), ("back", "fc"),
+               ("lif", "output")], type_check=False)
+    _refusal(recurrent, "node 'fc': input from input, back; recurrent")
+    delay = nir.Delay(np.full(3, 0.002))
+    _refusal(_graph(("fc", nir.Linear(w)), ("d", delay), ("lif", lif)),
+             r"node 'd' \(Delay\): synaptic delays")
+    _refusal(_graph(("fc", nir.Linear(w)), ("li", nir.LI(np.full(3, 0.01), np.ones(3),
+                                                         np.zeros(3)))),
+             r"node 'li' \(LI\): a leaky integrator without spikes")
+    uneven = nir.LIF(tau=np.full(3, 0.01), r=np.ones(3), v_leak=np.zeros(3),
+                     v_threshold=np.array([1.0, 1.0, 2.0]), v_reset=np.zeros(3))
+    _refusal(_graph(("fc", nir.Linear(w)), ("lif", uneven)),
+             r"node 'lif' \(LIF\): v_threshold differs between its neurons \(1 .. 2\)")
+    _refusal(_graph(("fc", nir.Linear(w)), ("lif", lif), ("fc2", nir.Linear(w))),
+             r"node 'fc2' \(Linear\): linear nodes after the last neuron node")
+    _refusal(_graph(("lif", lif)), r"node 'lif' \(LIF\): follows another neuron node or the "
+                                   "input")
+    conv = nir.Conv2d(input_shape=(4, 4), weight=np.ones((1, 1, 2, 2)), stride=1, padding=0,
+                      dilation=1, groups=1, bias=np.zeros(1))
+    _refusal(_graph(("c1", conv), ("c2", nir.Conv2d(
+        input_shape=(3, 3), weight=np.ones((1, 1, 2, 2)), stride=1, padding=0, dilation=1,
+        groups=1, bias=np.zeros(1))), ("lif", _lif((1, 2, 2)))),
+        r"node 'c2' \(Conv2d\): follows another linear node without neurons")
+    grouped = nir.Conv2d(input_shape=(4, 4), weight=np.ones((2, 1, 2, 2)), stride=1,
+                         padding=0, dilation=1, groups=2, bias=np.zeros(2))
+    _refusal(_graph(("c", grouped), ("lif", _lif((2, 3, 3)))), "groups = 2")
+    padded = nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                           padding=np.array([1, 1]))
+    _refusal(_graph(("c", conv), ("p", padded), ("lif", _lif((1, 2, 2)))),
+             r"node 'p' \(SumPool2d\): padding \(1, 1\)")
+    nested = _graph(("fc", nir.Linear(w)), ("lif", lif))
+    _refusal(_graph(("sub", nested)), r"node 'sub' \(NIRGraph\): nested graphs")
+    with pytest.raises(ParameterError, match=r"node 'lif' \(LIF\): tau = 0.0001 s gives a "
+                                             r"per-step decay 1 - dt/tau = 0"):
+        import_graph(_graph(("fc", nir.Linear(w)), ("lif", _lif(3, tau=1e-4))),
+                     ImportOptions(dt=0.1))
+    branching = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([3])}), "a": nir.Linear(w),
+               "b": nir.Linear(w), "lif": lif,
+               "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "a"), ("input", "b"), ("a", "lif"), ("lif", "output")],
+        type_check=False)
+    _refusal(branching, "node 'input': output to a, b; branching")
+
+
+def test_command_line_import_export_and_their_errors(rng, tmp_path, capsys):
+    network_file.write(conv_network(rng), tmp_path / "net.h5")
+    assert main(["nir", "export", str(tmp_path / "net.h5"), "--out", str(tmp_path / "g.nir")]) \
+        == 0
+    assert main(["nir", "import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "b.h5")]) \
+        == 0
+    assert "layer 2: dense (3, 4, 4) -> (10,), IF_curr_exp" in capsys.readouterr().out
+    assert main(["nir", "import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "b.h5")]) \
+        == 2
+    assert "--out: " in capsys.readouterr().err
+    (tmp_path / "junk.nir").write_bytes(b"not hdf5")
+    assert main(["nir", "import", str(tmp_path / "junk.nir"), "--out",
+                 str(tmp_path / "c.h5")]) == 2
+    assert "junk.nir: not a readable NIR graph" in capsys.readouterr().err
+    assert not (tmp_path / "c.h5").exists()
+    assert main(["nir", "import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "d.h5"),
+                 "--dt", "-1"]) == 2
+    assert "--dt: must be a finite number > 0 (got -1.0)" in capsys.readouterr().err
+    with pytest.raises(FileFormatError, match="no such file"):
+        nir_interop.read_graph(tmp_path / "missing.nir")
+
+
+def test_imported_networks_have_no_ann_model_to_fine_tune(rng, tmp_path):
+    network = import_graph(_graph(("fc", nir.Linear(rng.normal(size=(3, 100)))),
+                                  ("lif", _cuba(3))))
+    with pytest.raises(ParameterError, match="fine tuning needs an ANN model"):
+        lr.finetune(network, digits=random_digits(rng, 20), epochs=1, progress=False)
+
+
+# -- a graph from snnTorch, run on NEST against snnTorch's own simulation ------------------
+
+
+def _snntorch_net(neuron: str, first_bias: bool):
+    """Conv2d(1->4, 5x5) -> AvgPool2d(2) -> neurons -> Flatten -> Linear(64->10) -> neurons,
+    on 12x12 inputs, reset to zero, thresholds 1."""
+    snn = pytest.importorskip("snntorch")
+    torch.manual_seed(0)
+
+    def neurons(shape, beta, alpha, output=False):
+        common = dict(beta=torch.full(shape, beta), threshold=torch.full(shape, 1.0),
+                      reset_mechanism="zero", init_hidden=True, output=output)
+        if neuron == "Synaptic":
+            return snn.Synaptic(alpha=torch.full(shape, alpha), **common)
+        return snn.Leaky(**common)
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 5, bias=first_bias), torch.nn.AvgPool2d((2, 2)),
+        neurons((4, 4, 4), 0.9, 0.7), torch.nn.Flatten(), torch.nn.Linear(64, 10, bias=False),
+        neurons((10,), 0.8, 0.6, output=True))
+    with torch.no_grad():
+        net[0].weight.mul_(3.0)
+        net[4].weight.mul_(3.0)
+    return net
+
+
+@pytest.mark.parametrize("neuron, first_bias, refractory, lags",
+                         [("Leaky", True, 0.0, (0, 1)), ("Synaptic", False, 0.1, (1, 3))])
+def test_snntorch_graph_on_nest_equals_snntorch(neuron, first_bias, refractory, lags, tmp_path):
+    """snnTorch's graph, exported with its own ``export_to_nir`` (dt = 0.1 ms), imported with
+    ``dt=0.1`` and Bernoulli inputs, deployed on NEST; snnTorch runs the same input spikes.
+
+    Expected equal, and measured equal: NEST's exact decays are set to snnTorch's per-step
+    ones, a ``Leaky`` with reset to zero is ``iaf_psc_delta`` without refractory period, a
+    ``Synaptic`` one ``iaf_psc_exp`` with one refractory step. NEST is later by one step per
+    synapse (its minimum delay) and, for current synapses, one more per layer, so snnTorch's
+    counts are over the first ``steps - lag`` steps. Tolerance: 99 % of (image, neuron) counts
+    equal, because snnTorch computes in float32 and NEST in float64, so a membrane within
+    rounding of the threshold can cross in one and not the other (none did here).
+    """
+    from snntorch import utils
+    from snntorch.export_nir import export_to_nir
+
+    net = _snntorch_net(neuron, first_bias)
+    nir.write(tmp_path / "snn.nir", export_to_nir(net, torch.zeros(1, 1, 12, 12),
+                                                   ignore_dims=[0]))
+    network = lr.import_nir(tmp_path / "snn.nir", dt=0.1, encoding="bernoulli",
+                            tau_refrac=refractory)
+    rng = np.random.default_rng(1)
+    n, steps = 12, 80
+    images = (rng.random((n, 12, 12)) * 0.6).astype(np.float32)
+    run = lr.deploy(network, digits=Digits(images, np.arange(n) % 10, "random"),
+                    window=steps * 0.1, record="all", threads=1, seed=4, progress=False)
+    inputs = bernoulli_inputs(images.reshape(n, -1).astype(float),
+                              Presentation(steps * 0.1, 0.0, 0.1), 0, 4)
+    np.testing.assert_array_equal(inputs.counts, run.input_counts)
+    x = np.zeros((steps, n, 144), np.float32)
+    inside = inputs.step < steps  # a spike of the last step arrives after the window
+    x[inputs.step[inside], inputs.image[inside], inputs.neuron[inside]] = 1
+    utils.reset(net)
+    hidden, output = [], []
+    with torch.no_grad():
+        for t in range(steps):
+            spikes = net[2](net[1](net[0](torch.as_tensor(x[t]).view(n, 1, 12, 12))))
+            hidden.append(spikes.flatten(1).numpy())
+            output.append(net[5](net[4](net[3](spikes)))[0].numpy())
+    for index, (spikes, lag) in enumerate(zip((hidden, output), lags, strict=True)):
+        theirs = np.sum(spikes[:steps - lag], axis=0)
+        assert np.mean(theirs == run.layer_counts[index]) >= 0.99, index
+        assert theirs.sum() > 100  # the layers are active, so the comparison means something
+
+
+def test_snntorch_graph_maps_on_a_virtual_spinnaker_board(tmp_path, spinnaker_virtual_board):
+    pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    nir.write(tmp_path / "snn.nir", export_to_nir(_snntorch_net("Leaky", True),
+                                                   torch.zeros(1, 1, 12, 12), ignore_dims=[0]))
+    network = lr.import_nir(tmp_path / "snn.nir", dt=0.1, encoding="bernoulli")
+    images = (np.random.default_rng(0).random((2, 12, 12)) * 0.6).astype(np.float32)
+    run = lr.deploy(network, digits=Digits(images, np.arange(2), "random"), window=5.0,
+                    backend="spinnaker", progress=False)
+    assert run.attrs["backend"] == "spinnaker" and not run.attrs["spikes_returned"]
+    assert run.attrs["connectors"] == "lists"  # delta cells and a bias: no native connectors

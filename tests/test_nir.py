@@ -16,7 +16,7 @@ from lifresponse.cli import main
 from lifresponse.datasets import Digits
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.interop import nir as nir_interop
-from lifresponse.interop.nir import ImportOptions, export_network, import_graph
+from lifresponse.interop.nir import ImportOptions, import_graph
 from lifresponse.networks import network_file
 from lifresponse.networks.encoding import Presentation, bernoulli_inputs
 from lifresponse.networks.network_file import Layer, Network

@@ -266,10 +266,10 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     calibration = as_calibration(calibration)
     digits = digits if digits is not None else load_mnist(data)
     classes = parse_architecture(architecture, digits.input_shape)[-1].out_shape[0]
-    if classes != digits.n_classes:
-        raise ParameterError(f"architecture: the last layer must have {digits.n_classes} units, "
-                             f"one per class of {digits.source} (got {classes} in "
-                             f"{architecture!r})")
+    if classes < digits.n_classes:
+        raise ParameterError(f"architecture: the last layer must have at least "
+                             f"{digits.n_classes} units, one per class of {digits.source} (got "
+                             f"{classes} in {architecture!r})")
     split = training_split(digits, validation, split_seed)
     train_settings = trainer.TrainSettings(**settings)
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,

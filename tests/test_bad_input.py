@@ -53,7 +53,7 @@ CASES = [
     (["calibrate", "--duration", "1e12", "--out", "{tmp}/n.h5"],
      "--duration: 1.55e+15 neuron-timesteps"),
     (["train", "--arch", "6c5-2s-12c5-2s-7fc", "--out", "{tmp}/n.h5"],
-     "--arch: the last layer must have 10 units, one per class of"),
+     "--arch: the last layer must have at least 10 units, one per class of"),
     (["deploy", "{net}", "--backend", "torch", "--device", "foo", "--images", "1", "--out",
       "{tmp}/n.h5"], "--device: 'foo' is not a torch device"),
     (["deploy", "{net}", "--backend", "torch", "--device", "cuda:7", "--images", "1", "--out",

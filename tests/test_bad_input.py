@@ -75,6 +75,32 @@ CASES = [
       "{tmp}/n.h5"], "--scheduler: cannot reach 'tcp://127.0.0.1:9'"),
     (["deploy", "{net}", "--workers", "2", "--protocol", "continuing", "--images", "2",
       "--out", "{tmp}/n.h5"], "--workers: the 'continuing' protocol on 'nest' runs as one"),
+    (["nir", "export", "{net}", "--out", "{net}"], "--out: {net} already exists; a finished NIR"),
+    (["nir", "export", "{net}", "--out", "{net}", "--force"], "is the network being exported"),
+    (["nir", "import", "{tmp}/npz/mnist.npz", "--out", "{tmp}/n.h5"],
+     "mnist.npz: not a readable NIR graph"),
+    (["nir", "import", "{net}", "--out", "{tmp}/n.h5"], "net.h5: not a readable NIR graph"),
+    (["nir", "import", "{tmp}/absent.nir", "--out", "{tmp}/n.h5"], "absent.nir: no such file"),
+    (["nir", "import", "{tmp}/rec.nir", "--out", "{tmp}/n.h5"],
+     "node 'fc': input from input, back; recurrent"),
+    (["nir", "import", "{tmp}/rec.nir", "--dt", "0", "--out", "{tmp}/n.h5"],
+     "--dt: must be a finite number > 0 (got 0.0)"),
+    (["nir", "import", "{tmp}/rec.nir", "--timestep", "-0.1", "--out", "{tmp}/n.h5"],
+     "--timestep: must be a finite number > 0"),
+    (["nir", "import", "{tmp}/rec.nir", "--cm", "nan", "--out", "{tmp}/n.h5"],
+     "--cm: must be a finite number > 0 (got nan)"),
+    (["nir", "import", "{tmp}/rec.nir", "--input-rate", "-5", "--out", "{tmp}/n.h5"],
+     "--input-rate: must be a finite number > 0"),
+    (["nir", "import", "{tmp}/rec.nir", "--tau-refrac", "-1", "--out", "{tmp}/n.h5"],
+     "--tau-refrac: must be >= 0 ms (got -1.0)"),
+    (["deploy", "{net}", "--data", "{tmp}/wide.npz", "--images", "1", "--out", "{tmp}/n.h5"],
+     r"wide.npz (images, labels): float pixels must lie in [0, 1] (got 0..2)"),
+    (["deploy", "{net}", "--data", "{tmp}/small.npz", "--test", "--images", "1", "--out",
+      "{tmp}/n.h5"], "images of shape (5, 5) do not fit the network's input (1, 28, 28)"),
+    (["train", "--data", "{tmp}/small.npz", "--out", "{tmp}/n.h5"],
+     "--arch: '2s': 1x1 maps do not divide into 2x2 windows"),
+    (["deploy", "{net}", "--data", "{tmp}/small.npz", "--out", "{tmp}/n.h5"],
+     "--images: 1000 asked for, but only 0 evaluation digits exist in"),
 ]
 
 
@@ -91,8 +117,15 @@ def network(tmp_path_factory):
 @pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(c[0][:3]) for c in CASES])
 def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, net=network) for a in argv]
+    fragment = fragment.format(net=network)
     (tmp_path / "npz").mkdir()
     (tmp_path / "npz" / "mnist.npz").write_bytes(b"garbage, not a zip")
+    np.savez(tmp_path / "wide.npz", images=np.linspace(0, 2, 75).reshape(3, 5, 5),
+             labels=np.arange(3))
+    small = np.zeros((3, 5, 5), np.uint8)
+    np.savez(tmp_path / "small.npz", images=small, labels=np.arange(3), test_images=small,
+             test_labels=np.arange(3))
+    _write_recurrent_graph(tmp_path / "rec.nir")
     with h5py.File(tmp_path / "run.h5", "w") as f:  # a run file that lost its input group
         f.attrs.update({"format": "lifresponse.run", "version": 1})
         f["labels"] = np.zeros(1)
@@ -102,6 +135,20 @@ def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
     assert fragment in err and "Traceback" not in err, err
     assert not (tmp_path / "n.h5").exists() and not (tmp_path / "fig.xyz").exists()
     assert not (tmp_path / "n.h5.partial").exists()  # a failed start leaves no unfinished run
+
+
+def _write_recurrent_graph(path):
+    import nir
+
+    w, n = np.eye(3), 3
+    lif = nir.LIF(tau=np.full(n, 0.01), r=np.ones(n), v_leak=np.zeros(n),
+                  v_threshold=np.ones(n), v_reset=np.zeros(n))
+    nir.write(path, nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([3])}), "fc": nir.Linear(w),
+               "lif": lif, "back": nir.Linear(w),
+               "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "back"), ("back", "fc"),
+               ("lif", "output")], type_check=False))
 
 
 def test_csv_into_a_new_folder_is_written(tmp_path):

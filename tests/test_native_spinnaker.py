@@ -82,6 +82,17 @@ def test_networks_outside_the_native_constraints_are_named(rng):
     weighted_pool = _network(rng, [Layer("pool", (1, 4, 4), (1, 2, 2),
                                          np.array([[0.1, 0.2], [0.3, 0.4]]), 2)])
     assert "pooling weights differ" in unsupported_reason(weighted_pool)
+    strided = _network(rng, [Layer("conv", (1, 5, 5), (1, 2, 2), rng.normal(size=(1, 1, 3, 3)),
+                                   stride=2)])
+    assert "a convolution with stride or padding" in unsupported_reason(strided)
+    biased = _network(rng, [Layer("dense", (1, 4, 4), (5,), rng.normal(size=(16, 5)),
+                                  bias=np.zeros(5))])
+    assert "layer 0: a bias" in unsupported_reason(biased)
+    delta = _network(rng, [Layer("dense", (1, 4, 4), (5,), rng.normal(size=(16, 5)),
+                                 cell="IF_curr_delta")])
+    assert "IF_curr_delta neurons" in unsupported_reason(delta)
+    overlapping = _network(rng, [Layer("pool", (1, 4, 4), (1, 3, 3), np.full((2, 2), 0.25), 1)])
+    assert "overlap" in unsupported_reason(overlapping)
     colour = _network(rng, [Layer("conv", (3, 5, 5), (1, 3, 3), rng.normal(size=(1, 3, 3, 3)))])
     assert "not a single map" in unsupported_reason(colour)
     with pytest.raises(ValueError, match="not a single map"):

@@ -258,23 +258,6 @@ def _input_shape(entry) -> tuple:
     return shape
 
 
-@dataclass
-class _Synapses:
-    """Composed linear nodes of one layer, in NIR's units: a Layer-like weight and bias."""
-
-    kind: str
-    in_shape: tuple
-    out_shape: tuple
-    weight: np.ndarray
-    stride: tuple = (1, 1)
-    padding: tuple = (0, 0)
-    bias: np.ndarray | None = None
-
-    def layer(self) -> Layer:
-        return Layer(self.kind, self.in_shape, self.out_shape, self.weight, self.stride,
-                     self.padding, self.bias)
-
-
 def _compose(pending: list, shape: tuple):
     """One layer's synapses from the linear nodes ``pending`` acting on ``shape``; returns
     (synapses, output shape as the neuron node sees it)."""
@@ -325,7 +308,7 @@ def _pair(value, name: str, where: str) -> tuple:
     return tuple(values)
 
 
-def _conv(node, shape: tuple, where: str) -> _Synapses:
+def _conv(node, shape: tuple, where: str) -> Layer:
     weight = np.asarray(node.weight, dtype=float)
     if len(shape) != 3 or weight.ndim != 4 or weight.shape[1] != shape[0]:
         raise ParameterError(f"{where}: weight {weight.shape} does not fit input {shape}")
@@ -352,10 +335,10 @@ def _conv(node, shape: tuple, where: str) -> _Synapses:
     bias = None if node.bias is None else np.asarray(node.bias, dtype=float)
     if bias is not None and np.ndim(bias) == 0:
         bias = np.full(weight.shape[0], float(bias))
-    return _Synapses("conv", shape, out, weight, stride, padding, bias)
+    return Layer("conv", shape, out, weight, stride, padding, bias)
 
 
-def _pool(node, kind: str, shape: tuple, synapses, where: str) -> _Synapses:
+def _pool(node, kind: str, shape: tuple, synapses, where: str) -> Layer:
     kernel = _pair(node.kernel_size, "kernel_size", where)
     stride = _pair(node.stride if node.stride is not None else node.kernel_size, "stride",
                    where)
@@ -370,14 +353,14 @@ def _pool(node, kind: str, shape: tuple, synapses, where: str) -> _Synapses:
     if min(out[1:]) < 1:
         raise ParameterError(f"{where}: window {kernel} does not fit {shape[1:]}")
     if synapses is None:
-        return _Synapses("pool", shape, out, window, stride)
+        return Layer("pool", shape, out, window, stride)
     if synapses.kind != "conv":
         raise ParameterError(f"{where}: pooling after {synapses.kind} synapses without neurons "
                              "between; only a convolution composes with pooling")
     return _conv_then_pool(synapses, window, stride, out)
 
 
-def _conv_then_pool(conv: _Synapses, window: np.ndarray, stride: tuple, out: tuple) -> _Synapses:
+def _conv_then_pool(conv: Layer, window: np.ndarray, stride: tuple, out: tuple) -> Layer:
     """A convolution followed by pooling without padding, as one convolution: kernel
     ``k + (p - 1) s``, stride ``q s``, the same padding; every window's pooled outputs keep the
     convolution's bias, times the sum of the window's weights."""
@@ -388,11 +371,11 @@ def _conv_then_pool(conv: _Synapses, window: np.ndarray, stride: tuple, out: tup
         for b in range(pw):
             kernel[:, :, a * sh:a * sh + kh, b * sw:b * sw + kw] += window[a, b] * conv.weight
     bias = None if conv.bias is None else conv.bias * window.sum()
-    return _Synapses("conv", conv.in_shape, out, kernel, (stride[0] * sh, stride[1] * sw),
+    return Layer("conv", conv.in_shape, out, kernel, (stride[0] * sh, stride[1] * sw),
                      conv.padding, bias)
 
 
-def _dense(node, shape: tuple, synapses, in_shape: tuple, where: str) -> _Synapses:
+def _dense(node, shape: tuple, synapses, in_shape: tuple, where: str) -> Layer:
     weight = np.asarray(node.weight, dtype=float)
     n_in = int(np.prod(shape))
     if weight.ndim != 2 or weight.shape[1] != n_in:
@@ -401,17 +384,17 @@ def _dense(node, shape: tuple, synapses, in_shape: tuple, where: str) -> _Synaps
     bias = np.asarray(node.bias, dtype=float) if getattr(node, "bias", None) is not None \
         else None
     if synapses is None:
-        return _Synapses("dense", in_shape, (weight.shape[0],), weight.T.copy(), bias=bias)
-    matrix = layer_connections(synapses.layer()).as_matrix() if synapses.kind != "dense" \
+        return Layer("dense", in_shape, (weight.shape[0],), weight.T.copy(), bias=bias)
+    matrix = layer_connections(synapses).as_matrix() if synapses.kind != "dense" \
         else synapses.weight
-    previous_bias = synapses.layer().bias_per_neuron()
+    previous_bias = synapses.bias_per_neuron()
     total = previous_bias @ weight.T + (0.0 if bias is None else bias)
     has_bias = synapses.bias is not None or bias is not None
-    return _Synapses("dense", synapses.in_shape, (weight.shape[0],), matrix @ weight.T,
+    return Layer("dense", synapses.in_shape, (weight.shape[0],), matrix @ weight.T,
                      bias=total if has_bias else None)
 
 
-def _scale_outputs(synapses: _Synapses, scale: np.ndarray, where: str) -> None:
+def _scale_outputs(synapses: Layer, scale: np.ndarray, where: str) -> None:
     flat = scale.reshape(synapses.out_shape)
     if synapses.kind == "dense":
         synapses.weight = synapses.weight * flat[None, :]
@@ -433,7 +416,7 @@ def _scale_outputs(synapses: _Synapses, scale: np.ndarray, where: str) -> None:
         synapses.bias = synapses.bias * per_output
 
 
-def _scale_inputs(synapses: _Synapses, scale: np.ndarray, where: str) -> None:
+def _scale_inputs(synapses: Layer, scale: np.ndarray, where: str) -> None:
     if synapses.kind == "dense":
         synapses.weight = synapses.weight * scale.reshape(-1)[:, None]
         return
@@ -463,7 +446,7 @@ def _uniform(node, field: str, where: str, n: int) -> float:
     return float(values[0])
 
 
-def _neuron_layer(name: str, node, synapses: _Synapses, shape: tuple,
+def _neuron_layer(name: str, node, synapses: Layer, shape: tuple,
                   options: ImportOptions) -> Layer:
     kind = type(node).__name__
     where = f"node {name!r} ({kind})"
@@ -498,7 +481,7 @@ def _neuron_layer(name: str, node, synapses: _Synapses, shape: tuple,
     weight_gain, bias_gain = _gains(kind, p, neuron, options)
     weight_gain = _ours(ours, "weight_per_unit", weight_gain)
     bias_gain = _ours(ours, "bias_nA_per_unit", bias_gain)
-    layer = synapses.layer()
+    layer = synapses
     layer.weight = layer.weight * weight_gain
     if layer.bias is not None:
         layer.bias = layer.bias * bias_gain

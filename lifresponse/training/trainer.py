@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,14 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         if not resume:
             raise CheckpointError(f"{ckpt} holds an unfinished training run: continue it with "
                                   "resume (--resume) or delete it")
-        state = torch.load(ckpt, weights_only=False, map_location=settings.device)
+        try:
+            state = torch.load(ckpt, weights_only=False, map_location=settings.device)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+            raise CheckpointError(f"{ckpt}: not a readable checkpoint ({exc}); delete it") \
+                from None
+        if "random" not in state:
+            raise CheckpointError(f"{ckpt} has no random states (an older lifresponse wrote "
+                                  "it), so a resumed run would differ; delete it")
         if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
             raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
                                   "another out")
@@ -152,6 +160,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
         history, start_epoch = state["history"], state["epoch"]
+        _set_random_states(state["random"])
     model.training_noise = settings.training_noise
     images = torch.as_tensor(train_set.maps()).to(settings.device)
     n_classes = model.layers[-1].out_shape[0]
@@ -229,8 +238,24 @@ def _save_checkpoint(path, model, optimizer, schedule, history, epoch, settings)
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
-                "settings": settings.__dict__, "architecture": model.architecture}, tmp)
+                "settings": settings.__dict__, "architecture": model.architecture,
+                "random": _random_states()}, tmp)
     os.replace(tmp, path)
+
+
+def _random_states() -> dict:
+    """Every random state training draws from after its start (the global torch generator:
+    training noise; CUDA's where used); the batch order is seeded per epoch."""
+    states = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
+
+
+def _set_random_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    if "cuda" in states:
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 @torch.no_grad()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import re
 import sys
@@ -379,6 +380,8 @@ def _add_deploy(commands) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run from the blocks kept in <out>.partial")
     parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
+    parser.add_argument("--yes", action="store_true",
+                        help="run a deployment of more than about a day of simulation here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_deploy, parser=parser)
 
@@ -410,7 +413,7 @@ def _run_deploy(args) -> None:
         block=args.block, seed=args.seed, threads=args.threads, record=args.record,
         connectors=args.connectors, protocol=args.protocol, device=args.device,
         dtype=args.dtype, batch=args.batch, workers=args.workers, scheduler=args.scheduler,
-        resume=args.resume)
+        long_ok=args.yes, resume=args.resume)
     if not record.attrs["spikes_returned"]:
         print(f"NOTE: {record.attrs['note']}")
         print(f"wrote {args.out}")
@@ -475,7 +478,7 @@ def _add_energy(commands) -> None:
     parser.add_argument("--devices", type=Path,
                         help="JSON or TOML file of more devices ([[devices]] with name, spiking, "
                              "joules_per_synaptic_event, joules_per_neuron_update, source, year)")
-    parser.set_defaults(run=_run_energy, parser=parser)
+    parser.set_defaults(run=_run_energy, parser=parser, out_is_folder=True)
 
 
 def _run_energy(args) -> None:
@@ -519,7 +522,17 @@ def _run_energy(args) -> None:
 
 def _predict_energy(args) -> None:
     from lifresponse import workflow
+    from lifresponse.errors import ParameterError
     from lifresponse.networks import network_file
+
+    report_only = {"--mapping": args.mapping, "--devices": args.devices,
+                   "--hardware": args.hardware != ",".join(DEFAULT_DEVICES) or None,
+                   "--out": args.out != Path("report") or None}
+    given = [flag for flag, value in report_only.items() if value]
+    if given:
+        raise ParameterError(f"{given[0]}: belongs to the report of a run; with --network alone "
+                             "the ANN's predicted rates give the synaptic-event model only (add "
+                             "--backend nest or torch to simulate it and report every device)")
 
     result = workflow.predict_energy(args.network, data=args.data, test=args.test,
                                      images=args.images, duration=args.duration,
@@ -726,7 +739,7 @@ def _add_reproduce(commands) -> None:
                              "--full then trains on all 60,000 and tests on the test split)")
     _add_worker_options(parser, "sweep chunks and deployment blocks")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.set_defaults(run=_run_reproduce, parser=parser)
+    parser.set_defaults(run=_run_reproduce, parser=parser, out_is_folder=True)
 
 
 def _run_reproduce(args) -> None:
@@ -824,6 +837,33 @@ def _library_log_on_stdout():
         logger.setLevel(level)
 
 
+def _failure(exc: BaseException) -> str:
+    """What went wrong outside the user's input, and what is kept."""
+    if isinstance(exc, MemoryError):
+        what = "out of memory (use fewer images per block or batch, or a smaller grid)"
+    elif getattr(exc, "errno", None) == errno.ENOSPC:
+        what = f"the disk is full ({exc.filename or 'while writing'})"
+    else:
+        what = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    return (f"{what}. Nothing was written under a final name; finished work is kept where "
+            "the command keeps it (<out>.partial, <out>.ckpt) for --resume")
+
+
+def _check_outputs(args) -> None:
+    """Every command's output paths, before any work: --out (a file, or the folder of a
+    report), --csv, --plot (also its format), --dir."""
+    from lifresponse.paths import check_writable
+    from lifresponse.plotting import check_figure_path
+
+    for name in ("out", "csv", "dir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            check_writable(value, name, folder=name == "dir" or (
+                name == "out" and getattr(args, "out_is_folder", False)))
+    if getattr(args, "plot", None) is not None:
+        check_figure_path(args.plot)
+
+
 def main(argv=None) -> int:
     """Entry point of the ``lifresponse`` console script; returns the exit status."""
     import matplotlib
@@ -835,6 +875,7 @@ def main(argv=None) -> int:
         parser.print_help()
         return 2
     try:
+        _check_outputs(args)
         with _library_log_on_stdout():
             args.run(args)
     except LifResponseError as exc:
@@ -844,6 +885,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()
         return 0
+    except (OSError, MemoryError) as exc:  # not the user's: disk full, memory, devices
+        print(f"lifresponse: error: {_failure(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -6,6 +6,8 @@ import numpy as np
 
 from lifresponse.errors import ParameterError
 
+MAX_POINTS = 1_000_000  # a grid is a list of simulated or plotted values, not a sampling
+
 
 def parse_grid(text: str, name: str = "grid") -> np.ndarray:
     """Values from ``"start:stop:step"`` (stop included when on the grid) or ``"a,b,c"``.
@@ -42,7 +44,12 @@ def parse_grid(text: str, name: str = "grid") -> np.ndarray:
         start, stop, step = numbers
         if step <= 0:
             raise ParameterError(f"{name}: step must be > 0 (got {text!r})")
+        if not all(np.isfinite(numbers)):
+            raise ParameterError(f"{name}: values must be finite (got {text!r})")
         count = int(np.floor((stop - start) / step + 1e-9)) + 1
+        if count > MAX_POINTS:
+            raise ParameterError(f"{name}: the grid {text!r} has {count:.3g} points; at most "
+                                 f"{MAX_POINTS:,}")
         values = np.round(start + step * np.arange(max(count, 0)), 12)
     else:
         values = np.array(numbers)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from lifresponse.errors import ParameterError
+from lifresponse.paths import check_writable
 
 
 def new_figure(width: float = 7.0, height: float = 4.5):
@@ -30,17 +31,28 @@ def colours(n: int) -> list:
     return [matplotlib.colormaps["viridis"](x) for x in np.linspace(0.0, 0.85, max(n, 1))]
 
 
+FIGURE_FORMATS = ("png", "svg", "pdf")
+
+
+def check_figure_path(path) -> str:
+    """The format of a figure to write at ``path`` (from its suffix, default png), after
+    checking that it is one we write and that its folder can be written."""
+    path = Path(path)
+    kind = path.suffix.lstrip(".").lower() or "png"
+    if kind not in FIGURE_FORMATS:
+        raise ParameterError(f"plot: cannot write a .{kind} figure ({path}); use one of "
+                             f"{', '.join('.' + k for k in FIGURE_FORMATS)}")
+    check_writable(path, "plot")
+    return kind
+
+
 def save_figure(fig, path: Path) -> None:
     """Write ``fig`` to ``path`` (format from the suffix: .png, .svg, .pdf).
 
     Written to a temporary file first and renamed, so an interrupted save leaves no half file.
     """
     path = Path(path)
-    kind = path.suffix.lstrip(".").lower() or "png"
-    supported = fig.canvas.get_supported_filetypes()
-    if kind not in supported:
-        raise ParameterError(f"plot: cannot write a .{kind} figure ({path}); use one of "
-                             f"{', '.join('.' + k for k in ('png', 'svg', 'pdf'))}")
+    kind = check_figure_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, dpi=120, format=kind)

@@ -21,6 +21,7 @@ prints nothing.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from lifresponse.networks.deploy import DeployConfig
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.neuron import LIFParams
+from lifresponse.paths import check_writable
 from lifresponse.splits import (
     TrainingSplit,
     evaluation_digits,
@@ -96,6 +98,11 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
              "poisson": lambda: PoissonCurrentDrive(tau_syn, weight=weight), "dc": DCDrive}
     if drive not in kinds:
         raise ParameterError(f"drive: unknown {drive!r}; choose one of {', '.join(kinds)}")
+    # every drive's settings, also those of the drives not chosen: a bad value is never
+    # accepted silently
+    for name, value in (("dt_noise", dt_noise), ("tau_syn", tau_syn), ("weight", weight)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ParameterError(f"{name}: must be > 0 and finite (got {value})")
     grid = {name: parse_grid(value, name) if isinstance(value, str) else value
             for name, value in (("means", means), ("stds", stds))}
     return SweepConfig(kinds[drive](), grid["means"], grid["stds"], trials=trials,
@@ -123,6 +130,7 @@ def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = Fal
         raise ParameterError(f"calibrate: give a config or options, not both "
                              f"({', '.join(options)})")
     if out is not None:
+        check_writable(out)
         return results.read(run_sweep(config, out, resume=resume, progress=progress))
     with tempfile.TemporaryDirectory(prefix="lifresponse-sweep-") as work:
         table = results.read(run_sweep(config, Path(work) / "rates.h5", progress=progress))
@@ -221,10 +229,7 @@ def check_network_out(out, force: bool, what: str = "network") -> None:
     if out.exists() and not force:
         raise ParameterError(f"out: {out} already exists; a finished {what} is not "
                              "overwritten: choose another out, or force it (--force)")
-    folder = out.parent if str(out.parent) else Path(".")
-    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
-    if not existing.is_dir() or not os.access(existing, os.W_OK):
-        raise ParameterError(f"out: cannot write {out} ({existing} is not a writable folder)")
+    check_writable(out)
 
 
 def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
@@ -444,6 +449,7 @@ def energy(run, *, out=None, e_syn: float = energy_model.E_SYN_J, mapping: dict 
     options = {"hardware": hardware or DEFAULT_DEVICES, "devices": extra}
     if out is None:
         return energy_report(run, e_syn, mapping, **options)
+    check_writable(out, folder=True)
     report = write_report(run, out, e_syn, mapping, **options)
     log.info("wrote %s/energy.json, report.md, report.html", out)
     return report
@@ -527,7 +533,11 @@ def export_nir(network, *, out=None, force: bool = False):
     if out is not None:
         out = Path(out)
         tmp = out.with_name(f".{out.name}.tmp")
-        nir.write(tmp, graph)
+        try:
+            nir.write(tmp, graph)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a failed write leaves nothing behind
+            raise
         os.replace(tmp, out)
         log.info("wrote %s: %d nodes from %s", out, len(graph.nodes), source)
     return graph

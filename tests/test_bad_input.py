@@ -1,5 +1,5 @@
 """A table of bad command lines: each exits with 2, prints one message naming the flag and the
-value (no traceback), and leaves no output file behind. (The start of issue 16's catalogue.)"""
+value (no traceback), and leaves no output file behind: the catalogue of bad input, every command."""
 
 import h5py
 import numpy as np
@@ -101,6 +101,102 @@ CASES = [
      "--arch: '2s': 1x1 maps do not divide into 2x2 windows"),
     (["deploy", "{net}", "--data", "{tmp}/small.npz", "--out", "{tmp}/n.h5"],
      "--images: 1000 asked for, but only 0 evaluation digits exist in"),
+    (["response", "--csv", "{tmp}/afile/x.csv"],
+     "--csv: cannot write"),
+    (["response", "--means", "0:1:1e-18"],
+     "has 1e+18 points; at most 1,000,000"),
+    (["response", "--plot", "{tmp}/afile/x.png"],
+     "--plot: cannot write"),
+    (["calibrate", "--out", "{tmp}/afile/o.h5"],
+     "--out: cannot write"),
+    (["calibrate", "--dt-noise", "-1", "--out", "{tmp}/n.h5"],
+     "--dt-noise: must be > 0 and finite"),
+    (["calibrate", "--duration", "nan", "--out", "{tmp}/n.h5"],
+     "--duration: must be > 0 ms and finite (got nan)"),
+    (["calibrate", "--weight", "nan", "--out", "{tmp}/n.h5"],
+     "--weight: must be > 0 and finite"),
+    (["calibrate", "--timestep", "inf", "--out", "{tmp}/n.h5"],
+     "--timestep: must be > 0 ms and finite"),
+    (["calibrate", "--tau-syn", "0", "--out", "{tmp}/n.h5"],
+     "--tau-syn: must be > 0"),
+    (["calibrate", "--seed", "-1", "--out", "{tmp}/n.h5"],
+     "--seed: must be in 1 .. 2^31 - 1"),
+    (["calibrate", "--max-cells", "0", "--out", "{tmp}/n.h5"],
+     "--max-cells: must hold one point's"),
+    (["calibrate", "--means", "", "--out", "{tmp}/n.h5"],
+     "--means: the grid '' is empty"),
+    (["fit", "{tmp}/garbage.h5", "--out", "{tmp}/n.h5"],
+     "garbage.h5: not a readable HDF5 file"),
+    (["fit", "{net}", "--out", "{tmp}/n.h5"],
+     "not a lifresponse rates file"),
+    (["fit", "{net}", "--out", "{tmp}/afile/c.json"],
+     "--out: cannot write"),
+    (["fit", "{tmp}/absent.h5", "--out", "{tmp}/n.h5"],
+     "absent.h5: no such file"),
+    (["train", "--epochs", "0", "--out", "{tmp}/n.h5"],
+     "--epochs: must be >= 1"),
+    (["train", "--arch", "", "--out", "{tmp}/n.h5"],
+     "--arch: empty"),
+    (["train", "--arch", "6c5-xx", "--out", "{tmp}/n.h5"],
+     "--arch: cannot read 'xx'"),
+    (["train", "--data", "{tmp}/absent_dir", "--out", "{tmp}/n.h5"],
+     "absent_dir: no such directory"),
+    (["train", "--calibration", "{tmp}/absent.json", "--out", "{tmp}/n.h5"],
+     "absent.json: no such file"),
+    (["train", "--calibration", "{tmp}/notjson.json", "--out", "{tmp}/n.h5"],
+     "notjson.json: not JSON"),
+    (["train", "--out", "{tmp}/afile/n.h5"],
+     "--out: cannot write"),
+    (["train", "--out", "{net}"],
+     "already exists; a finished network is not overwritten"),
+    (["finetune", "{tmp}/absent.h5", "--out", "{tmp}/n.h5"],
+     "absent.h5: no such file"),
+    (["finetune", "{tmp}/garbage.h5", "--out", "{tmp}/n.h5"],
+     "garbage.h5: not a readable HDF5"),
+    (["finetune", "{net}", "--epochs", "-1", "--out", "{tmp}/n.h5"],
+     "--epochs: must be >= 1"),
+    (["finetune", "{net}", "--out", "{net}"],
+     "is the network being fine-tuned"),
+    (["evaluate-ann", "{tmp}/absent.h5"],
+     "absent.h5: no such file"),
+    (["evaluate-ann", "{net}", "--test"],
+     "the official test split needs an MNIST folder"),
+    (["deploy", "{net}", "--seed", "-1", "--out", "{tmp}/n.h5"],
+     "--seed: must be a whole number in 1"),
+    (["deploy", "{net}", "--duration", "nan", "--out", "{tmp}/n.h5"],
+     "--duration: must be > 0 ms and finite"),
+    (["deploy", "{net}", "--backend", "foo", "--out", "{tmp}/n.h5"],
+     "--backend: unknown backend 'foo'"),
+    (["deploy", "{net}", "--images", "1", "--duration", "1e12", "--out", "{tmp}/n.h5"],
+     "(more than a day); make it smaller or confirm it (--yes)"),
+    (["deploy", "{net}", "--plot", "{tmp}/fig.xyz", "--out", "{tmp}/n.h5"],
+     "--plot: cannot write a .xyz figure"),
+    (["deploy", "{net}", "--out", "{tmp}/afile/o.h5"],
+     "--out: cannot write"),
+    (["deploy", "{tmp}/garbage.h5", "--out", "{tmp}/n.h5"],
+     "garbage.h5: not a readable HDF5"),
+    (["energy", "{tmp}/absent.h5", "--out", "{tmp}/n.h5"],
+     "absent.h5: no such file"),
+    (["energy", "{net}", "--out", "{tmp}/n.h5"],
+     "not a lifresponse run file"),
+    (["energy", "--network", "{net}", "--hardware", "nosuch"],
+     "--hardware: belongs to the report of a run"),
+    (["energy", "--network", "{net}", "--mapping", "{tmp}/map.json"],
+     "--mapping: belongs to the report of a run"),
+    (["energy", "--network", "{net}", "--out", "{tmp}/afile/r"],
+     "--out: cannot write"),
+    (["spinnaker", "config", "--virtual", "--version", "4"],
+     "--version: SpiNNaker board version 3 or 5"),
+    (["spinnaker", "config", "--virtual", "--dir", "{tmp}/afile"],
+     "afile is a file, not a folder"),
+    (["spinnaker", "check", "{tmp}/absent.h5"],
+     "absent.h5: no such file"),
+    (["spinnaker", "check", "{net}", "--no-map", "--out", "{tmp}/afile/m.json"],
+     "--out: cannot write"),
+    (["reproduce", "--out", "{tmp}/afile"],
+     "afile is a file, not a folder"),
+    (["nir", "export", "{net}", "--out", "{tmp}/afile/g.nir"],
+     "--out: cannot write"),
 ]
 
 
@@ -126,6 +222,10 @@ def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
     np.savez(tmp_path / "small.npz", images=small, labels=np.arange(3), test_images=small,
              test_labels=np.arange(3))
     _write_recurrent_graph(tmp_path / "rec.nir")
+    (tmp_path / "afile").write_text("a file where a folder must be")
+    (tmp_path / "garbage.h5").write_bytes(b"garbage")
+    (tmp_path / "notjson.json").write_text("{not json")
+    (tmp_path / "map.json").write_text("[1, 2]")
     with h5py.File(tmp_path / "run.h5", "w") as f:  # a run file that lost its input group
         f.attrs.update({"format": "lifresponse.run", "version": 1})
         f["labels"] = np.zeros(1)
@@ -155,3 +255,23 @@ def test_csv_into_a_new_folder_is_written(tmp_path):
     out = tmp_path / "new" / "folder" / "curves.csv"
     assert main(["response", "--means", "0:1:0.5", "--stds", "0.5", "--csv", str(out)]) == 0
     assert out.read_text().startswith("std_nA,mean_nA")
+
+
+def test_a_full_disk_is_one_message_and_leaves_no_file(network, tmp_path, capsys,
+                                                       monkeypatch):
+    """The operating system failing under a command (here: no space left while the NIR graph
+    is written) is one message, exit status 1, and no file under the final name."""
+    import errno
+
+    import nir
+
+    def full_disk(path, graph, *args, **kwargs):
+        with open(path, "wb") as handle:  # a partial temporary file, as a real write leaves
+            handle.write(b"\x89HDF")
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(nir, "write", full_disk)
+    assert main(["nir", "export", str(network), "--out", str(tmp_path / "g.nir")]) == 1
+    err = capsys.readouterr().err
+    assert "the disk is full" in err and "Traceback" not in err
+    assert not (tmp_path / "g.nir").exists() and not list(tmp_path.glob(".*.tmp"))

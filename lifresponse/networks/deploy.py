@@ -14,6 +14,7 @@ order, the same whoever ran them.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -94,12 +95,17 @@ class DeployConfig:
     batch: int = 100
     workers: int = 1
     scheduler: str | None = None
+    long_ok: bool = False
 
     def __post_init__(self):
-        if not self.window > 0:
-            raise ParameterError(f"window: must be > 0 ms (got {self.window:g})")
-        if not self.gap >= 0:
-            raise ParameterError(f"gap: must be >= 0 ms (got {self.gap:g})")
+        if not (math.isfinite(self.window) and self.window > 0):
+            raise ParameterError(f"window: must be > 0 ms and finite (got {self.window:g})")
+        if not (math.isfinite(self.gap) and self.gap >= 0):
+            raise ParameterError(f"gap: must be >= 0 ms and finite (got {self.gap:g})")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not (
+                1 <= self.seed < 2**31):
+            raise ParameterError(f"seed: must be a whole number in 1 .. 2^31 - 1 (got "
+                                 f"{self.seed!r})")
         if self.block < 1:
             raise ParameterError(f"block: must be >= 1 (got {self.block})")
         if self.threads < 1:
@@ -118,6 +124,25 @@ class DeployConfig:
             raise ParameterError(f"batch: must be >= 1 (got {self.batch})")
         distributed.check_workers(self.workers, self.scheduler)
         backends.check_name(self.backend)
+
+
+# NEST, 2 threads, here: 5.5 images/s of 300 steps for 6c5-2s-12c5-2s-10fc's 5,290 neurons
+# (benchmarks/results/torch_backend.md), so a day is about 7.5e11 neuron-timesteps
+NEURON_STEPS_PER_HOUR = 5.5 * 300 * 5290 * 3600
+LONG_RUN_NEURON_STEPS = 24 * NEURON_STEPS_PER_HOUR
+
+
+def check_size(network: network_file.Network, n_images: int, config: DeployConfig) -> None:
+    """Refuse, unless ``config.long_ok``, a run of more than about a day of simulation on
+    NEST here (neurons x timesteps x images)."""
+    steps = (config.window + config.gap) / network.timestep
+    work = sum(layer.n_out for layer in network.layers) * steps * n_images
+    if work > LONG_RUN_NEURON_STEPS and not config.long_ok:
+        raise ParameterError(
+            f"window: {n_images} images x {steps:.3g} steps x "
+            f"{sum(layer.n_out for layer in network.layers)} neurons = {work:.3g} "
+            f"neuron-timesteps, about {work / NEURON_STEPS_PER_HOUR:.3g} h on NEST here (more "
+            "than a day); make it smaller or confirm it (--yes)")
 
 
 def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
@@ -184,6 +209,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
                              f"not on a torch device (got {config.device!r}); use --backend "
                              "torch")
     n_images = len(pixels)
+    check_size(network, n_images, config)
     # "continuing" carries each image's state into the next, block boundaries included: one
     # block in one process (what a SpiNNaker board does anyway)
     whole = protocol == "continuing" or backend.inputs_fixed_at_build

@@ -1,0 +1,27 @@
+"""Output paths, checked before any work starts: the folder that will hold a file must be a
+folder this process may write (a file where a folder must be, or a read-only folder, is
+refused), so that no simulation or training runs only to fail when it writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from lifresponse.errors import ParameterError
+
+
+def check_writable(path, field: str = "out", folder: bool = False) -> None:
+    """Refuse ``path`` (a file, or with ``folder`` a folder to create or fill) if it cannot be
+    written; the message names ``field`` and the part of the path in the way."""
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise ParameterError(f"{field}: {path} is a file, not a folder")
+    if not folder and path.is_dir():
+        raise ParameterError(f"{field}: {path} is a folder, not a file")
+    start = path if folder else path.parent
+    existing = next((p for p in (start, *start.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise ParameterError(f"{field}: cannot write {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(f"{field}: cannot write {path}: the folder {existing} is not "
+                             "writable")

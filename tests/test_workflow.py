@@ -306,7 +306,7 @@ def test_training_never_overwrites_a_network_or_its_input(trained_on_all, tmp_pa
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     assert main(["train", *base, "--out", str(blocker / "net.h5")]) == 2
-    assert "is not a writable folder" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
     again = tmp_path / "again.h5"
     again.write_bytes(b"")
     assert main(["train", *base, "--force", "--out", str(again)]) == 0

@@ -90,12 +90,15 @@ class SweepConfig:
             raise ParameterError(f"stds: must be >= 0 nA (got {self.stds.min():g})")
         if self.trials < 1:
             raise ParameterError(f"trials: must be >= 1 (got {self.trials})")
-        if not (math.isfinite(self.duration) and self.duration > 0):
-            raise ParameterError(f"duration: must be > 0 ms and finite (got {self.duration:g})")
+        for name in ("duration", "timestep"):
+            if not math.isfinite(getattr(self, name)):
+                raise ParameterError(f"{name}: must be finite (got {getattr(self, name)})")
+        if self.duration <= 0:
+            raise ParameterError(f"duration: must be > 0 ms (got {self.duration:g})")
         if not 1 <= self.seed < 2**31:
             raise ParameterError(f"seed: must be in 1 .. 2^31 - 1 (got {self.seed})")
-        if not (math.isfinite(self.timestep) and self.timestep > 0):
-            raise ParameterError(f"timestep: must be > 0 ms and finite (got {self.timestep:g})")
+        if self.timestep <= 0:
+            raise ParameterError(f"timestep: must be > 0 ms (got {self.timestep:g})")
         steps = self.duration / self.timestep
         if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
             raise ParameterError(f"duration: must be a whole number of timesteps of "

@@ -98,10 +98,13 @@ class DeployConfig:
     long_ok: bool = False
 
     def __post_init__(self):
-        if not (math.isfinite(self.window) and self.window > 0):
-            raise ParameterError(f"window: must be > 0 ms and finite (got {self.window:g})")
-        if not (math.isfinite(self.gap) and self.gap >= 0):
-            raise ParameterError(f"gap: must be >= 0 ms and finite (got {self.gap:g})")
+        for name in ("window", "gap"):
+            if not math.isfinite(getattr(self, name)):
+                raise ParameterError(f"{name}: must be finite (got {getattr(self, name)})")
+        if not self.window > 0:
+            raise ParameterError(f"window: must be > 0 ms (got {self.window:g})")
+        if not self.gap >= 0:
+            raise ParameterError(f"gap: must be >= 0 ms (got {self.gap:g})")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not (
                 1 <= self.seed < 2**31):
             raise ParameterError(f"seed: must be a whole number in 1 .. 2^31 - 1 (got "

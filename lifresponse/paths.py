@@ -4,6 +4,7 @@ refused), so that no simulation or training runs only to fail when it writes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,3 +26,19 @@ def check_writable(path, field: str = "out", folder: bool = False) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ParameterError(f"{field}: cannot write {path}: the folder {existing} is not "
                              "writable")
+
+
+@contextlib.contextmanager
+def atomic(path, suffix: str = ""):
+    """Write ``path`` all at once: yields a temporary name beside it (``.<name>.tmp``, plus
+    ``suffix`` for writers that insist on one); renames it to ``path`` when the block ends,
+    removes it if the block fails (a full disk, an interruption), so no half-written file is
+    ever under ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{suffix}")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)

@@ -6,11 +6,10 @@ a matplotlib backend (a notebook keeps its inline figures) and needs no display.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from lifresponse.errors import ParameterError
-from lifresponse.paths import check_writable
+from lifresponse.paths import atomic, check_writable
 
 
 def new_figure(width: float = 7.0, height: float = 4.5):
@@ -54,6 +53,5 @@ def save_figure(fig, path: Path) -> None:
     path = Path(path)
     kind = check_figure_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=120, format=kind)
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        fig.savefig(tmp, dpi=120, format=kind)

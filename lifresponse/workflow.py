@@ -47,7 +47,7 @@ from lifresponse.networks.deploy import DeployConfig
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.neuron import LIFParams
-from lifresponse.paths import check_writable
+from lifresponse.paths import atomic, check_writable
 from lifresponse.splits import (
     TrainingSplit,
     evaluation_digits,
@@ -532,13 +532,8 @@ def export_nir(network, *, out=None, force: bool = False):
     graph = nir_interop.export_network(network)
     if out is not None:
         out = Path(out)
-        tmp = out.with_name(f".{out.name}.tmp")
-        try:
+        with atomic(out) as tmp:
             nir.write(tmp, graph)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # a failed write leaves nothing behind
-            raise
-        os.replace(tmp, out)
         log.info("wrote %s: %d nodes from %s", out, len(graph.nodes), source)
     return graph
 

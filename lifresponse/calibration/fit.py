@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +28,7 @@ from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
+from lifresponse.paths import atomic
 from lifresponse.response import siegert_rate
 
 MIN_POINTS = 10
@@ -186,9 +186,8 @@ def write_calibration(record: dict, path) -> None:
     """Write ``calibration.json`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def read_calibration(path) -> dict:

@@ -5,7 +5,6 @@ accuracy-energy trade-off, and what the estimates leave out."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from lifresponse.hardware.device_energy import LEFT_OUT, ann_energy, snn_energy,
 from lifresponse.hardware.devices import DEFAULT_DEVICES, Device, select
 from lifresponse.hardware.spynnaker_energy import parse_energy_report
 from lifresponse.networks.run_file import RunRecord
+from lifresponse.paths import atomic
 from lifresponse.plotting import colours, new_figure, save_figure
 
 
@@ -265,6 +265,5 @@ def _measured_markdown(r: dict) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        tmp.write_text(text)

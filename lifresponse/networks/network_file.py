@@ -30,7 +30,6 @@ one neuron for all layers, Poisson inputs) read as the same network in version 2
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ import lifresponse
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import open_checked, plain
 from lifresponse.neuron import LIFParams
+from lifresponse.paths import atomic
 
 FORMAT = "lifresponse.network"
 VERSION = 2
@@ -184,8 +184,7 @@ def write(network: Network, path) -> None:
     path = Path(path)
     _check(network, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with h5py.File(tmp, "w") as f:
+    with atomic(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update({
             "format": FORMAT, "version": VERSION, "architecture": network.architecture,
             "activation": network.activation, "tau_syn_ms": network.tau_syn,
@@ -210,7 +209,6 @@ def write(network: Network, path) -> None:
             g["weight"] = np.asarray(layer.weight, dtype=np.float64)
             if layer.bias is not None:
                 g["bias"] = np.asarray(layer.bias, dtype=np.float64)
-    os.replace(tmp, path)
 
 
 def read(path) -> Network:

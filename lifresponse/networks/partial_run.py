@@ -11,7 +11,6 @@ is removed.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from lifresponse.errors import LifResponseError
 from lifresponse.networks.presenting import BlockActivity
+from lifresponse.paths import atomic
 
 
 class PartialRunError(LifResponseError):
@@ -84,9 +84,8 @@ class PartialRun:
         arrays.update({f"counts_{i}": c for i, c in block.counts.items()})
         arrays.update({f"events_{i}": e for i, e in block.events_by_time.items()})
         path = self.folder / f"block_{block.first:07d}_{block.n_images}.npz"
-        tmp = path.with_name(f".{path.stem}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic(path, ".npz") as tmp:  # np.savez adds .npz to a name without it
+            np.savez(tmp, **arrays)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder)
@@ -106,6 +105,5 @@ def read_block(path: Path) -> BlockActivity:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        tmp.write_bytes(data)

@@ -24,7 +24,6 @@ Layout (HDF5)::
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 
 from lifresponse.errors import FileFormatError
 from lifresponse.hdf5 import open_checked
+from lifresponse.paths import atomic
 
 FORMAT = "lifresponse.run"
 _JSON_ATTRS = ("evaluation", "recorded_layers")
@@ -67,8 +67,7 @@ def write(record: RunRecord, path) -> None:
     """Write atomically: a reader never sees a half-written run file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with h5py.File(tmp, "w") as f:
+    with atomic(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = FORMAT
         f.attrs["version"] = VERSION
         for key, value in record.attrs.items():
@@ -85,7 +84,6 @@ def write(record: RunRecord, path) -> None:
         f["time_bins_ms"] = record.time_bins_ms
         for index, events in (record.events_by_time or {}).items():
             f[f"{'input' if index == -1 else f'layers/{index}'}/events_by_time"] = events
-    os.replace(tmp, path)
 
 
 def read(path) -> RunRecord:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import has_split, load_mnist
 from lifresponse.errors import ParameterError
+from lifresponse.paths import atomic
 from lifresponse.splits import first, test_digits, training_split
 from lifresponse.training import RATE_LIMIT_HZ
 
@@ -123,10 +123,9 @@ class Stages:
         start = time.perf_counter()
         result = work()
         wall = time.perf_counter() - start
-        tmp = record_path.with_name(f".{record_path.name}.tmp")
-        tmp.write_text(json.dumps({"config": config, "wall_s": wall, "result": result},
-                                  indent=2, default=_plain) + "\n")
-        os.replace(tmp, record_path)
+        with atomic(record_path) as tmp:
+            tmp.write_text(json.dumps({"config": config, "wall_s": wall, "result": result},
+                                      indent=2, default=_plain) + "\n")
         self.walls[name] = wall
         log.info("[%s] finished in %.1f s", name, wall)
         return result

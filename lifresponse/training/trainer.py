@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import pickle
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file
 from lifresponse.networks.network_file import Network
 from lifresponse.neuron import LIFParams
+from lifresponse.paths import atomic
 from lifresponse.training import RATE_LIMIT_HZ
 from lifresponse.training.model import SpikingActivation, SpikingNetwork
 
@@ -235,12 +235,11 @@ def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]
 
 def _save_checkpoint(path, model, optimizer, schedule, history, epoch, settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
-                "settings": settings.__dict__, "architecture": model.architecture,
-                "random": _random_states()}, tmp)
-    os.replace(tmp, path)
+    with atomic(path) as tmp:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
+                    "settings": settings.__dict__, "architecture": model.architecture,
+                    "random": _random_states()}, tmp)
 
 
 def _random_states() -> dict:

@@ -43,6 +43,7 @@ def _add_response(commands) -> None:
     parser.add_argument("--S", type=float, default=201.0, help="Noisy Softplus scale S in Hz/nA")
     parser.add_argument("--csv", type=Path, help="write every curve to this CSV file")
     parser.add_argument("--plot", type=Path, help="write the figure here (.png or .svg)")
+    _add_force_option(parser)
     parser.set_defaults(run=_run_response, parser=parser)
 
 
@@ -111,6 +112,7 @@ def _add_calibrate(commands) -> None:
                         help="continue an interrupted sweep from <out>.partial")
     parser.add_argument("--yes", action="store_true",
                         help="run a sweep of more than about a day of simulation here")
+    _add_force_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_calibrate, parser=parser)
 
@@ -132,7 +134,7 @@ def _run_calibrate(args) -> None:
           f"{config.trials} trials = {n_cells} neurons x {config.duration:g} ms on "
           f"{args.backend}, step {config.timestep:g} ms, {len(config.chunks())} chunk(s)")
     table = workflow.calibrate(config, out=args.out, resume=args.resume,
-                               progress=not args.quiet)
+                               progress=not args.quiet, force=args.force)
     print(f"wrote {args.out} ({table.attrs['wall_time_s']:.1f} s of simulation)")
     if table.attrs["note"]:
         print(f"NOTE: {table.attrs['note']}")
@@ -159,7 +161,8 @@ def _add_fit(commands) -> None:
     parser.add_argument("--partial", action="store_true",
                         help="fit an unfinished sweep (rates.h5.partial) on its finished points; "
                              "the calibration is marked partial")
-    parser.set_defaults(run=_run_fit, parser=parser)
+    _add_force_option(parser)
+    parser.set_defaults(run=_run_fit, parser=parser, out_checked_here=True)
 
 
 def _run_fit(args) -> None:
@@ -382,8 +385,14 @@ def _add_deploy(commands) -> None:
     parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
     parser.add_argument("--yes", action="store_true",
                         help="run a deployment of more than about a day of simulation here")
+    _add_force_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=_run_deploy, parser=parser)
+
+
+def _add_force_option(parser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="replace existing output files (else they are never overwritten)")
 
 
 def _add_worker_options(parser, what: str) -> None:
@@ -413,7 +422,7 @@ def _run_deploy(args) -> None:
         block=args.block, seed=args.seed, threads=args.threads, record=args.record,
         connectors=args.connectors, protocol=args.protocol, device=args.device,
         dtype=args.dtype, batch=args.batch, workers=args.workers, scheduler=args.scheduler,
-        long_ok=args.yes, resume=args.resume)
+        long_ok=args.yes, resume=args.resume, force=args.force)
     if not record.attrs["spikes_returned"]:
         print(f"NOTE: {record.attrs['note']}")
         print(f"wrote {args.out}")
@@ -478,7 +487,9 @@ def _add_energy(commands) -> None:
     parser.add_argument("--devices", type=Path,
                         help="JSON or TOML file of more devices ([[devices]] with name, spiking, "
                              "joules_per_synaptic_event, joules_per_neuron_update, source, year)")
-    parser.set_defaults(run=_run_energy, parser=parser, out_is_folder=True)
+    _add_force_option(parser)
+    parser.set_defaults(run=_run_energy, parser=parser, out_is_folder=True,
+                        out_checked_here="energy.json")
 
 
 def _run_energy(args) -> None:
@@ -638,7 +649,9 @@ def _add_spinnaker(commands) -> None:
     config.add_argument("--dir", type=Path, default=Path("."), help="where to write it")
     config.add_argument("--home-stub", action="store_true",
                         help="also create an empty ~/.spynnaker.cfg if it is missing")
-    config.set_defaults(run=_run_spinnaker_config, parser=config)
+    _add_force_option(config)
+    config.set_defaults(run=_run_spinnaker_config, parser=config,
+                        dir_checked_here="spynnaker.cfg")
     check = actions.add_parser(
         "check", help="timestep, neurons per core, delays, weight quantisation; map it",
         description=("Check a network file against SpiNNaker's constraints (timestep 1.0 or "
@@ -651,7 +664,8 @@ def _add_spinnaker(commands) -> None:
     check.add_argument("--no-map", action="store_true", help="skip the virtual-board mapping")
     _add_connectors_option(check)
     check.add_argument("--out", type=Path, help="write mapping.json (for 'energy --mapping')")
-    check.set_defaults(run=_run_spinnaker_check, parser=check)
+    _add_force_option(check)
+    check.set_defaults(run=_run_spinnaker_check, parser=check, out_checked_here=True)
     parser.set_defaults(run=lambda args: parser.print_help())
 
 
@@ -851,17 +865,31 @@ def _failure(exc: BaseException) -> str:
 
 def _check_outputs(args) -> None:
     """Every command's output paths, before any work: --out (a file, or the folder of a
-    report), --csv, --plot (also its format), --dir."""
+    report), --csv, --plot (also its format) and --dir must be writable, and an existing
+    output is not overwritten without --force. (Commands whose library call checks its own
+    --out, e.g. deploy and train, are not checked twice.)"""
+    from lifresponse.errors import ParameterError
     from lifresponse.paths import check_writable
     from lifresponse.plotting import check_figure_path
 
+    force = getattr(args, "force", False)
     for name in ("out", "csv", "dir"):
         value = getattr(args, name, None)
-        if value is not None:
-            check_writable(value, name, folder=name == "dir" or (
-                name == "out" and getattr(args, "out_is_folder", False)))
+        if value is None:
+            continue
+        folder = name == "dir" or (name == "out" and getattr(args, "out_is_folder", False))
+        check_writable(value, name, folder=folder)
+        checked = {"out": getattr(args, "out_checked_here", False), "csv": True,
+                   "dir": getattr(args, "dir_checked_here", False)}[name]
+        target = Path(value) / checked if isinstance(checked, str) else Path(value)
+        if checked and target.exists() and not force:
+            raise ParameterError(f"{name}: {target} already exists; it is never overwritten: "
+                                 "choose another, or replace it (--force)")
     if getattr(args, "plot", None) is not None:
         check_figure_path(args.plot)
+        if Path(args.plot).exists() and not force:
+            raise ParameterError(f"plot: {args.plot} already exists; it is never overwritten: "
+                                 "choose another, or replace it (--force)")
 
 
 def main(argv=None) -> int:

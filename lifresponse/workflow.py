@@ -113,7 +113,7 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
 
 
 def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = False,
-              progress: bool = True, **options) -> results.RateTable:
+              progress: bool = True, force: bool = False, **options) -> results.RateTable:
     """Run a calibration sweep; returns its table of spike counts.
 
     Parameters
@@ -123,6 +123,8 @@ def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = Fal
     out : path-like, optional
         ``rates.h5`` to write (kept as ``<out>.partial`` chunk by chunk, so ``resume`` can
         continue an interrupted sweep). None: the table is returned and no file is left.
+    force : bool
+        Replace an existing ``out`` once the new sweep is complete.
     """
     if config is None:
         config = sweep_config(**options)
@@ -131,7 +133,8 @@ def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = Fal
                              f"({', '.join(options)})")
     if out is not None:
         check_writable(out)
-        return results.read(run_sweep(config, out, resume=resume, progress=progress))
+        return results.read(run_sweep(config, out, resume=resume, progress=progress,
+                                      force=force))
     with tempfile.TemporaryDirectory(prefix="lifresponse-sweep-") as work:
         table = results.read(run_sweep(config, Path(work) / "rates.h5", progress=progress))
     table.path = None
@@ -375,7 +378,8 @@ def evaluate_ann(network, *, digits: Digits | None = None, data=None, test: bool
 def deploy(network, *, digits: Digits | None = None, data=None, test: bool = False,
            images: int | None = 1000, validation: int | None = None,
            split_seed: int | None = None, config: DeployConfig | None = None, out=None,
-           progress: bool = True, resume: bool = False, **options) -> RunRecord:
+           progress: bool = True, resume: bool = False, force: bool = False,
+           **options) -> RunRecord:
     """Run a network as an SNN of ``IF_curr_exp`` neurons on NEST, sPyNNaker or the exact
     torch simulator.
 
@@ -395,10 +399,12 @@ def deploy(network, *, digits: Digits | None = None, data=None, test: bool = Fal
         ``seed``, ``threads``, ``record``, ``connectors``, ``protocol``, ``device``,
         ``dtype``, ``batch``, ``workers``, ``scheduler``).
     out : path-like, optional
-        ``run.h5`` to write; never overwritten. Finished blocks are kept in ``<out>.partial/``
-        meanwhile.
+        ``run.h5`` to write; never overwritten unless ``force``. Finished blocks are kept in
+        ``<out>.partial/`` meanwhile.
     resume : bool
         Continue an interrupted run from ``<out>.partial/``.
+    force : bool
+        Replace an existing ``out`` once the new run is complete.
     """
     from lifresponse.networks.deploy import deploy as run_network
 
@@ -414,7 +420,7 @@ def deploy(network, *, digits: Digits | None = None, data=None, test: bool = Fal
              loaded.architecture, loaded.activation, config.backend, len(digits),
              config.window, loaded.timestep)
     return run_network(network if isinstance(network, Network) else Path(network), digits,
-                       config, out, progress, resume)
+                       config, out, progress, resume, force)
 
 
 def energy(run, *, out=None, e_syn: float = energy_model.E_SYN_J, mapping: dict | None = None,

@@ -1,5 +1,5 @@
-"""A table of bad command lines: each exits with 2, prints one message naming the flag and the
-value (no traceback), and leaves no output file behind: the catalogue of bad input, every command."""
+"""The catalogue of bad input, every command: each bad command line exits with 2, prints one
+message naming the flag and the value (no traceback), and leaves no output file behind."""
 
 import h5py
 import numpy as np
@@ -197,6 +197,17 @@ CASES = [
      "afile is a file, not a folder"),
     (["nir", "export", "{net}", "--out", "{tmp}/afile/g.nir"],
      "--out: cannot write"),
+    (["response", "--csv", "{tmp}/exists.csv"],
+     "--csv: {tmp}/exists.csv already exists; it is never overwritten"),
+    (["response", "--plot", "{tmp}/exists.png"], "--plot: {tmp}/exists.png already exists"),
+    (["fit", "{net}", "--out", "{tmp}/exists.csv"], "--out: {tmp}/exists.csv already exists"),
+    (["energy", "{net}", "--out", "{tmp}/report"],
+     "--out: {tmp}/report/energy.json already exists"),
+    (["spinnaker", "config", "--virtual", "--dir", "{tmp}/report"],
+     "--dir: {tmp}/report/spynnaker.cfg already exists"),
+    (["spinnaker", "check", "{net}", "--no-map", "--out", "{tmp}/exists.csv"],
+     "--out: {tmp}/exists.csv already exists"),
+    (["calibrate", "--out", "{net}", "--trials", "1"], "already exists; it is never overwritten"),
 ]
 
 
@@ -213,7 +224,7 @@ def network(tmp_path_factory):
 @pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(c[0][:3]) for c in CASES])
 def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
     argv = [a.format(tmp=tmp_path, net=network) for a in argv]
-    fragment = fragment.format(net=network)
+    fragment = fragment.format(net=network, tmp=tmp_path)
     (tmp_path / "npz").mkdir()
     (tmp_path / "npz" / "mnist.npz").write_bytes(b"garbage, not a zip")
     np.savez(tmp_path / "wide.npz", images=np.linspace(0, 2, 75).reshape(3, 5, 5),
@@ -226,6 +237,11 @@ def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
     (tmp_path / "garbage.h5").write_bytes(b"garbage")
     (tmp_path / "notjson.json").write_text("{not json")
     (tmp_path / "map.json").write_text("[1, 2]")
+    (tmp_path / "exists.csv").write_text("kept")
+    (tmp_path / "exists.png").write_text("kept")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "energy.json").write_text("kept")
+    (tmp_path / "report" / "spynnaker.cfg").write_text("kept")
     with h5py.File(tmp_path / "run.h5", "w") as f:  # a run file that lost its input group
         f.attrs.update({"format": "lifresponse.run", "version": 1})
         f["labels"] = np.zeros(1)
@@ -235,6 +251,8 @@ def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
     assert fragment in err and "Traceback" not in err, err
     assert not (tmp_path / "n.h5").exists() and not (tmp_path / "fig.xyz").exists()
     assert not (tmp_path / "n.h5.partial").exists()  # a failed start leaves no unfinished run
+    for kept in ("exists.csv", "exists.png", "report/energy.json", "report/spynnaker.cfg"):
+        assert (tmp_path / kept).read_text() == "kept"  # nothing existing was overwritten
 
 
 def _write_recurrent_graph(path):
@@ -275,3 +293,17 @@ def test_a_full_disk_is_one_message_and_leaves_no_file(network, tmp_path, capsys
     err = capsys.readouterr().err
     assert "the disk is full" in err and "Traceback" not in err
     assert not (tmp_path / "g.nir").exists() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_force_replaces_what_is_otherwise_kept(network, tmp_path):
+    csv = tmp_path / "curves.csv"
+    csv.write_text("old")
+    argv = ["response", "--means", "0:1:0.5", "--stds", "0.5", "--csv", str(csv)]
+    assert main(argv) == 2 and csv.read_text() == "old"
+    assert main([*argv, "--force"]) == 0 and csv.read_text().startswith("std_nA")
+    run = tmp_path / "run.h5"
+    run.write_text("old")
+    deploy = ["deploy", str(network), "--images", "1", "--duration", "10", "--threads", "1",
+              "--quiet", "--out", str(run)]
+    assert main(deploy) == 2 and run.read_text() == "old"
+    assert main([*deploy, "--force"]) == 0 and run.read_bytes()[:4] == b"\x89HDF"

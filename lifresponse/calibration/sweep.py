@@ -171,7 +171,8 @@ def partial_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
-def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = True) -> Path:
+def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = True,
+              force: bool = False) -> Path:
     """Simulate the whole grid and write ``out`` (``rates.h5``); returns its path.
 
     Parameters
@@ -185,15 +186,18 @@ def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = T
     progress : bool
         Show a progress bar (neuron-seconds simulated).
 
+    force : bool
+        Replace an existing ``out`` once the new sweep is complete.
+
     Raises
     ------
     SweepFileError
-        If ``out`` exists, or a partial file exists and ``resume`` is False or it holds another
-        sweep.
+        If ``out`` exists (without ``force``), or a partial file exists and ``resume`` is
+        False or it holds another sweep.
     """
     out = Path(out)
     partial = partial_path(out)
-    check_output(out, resume)
+    check_output(out, resume, force)
     chunks = config.chunks()
     header = config.header()
     if partial.exists():
@@ -216,13 +220,14 @@ def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = T
     return out
 
 
-def check_output(out: Path, resume: bool) -> None:
-    """Raise :class:`SweepFileError` unless a sweep may write ``out``: a finished file is never
-    overwritten, and an unfinished one is only continued with ``resume``."""
+def check_output(out: Path, resume: bool, force: bool = False) -> None:
+    """Raise :class:`SweepFileError` unless a sweep may write ``out``: a finished file is not
+    overwritten (unless ``force``: then it is replaced when the new one is complete), and an
+    unfinished one is only continued with ``resume``."""
     out = Path(out)
-    if out.exists():
+    if out.exists() and not force:
         raise SweepFileError(f"{out} already exists; it is never overwritten: choose another "
-                             "--out or delete it")
+                             "--out, delete it, or replace it (--force)")
     if partial_path(out).exists() and not resume:
         raise SweepFileError(f"{partial_path(out)} holds an unfinished sweep: resume it with "
                              "--resume or delete it")

@@ -171,7 +171,7 @@ def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
 
 
 def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=None,
-           progress: bool = True, resume: bool = False) -> RunRecord:
+           progress: bool = True, resume: bool = False, force: bool = False) -> RunRecord:
     """Simulate ``digits`` on ``network``; return the run, and write it to ``out`` if given.
 
     Parameters
@@ -189,10 +189,12 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         Show a progress bar.
     resume : bool
         Continue the unfinished run in ``<out>.partial/`` (same settings only).
+    force : bool
+        Replace an existing ``out`` once the new run is complete.
     """
-    if out is not None and Path(out).exists():
+    if out is not None and Path(out).exists() and not force:
         raise RunFileExistsError(f"{out} already exists; it is never overwritten: choose another "
-                                 "out or delete it")
+                                 "out, delete it, or replace it (--force)")
     network_path = None
     if not isinstance(network, network_file.Network):
         network_path, network = Path(network), network_file.read(network)

@@ -7,7 +7,10 @@ with OpenMP's default wait policy or ``OMP_WAIT_POLICY=PASSIVE``. Slow-down = wa
 competitor / wall alone for the same threads and policy. On 2 cores a competitor takes half the
 machine, so about 2x is the fair share; far above that is oversubscription collapse.
 
-Writes ``results/oversubscription.{json,md}``.
+``--job training`` measures one training epoch instead (6c5-2s-12c5-2s-10fc, Noisy Softplus,
+``--digits`` training digits, 2 threads, each case ``--repeats`` times, median and range).
+
+Writes ``results/oversubscription.{json,md}`` (``oversubscription_training.*``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -37,17 +41,30 @@ print(time.perf_counter() - start)
 """
 
 
-def wall(backend: str, threads: int, policy: str | None, competitor: bool, data: str,
-         images: int) -> float:
-    env = dict(os.environ)
-    env.pop("OMP_WAIT_POLICY", None)
-    if policy:
-        env["OMP_WAIT_POLICY"] = policy
+TRAINING_JOB = """
+import sys, time
+sys.path.insert(0, '.')
+from lifresponse.calibration.fit import Calibration
+from lifresponse.datasets import load_mnist
+from lifresponse.training import trainer
+digits = load_mnist({data!r}).subset(slice(0, {digits}))
+model = trainer.make_model("6c5-2s-12c5-2s-10fc", "noisy-softplus", 0.30, 201.0, 5.0,
+                           Calibration.by_hand().neuron, 0)
+settings = trainer.TrainSettings(epochs=1, threads={threads}, seed=0)
+history = trainer.train(model, digits, digits.subset(slice(0, 0)), settings, progress=False)
+print(history.epoch_seconds[0])
+"""
+
+
+def run_job(code: str, policy: str | None, competitor: bool) -> float:
+    """Wall (s) the job prints, in a fresh process, beside a busy loop if ``competitor``."""
+    # "default" is OpenMP's own: an empty value, which OpenMP ignores and which keeps
+    # lifresponse from choosing PASSIVE at import
+    env = dict(os.environ, OMP_WAIT_POLICY=policy or "")
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if competitor else None
     try:
-        out = subprocess.run([sys.executable, "-c", JOB.format(
-            network=NETWORK, data=data, images=images, backend=backend, threads=threads)],
-            env=env, capture_output=True, text=True, check=True, timeout=3600)
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True, timeout=3600)
     finally:
         if hog:
             hog.kill()
@@ -55,12 +72,55 @@ def wall(backend: str, threads: int, policy: str | None, competitor: bool, data:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def wall(backend: str, threads: int, policy: str | None, competitor: bool, data: str,
+         images: int) -> float:
+    return run_job(JOB.format(network=NETWORK, data=data, images=images, backend=backend,
+                              threads=threads), policy, competitor)
+
+
+def training(args) -> None:
+    """One epoch, 2 threads, both wait policies, alone and beside a competitor."""
+    rows = []
+    for policy in (None, "PASSIVE"):
+        code = TRAINING_JOB.format(data=args.data, digits=args.digits, threads=2)
+        alone = [run_job(code, policy, False) for _ in range(args.repeats)]
+        busy = [run_job(code, policy, True) for _ in range(args.repeats)]
+        rows.append({"omp_wait_policy": policy or "default", "alone_s": alone,
+                     "with_competitor_s": busy,
+                     "slowdown": statistics.median(busy) / statistics.median(alone)})
+        print(rows[-1], flush=True)
+    result = {"digits": args.digits, "network": "6c5-2s-12c5-2s-10fc", "threads": 2,
+              "repeats": args.repeats, "rows": rows, "cores": len(os.sched_getaffinity(0)),
+              "date": time.strftime("%Y-%m-%d")}
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "oversubscription_training.json").write_text(json.dumps(result, indent=1))
+    lines = [f"One training epoch of 6c5-2s-12c5-2s-10fc (Noisy Softplus) on {args.digits} "
+             f"digits, 2 threads, {result['cores']} cores; each epoch in a fresh process, "
+             f"{args.repeats} times: median (range); competitor: one busy-looping Python "
+             "process.", "",
+             "| OMP_WAIT_POLICY | alone (s) | beside a competitor (s) | slow-down |",
+             "|---|---|---|---|"]
+    for r in rows:
+        cells = [f"{statistics.median(v):.1f} ({min(v):.1f}-{max(v):.1f})"
+                 for v in (r["alone_s"], r["with_competitor_s"])]
+        lines.append(f"| {r['omp_wait_policy']} | {cells[0]} | {cells[1]} | "
+                     f"{r['slowdown']:.2f}x |")
+    (args.out / "oversubscription_training.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="../shared/data/mnist")
     parser.add_argument("--images", type=int, default=30)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--job", choices=("deployment", "training"), default="deployment")
+    parser.add_argument("--digits", type=int, default=10000, help="training digits (training)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case (training)")
     args = parser.parse_args()
+    if args.job == "training":
+        training(args)
+        return
     rows = []
     for backend in ("nest", "torch"):
         for threads in (2, 1):

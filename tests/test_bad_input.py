@@ -307,3 +307,15 @@ def test_force_replaces_what_is_otherwise_kept(network, tmp_path):
               "--quiet", "--out", str(run)]
     assert main(deploy) == 2 and run.read_text() == "old"
     assert main([*deploy, "--force"]) == 0 and run.read_bytes()[:4] == b"\x89HDF"
+
+
+def test_a_simulator_error_is_one_backend_error_and_our_bugs_stay_visible(nest_kernel):
+    from lifresponse import backends
+    from lifresponse.errors import BackendError
+
+    with pytest.raises(BackendError, match=r"the simulator failed \(NESTErrors, BadProperty\)"):
+        with backends.quiet():
+            nest_kernel.SetKernelStatus({"rng_seed": -1})
+    with pytest.raises(TypeError, match="a bug of ours"):
+        with backends.quiet():
+            raise TypeError("a bug of ours")

@@ -18,7 +18,7 @@ import importlib
 import io
 import warnings
 
-from lifresponse.errors import BackendError
+from lifresponse.errors import BackendError, LifResponseError
 
 BACKENDS = {"nest": "NestBackend", "spinnaker": "SpiNNakerBackend", "torch": "TorchBackend"}
 PYNN_BACKENDS = ("nest", "spinnaker")  # the torch simulator runs deployed networks only
@@ -58,10 +58,24 @@ def virtual_board_note(what: str) -> str:
             "spikes; counts are not measurements")
 
 
+SIMULATOR_PACKAGES = ("nest", "NESTErrors", "pyNN", "spynnaker", "spinn_", "pacman", "spalloc")
+
+
 @contextlib.contextmanager
 def quiet():
-    """Silence the simulators' start-up banners and deprecation chatter."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
-        warnings.simplefilter("ignore")
-        yield
+    """Silence the simulators' start-up banners and deprecation chatter, and turn an error
+    raised inside a simulator (NEST, PyNN, sPyNNaker) into one :class:`BackendError` that
+    says which and what (errors of lifresponse's own code stay as they are)."""
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    except LifResponseError:
+        raise
+    except Exception as exc:
+        package = type(exc).__module__.split(".")[0]
+        if not package.startswith(SIMULATOR_PACKAGES):
+            raise
+        raise BackendError(f"the simulator failed ({package}, {type(exc).__name__}): "
+                           f"{str(exc).strip()[:400]}") from exc

@@ -80,3 +80,24 @@ def test_architectures():
                          ("", "empty")):
         with pytest.raises(ParameterError, match=message):
             parse_architecture(bad)
+
+
+def test_malformed_attributes_name_the_field(tmp_path, rng):
+    good = tmp_path / "good.h5"
+    network_file.write(_network(rng), good)
+    for name, value, message in [("k", -1.0, "k must be a number > 0"),
+                                 ("timestep_ms", float("nan"), "timestep_ms must be a number"),
+                                 ("neuron", "[1, 2]", "neuron"),
+                                 ("input_encoding", "morse", "input_encoding 'morse'")]:
+        path = tmp_path / f"{name}.h5"
+        path.write_bytes(good.read_bytes())
+        with h5py.File(path, "r+") as f:
+            f.attrs[name] = value
+        with pytest.raises(FileFormatError, match=message):
+            network_file.read(path)
+    path = tmp_path / "missing.h5"
+    path.write_bytes(good.read_bytes())
+    with h5py.File(path, "r+") as f:
+        del f.attrs["timestep_ms"]
+    with pytest.raises(FileFormatError, match="missing 'timestep_ms'"):
+        network_file.read(path)

@@ -30,6 +30,7 @@ one neuron for all layers, Poisson inputs) read as the same network in version 2
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,15 @@ def _check(network: Network, where: str) -> None:
     shape."""
     if not network.layers:
         raise FileFormatError(f"{where}: the network has no layers")
+    numbers = {"tau_syn_ms": network.tau_syn, "timestep_ms": network.timestep,
+               "input_rate_hz": network.input_rate, "softplus_sigma": network.softplus_sigma,
+               "soft_lif_gamma": network.soft_lif_gamma}
+    if network.has_ann_model:
+        numbers.update(k=network.k, S=network.S)
+    for name, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
+                math.isfinite(value) and value > 0):
+            raise FileFormatError(f"{where}: {name} must be a number > 0 (got {value!r})")
     if network.input_encoding not in ENCODINGS:
         raise FileFormatError(f"{where}: input_encoding {network.input_encoding!r} is not one "
                               f"of {', '.join(ENCODINGS)}")

@@ -210,6 +210,18 @@ def _add_training(commands) -> None:
     _add_training_options(train, epochs=20)
     train.add_argument("--train-noise", type=float, default=0.0,
                        help="std of Gaussian noise on rates during training (Hz)")
+    train.add_argument("--method", choices=("ann", "spikes"), default="ann",
+                       help="ann: the rate model above; spikes: directly on spike trains "
+                            "through the exact simulator (NEST's dynamics) with a surrogate "
+                            "gradient, cross entropy of the output spike counts")
+    train.add_argument("--window", type=float, default=100.0, metavar="MS",
+                       help="--method spikes: presentation time per image it trains for")
+    train.add_argument("--surrogate", choices=("lee", "fast-sigmoid"), default="lee",
+                       help="--method spikes: Lee et al.'s pseudo-derivative 1/V_th, or a fast "
+                            "sigmoid 1/(1+|V - V_th|)^2")
+    train.add_argument("--init", type=Path, metavar="NETWORK",
+                       help="--method spikes: start from this network file (e.g. a trained "
+                            "Noisy Softplus network) instead of --arch")
     train.set_defaults(run=_run_train, parser=train)
 
     finetune = commands.add_parser(
@@ -292,6 +304,9 @@ def _settings(args) -> dict:
 def _run_train(args) -> None:
     from lifresponse import workflow
 
+    if args.method == "spikes":
+        _run_train_spikes(args)
+        return
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0,
@@ -299,6 +314,26 @@ def _run_train(args) -> None:
         progress=not args.quiet, epochs=args.epochs, learning_rate=args.lr,
         training_noise=args.train_noise, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
+
+
+def _run_train_spikes(args) -> None:
+    from lifresponse import workflow
+    from lifresponse.errors import ParameterError
+
+    ann_only = {"--train-noise": args.train_noise != 0.0,
+                "--rate-limit": args.rate_limit != RATE_LIMIT_HZ,
+                "--activation": args.activation != "noisy-softplus"}
+    given = [flag for flag, changed in ann_only.items() if changed]
+    if given:
+        raise ParameterError(f"{given[0]}: belongs to --method ann; spike training has no "
+                             "rate model")
+    network = workflow.train_spikes(
+        _calibration(args), architecture=args.arch, init=args.init, data=args.data,
+        validation=args.validation, split_seed=args.split_seed or 0, out=args.out,
+        resume=args.resume, force=args.force, progress=not args.quiet, window=args.window,
+        surrogate=args.surrogate, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.lr, seed=args.seed, threads=args.threads, device=args.device)
+    print(f"{_validation_line(network)} (spikes, {args.window:g} ms); wrote {args.out}")
 
 
 def _run_finetune(args) -> None:

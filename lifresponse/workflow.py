@@ -199,18 +199,21 @@ def as_calibration(calibration) -> Calibration:
 # -- training ---------------------------------------------------------------------------------
 
 def provenance(split: TrainingSplit, settings, history, calibration: Calibration,
-               fine_tuned_from: dict | None = None) -> dict:
+               fine_tuned_from: dict | None = None, spikes: dict | None = None) -> dict:
     """What a network file records about how it was made: one schema for every trainer.
 
     Keys: the split's (``data``, ``n_train``, ``n_validation``, ``split_seed``), the training
     settings, ``validation_accuracy`` (None without a validation split), the per-epoch
-    ``history``, the ``calibration`` it used, and ``fine_tuned_from`` for a fine-tuned network.
+    ``history``, the ``calibration`` it used, ``fine_tuned_from`` for a fine-tuned network,
+    and ``method`` ("ann", or "spikes" with the ``spikes`` details: window, timestep, neuron,
+    surrogate, the initial network). Settings a method does not have are None.
     """
     return {
         **split.provenance(), "epochs": settings.epochs, "seed": settings.seed,
         "batch_size": settings.batch_size, "learning_rate": settings.learning_rate,
-        "label_offset": settings.label_offset, "training_noise_hz": settings.training_noise,
-        "rate_limit_hz": settings.rate_limit,
+        "label_offset": getattr(settings, "label_offset", None),
+        "training_noise_hz": getattr(settings, "training_noise", None),
+        "rate_limit_hz": getattr(settings, "rate_limit", None),
         "validation_accuracy": history.validation_accuracy[-1],
         "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
                     "epoch_seconds": history.epoch_seconds,
@@ -220,6 +223,7 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
         "calibration": {"source": calibration.source, "k": calibration.k, "S": calibration.S,
                         "tau_syn_ms": calibration.tau_syn, "timestep_ms": calibration.timestep},
         "fine_tuned_from": fine_tuned_from,
+        "method": "spikes" if spikes else "ann", "spikes": spikes,
     }
 
 
@@ -291,6 +295,68 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
                             resume=resume, progress=progress)
     return trainer.export(model, out, calibration.neuron, calibration.timestep,
                           provenance(split, train_settings, history, calibration))
+
+
+def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, init=None,
+                 data=None, digits: Digits | None = None, validation: int | None = None,
+                 split_seed: int = 0, out=None, resume: bool = False, force: bool = False,
+                 progress: bool = True, **settings) -> Network:
+    """Train a network directly on spikes through the exact simulator's dynamics, with a
+    surrogate gradient (:mod:`lifresponse.training.spikes`; ``train --method spikes``).
+
+    Parameters
+    ----------
+    calibration : Calibration or path-like, optional
+        Its neuron and timestep are the network's (default: Table 1, 1 ms), unless ``init``.
+    architecture : str
+        For a fresh network (weights drawn as for ANN training).
+    init : Network or path-like, optional
+        Start from this network (e.g. a trained Noisy Softplus one): its layers, neuron and
+        timestep; a shorter window then suffices.
+    **settings
+        Fields of :class:`lifresponse.training.spikes.SpikeTrainSettings` (``window`` in ms,
+        ``epochs``, ``batch_size``, ``learning_rate``, ``surrogate``, ``seed``, ``threads``,
+        ``device``).
+    """
+    from lifresponse.training import spikes, trainer
+
+    check_network_out(out, force)
+    spike_settings = spikes.SpikeTrainSettings(**settings)
+    if init is not None:
+        source, start = _network(init)
+        calibration = Calibration(start.k or 0.3, start.S or 201.0, start.tau_syn,
+                                  start.timestep, start.neuron, f"{source} (the initial network)")
+    else:
+        calibration = as_calibration(calibration)
+        source = None
+    digits = digits if digits is not None else load_mnist(data)
+    if init is None:
+        start = trainer.make_model(architecture, "relu", calibration.k, calibration.S,
+                                   calibration.tau_syn, calibration.neuron, spike_settings.seed,
+                                   input_shape=digits.input_shape).to_network(
+            calibration.neuron, calibration.timestep, {})
+    classes = start.layers[-1].n_out
+    if classes < digits.n_classes:
+        raise ParameterError(f"architecture: the last layer must have at least "
+                             f"{digits.n_classes} units, one per class of {digits.source} (got "
+                             f"{classes})")
+    spikes.check(start, spike_settings)
+    split = training_split(digits, validation, split_seed)
+    log.info("train on spikes: %s, %g ms windows at %g ms, %s surrogate, %d training / %d "
+             "validation digits from %s%s", start.architecture, spike_settings.window,
+             start.timestep, spike_settings.surrogate, len(split.train), len(split.validation),
+             split.train.source, f", from {source}" if source else "")
+    trained, history = spikes.train(start, split.train, split.validation, spike_settings, out,
+                                    resume=resume, progress=progress)
+    details = {"window_ms": spike_settings.window, "timestep_ms": start.timestep,
+               "surrogate": spike_settings.surrogate, "neuron": start.neuron.to_dict(),
+               "cell": "IF_curr_exp", "initial_network": source}
+    trained.provenance = provenance(split, spike_settings, history, calibration,
+                                    spikes=details)
+    if out is not None:
+        network_file.write(trained, out)
+        trainer.checkpoint_path(Path(out)).unlink(missing_ok=True)
+    return trained
 
 
 def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None,

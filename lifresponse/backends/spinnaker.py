@@ -40,9 +40,10 @@ class SpiNNakerBackend(PyNNBackend):
         """
         try:
             options = super().start(timestep, threads, seed)
-        except BackendError:
-            raise
-        except Exception as exc:  # sPyNNaker raises plain exceptions for a missing configuration
+        except Exception as error:  # sPyNNaker raises plain ones, e.g. for no configuration
+            if isinstance(error, BackendError) and error.__cause__ is None:
+                raise  # ours, not sPyNNaker's (quiet() passes sPyNNaker's on as the cause)
+            exc = error.__cause__ if isinstance(error, BackendError) else error
             raise BackendError(
                 f"sPyNNaker could not start ({type(exc).__name__}: {exc}). It needs "
                 "~/.spynnaker.cfg and a spynnaker.cfg in the working directory naming a board, "

@@ -139,28 +139,8 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     model.to(settings.device)
     optimizer = torch.optim.Adam(_parameter_groups(model, settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
-    history, start_epoch = History(), 0
     ckpt = None if out is None else checkpoint_path(Path(out))
-    if ckpt is not None and ckpt.exists():
-        if not resume:
-            raise CheckpointError(f"{ckpt} holds an unfinished training run: continue it with "
-                                  "resume (--resume) or delete it")
-        try:
-            state = torch.load(ckpt, weights_only=False, map_location=settings.device)
-        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
-            raise CheckpointError(f"{ckpt}: not a readable checkpoint ({exc}); delete it") \
-                from None
-        if "random" not in state:
-            raise CheckpointError(f"{ckpt} has no random states (an older lifresponse wrote "
-                                  "it), so a resumed run would differ; delete it")
-        if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
-            raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
-                                  "another out")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        history, start_epoch = state["history"], state["epoch"]
-        _set_random_states(state["random"])
+    history, start_epoch = restore_checkpoint(ckpt, resume, settings, model, optimizer, schedule)
     model.training_noise = settings.training_noise
     images = torch.as_tensor(train_set.maps()).to(settings.device)
     n_classes = model.layers[-1].out_shape[0]
@@ -195,8 +175,44 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
                 history.loss[-1], "no validation split" if validation is None else
                 f"validation accuracy {100 * validation:.2f} %", history.epoch_seconds[-1])
         if ckpt is not None:
-            _save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
+            save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
     return history
+
+
+def restore_checkpoint(ckpt: Path | None, resume: bool, settings, model, optimizer,
+                       schedule) -> tuple[History, int]:
+    """(history, first epoch to run): a fresh start, or, with ``resume``, the state of the
+    checkpoint ``ckpt`` loaded into ``model``, ``optimizer``, ``schedule`` and the random
+    generators.
+
+    Raises
+    ------
+    CheckpointError
+        A checkpoint exists and ``resume`` is False, or it is unreadable, older, or was made
+        with other ``settings`` (a dataclass) or another architecture.
+    """
+    if ckpt is None or not ckpt.exists():
+        return History(), 0
+    if not resume:
+        raise CheckpointError(f"{ckpt} holds an unfinished training run: continue it with "
+                              "resume (--resume) or delete it")
+    try:
+        state = torch.load(ckpt, weights_only=False, map_location=settings.device)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+        raise CheckpointError(f"{ckpt}: not a readable checkpoint ({exc}); delete it") \
+            from None
+    if "random" not in state:
+        raise CheckpointError(f"{ckpt} has no random states (an older lifresponse wrote "
+                              "it), so a resumed run would differ; delete it")
+    if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
+        raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
+                              "another out")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    history, start_epoch = state["history"], state["epoch"]
+    _set_random_states(state["random"])
+    return history, start_epoch
 
 
 def rate_penalty(hidden: list[torch.Tensor], ceiling: float) -> torch.Tensor:
@@ -233,7 +249,7 @@ def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]
             for layer in model.layers if layer.kind != "pool"]
 
 
-def _save_checkpoint(path, model, optimizer, schedule, history, epoch, settings) -> None:
+def save_checkpoint(path, model, optimizer, schedule, history, epoch, settings) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic(path) as tmp:
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),

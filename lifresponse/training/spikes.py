@@ -1,0 +1,330 @@
+"""Direct spike-based training (Lee et al. 2016, 2019; SCIENCE.md section 7) through the very
+dynamics NEST runs.
+
+The forward pass is the exact simulator's (:mod:`lifresponse.backends.torch`,
+:mod:`lifresponse.propagators`): ``IF_curr_exp`` neurons updated in NEST's order, synapses with
+one step of delay, refractory counting, reset, ``i_offset`` and biases, on the input spikes
+deployment draws (:func:`lifresponse.networks.encoding.input_spikes`, seeded per image and
+epoch). Only the derivative of a spike with respect to the membrane, which is zero almost
+everywhere, is replaced in the backward pass by a surrogate:
+
+* ``"lee"``: Lee et al.'s pseudo-derivative, ``1 / theta`` (theta = ``v_thresh - v_rest``):
+  the spike count of a LIF neuron grows about as its input charge over the threshold;
+* ``"fast-sigmoid"``: ``1 / (1 + |V - theta|)^2`` (V in mV), as in SuperSpike and snnTorch.
+
+The reset does not pass gradients (the spike is detached there). The loss is the cross entropy
+of the output layer's spike counts over the window, read as logits. The trained weights (nA)
+are written as a network file that deploys unchanged on NEST, sPyNNaker and the torch
+simulator; it records the method, window, timestep and neuron it was trained for, and has no
+ANN model (``activation = "none"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from lifresponse.cores import available_cores
+from lifresponse.datasets import Digits
+from lifresponse.errors import ParameterError
+from lifresponse.networks import network_file
+from lifresponse.networks.encoding import Presentation, input_spikes
+from lifresponse.networks.network_file import Network
+from lifresponse.propagators import PA_PER_NA, Propagators
+from lifresponse.training.trainer import (
+    checkpoint_path,
+    restore_checkpoint,
+    save_checkpoint,
+)
+
+log = logging.getLogger(__name__)
+
+SURROGATES = ("lee", "fast-sigmoid")
+STATE_TENSORS = 6  # kept per neuron, image and step for the backward pass, about
+
+
+@dataclass
+class SpikeTrainSettings:
+    """How to train on spikes.
+
+    Attributes
+    ----------
+    window : float
+        Presentation time per image (ms), a whole number of the network's timesteps.
+    epochs, batch_size : int
+    learning_rate : float
+        Adam's.
+    surrogate : {"lee", "fast-sigmoid"}
+    seed : int
+        Seeds the batch order and, with the epoch, the input spikes.
+    threads : int
+    device : str
+    """
+
+    window: float = 100.0
+    epochs: int = 5
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    surrogate: str = "lee"
+    seed: int = 0
+    threads: int = field(default_factory=available_cores)
+    device: str = "cpu"
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "threads"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name}: must be >= 1, a whole number (got {value!r})")
+        if not (math.isfinite(self.window) and self.window > 0):
+            raise ParameterError(f"window: must be > 0 ms and finite (got {self.window})")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ParameterError(f"learning_rate: must be > 0 and finite (got "
+                                 f"{self.learning_rate})")
+        if self.surrogate not in SURROGATES:
+            raise ParameterError(f"surrogate: one of {', '.join(SURROGATES)} (got "
+                                 f"{self.surrogate!r})")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ParameterError(f"seed: must be a whole number >= 0 (got {self.seed!r})")
+
+
+class _Spike(torch.autograd.Function):
+    """Heaviside (``V >= theta``, NEST's comparison) forward, a surrogate backward."""
+
+    @staticmethod
+    def forward(ctx, above, surrogate: str, theta: float):
+        ctx.save_for_backward(above)
+        ctx.surrogate, ctx.theta = surrogate, theta
+        return (above >= 0).to(above.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (above,) = ctx.saved_tensors
+        if ctx.surrogate == "lee":
+            local = torch.full_like(above, 1.0 / ctx.theta)
+        else:
+            local = 1.0 / (1.0 + above.abs()) ** 2
+        return grad * local, None, None
+
+
+class SpikingSimulation(nn.Module):
+    """A network file's layers as trainable synapses of ``IF_curr_exp`` neurons, simulated step
+    by step as NEST does (module docstring).
+
+    Raises
+    ------
+    ParameterError
+        For layers of other cells than ``IF_curr_exp``.
+    """
+
+    def __init__(self, network: Network, surrogate: str = "lee"):
+        super().__init__()
+        if any(layer.cell != "IF_curr_exp" for layer in network.layers):
+            raise ParameterError("network: spike training models IF_curr_exp layers only")
+        self.network, self.surrogate = network, surrogate
+        self.architecture = network.architecture
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for layer in network.layers:
+            self.weights.append(nn.Parameter(torch.as_tensor(layer.weight, dtype=torch.float32),
+                                             requires_grad=layer.kind != "pool"))
+            self.biases.append(nn.Parameter(torch.as_tensor(
+                layer.bias if layer.bias is not None else np.zeros(0), dtype=torch.float32)))
+        self.propagators = [Propagators.of(network.neuron_of(layer), network.timestep)
+                            for layer in network.layers]
+
+    def _input(self, index: int, spikes: torch.Tensor, weight: torch.Tensor):
+        """Synaptic input (nA) of layer ``index`` from ``spikes`` through ``weight``."""
+        layer = self.network.layers[index]
+        if layer.kind == "dense":
+            return spikes.flatten(1) @ weight
+        if layer.kind == "conv":
+            return F.conv2d(spikes, weight, stride=layer.stride, padding=layer.padding)
+        channels = layer.in_shape[0]
+        kernel = weight.expand(channels, 1, *weight.shape)
+        return F.conv2d(spikes, kernel, stride=layer.stride, padding=layer.padding,
+                        groups=channels)
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Output spike counts (batch, n_out) for input spikes per step ``inputs`` (steps,
+        batch, *input_shape)."""
+        batch = inputs.shape[1]
+        layers = self.network.layers
+        state = []
+        for layer, p, bias in zip(layers, self.propagators, self.biases, strict=True):
+            shape = (batch, *layer.out_shape)
+            zeros = inputs.new_zeros(shape)
+            drive = p.offset_drive
+            if bias.numel():
+                per_neuron = bias.repeat_interleave(layer.n_out // bias.numel()) \
+                    if layer.kind == "conv" else bias
+                drive = (p.i_offset + per_neuron.view(layer.out_shape)) * PA_PER_NA * p.drive
+            state.append({"v": zeros, "i_ex": zeros, "i_in": zeros, "drive": drive,
+                          "refractory": torch.zeros(shape, dtype=torch.int16,
+                                                    device=inputs.device)})
+        spikes = [inputs.new_zeros((batch, *layer.out_shape)) for layer in layers]
+        counts = inputs.new_zeros((batch, layers[-1].n_out))
+        for step in range(inputs.shape[0]):
+            previous, spikes = spikes, []
+            for i, (p, s) in enumerate(zip(self.propagators, state, strict=True)):
+                source = inputs[step] if i == 0 else previous[i - 1]
+                weight = self.weights[i]
+                one_current = p.P11ex == p.P11in and p.P21ex == p.P21in
+                v = s["v"] * p.P22 + s["i_ex"] * p.P21ex
+                if not one_current:
+                    v = v + s["i_in"] * p.P21in
+                v = v + s["drive"]
+                if p.refractory_steps:
+                    v = torch.where(s["refractory"] > 0, s["v"], v)
+                if one_current:  # equal synapses: both signs in one current, one operation
+                    s["i_ex"] = s["i_ex"] * p.P11ex + self._input(i, source, weight) * PA_PER_NA
+                else:
+                    s["i_ex"] = s["i_ex"] * p.P11ex + self._input(
+                        i, source, weight.clamp(min=0)) * PA_PER_NA
+                    s["i_in"] = s["i_in"] * p.P11in + self._input(
+                        i, source, weight.clamp(max=0)) * PA_PER_NA
+                spiked = _Spike.apply(v - p.theta, self.surrogate, p.theta)
+                fired = spiked.detach()
+                s["v"] = v * (1 - fired) + p.v_reset * fired
+                if p.refractory_steps:
+                    s["refractory"] = torch.where(
+                        fired > 0, torch.full_like(s["refractory"], p.refractory_steps),
+                        (s["refractory"] - 1).clamp(min=0))
+                spikes.append(spiked)
+            counts = counts + spikes[-1].flatten(1)
+        return counts
+
+    def to_network(self, provenance: dict) -> Network:
+        """The network file of the trained weights (and biases)."""
+        layers = []
+        for layer, weight, bias in zip(self.network.layers, self.weights, self.biases,
+                                       strict=True):
+            layers.append(replace(
+                layer, weight=weight.detach().cpu().double().numpy(),
+                bias=bias.detach().cpu().double().numpy() if bias.numel() else None))
+        return replace(self.network, layers=layers, activation=network_file.NO_ANN_MODEL,
+                       k=None, S=None, provenance=provenance)
+
+
+def minimum_window(network: Network) -> float:
+    """The shortest window (ms) in which an input spike can make the output fire: the first
+    input arrives in step 1, and every layer adds a step of synaptic delay and a step from
+    current to membrane."""
+    return (2 * len(network.layers) + 1) * network.timestep
+
+
+def check(network: Network, settings: SpikeTrainSettings) -> None:
+    """Refuse a window too short for the network's depth, not a whole number of its timesteps,
+    or a batch x window that does not fit in memory."""
+    shortest = minimum_window(network)
+    if settings.window < shortest:
+        raise ParameterError(f"window: {settings.window:g} ms is too short for "
+                             f"{len(network.layers)} layers at {network.timestep:g} ms: an "
+                             f"input spike reaches the output after {shortest:g} ms at the "
+                             "earliest; give at least that")
+    steps = settings.window / network.timestep
+    if abs(steps - round(steps)) > 1e-9 * steps:
+        raise ParameterError(f"window: must be a whole number of the network's "
+                             f"{network.timestep:g} ms timesteps (got {settings.window:g} ms)")
+    neurons = sum(layer.n_out for layer in network.layers)
+    need = settings.batch_size * round(steps) * neurons * STATE_TENSORS * 4
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if settings.device.startswith("cuda") and torch.cuda.is_available():
+        free = torch.cuda.mem_get_info(torch.device(settings.device))[0]
+    if need > 0.8 * free:
+        raise ParameterError(f"batch_size: {settings.batch_size} images x {round(steps)} steps "
+                             f"x {neurons} neurons need about {need / 1e9:.1f} GB for the "
+                             f"backward pass, more than 80 % of the {free / 1e9:.1f} GB free; "
+                             "use a smaller batch or window")
+
+
+def input_steps(network: Network, pixels: np.ndarray, images: np.ndarray,
+                presentation: Presentation, seed: int, device) -> torch.Tensor:
+    """Input spikes per step (steps, batch, *input_shape) of images ``images`` (their indices,
+    which seed their spikes with ``seed``), as deployment draws them."""
+    counts = np.zeros((presentation.steps, len(images), pixels.shape[1]), dtype=np.float32)
+    for j, index in enumerate(images):
+        drawn = input_spikes(pixels[index:index + 1], presentation, network, int(index), seed)
+        inside = drawn.step < presentation.steps  # a last-step spike arrives after the window
+        np.add.at(counts, (drawn.step[inside], j, drawn.neuron[inside]), 1.0)
+    return torch.as_tensor(counts.reshape(presentation.steps, len(images),
+                                          *network.input_shape), device=device)
+
+
+@torch.no_grad()
+def accuracy(model: SpikingSimulation, digits: Digits, window: float, seed: int,
+             batch_size: int = 100) -> float:
+    """Fraction of ``digits`` whose most active output neuron is the label (ties to the
+    lowest index; nothing fired counts as wrong), on inputs seeded with ``seed``."""
+    if not len(digits):
+        return float("nan")
+    network = model.network
+    presentation = Presentation(window, 0.0, network.timestep)
+    pixels = digits.maps().reshape(len(digits), -1).astype(float)
+    device = next(model.parameters()).device
+    right = 0
+    for first in range(0, len(digits), batch_size):
+        images = np.arange(first, min(first + batch_size, len(digits)))
+        counts = model(input_steps(network, pixels, images, presentation, seed, device))
+        winner = counts.argmax(1).cpu().numpy()
+        fired = counts.max(1).values.cpu().numpy() > 0
+        right += int(np.sum((winner == digits.labels[images]) & fired))
+    return right / len(digits)
+
+
+def train(network: Network, train_set: Digits, validation_set: Digits,
+          settings: SpikeTrainSettings, out: Path | None = None, resume: bool = False,
+          progress: bool = True) -> tuple[Network, object]:
+    """Train ``network``'s weights on spikes; returns (trained network, history). With ``out``,
+    a checkpoint ``<out>.ckpt`` after every epoch (every random state in it), so ``resume``
+    continues exactly."""
+    check(network, settings)
+    torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    model = SpikingSimulation(network, settings.surrogate).to(settings.device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                                 lr=settings.learning_rate)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, 1, 1.0)  # constant rate
+    ckpt = None if out is None else checkpoint_path(Path(out))
+    history, start_epoch = restore_checkpoint(ckpt, resume, settings, model, optimizer, schedule)
+    presentation = Presentation(settings.window, 0.0, network.timestep)
+    pixels = train_set.maps().reshape(len(train_set), -1).astype(float)
+    labels = torch.as_tensor(train_set.labels, device=settings.device)
+    for epoch in range(start_epoch, settings.epochs):
+        start = time.perf_counter()
+        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(
+            settings.seed * 1000 + epoch)).numpy()
+        total = 0.0
+        batches = range(0, len(order), settings.batch_size)
+        for first in tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}",
+                          disable=not progress, leave=False, unit="batch"):
+            images = order[first:first + settings.batch_size]
+            inputs = input_steps(network, pixels, images, presentation,
+                                 settings.seed * 1000 + epoch + 1, settings.device)
+            loss = F.cross_entropy(model(inputs), labels[images])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss) * len(images)
+        schedule.step()
+        history.loss.append(total / len(order))
+        history.validation_accuracy.append(
+            accuracy(model, validation_set, settings.window, settings.seed)
+            if len(validation_set) else None)
+        history.epoch_seconds.append(time.perf_counter() - start)
+        log.log(logging.INFO if progress else logging.DEBUG,
+                "epoch %d/%d: loss %.4f, validation accuracy %s, %.1f s", epoch + 1,
+                settings.epochs, history.loss[-1], history.validation_accuracy[-1],
+                history.epoch_seconds[-1])
+        if ckpt is not None:
+            save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
+    return model.to_network(network.provenance), history

@@ -857,9 +857,11 @@ def _as_flags(message: str, parser: argparse.ArgumentParser | None) -> str:
     if parser is None or match is None:
         return message
     field = match.group(1)
-    flag = _FLAGS.get(field, "--" + field.replace("_", "-"))
     known = {option for action in parser._actions for option in action.option_strings}
-    return flag + message[len(field):] if flag in known else message
+    for flag in (_FLAGS.get(field), "--" + field.replace("_", "-")):
+        if flag in known:
+            return flag + message[len(field):]
+    return message
 
 
 class _LogFormatter(logging.Formatter):

@@ -74,7 +74,7 @@ class SpikeTrainSettings:
     window: float = 100.0
     epochs: int = 5
     batch_size: int = 32
-    learning_rate: float = 5e-4
+    learning_rate: float = 1e-3
     surrogate: str = "lee"
     seed: int = 0
     threads: int = field(default_factory=available_cores)
@@ -314,7 +314,7 @@ def train(network: Network, train_set: Digits, validation_set: Digits,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(images)
+            total += float(loss.detach()) * len(images)
         schedule.step()
         history.loss.append(total / len(order))
         history.validation_accuracy.append(

@@ -1,0 +1,91 @@
+"""Spike-based training (lifresponse/training/spikes.py): its forward pass is the exact
+simulator's, it learns, the result deploys on NEST, it resumes exactly, and bad windows and
+batches are refused with the minimum said."""
+
+import numpy as np
+import pytest
+import torch
+from network_helpers import conv_network, random_digits
+
+import lifresponse as lr
+from lifresponse.cli import main
+from lifresponse.errors import ParameterError
+from lifresponse.networks.deploy import DeployConfig, deploy
+from lifresponse.networks.encoding import Presentation
+from lifresponse.training import spikes
+
+
+def test_forward_pass_is_the_simulation_deployment_runs(rng):
+    """Output counts of the training simulation (float64) against the torch backend's, which
+    equals NEST's: the same numbers; only the order of summing a step's input differs
+    (one signed current where tau_syn_E = tau_syn_I), so a rare threshold tie may flip."""
+    network = conv_network(rng)
+    digits = random_digits(rng, 6)
+    run = deploy(network, digits, DeployConfig(backend="torch", window=60.0, threads=1,
+                                               seed=4), progress=False)
+    model = spikes.SpikingSimulation(network).double()
+    pixels = digits.maps().reshape(len(digits), -1).astype(float)
+    inputs = spikes.input_steps(network, pixels, np.arange(len(digits)),
+                                Presentation(60.0, 0.0, 1.0), 4, "cpu").double()
+    with torch.no_grad():
+        counts = model(inputs).numpy()
+    assert run.output_counts.sum() > 50
+    assert np.mean(counts == run.output_counts) >= 0.99
+
+
+def test_spike_training_learns_and_deploys_on_nest(tmp_path):
+    digits = lr.load_mnist().subset(np.arange(0, 5000, 10))  # 500 digits of every class
+    network = lr.workflow.train_spikes(architecture="4c5-4s-10fc", digits=digits,
+                                       validation=100, window=30.0, epochs=2, batch_size=10,
+                                       learning_rate=2e-3, threads=1, out=tmp_path / "s.h5",
+                                       progress=False)
+    history = network.provenance["history"]
+    assert history["loss"][1] < history["loss"][0]
+    assert network.provenance["method"] == "spikes"
+    assert network.provenance["spikes"]["window_ms"] == 30.0 and network.activation == "none"
+    run = lr.deploy(tmp_path / "s.h5", digits=digits.subset(np.arange(20)), window=30.0,
+                    threads=1, progress=False)
+    assert run.attrs["backend"] == "nest" and run.output_counts.sum() > 0
+    assert not (tmp_path / "s.h5.ckpt").exists()
+
+
+def test_interrupted_spike_training_resumes_exactly(tmp_path, monkeypatch):
+    digits = lr.load_mnist().subset(np.arange(0, 5000, 25))
+    settings = dict(architecture="4c5-4s-10fc", digits=digits, validation=40, window=15.0,
+                    epochs=2, batch_size=40, threads=1, progress=False)
+    whole = lr.workflow.train_spikes(out=tmp_path / "a.h5", **settings)
+    real = spikes.accuracy
+    calls = []
+
+    def interrupt_in_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(spikes, "accuracy", interrupt_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        lr.workflow.train_spikes(out=tmp_path / "b.h5", **settings)
+    monkeypatch.setattr(spikes, "accuracy", real)
+    resumed = lr.workflow.train_spikes(out=tmp_path / "b.h5", resume=True, **settings)
+    for a, b in zip(whole.layers, resumed.layers, strict=True):
+        np.testing.assert_array_equal(a.weight, b.weight)
+
+
+def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
+    network = conv_network(rng)  # 3 layers at 1 ms: the output fires after 7 ms at the soonest
+    with pytest.raises(ParameterError, match="window: 5 ms is too short for 3 layers at 1 ms: "
+                                             "an input spike reaches the output after 7 ms"):
+        spikes.check(network, spikes.SpikeTrainSettings(window=5.0))
+    with pytest.raises(ParameterError, match="window: must be a whole number"):
+        spikes.check(network, spikes.SpikeTrainSettings(window=10.5))
+    with pytest.raises(ParameterError, match=r"batch_size: 1000000 images x 1000 steps .* GB"):
+        spikes.check(network, spikes.SpikeTrainSettings(window=1000.0, batch_size=10**6))
+    for argv, message in [(["--window", "3"], "--window: 3 ms is too short for 5 layers"),
+                          (["--surrogate", "lee", "--train-noise", "5"],
+                           "--train-noise: belongs to --method ann"),
+                          (["--window", "nan"], "--window: must be > 0 ms and finite")]:
+        assert main(["train", "--method", "spikes", *argv, "--out",
+                     str(tmp_path / "n.h5")]) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "n.h5").exists()

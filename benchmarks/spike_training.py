@@ -1,0 +1,144 @@
+"""Spike-based training (``train --method spikes``): seconds per epoch and memory for both
+architectures, and what it does to accuracy against presentation time on NEST.
+
+``--job speed``: each architecture in a fresh process (peak RSS is then its own), one epoch on
+``--digits`` training digits at a ``--window`` ms window, batches of 25, 2 threads,
+``--repeats`` times (median and range); seconds per image, and an extrapolation to an epoch of
+50,000 digits. ``--job accuracy``: the rate-limited, fine-tuned Noisy Softplus network
+(``--init``) trained on spikes for one epoch on ``--digits`` of its own training digits, then
+both networks deployed on NEST on ``--images`` of its held-out digits x ``--eval-window`` ms,
+accuracy after 50, 100, 200, 300 ms. Nothing else ran meanwhile. Writes
+``results/spike_training_{speed,accuracy}.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SPEED_JOB = """
+import resource, sys, time
+sys.path.insert(0, '.')
+import numpy as np
+from lifresponse.calibration.fit import Calibration
+from lifresponse.datasets import load_mnist
+from lifresponse.training import spikes, trainer
+digits = load_mnist({data!r}).subset(np.arange({digits}))
+c = Calibration.by_hand()
+network = trainer.make_model({arch!r}, "relu", c.k, c.S, c.tau_syn, c.neuron, 0).to_network(
+    c.neuron, c.timestep, {{}})
+settings = spikes.SpikeTrainSettings(window={window}, epochs=1, batch_size=25, threads=2)
+_, history = spikes.train(network, digits, digits.subset(np.arange(0)), settings,
+                          progress=False)
+print(history.epoch_seconds[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+ARCHITECTURES = ("6c5-2s-12c5-2s-10fc", "12c5-2s-64c5-2s-10fc")
+CHECKPOINTS_MS = (50, 100, 200, 300)
+
+
+def speed(args) -> None:
+    rows = []
+    for arch in ARCHITECTURES:
+        runs = []
+        for _ in range(args.repeats):
+            out = subprocess.run([sys.executable, "-c", SPEED_JOB.format(
+                data=args.data, digits=args.digits, arch=arch, window=args.window)],
+                capture_output=True, text=True, check=True, timeout=3600)
+            seconds, rss = map(float, out.stdout.strip().splitlines()[-1].split())
+            runs.append((seconds, rss))
+        seconds = [s for s, _ in runs]
+        rows.append({"architecture": arch, "epoch_s": seconds,
+                     "per_image_s": statistics.median(seconds) / args.digits,
+                     "peak_rss_mb": max(r for _, r in runs)})
+        print(rows[-1], flush=True)
+    lines = [f"One epoch of spike-based training on {args.digits} digits, {args.window:g} ms "
+             f"window at 1 ms ({int(args.window)} steps), batches of 25, 2 threads, this "
+             f"2-core CPU, {args.repeats} runs: median (range). 50,000 digits: the per-image "
+             "time x 50,000.", "",
+             "| architecture | epoch (s) | s per image | 50,000 digits (h) | peak RSS (MB) |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        e = r["epoch_s"]
+        lines.append(f"| {r['architecture']} | {statistics.median(e):.1f} ({min(e):.1f}-"
+                     f"{max(e):.1f}) | {r['per_image_s']:.3f} | "
+                     f"{r['per_image_s'] * 50000 / 3600:.1f} | {r['peak_rss_mb']:.0f} |")
+    _write(args.out, "spike_training_speed", {"rows": rows, **vars(args)}, lines)
+
+
+def accuracy(args) -> None:
+    import numpy as np
+
+    from lifresponse.datasets import load_mnist
+    from lifresponse.networks import network_file
+    from lifresponse.networks.deploy import DeployConfig, deploy
+    from lifresponse.splits import recorded_split
+    from lifresponse.training import spikes
+
+    start = network_file.read(args.init)
+    split = recorded_split(load_mnist(args.data), start.provenance)
+    train_digits = split.train.subset(np.arange(args.digits))
+    held_out = split.validation.subset(np.arange(args.images))
+    settings = spikes.SpikeTrainSettings(window=args.window, epochs=1, batch_size=25,
+                                         threads=2, learning_rate=args.lr)
+    began = time.perf_counter()
+    trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
+                                    settings, progress=True)
+    train_s = time.perf_counter() - began
+    rows = []
+    for name, network in (("Noisy Softplus (start)", start), ("+ spike training", trained)):
+        run = deploy(network, held_out, DeployConfig(window=args.eval_window, threads=2,
+                                                      seed=3), progress=True)
+        ev = run.attrs["evaluation"]
+        times = np.asarray(ev["time_ms"])
+        at = {t: float(ev["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
+              for t in CHECKPOINTS_MS if t <= args.eval_window}
+        rows.append({"network": name, "accuracy": ev["accuracy"], "by_time": at})
+        print(rows[-1], flush=True)
+    lines = [f"{args.init}, then one epoch of spike-based training on {args.digits} of its "
+             f"training digits at a {args.window:g} ms window (lr {args.lr:g}, {train_s:.0f} s, "
+             f"loss {history.loss[0]:.3f}); both on NEST, {args.images} of its held-out digits "
+             f"x {args.eval_window:g} ms, rest protocol, seed 3.", "",
+             "| network | " + " | ".join(f"{t} ms" for t in CHECKPOINTS_MS) + " |",
+             "|---|" + "---|" * len(CHECKPOINTS_MS)]
+    for r in rows:
+        lines.append(f"| {r['network']} | " + " | ".join(
+            f"{100 * r['by_time'][t]:.1f} %" if t in r["by_time"] else "" for t in
+            CHECKPOINTS_MS) + " |")
+    _write(args.out, "spike_training_accuracy", {"rows": rows, "train_s": train_s,
+                                                 **{k: str(v) for k, v in vars(args).items()}},
+           lines)
+
+
+def _write(folder: Path, name: str, result: dict, lines: list) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    result = {**result, "date": time.strftime("%Y-%m-%d")}
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+    (folder / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--job", choices=("speed", "accuracy"), default="speed")
+    parser.add_argument("--data", default="../shared/data/mnist")
+    parser.add_argument("--digits", type=int, default=200)
+    parser.add_argument("--window", type=float, default=100.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--init", default="benchmarks/results/networks/"
+                        "6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+    parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--eval-window", type=float, default=300.0)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    (speed if args.job == "speed" else accuracy)(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -42,6 +42,7 @@ from lifresponse.networks.encoding import Presentation, input_spikes
 from lifresponse.networks.network_file import Network
 from lifresponse.propagators import PA_PER_NA, Propagators
 from lifresponse.training.trainer import (
+    check_common_settings,
     checkpoint_path,
     restore_checkpoint,
     save_checkpoint,
@@ -81,20 +82,12 @@ class SpikeTrainSettings:
     device: str = "cpu"
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size", "threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name}: must be >= 1, a whole number (got {value!r})")
+        check_common_settings(self)
         if not (math.isfinite(self.window) and self.window > 0):
             raise ParameterError(f"window: must be > 0 ms and finite (got {self.window})")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ParameterError(f"learning_rate: must be > 0 and finite (got "
-                                 f"{self.learning_rate})")
         if self.surrogate not in SURROGATES:
             raise ParameterError(f"surrogate: one of {', '.join(SURROGATES)} (got "
                                  f"{self.surrogate!r})")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ParameterError(f"seed: must be a whole number >= 0 (got {self.seed!r})")
 
 
 class _Spike(torch.autograd.Function):

@@ -79,14 +79,7 @@ class TrainSettings:
     device: str = "cpu"
 
     def __post_init__(self):
-        # "not x > 0" rather than "x <= 0", so that NaN is refused too
-        for name in ("epochs", "batch_size", "threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name}: must be >= 1, a whole number (got {value!r})")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ParameterError(f"learning_rate: must be > 0 and finite (got "
-                                 f"{self.learning_rate})")
+        check_common_settings(self)
         for name in ("training_noise", "rate_limit"):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
@@ -96,12 +89,25 @@ class TrainSettings:
         if not 0 < self.decay <= 1 or self.decay_every < 1:
             raise ParameterError(f"decay: must be in (0, 1] every >= 1 epochs (got "
                                  f"{self.decay} every {self.decay_every})")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ParameterError(f"seed: must be a whole number >= 0 (got {self.seed!r})")
-        if not (self.device == "cpu" or self.device.startswith("cuda")):
-            raise ParameterError(f"device: 'cpu', 'cuda', 'cuda:N' (got {self.device!r})")
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ParameterError(f"device: torch sees no CUDA GPU here (got {self.device!r})")
+
+
+def check_common_settings(settings) -> None:
+    """What every trainer's settings share: whole ``epochs``, ``batch_size``, ``threads`` >= 1,
+    a finite ``learning_rate`` > 0, a ``seed`` >= 0 (NaN refused: "not x > 0", not "x <= 0"),
+    a torch ``device`` that is there."""
+    for name in ("epochs", "batch_size", "threads"):
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ParameterError(f"{name}: must be >= 1, a whole number (got {value!r})")
+    if not (settings.learning_rate > 0 and math.isfinite(settings.learning_rate)):
+        raise ParameterError(f"learning_rate: must be > 0 and finite (got "
+                             f"{settings.learning_rate})")
+    if not isinstance(settings.seed, int) or settings.seed < 0:
+        raise ParameterError(f"seed: must be a whole number >= 0 (got {settings.seed!r})")
+    if not (settings.device == "cpu" or settings.device.startswith("cuda")):
+        raise ParameterError(f"device: 'cpu', 'cuda', 'cuda:N' (got {settings.device!r})")
+    if settings.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ParameterError(f"device: torch sees no CUDA GPU here (got {settings.device!r})")
 
 
 @dataclass

@@ -8,7 +8,7 @@ architectures, and what it does to accuracy against presentation time on NEST.
 (``--init``) trained on spikes for one epoch on ``--digits`` of its own training digits, then
 both networks deployed on NEST on ``--images`` of its held-out digits x ``--eval-window`` ms,
 accuracy after 50, 100, 200, 300 ms. Nothing else ran meanwhile. Writes
-``results/spike_training_{speed,accuracy}.{json,md}``.
+``results/spike_training_speed.*`` and ``results/spike_training_accuracy_<architecture>.*``.
 """
 
 from __future__ import annotations
@@ -110,9 +110,8 @@ def accuracy(args) -> None:
         lines.append(f"| {r['network']} | " + " | ".join(
             f"{100 * r['by_time'][t]:.1f} %" if t in r["by_time"] else "" for t in
             CHECKPOINTS_MS) + " |")
-    _write(args.out, "spike_training_accuracy", {"rows": rows, "train_s": train_s,
-                                                 **{k: str(v) for k, v in vars(args).items()}},
-           lines)
+    result = {"rows": rows, "train_s": train_s, **{k: str(v) for k, v in vars(args).items()}}
+    _write(args.out, f"spike_training_accuracy_{start.architecture}", result, lines)
 
 
 def _write(folder: Path, name: str, result: dict, lines: list) -> None:

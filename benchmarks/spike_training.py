@@ -4,10 +4,10 @@ architectures, and what it does to accuracy against presentation time on NEST.
 ``--job speed``: each architecture in a fresh process (peak RSS is then its own), one epoch on
 ``--digits`` training digits at a ``--window`` ms window, batches of 25, 2 threads,
 ``--repeats`` times (median and range); seconds per image, and an extrapolation to an epoch of
-50,000 digits. ``--job accuracy``: the rate-limited, fine-tuned Noisy Softplus network
-(``--init``) trained on spikes for one epoch on ``--digits`` of its own training digits, then
-both networks deployed on NEST on ``--images`` of its held-out digits x ``--eval-window`` ms,
-accuracy after 50, 100, 200, 300 ms. Nothing else ran meanwhile. Writes
+50,000 digits. ``--job accuracy``: a trained network (``--init``; default the rate-limited,
+fine-tuned Noisy Softplus one) trained on spikes for one epoch on ``--digits`` of its own
+training digits, then both networks deployed on NEST on ``--images`` of its held-out digits
+x ``--eval-window`` ms, accuracy after 50, 100, 200, 300 ms. Nothing else ran meanwhile. Writes
 ``results/spike_training_speed.*`` and ``results/spike_training_accuracy_<architecture>.*``.
 """
 
@@ -91,7 +91,8 @@ def accuracy(args) -> None:
                                     settings, progress=True)
     train_s = time.perf_counter() - began
     rows = []
-    for name, network in (("Noisy Softplus (start)", start), ("+ spike training", trained)):
+    for name, network in ((f"{start.activation} (start)", start),
+                          ("+ spike training", trained)):
         run = deploy(network, held_out, DeployConfig(window=args.eval_window, threads=2,
                                                       seed=3), progress=True)
         ev = run.attrs["evaluation"]

@@ -24,7 +24,7 @@ import logging
 import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -324,8 +324,8 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
     spike_settings = spikes.SpikeTrainSettings(**settings)
     if init is not None:
         source, start = _network(init)
-        calibration = Calibration(start.k or 0.3, start.S or 201.0, start.tau_syn,
-                                  start.timestep, start.neuron, f"{source} (the initial network)")
+        calibration = Calibration.by_hand(timestep=start.timestep, neuron=start.neuron)
+        calibration = replace(calibration, source=f"{source} (the initial network)")
     else:
         calibration = as_calibration(calibration)
         source = None
@@ -353,6 +353,9 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
                "cell": "IF_curr_exp", "initial_network": source}
     trained.provenance = provenance(split, spike_settings, history, calibration,
                                     spikes=details)
+    # no rate model: only where the neuron and timestep came from
+    trained.provenance["calibration"] = {"source": calibration.source,
+                                         "timestep_ms": start.timestep}
     if out is not None:
         network_file.write(trained, out)
         trainer.checkpoint_path(Path(out)).unlink(missing_ok=True)

@@ -277,11 +277,8 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     parse_architecture(architecture)  # a malformed spec fails before any data is read
     calibration = as_calibration(calibration)
     digits = digits if digits is not None else load_mnist(data)
-    classes = parse_architecture(architecture, digits.input_shape)[-1].out_shape[0]
-    if classes < digits.n_classes:
-        raise ParameterError(f"architecture: the last layer must have at least "
-                             f"{digits.n_classes} units, one per class of {digits.source} (got "
-                             f"{classes} in {architecture!r})")
+    _check_classes(parse_architecture(architecture, digits.input_shape)[-1].out_shape[0],
+                   digits, architecture)
     split = training_split(digits, validation, split_seed)
     train_settings = trainer.TrainSettings(**settings)
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
@@ -335,11 +332,7 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
                                    calibration.tau_syn, calibration.neuron, spike_settings.seed,
                                    input_shape=digits.input_shape).to_network(
             calibration.neuron, calibration.timestep, {})
-    classes = start.layers[-1].n_out
-    if classes < digits.n_classes:
-        raise ParameterError(f"architecture: the last layer must have at least "
-                             f"{digits.n_classes} units, one per class of {digits.source} (got "
-                             f"{classes})")
+    _check_classes(start.layers[-1].n_out, digits, start.architecture)
     spikes.check(start, spike_settings)
     split = training_split(digits, validation, split_seed)
     log.info("train on spikes: %s, %g ms windows at %g ms, %s surrogate, %d training / %d "
@@ -611,6 +604,14 @@ def export_nir(network, *, out=None, force: bool = False):
             nir.write(tmp, graph)
         log.info("wrote %s: %d nodes from %s", out, len(graph.nodes), source)
     return graph
+
+
+def _check_classes(outputs: int, digits: Digits, architecture: str) -> None:
+    """Refuse an output layer with fewer units than ``digits`` has classes."""
+    if outputs < digits.n_classes:
+        raise ParameterError(f"architecture: the last layer must have at least "
+                             f"{digits.n_classes} units, one per class of {digits.source} (got "
+                             f"{outputs} in {architecture!r})")
 
 
 def _network(network) -> tuple[str, Network]:

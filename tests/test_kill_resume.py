@@ -32,7 +32,7 @@ def _kill_when(argv, ready, timeout=240.0):
 
 def test_sigkilled_sweep_resumed_equals_an_uninterrupted_one(tmp_path):
     sweep = ["calibrate", "--means", "0:0.8:0.2", "--stds", "0.4,1.0", "--trials", "3",
-             "--duration", "2000", "--max-cells", "6", "--threads", "1", "--quiet"]
+             "--duration", "10000", "--max-cells", "6", "--threads", "1", "--quiet"]
     killed, whole = tmp_path / "killed.h5", tmp_path / "whole.h5"
     partial = killed.with_name(killed.name + ".partial")
 

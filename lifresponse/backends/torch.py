@@ -305,12 +305,16 @@ def batch_bytes(network: Network, batch: int, dtype) -> int:
     return batch * neurons * STATE_TENSORS * size
 
 
+def free_memory(device: torch.device) -> int:
+    """Bytes free on ``device``: the GPU's, or the machine's for the CPU."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def check_memory(network: Network, batch: int, dtype, device: torch.device) -> None:
     """Refuse a batch that would not fit in the device's free memory."""
-    if device.type == "cuda":
-        free = torch.cuda.mem_get_info(device)[0]
-    else:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    free = free_memory(device)
     need = batch_bytes(network, batch, dtype)
     if need > 0.8 * free:
         raise ParameterError(

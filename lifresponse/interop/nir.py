@@ -194,7 +194,7 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
     for layer in network.layers:
         if layer.neuron == network.neuron:
             layer.neuron = None
-    network_file._check(network, "graph")
+    network_file.check(network, "graph")
     return network
 
 

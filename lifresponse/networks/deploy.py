@@ -139,11 +139,11 @@ def check_size(network: network_file.Network, n_images: int, config: DeployConfi
     """Refuse, unless ``config.long_ok``, a run of more than about a day of simulation on
     NEST here (neurons x timesteps x images)."""
     steps = (config.window + config.gap) / network.timestep
-    work = sum(layer.n_out for layer in network.layers) * steps * n_images
+    neurons = sum(layer.n_out for layer in network.layers)
+    work = neurons * steps * n_images
     if work > LONG_RUN_NEURON_STEPS and not config.long_ok:
         raise ParameterError(
-            f"window: {n_images} images x {steps:.3g} steps x "
-            f"{sum(layer.n_out for layer in network.layers)} neurons = {work:.3g} "
+            f"window: {n_images} images x {steps:.3g} steps x {neurons} neurons = {work:.3g} "
             f"neuron-timesteps, about {work / NEURON_STEPS_PER_HOUR:.3g} h on NEST here (more "
             "than a day); make it smaller or confirm it (--yes)")
 

@@ -183,7 +183,7 @@ class Network:
 def write(network: Network, path) -> None:
     """Write ``network`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
-    _check(network, str(path))
+    check(network, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update({
@@ -240,7 +240,7 @@ def read(path) -> Network:
                 input_encoding=a.get("input_encoding", "poisson"))
         except (TypeError, ValueError) as exc:
             raise FileFormatError(f"{path}: unreadable attribute ({exc})") from None
-    _check(network, str(path))
+    check(network, str(path))
     return network
 
 
@@ -260,7 +260,7 @@ def _neuron(text: str, where: str) -> LIFParams:
         raise FileFormatError(f"{where}: {exc}") from None
 
 
-def _check(network: Network, where: str) -> None:
+def check(network: Network, where: str) -> None:
     """Shapes chain, kinds and cells are known, weights and biases are finite and of the right
     shape."""
     if not network.layers:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,11 +33,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from lifresponse.backends.torch import free_memory
 from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import ParameterError
 from lifresponse.networks import network_file
 from lifresponse.networks.encoding import Presentation, input_spikes
+from lifresponse.networks.evaluation import classify
 from lifresponse.networks.network_file import Network
 from lifresponse.propagators import PA_PER_NA, Propagators
 from lifresponse.training.trainer import (
@@ -134,6 +135,8 @@ class SpikingSimulation(nn.Module):
                 layer.bias if layer.bias is not None else np.zeros(0), dtype=torch.float32)))
         self.propagators = [Propagators.of(network.neuron_of(layer), network.timestep)
                             for layer in network.layers]
+        # equal synapses: both signs in one current, one operation per step
+        self.one_current = [p.P11ex == p.P11in and p.P21ex == p.P21in for p in self.propagators]
 
     def _input(self, index: int, spikes: torch.Tensor, weight: torch.Tensor):
         """Synaptic input (nA) of layer ``index`` from ``spikes`` through ``weight``."""
@@ -170,15 +173,14 @@ class SpikingSimulation(nn.Module):
             previous, spikes = spikes, []
             for i, (p, s) in enumerate(zip(self.propagators, state, strict=True)):
                 source = inputs[step] if i == 0 else previous[i - 1]
-                weight = self.weights[i]
-                one_current = p.P11ex == p.P11in and p.P21ex == p.P21in
+                weight, one_current = self.weights[i], self.one_current[i]
                 v = s["v"] * p.P22 + s["i_ex"] * p.P21ex
                 if not one_current:
                     v = v + s["i_in"] * p.P21in
                 v = v + s["drive"]
                 if p.refractory_steps:
                     v = torch.where(s["refractory"] > 0, s["v"], v)
-                if one_current:  # equal synapses: both signs in one current, one operation
+                if one_current:
                     s["i_ex"] = s["i_ex"] * p.P11ex + self._input(i, source, weight) * PA_PER_NA
                 else:
                     s["i_ex"] = s["i_ex"] * p.P11ex + self._input(
@@ -230,9 +232,7 @@ def check(network: Network, settings: SpikeTrainSettings) -> None:
                              f"{network.timestep:g} ms timesteps (got {settings.window:g} ms)")
     neurons = sum(layer.n_out for layer in network.layers)
     need = settings.batch_size * round(steps) * neurons * STATE_TENSORS * 4
-    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    if settings.device.startswith("cuda") and torch.cuda.is_available():
-        free = torch.cuda.mem_get_info(torch.device(settings.device))[0]
+    free = free_memory(torch.device(settings.device))
     if need > 0.8 * free:
         raise ParameterError(f"batch_size: {settings.batch_size} images x {round(steps)} steps "
                              f"x {neurons} neurons need about {need / 1e9:.1f} GB for the "
@@ -268,9 +268,7 @@ def accuracy(model: SpikingSimulation, digits: Digits, window: float, seed: int,
     for first in range(0, len(digits), batch_size):
         images = np.arange(first, min(first + batch_size, len(digits)))
         counts = model(input_steps(network, pixels, images, presentation, seed, device))
-        winner = counts.argmax(1).cpu().numpy()
-        fired = counts.max(1).values.cpu().numpy() > 0
-        right += int(np.sum((winner == digits.labels[images]) & fired))
+        right += int(np.sum(classify(counts.cpu().numpy()) == digits.labels[images]))
     return right / len(digits)
 
 

@@ -25,23 +25,27 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-from lifresponse.calibration.fit import Calibration  # noqa: E402, I001
-from lifresponse.datasets import load_mnist  # noqa: E402
-from lifresponse.networks.deploy import DeployConfig  # noqa: E402
-from lifresponse.neuron import LIFParams  # noqa: E402
-from lifresponse.workflow import (  # noqa: E402
-    calibrate,
-    deploy,
-    energy,
-    evaluate_ann,
-    export_nir,
-    finetune,
-    fit,
-    import_nir,
-    predict_energy,
-    train,
-)
+# The API's names are imported on first use (PEP 562), so that ``import lifresponse`` and a
+# Dask worker unpickling one of its functions load only what that function needs: scipy's
+# optimisers, h5py or the training code are not paid for by a worker that runs a sweep chunk.
+_API = {"Calibration": "lifresponse.calibration.fit", "DeployConfig": "lifresponse.networks.deploy",
+        "LIFParams": "lifresponse.neuron", "load_mnist": "lifresponse.datasets",
+        **dict.fromkeys(("calibrate", "deploy", "energy", "evaluate_ann", "export_nir",
+                         "finetune", "fit", "import_nir", "predict_energy", "train"),
+                        "lifresponse.workflow")}
 
-__all__ = ["Calibration", "DeployConfig", "LIFParams", "__version__", "calibrate", "deploy",
-           "energy", "evaluate_ann", "export_nir", "finetune", "fit", "import_nir", "load_mnist",
-           "predict_energy", "train"]
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name: str):
+    if name not in _API:
+        raise AttributeError(f"module 'lifresponse' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_API[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from network_helpers import assert_same_run, conv_network, random_digits
 
+from lifresponse.backends import step_kernel
 from lifresponse.cli import main
 from lifresponse.datasets import Digits
 from lifresponse.errors import BackendError, ParameterError
@@ -165,3 +166,68 @@ def test_torch_equals_nest_on_every_layer_of_format_2(rng):
                        progress=False)
     assert min(c.sum() for c in nest_run.layer_counts.values()) > 20  # every layer fires
     assert_same_run(nest_run, torch_run)
+
+
+def _without_step_kernel(monkeypatch):
+    def unavailable(network, dtype):
+        raise step_kernel.KernelUnavailableError("switched off by the test")
+
+    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_step_kernel_equals_torch_operations(rng, monkeypatch, caplog, dtype):
+    """The CPU's compiled step loop and the torch operations a GPU runs give the same run
+    (float64: spike for spike; float32: the same classifications on this small network)."""
+    from test_nir import _v2_network
+
+    network = _v2_network(rng)
+    network.timestep = 0.1
+    digits = Digits(rng.uniform(0, 1, (6, 3, 9, 9)).astype(np.float32), np.arange(6) % 3,
+                    "random")
+    config = DeployConfig(backend="torch", window=30.0, record="all", threads=2, batch=4,
+                          seed=5, dtype=dtype)
+    compiled = deploy(network, digits, config, progress=False)
+    assert compiled.attrs["step_loop"] == "compiled step kernel"
+    _without_step_kernel(monkeypatch)
+    operations = deploy(network, digits, config, progress=False)
+    assert operations.attrs["step_loop"] == "torch operations"
+    assert "step kernel is unavailable (switched off by the test)" in caplog.text
+    assert min(c.sum() for c in compiled.layer_counts.values()) > 20
+    if dtype == "float64":
+        assert_same_run(compiled, operations)
+    else:
+        assert compiled.attrs["evaluation"]["accuracy"] == \
+            operations.attrs["evaluation"]["accuracy"]
+
+
+def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
+    """Every spike of every layer, as (image, layer, neuron, step), from the compiled loop and
+    from the torch operations (float64), 2 threads."""
+    from lifresponse.networks.encoding import Presentation, poisson_inputs
+    from lifresponse.networks.presenting import n_time_bins, time_bin
+
+    network = conv_network(rng)
+    pixels = random_digits(rng, 5).images.reshape(5, -1)
+    presentation = Presentation(60.0, 0.0, network.timestep)
+    inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, 7)
+    n_bins = n_time_bins(presentation.window)
+    bins = time_bin((np.arange(presentation.steps) + 1) * network.timestep, n_bins)
+    *_, log = step_kernel.CompiledNetwork(network, "float64").simulate(
+        inputs, 5, presentation.steps, bins, n_bins, threads=2, log_spikes=100_000)
+    torch = torch_backend.torch
+    layers = torch_backend.layer_neurons(
+        network, [torch_backend._Synapses(layer, torch.float64, "cpu")
+                  for layer in network.layers], 5, torch.float64, "cpu")
+    expected = set()
+
+    def keep(step, spikes):
+        for layer, s in enumerate(spikes):
+            for image, neuron in zip(*np.nonzero(s.flatten(1).numpy()), strict=True):
+                expected.add((int(image), layer, int(neuron), step))
+
+    with torch.no_grad():
+        torch_backend._simulate(layers, inputs, network, presentation, n_bins, torch.float64,
+                                "cpu", on_step=keep)
+    assert len(expected) > 500
+    assert set(map(tuple, log.tolist())) == expected and len(log) == len(expected)

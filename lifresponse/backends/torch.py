@@ -38,12 +38,14 @@ changes far more (``docs/torch.md`` has the measured agreement).
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lifresponse.backends import step_kernel
 from lifresponse.errors import BackendError, ParameterError
 from lifresponse.networks.encoding import InputSpikes, Presentation, input_spikes
 from lifresponse.networks.network_file import Layer, Network
@@ -200,11 +202,20 @@ class TorchPresenter:
         torch.set_num_threads(config.threads)
         self.synapses = [_Synapses(layer, self.dtype, self.device) for layer in network.layers]
         self.fan_out = fan_outs(network_connections(network))
+        self.compiled, loop = None, "torch operations"
+        if self.device.type == "cpu":
+            try:
+                self.compiled = step_kernel.CompiledNetwork(network, config.dtype)
+                loop = "compiled step kernel"
+            except step_kernel.KernelUnavailableError as exc:
+                logging.getLogger("lifresponse").warning(
+                    "the CPU step kernel is unavailable (%s): running torch operations, "
+                    "several times slower", exc)
         last = len(network.layers) - 1
         self.recorded = range(last + 1) if config.record == "all" else [last]
         self.info = {"connectors": "tensors", "version": version, "virtual": False,
                      "energy_report": "", "device": str(self.device), "dtype": config.dtype,
-                     "batch": config.batch}
+                     "batch": config.batch, "step_loop": loop}
 
     def present(self, pixels: np.ndarray, first: int) -> BlockActivity:
         """Simulate ``pixels`` (n, n_inputs), images ``first`` ... of the run, as one batch."""
@@ -219,13 +230,20 @@ class TorchPresenter:
         block.input_counts[:] = inputs.counts
         block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
                                                  presentation.timestep, n_bins)
-        layers = layer_neurons(network, self.synapses, n_images, self.dtype, self.device)
-        with torch.no_grad():
-            counts, by_time, binned = _simulate(layers, inputs, network, presentation, n_bins,
-                                                self.dtype, self.device)
+        if self.compiled is not None:
+            bin_of_step = time_bin((np.arange(presentation.steps) + 1) * presentation.timestep,
+                                   n_bins)
+            counts, by_time, events = self.compiled.simulate(
+                inputs, n_images, presentation.steps, bin_of_step, n_bins, self.config.threads)
+        else:
+            layers = layer_neurons(network, self.synapses, n_images, self.dtype, self.device)
+            with torch.no_grad():
+                counts, by_time, binned = _simulate(layers, inputs, network, presentation,
+                                                    n_bins, self.dtype, self.device)
+            events = [binned[i] @ self.fan_out[i] for i in range(len(counts))]
         for i in self.recorded:
             block.counts[i][:] = counts[i]
-            block.events_by_time[i] += binned[i] @ self.fan_out[i]
+            block.events_by_time[i] += events[i]
         block.by_time[:] = by_time
         return block
 

@@ -269,7 +269,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
         "recorded_layers": sorted(activity.counts), "connectors": info["connectors"],
         "spinnaker_energy_report": info["energy_report"],
-        **{k: info[k] for k in ("device", "dtype", "batch") if k in info},
+        **{k: info[k] for k in ("device", "dtype", "batch", "step_loop") if k in info},
     }
     n_bins = activity.by_time.shape[1]
     record = RunRecord(attrs, digits.labels.astype(np.int64), activity.counts,

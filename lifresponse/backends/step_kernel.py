@@ -1,0 +1,210 @@
+"""The exact simulator's step loop compiled for the CPU (``step_kernel.c``), loaded with ctypes.
+
+The torch backend runs a batch on the CPU through this kernel: the same equations, update order
+and floating-point operations as its torch tensor operations (``lifresponse/backends/torch.py``,
+which a GPU runs), but one image at a time per core with the image's whole state in the core's
+cache, and synapses as a table of each neuron's targets, visited only for the neurons that
+spiked. ``tests/test_torch_backend.py`` checks that both give the same spikes, and NEST's.
+
+The C source is compiled on first use with the system's C compiler (``$CC``, else ``cc``) for
+this CPU (``-march=native``) into the user's cache (``$XDG_CACHE_HOME/lifresponse`` or
+``~/.cache/lifresponse``), under a name holding the hash of the source, flags and CPU, so a
+changed kernel or another kind of CPU gets its own library, and concurrent processes (Dask
+workers) never see half a file. Without a compiler :func:`load` says why and the
+backend runs its torch operations instead.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.topology import layer_connections
+from lifresponse.propagators import PA_PER_NA, Propagators
+
+SOURCE = Path(__file__).with_name("step_kernel.c")
+# no fused multiply-adds (each product is rounded, as in NEST and in torch); no fast-math
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
+         "-fopenmp", "-fPIC", "-shared")
+REALS = {"float64": ("double", ctypes.c_double, np.float64),
+         "float32": ("float", ctypes.c_float, np.float32)}
+N_CONSTANTS = 7  # P22, P21ex, P21in, P11ex, P11in, theta, v_reset (step_kernel.c)
+
+
+class KernelUnavailableError(RuntimeError):
+    """The kernel could not be compiled or loaded here (the message says why)."""
+
+
+def _layer_struct(real):
+    class CLayer(ctypes.Structure):
+        _fields_ = [("n_out", ctypes.c_int64), ("n_pre", ctypes.c_int64),
+                    ("delta", ctypes.c_int32), ("refractory_steps", ctypes.c_int32),
+                    ("c", real * N_CONSTANTS), ("drive", ctypes.c_void_p),
+                    ("row", ctypes.c_void_p), ("target", ctypes.c_void_p),
+                    ("weight", ctypes.c_void_p), ("fan_out", ctypes.c_void_p),
+                    ("counts", ctypes.c_void_p)]
+    return CLayer
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lifresponse"
+
+
+@functools.cache
+def load(dtype: str):
+    """The compiled kernel for ``dtype`` ("float64" or "float32"), compiling it if needed.
+
+    Raises
+    ------
+    KernelUnavailableError
+        No C compiler, or it failed (its message is kept).
+    """
+    c_name, real, _ = REALS[dtype]
+    compiler = os.environ.get("CC", "cc")
+    if shutil.which(compiler) is None:
+        raise KernelUnavailableError(f"no C compiler ({compiler!r} not found; set CC)")
+    flags = (*FLAGS, f"-DREAL={c_name}")
+    key = hashlib.sha256(SOURCE.read_bytes() + " ".join((compiler, *flags, _cpu())).encode())
+    library = cache_dir() / f"step_kernel_{dtype}_{key.hexdigest()[:16]}.so"
+    try:
+        if not library.exists():
+            library.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=library.parent) as work:
+                built = Path(work) / library.name
+                result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(built)],
+                                        capture_output=True, text=True)
+                if result.returncode != 0:
+                    raise KernelUnavailableError(
+                        f"{compiler} failed: {result.stderr.strip()[:500]}")
+                os.replace(built, library)
+        kernel = ctypes.CDLL(str(library))
+    except OSError as exc:
+        raise KernelUnavailableError(f"cannot build or load {library}: {exc}") from None
+    kernel.simulate.restype = ctypes.c_int
+    kernel.simulate.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                ctypes.c_void_p, ctypes.c_int]
+    return kernel, _layer_struct(real)
+
+
+def _cpu() -> str:
+    """What -march=native compiles for: the machine and, on Linux, the CPU's model and flags
+    (a cache shared by the nodes of a cluster holds one library per kind of CPU)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    described = [line for line in lines if line.startswith(("model name", "flags"))][:2]
+    return " ".join([platform.machine(), platform.processor(), *described])
+
+
+class CompiledNetwork:
+    """A network's synapse tables and constants in the kernel's layout, for ``dtype``; built
+    once per presenter and used for every block.
+
+    Parameters
+    ----------
+    network : Network
+    dtype : str
+        "float64" (exact) or "float32".
+    """
+
+    def __init__(self, network: Network, dtype: str):
+        self.kernel, self.layer_struct = load(dtype)
+        self.real = REALS[dtype][2]
+        self.network = network
+        self.tables = [self._table(layer) for layer in network.layers]
+        # synaptic events one spike of layer i causes: the next layer's row lengths
+        self.fan_out = [np.diff(self.tables[i + 1][0]).astype(np.float64)
+                        for i in range(len(self.tables) - 1)]
+        self.fan_out.append(np.zeros(network.layers[-1].n_out))
+        self.constants = [Propagators.of(network.neuron_of(layer), network.timestep, layer.cell)
+                          for layer in network.layers]
+        self.drives = [self._drive(layer, p)
+                       for layer, p in zip(network.layers, self.constants, strict=True)]
+
+    def _table(self, layer: Layer) -> tuple:
+        """(row offsets, targets, weights) of the synapses into ``layer`` by source neuron;
+        zero weights have no synapse (as on NEST)."""
+        connections = layer_connections(layer)
+        keep = connections.weight != 0
+        pre, post, weight = (connections.pre[keep], connections.post[keep],
+                             connections.weight[keep])
+        if layer.cell == "IF_curr_exp":
+            weight = weight * PA_PER_NA
+            post = np.where(weight < 0, post + layer.n_out, post)
+        order = np.lexsort((post, pre))
+        row = np.zeros(connections.n_pre + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pre, minlength=connections.n_pre), out=row[1:])
+        return (row, np.ascontiguousarray(post[order], dtype=np.int32),
+                np.ascontiguousarray(weight[order], dtype=self.real))
+
+    def _drive(self, layer: Layer, p: Propagators) -> np.ndarray:
+        if layer.bias is None:
+            drive = np.full(layer.n_out, p.offset_drive)
+        else:
+            drive = p.drive_of(p.i_offset + layer.bias_per_neuron())
+        return np.ascontiguousarray(drive, dtype=self.real)
+
+    def simulate(self, inputs, n_images: int, steps: int, bin_of_step: np.ndarray,
+                 n_bins: int, threads: int, log_spikes: int = 0) -> tuple:
+        """Run ``n_images`` images (input spikes ``inputs``, steps 1.. of the window) for
+        ``steps`` steps from rest. Returns every layer's spike counts (n_images, n_out) int32,
+        the last layer's per (image, bin, neuron) uint16, and the synaptic events every layer's
+        spikes cause per bin (n_layers, n_bins), summed over the images; ``bin_of_step`` (steps,)
+        is each step's time bin, 0 .. n_bins - 1. With ``log_spikes`` > 0 a fourth item: up to
+        that many spikes as rows (image, layer, neuron, step), in no particular order (raises
+        if there were more)."""
+        layers = self.network.layers
+        n_inputs = int(np.prod(self.network.input_shape))
+        # input arrivals of (image, step), pixels in order; several spikes of a pixel in one
+        # step arrive together (as in the torch operations, weight x number)
+        key = (inputs.image * (steps + 1) + inputs.step) * n_inputs + inputs.neuron
+        unique, times = np.unique(key, return_counts=True)
+        slot, neuron = np.divmod(unique, n_inputs)
+        in_ptr = np.searchsorted(slot, np.arange(n_images * (steps + 1) + 1)).astype(np.int64)
+        neuron = np.ascontiguousarray(neuron, dtype=np.int32)
+        times = np.ascontiguousarray(times, dtype=np.int32)
+        counts = [np.zeros((n_images, layer.n_out), dtype=np.int32) for layer in layers]
+        by_time = np.zeros((n_images, n_bins, layers[-1].n_out), dtype=np.uint16)
+        events = np.zeros((len(layers), n_bins))
+        structs = (self.layer_struct * len(layers))()
+        for s, layer, (row, target, weight), p, drive, fan_out, count in zip(
+                structs, layers, self.tables, self.constants, self.drives, self.fan_out,
+                counts, strict=True):
+            s.n_out, s.n_pre = layer.n_out, len(row) - 1
+            s.delta = int(layer.cell == "IF_curr_delta")
+            s.refractory_steps = p.refractory_steps
+            s.c[:] = [p.P22, p.P21ex, p.P21in, p.P11ex, p.P11in, p.theta, p.v_reset]
+            s.drive, s.row, s.target = drive.ctypes.data, row.ctypes.data, target.ctypes.data
+            s.weight, s.fan_out, s.counts = weight.ctypes.data, fan_out.ctypes.data, \
+                count.ctypes.data
+        bins = np.ascontiguousarray(bin_of_step, dtype=np.int32)
+        log = np.zeros((log_spikes, 4), dtype=np.int32)
+        logged = np.zeros(1, dtype=np.int64)
+        status = self.kernel.simulate(len(layers), ctypes.cast(structs, ctypes.c_void_p),
+                                      n_images, steps, in_ptr.ctypes.data, neuron.ctypes.data,
+                                      times.ctypes.data, bins.ctypes.data, n_bins,
+                                      by_time.ctypes.data, events.ctypes.data,
+                                      log.ctypes.data if log_spikes else None, log_spikes,
+                                      logged.ctypes.data, int(threads))
+        if status != 0:
+            raise MemoryError("the step kernel ran out of memory")
+        if not log_spikes:
+            return counts, by_time, events
+        if logged[0] > log_spikes:
+            raise ValueError(f"log_spikes: {logged[0]} spikes, more than {log_spikes}")
+        return counts, by_time, events, log[:logged[0]]

@@ -7,8 +7,10 @@ architectures, and what it does to accuracy against presentation time on NEST.
 50,000 digits. ``--job accuracy``: a trained network (``--init``; default the rate-limited,
 fine-tuned Noisy Softplus one) trained on spikes for one epoch on ``--digits`` of its own
 training digits, then both networks deployed on NEST on ``--images`` of its held-out digits
-x ``--eval-window`` ms, accuracy after 50, 100, 200, 300 ms. Nothing else ran meanwhile. Writes
-``results/spike_training_speed.*`` and ``results/spike_training_accuracy_<architecture>.*``.
+x ``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch backend, equal
+to NEST in float64), accuracy after 50, 100, 200, 300 ms. Nothing else ran meanwhile. Writes
+``results/spike_training_speed.*``, ``results/spike_training_accuracy_<architecture>_<digits>.*``
+and the trained network ``results/networks/spike_training_accuracy_<architecture>_<digits>.h5``.
 """
 
 from __future__ import annotations
@@ -90,29 +92,38 @@ def accuracy(args) -> None:
     trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
                                     settings, progress=True)
     train_s = time.perf_counter() - began
+    name = f"spike_training_accuracy_{start.architecture}_{args.digits}"
+    network_file.write(trained, args.out / "networks" / f"{name}.h5")
     rows = []
-    for name, network in ((f"{start.activation} (start)", start),
-                          ("+ spike training", trained)):
-        run = deploy(network, held_out, DeployConfig(window=args.eval_window, threads=2,
-                                                      seed=3), progress=True)
-        ev = run.attrs["evaluation"]
-        times = np.asarray(ev["time_ms"])
-        at = {t: float(ev["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
-              for t in CHECKPOINTS_MS if t <= args.eval_window}
-        rows.append({"network": name, "accuracy": ev["accuracy"], "by_time": at})
-        print(rows[-1], flush=True)
+    evaluations = [("NEST", held_out, DeployConfig(window=args.eval_window, threads=2, seed=3))]
+    if args.torch_images:  # the exact simulator, equal to NEST in float64: more digits
+        evaluations.append(("torch float64", split.validation.subset(np.arange(
+            args.torch_images)), DeployConfig(backend="torch", window=args.eval_window,
+                                              threads=2, seed=3)))
+    for backend, digits, config in evaluations:
+        for label, network in ((f"{start.activation} (start)", start),
+                               ("+ spike training", trained)):
+            run = deploy(network, digits, config, progress=True)
+            ev = run.attrs["evaluation"]
+            times = np.asarray(ev["time_ms"])
+            at = {t: float(ev["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
+                  for t in CHECKPOINTS_MS if t <= args.eval_window}
+            rows.append({"network": label, "backend": backend, "images": len(digits.labels),
+                         "accuracy": ev["accuracy"], "by_time": at})
+            print(rows[-1], flush=True)
     lines = [f"{args.init}, then one epoch of spike-based training on {args.digits} of its "
              f"training digits at a {args.window:g} ms window (lr {args.lr:g}, {train_s:.0f} s, "
-             f"loss {history.loss[0]:.3f}); both on NEST, {args.images} of its held-out digits "
-             f"x {args.eval_window:g} ms, rest protocol, seed 3.", "",
-             "| network | " + " | ".join(f"{t} ms" for t in CHECKPOINTS_MS) + " |",
-             "|---|" + "---|" * len(CHECKPOINTS_MS)]
+             f"loss {history.loss[0]:.3f}; the trained network: networks/{name}.h5); both "
+             f"deployed on held-out digits x {args.eval_window:g} ms, rest protocol, seed 3.",
+             "", "| network | backend | held-out digits | " + " | ".join(
+                 f"{t} ms" for t in CHECKPOINTS_MS) + " |",
+             "|---|---|---|" + "---|" * len(CHECKPOINTS_MS)]
     for r in rows:
-        lines.append(f"| {r['network']} | " + " | ".join(
+        lines.append(f"| {r['network']} | {r['backend']} | {r['images']} | " + " | ".join(
             f"{100 * r['by_time'][t]:.1f} %" if t in r["by_time"] else "" for t in
             CHECKPOINTS_MS) + " |")
     result = {"rows": rows, "train_s": train_s, **{k: str(v) for k, v in vars(args).items()}}
-    _write(args.out, f"spike_training_accuracy_{start.architecture}", result, lines)
+    _write(args.out, name, result, lines)
 
 
 def _write(folder: Path, name: str, result: dict, lines: list) -> None:
@@ -133,6 +144,8 @@ def main() -> None:
     parser.add_argument("--init", default="benchmarks/results/networks/"
                         "6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
     parser.add_argument("--images", type=int, default=500)
+    parser.add_argument("--torch-images", type=int, default=0,
+                        help="also evaluate on this many held-out digits on the torch backend")
     parser.add_argument("--eval-window", type=float, default=300.0)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))

@@ -231,3 +231,27 @@ def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
                                 "cpu", on_step=keep)
     assert len(expected) > 500
     assert set(map(tuple, log.tolist())) == expected and len(log) == len(expected)
+
+
+def test_step_kernel_is_compiled_into_the_cache_or_falls_back(rng, tmp_path, monkeypatch,
+                                                              caplog):
+    """The kernel is built once into $XDG_CACHE_HOME/lifresponse; without a compiler the
+    backend says why and runs its torch operations, with the same counts."""
+    network = conv_network(rng)
+    digits = random_digits(rng, 3)
+    config = DeployConfig(backend="torch", window=40.0, threads=1, seed=3)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    step_kernel.load.cache_clear()
+    try:
+        compiled = deploy(network, digits, config, progress=False)
+        built = sorted((tmp_path / "lifresponse").glob("step_kernel_float64_*.so"))
+        assert len(built) == 1 and compiled.attrs["step_loop"] == "compiled step kernel"
+        monkeypatch.setenv("CC", "no-such-compiler")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty"))
+        step_kernel.load.cache_clear()
+        fallback = deploy(network, digits, config, progress=False)
+    finally:
+        step_kernel.load.cache_clear()
+    assert "no C compiler ('no-such-compiler' not found; set CC)" in caplog.text
+    assert fallback.attrs["step_loop"] == "torch operations"
+    assert_same_run(compiled, fallback)

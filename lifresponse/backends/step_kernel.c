@@ -43,13 +43,21 @@ typedef struct {
     int64_t n_spiked;
 } State;
 
-static void add_arrivals(const Layer *layer, const int32_t *source, const int32_t *times,
+/* Add the weights of the synapses of the n neurons in `source` (each spiking count[k] times
+ * in this step, or once if count is NULL: as in the torch operations, weight x count) to
+ * `arriving`, neuron by neuron in the order given. */
+static void add_arrivals(const Layer *layer, const int32_t *source, const int32_t *count,
                          int64_t n, REAL *arriving) {
     for (int64_t k = 0; k < n; k++) {
         const int32_t s = source[k];
-        const REAL m = times ? (REAL)times[k] : (REAL)1;
-        for (int64_t e = layer->row[s]; e < layer->row[s + 1]; e++)
-            arriving[layer->target[e]] += times ? layer->weight[e] * m : layer->weight[e];
+        if (count == NULL) {
+            for (int64_t e = layer->row[s]; e < layer->row[s + 1]; e++)
+                arriving[layer->target[e]] += layer->weight[e];
+        } else {
+            const REAL times = (REAL)count[k];
+            for (int64_t e = layer->row[s]; e < layer->row[s + 1]; e++)
+                arriving[layer->target[e]] += layer->weight[e] * times;
+        }
     }
 }
 
@@ -102,14 +110,14 @@ static void update(const Layer *layer, State *st) {
 }
 
 /* Simulate images 0..batch-1 for `steps` steps. Input spikes of image b arriving in step t are
- * in_neuron/in_times[in_ptr[b (steps + 1) + t] ... in_ptr[b (steps + 1) + t + 1]] (pixel,
+ * in_neuron/in_count[in_ptr[b (steps + 1) + t] ... in_ptr[b (steps + 1) + t + 1]] (pixel,
  * number of spikes). Writes each layer's counts, the last layer's counts per (image, bin,
  * neuron) into by_time, and the synaptic events each layer's spikes cause per bin, summed over
  * the batch, into events (n_layers, n_bins), adding to what is there. If spike_log is given,
  * every spike is also logged there as (image, layer, neuron, step), the first log_capacity of
  * them; *logged counts them all. Returns 0, or -1 if memory ran out. */
 int simulate(int64_t n_layers, const Layer *layers, int64_t batch, int64_t steps,
-             const int64_t *in_ptr, const int32_t *in_neuron, const int32_t *in_times,
+             const int64_t *in_ptr, const int32_t *in_neuron, const int32_t *in_count,
              const int32_t *bin_of_step, int64_t n_bins, uint16_t *by_time, double *events,
              int32_t *spike_log, int64_t log_capacity, int64_t *logged, int threads) {
     int failed = 0;
@@ -155,7 +163,7 @@ int simulate(int64_t n_layers, const Layer *layers, int64_t batch, int64_t steps
                     if (i == 0) {
                         const int64_t from = in_ptr[b * (steps + 1) + t];
                         const int64_t to = in_ptr[b * (steps + 1) + t + 1];
-                        add_arrivals(layer, in_neuron + from, in_times + from, to - from,
+                        add_arrivals(layer, in_neuron + from, in_count + from, to - from,
                                      s->arriving);
                     } else {
                         add_arrivals(layer, st[i - 1].spiked, NULL, st[i - 1].n_spiked,

@@ -173,11 +173,11 @@ class CompiledNetwork:
         # input arrivals of (image, step), pixels in order; several spikes of a pixel in one
         # step arrive together (as in the torch operations, weight x number)
         key = (inputs.image * (steps + 1) + inputs.step) * n_inputs + inputs.neuron
-        unique, times = np.unique(key, return_counts=True)
+        unique, spikes = np.unique(key, return_counts=True)
         slot, neuron = np.divmod(unique, n_inputs)
         in_ptr = np.searchsorted(slot, np.arange(n_images * (steps + 1) + 1)).astype(np.int64)
         neuron = np.ascontiguousarray(neuron, dtype=np.int32)
-        times = np.ascontiguousarray(times, dtype=np.int32)
+        spikes = np.ascontiguousarray(spikes, dtype=np.int32)
         counts = [np.zeros((n_images, layer.n_out), dtype=np.int32) for layer in layers]
         by_time = np.zeros((n_images, n_bins, layers[-1].n_out), dtype=np.uint16)
         events = np.zeros((len(layers), n_bins))
@@ -197,7 +197,7 @@ class CompiledNetwork:
         logged = np.zeros(1, dtype=np.int64)
         status = self.kernel.simulate(len(layers), ctypes.cast(structs, ctypes.c_void_p),
                                       n_images, steps, in_ptr.ctypes.data, neuron.ctypes.data,
-                                      times.ctypes.data, bins.ctypes.data, n_bins,
+                                      spikes.ctypes.data, bins.ctypes.data, n_bins,
                                       by_time.ctypes.data, events.ctypes.data,
                                       log.ctypes.data if log_spikes else None, log_spikes,
                                       logged.ctypes.data, int(threads))

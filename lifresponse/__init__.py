@@ -38,11 +38,17 @@ __all__ = ["__version__", *sorted(_API)]
 
 
 def __getattr__(name: str):
-    if name not in _API:
-        raise AttributeError(f"module 'lifresponse' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(_API[name]), name)
+    if name in _API:
+        value = getattr(importlib.import_module(_API[name]), name)
+    else:  # a submodule, e.g. lifresponse.workflow
+        try:
+            value = importlib.import_module(f"lifresponse.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"lifresponse.{name}":
+                raise
+            raise AttributeError(f"module 'lifresponse' has no attribute {name!r}") from None
     globals()[name] = value
     return value
 

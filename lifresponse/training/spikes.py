@@ -47,6 +47,7 @@ from lifresponse.training.trainer import (
     checkpoint_path,
     restore_checkpoint,
     save_checkpoint,
+    scaled_learning_rate,
 )
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,20 @@ class SpikingSimulation(nn.Module):
                             for layer in network.layers]
         # equal synapses: both signs in one current, one operation per step
         self.one_current = [p.P11ex == p.P11in and p.P21ex == p.P21in for p in self.propagators]
+
+    def parameter_groups(self, learning_rate: float) -> list[dict]:
+        """One Adam group per trained layer (weights and bias; pooling is fixed), at the
+        rate the ANN trainer gives a layer of its width (wide layers learn more slowly:
+        :func:`lifresponse.training.trainer.scaled_learning_rate`)."""
+        groups = []
+        for layer, weight, bias in zip(self.network.layers, self.weights, self.biases,
+                                       strict=True):
+            if layer.kind == "pool":
+                continue
+            fan_in = int(np.prod(weight.shape[1:])) if layer.kind == "conv" else weight.shape[0]
+            groups.append({"params": [weight, bias],
+                           "lr": scaled_learning_rate(learning_rate, fan_in)})
+        return groups
 
     def _input(self, index: int, spikes: torch.Tensor, weight: torch.Tensor):
         """Synaptic input (nA) of layer ``index`` from ``spikes`` through ``weight``."""
@@ -282,8 +297,7 @@ def train(network: Network, train_set: Digits, validation_set: Digits,
     torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
     model = SpikingSimulation(network, settings.surrogate).to(settings.device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
-                                 lr=settings.learning_rate)
+    optimizer = torch.optim.Adam(model.parameter_groups(settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, 1, 1.0)  # constant rate
     ckpt = None if out is None else checkpoint_path(Path(out))
     history, start_epoch = restore_checkpoint(ckpt, resume, settings, model, optimizer, schedule)

@@ -243,15 +243,20 @@ def rate_penalty(hidden: list[torch.Tensor], ceiling: float) -> torch.Tensor:
 WIDE_FAN_IN = 200
 
 
-def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]:
-    """One Adam group per trained layer, learning rate ``lr * min(1, 200 / fan_in)``.
+def scaled_learning_rate(learning_rate: float, fan_in: int) -> float:
+    """The learning rate of a layer of ``fan_in`` inputs: ``lr * min(1, 200 / fan_in)``.
 
     An Adam step moves every weight by about ``lr``, so a unit's net input moves by about
     ``lr x fan_in x mean input``: in wide layers (the 1,024-input output layer of
     12c5-2s-64c5-2s-10fc) the plain rate pushed whole output units below zero for good (ReLU,
     two classes never predicted, 20 % error). Layers of up to 200 inputs keep ``lr``.
     """
-    return [{"params": [layer.weight], "lr": learning_rate * min(1.0, WIDE_FAN_IN / layer.fan_in)}
+    return learning_rate * min(1.0, WIDE_FAN_IN / fan_in)
+
+
+def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]:
+    """One Adam group per trained layer, at its :func:`scaled_learning_rate`."""
+    return [{"params": [layer.weight], "lr": scaled_learning_rate(learning_rate, layer.fan_in)}
             for layer in model.layers if layer.kind != "pool"]
 
 

@@ -8,9 +8,12 @@ architectures, and what it does to accuracy against presentation time on NEST.
 fine-tuned Noisy Softplus one) trained on spikes for one epoch on ``--digits`` of its own
 training digits, then both networks deployed on NEST on ``--images`` of its held-out digits
 x ``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch backend, equal
-to NEST in float64), accuracy after 50, 100, 200, 300 ms. Nothing else ran meanwhile. Writes
-``results/spike_training_speed.*``, ``results/spike_training_accuracy_<architecture>_<digits>.*``
-and the trained network ``results/networks/spike_training_accuracy_<architecture>_<digits>.h5``.
+to NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: accuracy after
+50-1000 ms of ``--networks`` on ``--images`` held-out digits (torch backend, float64). Nothing
+else ran meanwhile. Writes ``results/spike_training_speed.*``,
+``results/spike_training_accuracy_<architecture>_<digits>.*`` with the trained network
+``results/networks/spike_training_accuracy_<architecture>_<digits>.h5``, and
+``results/spike_training_time_table.*``.
 """
 
 from __future__ import annotations
@@ -126,6 +129,46 @@ def accuracy(args) -> None:
     _write(args.out, name, result, lines)
 
 
+TABLE_MS = (50, 100, 200, 300, 500, 1000)
+
+
+def time_table(args) -> None:
+    """Accuracy against presentation time, 50-1000 ms, of every network in ``--networks`` on
+    the torch backend in float64 (equal to NEST spike for spike, docs/torch.md): each of
+    ``--images`` held-out digits shown for 1000 ms from rest, the accuracy read after t ms."""
+    import numpy as np
+
+    from lifresponse.networks import network_file
+    from lifresponse.networks.deploy import DeployConfig, deploy
+    from lifresponse.splits import evaluation_digits, first
+
+    rows = []
+    for path in args.networks:
+        network = network_file.read(path)
+        digits = first(evaluation_digits(args.data, network.provenance), args.images)
+        began = time.perf_counter()
+        run = deploy(network, digits, DeployConfig(backend="torch", window=max(TABLE_MS),
+                                                    threads=2, seed=3), progress=False)
+        ev = run.attrs["evaluation"]
+        times = np.asarray(ev["time_ms"])
+        rows.append({"network": str(path), "architecture": network.architecture,
+                     "wall_s": time.perf_counter() - began,
+                     "by_time": {t: float(ev["accuracy_by_time"][int(np.argmin(
+                         np.abs(times - t)))]) for t in TABLE_MS}})
+        print(rows[-1], flush=True)
+    lines = [f"Accuracy against presentation time on {args.images} held-out digits per network "
+             "(the validation split each network records), 1 ms steps, every image from rest, "
+             "seed 3, on `--backend torch` float64 (equal to NEST spike for spike: "
+             "docs/torch.md); this 2-core CPU.", "",
+             "| network | " + " | ".join(f"{t} ms" for t in TABLE_MS) + " |",
+             "|---|" + "---|" * len(TABLE_MS)]
+    for r in rows:
+        lines.append(f"| `{Path(r['network']).name}` | " + " | ".join(
+            f"{100 * r['by_time'][t]:.2f} %" for t in TABLE_MS) + " |")
+    _write(args.out, "spike_training_time_table", {"rows": rows, "images": args.images},
+           lines)
+
+
 def _write(folder: Path, name: str, result: dict, lines: list) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     result = {**result, "date": time.strftime("%Y-%m-%d")}
@@ -136,7 +179,9 @@ def _write(folder: Path, name: str, result: dict, lines: list) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--job", choices=("speed", "accuracy"), default="speed")
+    parser.add_argument("--job", choices=("speed", "accuracy", "time-table"), default="speed")
+    parser.add_argument("--networks", nargs="*", type=Path, default=[],
+                        help="time-table: the network files to evaluate")
     parser.add_argument("--data", default="../shared/data/mnist")
     parser.add_argument("--digits", type=int, default=200)
     parser.add_argument("--window", type=float, default=100.0)
@@ -150,7 +195,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    (speed if args.job == "speed" else accuracy)(args)
+    {"speed": speed, "accuracy": accuracy, "time-table": time_table}[args.job](args)
 
 
 if __name__ == "__main__":

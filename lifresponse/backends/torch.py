@@ -200,17 +200,21 @@ class TorchPresenter:
         check_memory(network, config.batch, self.dtype, self.device)
         self._threads = torch.get_num_threads()
         torch.set_num_threads(config.threads)
-        self.synapses = [_Synapses(layer, self.dtype, self.device) for layer in network.layers]
         self.fan_out = fan_outs(network_connections(network))
-        self.compiled, loop = None, "torch operations"
+        # the CPU runs the compiled step loop, a GPU (or a CPU without a C compiler) the
+        # torch operations: the same spikes (module docstring of step_kernel)
+        self.compiled, self.synapses, loop = None, None, "compiled step kernel"
         if self.device.type == "cpu":
             try:
                 self.compiled = step_kernel.CompiledNetwork(network, config.dtype)
-                loop = "compiled step kernel"
             except step_kernel.KernelUnavailableError as exc:
                 logging.getLogger("lifresponse").warning(
                     "the CPU step kernel is unavailable (%s): running torch operations, "
                     "several times slower", exc)
+        if self.compiled is None:
+            self.synapses = [_Synapses(layer, self.dtype, self.device)
+                             for layer in network.layers]
+            loop = "torch operations"
         last = len(network.layers) - 1
         self.recorded = range(last + 1) if config.record == "all" else [last]
         self.info = {"connectors": "tensors", "version": version, "virtual": False,

@@ -29,6 +29,10 @@ layer after the one-step delay the builder gives every synapse, i.e. in that lay
 Every image starts from rest (the "rest" protocol of :mod:`lifresponse.networks.presenting`),
 so a batch holds independent images and only the window itself need be simulated.
 
+The presenter runs these operations on a GPU; on the CPU it runs the same step compiled
+(:mod:`lifresponse.backends.step_kernel`), image by image, with the same spikes
+(``tests/test_torch_backend.py``), or these operations if no C compiler is there.
+
 What can differ from NEST: the order in which the weights of spikes arriving in the same step
 are summed (NEST adds them in delivery order, torch in its convolution's or matrix product's),
 which changes a current by a rounding error and, rarely, decides a threshold crossing. float32

@@ -1,7 +1,8 @@
 /* The exact simulator's step loop for the CPU: a batch of images through a feedforward network
- * of iaf_psc_exp / iaf_psc_delta layers, with the equations, update order and floating-point
- * operations of lifresponse/backends/torch.py (NEST 3.10's), one image per OpenMP thread at a
- * time so that an image's whole state stays in the core's cache.
+ * of iaf_psc_exp / iaf_psc_delta layers, with the neuron update (equations, order and
+ * floating-point operations) of lifresponse/backends/torch.py (NEST 3.10's), one image per
+ * OpenMP thread at a time so that an image's whole state stays in the core's cache. Arriving
+ * weights are summed presynaptic neuron by neuron (step_kernel.py says what that may change).
  *
  * Compiled by lifresponse/backends/step_kernel.py with -ffp-contract=off (no fused
  * multiply-adds: NEST's and torch's operations round after every multiplication) and REAL

@@ -1,10 +1,14 @@
 """The exact simulator's step loop compiled for the CPU (``step_kernel.c``), loaded with ctypes.
 
-The torch backend runs a batch on the CPU through this kernel: the same equations, update order
-and floating-point operations as its torch tensor operations (``lifresponse/backends/torch.py``,
-which a GPU runs), but one image at a time per core with the image's whole state in the core's
-cache, and synapses as a table of each neuron's targets, visited only for the neurons that
-spiked. ``tests/test_torch_backend.py`` checks that both give the same spikes, and NEST's.
+The torch backend runs a batch on the CPU through this kernel: the same neuron update, in the
+same order and with the same floating-point operations, as its torch tensor operations
+(``lifresponse/backends/torch.py``, which a GPU runs), but one image at a time per core with the
+image's whole state in the core's cache, and synapses as a table of each neuron's targets,
+visited only for the neurons that spiked. The weights arriving in a step are summed presynaptic
+neuron by neuron (torch sums them in its convolution's or matrix product's order, NEST in
+delivery order), so a current may differ by a rounding error; ``tests/test_torch_backend.py``
+finds the same spikes as the torch operations and as NEST, and so did 38 million spikes of the
+MNIST network (docs/torch.md).
 
 The C source is compiled on first use with the system's C compiler (``$CC``, else ``cc``) for
 this CPU (``-march=native``) into the user's cache (``$XDG_CACHE_HOME/lifresponse`` or
@@ -21,6 +25,7 @@ import functools
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -34,8 +39,9 @@ from lifresponse.propagators import PA_PER_NA, Propagators
 
 SOURCE = Path(__file__).with_name("step_kernel.c")
 # no fused multiply-adds (each product is rounded, as in NEST and in torch); no fast-math
-FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
-         "-fopenmp", "-fPIC", "-shared")
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno",
+         "-fno-trapping-math", "-fopenmp", "-fPIC", "-shared")
+COMPILE_TIMEOUT_S = 300
 REALS = {"float64": ("double", ctypes.c_double, np.float64),
          "float32": ("float", ctypes.c_float, np.float32)}
 N_CONSTANTS = 7  # P22, P21ex, P21in, P11ex, P11in, theta, v_reset (step_kernel.c)
@@ -57,6 +63,8 @@ def _layer_struct(real):
 
 
 def cache_dir() -> Path:
+    """Where compiled kernels are kept: ``$XDG_CACHE_HOME/lifresponse`` or
+    ``~/.cache/lifresponse``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "lifresponse"
 
@@ -68,29 +76,25 @@ def load(dtype: str):
     Raises
     ------
     KernelUnavailableError
-        No C compiler, or it failed (its message is kept).
+        No C compiler, it failed (its message is kept), or the cache cannot be written.
     """
     c_name, real, _ = REALS[dtype]
-    compiler = os.environ.get("CC", "cc")
-    if shutil.which(compiler) is None:
-        raise KernelUnavailableError(f"no C compiler ({compiler!r} not found; set CC)")
-    flags = (*FLAGS, f"-DREAL={c_name}")
-    key = hashlib.sha256(SOURCE.read_bytes() + " ".join((compiler, *flags, _cpu())).encode())
-    library = cache_dir() / f"step_kernel_{dtype}_{key.hexdigest()[:16]}.so"
+    compiler = shlex.split(os.environ.get("CC", "cc")) or ["cc"]
+    if shutil.which(compiler[0]) is None:
+        raise KernelUnavailableError(f"no C compiler ({compiler[0]!r} not found; set CC)")
+    command = [*compiler, *FLAGS, f"-DREAL={c_name}"]
     try:
+        key = hashlib.sha256(SOURCE.read_bytes() + " ".join([*command, _cpu()]).encode())
+        library = cache_dir() / f"step_kernel_{dtype}_{key.hexdigest()[:16]}.so"
         if not library.exists():
-            library.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=library.parent) as work:
-                built = Path(work) / library.name
-                result = subprocess.run([compiler, *flags, str(SOURCE), "-o", str(built)],
-                                        capture_output=True, text=True)
-                if result.returncode != 0:
-                    raise KernelUnavailableError(
-                        f"{compiler} failed: {result.stderr.strip()[:500]}")
-                os.replace(built, library)
-        kernel = ctypes.CDLL(str(library))
-    except OSError as exc:
-        raise KernelUnavailableError(f"cannot build or load {library}: {exc}") from None
+            _compile(command, library)
+        try:
+            kernel = ctypes.CDLL(str(library))
+        except OSError:  # a damaged library in the cache: build it once more
+            _compile(command, library)
+            kernel = ctypes.CDLL(str(library))
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        raise KernelUnavailableError(f"cannot build or load the kernel: {exc}") from None
     kernel.simulate.restype = ctypes.c_int
     kernel.simulate.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
@@ -100,14 +104,29 @@ def load(dtype: str):
     return kernel, _layer_struct(real)
 
 
+def _compile(command: list[str], library: Path) -> None:
+    """Compile the source with ``command`` into ``library``, atomically (concurrent processes
+    each build in their own folder and the last rename wins)."""
+    library.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=library.parent) as work:
+        built = Path(work) / library.name
+        result = subprocess.run([*command, str(SOURCE), "-o", str(built)], capture_output=True,
+                                text=True, timeout=COMPILE_TIMEOUT_S)
+        if result.returncode != 0:
+            raise KernelUnavailableError(f"{command[0]} failed: {result.stderr.strip()[:500]}")
+        os.replace(built, library)
+
+
 def _cpu() -> str:
-    """What -march=native compiles for: the machine and, on Linux, the CPU's model and flags
-    (a cache shared by the nodes of a cluster holds one library per kind of CPU)."""
+    """What -march=native compiles for: the machine and, on Linux, the CPU's model and
+    features (a cache shared by the nodes of a cluster holds one library per kind of CPU)."""
     try:
         lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
         lines = []
-    described = [line for line in lines if line.startswith(("model name", "flags"))][:2]
+    keys = ("model name", "flags", "Features", "CPU implementer", "CPU part", "cpu model",
+            "isa", "vendor_id")
+    described = sorted({line.strip() for line in lines if line.startswith(keys)})
     return " ".join([platform.machine(), platform.processor(), *described])
 
 
@@ -141,11 +160,14 @@ class CompiledNetwork:
         zero weights have no synapse (as on NEST)."""
         connections = layer_connections(layer)
         keep = connections.weight != 0
-        pre, post, weight = (connections.pre[keep], connections.post[keep],
-                             connections.weight[keep])
+        pre, post = connections.pre[keep], connections.post[keep]
+        weight = np.asarray(connections.weight[keep], dtype=np.float64)  # as the torch path
         if layer.cell == "IF_curr_exp":
             weight = weight * PA_PER_NA
             post = np.where(weight < 0, post + layer.n_out, post)
+        if 2 * layer.n_out > np.iinfo(np.int32).max:
+            raise KernelUnavailableError(f"a layer of {layer.n_out} neurons is too large for "
+                                         "the kernel's 32-bit neuron numbers")
         order = np.lexsort((post, pre))
         row = np.zeros(connections.n_pre + 1, dtype=np.int64)
         np.cumsum(np.bincount(pre, minlength=connections.n_pre), out=row[1:])

@@ -30,8 +30,9 @@ Every image starts from rest (the "rest" protocol of :mod:`lifresponse.networks.
 so a batch holds independent images and only the window itself need be simulated.
 
 The presenter runs these operations on a GPU; on the CPU it runs the same step compiled
-(:mod:`lifresponse.backends.step_kernel`), image by image, with the same spikes
-(``tests/test_torch_backend.py``), or these operations if no C compiler is there.
+(:mod:`lifresponse.backends.step_kernel`), image by image, with the same neuron update and
+the same spikes in every test (``tests/test_torch_backend.py``), or these operations if no C
+compiler is there.
 
 What can differ from NEST: the order in which the weights of spikes arriving in the same step
 are summed (NEST adds them in delivery order, torch in its convolution's or matrix product's),
@@ -206,7 +207,7 @@ class TorchPresenter:
         torch.set_num_threads(config.threads)
         self.fan_out = fan_outs(network_connections(network))
         # the CPU runs the compiled step loop, a GPU (or a CPU without a C compiler) the
-        # torch operations: the same spikes (module docstring of step_kernel)
+        # torch operations (module docstring of step_kernel: what may differ)
         self.compiled, self.synapses, loop = None, None, "compiled step kernel"
         if self.device.type == "cpu":
             try:

@@ -180,3 +180,27 @@ def test_reader_rejects_truncated_foreign_and_newer_files(tmp_path):
 
     with pytest.raises(FileFormatError, match="no such file"):
         results.read(tmp_path / "absent.h5")
+
+
+def test_a_reader_of_the_partial_file_does_not_stop_the_sweep(tmp_path):
+    """Another process that has the partial file open (someone watching the sweep) holds
+    HDF5's shared lock; the sweep's next chunk is written all the same."""
+    import subprocess
+    import sys
+
+    from lifresponse.calibration import results
+
+    partial = tmp_path / "rates.h5.partial"
+    results.create(partial, np.array([0.0, 0.5]), np.array([0.4]), 2, 1,
+                   {"duration_ms": 1000.0})
+    hold = (f"import h5py, time; f = h5py.File({str(partial)!r}, 'r'); print('open', "
+            "flush=True); time.sleep(30)")
+    reader = subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        results.write_chunk(partial, 0, np.array([0, 1]), np.full((2, 2), 7), 1.0, True)
+    finally:
+        reader.kill()
+        reader.wait()
+    with h5py.File(partial, "r") as f:
+        assert (f["counts"][()] == 7).all() and f["done"][()].all()

@@ -101,10 +101,16 @@ def create(path: Path, means, stds, trials: int, n_chunks: int, attrs: dict[str,
         f["chunk_wall_s"] = np.full(n_chunks, np.nan)
 
 
+# A sweep writes its partial file without HDF5's file lock: someone reading the file while the
+# sweep runs (to watch its progress) holds a shared lock, and a locking writer would then fail
+# with "unable to lock file" and end the sweep. Only the sweep ever writes the file.
+UNLOCKED = {"locking": False}
+
+
 def write_chunk(path: Path, chunk: int, points: np.ndarray, counts: np.ndarray,
                 wall_s: float, spikes_returned: bool) -> None:
     """Store one finished chunk's counts (n_chunk_points, trials) and flush it to disk."""
-    with h5py.File(path, "r+") as f:
+    with h5py.File(path, "r+", **UNLOCKED) as f:
         f["counts"][points, :] = counts
         seconds = float(f.attrs["duration_ms"]) / 1000.0
         f["rates_hz"][points, :] = np.where(counts >= 0, counts / seconds, np.nan)
@@ -116,7 +122,7 @@ def write_chunk(path: Path, chunk: int, points: np.ndarray, counts: np.ndarray,
 
 
 def mark_complete(path: Path, note: str) -> None:
-    with h5py.File(path, "r+") as f:
+    with h5py.File(path, "r+", **UNLOCKED) as f:
         f.attrs["complete"] = True
         f.attrs["note"] = note
 

@@ -45,8 +45,8 @@ from lifresponse.networks.presenting import (
     PyNNPresenter,
     n_time_bins,
     settle_time,
-    time_bin,
 )
+from lifresponse.networks.topology import network_connections
 from lifresponse.splits import evaluation_digits, first
 
 NETWORK = Path(
@@ -101,11 +101,9 @@ def kernel_spike_steps(network, digits: Digits, dtype: str) -> list[set]:
     pixels = check_images(digits, network)
     presentation = Presentation(WINDOW, 0.0, network.timestep)
     inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, SEED)
-    n_bins = n_time_bins(WINDOW)
-    bins = time_bin((np.arange(presentation.steps) + 1) * network.timestep, n_bins)
-    *_, log = step_kernel.CompiledNetwork(network, dtype).simulate(
-        inputs, len(pixels), presentation.steps, bins, n_bins, threads=2,
-        log_spikes=20_000_000)
+    *_, log = step_kernel.CompiledNetwork(
+        network, dtype, network_connections(network)).simulate(
+        inputs, len(pixels), presentation, threads=2, log_spikes=20_000_000)
     out = [set() for _ in network.layers]
     for image, layer, neuron, step in log.tolist():
         out[layer].add((image, neuron, step))
@@ -117,7 +115,7 @@ def torch_operations():
     """Deployments on torch inside run the torch operations on the CPU, as a GPU would."""
     original = step_kernel.CompiledNetwork
 
-    def unavailable(network, dtype):
+    def unavailable(*_):
         raise step_kernel.KernelUnavailableError("benchmark: torch operations")
 
     step_kernel.CompiledNetwork = unavailable

@@ -169,7 +169,7 @@ def test_torch_equals_nest_on_every_layer_of_format_2(rng):
 
 
 def _without_step_kernel(monkeypatch):
-    def unavailable(network, dtype):
+    def unavailable(*_):
         raise step_kernel.KernelUnavailableError("switched off by the test")
 
     monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
@@ -205,16 +205,16 @@ def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
     """Every spike of every layer, as (image, layer, neuron, step), from the compiled loop and
     from the torch operations (float64), 2 threads."""
     from lifresponse.networks.encoding import Presentation, poisson_inputs
-    from lifresponse.networks.presenting import n_time_bins, time_bin
+    from lifresponse.networks.presenting import n_time_bins
+    from lifresponse.networks.topology import network_connections
 
     network = conv_network(rng)
     pixels = random_digits(rng, 5).images.reshape(5, -1)
     presentation = Presentation(60.0, 0.0, network.timestep)
     inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, 7)
-    n_bins = n_time_bins(presentation.window)
-    bins = time_bin((np.arange(presentation.steps) + 1) * network.timestep, n_bins)
-    *_, log = step_kernel.CompiledNetwork(network, "float64").simulate(
-        inputs, 5, presentation.steps, bins, n_bins, threads=2, log_spikes=100_000)
+    *_, log = step_kernel.CompiledNetwork(
+        network, "float64", network_connections(network)).simulate(
+        inputs, 5, presentation, threads=2, log_spikes=100_000)
     torch = torch_backend.torch
     layers = torch_backend.layer_neurons(
         network, [torch_backend._Synapses(layer, torch.float64, "cpu")
@@ -227,8 +227,9 @@ def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
                 expected.add((int(image), layer, int(neuron), step))
 
     with torch.no_grad():
-        torch_backend._simulate(layers, inputs, network, presentation, n_bins, torch.float64,
-                                "cpu", on_step=keep)
+        torch_backend._simulate(layers, inputs, network, presentation,
+                                n_time_bins(presentation.window), torch.float64, "cpu",
+                                on_step=keep)
     assert len(expected) > 500
     assert set(map(tuple, log.tolist())) == expected and len(log) == len(expected)
 

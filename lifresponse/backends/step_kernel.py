@@ -33,8 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
-from lifresponse.networks.topology import layer_connections
+from lifresponse.networks.presenting import n_time_bins, step_bins
+from lifresponse.networks.topology import Connections, fan_outs
 from lifresponse.propagators import PA_PER_NA, Propagators
 
 SOURCE = Path(__file__).with_name("step_kernel.c")
@@ -139,26 +141,28 @@ class CompiledNetwork:
     network : Network
     dtype : str
         "float64" (exact) or "float32".
+    connections : list of Connections
+        The network's :func:`~lifresponse.networks.topology.network_connections`.
     """
 
-    def __init__(self, network: Network, dtype: str):
+    def __init__(self, network: Network, dtype: str, connections: list[Connections]):
         self.kernel, self.layer_struct = load(dtype)
         self.real = REALS[dtype][2]
         self.network = network
-        self.tables = [self._table(layer) for layer in network.layers]
-        # synaptic events one spike of layer i causes: the next layer's row lengths
-        self.fan_out = [np.diff(self.tables[i + 1][0]).astype(np.float64)
-                        for i in range(len(self.tables) - 1)]
-        self.fan_out.append(np.zeros(network.layers[-1].n_out))
+        self.tables = [self._table(layer, c)
+                       for layer, c in zip(network.layers, connections, strict=True)]
+        fan_out = fan_outs(connections)  # synaptic events one spike of each layer causes
+        self.fan_out = [fan_out[i].astype(np.float64) for i in range(len(network.layers))]
         self.constants = [Propagators.of(network.neuron_of(layer), network.timestep, layer.cell)
                           for layer in network.layers]
-        self.drives = [self._drive(layer, p)
+        # the constant drive per neuron and step (the bias's zeros add exactly nothing)
+        self.drives = [np.ascontiguousarray(p.drive_of(p.i_offset + layer.bias_per_neuron()),
+                                            dtype=self.real)
                        for layer, p in zip(network.layers, self.constants, strict=True)]
 
-    def _table(self, layer: Layer) -> tuple:
+    def _table(self, layer: Layer, connections: Connections) -> tuple:
         """(row offsets, targets, weights) of the synapses into ``layer`` by source neuron;
         zero weights have no synapse (as on NEST)."""
-        connections = layer_connections(layer)
         keep = connections.weight != 0
         pre, post = connections.pre[keep], connections.post[keep]
         weight = np.asarray(connections.weight[keep], dtype=np.float64)  # as the torch path
@@ -174,23 +178,16 @@ class CompiledNetwork:
         return (row, np.ascontiguousarray(post[order], dtype=np.int32),
                 np.ascontiguousarray(weight[order], dtype=self.real))
 
-    def _drive(self, layer: Layer, p: Propagators) -> np.ndarray:
-        if layer.bias is None:
-            drive = np.full(layer.n_out, p.offset_drive)
-        else:
-            drive = p.drive_of(p.i_offset + layer.bias_per_neuron())
-        return np.ascontiguousarray(drive, dtype=self.real)
-
-    def simulate(self, inputs, n_images: int, steps: int, bin_of_step: np.ndarray,
-                 n_bins: int, threads: int, log_spikes: int = 0) -> tuple:
-        """Run ``n_images`` images (input spikes ``inputs``, steps 1.. of the window) for
-        ``steps`` steps from rest. Returns every layer's spike counts (n_images, n_out) int32,
-        the last layer's per (image, bin, neuron) uint16, and the synaptic events every layer's
-        spikes cause per bin (n_layers, n_bins), summed over the images; ``bin_of_step`` (steps,)
-        is each step's time bin, 0 .. n_bins - 1. With ``log_spikes`` > 0 a fourth item: up to
-        that many spikes as rows (image, layer, neuron, step), in no particular order (raises
-        if there were more)."""
+    def simulate(self, inputs, n_images: int, presentation: Presentation, threads: int,
+                 log_spikes: int = 0) -> tuple:
+        """Run ``n_images`` images (input spikes ``inputs``) through ``presentation``'s window
+        from rest. Returns every layer's spike counts (n_images, n_out) int32, the last layer's
+        per (image, 10 ms bin, neuron) uint16, and the synaptic events every layer's spikes
+        cause per bin (n_layers, n_bins), summed over the images. With ``log_spikes`` > 0 a
+        fourth item: up to that many spikes as rows (image, layer, neuron, step), in no
+        particular order (raises if there were more)."""
         layers = self.network.layers
+        steps, n_bins = presentation.steps, n_time_bins(presentation.window)
         n_inputs = int(np.prod(self.network.input_shape))
         # input arrivals of (image, step), pixels in order; several spikes of a pixel in one
         # step arrive together (as in the torch operations, weight x number)
@@ -214,7 +211,7 @@ class CompiledNetwork:
             s.drive, s.row, s.target = drive.ctypes.data, row.ctypes.data, target.ctypes.data
             s.weight, s.fan_out, s.counts = weight.ctypes.data, fan_out.ctypes.data, \
                 count.ctypes.data
-        bins = np.ascontiguousarray(bin_of_step, dtype=np.int32)
+        bins = np.ascontiguousarray(step_bins(presentation, n_bins), dtype=np.int32)
         log = np.zeros((log_spikes, 4), dtype=np.int32)
         logged = np.zeros(1, dtype=np.int64)
         status = self.kernel.simulate(len(layers), ctypes.cast(structs, ctypes.c_void_p),

@@ -59,7 +59,7 @@ from lifresponse.networks.presenting import (
     empty_block,
     input_events,
     n_time_bins,
-    time_bin,
+    step_bins,
 )
 from lifresponse.networks.topology import fan_outs, network_connections
 from lifresponse.propagators import PA_PER_NA, Propagators
@@ -205,13 +205,15 @@ class TorchPresenter:
         check_memory(network, config.batch, self.dtype, self.device)
         self._threads = torch.get_num_threads()
         torch.set_num_threads(config.threads)
-        self.fan_out = fan_outs(network_connections(network))
+        connections = network_connections(network)
+        self.fan_out = fan_outs(connections)
         # the CPU runs the compiled step loop, a GPU (or a CPU without a C compiler) the
         # torch operations (module docstring of step_kernel: what may differ)
         self.compiled, self.synapses, loop = None, None, "compiled step kernel"
         if self.device.type == "cpu":
             try:
-                self.compiled = step_kernel.CompiledNetwork(network, config.dtype)
+                self.compiled = step_kernel.CompiledNetwork(network, config.dtype,
+                                                            connections)
             except step_kernel.KernelUnavailableError as exc:
                 logging.getLogger("lifresponse").warning(
                     "the CPU step kernel is unavailable (%s): running torch operations, "
@@ -240,10 +242,8 @@ class TorchPresenter:
         block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
                                                  presentation.timestep, n_bins)
         if self.compiled is not None:
-            bin_of_step = time_bin((np.arange(presentation.steps) + 1) * presentation.timestep,
-                                   n_bins)
-            counts, by_time, events = self.compiled.simulate(
-                inputs, n_images, presentation.steps, bin_of_step, n_bins, self.config.threads)
+            counts, by_time, events = self.compiled.simulate(inputs, n_images, presentation,
+                                                             self.config.threads)
         else:
             layers = layer_neurons(network, self.synapses, n_images, self.dtype, self.device)
             with torch.no_grad():
@@ -279,7 +279,7 @@ def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
     binned = [np.zeros((n_bins, int(np.prod(layer.v.shape[1:])))) for layer in layers]
     by_time = np.zeros((batch, n_bins, int(np.prod(layers[-1].v.shape[1:]))), dtype=np.uint16)
     spikes = [torch.zeros(layer.v.shape, dtype=dtype, device=device) for layer in layers]
-    bin_of_step = time_bin((np.arange(steps) + 1) * presentation.timestep, n_bins)
+    bin_of_step = step_bins(presentation, n_bins)
     for n in range(steps):
         incoming = torch.zeros(int(np.prod(in_shape)), dtype=dtype, device=device)
         if bounds[n + 1] > bounds[n]:

@@ -56,6 +56,12 @@ def time_bin(offset: np.ndarray, n_bins: int) -> np.ndarray:
     return np.clip(bins, 0, n_bins - 1)
 
 
+def step_bins(presentation, n_bins: int) -> np.ndarray:
+    """The time bin of each step of the window (a spike of step ``n`` is stamped
+    ``(n + 1) h``), shape (steps,)."""
+    return time_bin((np.arange(presentation.steps) + 1) * presentation.timestep, n_bins)
+
+
 @dataclass
 class BlockActivity:
     """Spike counts of one block of consecutive images, as every backend's presenter returns

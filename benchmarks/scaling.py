@@ -5,7 +5,9 @@ Every configuration runs on its own ``LocalCluster`` (so the one-worker runs pay
 overhead as the two-worker ones), given to ``calibrate`` / ``deploy`` as a scheduler address;
 wall time includes starting the workers' simulators and building the network. The three
 configurations run one after another on the same work in each repeat; speed-ups are ratios
-within a repeat. Peak memory per worker is read on the workers after each run. Results must be
+within a repeat. ``sweep_warm`` times the sweep on workers that have run it once already (their
+simulators imported, as on a long-lived cluster given with ``--scheduler``): throughput without
+the start-up. Peak memory per worker is read on the workers after each run. Results must be
 identical across configurations, and the script checks that they are. Nothing else ran on the
 machine meanwhile.
 
@@ -45,9 +47,11 @@ def peak_worker_memory_mb(client: Client) -> list[float]:
                              / 1024).values())
 
 
-def timed(job, workers: int, threads: int):
+def timed(job, workers: int, threads: int, warm: bool = False):
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
+        if warm:  # every worker imports its simulator, as on a cluster that ran a job before
+            job(cluster.scheduler_address, threads)
         start = time.perf_counter()
         result = job(cluster.scheduler_address, threads)
         wall = time.perf_counter() - start
@@ -59,7 +63,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--only", choices=["sweep", "sweep_40s", "deployment"],
+    parser.add_argument("--only", choices=["sweep", "sweep_warm", "sweep_40s", "deployment"],
                         help="measure one job again, keeping the other's results")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
@@ -83,18 +87,20 @@ def main() -> None:
                                              scheduler=scheduler), out, progress=False)
         return run_file.read(out)
 
-    jobs = {"sweep": sweep, "sweep_40s": long_sweep, "deployment": deployment}
+    jobs = {"sweep": (sweep, False), "sweep_warm": (sweep, True),
+            "sweep_40s": (long_sweep, False), "deployment": (deployment, False)}
     result = {"jobs": {}, "images": len(digits), "window_ms": WINDOW, "sweep": SWEEP,
               "network": str(NETWORK)}
     if args.only:
         result = json.loads((args.out / "scaling.json").read_text())
         jobs = {args.only: jobs[args.only]}
-    for name, job in jobs.items():
+    for name, (job, warm) in jobs.items():
         repeats, memory, outputs = [], {}, {}
         for _ in range(args.repeats):
             walls = {}
             for label, (workers, threads) in CONFIGS.items():
-                walls[label], outputs[label], memory[label] = timed(job, workers, threads)
+                walls[label], outputs[label], memory[label] = timed(job, workers, threads,
+                                                                    warm)
             repeats.append(walls)
         base = "1 worker x 1 thread"
         # any number of workers must give the same numbers; NEST's thread count may not (its
@@ -130,7 +136,8 @@ def markdown(r: dict) -> str:
              "LocalCluster, wall time including worker start-up and network building; nothing "
              "else ran meanwhile.", "",
              "- sweep: Poisson drive, 31 means x 5 stds x 10 trials = 1,550 neurons x 10 s at "
-             "1 ms, in 8 chunks of 200 neurons; sweep_40s: the same with 40 s trials",
+             "1 ms, in 8 chunks of 200 neurons; sweep_warm: the same on workers that ran it "
+             "once before (simulators imported); sweep_40s: the same with 40 s trials",
              f"- deployment: `{r['network']}`, {r['images']} held-out digits x "
              f"{r['window_ms']:g} ms, images from rest, blocks of 25", "",
              "| job | configuration | wall (s) | speed-up over 1 x 1 | peak RSS per worker (MB) |",

@@ -90,15 +90,16 @@ def accuracy(args) -> None:
     train_digits = split.train.subset(np.arange(args.digits))
     held_out = split.validation.subset(np.arange(args.images))
     settings = spikes.SpikeTrainSettings(window=args.window, epochs=1, batch_size=25,
-                                         threads=2, learning_rate=args.lr)
+                                         threads=2, learning_rate=args.lr, loss=args.loss)
     began = time.perf_counter()
     trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
                                     settings, progress=True)
     train_s = time.perf_counter() - began
-    name = f"spike_training_accuracy_{start.architecture}_{args.digits}"
+    name = f"spike_training_accuracy_{start.architecture}_{args.digits}_{args.loss}"
     network_file.write(trained, args.out / "networks" / f"{name}.h5")
     rows = []
-    evaluations = [("NEST", held_out, DeployConfig(window=args.eval_window, threads=2, seed=3))]
+    evaluations = [] if args.skip_nest else [
+        ("NEST", held_out, DeployConfig(window=args.eval_window, threads=2, seed=3))]
     if args.torch_images:  # the exact simulator, equal to NEST in float64: more digits
         evaluations.append(("torch float64", split.validation.subset(np.arange(
             args.torch_images)), DeployConfig(backend="torch", window=args.eval_window,
@@ -115,7 +116,8 @@ def accuracy(args) -> None:
                          "accuracy": ev["accuracy"], "by_time": at})
             print(rows[-1], flush=True)
     lines = [f"{args.init}, then one epoch of spike-based training on {args.digits} of its "
-             f"training digits at a {args.window:g} ms window (lr {args.lr:g}, {train_s:.0f} s, "
+             f"training digits at a {args.window:g} ms window ({args.loss} loss, lr "
+             f"{args.lr:g}, {train_s:.0f} s, "
              f"loss {history.loss[0]:.3f}; the trained network: networks/{name}.h5); both "
              f"deployed on held-out digits x {args.eval_window:g} ms, rest protocol, seed 3.",
              "", "| network | backend | held-out digits | " + " | ".join(
@@ -165,8 +167,7 @@ def time_table(args) -> None:
     for r in rows:
         lines.append(f"| `{Path(r['network']).name}` | " + " | ".join(
             f"{100 * r['by_time'][t]:.2f} %" for t in TABLE_MS) + " |")
-    _write(args.out, "spike_training_time_table", {"rows": rows, "images": args.images},
-           lines)
+    _write(args.out, args.name, {"rows": rows, "images": args.images}, lines)
 
 
 def _write(folder: Path, name: str, result: dict, lines: list) -> None:
@@ -182,6 +183,8 @@ def main() -> None:
     parser.add_argument("--job", choices=("speed", "accuracy", "time-table"), default="speed")
     parser.add_argument("--networks", nargs="*", type=Path, default=[],
                         help="time-table: the network files to evaluate")
+    parser.add_argument("--name", default="spike_training_time_table",
+                        help="time-table: the results' file name")
     parser.add_argument("--data", default="../shared/data/mnist")
     parser.add_argument("--digits", type=int, default=200)
     parser.add_argument("--window", type=float, default=100.0)
@@ -193,6 +196,10 @@ def main() -> None:
                         help="also evaluate on this many held-out digits on the torch backend")
     parser.add_argument("--eval-window", type=float, default=300.0)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--loss", choices=("rate-mse", "cross-entropy"), default="rate-mse",
+                        help="accuracy: the spike-training loss")
+    parser.add_argument("--skip-nest", action="store_true",
+                        help="accuracy: evaluate on the torch backend only (--torch-images)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     {"speed": speed, "accuracy": accuracy, "time-table": time_table}[args.job](args)

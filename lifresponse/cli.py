@@ -213,12 +213,16 @@ def _add_training(commands) -> None:
     train.add_argument("--method", choices=("ann", "spikes"), default="ann",
                        help="ann: the rate model above; spikes: directly on spike trains "
                             "through the exact simulator (NEST's dynamics) with a surrogate "
-                            "gradient, cross entropy of the output spike counts")
+                            "gradient, a loss on the output spike counts (--loss)")
     train.add_argument("--window", type=float, default=100.0, metavar="MS",
                        help="--method spikes: presentation time per image it trains for")
     train.add_argument("--surrogate", choices=("lee", "fast-sigmoid"), default="lee",
                        help="--method spikes: Lee et al.'s pseudo-derivative 1/V_th, or a fast "
                             "sigmoid 1/(1+|V - V_th|)^2")
+    train.add_argument("--loss", choices=("rate-mse", "cross-entropy"), default="rate-mse",
+                       help="--method spikes: rate-mse: the ANN's loss on measured output "
+                            "rates (true class at 1/tau_syn, others silent); cross-entropy: "
+                            "the counts as logits (drives outputs towards saturation)")
     train.add_argument("--init", type=Path, metavar="NETWORK",
                        help="--method spikes: start from this network file (e.g. a trained "
                             "Noisy Softplus network) instead of --arch")
@@ -280,6 +284,9 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
     parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT_HZ,
                         help="penalise hidden rates above this (Hz), so that the ANN stays where "
                              "it models the LIF neuron; 0 for none (the paper's protocol)")
+    parser.add_argument("--augment", type=int, default=0, metavar="PIXELS",
+                        help="shift each training image by up to this many pixels at random, "
+                             "every epoch; 0 for none (the paper's protocol)")
     parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.ckpt after an interruption")
@@ -298,7 +305,7 @@ def _calibration(args):
 
 def _settings(args) -> dict:
     return {"batch_size": args.batch_size, "rate_limit": args.rate_limit, "seed": args.seed,
-            "threads": args.threads, "device": args.device}
+            "augment": args.augment, "threads": args.threads, "device": args.device}
 
 
 def _run_train(args) -> None:
@@ -307,6 +314,14 @@ def _run_train(args) -> None:
     if args.method == "spikes":
         _run_train_spikes(args)
         return
+    spikes_only = {"--window": args.window != 100.0, "--surrogate": args.surrogate != "lee",
+                   "--loss": args.loss != "rate-mse", "--init": args.init is not None}
+    given = [flag for flag, changed in spikes_only.items() if changed]
+    if given:
+        from lifresponse.errors import ParameterError
+
+        raise ParameterError(f"{given[0]}: belongs to --method spikes; give --method spikes "
+                             "or leave it out")
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0,
@@ -322,7 +337,8 @@ def _run_train_spikes(args) -> None:
 
     ann_only = {"--train-noise": args.train_noise != 0.0,
                 "--rate-limit": args.rate_limit != RATE_LIMIT_HZ,
-                "--activation": args.activation != "noisy-softplus"}
+                "--activation": args.activation != "noisy-softplus",
+                "--augment": args.augment != 0}
     given = [flag for flag, changed in ann_only.items() if changed]
     if given:
         raise ParameterError(f"{given[0]}: belongs to --method ann; spike training has no "
@@ -331,8 +347,9 @@ def _run_train_spikes(args) -> None:
         _calibration(args), architecture=args.arch, init=args.init, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0, out=args.out,
         resume=args.resume, force=args.force, progress=not args.quiet, window=args.window,
-        surrogate=args.surrogate, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, seed=args.seed, threads=args.threads, device=args.device)
+        surrogate=args.surrogate, loss=args.loss, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
+        threads=args.threads, device=args.device)
     print(f"{_validation_line(network)} (spikes, {args.window:g} ms); wrote {args.out}")
 
 

@@ -214,6 +214,7 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
         "label_offset": getattr(settings, "label_offset", None),
         "training_noise_hz": getattr(settings, "training_noise", None),
         "rate_limit_hz": getattr(settings, "rate_limit", None),
+        "augment_px": getattr(settings, "augment", None),
         "validation_accuracy": history.validation_accuracy[-1],
         "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
                     "epoch_seconds": history.epoch_seconds,
@@ -312,8 +313,8 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
         timestep; a shorter window then suffices.
     **settings
         Fields of :class:`lifresponse.training.spikes.SpikeTrainSettings` (``window`` in ms,
-        ``epochs``, ``batch_size``, ``learning_rate``, ``surrogate``, ``seed``, ``threads``,
-        ``device``).
+        ``epochs``, ``batch_size``, ``learning_rate``, ``surrogate``, ``loss``, ``seed``,
+        ``threads``, ``device``).
     """
     from lifresponse.training import spikes, trainer
 
@@ -342,7 +343,8 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
     trained, history = spikes.train(start, split.train, split.validation, spike_settings, out,
                                     resume=resume, progress=progress)
     details = {"window_ms": spike_settings.window, "timestep_ms": start.timestep,
-               "surrogate": spike_settings.surrogate, "neuron": start.neuron.to_dict(),
+               "surrogate": spike_settings.surrogate, "loss": spike_settings.loss,
+               "neuron": start.neuron.to_dict(),
                "cell": "IF_curr_exp", "initial_network": source}
     trained.provenance = provenance(split, spike_settings, history, calibration,
                                     spikes=details)

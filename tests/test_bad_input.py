@@ -22,6 +22,7 @@ CASES = [
     (["train", "--S", "inf", "--out", "{tmp}/n.h5"], "--S: must be > 0 (got inf"),
     (["train", "--rate-limit", "nan", "--out", "{tmp}/n.h5"], "--rate-limit: must be >= 0 Hz"),
     (["train", "--train-noise", "-1", "--out", "{tmp}/n.h5"], "--train-noise: must be >= 0 Hz"),
+    (["train", "--augment", "-2", "--out", "{tmp}/n.h5"], "--augment: must be a whole number"),
     (["train", "--batch-size", "0", "--out", "{tmp}/n.h5"], "--batch-size: must be >= 1, a whole"),
     (["train", "--validation", "5000", "--out", "{tmp}/n.h5"], "--validation: must be between"),
     (["finetune", "{net}", "--label-offset", "nan", "--out", "{tmp}/n.h5"],

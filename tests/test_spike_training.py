@@ -89,3 +89,20 @@ def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
                      str(tmp_path / "n.h5")]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "n.h5").exists()
+    with pytest.raises(ParameterError, match="loss: one of rate-mse, cross-entropy"):
+        spikes.SpikeTrainSettings(loss="hinge")
+    for option in (["--loss", "cross-entropy"], ["--surrogate", "fast-sigmoid"],
+                   ["--init", str(tmp_path / "start.h5")]):
+        assert main(["train", *option, "--epochs", "1", "--out", str(tmp_path / "n.h5")]) == 2
+        assert f"{option[0]}: belongs to --method spikes" in capsys.readouterr().err
+        assert not (tmp_path / "n.h5").exists()
+
+
+def test_rate_loss_is_the_ann_loss_on_measured_rates():
+    """20 spikes in 100 ms at tau_syn 5 ms is 200 Hz = 1 / tau_syn: the one-hot target."""
+    counts = torch.tensor([[20.0, 0.0, 0.0]], dtype=torch.float64)
+    assert float(spikes.count_loss(counts, torch.tensor([0]), "rate-mse", 100.0, 5.0)) == 0.0
+    wrong = spikes.count_loss(counts, torch.tensor([1]), "rate-mse", 100.0, 5.0)
+    assert float(wrong) == pytest.approx(2 / 3)
+    logits = spikes.count_loss(counts, torch.tensor([0]), "cross-entropy", 100.0, 5.0)
+    assert float(logits) == pytest.approx(-torch.log_softmax(counts, 1)[0, 0].item())

@@ -98,10 +98,12 @@ def test_short_training_learns_the_bundled_digits(digits, tmp_path):
     assert history.validation_accuracy[-1] > 0.80 > before + 0.3
 
 
-def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path, monkeypatch):
+@pytest.mark.parametrize("augment", [0, 2])
+def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path, monkeypatch,
+                                                               augment):
     train_set, validation_set = digits
     small_train = train_set.subset(np.arange(1000))
-    settings = trainer.TrainSettings(epochs=2, seed=1)
+    settings = trainer.TrainSettings(epochs=2, seed=1, augment=augment)
 
     def fresh():
         return trainer.make_model("4c5-4s-10fc", "relu", K, S, TAU, LIFParams(), seed=1)
@@ -139,7 +141,8 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path,
 def test_cli_train_finetune_evaluate(tmp_path, capsys):
     out, tuned = tmp_path / "n.h5", tmp_path / "t.h5"
     assert main(["train", "--arch", "4c5-4s-10fc", "--activation", "relu", "--epochs", "1",
-                 "--out", str(out), "--quiet"]) == 0
+                 "--augment", "1", "--out", str(out), "--quiet"]) == 0
+    assert network_file.read(out).provenance["augment_px"] == 1
     assert main(["finetune", str(out), "--out", str(tuned), "--quiet"]) == 0
     network = network_file.read(tuned)
     assert network.activation == "noisy-softplus"
@@ -156,6 +159,17 @@ def test_cli_train_finetune_evaluate(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nowhere"), "--out",
                  str(tmp_path / "x.h5")]) == 2
     assert "no such directory" in capsys.readouterr().err
+
+
+def test_shifted_moves_each_image_by_its_own_whole_pixels():
+    images = torch.zeros((3, 1, 6, 5))
+    images[:, 0, 2, 2] = 1.0
+    images[2, 0, 0, 4] = 2.0  # moved out of the frame by its shift
+    moved = trainer.shifted(images, torch.tensor([[0, 0], [1, -2], [-2, 1]]), 2)
+    assert torch.equal(moved[0], images[0])
+    assert torch.nonzero(moved[1, 0]).tolist() == [[3, 0]]
+    assert torch.nonzero(moved[2, 0]).tolist() == [[0, 3]]
+    assert float(moved[2].sum()) == 1.0
 
 
 def test_rate_penalty_counts_only_the_excess_over_the_ceiling():
@@ -189,6 +203,8 @@ def test_bad_settings():
         trainer.TrainSettings(epochs=0)
     with pytest.raises(ParameterError, match="rate_limit: must be >= 0 Hz"):
         trainer.TrainSettings(rate_limit=-1.0)
+    with pytest.raises(ParameterError, match="augment: must be a whole number of pixels"):
+        trainer.TrainSettings(augment=-1)
     if not torch.cuda.is_available():
         with pytest.raises(ParameterError, match="no CUDA GPU"):
             trainer.TrainSettings(device="cuda")

@@ -59,6 +59,9 @@ class TrainSettings:
         Hidden-layer rate ceiling (Hz); 0 for none (the paper's protocol). Every hidden rate
         above it adds ``((rate - rate_limit) tau_syn)^2``, averaged over the layer's neurons, to
         the loss (:func:`rate_penalty`).
+    augment : int
+        Largest random shift of a training image (pixels, each axis; :func:`shifted`); 0 for
+        none (the paper's protocol).
     seed : int
     threads : int
         torch CPU threads.
@@ -74,6 +77,7 @@ class TrainSettings:
     label_offset: float = 0.0
     training_noise: float = 0.0
     rate_limit: float = RATE_LIMIT_HZ
+    augment: int = 0
     seed: int = 0
     threads: int = field(default_factory=available_cores)
     device: str = "cpu"
@@ -84,6 +88,10 @@ class TrainSettings:
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
                 raise ParameterError(f"{name}: must be >= 0 Hz and finite (got {value})")
+        if isinstance(self.augment, bool) or not isinstance(self.augment, int) \
+                or self.augment < 0:
+            raise ParameterError(f"augment: must be a whole number of pixels >= 0 (got "
+                                 f"{self.augment!r})")
         if not math.isfinite(self.label_offset):
             raise ParameterError(f"label_offset: must be finite (got {self.label_offset})")
         if not 0 < self.decay <= 1 or self.decay_every < 1:
@@ -154,14 +162,18 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     targets = (targets + settings.label_offset).to(settings.device)
     for epoch in range(start_epoch, settings.epochs):
         start = time.perf_counter()
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(
-            settings.seed * 1000 + epoch)).to(settings.device)
+        epoch_generator = torch.Generator().manual_seed(settings.seed * 1000 + epoch)
+        order = torch.randperm(len(images), generator=epoch_generator).to(settings.device)
+        shifts = torch.randint(-settings.augment, settings.augment + 1, (len(images), 2),
+                               generator=epoch_generator).to(settings.device)
         model.train()
         total, batches = 0.0, range(0, len(images), settings.batch_size)
         for first in tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}",
                           disable=not progress, leave=False, unit="batch"):
             index = order[first:first + settings.batch_size]
-            outputs = model(images[index], return_all=True)
+            batch = shifted(images[index], shifts[first:first + len(index)], settings.augment) \
+                if settings.augment else images[index]
+            outputs = model(batch, return_all=True)
             loss = torch.mean((outputs[-1] - targets[index]) ** 2)
             if settings.rate_limit > 0:
                 ceiling = settings.rate_limit * model.activation.tau_s
@@ -183,6 +195,19 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         if ckpt is not None:
             save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
     return history
+
+
+def shifted(images: torch.Tensor, shifts: torch.Tensor, largest: int) -> torch.Tensor:
+    """``images`` (n, channels, height, width) each moved by its own whole-pixel ``shifts``
+    (n, 2: down, right; within +-``largest``), zeros moved in: the common MNIST augmentation,
+    which lets a network learn that a digit is the same a pixel or two away."""
+    n, _, height, width = images.shape
+    padded = torch.nn.functional.pad(images, (largest,) * 4)
+    rows = torch.arange(height, device=images.device) + largest - shifts[:, :1]  # (n, height)
+    cols = torch.arange(width, device=images.device) + largest - shifts[:, 1:]  # (n, width)
+    picked = padded[torch.arange(n, device=images.device)[:, None, None], :,
+                    rows[:, :, None], cols[:, None, :]]  # (n, height, width, channels)
+    return picked.permute(0, 3, 1, 2)
 
 
 def restore_checkpoint(ckpt: Path | None, resume: bool, settings, model, optimizer,

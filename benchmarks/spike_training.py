@@ -95,7 +95,8 @@ def accuracy(args) -> None:
     trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
                                     settings, progress=True)
     train_s = time.perf_counter() - began
-    name = f"spike_training_accuracy_{start.architecture}_{args.digits}_{args.loss}"
+    name = f"spike_training_accuracy_{start.architecture}_{args.digits}_{args.loss}" + (
+        "" if args.lr == 1e-4 else f"_lr{args.lr:g}")
     network_file.write(trained, args.out / "networks" / f"{name}.h5")
     rows = []
     evaluations = [] if args.skip_nest else [

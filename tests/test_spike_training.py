@@ -43,6 +43,7 @@ def test_spike_training_learns_and_deploys_on_nest(tmp_path):
     assert history["loss"][1] < history["loss"][0]
     assert network.provenance["method"] == "spikes"
     assert network.provenance["spikes"]["window_ms"] == 30.0 and network.activation == "none"
+    assert network.provenance["spikes"]["loss"] == "rate-mse"
     run = lr.deploy(tmp_path / "s.h5", digits=digits.subset(np.arange(20)), window=30.0,
                     threads=1, progress=False)
     assert run.attrs["backend"] == "nest" and run.output_counts.sum() > 0

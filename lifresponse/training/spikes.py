@@ -23,10 +23,9 @@ layer's spike counts over the window:
   measured, it drove a Noisy Softplus network's outputs from 23 to 98 Hz on average and cost
   2-3 points of accuracy in one epoch (docs/training.md).
 
-The trained weights (nA)
-are written as a network file that deploys unchanged on NEST, sPyNNaker and the torch
-simulator; it records the method, window, timestep and neuron it was trained for, and has no
-ANN model (``activation = "none"``).
+The trained weights (nA) are written as a network file that deploys unchanged on NEST,
+sPyNNaker and the torch simulator; it records the method, window, timestep, neuron, surrogate
+and loss it was trained with, and has no ANN model (``activation = "none"``).
 """
 
 from __future__ import annotations

@@ -314,14 +314,8 @@ def _run_train(args) -> None:
     if args.method == "spikes":
         _run_train_spikes(args)
         return
-    spikes_only = {"--window": args.window != 100.0, "--surrogate": args.surrogate != "lee",
-                   "--loss": args.loss != "rate-mse", "--init": args.init is not None}
-    given = [flag for flag, changed in spikes_only.items() if changed]
-    if given:
-        from lifresponse.errors import ParameterError
-
-        raise ParameterError(f"{given[0]}: belongs to --method spikes; give --method spikes "
-                             "or leave it out")
+    _refuse_changed(args, ("--window", "--surrogate", "--loss", "--init"),
+                         "belongs to --method spikes; give --method spikes or leave it out")
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0,
@@ -331,18 +325,21 @@ def _run_train(args) -> None:
     print(f"{_validation_line(network)}; wrote {args.out}")
 
 
-def _run_train_spikes(args) -> None:
-    from lifresponse import workflow
+def _refuse_changed(args, flags: tuple, why: str) -> None:
+    """Refuse the first of ``flags`` given a value other than its default (an option of a mode
+    not chosen), saying ``why``."""
     from lifresponse.errors import ParameterError
 
-    ann_only = {"--train-noise": args.train_noise != 0.0,
-                "--rate-limit": args.rate_limit != RATE_LIMIT_HZ,
-                "--activation": args.activation != "noisy-softplus",
-                "--augment": args.augment != 0}
-    given = [flag for flag, changed in ann_only.items() if changed]
-    if given:
-        raise ParameterError(f"{given[0]}: belongs to --method ann; spike training has no "
-                             "rate model")
+    for flag in flags:
+        dest = flag.lstrip("-").replace("-", "_")
+        if getattr(args, dest) != args.parser.get_default(dest):
+            raise ParameterError(f"{flag}: {why}")
+
+
+def _run_train_spikes(args) -> None:
+    from lifresponse import workflow
+    _refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment"),
+                         "belongs to --method ann; spike training has no rate model")
     network = workflow.train_spikes(
         _calibration(args), architecture=args.arch, init=args.init, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0, out=args.out,
@@ -586,17 +583,12 @@ def _run_energy(args) -> None:
 
 def _predict_energy(args) -> None:
     from lifresponse import workflow
-    from lifresponse.errors import ParameterError
     from lifresponse.networks import network_file
 
-    report_only = {"--mapping": args.mapping, "--devices": args.devices,
-                   "--hardware": args.hardware != ",".join(DEFAULT_DEVICES) or None,
-                   "--out": args.out != Path("report") or None}
-    given = [flag for flag, value in report_only.items() if value]
-    if given:
-        raise ParameterError(f"{given[0]}: belongs to the report of a run; with --network alone "
-                             "the ANN's predicted rates give the synaptic-event model only (add "
-                             "--backend nest or torch to simulate it and report every device)")
+    _refuse_changed(args, ("--mapping", "--devices", "--hardware", "--out"),
+                    "belongs to the report of a run; with --network alone the ANN's predicted "
+                    "rates give the synaptic-event model only (add --backend nest or torch to "
+                    "simulate it and report every device)")
 
     result = workflow.predict_energy(args.network, data=args.data, test=args.test,
                                      images=args.images, duration=args.duration,

@@ -164,8 +164,9 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         start = time.perf_counter()
         epoch_generator = torch.Generator().manual_seed(settings.seed * 1000 + epoch)
         order = torch.randperm(len(images), generator=epoch_generator).to(settings.device)
-        shifts = torch.randint(-settings.augment, settings.augment + 1, (len(images), 2),
-                               generator=epoch_generator).to(settings.device)
+        if settings.augment:  # drawn after the order: without it, training is as before
+            shifts = torch.randint(-settings.augment, settings.augment + 1, (len(images), 2),
+                                   generator=epoch_generator).to(settings.device)
         model.train()
         total, batches = 0.0, range(0, len(images), settings.batch_size)
         for first in tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}",

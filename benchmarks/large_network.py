@@ -1,13 +1,14 @@
 """The papers' larger network, 12c5-2s-64c5-2s-10fc, trained to run as an SNN: Noisy Softplus
 with our 1 ms-step calibration (k, S) = (0.332, 186.3) at tau_syn 5 ms, the hidden-rate limit
-(200 Hz), and randomly shifted training images (``--augment`` pixels); 20 epochs on 50,000
-MNIST digits, then 1 epoch of fine tuning (labels + 0.01, the same augmentation), through the
-library workflow (as ``lifresponse train`` / ``finetune`` run it).
+(200 Hz), and randomly shifted training images (``--augment`` pixels); 20 epochs (``--epochs``;
+learning rate x ``--decay`` every ``--decay-every`` epochs) on 50,000 MNIST digits, then 1
+epoch of fine tuning (labels + 0.01, the same augmentation), through the library workflow (as
+``lifresponse train`` / ``finetune`` run it).
 
 Writes the DNN validation accuracy (10,000 held-out digits) and seconds per epoch to
-``results/large_network_augment<N>.{json,md}`` and the networks to ``results/networks/``. The
-SNN figures come from ``spike_training.py --job time-table`` (torch backend, equal to NEST)
-and ``torch_nest_check.py`` (NEST) on the written files.
+``results/large_network_augment<N>[_<schedule>].{json,md}`` and the networks to
+``results/networks/``. The SNN figures come from ``spike_training.py --job time-table`` (torch
+backend, equal to NEST) and ``torch_nest_check.py`` (NEST) on the written files.
 """
 
 from __future__ import annotations
@@ -34,22 +35,29 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
     parser.add_argument("--augment", type=int, default=2, help="largest shift (pixels)")
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--decay", type=float, default=0.9,
+                        help="learning-rate factor every --decay-every epochs")
+    parser.add_argument("--decay-every", type=int, default=2)
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
     digits = load_mnist(args.data)  # 50,000 / 10,000 by lifresponse.splits, seed 0
-    stem = f"{ARCHITECTURE}_noisy-softplus_limit200_augment{args.augment}"
+    schedule = "" if (args.epochs, args.decay, args.decay_every) == (20, 0.9, 2) else \
+        f"_{args.epochs}epochs_decay{args.decay:g}every{args.decay_every}"
+    stem = f"{ARCHITECTURE}_noisy-softplus_limit200_augment{args.augment}{schedule}"
     out = args.results / "networks"
     began = time.perf_counter()
     network = workflow.train(Calibration.by_hand(K, S, TAU_SYN), architecture=ARCHITECTURE,
                              digits=digits, epochs=args.epochs, augment=args.augment,
+                             decay=args.decay, decay_every=args.decay_every,
                              out=out / f"{stem}.h5", force=True, progress=True)
     tuned = workflow.finetune(network, digits=digits, augment=args.augment,
                               out=out / f"{stem}_tuned.h5", force=True, progress=True)
     history = network.provenance["history"]
     result = {
         "architecture": ARCHITECTURE, "k": K, "S": S, "tau_syn_ms": TAU_SYN,
-        "augment_px": args.augment, "epochs": args.epochs, "rate_limit_hz": 200.0,
+        "augment_px": args.augment, "epochs": args.epochs, "decay": args.decay,
+        "decay_every": args.decay_every, "rate_limit_hz": 200.0,
         "dnn_validation_accuracy": network.provenance["validation_accuracy"],
         "dnn_validation_accuracy_tuned": tuned.provenance["validation_accuracy"],
         "validation_accuracy_by_epoch": history["validation_accuracy"],
@@ -58,15 +66,17 @@ def main() -> None:
         "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} "
                    "threads", "lifresponse": __version__, "date": time.strftime("%Y-%m-%d")}
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"large_network_augment{args.augment}.json").write_text(
+    name = f"large_network_augment{args.augment}{schedule}"
+    (args.results / f"{name}.json").write_text(
         json.dumps(result, indent=1))
     text = (f"{ARCHITECTURE} Noisy Softplus (k, S) = ({K}, {S}), rate limit 200 Hz, shifts up "
-            f"to {args.augment} px, {args.epochs} epochs + 1 of fine tuning on 50,000 digits: "
+            f"to {args.augment} px, {args.epochs} epochs (learning rate x{args.decay:g} every "
+            f"{args.decay_every}) + 1 of fine tuning on 50,000 digits: "
             f"DNN validation accuracy {100 * result['dnn_validation_accuracy']:.2f} %, after "
             f"fine tuning {100 * result['dnn_validation_accuracy_tuned']:.2f} % (10,000 "
             f"held-out digits); {result['seconds_per_epoch_median']:.1f} s per epoch "
             f"(median), {result['machine']}; nothing else ran meanwhile.\n")
-    (args.results / f"large_network_augment{args.augment}.md").write_text(text)
+    (args.results / f"{name}.md").write_text(text)
     print(text)
 
 

@@ -276,7 +276,11 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--lr", type=float, default=learning_rate,
-                        help="initial Adam learning rate (x0.9 every 2 epochs)")
+                        help="initial Adam learning rate (times --decay every --decay-every "
+                             "epochs)")
+    parser.add_argument("--decay", type=float, default=0.9,
+                        help="learning-rate factor, in (0, 1]")
+    parser.add_argument("--decay-every", type=int, default=2, metavar="EPOCHS")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     parser.add_argument("--threads", type=int, default=available_cores(),
                         help="torch CPU threads (default: the cores this process may use)")
@@ -305,7 +309,8 @@ def _calibration(args):
 
 def _settings(args) -> dict:
     return {"batch_size": args.batch_size, "rate_limit": args.rate_limit, "seed": args.seed,
-            "augment": args.augment, "threads": args.threads, "device": args.device}
+            "augment": args.augment, "decay": args.decay, "decay_every": args.decay_every,
+            "threads": args.threads, "device": args.device}
 
 
 def _run_train(args) -> None:
@@ -315,7 +320,7 @@ def _run_train(args) -> None:
         _run_train_spikes(args)
         return
     _refuse_changed(args, ("--window", "--surrogate", "--loss", "--init"),
-                         "belongs to --method spikes; give --method spikes or leave it out")
+                    "belongs to --method spikes; give --method spikes or leave it out")
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0,
@@ -339,7 +344,9 @@ def _refuse_changed(args, flags: tuple, why: str) -> None:
 def _run_train_spikes(args) -> None:
     from lifresponse import workflow
     _refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment"),
-                         "belongs to --method ann; spike training has no rate model")
+                    "belongs to --method ann; spike training has no rate model")
+    _refuse_changed(args, ("--decay", "--decay-every"),
+                    "belongs to --method ann; spike training keeps its learning rate constant")
     network = workflow.train_spikes(
         _calibration(args), architecture=args.arch, init=args.init, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0, out=args.out,

@@ -215,6 +215,8 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
         "training_noise_hz": getattr(settings, "training_noise", None),
         "rate_limit_hz": getattr(settings, "rate_limit", None),
         "augment_px": getattr(settings, "augment", None),
+        "decay": getattr(settings, "decay", None),
+        "decay_every": getattr(settings, "decay_every", None),
         "validation_accuracy": history.validation_accuracy[-1],
         "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
                     "epoch_seconds": history.epoch_seconds,

@@ -204,3 +204,20 @@ def test_a_reader_of_the_partial_file_does_not_stop_the_sweep(tmp_path):
         reader.wait()
     with h5py.File(partial, "r") as f:
         assert (f["counts"][()] == 7).all() and f["done"][()].all()
+
+
+def test_workers_left_without_a_chunk_are_warned_of_with_the_max_cells_that_fills_them(caplog):
+    """6 points x 3 trials in one chunk of 18 cells: two workers would leave one idle; at most
+    9 cells per chunk (3 points) makes two chunks."""
+    config = _config(PoissonCurrentDrive(tau_syn=5.0), workers=2)
+    assert len(config.chunks()) == 1
+    with caplog.at_level("WARNING", logger="lifresponse.calibration.sweep"):
+        sweep.warn_idle_workers(config, len(config.chunks()))
+    assert "1 chunk(s) to run for 2 workers: 1 of them will idle. --max-cells 9 or fewer" \
+        in caplog.text
+    assert len(dataclasses.replace(config, max_cells_per_chunk=9).chunks()) == 2
+    caplog.clear()
+    for enough in (dataclasses.replace(config, max_cells_per_chunk=9),
+                   dataclasses.replace(config, scheduler="tcp://elsewhere:8786")):
+        sweep.warn_idle_workers(enough, len(enough.chunks()))
+    assert caplog.text == ""

@@ -141,8 +141,10 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path,
 def test_cli_train_finetune_evaluate(tmp_path, capsys):
     out, tuned = tmp_path / "n.h5", tmp_path / "t.h5"
     assert main(["train", "--arch", "4c5-4s-10fc", "--activation", "relu", "--epochs", "1",
-                 "--augment", "1", "--out", str(out), "--quiet"]) == 0
-    assert network_file.read(out).provenance["augment_px"] == 1
+                 "--augment", "1", "--decay", "0.5", "--decay-every", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    made = network_file.read(out).provenance
+    assert (made["augment_px"], made["decay"], made["decay_every"]) == (1, 0.5, 1)
     assert main(["finetune", str(out), "--out", str(tuned), "--quiet"]) == 0
     network = network_file.read(tuned)
     assert network.activation == "noisy-softplus"

@@ -9,6 +9,7 @@ on from there after an interruption. Only spike counts are kept.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from lifresponse import backends, distributed
 from lifresponse.calibration import results
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
+
+log = logging.getLogger(__name__)
 
 VIRTUAL_BOARD_NOTE = backends.virtual_board_note("the sweep")
 # Measured here: 1,550 cells x 10 s at 1 ms (1.55e7 neuron-steps) in 5.5 s on NEST, 1 thread.
@@ -250,6 +253,7 @@ def _run_chunks(config: SweepConfig, todo: list, bar):
     finishes: in this process (moving ``bar`` slice by slice), or on Dask workers (``bar``
     moves by whole chunks)."""
     if distributed.wanted(config.workers, config.scheduler):
+        warn_idle_workers(config, len(todo))
         slices = backends.get(config.backend, pynn=True).run_slices
         for result in distributed.run_tasks(_timed_chunk, [(c, points) for c, points in todo],
                                             config.workers, config.scheduler, config.threads,
@@ -260,6 +264,20 @@ def _run_chunks(config: SweepConfig, todo: list, bar):
     for c, points in todo:
         bar.set_postfix_str(f"chunk {c + 1}/{len(config.chunks())}")
         yield _timed_chunk(config, c, points, bar)
+
+
+def warn_idle_workers(config: SweepConfig, n_chunks: int) -> None:
+    """Log a warning when a ``LocalCluster`` of ``config.workers`` would get fewer than one of
+    the ``n_chunks`` chunks each (the default ``max_cells_per_chunk`` makes the default grid one
+    chunk), naming the ``--max-cells`` that would occupy them all."""
+    if config.scheduler is not None or n_chunks >= config.workers:
+        return
+    n_points = config.means.size * config.stds.size
+    enough = math.ceil(n_points / config.workers) * config.trials
+    log.warning("%d chunk(s) to run for %d workers: %d of them will idle. --max-cells %d or "
+                "fewer gives every worker a chunk (a chunk is seeded by its index, so this "
+                "changes the counts, not their statistics)", n_chunks, config.workers,
+                config.workers - n_chunks, enough)
 
 
 def _timed_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar=None) -> tuple:

@@ -11,8 +11,8 @@ x ``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch 
 to NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: accuracy after
 50-1000 ms of ``--networks`` on ``--images`` held-out digits (torch backend, float64). Nothing
 else ran meanwhile. Writes ``results/spike_training_speed.*``,
-``results/spike_training_accuracy_<architecture>_<digits>.*`` with the trained network
-``results/networks/spike_training_accuracy_<architecture>_<digits>.h5``, and
+``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>]<suffix>.*`` with
+the trained network of that name in ``results/networks/``, and
 ``results/spike_training_time_table.*``.
 """
 
@@ -96,7 +96,7 @@ def accuracy(args) -> None:
                                     settings, progress=True)
     train_s = time.perf_counter() - began
     name = f"spike_training_accuracy_{start.architecture}_{args.digits}_{args.loss}" + (
-        "" if args.lr == 1e-4 else f"_lr{args.lr:g}")
+        "" if args.lr == 1e-4 else f"_lr{args.lr:g}") + args.suffix
     network_file.write(trained, args.out / "networks" / f"{name}.h5")
     rows = []
     evaluations = [] if args.skip_nest else [
@@ -201,6 +201,9 @@ def main() -> None:
                         help="accuracy: the spike-training loss")
     parser.add_argument("--skip-nest", action="store_true",
                         help="accuracy: evaluate on the torch backend only (--torch-images)")
+    parser.add_argument("--suffix", default="",
+                        help="accuracy: appended to the results' and network's names (runs of "
+                             "one architecture from different --init)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     {"speed": speed, "accuracy": accuracy, "time-table": time_table}[args.job](args)

@@ -280,7 +280,8 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
                              "epochs)")
     parser.add_argument("--decay", type=float, default=0.9,
                         help="learning-rate factor, in (0, 1]")
-    parser.add_argument("--decay-every", type=int, default=2, metavar="EPOCHS")
+    parser.add_argument("--decay-every", type=int, default=2, metavar="EPOCHS",
+                        help="epochs between two decays of the learning rate")
     parser.add_argument("--seed", type=int, default=0, help="initialisation and shuffling seed")
     parser.add_argument("--threads", type=int, default=available_cores(),
                         help="torch CPU threads (default: the cores this process may use)")

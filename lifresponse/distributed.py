@@ -5,7 +5,8 @@ a list of blocks of images, each starting from rest with input spikes seeded by 
 index), and a calibration sweep is a list of chunks, each seeded by (seed + chunk). Either runs
 on any worker with the same result. Here the tasks go to a Dask cluster: a ``LocalCluster`` of
 ``workers`` processes (one task at a time each, so one simulator per process), or an existing
-scheduler (``scheduler``, e.g. one started by dask-jobqueue on SLURM). The caller gets each
+scheduler (``scheduler``, e.g. one started by dask-jobqueue on SLURM; a worker process there
+runs one of our tasks at a time, whatever its thread count). The caller gets each
 result as it finishes and keeps it at once (the partial files of deploy and calibrate), so an
 interrupted run loses at most the blocks in flight; a task whose worker dies is run again on
 another (Dask's ``retries``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 
 from lifresponse.errors import BackendError, ParameterError
@@ -26,6 +28,7 @@ RETRIES = 3  # a task is tried again this many times when its worker is lost
 CONNECT_TIMEOUT = "10s"
 
 _PRESENTERS: dict = {}  # per worker process: (token, presentation, config) -> presenter
+_SIMULATOR = threading.Lock()  # per worker process: a simulator's kernel is one per process
 
 
 def check_workers(workers: int, scheduler: str | None) -> None:
@@ -73,12 +76,20 @@ def run_tasks(function: Callable, tasks: list[tuple], workers: int, scheduler: s
     finish (in any order). ``shared`` objects are sent to every worker once."""
     with client(workers, scheduler, threads) as connection:
         sent = [connection.scatter(obj, broadcast=True) for obj in shared]
-        futures = [connection.submit(function, *sent, *task, pure=False, retries=RETRIES)
-                   for task in tasks]
+        futures = [connection.submit(_one_at_a_time, function, *sent, *task, pure=False,
+                                     retries=RETRIES) for task in tasks]
         from dask.distributed import as_completed
 
         for future in as_completed(futures):
             yield future.result()
+
+
+def _one_at_a_time(function: Callable, *args):
+    """On a worker: ``function(*args)`` while holding this process's simulator, so that a worker
+    given several task threads (``dask worker --nthreads 4``) still runs one simulation at a
+    time: NEST's kernel, and a presenter, are one per process."""
+    with _SIMULATOR:
+        return function(*args)
 
 
 def present_block(network, token: str, backend_name: str, presentation, config, pixels,

@@ -47,6 +47,32 @@ def test_one_and_two_workers_give_the_same_run_and_sweep(net_file, tmp_path, rng
     np.testing.assert_array_equal(a.counts, b.counts)
 
 
+def test_a_worker_with_several_threads_runs_one_simulation_at_a_time(net_file, tmp_path, rng):
+    """A scheduler whose one worker process has 3 task threads (as ``dask worker --nthreads 3``
+    makes): the blocks and chunks sent there still give the single-process numbers."""
+    from dask.distributed import LocalCluster
+
+    digits = random_digits(rng, 6)
+    config = {**CONFIG, "window": 300.0}
+    # long enough for three tasks to overlap: without the lock, chunks fail with "Nodes have
+    # already been created" (another thread's kernel) and the counts come out different
+    sweep = {"means": "0.1:0.5:0.1", "stds": "0.2", "trials": 3, "duration": 5000.0,
+             "max_cells": 3}
+    alone = deploy(net_file, digits, DeployConfig(**config), tmp_path / "alone.h5",
+                   progress=False)
+    a = workflow.calibrate(out=tmp_path / "a.h5", progress=False, **sweep)
+    with LocalCluster(n_workers=1, threads_per_worker=3, processes=True,
+                      dashboard_address=None) as cluster:
+        shared = deploy(net_file, digits, DeployConfig(**config,
+                                                       scheduler=cluster.scheduler_address),
+                        tmp_path / "shared.h5", progress=False)
+        b = workflow.calibrate(out=tmp_path / "b.h5", progress=False,
+                               scheduler=cluster.scheduler_address, **sweep)
+    assert_same_run(run_file.read(tmp_path / "alone.h5"), run_file.read(tmp_path / "shared.h5"))
+    assert alone.attrs["evaluation"] == shared.attrs["evaluation"]
+    np.testing.assert_array_equal(a.counts, b.counts)
+
+
 def test_sigkilled_deployment_resumed_equals_an_uninterrupted_one(net_file, tmp_path, rng):
     digits = random_digits(rng, 8)
     np.savez(tmp_path / "digits.npz", images=digits.images, labels=digits.labels)

@@ -212,12 +212,12 @@ def test_workers_left_without_a_chunk_are_warned_of_with_the_max_cells_that_fill
     config = _config(PoissonCurrentDrive(tau_syn=5.0), workers=2)
     assert len(config.chunks()) == 1
     with caplog.at_level("WARNING", logger="lifresponse.calibration.sweep"):
-        sweep.warn_idle_workers(config, len(config.chunks()))
-    assert "1 chunk(s) to run for 2 workers: 1 of them will idle. --max-cells 9 or fewer" \
+        sweep.warn_idle_workers(config)
+    assert "the sweep has 1 chunk(s) for 2 workers: 1 of them will idle. --max-cells 9 or fewer" \
         in caplog.text
     assert len(dataclasses.replace(config, max_cells_per_chunk=9).chunks()) == 2
     caplog.clear()
     for enough in (dataclasses.replace(config, max_cells_per_chunk=9),
                    dataclasses.replace(config, scheduler="tcp://elsewhere:8786")):
-        sweep.warn_idle_workers(enough, len(enough.chunks()))
+        sweep.warn_idle_workers(enough)
     assert caplog.text == ""

@@ -253,7 +253,7 @@ def _run_chunks(config: SweepConfig, todo: list, bar):
     finishes: in this process (moving ``bar`` slice by slice), or on Dask workers (``bar``
     moves by whole chunks)."""
     if distributed.wanted(config.workers, config.scheduler):
-        warn_idle_workers(config, len(todo))
+        warn_idle_workers(config)
         slices = backends.get(config.backend, pynn=True).run_slices
         for result in distributed.run_tasks(_timed_chunk, [(c, points) for c, points in todo],
                                             config.workers, config.scheduler, config.threads,
@@ -266,16 +266,17 @@ def _run_chunks(config: SweepConfig, todo: list, bar):
         yield _timed_chunk(config, c, points, bar)
 
 
-def warn_idle_workers(config: SweepConfig, n_chunks: int) -> None:
+def warn_idle_workers(config: SweepConfig) -> None:
     """Log a warning when a ``LocalCluster`` of ``config.workers`` would get fewer than one of
-    the ``n_chunks`` chunks each (the default ``max_cells_per_chunk`` makes the default grid one
+    the sweep's chunks each (the default ``max_cells_per_chunk`` makes the default grid one
     chunk), naming the ``--max-cells`` that would occupy them all."""
+    n_chunks = len(config.chunks())
     if config.scheduler is not None or n_chunks >= config.workers:
         return
     n_points = config.means.size * config.stds.size
     enough = math.ceil(n_points / config.workers) * config.trials
-    log.warning("%d chunk(s) to run for %d workers: %d of them will idle. --max-cells %d or "
-                "fewer gives every worker a chunk (a chunk is seeded by its index, so this "
+    log.warning("the sweep has %d chunk(s) for %d workers: %d of them will idle. --max-cells %d "
+                "or fewer gives every worker a chunk (a chunk is seeded by its index, so this "
                 "changes the counts, not their statistics)", n_chunks, config.workers,
                 config.workers - n_chunks, enough)
 

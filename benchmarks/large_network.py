@@ -42,7 +42,9 @@ def main() -> None:
     args = parser.parse_args()
 
     digits = load_mnist(args.data)  # 50,000 / 10,000 by lifresponse.splits, seed 0
-    schedule = "" if (args.epochs, args.decay, args.decay_every) == (20, 0.9, 2) else \
+    default_schedule = all(getattr(args, k) == parser.get_default(k)
+                           for k in ("epochs", "decay", "decay_every"))
+    schedule = "" if default_schedule else \
         f"_{args.epochs}epochs_decay{args.decay:g}every{args.decay_every}"
     stem = f"{ARCHITECTURE}_noisy-softplus_limit200_augment{args.augment}{schedule}"
     out = args.results / "networks"

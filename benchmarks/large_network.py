@@ -1,9 +1,9 @@
 """The papers' larger network, 12c5-2s-64c5-2s-10fc, trained to run as an SNN: Noisy Softplus
 with our 1 ms-step calibration (k, S) = (0.332, 186.3) at tau_syn 5 ms, the hidden-rate limit
 (200 Hz), and randomly shifted training images (``--augment`` pixels); 20 epochs (``--epochs``;
-learning rate x ``--decay`` every ``--decay-every`` epochs) on 50,000 MNIST digits, then 1
-epoch of fine tuning (labels + 0.01, the same augmentation), through the library workflow (as
-``lifresponse train`` / ``finetune`` run it).
+learning rate x ``--decay`` every ``--decay-every`` epochs; seeded by ``--seed``) on 50,000
+MNIST digits, then 1 epoch of fine tuning (labels + 0.01, the same augmentation), through the
+library workflow (as ``lifresponse train`` / ``finetune`` run it).
 
 Writes the DNN validation accuracy (10,000 held-out digits) and seconds per epoch to
 ``results/large_network_augment<N>[_<schedule>].{json,md}`` and the networks to
@@ -38,6 +38,8 @@ def main() -> None:
     parser.add_argument("--decay", type=float, default=0.9,
                         help="learning-rate factor every --decay-every epochs")
     parser.add_argument("--decay-every", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the initial weights, batch order and shifts")
     parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
 
@@ -46,20 +48,21 @@ def main() -> None:
                            for k in ("epochs", "decay", "decay_every"))
     schedule = "" if default_schedule else \
         f"_{args.epochs}epochs_decay{args.decay:g}every{args.decay_every}"
+    schedule += f"_seed{args.seed}" if args.seed else ""
     stem = f"{ARCHITECTURE}_noisy-softplus_limit200_augment{args.augment}{schedule}"
     out = args.results / "networks"
     began = time.perf_counter()
     network = workflow.train(Calibration.by_hand(K, S, TAU_SYN), architecture=ARCHITECTURE,
                              digits=digits, epochs=args.epochs, augment=args.augment,
                              decay=args.decay, decay_every=args.decay_every,
-                             out=out / f"{stem}.h5", force=True, progress=True)
+                             seed=args.seed, out=out / f"{stem}.h5", force=True, progress=True)
     tuned = workflow.finetune(network, digits=digits, augment=args.augment,
                               out=out / f"{stem}_tuned.h5", force=True, progress=True)
     history = network.provenance["history"]
     result = {
         "architecture": ARCHITECTURE, "k": K, "S": S, "tau_syn_ms": TAU_SYN,
         "augment_px": args.augment, "epochs": args.epochs, "decay": args.decay,
-        "decay_every": args.decay_every, "rate_limit_hz": 200.0,
+        "decay_every": args.decay_every, "seed": args.seed, "rate_limit_hz": 200.0,
         "dnn_validation_accuracy": network.provenance["validation_accuracy"],
         "dnn_validation_accuracy_tuned": tuned.provenance["validation_accuracy"],
         "validation_accuracy_by_epoch": history["validation_accuracy"],
@@ -73,7 +76,7 @@ def main() -> None:
         json.dumps(result, indent=1))
     text = (f"{ARCHITECTURE} Noisy Softplus (k, S) = ({K}, {S}), rate limit 200 Hz, shifts up "
             f"to {args.augment} px, {args.epochs} epochs (learning rate x{args.decay:g} every "
-            f"{args.decay_every}) + 1 of fine tuning on 50,000 digits: "
+            f"{args.decay_every}, seed {args.seed}) + 1 of fine tuning on 50,000 digits: "
             f"DNN validation accuracy {100 * result['dnn_validation_accuracy']:.2f} %, after "
             f"fine tuning {100 * result['dnn_validation_accuracy_tuned']:.2f} % (10,000 "
             f"held-out digits); {result['seconds_per_epoch_median']:.1f} s per epoch "

@@ -11,8 +11,8 @@ x ``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch 
 to NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: accuracy after
 50-1000 ms of ``--networks`` on ``--images`` held-out digits (torch backend, float64). Nothing
 else ran meanwhile. Writes ``results/spike_training_speed.*``,
-``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>]<suffix>.*`` with
-the trained network of that name in ``results/networks/``, and
+``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>][_<surrogate>]``
+``<suffix>.*`` with the trained network of that name in ``results/networks/``, and
 ``results/spike_training_time_table.*``.
 """
 
@@ -90,13 +90,15 @@ def accuracy(args) -> None:
     train_digits = split.train.subset(np.arange(args.digits))
     held_out = split.validation.subset(np.arange(args.images))
     settings = spikes.SpikeTrainSettings(window=args.window, epochs=1, batch_size=25,
-                                         threads=2, learning_rate=args.lr, loss=args.loss)
+                                         threads=2, learning_rate=args.lr, loss=args.loss,
+                                         surrogate=args.surrogate)
     began = time.perf_counter()
     trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
                                     settings, progress=True)
     train_s = time.perf_counter() - began
     name = f"spike_training_accuracy_{start.architecture}_{args.digits}_{args.loss}" + (
-        "" if args.lr == 1e-4 else f"_lr{args.lr:g}") + args.suffix
+        "" if args.lr == 1e-4 else f"_lr{args.lr:g}") + (
+        "" if args.surrogate == "lee" else f"_{args.surrogate}") + args.suffix
     network_file.write(trained, args.out / "networks" / f"{name}.h5")
     rows = []
     evaluations = [] if args.skip_nest else [
@@ -117,7 +119,8 @@ def accuracy(args) -> None:
                          "accuracy": ev["accuracy"], "by_time": at})
             print(rows[-1], flush=True)
     lines = [f"{args.init}, then one epoch of spike-based training on {args.digits} of its "
-             f"training digits at a {args.window:g} ms window ({args.loss} loss, lr "
+             f"training digits at a {args.window:g} ms window ({args.loss} loss, "
+             f"{args.surrogate} surrogate, lr "
              f"{args.lr:g}, {train_s:.0f} s, "
              f"loss {history.loss[0]:.3f}; the trained network: networks/{name}.h5); both "
              f"deployed on held-out digits x {args.eval_window:g} ms, rest protocol, seed 3.",
@@ -154,10 +157,12 @@ def time_table(args) -> None:
                                                     threads=2, seed=3), progress=False)
         ev = run.attrs["evaluation"]
         times = np.asarray(ev["time_ms"])
+        bins = {t: int(np.argmin(np.abs(times - t))) for t in TABLE_MS}
         rows.append({"network": str(path), "architecture": network.architecture,
                      "wall_s": time.perf_counter() - began,
-                     "by_time": {t: float(ev["accuracy_by_time"][int(np.argmin(
-                         np.abs(times - t)))]) for t in TABLE_MS}})
+                     "by_time": {t: float(ev["accuracy_by_time"][b]) for t, b in bins.items()},
+                     "lost_ties_by_time": {t: _lost_ties(run.output_counts_by_time[:, b],
+                                                         run.labels) for t, b in bins.items()}})
         print(rows[-1], flush=True)
     lines = [f"Accuracy against presentation time on {args.images} held-out digits per network "
              "(the validation split each network records), 1 ms steps, every image from rest, "
@@ -168,7 +173,27 @@ def time_table(args) -> None:
     for r in rows:
         lines.append(f"| `{Path(r['network']).name}` | " + " | ".join(
             f"{100 * r['by_time'][t]:.2f} %" for t in TABLE_MS) + " |")
+    lines += ["", "Images lost to ties (the label among the most active outputs, the lowest "
+              "index of them chosen and not the label):", "",
+              "| network | " + " | ".join(f"{t} ms" for t in TABLE_MS) + " |",
+              "|---|" + "---|" * len(TABLE_MS)]
+    for r in rows:
+        lines.append(f"| `{Path(r['network']).name}` | " + " | ".join(
+            str(r["lost_ties_by_time"][t]) for t in TABLE_MS) + " |")
     _write(args.out, args.name, {"rows": rows, "images": args.images}, lines)
+
+
+def _lost_ties(counts, labels) -> int:
+    """Images whose label shares the most spikes with another output and loses the tie to a
+    lower index (:func:`lifresponse.networks.evaluation.classify`)."""
+    import numpy as np
+
+    from lifresponse.networks.evaluation import classify
+
+    top = counts.max(axis=1)
+    label_on_top = counts[np.arange(len(labels)), labels] == top
+    tied = (counts == top[:, None]).sum(axis=1) > 1
+    return int(np.sum(label_on_top & tied & (top > 0) & (classify(counts) != labels)))
 
 
 def _write(folder: Path, name: str, result: dict, lines: list) -> None:
@@ -199,6 +224,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--loss", choices=("rate-mse", "cross-entropy"), default="rate-mse",
                         help="accuracy: the spike-training loss")
+    parser.add_argument("--surrogate", choices=("lee", "fast-sigmoid"), default="lee",
+                        help="accuracy: the spike's surrogate derivative")
     parser.add_argument("--skip-nest", action="store_true",
                         help="accuracy: evaluate on the torch backend only (--torch-images)")
     parser.add_argument("--suffix", default="",

@@ -49,7 +49,7 @@ def main() -> None:
     times = np.asarray(evaluation["time_ms"])
     result["nest_accuracy_by_time"] = {
         t: float(evaluation["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
-        for t in (50, 100, 200, 300) if t <= args.window}
+        for t in (50, 100, 200, 300, 500, 1000) if t <= args.window}
     text = json.dumps(result, indent=1)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"torch_nest_check_{args.network.stem}.json").write_text(text)

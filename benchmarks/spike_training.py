@@ -9,7 +9,8 @@ fine-tuned Noisy Softplus one) trained on spikes for one epoch on ``--digits`` o
 training digits, then both networks deployed on NEST on ``--images`` of its held-out digits
 x ``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch backend, equal
 to NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: accuracy after
-50-1000 ms of ``--networks`` on ``--images`` held-out digits (torch backend, float64). Nothing
+50-1000 ms of ``--networks`` on ``--images`` held-out digits (torch backend, float64), and how
+many images a tie cost (the label among the most active outputs, a lower index chosen). Nothing
 else ran meanwhile. Writes ``results/spike_training_speed.*``,
 ``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>][_<surrogate>]``
 ``<suffix>.*`` with the trained network of that name in ``results/networks/``, and

@@ -6,7 +6,7 @@ MNIST digits, then 1 epoch of fine tuning (labels + 0.01, the same augmentation)
 library workflow (as ``lifresponse train`` / ``finetune`` run it).
 
 Writes the DNN validation accuracy (10,000 held-out digits) and seconds per epoch to
-``results/large_network_augment<N>[_<schedule>].{json,md}`` and the networks to
+``results/large_network_augment<N>[_<schedule>][_seed<N>].{json,md}`` and the networks to
 ``results/networks/``. The SNN figures come from ``spike_training.py --job time-table`` (torch
 backend, equal to NEST) and ``torch_nest_check.py`` (NEST) on the written files.
 """
@@ -48,8 +48,8 @@ def main() -> None:
                            for k in ("epochs", "decay", "decay_every"))
     schedule = "" if default_schedule else \
         f"_{args.epochs}epochs_decay{args.decay:g}every{args.decay_every}"
-    schedule += f"_seed{args.seed}" if args.seed else ""
-    stem = f"{ARCHITECTURE}_noisy-softplus_limit200_augment{args.augment}{schedule}"
+    seed = f"_seed{args.seed}" if args.seed else ""
+    stem = f"{ARCHITECTURE}_noisy-softplus_limit200_augment{args.augment}{schedule}{seed}"
     out = args.results / "networks"
     began = time.perf_counter()
     network = workflow.train(Calibration.by_hand(K, S, TAU_SYN), architecture=ARCHITECTURE,
@@ -71,7 +71,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} "
                    "threads", "lifresponse": __version__, "date": time.strftime("%Y-%m-%d")}
     args.results.mkdir(parents=True, exist_ok=True)
-    name = f"large_network_augment{args.augment}{schedule}"
+    name = f"large_network_augment{args.augment}{schedule}{seed}"
     (args.results / f"{name}.json").write_text(
         json.dumps(result, indent=1))
     text = (f"{ARCHITECTURE} Noisy Softplus (k, S) = ({K}, {S}), rate limit 200 Hz, shifts up "

@@ -13,7 +13,7 @@ to NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: 
 many images a tie cost (the label among the most active outputs, a lower index chosen). Nothing
 else ran meanwhile. Writes ``results/spike_training_speed.*``,
 ``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>][_<surrogate>]``
-``<suffix>.*`` with the trained network of that name in ``results/networks/``, and
+``[_trainseed<n>]<suffix>.*`` with the trained network of that name in ``results/networks/``, and
 ``results/spike_training_time_table.*``.
 """
 
@@ -92,14 +92,15 @@ def accuracy(args) -> None:
     held_out = split.validation.subset(np.arange(args.images))
     settings = spikes.SpikeTrainSettings(window=args.window, epochs=1, batch_size=25,
                                          threads=2, learning_rate=args.lr, loss=args.loss,
-                                         surrogate=args.surrogate)
+                                         surrogate=args.surrogate, seed=args.train_seed)
     began = time.perf_counter()
     trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
                                     settings, progress=True)
     train_s = time.perf_counter() - began
     name = f"spike_training_accuracy_{start.architecture}_{args.digits}_{args.loss}" + (
         "" if args.lr == 1e-4 else f"_lr{args.lr:g}") + (
-        "" if args.surrogate == "lee" else f"_{args.surrogate}") + args.suffix
+        "" if args.surrogate == "lee" else f"_{args.surrogate}") + (
+        "" if args.train_seed == 0 else f"_trainseed{args.train_seed}") + args.suffix
     network_file.write(trained, args.out / "networks" / f"{name}.h5")
     rows = []
     evaluations = [] if args.skip_nest else [
@@ -223,10 +224,14 @@ def main() -> None:
                         help="also evaluate on this many held-out digits on the torch backend")
     parser.add_argument("--eval-window", type=float, default=300.0)
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--loss", choices=("rate-mse", "cross-entropy"), default="rate-mse",
+    parser.add_argument("--loss", choices=("rate-mse", "cross-entropy", "margin"),
+                        default="rate-mse",
                         help="accuracy: the spike-training loss")
     parser.add_argument("--surrogate", choices=("lee", "fast-sigmoid"), default="lee",
                         help="accuracy: the spike's surrogate derivative")
+    parser.add_argument("--train-seed", type=int, default=0,
+                        help="accuracy: seeds the batch order and the training input spikes "
+                             "(another draw for a further epoch from a spike-trained --init)")
     parser.add_argument("--skip-nest", action="store_true",
                         help="accuracy: evaluate on the torch backend only (--torch-images)")
     parser.add_argument("--suffix", default="",

@@ -219,10 +219,13 @@ def _add_training(commands) -> None:
     train.add_argument("--surrogate", choices=("lee", "fast-sigmoid"), default="lee",
                        help="--method spikes: Lee et al.'s pseudo-derivative 1/V_th, or a fast "
                             "sigmoid 1/(1+|V - V_th|)^2")
-    train.add_argument("--loss", choices=("rate-mse", "cross-entropy"), default="rate-mse",
+    train.add_argument("--loss", choices=("rate-mse", "cross-entropy", "margin"),
+                       default="rate-mse",
                        help="--method spikes: rate-mse: the ANN's loss on measured output "
                             "rates (true class at 1/tau_syn, others silent); cross-entropy: "
-                            "the counts as logits (drives outputs towards saturation)")
+                            "the counts as logits (drives outputs towards saturation); "
+                            "margin: a squared hinge until the true class leads every other "
+                            "output by 0.25/tau_syn (50 Hz at 5 ms)")
     train.add_argument("--init", type=Path, metavar="NETWORK",
                        help="--method spikes: start from this network file (e.g. a trained "
                             "Noisy Softplus network) instead of --arch")

@@ -27,10 +27,15 @@ def test_forward_pass_is_the_simulation_deployment_runs(rng):
     pixels = digits.maps().reshape(len(digits), -1).astype(float)
     inputs = spikes.input_steps(network, pixels, np.arange(len(digits)),
                                 Presentation(60.0, 0.0, 1.0), 4, "cpu").double()
+    seen = []
     with torch.no_grad():
-        counts = model(inputs).numpy()
+        counts = model(inputs, on_step=lambda n, layer_spikes: seen.append(
+            [s.sum().item() for s in layer_spikes])).numpy()
     assert run.output_counts.sum() > 50
     assert np.mean(counts == run.output_counts) >= 0.99
+    # on_step sees every step's spikes of every layer: the output's add up to the counts
+    assert len(seen) == inputs.shape[0] and len(seen[0]) == len(network.layers)
+    assert sum(step[-1] for step in seen) == counts.sum()
 
 
 def test_spike_training_learns_and_deploys_on_nest(tmp_path):
@@ -92,7 +97,7 @@ def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
                      str(tmp_path / "n.h5")]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "n.h5").exists()
-    with pytest.raises(ParameterError, match="loss: one of rate-mse, cross-entropy"):
+    with pytest.raises(ParameterError, match="loss: one of rate-mse, cross-entropy, margin"):
         spikes.SpikeTrainSettings(loss="hinge")
     for option in (["--loss", "cross-entropy"], ["--surrogate", "fast-sigmoid"],
                    ["--init", str(tmp_path / "start.h5")]):
@@ -109,3 +114,16 @@ def test_rate_loss_is_the_ann_loss_on_measured_rates():
     assert float(wrong) == pytest.approx(2 / 3)
     logits = spikes.count_loss(counts, torch.tensor([0]), "cross-entropy", 100.0, 5.0)
     assert float(logits) == pytest.approx(-torch.log_softmax(counts, 1)[0, 0].item())
+
+
+def test_margin_loss_moves_only_images_not_clear_by_the_margin():
+    """A lead of 5 spikes in 100 ms (50 Hz, 0.25 / tau_syn at 5 ms) costs nothing; a tie costs
+    the squared margin per competitor, and its gradient raises the true class and lowers the
+    tied rival only."""
+    counts = torch.tensor([[20.0, 15.0, 0.0], [10.0, 10.0, 0.0]], dtype=torch.float64,
+                          requires_grad=True)
+    loss = spikes.count_loss(counts, torch.tensor([0, 0]), "margin", 100.0, 5.0)
+    assert float(loss) == pytest.approx(0.25 ** 2 / 2)
+    loss.backward()
+    assert torch.all(counts.grad[0] == 0)
+    assert counts.grad[1, 0] < 0 < counts.grad[1, 1] and counts.grad[1, 2] == 0

@@ -46,10 +46,10 @@ def read_out(network, digits, at_ms, seed: int, batch: int = 100) -> dict:
     bias = network.layers[-1].bias_per_neuron()
     model = spikes.SpikingSimulation(network).double()
     pixels = digits.maps().reshape(len(digits), -1).astype(float)
+    n_out = network.layers[-1].n_out
     right = {t: dict.fromkeys(READOUTS, 0.0) for t in at_ms}
     for first in range(0, len(digits), batch):
         images = np.arange(first, min(first + batch, len(digits)))
-        n_out = network.layers[-1].n_out
         state = {"counts": np.zeros((len(images), n_out)),
                  "first": np.full((len(images), n_out), np.inf),
                  "latest": np.full((len(images), n_out), np.inf),
@@ -79,6 +79,8 @@ def read_out(network, digits, at_ms, seed: int, batch: int = 100) -> dict:
 
 def winners(snap: dict, charge: np.ndarray, labels: np.ndarray) -> dict:
     """Images right per readout, from one time's counts, spike steps and charges."""
+    from lifresponse.networks.evaluation import classify
+
     counts = snap["counts"]
     top = counts.max(axis=1, keepdims=True)
     tied = (counts == top) & (top > 0)
@@ -88,7 +90,7 @@ def winners(snap: dict, charge: np.ndarray, labels: np.ndarray) -> dict:
         return np.argmin(np.where(tied, steps, np.inf), axis=1)
 
     fired = top[:, 0] > 0
-    return {"count": np.sum(fired & (counts.argmax(axis=1) == labels)),
+    return {"count": np.sum(classify(counts) == labels),
             "count, tie to first spike": np.sum(fired & (tie_to_earliest(snap["first"])
                                                          == labels)),
             "count, tie to first to reach it": np.sum(

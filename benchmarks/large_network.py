@@ -1,12 +1,12 @@
-"""The papers' larger network, 12c5-2s-64c5-2s-10fc, trained to run as an SNN: Noisy Softplus
-with our 1 ms-step calibration (k, S) = (0.332, 186.3) at tau_syn 5 ms, the hidden-rate limit
-(200 Hz), and randomly shifted training images (``--augment`` pixels); 20 epochs (``--epochs``;
-learning rate x ``--decay`` every ``--decay-every`` epochs; seeded by ``--seed``) on 50,000
-MNIST digits, then 1 epoch of fine tuning (labels + 0.01, the same augmentation), through the
-library workflow (as ``lifresponse train`` / ``finetune`` run it).
+"""The papers' larger network, 12c5-2s-64c5-2s-10fc (or ``--arch``), trained to run as an SNN:
+Noisy Softplus with our 1 ms-step calibration (k, S) = (0.332, 186.3) at tau_syn 5 ms, the
+hidden-rate limit (200 Hz), and randomly shifted training images (``--augment`` pixels); 20
+epochs (``--epochs``; learning rate x ``--decay`` every ``--decay-every`` epochs; seeded by
+``--seed``) on 50,000 MNIST digits, then 1 epoch of fine tuning (labels + 0.01, the same
+augmentation), through the library workflow (as ``lifresponse train`` / ``finetune`` run it).
 
 Writes the DNN validation accuracy (10,000 held-out digits) and seconds per epoch to
-``results/large_network_augment<N>[_<schedule>][_seed<N>].{json,md}`` and the networks to
+``results/large_network[_<arch>]_augment<N>[_<schedule>][_seed<N>].{json,md}`` and the networks to
 ``results/networks/``. The SNN figures come from ``spike_training.py --job time-table`` (torch
 backend, equal to NEST) and ``torch_nest_check.py`` (NEST) on the written files.
 """
@@ -26,13 +26,15 @@ from lifresponse import __version__, workflow
 from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import load_mnist
 
-ARCHITECTURE = "12c5-2s-64c5-2s-10fc"
+PAPERS_ARCHITECTURE = "12c5-2s-64c5-2s-10fc"
 K, S, TAU_SYN = 0.332, 186.3, 5.0  # our Poisson calibration at a 1 ms step (docs/calibration.md)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
+    parser.add_argument("--arch", default=PAPERS_ARCHITECTURE,
+                        help="another architecture (e.g. wider layers)")
     parser.add_argument("--augment", type=int, default=2, help="largest shift (pixels)")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--decay", type=float, default=0.9,
@@ -49,10 +51,10 @@ def main() -> None:
     schedule = "" if default_schedule else \
         f"_{args.epochs}epochs_decay{args.decay:g}every{args.decay_every}"
     seed = f"_seed{args.seed}" if args.seed else ""
-    stem = f"{ARCHITECTURE}_noisy-softplus_limit200_augment{args.augment}{schedule}{seed}"
+    stem = f"{args.arch}_noisy-softplus_limit200_augment{args.augment}{schedule}{seed}"
     out = args.results / "networks"
     began = time.perf_counter()
-    network = workflow.train(Calibration.by_hand(K, S, TAU_SYN), architecture=ARCHITECTURE,
+    network = workflow.train(Calibration.by_hand(K, S, TAU_SYN), architecture=args.arch,
                              digits=digits, epochs=args.epochs, augment=args.augment,
                              decay=args.decay, decay_every=args.decay_every,
                              seed=args.seed, out=out / f"{stem}.h5", force=True, progress=True)
@@ -60,7 +62,7 @@ def main() -> None:
                               out=out / f"{stem}_tuned.h5", force=True, progress=True)
     history = network.provenance["history"]
     result = {
-        "architecture": ARCHITECTURE, "k": K, "S": S, "tau_syn_ms": TAU_SYN,
+        "architecture": args.arch, "k": K, "S": S, "tau_syn_ms": TAU_SYN,
         "augment_px": args.augment, "epochs": args.epochs, "decay": args.decay,
         "decay_every": args.decay_every, "seed": args.seed, "rate_limit_hz": 200.0,
         "dnn_validation_accuracy": network.provenance["validation_accuracy"],
@@ -71,10 +73,11 @@ def main() -> None:
         "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} "
                    "threads", "lifresponse": __version__, "date": time.strftime("%Y-%m-%d")}
     args.results.mkdir(parents=True, exist_ok=True)
-    name = f"large_network_augment{args.augment}{schedule}{seed}"
+    arch = "" if args.arch == PAPERS_ARCHITECTURE else f"_{args.arch}"
+    name = f"large_network{arch}_augment{args.augment}{schedule}{seed}"
     (args.results / f"{name}.json").write_text(
         json.dumps(result, indent=1))
-    text = (f"{ARCHITECTURE} Noisy Softplus (k, S) = ({K}, {S}), rate limit 200 Hz, shifts up "
+    text = (f"{args.arch} Noisy Softplus (k, S) = ({K}, {S}), rate limit 200 Hz, shifts up "
             f"to {args.augment} px, {args.epochs} epochs (learning rate x{args.decay:g} every "
             f"{args.decay_every}, seed {args.seed}) + 1 of fine tuning on 50,000 digits: "
             f"DNN validation accuracy {100 * result['dnn_validation_accuracy']:.2f} %, after "

@@ -88,11 +88,14 @@ def accuracy(args) -> None:
 
     start = network_file.read(args.init)
     split = recorded_split(load_mnist(args.data), start.provenance)
-    train_digits = split.train.subset(np.arange(args.digits))
+    train_digits = split.train.subset(np.arange(args.first_digit,
+                                                args.first_digit + args.digits))
     held_out = split.validation.subset(np.arange(args.images))
     settings = spikes.SpikeTrainSettings(window=args.window, epochs=1, batch_size=25,
                                          threads=2, learning_rate=args.lr, loss=args.loss,
-                                         surrogate=args.surrogate, seed=args.train_seed)
+                                         margin=args.margin, skip_clear=args.skip_clear,
+                                         surrogate=args.surrogate,
+                                         seed=args.train_seed)
     began = time.perf_counter()
     trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
                                     settings, progress=True)
@@ -100,6 +103,9 @@ def accuracy(args) -> None:
     name = f"spike_training_accuracy_{start.architecture}_{args.digits}_{args.loss}" + (
         "" if args.lr == 1e-4 else f"_lr{args.lr:g}") + (
         "" if args.surrogate == "lee" else f"_{args.surrogate}") + (
+        "" if args.margin == 0.25 else f"_margin{args.margin:g}") + (
+        "" if args.first_digit == 0 else f"_first{args.first_digit}") + (
+        "_skipclear" if args.skip_clear else "") + (
         "" if args.train_seed == 0 else f"_trainseed{args.train_seed}") + args.suffix
     network_file.write(trained, args.out / "networks" / f"{name}.h5")
     rows = []
@@ -121,8 +127,10 @@ def accuracy(args) -> None:
                          "accuracy": ev["accuracy"], "by_time": at})
             print(rows[-1], flush=True)
     lines = [f"{args.init}, then one epoch of spike-based training on {args.digits} of its "
-             f"training digits at a {args.window:g} ms window ({args.loss} loss, "
-             f"{args.surrogate} surrogate, lr "
+             f"training digits (from number {args.first_digit}) at a {args.window:g} ms window "
+             f"({args.loss} loss" + (f", margin {args.margin:g}" if args.loss == "margin" else "")
+             + (", clear images skipped" if args.skip_clear else "")
+             + f", {args.surrogate} surrogate, lr "
              f"{args.lr:g}, {train_s:.0f} s, "
              f"loss {history.loss[0]:.3f}; the trained network: networks/{name}.h5); both "
              f"deployed on held-out digits x {args.eval_window:g} ms, rest protocol, seed 3.",
@@ -227,6 +235,13 @@ def main() -> None:
     parser.add_argument("--loss", choices=("rate-mse", "cross-entropy", "margin"),
                         default="rate-mse",
                         help="accuracy: the spike-training loss")
+    parser.add_argument("--margin", type=float, default=0.25,
+                        help="accuracy: the margin loss's lead (rate x tau_syn)")
+    parser.add_argument("--skip-clear", action="store_true",
+                        help="accuracy: train only on images not clear by the margin")
+    parser.add_argument("--first-digit", type=int, default=0,
+                        help="accuracy: train on training digits from this one on (another "
+                             "--digits of them for a further epoch)")
     parser.add_argument("--surrogate", choices=("lee", "fast-sigmoid"), default="lee",
                         help="accuracy: the spike's surrogate derivative")
     parser.add_argument("--train-seed", type=int, default=0,

@@ -225,7 +225,15 @@ def _add_training(commands) -> None:
                             "rates (true class at 1/tau_syn, others silent); cross-entropy: "
                             "the counts as logits (drives outputs towards saturation); "
                             "margin: a squared hinge until the true class leads every other "
-                            "output by 0.25/tau_syn (50 Hz at 5 ms)")
+                            "output by --margin")
+    train.add_argument("--margin", type=float, default=0.25,
+                       help="--method spikes --loss margin: the lead asked of the true class, "
+                            "in rate x tau_syn (0.25: 50 Hz at tau_syn 5 ms, 5 spikes in "
+                            "100 ms)")
+    train.add_argument("--skip-clear", action="store_true",
+                       help="--method spikes --loss margin: screen the images without gradient "
+                            "first and train only on those not clear by the margin (an epoch "
+                            "then costs little more than a forward pass)")
     train.add_argument("--init", type=Path, metavar="NETWORK",
                        help="--method spikes: start from this network file (e.g. a trained "
                             "Noisy Softplus network) instead of --arch")
@@ -323,7 +331,8 @@ def _run_train(args) -> None:
     if args.method == "spikes":
         _run_train_spikes(args)
         return
-    _refuse_changed(args, ("--window", "--surrogate", "--loss", "--init"),
+    _refuse_changed(args, ("--window", "--surrogate", "--loss", "--margin", "--skip-clear",
+                           "--init"),
                     "belongs to --method spikes; give --method spikes or leave it out")
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
@@ -355,7 +364,8 @@ def _run_train_spikes(args) -> None:
         _calibration(args), architecture=args.arch, init=args.init, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0, out=args.out,
         resume=args.resume, force=args.force, progress=not args.quiet, window=args.window,
-        surrogate=args.surrogate, loss=args.loss, epochs=args.epochs,
+        surrogate=args.surrogate, loss=args.loss, margin=args.margin,
+        skip_clear=args.skip_clear, epochs=args.epochs,
         batch_size=args.batch_size, learning_rate=args.lr, seed=args.seed,
         threads=args.threads, device=args.device)
     print(f"{_validation_line(network)} (spikes, {args.window:g} ms); wrote {args.out}")

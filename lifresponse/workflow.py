@@ -315,8 +315,8 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
         timestep; a shorter window then suffices.
     **settings
         Fields of :class:`lifresponse.training.spikes.SpikeTrainSettings` (``window`` in ms,
-        ``epochs``, ``batch_size``, ``learning_rate``, ``surrogate``, ``loss``, ``seed``,
-        ``threads``, ``device``).
+        ``epochs``, ``batch_size``, ``learning_rate``, ``surrogate``, ``loss``, ``margin``,
+        ``skip_clear``, ``seed``, ``threads``, ``device``).
     """
     from lifresponse.training import spikes, trainer
 
@@ -346,6 +346,8 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
                                     resume=resume, progress=progress)
     details = {"window_ms": spike_settings.window, "timestep_ms": start.timestep,
                "surrogate": spike_settings.surrogate, "loss": spike_settings.loss,
+               "margin": spike_settings.margin if spike_settings.loss == "margin" else None,
+               "skip_clear": spike_settings.skip_clear,
                "neuron": start.neuron.to_dict(),
                "cell": "IF_curr_exp", "initial_network": source}
     trained.provenance = provenance(split, spike_settings, history, calibration,

@@ -2,6 +2,8 @@
 simulator's, it learns, the result deploys on NEST, it resumes exactly, and bad windows and
 batches are refused with the minimum said."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -49,6 +51,7 @@ def test_spike_training_learns_and_deploys_on_nest(tmp_path):
     assert network.provenance["method"] == "spikes"
     assert network.provenance["spikes"]["window_ms"] == 30.0 and network.activation == "none"
     assert network.provenance["spikes"]["loss"] == "rate-mse"
+    assert network.provenance["spikes"]["margin"] is None  # a setting of the margin loss only
     run = lr.deploy(tmp_path / "s.h5", digits=digits.subset(np.arange(20)), window=30.0,
                     threads=1, progress=False)
     assert run.attrs["backend"] == "nest" and run.output_counts.sum() > 0
@@ -92,7 +95,9 @@ def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
                            "--train-noise: belongs to --method ann"),
                           (["--decay-every", "1"], "--decay-every: belongs to --method ann; "
                                                    "spike training keeps its learning rate"),
-                          (["--window", "nan"], "--window: must be > 0 ms and finite")]:
+                          (["--window", "nan"], "--window: must be > 0 ms and finite"),
+                          (["--loss", "margin", "--margin", "0"], "--margin: must be > 0"),
+                          (["--skip-clear"], "--skip-clear: only with the margin loss")]:
         assert main(["train", "--method", "spikes", *argv, "--out",
                      str(tmp_path / "n.h5")]) == 2
         assert message in capsys.readouterr().err
@@ -100,7 +105,7 @@ def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
     with pytest.raises(ParameterError, match="loss: one of rate-mse, cross-entropy, margin"):
         spikes.SpikeTrainSettings(loss="hinge")
     for option in (["--loss", "cross-entropy"], ["--surrogate", "fast-sigmoid"],
-                   ["--init", str(tmp_path / "start.h5")]):
+                   ["--margin", "0.5"], ["--init", str(tmp_path / "start.h5")]):
         assert main(["train", *option, "--epochs", "1", "--out", str(tmp_path / "n.h5")]) == 2
         assert f"{option[0]}: belongs to --method spikes" in capsys.readouterr().err
         assert not (tmp_path / "n.h5").exists()
@@ -123,7 +128,40 @@ def test_margin_loss_moves_only_images_not_clear_by_the_margin():
     counts = torch.tensor([[20.0, 15.0, 0.0], [10.0, 10.0, 0.0]], dtype=torch.float64,
                           requires_grad=True)
     loss = spikes.count_loss(counts, torch.tensor([0, 0]), "margin", 100.0, 5.0)
-    assert float(loss) == pytest.approx(0.25 ** 2 / 2)
+    assert float(loss.detach()) == pytest.approx(0.25 ** 2 / 2)
     loss.backward()
     assert torch.all(counts.grad[0] == 0)
     assert counts.grad[1, 0] < 0 < counts.grad[1, 1] and counts.grad[1, 2] == 0
+    # asked for a lead of 0.5 (10 spikes in 100 ms): the first image falls 5 spikes short of
+    # it, the tied second 10 spikes short of its rival (its lead of 10 over the third suffices)
+    wider = spikes.count_loss(counts, torch.tensor([0, 0]), "margin", 100.0, 5.0, margin=0.5)
+    assert float(wider) == pytest.approx((0.25 ** 2 + 0.5 ** 2) / 2)
+
+
+def test_skip_clear_trains_on_the_unclear_images_only_in_full_batches(tmp_path):
+    """The screen keeps what it finds unclear, in order, and batches it in full batches with
+    the remainder last; a real run through it trains and records the setting."""
+    settings = spikes.SpikeTrainSettings(batch_size=3, loss="margin", skip_clear=True)
+    order = np.arange(20)
+    screened = []
+
+    def unclear(chunk):
+        screened.append(chunk.tolist())
+        return torch.as_tensor(chunk % 3 == 0)
+
+    batches = [b.tolist() for b in spikes._batches(order, settings, unclear, "", False)]
+    assert screened == [list(range(12)), list(range(12, 20))]  # 4 batches' worth at a time
+    assert batches == [[0, 3, 6], [9, 12, 15], [18]]
+    settings = replace(settings, skip_clear=False)
+    assert [len(b) for b in spikes._batches(order, settings, unclear, "", False)] == [3] * 6 + [2]
+
+    digits = lr.load_mnist().subset(np.arange(0, 5000, 50))  # 100 digits of every class
+    start = lr.workflow.train_spikes(architecture="4c5-4s-10fc", digits=digits, validation=0,
+                                     window=30.0, epochs=1, batch_size=10, learning_rate=2e-3,
+                                     threads=1, progress=False)
+    trained = lr.workflow.train_spikes(init=start, digits=digits, validation=0, window=30.0,
+                                       epochs=1, batch_size=10, learning_rate=2e-3,
+                                       loss="margin", skip_clear=True, threads=1,
+                                       progress=False)
+    assert trained.provenance["spikes"]["skip_clear"] is True
+    assert not np.array_equal(trained.layers[-1].weight, start.layers[-1].weight)

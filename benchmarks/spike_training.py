@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,9 @@ def accuracy(args) -> None:
                                          margin=args.margin, skip_clear=args.skip_clear,
                                          surrogate=args.surrogate,
                                          seed=args.train_seed)
+    training_log = _LogLines()  # e.g. how many images --skip-clear trained on
+    logging.getLogger("lifresponse").addHandler(training_log)
+    logging.getLogger("lifresponse").setLevel(logging.INFO)
     began = time.perf_counter()
     trained, history = spikes.train(start, train_digits, split.train.subset(np.arange(0)),
                                     settings, progress=True)
@@ -133,7 +137,8 @@ def accuracy(args) -> None:
              + f", {args.surrogate} surrogate, lr "
              f"{args.lr:g}, {train_s:.0f} s, "
              f"loss {history.loss[0]:.3f}; the trained network: networks/{name}.h5); both "
-             f"deployed on held-out digits x {args.eval_window:g} ms, rest protocol, seed 3.",
+             f"deployed on held-out digits x {args.eval_window:g} ms, rest protocol, seed 3. "
+             f"Training log: {'; '.join(training_log.lines)}",
              "", "| network | backend | held-out digits | " + " | ".join(
                  f"{t} ms" for t in CHECKPOINTS_MS) + " |",
              "|---|---|---|" + "---|" * len(CHECKPOINTS_MS)]
@@ -141,8 +146,20 @@ def accuracy(args) -> None:
         lines.append(f"| {r['network']} | {r['backend']} | {r['images']} | " + " | ".join(
             f"{100 * r['by_time'][t]:.1f} %" if t in r["by_time"] else "" for t in
             CHECKPOINTS_MS) + " |")
-    result = {"rows": rows, "train_s": train_s, **{k: str(v) for k, v in vars(args).items()}}
+    result = {"rows": rows, "train_s": train_s, "training_log": training_log.lines,
+              **{k: str(v) for k, v in vars(args).items()}}
     _write(args.out, name, result, lines)
+
+
+class _LogLines(logging.Handler):
+    """Keeps the messages logged to it."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 TABLE_MS = (50, 100, 200, 300, 500, 1000)

@@ -114,10 +114,11 @@ def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
 def test_rate_loss_is_the_ann_loss_on_measured_rates():
     """20 spikes in 100 ms at tau_syn 5 ms is 200 Hz = 1 / tau_syn: the one-hot target."""
     counts = torch.tensor([[20.0, 0.0, 0.0]], dtype=torch.float64)
-    assert float(spikes.count_loss(counts, torch.tensor([0]), "rate-mse", 100.0, 5.0)) == 0.0
-    wrong = spikes.count_loss(counts, torch.tensor([1]), "rate-mse", 100.0, 5.0)
+    right = spikes.image_losses(counts, torch.tensor([0]), "rate-mse", 100.0, 5.0).mean()
+    assert float(right) == 0.0
+    wrong = spikes.image_losses(counts, torch.tensor([1]), "rate-mse", 100.0, 5.0).mean()
     assert float(wrong) == pytest.approx(2 / 3)
-    logits = spikes.count_loss(counts, torch.tensor([0]), "cross-entropy", 100.0, 5.0)
+    logits = spikes.image_losses(counts, torch.tensor([0]), "cross-entropy", 100.0, 5.0).mean()
     assert float(logits) == pytest.approx(-torch.log_softmax(counts, 1)[0, 0].item())
 
 
@@ -127,15 +128,15 @@ def test_margin_loss_moves_only_images_not_clear_by_the_margin():
     tied rival only."""
     counts = torch.tensor([[20.0, 15.0, 0.0], [10.0, 10.0, 0.0]], dtype=torch.float64,
                           requires_grad=True)
-    loss = spikes.count_loss(counts, torch.tensor([0, 0]), "margin", 100.0, 5.0)
+    loss = spikes.image_losses(counts, torch.tensor([0, 0]), "margin", 100.0, 5.0).mean()
     assert float(loss.detach()) == pytest.approx(0.25 ** 2 / 2)
     loss.backward()
     assert torch.all(counts.grad[0] == 0)
     assert counts.grad[1, 0] < 0 < counts.grad[1, 1] and counts.grad[1, 2] == 0
     # asked for a lead of 0.5 (10 spikes in 100 ms): the first image falls 5 spikes short of
     # it, the tied second 10 spikes short of its rival (its lead of 10 over the third suffices)
-    wider = spikes.count_loss(counts, torch.tensor([0, 0]), "margin", 100.0, 5.0, margin=0.5)
-    assert float(wider) == pytest.approx((0.25 ** 2 + 0.5 ** 2) / 2)
+    wider = spikes.image_losses(counts, torch.tensor([0, 0]), "margin", 100.0, 5.0, margin=0.5)
+    assert wider.detach().tolist() == pytest.approx([0.25 ** 2, 0.5 ** 2])
 
 
 def test_skip_clear_trains_on_the_unclear_images_only_in_full_batches(tmp_path):

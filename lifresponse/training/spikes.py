@@ -370,12 +370,6 @@ def image_losses(counts: torch.Tensor, labels: torch.Tensor, loss: str, window: 
     return torch.mean((rates - true) ** 2, dim=1)
 
 
-def count_loss(counts: torch.Tensor, labels: torch.Tensor, loss: str, window: float,
-               tau_syn: float, margin: float = 0.25) -> torch.Tensor:
-    """The batch's mean of :func:`image_losses`."""
-    return torch.mean(image_losses(counts, labels, loss, window, tau_syn, margin))
-
-
 def train(network: Network, train_set: Digits, validation_set: Digits,
           settings: SpikeTrainSettings, out: Path | None = None, resume: bool = False,
           progress: bool = True) -> tuple[Network, object]:

@@ -139,7 +139,7 @@ def test_margin_loss_moves_only_images_not_clear_by_the_margin():
     assert wider.detach().tolist() == pytest.approx([0.25 ** 2, 0.5 ** 2])
 
 
-def test_skip_clear_trains_on_the_unclear_images_only_in_full_batches(tmp_path):
+def test_skip_clear_trains_on_the_unclear_images_only_in_full_batches():
     """The screen keeps what it finds unclear, in order, and batches it in full batches with
     the remainder last; a real run through it trains and records the setting."""
     settings = spikes.SpikeTrainSettings(batch_size=3, loss="margin", skip_clear=True)
@@ -156,7 +156,7 @@ def test_skip_clear_trains_on_the_unclear_images_only_in_full_batches(tmp_path):
     settings = replace(settings, skip_clear=False)
     assert [len(b) for b in spikes._batches(order, settings, unclear, "", False)] == [3] * 6 + [2]
 
-    digits = lr.load_mnist().subset(np.arange(0, 5000, 50))  # 100 digits of every class
+    digits = lr.load_mnist().subset(np.arange(0, 5000, 50))  # 100 digits, all classes
     start = lr.workflow.train_spikes(architecture="4c5-4s-10fc", digits=digits, validation=0,
                                      window=30.0, epochs=1, batch_size=10, learning_rate=2e-3,
                                      threads=1, progress=False)

@@ -10,8 +10,9 @@ training digits, then both networks deployed on NEST on ``--images`` of its held
 x ``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch backend, equal
 to NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: accuracy after
 50-1000 ms of ``--networks`` on ``--images`` held-out digits (torch backend, float64), and how
-many images a tie cost (the label among the most active outputs, a lower index chosen). Nothing
-else ran meanwhile. Writes ``results/spike_training_speed.*``,
+many images a tie cost (the label among the most active outputs, a lower index chosen). ``--job input-draws``: the accuracy of ``--networks`` over several
+draws of input spikes (``--seeds``) on the same held-out digits, and each network's gain over
+the first one draw by draw. Nothing else ran meanwhile. Writes ``results/spike_training_speed.*``,
 ``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>][_<surrogate>]``
 ``[_trainseed<n>]<suffix>.*`` with the trained network of that name in ``results/networks/``, and
 ``results/spike_training_time_table.*``.
@@ -210,6 +211,57 @@ def time_table(args) -> None:
     _write(args.out, args.name, {"rows": rows, "images": args.images}, lines)
 
 
+def input_draws(args) -> None:
+    """Accuracy of every network in ``--networks`` on the same ``--images`` held-out digits x
+    ``--eval-window`` ms over several draws of input spikes (``--seeds``), torch backend in
+    float64: its mean and spread over draws, and each network's gain over the first one paired
+    draw by draw (the same input spikes on both)."""
+    import numpy as np
+
+    from lifresponse.networks import network_file
+    from lifresponse.networks.deploy import DeployConfig, deploy
+    from lifresponse.splits import evaluation_digits, first
+
+    rows = []
+    for path in args.networks:
+        network = network_file.read(path)
+        digits = first(evaluation_digits(args.data, network.provenance), args.images)
+        by_seed = {}
+        for seed in args.seeds:
+            run = deploy(network, digits, DeployConfig(backend="torch", window=args.eval_window,
+                                                        threads=2, seed=seed), progress=False)
+            ev = run.attrs["evaluation"]
+            times = np.asarray(ev["time_ms"])
+            by_seed[seed] = {t: float(ev["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
+                             for t in CHECKPOINTS_MS if t <= args.eval_window}
+            print(path.name, seed, by_seed[seed], flush=True)
+        rows.append({"network": str(path), "by_seed": by_seed})
+    times = sorted(rows[0]["by_seed"][args.seeds[0]])
+    lines = [f"Accuracy on the same {args.images} held-out digits per network (the validation "
+             f"split each records) x {args.eval_window:g} ms, every image from rest, torch "
+             f"backend float64 (equal to NEST spike for spike), over {len(args.seeds)} draws of "
+             f"input spikes (seeds {', '.join(map(str, args.seeds))}): mean (min-max) over the "
+             "draws, and the gain over the first network, draw by draw on the same input "
+             "spikes: mean +- its standard error over the draws. This 2-core CPU, nothing else "
+             "running.", "",
+             "| network | " + " | ".join(f"{t} ms" for t in times) + " | " + " | ".join(
+                 f"gain at {t} ms" for t in times) + " |",
+             "|---|" + "---|" * (2 * len(times))]
+    for r in rows:
+        cells = []
+        for t in times:
+            a = 100 * np.array([r["by_seed"][s][t] for s in args.seeds])
+            cells.append(f"{a.mean():.2f} % ({a.min():.2f}-{a.max():.2f})")
+        for t in times:
+            d = 100 * np.array([r["by_seed"][s][t] - rows[0]["by_seed"][s][t]
+                                for s in args.seeds])
+            cells.append("" if r is rows[0] else
+                         f"{d.mean():+.3f} +- {d.std(ddof=1) / np.sqrt(len(d)):.3f}")
+        lines.append(f"| `{Path(r['network']).name}` | " + " | ".join(cells) + " |")
+    _write(args.out, args.name, {"rows": rows, "images": args.images, "seeds": args.seeds,
+                                 "eval_window": args.eval_window}, lines)
+
+
 def _lost_ties(counts, labels) -> int:
     """Images whose label shares the most spikes with another output and loses the tie to a
     lower index (:func:`lifresponse.networks.evaluation.classify`)."""
@@ -233,9 +285,11 @@ def _write(folder: Path, name: str, result: dict, lines: list) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--job", choices=("speed", "accuracy", "time-table"), default="speed")
+    parser.add_argument("--job", choices=("speed", "accuracy", "time-table", "input-draws"), default="speed")
     parser.add_argument("--networks", nargs="*", type=Path, default=[],
-                        help="time-table: the network files to evaluate")
+                        help="time-table, input-draws: the network files to evaluate")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6, 7, 8],
+                        help="input-draws: seeds of the input spikes")
     parser.add_argument("--name", default="spike_training_time_table",
                         help="time-table: the results' file name")
     parser.add_argument("--data", default="../shared/data/mnist")
@@ -271,7 +325,8 @@ def main() -> None:
                              "one architecture from different --init)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    {"speed": speed, "accuracy": accuracy, "time-table": time_table}[args.job](args)
+    {"speed": speed, "accuracy": accuracy, "time-table": time_table,
+     "input-draws": input_draws}[args.job](args)
 
 
 if __name__ == "__main__":

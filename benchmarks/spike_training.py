@@ -325,6 +325,9 @@ def main() -> None:
                              "one architecture from different --init)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
+    if args.job == "input-draws" and (not args.networks or len(args.seeds) < 2):
+        parser.error("--job input-draws needs --networks and at least 2 --seeds (the spread "
+                     f"over draws); got {len(args.networks)} networks, seeds {args.seeds}")
     {"speed": speed, "accuracy": accuracy, "time-table": time_table,
      "input-draws": input_draws}[args.job](args)
 

@@ -125,11 +125,9 @@ def accuracy(args) -> None:
                                ("+ spike training", trained)):
             run = deploy(network, digits, config, progress=True)
             ev = run.attrs["evaluation"]
-            times = np.asarray(ev["time_ms"])
-            at = {t: float(ev["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
-                  for t in CHECKPOINTS_MS if t <= args.eval_window}
             rows.append({"network": label, "backend": backend, "images": len(digits.labels),
-                         "accuracy": ev["accuracy"], "by_time": at})
+                         "accuracy": ev["accuracy"],
+                         "by_time": _checkpoint_accuracy(ev, args.eval_window)})
             print(rows[-1], flush=True)
     lines = [f"{args.init}, then one epoch of spike-based training on {args.digits} of its "
              f"training digits (from number {args.first_digit}) at a {args.window:g} ms window "
@@ -230,10 +228,7 @@ def input_draws(args) -> None:
         for seed in args.seeds:
             run = deploy(network, digits, DeployConfig(backend="torch", window=args.eval_window,
                                                         threads=2, seed=seed), progress=False)
-            ev = run.attrs["evaluation"]
-            times = np.asarray(ev["time_ms"])
-            by_seed[seed] = {t: float(ev["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
-                             for t in CHECKPOINTS_MS if t <= args.eval_window}
+            by_seed[seed] = _checkpoint_accuracy(run.attrs["evaluation"], args.eval_window)
             print(path.name, seed, by_seed[seed], flush=True)
         rows.append({"network": str(path), "by_seed": by_seed})
     times = sorted(rows[0]["by_seed"][args.seeds[0]])
@@ -260,6 +255,16 @@ def input_draws(args) -> None:
         lines.append(f"| `{Path(r['network']).name}` | " + " | ".join(cells) + " |")
     _write(args.out, args.name, {"rows": rows, "images": args.images, "seeds": args.seeds,
                                  "eval_window": args.eval_window}, lines)
+
+
+def _checkpoint_accuracy(evaluation: dict, window_ms: float) -> dict:
+    """The accuracy after each of ``CHECKPOINTS_MS`` within ``window_ms`` (ms), read from a
+    run's evaluation (its accuracy at the nearest recorded time)."""
+    import numpy as np
+
+    times = np.asarray(evaluation["time_ms"])
+    return {t: float(evaluation["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
+            for t in CHECKPOINTS_MS if t <= window_ms}
 
 
 def _lost_ties(counts, labels) -> int:

@@ -303,6 +303,10 @@ def _add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> N
     parser.add_argument("--augment", type=int, default=0, metavar="PIXELS",
                         help="shift each training image by up to this many pixels at random, "
                              "every epoch; 0 for none (the paper's protocol)")
+    parser.add_argument("--count-window", type=float, default=0.0, metavar="MS",
+                        help="add to the inputs and every layer's rates, in training, the "
+                             "spike-count noise of a Poisson train read after this time, so "
+                             "that the ANN learns what an SNN read after it sees; 0 for none")
     parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.ckpt after an interruption")
@@ -321,7 +325,8 @@ def _calibration(args):
 
 def _settings(args) -> dict:
     return {"batch_size": args.batch_size, "rate_limit": args.rate_limit, "seed": args.seed,
-            "augment": args.augment, "decay": args.decay, "decay_every": args.decay_every,
+            "augment": args.augment, "count_window": args.count_window,
+            "decay": args.decay, "decay_every": args.decay_every,
             "threads": args.threads, "device": args.device}
 
 
@@ -356,7 +361,8 @@ def _refuse_changed(args, flags: tuple, why: str) -> None:
 
 def _run_train_spikes(args) -> None:
     from lifresponse import workflow
-    _refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment"),
+    _refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment",
+                           "--count-window"),
                     "belongs to --method ann; spike training has no rate model")
     _refuse_changed(args, ("--decay", "--decay-every"),
                     "belongs to --method ann; spike training keeps its learning rate constant")

@@ -215,6 +215,7 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
         "training_noise_hz": getattr(settings, "training_noise", None),
         "rate_limit_hz": getattr(settings, "rate_limit", None),
         "augment_px": getattr(settings, "augment", None),
+        "count_window_ms": getattr(settings, "count_window", None),
         "decay": getattr(settings, "decay", None),
         "decay_every": getattr(settings, "decay_every", None),
         "validation_accuracy": history.validation_accuracy[-1],

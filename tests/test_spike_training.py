@@ -93,6 +93,7 @@ def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
     for argv, message in [(["--window", "3"], "--window: 3 ms is too short for 5 layers"),
                           (["--surrogate", "lee", "--train-noise", "5"],
                            "--train-noise: belongs to --method ann"),
+                          (["--count-window", "100"], "--count-window: belongs to --method ann"),
                           (["--decay-every", "1"], "--decay-every: belongs to --method ann; "
                                                    "spike training keeps its learning rate"),
                           (["--window", "nan"], "--window: must be > 0 ms and finite"),

@@ -145,8 +145,10 @@ def test_cli_train_finetune_evaluate(tmp_path, capsys):
                  "--quiet"]) == 0
     made = network_file.read(out).provenance
     assert (made["augment_px"], made["decay"], made["decay_every"]) == (1, 0.5, 1)
-    assert main(["finetune", str(out), "--out", str(tuned), "--quiet"]) == 0
+    assert main(["finetune", str(out), "--out", str(tuned), "--count-window", "300",
+                 "--quiet"]) == 0
     network = network_file.read(tuned)
+    assert network.provenance["count_window_ms"] == 300.0
     assert network.activation == "noisy-softplus"
     assert network.provenance["label_offset"] == 0.01
     assert network.provenance["rate_limit_hz"] == 200.0
@@ -200,6 +202,24 @@ def test_rate_limit_keeps_hidden_rates_below_the_ceiling(digits, tmp_path):
     assert fraction_above[100.0] < 0.5 * fraction_above[0.0]
 
 
+def test_count_noise_is_that_of_a_poisson_count_in_the_window():
+    model = trainer.make_model("4c5-4s-10fc", "relu", K, S, TAU, LIFParams(), seed=0)
+    y = torch.full((200_000,), 0.5, requires_grad=True)  # 100 Hz at tau_syn 5 ms
+    model.count_window = 100.0  # 10 spikes expected: std sqrt(10) / 100 ms = 31.6 Hz
+    model.train()
+    noisy = model._count_noise(y)
+    assert float(noisy.std()) == pytest.approx(np.sqrt(10.0) / 0.1 * TAU / 1000.0, rel=0.02)
+    assert float(noisy.mean()) == pytest.approx(0.5, abs=0.002)
+    assert float(noisy.min()) >= 0.0
+    noisy.sum().backward()  # the gradient passes through the mean, except where clipped at 0
+    assert float(y.grad.sum()) == float((noisy > 0).sum())
+    model.eval()
+    assert torch.equal(model._count_noise(y), y)
+    model.train()
+    model.count_window = 0.0
+    assert torch.equal(model._count_noise(y), y)
+
+
 def test_bad_settings():
     with pytest.raises(ParameterError, match="epochs: must be >= 1"):
         trainer.TrainSettings(epochs=0)
@@ -207,6 +227,8 @@ def test_bad_settings():
         trainer.TrainSettings(rate_limit=-1.0)
     with pytest.raises(ParameterError, match="augment: must be a whole number of pixels"):
         trainer.TrainSettings(augment=-1)
+    with pytest.raises(ParameterError, match="count_window: must be >= 0 ms and finite"):
+        trainer.TrainSettings(count_window=float("nan"))
     if not torch.cuda.is_available():
         with pytest.raises(ParameterError, match="no CUDA GPU"):
             trainer.TrainSettings(device="cuda")

@@ -168,6 +168,7 @@ class SpikingNetwork(nn.Module):
                 for layer in layers)
         self.activation = activation
         self.training_noise = 0.0  # std of Gaussian noise added to rates in training (Hz)
+        self.count_window = 0.0  # window (ms) whose spike-count noise training adds; 0: none
 
     def set_activation(self, activation: SpikingActivation) -> None:
         """Use ``activation`` in every layer (fine tuning switches to Noisy Softplus)."""
@@ -176,15 +177,29 @@ class SpikingNetwork(nn.Module):
             layer.activation = activation
 
     def forward(self, pixels: torch.Tensor, return_all: bool = False):
-        y = pixels * (self.input_rate * self.activation.tau_s)
+        y = self._count_noise(pixels * (self.input_rate * self.activation.tau_s))
         outputs = []
         for layer in self.layers:
             y = layer(y)
             if self.training and self.training_noise > 0:
                 noise = torch.randn_like(y) * (self.training_noise * self.activation.tau_s)
                 y = torch.where(y > 0, y + noise, y)
+            y = self._count_noise(y)
             outputs.append(y)
         return outputs if return_all else y
+
+    def _count_noise(self, y: torch.Tensor) -> torch.Tensor:
+        """In training with ``count_window`` T > 0: ``y`` (rate * tau_syn) read as the spikes a
+        Poisson neuron of that rate fires in T, divided by T: ``y + sqrt(y tau_syn / T) *
+        N(0, 1)``, kept >= 0 (the Gaussian approximation of the count; the gradient passes
+        through the mean only). The inputs are such Poisson trains; a spiking layer's count
+        varies less or as much (Fano factor <= 1 above threshold), so this is an upper bound on
+        what an SNN read after T sees."""
+        if not (self.training and self.count_window > 0):
+            return y
+        std = torch.sqrt(y.detach().clamp_min(0.0) * (self.activation.tau_s * 1000.0
+                                                       / self.count_window))
+        return (y + std * torch.randn_like(y)).clamp_min(0.0)
 
     def to_network(self, neuron: LIFParams, timestep: float, provenance: dict) -> Network:
         """The network file content: layers with weights in nA, and the activation's settings."""

@@ -55,6 +55,10 @@ class TrainSettings:
     training_noise : float
         Std of Gaussian noise added to positive rates during training (Hz), as Hunsberger &
         Eliasmith; 0 for none.
+    count_window : float
+        Presentation time (ms) whose spike-count noise is added to the inputs and to every
+        layer's rates during training (:meth:`SpikingNetwork._count_noise`): the noise of an SNN
+        read after that time; 0 for none.
     rate_limit : float
         Hidden-layer rate ceiling (Hz); 0 for none (the paper's protocol). Every hidden rate
         above it adds ``((rate - rate_limit) tau_syn)^2``, averaged over the layer's neurons, to
@@ -76,6 +80,7 @@ class TrainSettings:
     decay_every: int = 2
     label_offset: float = 0.0
     training_noise: float = 0.0
+    count_window: float = 0.0
     rate_limit: float = RATE_LIMIT_HZ
     augment: int = 0
     seed: int = 0
@@ -84,10 +89,11 @@ class TrainSettings:
 
     def __post_init__(self):
         check_common_settings(self)
-        for name in ("training_noise", "rate_limit"):
+        for name, unit in (("training_noise", "Hz"), ("rate_limit", "Hz"),
+                           ("count_window", "ms")):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
-                raise ParameterError(f"{name}: must be >= 0 Hz and finite (got {value})")
+                raise ParameterError(f"{name}: must be >= 0 {unit} and finite (got {value})")
         if isinstance(self.augment, bool) or not isinstance(self.augment, int) \
                 or self.augment < 0:
             raise ParameterError(f"augment: must be a whole number of pixels >= 0 (got "
@@ -156,6 +162,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     ckpt = None if out is None else checkpoint_path(Path(out))
     history, start_epoch = restore_checkpoint(ckpt, resume, settings, model, optimizer, schedule)
     model.training_noise = settings.training_noise
+    model.count_window = settings.count_window
     images = torch.as_tensor(train_set.maps()).to(settings.device)
     n_classes = model.layers[-1].out_shape[0]
     targets = torch.nn.functional.one_hot(torch.as_tensor(train_set.labels), n_classes).float()

@@ -192,9 +192,9 @@ class SpikingNetwork(nn.Module):
         """In training with ``count_window`` T > 0: ``y`` (rate * tau_syn) read as the spikes a
         Poisson neuron of that rate fires in T, divided by T: ``y + sqrt(y tau_syn / T) *
         N(0, 1)``, kept >= 0 (the Gaussian approximation of the count; the gradient passes
-        through the mean only). The inputs are such Poisson trains; a spiking layer's count
-        varies less or as much (Fano factor <= 1 above threshold), so this is an upper bound on
-        what an SNN read after T sees."""
+        through the mean only). The inputs are such Poisson trains; a LIF layer's count usually
+        varies less (its refractoriness), so there this is more noise than an SNN read after T
+        sees."""
         if not (self.training and self.count_window > 0):
             return y
         std = torch.sqrt(y.detach().clamp_min(0.0) * (self.activation.tau_s * 1000.0

@@ -6,16 +6,18 @@ architectures, and what it does to accuracy against presentation time on NEST.
 ``--repeats`` times (median and range); seconds per image, and an extrapolation to an epoch of
 50,000 digits. ``--job accuracy``: a trained network (``--init``; default the rate-limited,
 fine-tuned Noisy Softplus one) trained on spikes for one epoch on ``--digits`` of its own
-training digits, then both networks deployed on NEST on ``--images`` of its held-out digits
-x ``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch backend, equal
-to NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: accuracy after
+training digits, then both networks deployed on NEST on ``--images`` of its held-out digits x
+``--eval-window`` ms (and, with ``--torch-images``, on that many on the torch backend, equal to
+NEST in float64), accuracy after 50, 100, 200, 300 ms. ``--job time-table``: accuracy after
 50-1000 ms of ``--networks`` on ``--images`` held-out digits (torch backend, float64), and how
-many images a tie cost (the label among the most active outputs, a lower index chosen). ``--job input-draws``: the accuracy of ``--networks`` over several
-draws of input spikes (``--seeds``) on the same held-out digits, and each network's gain over
-the first one draw by draw. Nothing else ran meanwhile. Writes ``results/spike_training_speed.*``,
+many images a tie cost (the label among the most active outputs, a lower index chosen). ``--job
+input-draws``: the accuracy of ``--networks`` over several draws of input spikes (``--seeds``)
+on the same held-out digits, and each network's gain over the first one draw by draw; with
+``--input-rate-factors``, each network also at other input rates (first-layer weights scaled to
+keep the mean current). Nothing else ran meanwhile. Writes ``results/spike_training_speed.*``,
 ``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>][_<surrogate>]``
-``[_trainseed<n>]<suffix>.*`` with the trained network of that name in ``results/networks/``, and
-``results/spike_training_time_table.*``.
+``[_trainseed<n>]<suffix>.*`` with the trained network of that name in ``results/networks/``,
+and ``results/spike_training_time_table.*``.
 """
 
 from __future__ import annotations
@@ -221,16 +223,17 @@ def input_draws(args) -> None:
     from lifresponse.splits import evaluation_digits, first
 
     rows = []
-    for path in args.networks:
-        network = network_file.read(path)
+    for path, factor in [(p, f) for p in args.networks for f in args.input_rate_factors]:
+        network = _input_rate_scaled(network_file.read(path), factor)
         digits = first(evaluation_digits(args.data, network.provenance), args.images)
         by_seed = {}
         for seed in args.seeds:
             run = deploy(network, digits, DeployConfig(backend="torch", window=args.eval_window,
                                                         threads=2, seed=seed), progress=False)
             by_seed[seed] = _checkpoint_accuracy(run.attrs["evaluation"], args.eval_window)
-            print(path.name, seed, by_seed[seed], flush=True)
-        rows.append({"network": str(path), "by_seed": by_seed})
+            print(path.name, factor, seed, by_seed[seed], flush=True)
+        rows.append({"network": str(path), "input_rate_factor": factor,
+                     "input_rate_hz": network.input_rate, "by_seed": by_seed})
     times = sorted(rows[0]["by_seed"][args.seeds[0]])
     lines = [f"Accuracy on the same {args.images} held-out digits per network (the validation "
              f"split each records) x {args.eval_window:g} ms, every image from rest, torch "
@@ -252,9 +255,22 @@ def input_draws(args) -> None:
                                 for s in args.seeds])
             cells.append("" if r is rows[0] else
                          f"{d.mean():+.3f} +- {d.std(ddof=1) / np.sqrt(len(d)):.3f}")
-        lines.append(f"| `{Path(r['network']).name}` | " + " | ".join(cells) + " |")
+        rate = "" if r["input_rate_factor"] == 1 else f", inputs at {r['input_rate_hz']:g} Hz"
+        lines.append(f"| `{Path(r['network']).name}`{rate} | " + " | ".join(cells) + " |")
     _write(args.out, args.name, {"rows": rows, "images": args.images, "seeds": args.seeds,
                                  "eval_window": args.eval_window}, lines)
+
+
+def _input_rate_scaled(network, factor: float):
+    """``network`` with its input rate times ``factor`` and its first layer's weights divided
+    by it: the same mean input current, ``factor`` times as many input spikes (less noise)."""
+    import dataclasses
+
+    if factor == 1:
+        return network
+    first_layer = dataclasses.replace(network.layers[0], weight=network.layers[0].weight / factor)
+    return dataclasses.replace(network, input_rate=network.input_rate * factor,
+                               layers=[first_layer, *network.layers[1:]])
 
 
 def _checkpoint_accuracy(evaluation: dict, window_ms: float) -> dict:
@@ -290,11 +306,17 @@ def _write(folder: Path, name: str, result: dict, lines: list) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--job", choices=("speed", "accuracy", "time-table", "input-draws"), default="speed")
+    parser.add_argument("--job", choices=("speed", "accuracy", "time-table", "input-draws"),
+                        default="speed")
     parser.add_argument("--networks", nargs="*", type=Path, default=[],
                         help="time-table, input-draws: the network files to evaluate")
     parser.add_argument("--seeds", nargs="*", type=int, default=[1, 2, 3, 4, 5, 6, 7, 8],
                         help="input-draws: seeds of the input spikes")
+    parser.add_argument("--input-rate-factors", nargs="*", type=float, default=[1.0],
+                        metavar="F",
+                        help="input-draws: evaluate every network at each of these multiples "
+                             "of its input rate, its first layer's weights divided by the same "
+                             "(mean input current unchanged; default 1)")
     parser.add_argument("--name", default="spike_training_time_table",
                         help="time-table: the results' file name")
     parser.add_argument("--data", default="../shared/data/mnist")

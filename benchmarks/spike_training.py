@@ -262,15 +262,9 @@ def input_draws(args) -> None:
 
 
 def _input_rate_scaled(network, factor: float):
-    """``network`` with its input rate times ``factor`` and its first layer's weights divided
-    by it: the same mean input current, ``factor`` times as many input spikes (less noise)."""
-    import dataclasses
-
-    if factor == 1:
-        return network
-    first_layer = dataclasses.replace(network.layers[0], weight=network.layers[0].weight / factor)
-    return dataclasses.replace(network, input_rate=network.input_rate * factor,
-                               layers=[first_layer, *network.layers[1:]])
+    """``network`` at ``factor`` times its input rate, with the same mean input current
+    (:meth:`~lifresponse.networks.network_file.Network.with_input_rate`)."""
+    return network if factor == 1 else network.with_input_rate(network.input_rate * factor)
 
 
 def _checkpoint_accuracy(evaluation: dict, window_ms: float) -> dict:

@@ -253,6 +253,10 @@ def _add_training(commands) -> None:
                           help="take k and S from this calibration.json instead of the file")
     finetune.add_argument("--label-offset", type=float, default=0.01,
                           help="added to every target")
+    finetune.add_argument("--input-rate", type=float, metavar="HZ",
+                          help="drive the network at this Poisson rate per unit pixel from now "
+                               "on (default: the file's), the first layer's weights rescaled "
+                               "to keep its mean input current (less noise, more spikes)")
     _add_training_options(finetune, epochs=1, learning_rate=1e-4)
     finetune.set_defaults(run=_run_finetune, parser=finetune)
 
@@ -383,8 +387,8 @@ def _run_finetune(args) -> None:
     network = workflow.finetune(
         args.network, args.calibration, label_offset=args.label_offset, data=args.data,
         validation=args.validation, split_seed=args.split_seed, epochs=args.epochs,
-        learning_rate=args.lr, out=args.out, resume=args.resume, force=args.force,
-        progress=not args.quiet, **_settings(args))
+        learning_rate=args.lr, input_rate=args.input_rate, out=args.out, resume=args.resume,
+        force=args.force, progress=not args.quiet, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
 
 

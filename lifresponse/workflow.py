@@ -365,8 +365,8 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
 def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None,
              digits: Digits | None = None, validation: int | None = None,
              split_seed: int | None = None, epochs: int = 1, learning_rate: float = 1e-4,
-             out=None, resume: bool = False, force: bool = False, progress: bool = True,
-             **settings) -> Network:
+             input_rate: float | None = None, out=None, resume: bool = False,
+             force: bool = False, progress: bool = True, **settings) -> Network:
     """Continue training with Noisy Softplus in every layer and shifted labels (the paper's
     fine tuning).
 
@@ -377,6 +377,10 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
         Take (k, S) from it instead of from the network.
     label_offset : float
         Added to every target.
+    input_rate : float, optional
+        Drive the network at this input rate (Hz per unit pixel) from now on, with the first
+        layer's weights rescaled so that its mean input current stays the same and its
+        noise shrinks (:meth:`Network.with_input_rate`); by default the network's own.
     data, digits, validation, split_seed
         As :func:`train`; by default the network's own recorded split
         (:func:`lifresponse.splits.recorded_split`).
@@ -393,6 +397,10 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
     check_network_out(out, force)
     source, network = _network(network)
     network.require_ann_model("fine tuning")
+    parent = {"file": source, **network.provenance, "activation": network.activation,
+              "input_rate_hz": network.input_rate}
+    if input_rate is not None:
+        network = network.with_input_rate(input_rate)
     if calibration is None:
         calibration = Calibration(network.k, network.S, network.tau_syn, network.timestep,
                                   network.neuron, f"{source} (the network's own)")
@@ -410,7 +418,6 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
              source, network.activation, calibration.k, calibration.S, label_offset, epochs)
     history = trainer.train(model, split.train, split.validation, train_settings, out,
                             resume=resume, progress=progress)
-    parent = {"file": source, **network.provenance, "activation": network.activation}
     return trainer.export(model, out, network.neuron, network.timestep,
                           provenance(split, train_settings, history, calibration, parent))
 

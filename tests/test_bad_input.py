@@ -27,6 +27,8 @@ CASES = [
     (["train", "--validation", "5000", "--out", "{tmp}/n.h5"], "--validation: must be between"),
     (["finetune", "{net}", "--label-offset", "nan", "--out", "{tmp}/n.h5"],
      "--label-offset: must be finite"),
+    (["finetune", "{net}", "--input-rate", "0", "--out", "{tmp}/n.h5"],
+     "--input-rate: must be > 0 Hz (got 0.0)"),
     (["deploy", "{net}", "--images", "0", "--out", "{tmp}/n.h5"], "--images: must be >= 1"),
     (["deploy", "{net}", "--gap", "-1", "--out", "{tmp}/n.h5"], "--gap: must be >= 0 ms"),
     (["deploy", "{net}", "--block", "0", "--out", "{tmp}/n.h5"], "--block: must be >= 1"),

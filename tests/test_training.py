@@ -261,3 +261,33 @@ def test_training_reads_format_2_layers_and_other_images(rng):
     trained = lr.train(Calibration.by_hand(), architecture="4c3-2s-3fc", digits=digits,
                        validation=10, epochs=1, progress=False)
     assert trained.input_shape == (3, 8, 8) and trained.layers[-1].out_shape == (3,)
+
+
+def test_a_new_input_rate_keeps_the_mean_current_and_shrinks_the_noise(rng):
+    import lifresponse as lr
+    from lifresponse.datasets import Digits
+    from lifresponse.networks.network_file import Layer, Network
+
+    weight = rng.normal(0.5, 0.3, (4, 3))
+    network = Network("3fc", [Layer("dense", (1, 2, 2), (3,), weight)], "noisy-softplus",
+                      K, S, TAU, LIFParams(), 1.0)
+    faster = network.with_input_rate(400.0)
+    assert faster.input_rate == 400.0
+    np.testing.assert_allclose(faster.layers[0].weight, weight / 4)
+    pixels = rng.uniform(0, 1, (5, 1, 2, 2)).astype(np.float32)
+    x = pixels.reshape(5, 4) * 100.0 * TAU / 1000.0  # rate * tau_syn at the file's 100 Hz
+    expected = activations.ann_output(x @ weight, np.sqrt(x @ (0.5 * weight**2) / 4),
+                                      "noisy-softplus", k=K, S=S, tau_syn=TAU)
+    got = SpikingNetwork.from_network(faster)(torch.as_tensor(pixels)).detach().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ParameterError, match=r"input_rate: must be > 0 Hz \(got -1"):
+        network.with_input_rate(-1.0)
+    snntorch_coded = Network("3fc", network.layers, "noisy-softplus", K, S, TAU,
+                             input_encoding="bernoulli")
+    with pytest.raises(ParameterError, match="'bernoulli', which has no rate"):
+        snntorch_coded.with_input_rate(200.0)
+    images = rng.uniform(0, 1, (40, 1, 2, 2)).astype(np.float32)
+    tuned = lr.finetune(network, digits=Digits(images, np.arange(40) % 3, "random"),
+                        validation=10, input_rate=200.0, epochs=1, progress=False)
+    assert tuned.input_rate == 200.0
+    assert tuned.provenance["fine_tuned_from"]["input_rate_hz"] == 100.0

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,22 @@ class Network:
     def neuron_of(self, layer: Layer) -> LIFParams:
         """``layer``'s neuron parameters."""
         return layer.neuron if layer.neuron is not None else self.neuron
+
+    def with_input_rate(self, input_rate: float) -> Network:
+        """This network driven at ``input_rate`` (Hz per unit pixel) with the same mean input
+        current: the first layer's weights are scaled by old / new rate. The first layer's
+        mean current (eq. 12) is unchanged and its current variance (eq. 13) is scaled by
+        old / new: new / old times as many input spikes, each smaller. Poisson inputs only.
+        """
+        if self.input_encoding != "poisson":
+            raise ParameterError(f"input_rate: the network's input encoding is "
+                                 f"{self.input_encoding!r}, which has no rate; only 'poisson' "
+                                 "inputs can be rescaled")
+        if not (math.isfinite(input_rate) and input_rate > 0):
+            raise ParameterError(f"input_rate: must be > 0 Hz (got {input_rate})")
+        first = self.layers[0]
+        first = replace(first, weight=first.weight * (self.input_rate / input_rate))
+        return replace(self, input_rate=float(input_rate), layers=[first, *self.layers[1:]])
 
     def require_ann_model(self, what: str) -> None:
         """Refuse ``what`` (e.g. "fine tuning") for a network without an ANN model."""

@@ -130,6 +130,11 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path,
     with pytest.raises(trainer.CheckpointError, match="--resume"):
         trainer.train(fresh(), small_train, validation_set, settings, tmp_path / "b.h5",
                       progress=False)
+    faster = fresh()
+    faster.input_rate = 200.0  # as finetune --input-rate 200 would make it
+    with pytest.raises(trainer.CheckpointError, match="input rate of 100 Hz, not 200 Hz"):
+        trainer.train(faster, small_train, validation_set, settings, tmp_path / "b.h5",
+                      resume=True, progress=False)
     resumed = fresh()
     history = trainer.train(resumed, small_train, validation_set, settings, tmp_path / "b.h5",
                             resume=True, progress=False)

@@ -164,7 +164,7 @@ class SpikingSimulation(nn.Module):
         if any(layer.cell != "IF_curr_exp" for layer in network.layers):
             raise ParameterError("network: spike training models IF_curr_exp layers only")
         self.network, self.surrogate = network, surrogate
-        self.architecture = network.architecture
+        self.architecture, self.input_rate = network.architecture, network.input_rate
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for layer in network.layers:

@@ -228,7 +228,7 @@ def restore_checkpoint(ckpt: Path | None, resume: bool, settings, model, optimiz
     ------
     CheckpointError
         A checkpoint exists and ``resume`` is False, or it is unreadable, older, or was made
-        with other ``settings`` (a dataclass) or another architecture.
+        with other ``settings`` (a dataclass), another architecture or another input rate.
     """
     if ckpt is None or not ckpt.exists():
         return History(), 0
@@ -246,6 +246,11 @@ def restore_checkpoint(ckpt: Path | None, resume: bool, settings, model, optimiz
     if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
         raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
                               "another out")
+    made_at = state.get("input_rate_hz", model.input_rate)  # older checkpoints: the file's
+    if made_at != model.input_rate:
+        raise CheckpointError(f"{ckpt} was made at an input rate of {made_at:g} Hz, not "
+                              f"{model.input_rate:g} Hz (--input-rate); give the same rate, "
+                              "delete it or choose another out")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     schedule.load_state_dict(state["schedule"])
@@ -299,7 +304,7 @@ def save_checkpoint(path, model, optimizer, schedule, history, epoch, settings) 
         torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                     "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
                     "settings": settings.__dict__, "architecture": model.architecture,
-                    "random": _random_states()}, tmp)
+                    "input_rate_hz": model.input_rate, "random": _random_states()}, tmp)
 
 
 def _random_states() -> dict:

@@ -164,7 +164,7 @@ class SpikingSimulation(nn.Module):
         if any(layer.cell != "IF_curr_exp" for layer in network.layers):
             raise ParameterError("network: spike training models IF_curr_exp layers only")
         self.network, self.surrogate = network, surrogate
-        self.architecture, self.input_rate = network.architecture, network.input_rate
+        self.architecture = network.architecture
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for layer in network.layers:
@@ -176,6 +176,11 @@ class SpikingSimulation(nn.Module):
                             for layer in network.layers]
         # equal synapses: both signs in one current, one operation per step
         self.one_current = [p.P11ex == p.P11in and p.P21ex == p.P21in for p in self.propagators]
+
+    @property
+    def input_rate(self) -> float:
+        """The network's input rate (Hz per unit pixel), which a checkpoint records."""
+        return self.network.input_rate
 
     def parameter_groups(self, learning_rate: float) -> list[dict]:
         """One Adam group per trained layer (weights and bias; pooling is fixed), at the

@@ -28,7 +28,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 # The API's names are imported on first use (PEP 562), so that ``import lifresponse`` and a
 # Dask worker unpickling one of its functions load only what that function needs: scipy's
 # optimisers, h5py or the training code are not paid for by a worker that runs a sweep chunk.
-_API = {"Calibration": "lifresponse.calibration.fit", "DeployConfig": "lifresponse.networks.deploy",
+_API = {"Calibration": "lifresponse.calibration.fit", "DeployConfig": "lifresponse.deployment",
         "LIFParams": "lifresponse.neuron", "load_mnist": "lifresponse.datasets",
         **dict.fromkeys(("calibrate", "deploy", "energy", "evaluate_ann", "export_nir",
                          "finetune", "fit", "import_nir", "predict_energy", "train"),

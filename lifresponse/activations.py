@@ -1,4 +1,4 @@
-"""Activation functions that model the LIF response, in numpy (SCIENCE.md sections 4, 5, 7).
+"""Activation functions that model the LIF response, in numpy (docs/science.md sections 4, 5, 7).
 
 Arguments ``x`` are input mean currents and ``sigma`` input current standard deviations, both in
 nA; these functions return the *unscaled* activation ``f`` (nA). Multiply by ``S`` (Hz/nA) for a
@@ -32,7 +32,7 @@ def _scaled_input(x, sigma, k):
     x, sigma = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(sigma, dtype=float))
     if np.any(sigma < 0):
         raise ParameterError(
-            f"sigma: the input noise sigma must be >= 0 nA (got min {sigma.min()})")
+            "sigma", f"the input noise sigma must be >= 0 nA (got min {sigma.min()})")
     noisy = sigma > 0
     z = x / (k * np.where(noisy, sigma, 1.0))
     return x, sigma, z, noisy
@@ -84,14 +84,14 @@ def noisy_softplus_dsigma(x, sigma, k: float = 0.30):
 def softplus(x, sigma: float = 0.45, k: float = 0.30):
     """Softplus with a fixed noise level: :func:`noisy_softplus` at a constant ``sigma`` (nA)."""
     if sigma <= 0:
-        raise ParameterError(f"softplus_sigma: the fixed sigma must be > 0 nA (got {sigma})")
+        raise ParameterError("softplus_sigma", f"the fixed sigma must be > 0 nA (got {sigma})")
     return noisy_softplus(x, sigma, k)
 
 
 def softplus_dx(x, sigma: float = 0.45, k: float = 0.30):
     """Derivative of :func:`softplus` in ``x`` (dimensionless)."""
     if sigma <= 0:
-        raise ParameterError(f"softplus_sigma: the fixed sigma must be > 0 nA (got {sigma})")
+        raise ParameterError("softplus_sigma", f"the fixed sigma must be > 0 nA (got {sigma})")
     return noisy_softplus_dx(x, sigma, k)
 
 
@@ -142,7 +142,7 @@ def soft_lif_rate_dx(x, params: LIFParams = LIFParams(), gamma: float = 0.01):
 def _soft_lif_terms(x, params: LIFParams, gamma: float):
     """``rho`` (nA), ``rho'/rho`` (1/nA) and ``(v_thresh - v_reset) / R_m`` (nA)."""
     if gamma <= 0:
-        raise ParameterError(f"gamma: the soft LIF smoothing gamma must be > 0 nA (got {gamma})")
+        raise ParameterError("gamma", f"the soft LIF smoothing gamma must be > 0 nA (got {gamma})")
     z = (np.asarray(x, dtype=float) - params.input_rheobase) / gamma
     rho = gamma * _softplus(z)
     # expit(z) / softplus(z) -> 1 for z -> -inf, where both underflow.
@@ -238,7 +238,7 @@ REGISTRY = {entry.name: entry for entry in (
 def get_activation(name: str) -> Activation:
     """The registry entry of ``name``; :class:`ParameterError` naming the choices otherwise."""
     if name not in REGISTRY:
-        raise ParameterError(f"activation: unknown activation {name!r}; choose one of "
+        raise ParameterError("activation", f"unknown activation {name!r}; choose one of "
                              f"{', '.join(REGISTRY)}")
     return REGISTRY[name]
 

@@ -51,12 +51,12 @@ def compute_response_curves(means, stds, params: LIFParams = LIFParams(), dt_noi
     means = np.asarray(means, dtype=float)
     stds = np.asarray(stds, dtype=float)
     if (stds < 0).any():
-        raise ParameterError(f"stds: standard deviations must be >= 0 (got {stds.min():g})")
+        raise ParameterError("stds", f"standard deviations must be >= 0 (got {stds.min():g})")
     if not dt_noise > 0:
-        raise ParameterError(f"dt_noise: must be > 0 ms (got {dt_noise})")
+        raise ParameterError("dt_noise", f"must be > 0 ms (got {dt_noise})")
     for name, value in (("k", k), ("S", S)):
         if not (value > 0 and np.isfinite(value)):
-            raise ParameterError(f"{name}: must be > 0 and finite (got {value})")
+            raise ParameterError(name, f"must be > 0 and finite (got {value})")
     return ResponseCurves(
         means=means,
         stds=stds,

@@ -93,7 +93,7 @@ def load_mnist(directory=None, split: str = "train") -> Digits:
         image and label counts differ; the message names the file.
     """
     if split not in _IDX_NAMES:
-        raise ParameterError(f"split: must be 'train' or 'test' (got {split!r})")
+        raise ParameterError("split", f"must be 'train' or 'test' (got {split!r})")
     if directory is None:
         return _load_bundled()
     directory = Path(directory)

@@ -34,9 +34,9 @@ _SIMULATOR = threading.Lock()  # per worker process: a simulator's kernel is one
 def check_workers(workers: int, scheduler: str | None) -> None:
     """Refuse a worker count below one (the message names the value)."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ParameterError(f"workers: must be >= 1, a whole number (got {workers!r})")
+        raise ParameterError("workers", f"must be >= 1, a whole number (got {workers!r})")
     if scheduler is not None and not str(scheduler).strip():
-        raise ParameterError("scheduler: give an address such as tcp://host:8786 (got '')")
+        raise ParameterError("scheduler", "give an address such as tcp://host:8786 (got '')")
 
 
 def wanted(workers: int, scheduler: str | None) -> bool:
@@ -58,7 +58,7 @@ def client(workers: int, scheduler: str | None, threads: int):
         try:
             connection = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
-            raise ParameterError(f"scheduler: cannot reach {scheduler!r} ({exc})") from None
+            raise ParameterError("scheduler", f"cannot reach {scheduler!r} ({exc})") from None
         with connection:
             yield connection
         return

@@ -37,24 +37,24 @@ def parse_grid(text: str, name: str = "grid") -> np.ndarray:
         numbers = None
     if numbers is None or (separator == ":" and len(numbers) != 3):
         raise ParameterError(
-            f"{name}: cannot read {text!r}; write start:stop:step (e.g. -0.5:1.0:0.05) "
+            name, f"cannot read {text!r}; write start:stop:step (e.g. -0.5:1.0:0.05) "
             "or a comma-separated list"
         )
     if separator == ":":
         start, stop, step = numbers
         if step <= 0:
-            raise ParameterError(f"{name}: step must be > 0 (got {text!r})")
+            raise ParameterError(name, f"step must be > 0 (got {text!r})")
         if not all(np.isfinite(numbers)):
-            raise ParameterError(f"{name}: values must be finite (got {text!r})")
+            raise ParameterError(name, f"values must be finite (got {text!r})")
         count = int(np.floor((stop - start) / step + 1e-9)) + 1
         if count > MAX_POINTS:
-            raise ParameterError(f"{name}: the grid {text!r} has {count:.3g} points; at most "
+            raise ParameterError(name, f"the grid {text!r} has {count:.3g} points; at most "
                                  f"{MAX_POINTS:,}")
         values = np.round(start + step * np.arange(max(count, 0)), 12)
     else:
         values = np.array(numbers)
     if values.size == 0:
-        raise ParameterError(f"{name}: the grid {text!r} is empty")
+        raise ParameterError(name, f"the grid {text!r} is empty")
     if not np.all(np.isfinite(values)):
-        raise ParameterError(f"{name}: values must be finite (got {text!r})")
+        raise ParameterError(name, f"values must be finite (got {text!r})")
     return values

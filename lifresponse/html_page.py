@@ -1,6 +1,6 @@
 """Self-contained HTML pages from the small Markdown subset our reports use.
 
-Headings (``#``, ``##``), paragraphs, pipe tables and images; every image is inlined as a data
+Headings (``#`` to ``######``), paragraphs, pipe tables and images; every image is inlined as a data
 URI so the page is one file that opens anywhere. A tiny script counts the images that loaded
 (``data-images-loaded`` on ``<body>``), which the browser test reads.
 """
@@ -20,6 +20,7 @@ _SCRIPT = ("window.addEventListener('load',function(){var n=0;"
            "if(i.complete&&i.naturalWidth>0){n++;}});"
            "document.body.setAttribute('data-images-loaded',String(n));});")
 _IMAGE = re.compile(r"^!\[(?P<caption>[^\]]*)\]\((?P<path>[^)]+)\)\s*$")
+_HEADING = re.compile(r"^(?P<level>#{1,6}) (?P<text>.*)$")
 
 
 def render(markdown: str, title: str, base: Path) -> str:
@@ -39,11 +40,10 @@ def render(markdown: str, title: str, base: Path) -> str:
             table.append(line)
             continue
         flush_table()
-        image = _IMAGE.match(line)
-        if line.startswith("## "):
-            out.append(f"<h2>{_inline(line[3:])}</h2>")
-        elif line.startswith("# "):
-            out.append(f"<h1>{_inline(line[2:])}</h1>")
+        image, heading = _IMAGE.match(line), _HEADING.match(line)
+        if heading:
+            level = len(heading["level"])
+            out.append(f"<h{level}>{_inline(heading['text'])}</h{level}>")
         elif image:
             data = base64.b64encode((base / image["path"]).read_bytes()).decode()
             caption = html.escape(image["caption"])

@@ -118,7 +118,7 @@ class LIFParams:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ParameterError(
-                f"LIFParams: unknown parameter(s) {', '.join(unknown)}; "
+                "LIFParams", f"unknown parameter(s) {', '.join(unknown)}; "
                 f"known are {', '.join(sorted(known))}"
             )
         return cls(**{name: _plain_number(value) for name, value in values.items()})

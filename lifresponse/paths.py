@@ -16,15 +16,15 @@ def check_writable(path, field: str = "out", folder: bool = False) -> None:
     written; the message names ``field`` and the part of the path in the way."""
     path = Path(path)
     if folder and path.exists() and not path.is_dir():
-        raise ParameterError(f"{field}: {path} is a file, not a folder")
+        raise ParameterError(field, f"{path} is a file, not a folder")
     if not folder and path.is_dir():
-        raise ParameterError(f"{field}: {path} is a folder, not a file")
+        raise ParameterError(field, f"{path} is a folder, not a file")
     start = path if folder else path.parent
     existing = next((p for p in (start, *start.parents) if p.exists()), Path("."))
     if not existing.is_dir():
-        raise ParameterError(f"{field}: cannot write {path}: {existing} is a file, not a folder")
+        raise ParameterError(field, f"cannot write {path}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise ParameterError(f"{field}: cannot write {path}: the folder {existing} is not "
+        raise ParameterError(field, f"cannot write {path}: the folder {existing} is not "
                              "writable")
 
 

@@ -39,7 +39,7 @@ def check_figure_path(path) -> str:
     path = Path(path)
     kind = path.suffix.lstrip(".").lower() or "png"
     if kind not in FIGURE_FORMATS:
-        raise ParameterError(f"plot: cannot write a .{kind} figure ({path}); use one of "
+        raise ParameterError("plot", f"cannot write a .{kind} figure ({path}); use one of "
                              f"{', '.join('.' + k for k in FIGURE_FORMATS)}")
     check_writable(path, "plot")
     return kind

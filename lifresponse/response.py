@@ -1,7 +1,8 @@
 """Analytic firing rates of the LIF neuron: constant current (eq. 2) and Siegert (eq. 6-7).
 
 All functions broadcast over numpy arrays of input mean ``m`` and std ``s`` (nA) and return rates
-in Hz. The input is what arrives on top of the neuron's own ``i_offset`` (SCIENCE.md section 1).
+in Hz. The input is what arrives on top of the neuron's own ``i_offset`` (docs/science.md
+section 1).
 
 Numerics of the Siegert integral
 --------------------------------
@@ -112,11 +113,11 @@ def siegert_rate(
     """
     m, s = np.broadcast_arrays(np.asarray(m, dtype=float), np.asarray(s, dtype=float))
     if np.any(s < 0):
-        raise ParameterError(f"s: must be >= 0 nA (got min {s.min()})")
+        raise ParameterError("s", f"must be >= 0 nA (got min {s.min()})")
     if not dt_noise > 0:
-        raise ParameterError(f"dt_noise: must be > 0 ms (got {dt_noise})")
+        raise ParameterError("dt_noise", f"must be > 0 ms (got {dt_noise})")
     if not tau_syn >= 0:
-        raise ParameterError(f"tau_syn: must be >= 0 ms (got {tau_syn})")
+        raise ParameterError("tau_syn", f"must be >= 0 ms (got {tau_syn})")
     mu = params.r_m * (m + params.i_offset)
     sigma = noise_sigma(s, params, dt_noise)
     noisy = sigma > 0

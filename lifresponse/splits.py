@@ -68,14 +68,14 @@ def training_split(digits: Digits, n_validation: int | None = None, seed: int = 
         Shuffle seed (>= 0).
     """
     if seed < 0:
-        raise ParameterError(f"split_seed: must be >= 0 (got {seed})")
+        raise ParameterError("split_seed", f"must be >= 0 (got {seed})")
     if n_validation is None:
         n_validation = default_validation_size(len(digits))
     if n_validation == 0:
         empty = digits.subset(slice(0, 0))
         return TrainingSplit(digits, empty, 0, seed)
     if not 0 < n_validation < len(digits):
-        raise ParameterError(f"n_validation: must be between 0 and {len(digits) - 1} for "
+        raise ParameterError("n_validation", f"must be between 0 and {len(digits) - 1} for "
                              f"{len(digits)} digits (got {n_validation})")
     train, validation = validation_split(digits, n_validation, seed)
     return TrainingSplit(train, validation, n_validation, seed)
@@ -147,7 +147,7 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
     if test:
         return test_digits(data)
     if n_validation == 0:
-        raise ParameterError("n_validation: 0 holds no digits out to evaluate on; give a "
+        raise ParameterError("n_validation", "0 holds no digits out to evaluate on; give a "
                              "number, or evaluate on the official test split (test=True)")
     digits = load_mnist(data)
     trained = provenance or {}
@@ -155,7 +155,7 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
     if n_validation is None and seed is None and recorded:
         if trained["n_validation"] == 0:
             raise ParameterError(
-                f"test: the network was trained on every digit of {digits.source}, so none is "
+                "test", f"the network was trained on every digit of {digits.source}, so none is "
                 "held out; evaluate on the official test split (test=True, --test)")
         return training_split(digits, trained["n_validation"],
                               trained.get("split_seed", 0)).validation
@@ -172,9 +172,9 @@ def first(digits: Digits, n: int | None) -> Digits:
     if n is None:
         return digits
     if n < 1:
-        raise ParameterError(f"images: must be >= 1 (got {n})")
+        raise ParameterError("images", f"must be >= 1 (got {n})")
     if n > len(digits):
-        raise ParameterError(f"images: {n} asked for, but only {len(digits)} evaluation digits "
+        raise ParameterError("images", f"{n} asked for, but only {len(digits)} evaluation digits "
                              f"exist in {digits.source}")
     return digits.subset(slice(0, n))
 

@@ -13,7 +13,8 @@ import numpy as np
 from lifresponse.errors import ParameterError
 
 _MS_PER_S = 1000.0
-DEFAULT_MAX_WEIGHT = 0.05  # nA; the |w| of the authors' calibration code (SCIENCE.md section 8)
+# nA; the |w| of the authors' calibration code (docs/science.md section 8)
+DEFAULT_MAX_WEIGHT = 0.05
 
 
 def current_moments(rates, weights, tau_syn: float):
@@ -39,7 +40,7 @@ def current_moments(rates, weights, tau_syn: float):
     rates = np.asarray(rates, dtype=float)
     weights = np.asarray(weights, dtype=float)
     if np.any(rates < 0):
-        raise ParameterError(f"current_moments: rates must be >= 0 (got min {rates.min()})")
+        raise ParameterError("current_moments", f"rates must be >= 0 (got min {rates.min()})")
     tau_s = tau_syn / _MS_PER_S
     mean = tau_s * np.sum(weights * rates, axis=-1)
     var = 0.5 * tau_s * np.sum(weights**2 * rates, axis=-1)
@@ -67,7 +68,7 @@ def ann_moments(x, weights):
     x = np.asarray(x, dtype=float)
     weights = np.asarray(weights, dtype=float)
     if np.any(x < 0):
-        raise ParameterError(f"ann_moments: inputs x must be >= 0 (got min {x.min()})")
+        raise ParameterError("ann_moments", f"inputs x must be >= 0 (got min {x.min()})")
     return x @ weights, np.sqrt(x @ (0.5 * weights**2))
 
 
@@ -131,21 +132,21 @@ def poisson_drive(m, s, tau_syn: float, n_trains: int = 100, weight=None,
     """
     m, s = np.broadcast_arrays(np.asarray(m, dtype=float), np.asarray(s, dtype=float))
     if n_trains < 2:
-        raise ParameterError(f"poisson_drive: n_trains must be >= 2 (got {n_trains})")
+        raise ParameterError("poisson_drive", f"n_trains must be >= 2 (got {n_trains})")
     if tau_syn <= 0:
-        raise ParameterError(f"poisson_drive: tau_syn must be > 0 ms (got {tau_syn})")
+        raise ParameterError("poisson_drive", f"tau_syn must be > 0 ms (got {tau_syn})")
     if np.any(s < 0):
-        raise ParameterError(f"poisson_drive: s must be >= 0 nA (got min {s.min()})")
+        raise ParameterError("poisson_drive", f"s must be >= 0 nA (got min {s.min()})")
     abs_m = np.abs(m)
     if weight is None:
         if max_weight <= 0:
-            raise ParameterError(f"poisson_drive: max_weight must be > 0 nA (got {max_weight})")
+            raise ParameterError("poisson_drive", f"max_weight must be > 0 nA (got {max_weight})")
         with np.errstate(divide="ignore", invalid="ignore"):
             w = np.minimum(max_weight, np.where(abs_m > 0, s**2 / abs_m, np.inf))
     else:
         w = np.broadcast_to(np.asarray(weight, dtype=float), m.shape)
         if np.any(w <= 0):
-            raise ParameterError(f"poisson_drive: weight must be > 0 nA (got {weight})")
+            raise ParameterError("poisson_drive", f"weight must be > 0 nA (got {weight})")
     bad = (s <= 0) | (abs_m * w > 2 * s**2 * (1 + 1e-12))
     if np.any(bad):
         points = [(float(a), float(b)) for a, b in zip(m[bad], s[bad], strict=True)]

@@ -38,12 +38,12 @@ from lifresponse.calibration.fit import (
 )
 from lifresponse.calibration.sweep import SweepConfig, run_sweep
 from lifresponse.datasets import Digits, load_mnist
+from lifresponse.deployment import DeployConfig
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.grids import parse_grid
 from lifresponse.hardware import energy as energy_model
 from lifresponse.networks import network_file, run_file
 from lifresponse.networks.architecture import parse_architecture
-from lifresponse.networks.deploy import DeployConfig
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.neuron import LIFParams
@@ -97,12 +97,12 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
     kinds = {"noisy-current": lambda: NoisyCurrentDrive(dt_noise),
              "poisson": lambda: PoissonCurrentDrive(tau_syn, weight=weight), "dc": DCDrive}
     if drive not in kinds:
-        raise ParameterError(f"drive: unknown {drive!r}; choose one of {', '.join(kinds)}")
+        raise ParameterError("drive", f"unknown {drive!r}; choose one of {', '.join(kinds)}")
     # every drive's settings, also those of the drives not chosen: a bad value is never
     # accepted silently
     for name, value in (("dt_noise", dt_noise), ("tau_syn", tau_syn), ("weight", weight)):
         if value is not None and not (math.isfinite(value) and value > 0):
-            raise ParameterError(f"{name}: must be > 0 and finite (got {value})")
+            raise ParameterError(name, f"must be > 0 and finite (got {value})")
     grid = {name: parse_grid(value, name) if isinstance(value, str) else value
             for name, value in (("means", means), ("stds", stds))}
     return SweepConfig(kinds[drive](), grid["means"], grid["stds"], trials=trials,
@@ -129,7 +129,7 @@ def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = Fal
     if config is None:
         config = sweep_config(**options)
     elif options:
-        raise ParameterError(f"calibrate: give a config or options, not both "
+        raise ParameterError("calibrate", f"give a config or options, not both "
                              f"({', '.join(options)})")
     if out is not None:
         check_writable(out)
@@ -238,7 +238,7 @@ def check_network_out(out, force: bool, what: str = "network") -> None:
         return
     out = Path(out)
     if out.exists() and not force:
-        raise ParameterError(f"out: {out} already exists; a finished {what} is not "
+        raise ParameterError("out", f"{out} already exists; a finished {what} is not "
                              "overwritten: choose another out, or force it (--force)")
     check_writable(out)
 
@@ -392,7 +392,7 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
 
     if out is not None and not isinstance(network, Network) and Path(out).resolve() == Path(
             network).resolve():
-        raise ParameterError(f"out: {out} is the network being fine-tuned; writing there would "
+        raise ParameterError("out", f"{out} is the network being fine-tuned; writing there would "
                              "destroy it: choose another out")
     check_network_out(out, force)
     source, network = _network(network)
@@ -482,12 +482,12 @@ def deploy(network, *, digits: Digits | None = None, data=None, test: bool = Fal
     force : bool
         Replace an existing ``out`` once the new run is complete.
     """
-    from lifresponse.networks.deploy import deploy as run_network
+    from lifresponse.deployment import deploy as run_network
 
     if config is None:
         config = DeployConfig(**options)
     elif options:
-        raise ParameterError(f"deploy: give a config or options, not both ({', '.join(options)})")
+        raise ParameterError("deploy", f"give a config or options, not both ({', '.join(options)})")
     source, loaded = _network(network)
     if digits is None:
         digits = first(evaluation_digits(data, loaded.provenance, test=test,
@@ -548,7 +548,7 @@ def predict_energy(network, *, digits: Digits | None = None, data=None, test: bo
     -------
     lifresponse.hardware.energy.EventEnergy
     """
-    from lifresponse.networks.deploy import check_images
+    from lifresponse.deployment import check_images
     from lifresponse.networks.prediction import predict_rates
     from lifresponse.networks.topology import fan_outs, network_connections
 
@@ -610,7 +610,7 @@ def export_nir(network, *, out=None, force: bool = False):
     check_network_out(out, force, "NIR graph")
     source, network = _network(network)
     if out is not None and Path(out).resolve() == Path(source).resolve():
-        raise ParameterError(f"out: {out} is the network being exported: choose another out")
+        raise ParameterError("out", f"{out} is the network being exported: choose another out")
     graph = nir_interop.export_network(network)
     if out is not None:
         out = Path(out)
@@ -623,7 +623,7 @@ def export_nir(network, *, out=None, force: bool = False):
 def _check_classes(outputs: int, digits: Digits, architecture: str) -> None:
     """Refuse an output layer with fewer units than ``digits`` has classes."""
     if outputs < digits.n_classes:
-        raise ParameterError(f"architecture: the last layer must have at least "
+        raise ParameterError("architecture", f"the last layer must have at least "
                              f"{digits.n_classes} units, one per class of {digits.source} (got "
                              f"{outputs} in {architecture!r})")
 

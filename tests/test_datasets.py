@@ -110,7 +110,7 @@ def test_fashion_mnist_reads_as_idx_and_deploys_against_its_shape(tmp_path, rng)
     fewer outputs than the labels is refused before any simulation."""
     from network_helpers import conv_network
 
-    from lifresponse.networks.deploy import DeployConfig, deploy
+    from lifresponse.deployment import DeployConfig, deploy
 
     _write_mnist(tmp_path, rng, n=5)
     fashion = load_mnist(tmp_path)

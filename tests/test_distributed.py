@@ -13,9 +13,9 @@ import pytest
 from network_helpers import assert_same_run, conv_network, random_digits
 
 from lifresponse import workflow
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.errors import ParameterError
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.partial_run import PartialRunError, partial_path
 
 pytest.importorskip("dask.distributed")
@@ -80,7 +80,7 @@ def test_sigkilled_deployment_resumed_equals_an_uninterrupted_one(net_file, tmp_
     code = (
         "import numpy as np\n"
         "from lifresponse.datasets import Digits\n"
-        "from lifresponse.networks.deploy import DeployConfig, deploy\n"
+        "from lifresponse.deployment import DeployConfig, deploy\n"
         f"d = np.load({str(tmp_path / 'digits.npz')!r})\n"
         "digits = Digits(d['images'], d['labels'], 'random')\n"
         f"deploy({str(net_file)!r}, digits, DeployConfig(window=400.0, block=1, threads=1, "

@@ -7,12 +7,12 @@ import pytest
 from test_energy import tiny_run
 
 from lifresponse import workflow
+from lifresponse.backends.spinnaker.energy_report import parse_energy_report
 from lifresponse.cli import main
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hardware import devices
 from lifresponse.hardware.activity import run_activity
 from lifresponse.hardware.device_energy import ann_energy, snn_energy, tradeoff
-from lifresponse.hardware.spynnaker_energy import parse_energy_report
 from lifresponse.networks import run_file
 
 

@@ -4,7 +4,7 @@ own rule, give exactly the network's synapses; networks that do not fit fall bac
 import numpy as np
 import pytest
 
-from lifresponse.networks.native_spinnaker import (
+from lifresponse.backends.spinnaker.connectors import (
     atoms_per_core,
     native_projections,
     unsupported_reason,

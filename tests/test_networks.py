@@ -6,9 +6,9 @@ import pytest
 
 from lifresponse.cli import main
 from lifresponse.datasets import Digits
+from lifresponse.deployment import DeployConfig, RunFileExistsError, deploy
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.deploy import DeployConfig, RunFileExistsError, deploy
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.prediction import predict_rates
 from lifresponse.networks.topology import layer_connections

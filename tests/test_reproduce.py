@@ -10,7 +10,9 @@ import pytest
 
 from lifresponse.reproduce import Plan, reproduce
 
-TINY = Plan("tiny", (5.0,), "-0.4:1.0:0.2", "0.3,1.0", 2, 500.0, 1.0, 1, 1000, 10, 100.0)
+# with a small stand-in for the papers' larger network, to run its stages
+TINY = Plan("tiny", (5.0,), "-0.4:1.0:0.2", "0.3,1.0", 2, 500.0, 1.0, 1, 1000, 10, 100.0,
+            large_architecture="4c5-2s-8c5-2s-10fc")
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +24,19 @@ def reproduction(tmp_path_factory):
 def test_every_stage_ran_and_the_report_sets_paper_beside_ours(reproduction):
     out, html_path = reproduction
     for stage in ("calibrate_tau5", "train_noisy-softplus", "finetune_relu", "deploy_softplus",
-                  "deploy_noisy-softplus_tuned", "energy"):
+                  "deploy_noisy-softplus_tuned", "train_large", "finetune_large",
+                  "deploy_large_tuned", "energy"):
         assert (out / f"{stage}.done.json").exists(), stage
     markdown = (out / "report.md").read_text()
     for published in ("0.3 | 201.0", "1.91 1.79 1.76", "184.57", "0.064", "192"):
         assert published in markdown, published
     assert re.search(r"\| 5 \| 0\.3 \| 201\.0 \| 0\.\d{3} \+- ", markdown)
+    assert "## MNIST, 4c5-2s-8c5-2s-10fc: accuracy (%)" in markdown
+    assert re.search(r"\| SNN, fine-tuned \| 98\.85 \| 99\.07 \| \d+\.\d\d \|", markdown)
     html = html_path.read_text()
     assert html.count("data:image/png;base64,") == 4
     assert "### Per device, same run" in markdown and "arXiv:1903.08941" in markdown
+    assert "<h3>Per device, same run</h3>" in html and "###" not in html  # every heading rendered
 
 
 def test_a_second_run_skips_finished_stages(reproduction, caplog):
@@ -39,7 +45,7 @@ def test_a_second_run_skips_finished_stages(reproduction, caplog):
     with caplog.at_level(logging.INFO, logger="lifresponse"):
         reproduce(TINY, out, progress=False)
     printed = caplog.text
-    assert printed.count("skipped") == 14 and "running" not in printed
+    assert printed.count("skipped") == 17 and "running" not in printed
     assert (out / "runs" / "relu.h5").stat().st_mtime_ns == before
 
 
@@ -56,3 +62,10 @@ def test_report_figures_load_in_headless_chromium(reproduction, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert 'data-images-loaded="4"' in result.stdout
+
+
+def test_the_full_preset_includes_the_papers_larger_network():
+    from lifresponse.reproduce.pipeline import full_plan, quick_plan
+
+    assert full_plan().large_architecture == "12c5-2s-64c5-2s-10fc"
+    assert quick_plan().large_architecture is None

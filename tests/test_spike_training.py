@@ -11,8 +11,8 @@ from network_helpers import conv_network, random_digits
 
 import lifresponse as lr
 from lifresponse.cli import main
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.errors import ParameterError
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.encoding import Presentation
 from lifresponse.training import spikes
 

@@ -34,7 +34,7 @@ def test_spinnaker_noise_interval_must_equal_the_timestep():
 
 def test_mnist_network_maps_on_a_virtual_board(spinnaker_virtual_board, tmp_path):
     from lifresponse.datasets import load_mnist
-    from lifresponse.networks.deploy import DeployConfig, deploy
+    from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.neuron import LIFParams
     from lifresponse.training import trainer
 

@@ -8,17 +8,18 @@ import numpy as np
 import pytest
 from network_helpers import assert_same_run, conv_network, random_digits
 
-from lifresponse.backends import step_kernel
+from lifresponse.backends.torch import step_kernel
 from lifresponse.cli import main
 from lifresponse.datasets import Digits
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.errors import BackendError, ParameterError
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.neuron import LIFParams
 from lifresponse.propagators import Propagators
 
-torch_backend = pytest.importorskip("lifresponse.backends.torch")
+torch_backend = pytest.importorskip("lifresponse.backends.torch.backend")
+device = pytest.importorskip("lifresponse.backends.torch.device")
 
 
 @pytest.mark.parametrize("neuron, timestep", [
@@ -120,8 +121,8 @@ def test_bad_device_and_batch(rng):
             deploy(network, digits, DeployConfig(backend="torch", device="cuda"),
                    progress=False)
     with pytest.raises(ParameterError, match=r"batch: 10000000000 images need about .* GB"):
-        torch_backend.check_memory(network, 10**10, torch_backend.torch.float64,
-                                   torch_backend.torch.device("cpu"))
+        device.check_memory(network, 10**10, torch_backend.torch.float64,
+                            torch_backend.torch.device("cpu"))
 
 
 def test_cli_deploy_on_torch_feeds_the_energy_report(tmp_path, rng, capsys):
@@ -204,8 +205,8 @@ def test_step_kernel_equals_torch_operations(rng, monkeypatch, caplog, dtype):
 def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
     """Every spike of every layer, as (image, layer, neuron, step), from the compiled loop and
     from the torch operations (float64), 2 threads."""
+    from lifresponse.networks.blocks import n_time_bins
     from lifresponse.networks.encoding import Presentation, poisson_inputs
-    from lifresponse.networks.presenting import n_time_bins
     from lifresponse.networks.topology import network_connections
 
     network = conv_network(rng)

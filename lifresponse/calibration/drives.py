@@ -28,12 +28,12 @@ class NoisyCurrentDrive:
     def check(self, means, stds, timestep: float) -> None:
         """Raise :class:`ParameterError` if the drive cannot produce this grid."""
         if self.dt_noise <= 0:
-            raise ParameterError(f"dt_noise: must be > 0 ms (got {self.dt_noise})")
+            raise ParameterError("dt_noise", f"must be > 0 ms (got {self.dt_noise})")
         ratio = self.dt_noise / timestep
         if abs(ratio - round(ratio)) > 1e-9:
             raise ParameterError(
-                f"dt_noise: must be a multiple of the timestep {timestep} ms (got {self.dt_noise})"
-            )
+                "dt_noise",
+                f"must be a multiple of the timestep {timestep} ms (got {self.dt_noise})")
 
     def attach(self, backend, cells, means, stds, trials: int, duration: float) -> None:
         """Inject one ``NoisyCurrentSource`` per grid point into that point's ``trials`` cells."""
@@ -103,7 +103,7 @@ class DCDrive:
 
     def check(self, means, stds, timestep: float) -> None:
         if np.any(np.asarray(stds) != 0):
-            raise ParameterError("stds: the dc drive has no noise; use stds 0")
+            raise ParameterError("stds", "the dc drive has no noise; use stds 0")
 
     def attach(self, backend, cells, means, stds, trials: int, duration: float) -> None:
         for p, m in enumerate(means):
@@ -125,6 +125,6 @@ def drive_from_dict(values: dict[str, Any]):
     values = dict(values)
     kind = values.pop("kind", None)
     if kind not in DRIVES:
-        raise ParameterError(f"drive: unknown kind {kind!r}; known are {', '.join(DRIVES)}")
+        raise ParameterError("drive", f"unknown kind {kind!r}; known are {', '.join(DRIVES)}")
     return DRIVES[kind](**values)
 

@@ -271,7 +271,7 @@ class Calibration:
         neuron, 1 ms step)."""
         for name, value in (("k", k), ("S", S), ("tau_syn", tau_syn), ("timestep", timestep)):
             if not (math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name}: must be > 0 (got {value})")
+                raise ParameterError(name, f"must be > 0 (got {value})")
         neuron = LIFParams.from_dict({**(neuron or LIFParams()).to_dict(),
                                       "tau_syn_E": tau_syn, "tau_syn_I": tau_syn})
         return cls(float(k), float(S), float(tau_syn), float(timestep), neuron, "given by hand")

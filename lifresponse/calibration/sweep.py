@@ -90,38 +90,39 @@ class SweepConfig:
         if not (np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.stds))):
             raise ParameterError("means, stds: values must be finite")
         if np.any(self.stds < 0):
-            raise ParameterError(f"stds: must be >= 0 nA (got {self.stds.min():g})")
+            raise ParameterError("stds", f"must be >= 0 nA (got {self.stds.min():g})")
         if self.trials < 1:
-            raise ParameterError(f"trials: must be >= 1 (got {self.trials})")
+            raise ParameterError("trials", f"must be >= 1 (got {self.trials})")
         for name in ("duration", "timestep"):
             if not math.isfinite(getattr(self, name)):
-                raise ParameterError(f"{name}: must be finite (got {getattr(self, name)})")
+                raise ParameterError(name, f"must be finite (got {getattr(self, name)})")
         if self.duration <= 0:
-            raise ParameterError(f"duration: must be > 0 ms (got {self.duration:g})")
+            raise ParameterError("duration", f"must be > 0 ms (got {self.duration:g})")
         if not 1 <= self.seed < 2**31:
-            raise ParameterError(f"seed: must be in 1 .. 2^31 - 1 (got {self.seed})")
+            raise ParameterError("seed", f"must be in 1 .. 2^31 - 1 (got {self.seed})")
         if self.timestep <= 0:
-            raise ParameterError(f"timestep: must be > 0 ms (got {self.timestep:g})")
+            raise ParameterError("timestep", f"must be > 0 ms (got {self.timestep:g})")
         steps = self.duration / self.timestep
         if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
-            raise ParameterError(f"duration: must be a whole number of timesteps of "
+            raise ParameterError("duration", f"must be a whole number of timesteps of "
                                  f"{self.timestep:g} ms (got {self.duration:g} ms)")
         if self.max_cells_per_chunk < self.trials:
             raise ParameterError(
-                f"max_cells_per_chunk: must hold one point's {self.trials} trials (got "
+                "max_cells_per_chunk", f"must hold one point's {self.trials} trials (got "
                 f"{self.max_cells_per_chunk})")
         distributed.check_workers(self.workers, self.scheduler)
         backend = backends.get(self.backend, pynn=True)
         if (backend.noisy_current_dt_is_timestep and self.drive.kind == "noisy-current"
                 and self.drive.dt_noise != self.timestep):
-            raise ParameterError(f"dt_noise: {backend.distribution}'s NoisyCurrentSource needs dt "
+            raise ParameterError("dt_noise",
+                                 f"{backend.distribution}'s NoisyCurrentSource needs dt "
                                  f"equal to the timestep {self.timestep:g} ms (got "
                                  f"{self.drive.dt_noise:g})")
         neuron_steps = self.means.size * self.stds.size * self.trials * (
             self.duration / self.timestep)
         if neuron_steps > self.max_neuron_steps:
             raise ParameterError(
-                f"duration: {neuron_steps:.3g} neuron-timesteps (grid x trials x duration / "
+                "duration", f"{neuron_steps:.3g} neuron-timesteps (grid x trials x duration / "
                 f"timestep) is more than {self.max_neuron_steps:.3g}, about "
                 f"{self.max_neuron_steps / NEURON_STEPS_PER_HOUR:.0f} h here; make it smaller "
                 "or confirm it (--yes)")

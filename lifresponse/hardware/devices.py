@@ -61,7 +61,7 @@ class Device:
                 raise ParameterError(f"{self.name}: {field} must be a number >= 0 J (got "
                                      f"{value!r})")
         if not self.name or not isinstance(self.name, str):
-            raise ParameterError(f"name: must be a non-empty string (got {self.name!r})")
+            raise ParameterError("name", f"must be a non-empty string (got {self.name!r})")
         if not isinstance(self.spiking, bool):
             raise ParameterError(f"{self.name}: spiking must be true or false (got "
                                  f"{self.spiking!r})")
@@ -157,8 +157,8 @@ def select(names, extra: list[Device] = ()) -> list[Device]:
         names = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in names if n not in table]
     if unknown:
-        raise ParameterError(f"hardware: unknown device {', '.join(map(repr, unknown))}; "
+        raise ParameterError("hardware", f"unknown device {', '.join(map(repr, unknown))}; "
                              f"known are {', '.join(table)}")
     if not names:
-        raise ParameterError("hardware: name at least one device")
+        raise ParameterError("hardware", "name at least one device")
     return [table[n] for n in names]

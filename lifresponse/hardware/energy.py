@@ -17,14 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifresponse.backends.spinnaker import NEURONS_PER_CORE
+from lifresponse.backends.spinnaker.hardware import (
+    APPLICATION_CORES_PER_CHIP,
+    JOULES_PER_PACKET,
+    NEURONS_PER_CORE,
+    WATTS_PER_ACTIVE_CORE,
+    WATTS_PER_IDLE_CHIP,
+)
 from lifresponse.errors import ParameterError
 
 E_SYN_J = 8e-9                  # J per synaptic event on SpiNNaker (the paper's figure)
-WATTS_PER_IDLE_CHIP = 0.35      # sPyNNaker SpiNNaker-1 constants
-WATTS_PER_ACTIVE_CORE = 0.034
-JOULES_PER_PACKET = 1e-9
-APPLICATION_CORES_PER_CHIP = 16  # 18 cores, one monitor, one spare
 
 
 class _Averages:
@@ -74,7 +76,7 @@ class EventEnergy(_Averages):
 
 def check_e_syn(e_syn: float) -> float:
     if not (isinstance(e_syn, (int, float)) and math.isfinite(e_syn) and e_syn > 0):
-        raise ParameterError(f"e_syn: must be > 0 J (got {e_syn})")
+        raise ParameterError("e_syn", f"must be > 0 J (got {e_syn})")
     return float(e_syn)
 
 
@@ -97,7 +99,7 @@ def event_energy(spike_counts: dict, fan_out: dict, duration_s: float, n_images:
     """
     e_syn = check_e_syn(e_syn)
     if duration_s <= 0:
-        raise ParameterError(f"duration: must be > 0 s (got {duration_s})")
+        raise ParameterError("duration", f"must be > 0 s (got {duration_s})")
     events = {name: float(_per_neuron(counts) @ np.asarray(fan_out[name], dtype=float))
               for name, counts in spike_counts.items()}
     return EventEnergy(events, float(sum(events.values())), duration_s, n_images, e_syn)

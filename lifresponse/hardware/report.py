@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse import html_page
+from lifresponse.backends.spinnaker.energy_report import parse_energy_report
 from lifresponse.errors import FileFormatError
 from lifresponse.hardware import energy
 from lifresponse.hardware.activity import check_every_layer_recorded, run_activity
 from lifresponse.hardware.device_energy import LEFT_OUT, ann_energy, snn_energy, tradeoff
 from lifresponse.hardware.devices import DEFAULT_DEVICES, Device, select
-from lifresponse.hardware.spynnaker_energy import parse_energy_report
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.paths import atomic
 from lifresponse.plotting import colours, new_figure, save_figure

@@ -112,11 +112,11 @@ class ImportOptions:
         for name in ("dt", "timestep", "input_rate", "cm"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name}: must be a finite number > 0 (got {value})")
+                raise ParameterError(name, f"must be a finite number > 0 (got {value})")
         if not (math.isfinite(self.tau_refrac) and self.tau_refrac >= 0):
-            raise ParameterError(f"tau_refrac: must be >= 0 ms (got {self.tau_refrac})")
+            raise ParameterError("tau_refrac", f"must be >= 0 ms (got {self.tau_refrac})")
         if self.encoding not in network_file.ENCODINGS:
-            raise ParameterError(f"encoding: must be one of {', '.join(network_file.ENCODINGS)}"
+            raise ParameterError("encoding", f"must be one of {', '.join(network_file.ENCODINGS)}"
                                  f" (got {self.encoding!r})")
 
     @property
@@ -171,7 +171,7 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
         raise ParameterError(f"node {pending[0][0]!r} ({type(pending[0][1]).__name__}): linear "
                              "nodes after the last neuron node; the output must be spikes")
     if not layers:
-        raise ParameterError("graph: no neuron node between input and output")
+        raise ParameterError("graph", "no neuron node between input and output")
     first = layers[0].neuron
     network = Network(
         architecture=str(ours.get("architecture", "nir: " + " | ".join(names))), layers=layers,
@@ -229,7 +229,7 @@ def _chain(graph) -> list:
                                  "branching graphs cannot map onto a chain of layers")
     inputs = [n for n, node in nodes.items() if isinstance(node, nir.Input)]
     if len(inputs) != 1 or sum(isinstance(n, nir.Output) for n in nodes.values()) != 1:
-        raise ParameterError(f"graph: needs one Input and one Output node (has {len(inputs)} "
+        raise ParameterError("graph", f"needs one Input and one Output node (has {len(inputs)} "
                              "inputs)")
     chain, name = [], inputs[0]
     while True:

@@ -38,34 +38,34 @@ def parse_architecture(spec: str, input_shape=(1, 28, 28)) -> list[LayerSpec]:
         the message names the token.
     """
     if not spec or not spec.strip():
-        raise ParameterError("architecture: empty")
+        raise ParameterError("architecture", "empty")
     shape = tuple(input_shape)
     layers = []
     for token in spec.strip().split("-"):
         match = _TOKEN.match(token)
         if not match:
-            raise ParameterError(f"architecture: cannot read {token!r} in {spec!r}; use <n>c<k> "
+            raise ParameterError("architecture", f"cannot read {token!r} in {spec!r}; use <n>c<k> "
                                  "(convolution), <p>s (average pooling) or <n>fc (dense)")
         if match["dense"]:
             n = int(match["dense"])
             if n < 1:
-                raise ParameterError(f"architecture: {token!r} needs at least one neuron")
+                raise ParameterError("architecture", f"{token!r} needs at least one neuron")
             layers.append(LayerSpec("dense", shape, (n,), 0))
             shape = (n,)
             continue
         if len(shape) != 3:
-            raise ParameterError(f"architecture: {token!r} needs maps, but follows a dense layer")
+            raise ParameterError("architecture", f"{token!r} needs maps, but follows a dense layer")
         c, h, w = shape
         if match["conv"]:
             n, k = int(match["conv"]), int(match["kernel"])
             if n < 1 or not 1 <= k <= min(h, w):
-                raise ParameterError(f"architecture: {token!r} does not fit a {h}x{w} input")
+                raise ParameterError("architecture", f"{token!r} does not fit a {h}x{w} input")
             out = (n, h - k + 1, w - k + 1)
             layers.append(LayerSpec("conv", shape, out, k))
         else:
             p = int(match["pool"])
             if p < 1 or h % p or w % p:
-                raise ParameterError(f"architecture: {token!r}: {h}x{w} maps do not divide into "
+                raise ParameterError("architecture", f"{token!r}: {h}x{w} maps do not divide into "
                                      f"{p}x{p} windows")
             out = (c, h // p, w // p)
             layers.append(LayerSpec("pool", shape, out, p))

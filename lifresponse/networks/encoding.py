@@ -1,11 +1,11 @@
-"""Images as spike trains, one image after another (SCIENCE.md section 5).
+"""Images as spike trains, one image after another (docs/science.md section 5).
 
 Pixel ``p`` in [0, 1] fires as a Poisson process of ``p * input_rate`` Hz during its image's
 window ("poisson", the networks trained here), or, in every timestep of the window, once with
 probability ``p`` ("bernoulli", snnTorch's ``spikegen.rate``, for networks from discrete-time
 frameworks). Image ``i`` occupies the slot ``[start + i * period, start + (i + 1) * period)`` (ms):
 its window, then ``gap`` ms of silence, then ``settle`` ms in which the network is brought back
-to rest (:mod:`lifresponse.networks.presenting`). ``start`` is two timesteps, because PyNN + NEST
+to rest (:mod:`lifresponse.networks.blocks`). ``start`` is two timesteps, because PyNN + NEST
 refuse spikes at t <= one timestep.
 
 An image's spikes depend only on (seed, image index), never on which images were drawn before,

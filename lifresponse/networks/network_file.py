@@ -112,7 +112,7 @@ class Layer:
 
 @dataclass
 class Network:
-    """A trained network of spiking neurons (SCIENCE.md section 5).
+    """A trained network of spiking neurons (docs/science.md section 5).
 
     Attributes
     ----------
@@ -176,11 +176,11 @@ class Network:
         old / new: new / old times as many input spikes, each smaller. Poisson inputs only.
         """
         if self.input_encoding != "poisson":
-            raise ParameterError(f"input_rate: the network's input encoding is "
+            raise ParameterError("input_rate", f"the network's input encoding is "
                                  f"{self.input_encoding!r}, which has no rate; only 'poisson' "
                                  "inputs can be rescaled")
         if not (math.isfinite(input_rate) and input_rate > 0):
-            raise ParameterError(f"input_rate: must be > 0 Hz (got {input_rate})")
+            raise ParameterError("input_rate", f"must be > 0 Hz (got {input_rate})")
         first = self.layers[0]
         first = replace(first, weight=first.weight * (self.input_rate / input_rate))
         return replace(self, input_rate=float(input_rate), layers=[first, *self.layers[1:]])
@@ -190,10 +190,10 @@ class Network:
         if not self.has_ann_model:
             origin = self.provenance.get("source") or self.architecture
             raise ParameterError(
-                f"network: {what} needs an ANN model (activation, k, S), and this network "
+                "network", f"{what} needs an ANN model (activation, k, S), and this network "
                 f"has none (imported from {origin}); deploy it instead")
         if any(layer.cell != "IF_curr_exp" for layer in self.layers):
-            raise ParameterError(f"network: {what} models IF_curr_exp neurons only")
+            raise ParameterError("network", f"{what} models IF_curr_exp neurons only")
 
 
 def write(network: Network, path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse.errors import LifResponseError
-from lifresponse.networks.presenting import BlockActivity
+from lifresponse.networks.blocks import BlockActivity
 from lifresponse.paths import atomic
 
 

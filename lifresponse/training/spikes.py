@@ -1,7 +1,8 @@
-"""Direct spike-based training (Lee et al. 2016, 2019; SCIENCE.md section 7) through the very
+"""Direct spike-based training (Lee et al. 2016, 2019; docs/science.md section 7) through the very
 dynamics NEST runs.
 
-The forward pass is the exact simulator's (:mod:`lifresponse.backends.torch`,
+The forward pass is the exact simulator's: its one neuron step
+(:func:`lifresponse.backends.torch.neuron_step.neuron_step`, constants from
 :mod:`lifresponse.propagators`): ``IF_curr_exp`` neurons updated in NEST's order, synapses with
 one step of delay, refractory counting, reset, ``i_offset`` and biases, on the input spikes
 deployment draws (:func:`lifresponse.networks.encoding.input_spikes`, seeded per image and
@@ -21,7 +22,7 @@ layer's spike counts over the window:
   this loss expects it, and the outputs are held near 200 Hz instead of rising without bound;
 * ``"cross-entropy"``: the counts read as logits. It keeps rewarding larger count differences;
   measured, it drove a Noisy Softplus network's outputs from 23 to 98 Hz on average and cost
-  2-3 points of accuracy in one epoch (docs/training.md);
+  2-3 points of accuracy in one epoch (docs/experiments.md);
 * ``"margin"``: aimed at the errors. A squared hinge on how far the true class's rate leads
   each other output's, in the units of ``"rate-mse"`` (rate x tau_syn): zero once it leads by
   the settings' ``margin`` (default 0.25: 50 Hz at 5 ms, 5 spikes in 100 ms), so only the
@@ -51,7 +52,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from lifresponse.backends.torch import free_memory
+from lifresponse.backends.torch.device import free_memory
+from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
 from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import ParameterError
@@ -116,17 +118,17 @@ class SpikeTrainSettings:
     def __post_init__(self):
         check_common_settings(self)
         if not (math.isfinite(self.window) and self.window > 0):
-            raise ParameterError(f"window: must be > 0 ms and finite (got {self.window})")
+            raise ParameterError("window", f"must be > 0 ms and finite (got {self.window})")
         if self.surrogate not in SURROGATES:
-            raise ParameterError(f"surrogate: one of {', '.join(SURROGATES)} (got "
+            raise ParameterError("surrogate", f"one of {', '.join(SURROGATES)} (got "
                                  f"{self.surrogate!r})")
         if self.loss not in LOSSES:
-            raise ParameterError(f"loss: one of {', '.join(LOSSES)} (got {self.loss!r})")
+            raise ParameterError("loss", f"one of {', '.join(LOSSES)} (got {self.loss!r})")
         if not (math.isfinite(self.margin) and self.margin > 0):
-            raise ParameterError(f"margin: must be > 0 (rate x tau_syn) and finite (got "
+            raise ParameterError("margin", f"must be > 0 (rate x tau_syn) and finite (got "
                                  f"{self.margin})")
         if self.skip_clear and self.loss != "margin":
-            raise ParameterError(f"skip_clear: only with the margin loss, whose clear images "
+            raise ParameterError("skip_clear", f"only with the margin loss, whose clear images "
                                  f"have no gradient (got loss {self.loss!r})")
 
 
@@ -162,7 +164,7 @@ class SpikingSimulation(nn.Module):
     def __init__(self, network: Network, surrogate: str = "lee"):
         super().__init__()
         if any(layer.cell != "IF_curr_exp" for layer in network.layers):
-            raise ParameterError("network: spike training models IF_curr_exp layers only")
+            raise ParameterError("network", "spike training models IF_curr_exp layers only")
         self.network, self.surrogate = network, surrogate
         self.architecture = network.architecture
         self.weights = nn.ParameterList()
@@ -214,45 +216,32 @@ class SpikingSimulation(nn.Module):
         step ``n`` (a list of tensors), e.g. to read spike times."""
         batch = inputs.shape[1]
         layers = self.network.layers
-        state = []
+        states, drives = [], []
         for layer, p, bias in zip(layers, self.propagators, self.biases, strict=True):
-            shape = (batch, *layer.out_shape)
-            zeros = inputs.new_zeros(shape)
             drive = p.offset_drive
             if bias.numel():
                 per_neuron = bias.repeat_interleave(layer.n_out // bias.numel()) \
                     if layer.kind == "conv" else bias
                 drive = (p.i_offset + per_neuron.view(layer.out_shape)) * PA_PER_NA * p.drive
-            state.append({"v": zeros, "i_ex": zeros, "i_in": zeros, "drive": drive,
-                          "refractory": torch.zeros(shape, dtype=torch.int16,
-                                                    device=inputs.device)})
+            drives.append(drive)
+            states.append(NeuronState.at_rest((batch, *layer.out_shape), p, inputs.dtype,
+                                              inputs.device))
         spikes = [inputs.new_zeros((batch, *layer.out_shape)) for layer in layers]
         counts = inputs.new_zeros((batch, layers[-1].n_out))
         for step in range(inputs.shape[0]):
             previous, spikes = spikes, []
-            for i, (p, s) in enumerate(zip(self.propagators, state, strict=True)):
+            for i, p in enumerate(self.propagators):
                 source = inputs[step] if i == 0 else previous[i - 1]
-                weight, one_current = self.weights[i], self.one_current[i]
-                v = s["v"] * p.P22 + s["i_ex"] * p.P21ex
-                if not one_current:
-                    v = v + s["i_in"] * p.P21in
-                v = v + s["drive"]
-                if p.refractory_steps:
-                    v = torch.where(s["refractory"] > 0, s["v"], v)
-                if one_current:
-                    s["i_ex"] = s["i_ex"] * p.P11ex + self._input(i, source, weight) * PA_PER_NA
+                weight = self.weights[i]
+                if self.one_current[i]:
+                    excitatory = self._input(i, source, weight) * PA_PER_NA
+                    inhibitory = None
                 else:
-                    s["i_ex"] = s["i_ex"] * p.P11ex + self._input(
-                        i, source, weight.clamp(min=0)) * PA_PER_NA
-                    s["i_in"] = s["i_in"] * p.P11in + self._input(
-                        i, source, weight.clamp(max=0)) * PA_PER_NA
-                spiked = _Spike.apply(v - p.theta, self.surrogate, p.theta)
-                fired = spiked.detach()
-                s["v"] = v * (1 - fired) + p.v_reset * fired
-                if p.refractory_steps:
-                    s["refractory"] = torch.where(
-                        fired > 0, torch.full_like(s["refractory"], p.refractory_steps),
-                        (s["refractory"] - 1).clamp(min=0))
+                    excitatory = self._input(i, source, weight.clamp(min=0)) * PA_PER_NA
+                    inhibitory = self._input(i, source, weight.clamp(max=0)) * PA_PER_NA
+                states[i], spiked = neuron_step(
+                    states[i], p, drives[i], excitatory, inhibitory,
+                    lambda above, theta=p.theta: _Spike.apply(above, self.surrogate, theta))
                 spikes.append(spiked)
             if on_step is not None:
                 on_step(step, spikes)
@@ -309,19 +298,19 @@ def check(network: Network, settings: SpikeTrainSettings) -> None:
     or a batch x window that does not fit in memory."""
     shortest = minimum_window(network)
     if settings.window < shortest:
-        raise ParameterError(f"window: {settings.window:g} ms is too short for "
+        raise ParameterError("window", f"{settings.window:g} ms is too short for "
                              f"{len(network.layers)} layers at {network.timestep:g} ms: an "
                              f"input spike reaches the output after {shortest:g} ms at the "
                              "earliest; give at least that")
     steps = settings.window / network.timestep
     if abs(steps - round(steps)) > 1e-9 * steps:
-        raise ParameterError(f"window: must be a whole number of the network's "
+        raise ParameterError("window", f"must be a whole number of the network's "
                              f"{network.timestep:g} ms timesteps (got {settings.window:g} ms)")
     neurons = sum(layer.n_out for layer in network.layers)
     need = settings.batch_size * round(steps) * neurons * STATE_TENSORS * 4
     free = free_memory(torch.device(settings.device))
     if need > 0.8 * free:
-        raise ParameterError(f"batch_size: {settings.batch_size} images x {round(steps)} steps "
+        raise ParameterError("batch_size", f"{settings.batch_size} images x {round(steps)} steps "
                              f"x {neurons} neurons need about {need / 1e9:.1f} GB for the "
                              f"backward pass, more than 80 % of the {free / 1e9:.1f} GB free; "
                              "use a smaller batch or window")

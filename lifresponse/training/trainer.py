@@ -1,4 +1,5 @@
-"""Training, fine tuning and evaluation of artificial-spiking-neuron ANNs (SCIENCE.md section 5).
+"""Training, fine tuning and evaluation of artificial-spiking-neuron ANNs (docs/science.md
+section 5).
 
 Protocol (the paper's): mini-batches of 50, MSE between the output ``y`` (rate * tau_syn) and
 binary labels (1 for the true class, i.e. 1/tau_syn = 200 Hz at 5 ms; 0 otherwise), a decaying
@@ -93,15 +94,15 @@ class TrainSettings:
                            ("count_window", "ms")):
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):
-                raise ParameterError(f"{name}: must be >= 0 {unit} and finite (got {value})")
+                raise ParameterError(name, f"must be >= 0 {unit} and finite (got {value})")
         if isinstance(self.augment, bool) or not isinstance(self.augment, int) \
                 or self.augment < 0:
-            raise ParameterError(f"augment: must be a whole number of pixels >= 0 (got "
+            raise ParameterError("augment", f"must be a whole number of pixels >= 0 (got "
                                  f"{self.augment!r})")
         if not math.isfinite(self.label_offset):
-            raise ParameterError(f"label_offset: must be finite (got {self.label_offset})")
+            raise ParameterError("label_offset", f"must be finite (got {self.label_offset})")
         if not 0 < self.decay <= 1 or self.decay_every < 1:
-            raise ParameterError(f"decay: must be in (0, 1] every >= 1 epochs (got "
+            raise ParameterError("decay", f"must be in (0, 1] every >= 1 epochs (got "
                                  f"{self.decay} every {self.decay_every})")
 
 
@@ -112,16 +113,16 @@ def check_common_settings(settings) -> None:
     for name in ("epochs", "batch_size", "threads"):
         value = getattr(settings, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ParameterError(f"{name}: must be >= 1, a whole number (got {value!r})")
+            raise ParameterError(name, f"must be >= 1, a whole number (got {value!r})")
     if not (settings.learning_rate > 0 and math.isfinite(settings.learning_rate)):
-        raise ParameterError(f"learning_rate: must be > 0 and finite (got "
+        raise ParameterError("learning_rate", f"must be > 0 and finite (got "
                              f"{settings.learning_rate})")
     if not isinstance(settings.seed, int) or settings.seed < 0:
-        raise ParameterError(f"seed: must be a whole number >= 0 (got {settings.seed!r})")
+        raise ParameterError("seed", f"must be a whole number >= 0 (got {settings.seed!r})")
     if not (settings.device == "cpu" or settings.device.startswith("cuda")):
-        raise ParameterError(f"device: 'cpu', 'cuda', 'cuda:N' (got {settings.device!r})")
+        raise ParameterError("device", f"'cpu', 'cuda', 'cuda:N' (got {settings.device!r})")
     if settings.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError(f"device: torch sees no CUDA GPU here (got {settings.device!r})")
+        raise ParameterError("device", f"torch sees no CUDA GPU here (got {settings.device!r})")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from types import ModuleType
 import numpy as np
 
 from lifresponse.backends import quiet
+from lifresponse.backends.pynn.presenting import PyNNPresenter
 from lifresponse.errors import BackendError
 
 
@@ -50,7 +51,7 @@ class PyNNBackend:
         True if ``NoisyCurrentSource`` requires ``dt`` equal to the timestep.
     protocols : tuple of str
         Presentation protocols it can run, its default first
-        (:mod:`lifresponse.networks.presenting`): "rest" needs :meth:`rest` and
+        (:mod:`lifresponse.networks.blocks`): "rest" needs :meth:`rest` and
         :meth:`silence`.
     runs_on_devices : bool
         True if it runs on a torch device (``DeployConfig.device``).
@@ -59,6 +60,7 @@ class PyNNBackend:
     """
 
     name = "pynn"
+    implements = ("calibration", "deployment")  # lifresponse.backends.base
     module_name = ""
     distribution = ""
     supported: tuple = ((0,), (10**6,))
@@ -130,7 +132,7 @@ class PyNNBackend:
             The options used, to be recorded in output files.
         """
         if threads < 1:
-            raise BackendError(f"threads: must be >= 1 (got {threads})")
+            raise BackendError("threads", f"must be >= 1 (got {threads})")
         sim = self.load()
         options = self.setup_options(timestep, threads, seed)
         with quiet():
@@ -163,10 +165,8 @@ class PyNNBackend:
 
     def presenter(self, network, presentation, config):
         """Start the simulator for ``network``: a
-        :class:`~lifresponse.networks.presenting.PyNNPresenter`, which builds it with its
+        :class:`~lifresponse.backends.pynn.presenting.PyNNPresenter`, which builds it with its
         first block."""
-        from lifresponse.networks.presenting import PyNNPresenter
-
         return PyNNPresenter(self, network, presentation, config)
 
     def run_to(self, time: float) -> None:

@@ -2,17 +2,16 @@
 
 sPyNNaker can run a convolution without a synaptic matrix: a ``ConvolutionConnector`` holds one
 shared kernel per (input map, output map) pair and a ``PoolDenseConnector`` one dense block per
-input map, each in the DTCM of the receiving core. Their constraints (DESIGN.md): both
+input map, each in the DTCM of the receiving core. Their constraints: both
 populations have a ``Grid2D`` structure, the projection has one delay, pooling is average
 pooling, and every projection into a population is of the same local-only type.
 
 A network file qualifies when its input is one map, every layer is of ``IF_curr_exp`` neurons
 without bias, every conv and pool layer maps to maps (stride 1 and no padding for conv,
 non-overlapping square windows of equal weights without padding for pool) and every dense layer
-follows a map layer. Then :func:`native_projections` lists the projections, in
-numpy, and the sPyNNaker backend
-(:meth:`lifresponse.backends.spinnaker.SpiNNakerBackend.build_native`) makes them; otherwise the
-builder uses connection lists.
+follows a map layer. Then :func:`native_projections` lists the projections, in numpy, and the
+sPyNNaker backend (:meth:`~lifresponse.backends.spinnaker.backend.SpiNNakerBackend.build_native`)
+makes them; otherwise the builder uses connection lists.
 
 How sPyNNaker applies a kernel (``neural_modelling/src/neuron/local_only/local_only_conv_impl.c``,
 stride 1, no padding): a spike of pre-synaptic neuron (r, c) reaches post-synaptic neuron
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lifresponse.backends.spinnaker import NEURONS_PER_CORE
+from lifresponse.backends.spinnaker.hardware import NEURONS_PER_CORE
 from lifresponse.errors import ParameterError
 from lifresponse.networks.network_file import Network
 
@@ -111,7 +110,7 @@ def native_projections(network: Network) -> list[NativeProjection]:
     :func:`unsupported_reason`), receiving layer by receiving layer."""
     reason = unsupported_reason(network)
     if reason is not None:
-        raise ParameterError(f"connectors: no native sPyNNaker connectors: {reason}")
+        raise ParameterError("connectors", f"no native sPyNNaker connectors: {reason}")
     projections = []
     for index, layer in enumerate(network.layers):
         weight = np.asarray(layer.weight, dtype=float)

@@ -2,35 +2,22 @@
 time-stepped in PyTorch on batches of images, as NEST's ``iaf_psc_exp`` (``iaf_psc_delta``)
 integrates it.
 
-Per neuron, with ``V`` relative to ``v_rest`` (mV), currents in pA and ``h`` the timestep, each
-step does what ``iaf_psc_exp::update`` does (NEST 3.10, ``models/iaf_psc_exp.cpp``), in the same
-order and with the same floating-point operations::
-
-    if r == 0:  V <- ((V P22 + I_ex P21ex) + I_in P21in) + I_e P20     (I_e = 1000 i_offset)
-    else:       r <- r - 1
-    I_ex <- I_ex P11ex + (sum of the weights of the spikes arriving in this step)
-    I_in <- I_in P11in + (... the inhibitory ones, negative)
-    if V >= theta:  r <- round(tau_refrac / h);  V <- v_reset;  spike
-
-with ``P11 = exp(-h / tau_syn)``, ``P22 = exp(-h / tau_m)``,
-``P20 = tau_m / C (1 - P22)`` and ``P21`` NEST 3.10's ``propagator_32``:
-``-tau_m / (C (1 - tau_m / tau_syn)) exp(-h / tau_syn) expm1(h (1 / tau_syn - 1 / tau_m))``, or
-its limit ``h / C exp(-h / tau_m)`` at ``tau_m = tau_syn``; ``C = 1000 cm`` pF. The constants
-are computed with Python's ``math`` (the C library, as NEST) in float64; this form of ``P21``,
-and not the ``IAFPropagatorExp`` of later NEST versions, reproduces a NEST 3.10 membrane trace
-bit for bit (``tests/test_torch_backend.py``). ``IF_curr_delta`` layers do what
-``iaf_psc_delta::update`` does: ``V <- (I_e P30 + V P33) + (sum of the arriving weights, mV)``
-when not refractory (input arriving in a refractory step is lost), then the same threshold and
-reset (:mod:`lifresponse.propagators`). A bias adds to ``I_e`` neuron by neuron.
+Per neuron, each step does what ``iaf_psc_exp::update`` (``iaf_psc_delta::update``) does in
+NEST 3.10, in the same order and with the same floating-point operations: the one functional
+step :func:`lifresponse.backends.torch.neuron_step.neuron_step`, with the constants of
+:class:`lifresponse.propagators.Propagators` (computed with Python's ``math``, the C library,
+as NEST does, in float64; their form of ``P21``, NEST 3.10's ``propagator_32``, reproduces a
+NEST 3.10 membrane trace bit for bit: ``tests/test_torch_backend.py``). A bias adds to ``I_e``
+neuron by neuron.
 
 Timing follows NEST's: a spike emitted in step ``n`` (stamp ``(n + 1) h``) reaches the next
 layer after the one-step delay the builder gives every synapse, i.e. in that layer's step
 ``n + 1``; an input spike at ``step * h`` after its image's start arrives in step ``step``.
-Every image starts from rest (the "rest" protocol of :mod:`lifresponse.networks.presenting`),
+Every image starts from rest (the "rest" protocol of :mod:`lifresponse.networks.blocks`),
 so a batch holds independent images and only the window itself need be simulated.
 
 The presenter runs these operations on a GPU; on the CPU it runs the same step compiled
-(:mod:`lifresponse.backends.step_kernel`), image by image, with the same neuron update and
+(:mod:`lifresponse.backends.torch.step_kernel`), image by image, with the same neuron update and
 the same spikes in every test (``tests/test_torch_backend.py``), or these operations if no C
 compiler is there.
 
@@ -44,27 +31,25 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lifresponse.backends import step_kernel
-from lifresponse.errors import BackendError, ParameterError
-from lifresponse.networks.encoding import InputSpikes, Presentation, input_spikes
-from lifresponse.networks.network_file import Layer, Network
-from lifresponse.networks.presenting import (
+from lifresponse.backends.torch import step_kernel
+from lifresponse.backends.torch.device import check_device, check_memory
+from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
+from lifresponse.networks.blocks import (
     BlockActivity,
     empty_block,
     input_events,
     n_time_bins,
     step_bins,
 )
+from lifresponse.networks.encoding import InputSpikes, Presentation, input_spikes
+from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.topology import fan_outs, network_connections
 from lifresponse.propagators import PA_PER_NA, Propagators
-
-STATE_TENSORS = 8   # per neuron and image: V, currents, refractory count, spikes, temporaries
 
 
 class _Synapses:
@@ -110,7 +95,8 @@ class _Synapses:
 
 
 class _Neurons:
-    """The state of one layer's neurons for a batch of images, updated one step at a time.
+    """One layer's neurons for a batch of images, stepped by
+    :func:`~lifresponse.backends.torch.neuron_step.neuron_step`.
 
     ``p`` are the layer's propagators; a bias makes the constant drive ``I_e P20`` (or
     ``I_e P30``) a tensor of one value per neuron, computed in float64 as NEST does.
@@ -118,46 +104,21 @@ class _Neurons:
 
     def __init__(self, synapses: _Synapses, p: Propagators, batch: int, dtype, device):
         layer = synapses.layer
-        shape = (batch,) + tuple(layer.out_shape)
         self.synapses, self.p = synapses, p
-        self.delta = layer.cell == "IF_curr_delta"
         if layer.bias is None:
             self.drive = p.offset_drive
         else:
             drive = p.drive_of(p.i_offset + layer.bias_per_neuron())
             self.drive = torch.as_tensor(drive.reshape(layer.out_shape), dtype=dtype,
                                          device=device)
-        self.v = torch.zeros(shape, dtype=dtype, device=device)
-        self.i_ex = torch.zeros(shape, dtype=dtype, device=device)
-        self.i_in = torch.zeros(shape, dtype=dtype, device=device)
-        self.refractory = (torch.zeros(shape, dtype=torch.int16, device=device)
-                           if p.refractory_steps > 0 else None)
+        self.state = NeuronState.at_rest((batch,) + tuple(layer.out_shape), p, dtype, device)
 
     def step(self, incoming: torch.Tensor) -> torch.Tensor:
         """One timestep; ``incoming`` are the spikes arriving in it. Returns this step's
         spikes (0/1, the state's dtype)."""
-        p = self.p
-        if self.delta:
-            v = (self.v * p.P22 + self.drive) + self.synapses(incoming)[0]
-        else:
-            v = self.v * p.P22
-            v = v + self.i_ex * p.P21ex
-            if self.synapses.has_inhibitory:
-                v = v + self.i_in * p.P21in
-            v = v + self.drive
-        if self.refractory is not None:
-            v = torch.where(self.refractory > 0, self.v, v)
-            self.refractory.sub_(1).clamp_(min=0)
-        if not self.delta:
-            excitatory, inhibitory = self.synapses(incoming)
-            self.i_ex = self.i_ex * p.P11ex + excitatory
-            if inhibitory is not None:
-                self.i_in = self.i_in * p.P11in + inhibitory
-        spiked = v >= p.theta
-        self.v = v.masked_fill_(spiked, p.v_reset)
-        if self.refractory is not None:
-            self.refractory.masked_fill_(spiked, p.refractory_steps)
-        return spiked.to(v.dtype)
+        excitatory, inhibitory = self.synapses(incoming)
+        self.state, spikes = neuron_step(self.state, self.p, self.drive, excitatory, inhibitory)
+        return spikes
 
 
 def layer_neurons(network: Network, synapses: list[_Synapses], batch: int, dtype,
@@ -172,6 +133,7 @@ class TorchBackend:
     """Deployment on the exact simulator (module docstring), on a torch device."""
 
     name = "torch"
+    implements = ("deployment",)  # lifresponse.backends.base
     protocols = ("rest",)
     spike_precision = "on_grid"
     runs_on_devices = True
@@ -190,7 +152,7 @@ class TorchBackend:
 
 class TorchPresenter:
     """Simulates blocks of images, each block as one batch, with ``config``'s device, dtype,
-    threads and seed (:class:`lifresponse.networks.deploy.DeployConfig`).
+    threads and seed (:class:`lifresponse.deployment.DeployConfig`).
 
     Raises
     ------
@@ -267,18 +229,19 @@ def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
     over the batch. ``on_step(n, spikes)``, if given, sees every layer's spikes of step ``n``
     (a list of tensors), e.g. to compare spike times."""
     steps = presentation.steps
-    batch = layers[0].v.shape[0]
+    batch = layers[0].state.v.shape[0]
     in_shape = (batch,) + tuple(network.input_shape)
     order = np.argsort(inputs.step, kind="stable")
     step_of = inputs.step[order]
     bounds = np.searchsorted(step_of, np.arange(steps + 1))
     flat = torch.as_tensor(inputs.image[order] * int(np.prod(network.input_shape))
                            + inputs.neuron[order], device=device)
-    totals = [torch.zeros(layer.v.shape, dtype=torch.int32, device=device) for layer in layers]
+    totals = [torch.zeros(layer.state.v.shape, dtype=torch.int32, device=device)
+              for layer in layers]
     last_bin = [torch.zeros_like(t) for t in totals]
-    binned = [np.zeros((n_bins, int(np.prod(layer.v.shape[1:])))) for layer in layers]
-    by_time = np.zeros((batch, n_bins, int(np.prod(layers[-1].v.shape[1:]))), dtype=np.uint16)
-    spikes = [torch.zeros(layer.v.shape, dtype=dtype, device=device) for layer in layers]
+    binned = [np.zeros((n_bins, int(np.prod(layer.state.v.shape[1:])))) for layer in layers]
+    by_time = np.zeros((batch, n_bins, int(np.prod(layers[-1].state.v.shape[1:]))), dtype=np.uint16)
+    spikes = [torch.zeros(layer.state.v.shape, dtype=dtype, device=device) for layer in layers]
     bin_of_step = step_bins(presentation, n_bins)
     for n in range(steps):
         incoming = torch.zeros(int(np.prod(in_shape)), dtype=dtype, device=device)
@@ -305,45 +268,3 @@ def _simulate(layers: list[_Neurons], inputs: InputSpikes, network: Network,
                 last_bin[i] = total.clone()
     counts = [t.flatten(1).cpu().numpy().astype(np.uint16) for t in totals]
     return counts, by_time, binned
-
-
-def check_device(name: str) -> torch.device:
-    """The torch device ``name``, or a message naming it if it is not there."""
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError) as exc:
-        raise ParameterError(f"device: {name!r} is not a torch device ({exc})") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise BackendError(f"device: {name!r} is not available here (torch "
-                               f"{torch.__version__} sees no CUDA device)")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise BackendError(f"device: {name!r} is not available here (there are "
-                               f"{torch.cuda.device_count()} CUDA devices)")
-    elif device.type != "cpu":
-        raise BackendError(f"device: {name!r}: the torch backend runs on 'cpu' or 'cuda'")
-    return device
-
-
-def batch_bytes(network: Network, batch: int, dtype) -> int:
-    """Memory a batch of ``batch`` images needs on the device, about (bytes)."""
-    neurons = sum(layer.n_out for layer in network.layers)
-    size = torch.finfo(dtype).bits // 8
-    return batch * neurons * STATE_TENSORS * size
-
-
-def free_memory(device: torch.device) -> int:
-    """Bytes free on ``device``: the GPU's, or the machine's for the CPU."""
-    if device.type == "cuda":
-        return torch.cuda.mem_get_info(device)[0]
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
-def check_memory(network: Network, batch: int, dtype, device: torch.device) -> None:
-    """Refuse a batch that would not fit in the device's free memory."""
-    free = free_memory(device)
-    need = batch_bytes(network, batch, dtype)
-    if need > 0.8 * free:
-        raise ParameterError(
-            f"batch: {batch} images need about {need / 1e9:.1f} GB on {device}, more than "
-            f"80 % of the {free / 1e9:.1f} GB free; use a smaller batch")

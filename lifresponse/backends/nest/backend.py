@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from lifresponse.backends.pynn import PyNNBackend, PyNNSpikeRecorder
+from lifresponse.backends.pynn.backend import PyNNBackend, PyNNSpikeRecorder
 
 NEST_PA_PER_NA = 1000.0  # PyNN currents and weights are in nA, NEST's in pA
 SILENT_V_M = -1e30  # mV: a membrane this far below threshold cannot fire within a step
@@ -71,7 +71,7 @@ class NestBackend(PyNNBackend):
     def rest(self, layers, network) -> None:
         """Membranes at ``v_rest`` and the synaptic time constants back to each layer's neuron's,
         after :meth:`silence` has run at least
-        :func:`~lifresponse.networks.presenting.settle_time`.
+        :func:`~lifresponse.networks.blocks.settle_time`.
 
         Parameter changes take effect at the next run: PyNN calls ``nest.Simulate``, which
         recomputes every neuron's propagators from its parameters.

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
-from lifresponse.networks.presenting import n_time_bins, step_bins
 from lifresponse.networks.topology import Connections, fan_outs
 from lifresponse.propagators import PA_PER_NA, Propagators
 

@@ -5,37 +5,37 @@ import json
 import numpy as np
 import pytest
 
+from lifresponse.backends.spinnaker import check, configuration
 from lifresponse.cli import main
 from lifresponse.errors import FileFormatError, ParameterError
-from lifresponse.hardware import spinnaker
 from lifresponse.networks import network_file
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.neuron import LIFParams
 
 
-@pytest.mark.parametrize("config", [spinnaker.BoardConfig("virtual"),
-                                    spinnaker.BoardConfig("board", "192.168.240.1", 5),
-                                    spinnaker.BoardConfig("spalloc", "https://spalloc.example",
+@pytest.mark.parametrize("config", [configuration.BoardConfig("virtual"),
+                                    configuration.BoardConfig("board", "192.168.240.1", 5),
+                                    configuration.BoardConfig("spalloc", "https://spalloc.example",
                                                           5, "alice"),
-                                    spinnaker.BoardConfig("board", "10.11.12.13", 3)])
+                                    configuration.BoardConfig("board", "10.11.12.13", 3)])
 def test_config_round_trip(tmp_path, config):
-    path = spinnaker.write_config(config, tmp_path)
+    path = configuration.write_config(config, tmp_path)
     assert path == tmp_path / "spynnaker.cfg"
-    assert spinnaker.read_config(tmp_path) == config
+    assert configuration.read_config(tmp_path) == config
     # a board measures its power: sPyNNaker's own energy report is asked for
     assert ("write_energy_report = True" in path.read_text()) == (config.kind != "virtual")
 
 
 def test_config_errors(tmp_path):
     with pytest.raises(ParameterError, match="needs a host"):
-        spinnaker.BoardConfig("board")
+        configuration.BoardConfig("board")
     with pytest.raises(ParameterError, match="version 3 or 5"):
-        spinnaker.BoardConfig("virtual", version=4)
+        configuration.BoardConfig("virtual", version=4)
     with pytest.raises(FileFormatError, match="no such file"):
-        spinnaker.read_config(tmp_path)
+        configuration.read_config(tmp_path)
     (tmp_path / "spynnaker.cfg").write_text("[Machine]\nversion = 5\n")
     with pytest.raises(FileFormatError, match="names no virtual_board"):
-        spinnaker.read_config(tmp_path)
+        configuration.read_config(tmp_path)
 
 
 def test_config_command_writes_only_the_run_directory(tmp_path, monkeypatch, capsys):
@@ -43,7 +43,7 @@ def test_config_command_writes_only_the_run_directory(tmp_path, monkeypatch, cap
     (tmp_path / "home").mkdir()
     assert main(["spinnaker", "config", "--board", "spinn-4.cs.man.ac.uk", "--dir",
                  str(tmp_path / "run")]) == 0
-    assert spinnaker.read_config(tmp_path / "run").host == "spinn-4.cs.man.ac.uk"
+    assert configuration.read_config(tmp_path / "run").host == "spinn-4.cs.man.ac.uk"
     assert "refuses to start without" in capsys.readouterr().out
     assert not (tmp_path / "home" / ".spynnaker.cfg").exists()
 
@@ -51,7 +51,7 @@ def test_config_command_writes_only_the_run_directory(tmp_path, monkeypatch, cap
 def test_quantisation_on_a_known_weight_set():
     # Largest 1.0 nA needs LSB 2^-15 nA (65535 x 2^-16 < 1); 0.3 is off that grid by a known
     # amount; 2^-18 rounds to zero.
-    report = spinnaker.quantisation(np.array([1.0, 0.5, 0.3, 2.0**-18]), 0, "excitatory")
+    report = check.quantisation(np.array([1.0, 0.5, 0.3, 2.0**-18]), 0, "excitatory")
     assert report.lsb == 2.0**-15
     expected = abs(round(0.3 * 2**15) / 2**15 - 0.3) / 0.3
     relative = np.array([0.0, 0.0, expected, 1.0])
@@ -69,8 +69,8 @@ def _small_network(timestep=1.0):
 
 
 def test_check_flags_an_unsupported_timestep():
-    assert spinnaker.check_network(_small_network(1.0)).problems == ()
-    report = spinnaker.check_network(_small_network(0.5))
+    assert check.check_network(_small_network(1.0)).problems == ()
+    report = check.check_network(_small_network(0.5))
     assert not report.timestep_ok and "0.5 ms" in report.problems[0]
     assert report.cores_per_layer == [1, 1, 1, 1]
 
@@ -78,8 +78,8 @@ def test_check_flags_an_unsupported_timestep():
 def test_a_network_too_big_for_a_board_is_one_clear_error(tmp_path, capsys):
     huge = Network("200000fc", [Layer("dense", (1, 8, 8), (200000,), np.zeros((64, 200000)))],
                    "relu", 0.3, 201.0, 5.0, LIFParams(), 1.0)
-    with pytest.raises(spinnaker.BoardFitError, match="needs 783 cores"):
-        spinnaker.check_network(huge)
+    with pytest.raises(check.BoardFitError, match="needs 783 cores"):
+        check.check_network(huge)
     small = _small_network()
     path = tmp_path / "small.h5"
     network_file.write(small, path)

@@ -2,11 +2,11 @@
 
 A run is a list of blocks of images, the unit of work, of distribution and of resumption. A
 presenter builds the network once and presents blocks one after another in one continuing
-simulation, each image from rest by default (:mod:`lifresponse.networks.presenting` has the
+simulation, each image from rest by default (:mod:`lifresponse.networks.blocks` has the
 protocols): on a PyNN backend the input sources get their spike times block by block (default
 25 images), so memory stays bounded and nothing is rebuilt; the torch backend simulates a block
-(its batch) at once (:mod:`lifresponse.backends.torch`). Blocks run in this process or on Dask
-workers (:mod:`lifresponse.distributed`); each finished block is kept at once
+(its batch) at once (:mod:`lifresponse.backends.torch.backend`). Blocks run in this process
+or on Dask workers (:mod:`lifresponse.distributed`); each finished block is kept at once
 (:mod:`lifresponse.networks.partial_run`), and the run file is written from the blocks in image
 order, the same whoever ran them.
 """
@@ -24,15 +24,15 @@ from tqdm import tqdm
 
 import lifresponse
 from lifresponse import backends, distributed
+from lifresponse.backends.pynn.building import CONNECTORS
 from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.builder import CONNECTORS
+from lifresponse.networks.blocks import PROTOCOLS, TIME_BIN_MS, merge, settle_time
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.evaluation import evaluate
 from lifresponse.networks.partial_run import PartialRun
-from lifresponse.networks.presenting import PROTOCOLS, TIME_BIN_MS, merge, settle_time
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.networks.topology import fan_outs, network_connections
 
@@ -64,7 +64,7 @@ class DeployConfig:
         Layers whose spikes are counted (all are needed for the energy report).
     connectors : {"native", "lists"}
         sPyNNaker's local-only connectors where possible, or connection lists
-        (:func:`lifresponse.networks.builder.build`).
+        (:func:`lifresponse.backends.pynn.building.build`).
     protocol : {"rest", "continuing"}, optional
         Whether every image starts from rest; None: the backend's default ("rest" on NEST and
         torch, "continuing" on SpiNNaker, which cannot set its state during a run).
@@ -100,31 +100,31 @@ class DeployConfig:
     def __post_init__(self):
         for name in ("window", "gap"):
             if not math.isfinite(getattr(self, name)):
-                raise ParameterError(f"{name}: must be finite (got {getattr(self, name)})")
+                raise ParameterError(name, f"must be finite (got {getattr(self, name)})")
         if not self.window > 0:
-            raise ParameterError(f"window: must be > 0 ms (got {self.window:g})")
+            raise ParameterError("window", f"must be > 0 ms (got {self.window:g})")
         if not self.gap >= 0:
-            raise ParameterError(f"gap: must be >= 0 ms (got {self.gap:g})")
+            raise ParameterError("gap", f"must be >= 0 ms (got {self.gap:g})")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or not (
                 1 <= self.seed < 2**31):
-            raise ParameterError(f"seed: must be a whole number in 1 .. 2^31 - 1 (got "
+            raise ParameterError("seed", f"must be a whole number in 1 .. 2^31 - 1 (got "
                                  f"{self.seed!r})")
         if self.block < 1:
-            raise ParameterError(f"block: must be >= 1 (got {self.block})")
+            raise ParameterError("block", f"must be >= 1 (got {self.block})")
         if self.threads < 1:
-            raise ParameterError(f"threads: must be >= 1 (got {self.threads})")
+            raise ParameterError("threads", f"must be >= 1 (got {self.threads})")
         if self.record not in ("output", "all"):
-            raise ParameterError(f"record: 'output' or 'all' (got {self.record!r})")
+            raise ParameterError("record", f"'output' or 'all' (got {self.record!r})")
         if self.connectors not in CONNECTORS:
-            raise ParameterError(f"connectors: one of {', '.join(CONNECTORS)} "
+            raise ParameterError("connectors", f"one of {', '.join(CONNECTORS)} "
                                  f"(got {self.connectors!r})")
         if self.protocol is not None and self.protocol not in PROTOCOLS:
-            raise ParameterError(f"protocol: one of {', '.join(PROTOCOLS)} (got "
+            raise ParameterError("protocol", f"one of {', '.join(PROTOCOLS)} (got "
                                  f"{self.protocol!r})")
         if self.dtype not in ("float64", "float32"):
-            raise ParameterError(f"dtype: 'float64' or 'float32' (got {self.dtype!r})")
+            raise ParameterError("dtype", f"'float64' or 'float32' (got {self.dtype!r})")
         if self.batch < 1:
-            raise ParameterError(f"batch: must be >= 1 (got {self.batch})")
+            raise ParameterError("batch", f"must be >= 1 (got {self.batch})")
         distributed.check_workers(self.workers, self.scheduler)
         backends.check_name(self.backend)
 
@@ -143,7 +143,7 @@ def check_size(network: network_file.Network, n_images: int, config: DeployConfi
     work = neurons * steps * n_images
     if work > LONG_RUN_NEURON_STEPS and not config.long_ok:
         raise ParameterError(
-            f"window: {n_images} images x {steps:.3g} steps x {neurons} neurons = {work:.3g} "
+            "window", f"{n_images} images x {steps:.3g} steps x {neurons} neurons = {work:.3g} "
             f"neuron-timesteps, about {work / NEURON_STEPS_PER_HOUR:.3g} h on NEST here (more "
             "than a day); make it smaller or confirm it (--yes)")
 
@@ -157,11 +157,11 @@ def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
     pixels = np.asarray(digits.images, dtype=float)
     shape, wanted = tuple(pixels.shape[1:]), tuple(network.input_shape)
     if shape != wanted and (1, *shape) != wanted:
-        raise ParameterError(f"images: {digits.source}: images of shape {shape} do not fit the "
+        raise ParameterError("images", f"{digits.source}: images of shape {shape} do not fit the "
                              f"network's input {wanted} (channels, height, width)")
     n_classes = network.layers[-1].n_out
     if len(digits.labels) and digits.labels.max() >= n_classes:
-        raise ParameterError(f"labels: {digits.source}: label {int(digits.labels.max())} but the "
+        raise ParameterError("labels", f"{digits.source}: label {int(digits.labels.max())} but the "
                              f"network has {n_classes} output neurons (classes 0-"
                              f"{n_classes - 1})")
     if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
@@ -202,15 +202,15 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     for name, value in (("window", config.window), ("gap", config.gap)):
         steps = value / network.timestep
         if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
-            raise ParameterError(f"{name}: must be a whole number of the network's "
+            raise ParameterError(name, f"must be a whole number of the network's "
                                  f"{network.timestep:g} ms timesteps (got {value:g} ms)")
     backend = backends.get(config.backend)
     protocol = config.protocol or backend.protocols[0]
     if protocol not in backend.protocols:
-        raise ParameterError(f"protocol: backend {config.backend!r} runs "
+        raise ParameterError("protocol", f"backend {config.backend!r} runs "
                              f"{' or '.join(map(repr, backend.protocols))}, not {protocol!r}")
     if config.device != "cpu" and not backend.runs_on_devices:
-        raise ParameterError(f"device: backend {config.backend!r} runs on its own simulator, "
+        raise ParameterError("device", f"backend {config.backend!r} runs on its own simulator, "
                              f"not on a torch device (got {config.device!r}); use --backend "
                              "torch")
     n_images = len(pixels)
@@ -219,7 +219,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     # block in one process (what a SpiNNaker board does anyway)
     whole = protocol == "continuing" or backend.inputs_fixed_at_build
     if whole and distributed.wanted(config.workers, config.scheduler):
-        raise ParameterError(f"workers: the {protocol!r} protocol on {config.backend!r} runs "
+        raise ParameterError("workers", f"the {protocol!r} protocol on {config.backend!r} runs "
                              "as one block in one process; use --protocol rest on NEST")
     size = n_images if whole else min(backend.images_per_block(config), n_images)
     config = replace(config, block=min(config.block, size), batch=min(config.batch, size))

@@ -1,13 +1,9 @@
-"""SpiNNaker: the sPyNNaker configuration file, and checks of a network before it runs there.
-
-sPyNNaker reads ``spynnaker.cfg`` in the working directory (over ``~/.spynnaker.cfg``, which it
-insists exists). lifresponse writes the working-directory file only, and says so when the home
-file is missing instead of creating it behind the user's back.
+"""Checks of a network before it runs on SpiNNaker: timestep, cores, 16-bit weights, and a
+mapping on an sPyNNaker virtual board (``lifresponse spinnaker check``).
 """
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import json
 import os
@@ -17,115 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from lifresponse.backends.spinnaker import NEURONS_PER_CORE
-from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
+from lifresponse.backends.spinnaker.configuration import BoardConfig, write_config
+from lifresponse.backends.spinnaker.hardware import (
+    APPLICATION_CORES,
+    NEURONS_PER_CORE,
+    SUPPORTED_TIMESTEPS,
+    WEIGHT_BITS,
+)
+from lifresponse.errors import FileFormatError, LifResponseError
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import network_connections
-
-CONFIG_NAME = "spynnaker.cfg"
-SUPPORTED_TIMESTEPS = (1.0, 0.1)
-WEIGHT_BITS = 16
-APPLICATION_CORES = {5: 48 * 16, 3: 4 * 16}  # chips x application cores per chip, by version
 
 
 class BoardFitError(LifResponseError):
     """The network needs more cores than the board has, or sPyNNaker could not map it."""
-
-
-@dataclass(frozen=True)
-class BoardConfig:
-    """Where sPyNNaker runs: ``kind`` is "virtual", "board" or "spalloc".
-
-    Attributes
-    ----------
-    kind : str
-    host : str
-        Board address (``machine_name``) for "board"; spalloc server URL for "spalloc".
-    version : int
-        Board version (5 for a 48-chip SpiNN-5 board, 3 for a 4-chip SpiNN-3).
-    user : str
-        spalloc user name.
-    """
-
-    kind: str = "virtual"
-    host: str = ""
-    version: int = 5
-    user: str = ""
-
-    def __post_init__(self):
-        if self.kind not in ("virtual", "board", "spalloc"):
-            raise ParameterError(f"board kind must be virtual, board or spalloc (got "
-                                 f"{self.kind!r})")
-        if self.kind != "virtual" and not self.host:
-            raise ParameterError(f"{self.kind}: a {self.kind} configuration needs a host or "
-                                 f"URL (got {self.host!r})")
-        if self.version not in (3, 5):
-            raise ParameterError(f"version: SpiNNaker board version 3 or 5 (got "
-                                 f"{self.version})")
-
-
-def write_config(config: BoardConfig, directory=".") -> Path:
-    """Write ``spynnaker.cfg`` for ``config`` into ``directory``; returns its path."""
-    parser = configparser.ConfigParser()
-    machine = {"version": str(config.version)}
-    if config.kind == "virtual":
-        machine["virtual_board"] = "True"
-    elif config.kind == "board":
-        machine["machine_name"] = config.host
-    else:
-        machine["spalloc_server"] = config.host
-        if config.user:
-            machine["spalloc_user"] = config.user
-    parser["Machine"] = machine
-    if config.kind != "virtual":  # a board measures its power: keep sPyNNaker's own report
-        parser["Reports"] = {"write_energy_report": "True"}
-    path = Path(directory) / CONFIG_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        parser.write(handle)
-    return path
-
-
-def read_config(directory=".") -> BoardConfig:
-    """The configuration in ``directory/spynnaker.cfg``.
-
-    Raises
-    ------
-    FileFormatError
-        If the file is missing or names no machine.
-    """
-    path = Path(directory) / CONFIG_NAME
-    parser = configparser.ConfigParser()
-    try:
-        if not parser.read(path):
-            raise FileFormatError(f"{path}: no such file; write one with 'lifresponse spinnaker "
-                                  "config'")
-    except configparser.Error as exc:
-        raise FileFormatError(f"{path}: not a configuration file ({exc})") from None
-    machine = parser["Machine"] if parser.has_section("Machine") else {}
-    version = int(machine.get("version", 5))
-    if str(machine.get("virtual_board", "False")).lower() == "true":
-        return BoardConfig("virtual", version=version)
-    if machine.get("machine_name"):
-        return BoardConfig("board", machine["machine_name"], version)
-    if machine.get("spalloc_server"):
-        return BoardConfig("spalloc", machine["spalloc_server"], version,
-                           machine.get("spalloc_user", ""))
-    raise FileFormatError(f"{path}: [Machine] names no virtual_board, machine_name or "
-                          "spalloc_server")
-
-
-def ensure_home_config(create: bool) -> str | None:
-    """What to tell the user about ``~/.spynnaker.cfg``, which sPyNNaker insists exists:
-    None if it does; with ``create``, an empty one is written."""
-    home = Path.home() / ".spynnaker.cfg"
-    if home.exists():
-        return None
-    if create:
-        home.write_text("[Machine]\n")
-        return f"wrote an empty {home} (sPyNNaker requires it)"
-    return (f"note: sPyNNaker refuses to start without {home}; create it (it may be empty), or "
-            "run again with --home-stub")
 
 
 @dataclass(frozen=True)
@@ -220,15 +121,15 @@ def check_network(network: Network, version: int = 5) -> CheckReport:
 def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[int, int, str]:
     """Build ``network`` on an sPyNNaker virtual board (version 5) and map it.
 
-    ``connectors`` is passed to :func:`lifresponse.networks.builder.build` ("native": local-only
-    convolution connectors where the network allows them, else connection lists).
+    ``connectors`` is passed to :func:`lifresponse.backends.pynn.building.build` ("native":
+    local-only convolution connectors where the network allows them, else connection lists).
 
     Runs in a temporary directory with its own HOME, so nothing is written to the user's home
     or working directory. Returns (chips, application cores) of the placement and the
     connectors the builder used ("native" or "lists").
     """
     from lifresponse import backends
-    from lifresponse.networks.builder import build
+    from lifresponse.backends.pynn.building import build
 
     with tempfile.TemporaryDirectory() as work, _isolated(Path(work)):
         write_config(BoardConfig("virtual"), work)

@@ -12,10 +12,16 @@ import atexit
 from pathlib import Path
 
 from lifresponse.backends import quiet
-from lifresponse.backends.pynn import PyNNBackend
+from lifresponse.backends.pynn.backend import PyNNBackend
+from lifresponse.backends.spinnaker.connectors import (
+    MapLayer,
+    MapRecorder,
+    atoms_per_core,
+    native_projections,
+    unsupported_reason,
+)
+from lifresponse.backends.spinnaker.hardware import NEURONS_PER_CORE
 from lifresponse.errors import BackendError
-
-NEURONS_PER_CORE = 256  # IF_curr_exp with ordinary connectors
 
 
 class SpiNNakerBackend(PyNNBackend):
@@ -69,13 +75,18 @@ class SpiNNakerBackend(PyNNBackend):
 
     def build_native(self, network, input_spike_times, cell_types, connectors: str):
         """With ``connectors="native"`` and a network that qualifies
-        (:func:`lifresponse.networks.native_spinnaker.unsupported_reason`): one ``Grid2D``
+        (:func:`~lifresponse.backends.spinnaker.connectors.unsupported_reason`): one ``Grid2D``
         population per map and local-only projections. Returns (inputs, layers) or None."""
-        from lifresponse.networks import native_spinnaker
-
-        if connectors != "native" or native_spinnaker.unsupported_reason(network) is not None:
+        if connectors != "native" or unsupported_reason(network) is not None:
             return None
         return _build_native(self.sim, network, input_spike_times, cell_types)
+
+    def spike_recorder(self, cells):
+        """A recorder of every spike of ``cells``: a population, or a layer built as one
+        population per map (:class:`~lifresponse.backends.spinnaker.connectors.MapRecorder`)."""
+        if isinstance(cells, MapLayer):
+            return MapRecorder(self, cells)
+        return super().spike_recorder(cells)
 
     def placements(self) -> tuple[int, int]:
         """(chips, application cores) of the mapped network, after a run."""
@@ -99,7 +110,7 @@ class SpiNNakerBackend(PyNNBackend):
 
 def _build_native(sim, network, input_spike_times, cell_types):
     """Populations and local-only projections of ``network`` (see
-    :mod:`lifresponse.networks.native_spinnaker` for the kernel rule).
+    :mod:`~lifresponse.backends.spinnaker.connectors` for the kernel rule).
 
     Returns
     -------
@@ -108,8 +119,6 @@ def _build_native(sim, network, input_spike_times, cell_types):
     layers : list of MapLayer
     """
     from pyNN.space import Grid2D
-
-    from lifresponse.networks.native_spinnaker import MapLayer, atoms_per_core, native_projections
 
     def grid(shape, label, celltype):
         channels, height, width = shape

@@ -8,7 +8,7 @@ input is a ``SpikeSourceArray`` population whose spike times are set block by bl
 
 A backend with connectors of its own builds the network with them where it can
 (sPyNNaker: one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``
-projections, :mod:`lifresponse.networks.native_spinnaker`), unless connection lists are asked
+projections, :mod:`lifresponse.backends.spinnaker.connectors`), unless connection lists are asked
 for.
 """
 
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifresponse.networks.native_spinnaker import MapRecorder
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
 
@@ -37,7 +36,7 @@ class BuiltNetwork:
         One population per network layer (one per map with native connectors).
     recorders : dict
         Layer index -> the backend's spike recorder (or, per map,
-        :class:`lifresponse.networks.native_spinnaker.MapRecorder`) of the recorded layers.
+        :class:`lifresponse.backends.spinnaker.connectors.MapRecorder`) of the recorded layers.
     fan_out : dict
         Synapses leaving each neuron, by layer (-1 = input), from
         :func:`lifresponse.networks.topology.fan_outs`.
@@ -60,8 +59,8 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
 
     Parameters
     ----------
-    backend : lifresponse.backends.pynn.PyNNBackend
-        A backend after :meth:`~lifresponse.backends.pynn.PyNNBackend.start`.
+    backend : lifresponse.backends.pynn.backend.PyNNBackend
+        A backend after :meth:`~lifresponse.backends.pynn.backend.PyNNBackend.start`.
     network : Network
     record : {"output", "all"}
         Which layers' spikes to record.
@@ -81,7 +80,7 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     native = backend.build_native(network, times, cell_types, connectors)
     if native is not None:
         inputs, layers = native
-        recorders = {i: MapRecorder(backend, layer)
+        recorders = {i: backend.spike_recorder(layer)
                      for i, layer in enumerate(layers) if record == "all" or i == last}
         n_synapses = sum(int(np.count_nonzero(c.weight)) for c in connections)
         return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses,

@@ -1,0 +1,117 @@
+"""One timestep of NEST's ``iaf_psc_exp`` and ``iaf_psc_delta`` neurons as a function of torch
+tensors: ``state, input -> state, spikes``.
+
+The update is NEST 3.10's (``models/iaf_psc_exp.cpp``, ``models/iaf_psc_delta.cpp``), in the
+same order and with the same floating-point operations, ``V`` relative to ``v_rest`` (mV),
+currents in pA, constants from :class:`lifresponse.propagators.Propagators`::
+
+    IF_curr_exp:    if r == 0:  V <- ((V P22 + I_ex P21ex) + I_in P21in) + drive
+                    I_ex <- I_ex P11ex + excitatory;   I_in <- I_in P11in + inhibitory
+    IF_curr_delta:  if r == 0:  V <- (V P22 + drive) + arriving jumps (mV)
+    both:           r <- r - 1 (down to 0);
+                    if V >= theta:  V <- v_reset;  r <- refractory steps;  spike
+
+``drive`` is ``I_e P20`` (``I_e P30``), a number or one value per neuron. Input arriving at an
+``IF_curr_delta`` neuron in a refractory step is lost, as in NEST.
+
+The same function serves the exact simulator (:mod:`lifresponse.backends.torch.backend`, no
+gradient) and spike training (:mod:`lifresponse.training.spikes`), which passes a surrogate
+``spike`` function; the reset then passes no gradient (the spike is detached there). The CPU
+step loop (:mod:`lifresponse.backends.torch.step_kernel`) implements the same equations in C,
+and ``tests/test_torch_backend.py`` holds the two equal spike for spike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from lifresponse.propagators import Propagators
+
+
+@dataclass
+class NeuronState:
+    """The state of a layer's neurons for a batch of images.
+
+    Attributes
+    ----------
+    v : torch.Tensor
+        Membrane potential relative to ``v_rest`` (mV), shape (batch, *neurons).
+    i_ex, i_in : torch.Tensor
+        Excitatory and inhibitory synaptic currents (pA), the shape of ``v`` (zeros, unused, for
+        ``IF_curr_delta``).
+    refractory : torch.Tensor or None
+        Refractory steps left (int16), or None for neurons without a refractory period.
+    """
+
+    v: torch.Tensor
+    i_ex: torch.Tensor
+    i_in: torch.Tensor
+    refractory: torch.Tensor | None
+
+    @classmethod
+    def at_rest(cls, shape: tuple, p: Propagators, dtype, device) -> NeuronState:
+        """Neurons at rest: membrane at ``v_rest``, no current, not refractory."""
+        zeros = torch.zeros(shape, dtype=dtype, device=device)
+        refractory = (torch.zeros(shape, dtype=torch.int16, device=device)
+                      if p.refractory_steps > 0 else None)
+        return cls(zeros, zeros, zeros, refractory)
+
+
+def threshold(above: torch.Tensor) -> torch.Tensor:
+    """NEST's spike condition ``V >= theta``, given ``V - theta``: 1.0 or 0.0."""
+    return (above >= 0).to(above.dtype)
+
+
+def neuron_step(state: NeuronState, p: Propagators, drive, excitatory: torch.Tensor,
+                inhibitory: torch.Tensor | None = None, spike=threshold
+                ) -> tuple[NeuronState, torch.Tensor]:
+    """Advance neurons of cell ``p.cell`` by one timestep.
+
+    Parameters
+    ----------
+    state : NeuronState
+    p : Propagators
+        The layer's constants (float64 numbers).
+    drive : float or torch.Tensor
+        The constant drive per step (mV): ``i_offset`` (and any bias) times ``P20`` or ``P30``.
+    excitatory : torch.Tensor
+        What arrives in this step: the summed excitatory weights (pA) for ``IF_curr_exp`` (all
+        weights when inhibitory is None), the summed membrane jumps (mV) for ``IF_curr_delta``.
+    inhibitory : torch.Tensor, optional
+        The summed inhibitory weights (pA, negative) for ``IF_curr_exp`` with a separate
+        inhibitory current; None when there is none.
+    spike : callable
+        ``V - theta -> spikes``; :func:`threshold`, or a surrogate-gradient function whose
+        forward pass equals it.
+
+    Returns
+    -------
+    state : NeuronState
+        The state after the step (new tensors; ``state`` is not changed).
+    spikes : torch.Tensor
+        This step's spikes, 1.0 or 0.0 per neuron, in ``v``'s dtype.
+    """
+    if p.cell == "IF_curr_delta":
+        v = (state.v * p.P22 + drive) + excitatory
+    else:
+        v = state.v * p.P22 + state.i_ex * p.P21ex
+        if inhibitory is not None:
+            v = v + state.i_in * p.P21in
+        v = v + drive
+    refractory = state.refractory
+    if refractory is not None:
+        v = torch.where(refractory > 0, state.v, v)
+    i_ex, i_in = state.i_ex, state.i_in
+    if p.cell != "IF_curr_delta":
+        i_ex = i_ex * p.P11ex + excitatory
+        if inhibitory is not None:
+            i_in = i_in * p.P11in + inhibitory
+    spikes = spike(v - p.theta)
+    fired = spikes.detach() > 0
+    v = torch.where(fired, torch.full_like(v, p.v_reset), v)
+    if refractory is not None:
+        refractory = torch.where(fired, torch.full_like(refractory, p.refractory_steps),
+                                 (refractory - 1).clamp(min=0))
+    return NeuronState(v, i_ex, i_in, refractory), spikes

@@ -9,16 +9,15 @@ Softplus, Siegert for comparison). Writes rates files, figures, and
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import resource
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_result
 
-from lifresponse import __version__, backends
+from lifresponse import backends
 from lifresponse.calibration import results
 from lifresponse.calibration.drives import NoisyCurrentDrive, PoissonCurrentDrive
 from lifresponse.calibration.fit import fit_table
@@ -84,14 +83,8 @@ def main() -> None:
         "configurations": rows,
         "total_wall_s": total,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
-                     "python": platform.python_version()},
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"calibration_reproduction_{tag}.json").write_text(
-        json.dumps(record, indent=2) + "\n")
-    (args.results / f"calibration_reproduction_{tag}.md").write_text(_markdown(record))
+    write_result(args.results, f"calibration_reproduction_{tag}", record, _markdown(record))
     print(f"all five: {total:.1f} s wall, peak memory {record['peak_rss_mb']:.0f} MB")
 
 
@@ -100,7 +93,7 @@ def _markdown(record: dict) -> str:
     lines = [
         f"Calibration reproduction, timestep {p['timestep_ms']:g} ms, {p['trials']} trials x "
         f"{p['duration_ms'] / 1000:g} s, {len(p['means_nA'])} means x {len(p['stds_nA'])} stds, "
-        f"{p['threads']} threads, seed {p['seed']}, {record['versions']['backend']}.",
+        f"{p['threads']} threads, seed {p['seed']}.",
         "",
         "| configuration | paper (k, S) | ours k | ours S (Hz/nA) | RMSE NS | RMSE ReLU | "
         "RMSE Softplus | RMSE Siegert | sweep (s) |",

@@ -16,8 +16,6 @@ Each measurement is repeated; medians and ranges go to ``results/calibration_swe
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import resource
 import statistics
 import tempfile
@@ -25,8 +23,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_result
 
-from lifresponse import __version__, backends
+from lifresponse import backends
 from lifresponse.calibration.drives import PoissonCurrentDrive
 from lifresponse.calibration.sweep import SweepConfig, run_sweep
 from lifresponse.neuron import LIFParams
@@ -129,13 +128,8 @@ def main() -> None:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "repeats": args.repeats,
         "spike_precision": backends.get("nest").spike_precision,
-        "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
-                     "python": platform.python_version()},
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
     }
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "calibration_sweep.json").write_text(json.dumps(record, indent=2) + "\n")
-    (args.results / "calibration_sweep.md").write_text(_markdown(record))
+    write_result(args.results, "calibration_sweep", record, _markdown(record))
     print(_markdown(record))
 
 
@@ -151,7 +145,7 @@ def _markdown(r: dict) -> str:
     return "\n".join([
         f"{r['what']}; {r['grid']['means']} means x {r['grid']['stds']} stds x "
         f"{r['grid']['trials']} trials = {r['grid']['neurons']} neurons; median (range) of "
-        f"{r['repeats']} runs; {r['versions']['backend']}, {r['machine']}.",
+        f"{r['repeats']} runs.",
         "",
         "| protocol | neurons | wall (s) | neuron-seconds per wall second |",
         "|---|---|---|---|",

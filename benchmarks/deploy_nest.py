@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -36,16 +34,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from lifresponse import __version__, backends
+from provenance import write_result
+
+from lifresponse import backends
+from lifresponse.backends.pynn.building import build
 from lifresponse.datasets import load_mnist
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
-from lifresponse.networks.builder import build
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.encoding import Presentation, poisson_inputs, spike_trains
 from lifresponse.splits import training_split
 
-NETWORK = Path(
-    "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+NETWORK = Path("benchmarks/results/networks/small-ns-limit200-tuned.h5")
 WINDOW = 1000.0
 T_FLUSH = 100.0
 
@@ -186,13 +185,8 @@ def main() -> None:
                                       "runs": v, "protocol": PROTOCOLS[k][0]}
                                   for k, v in timings.items()}},
         "speedups": speedups,
-        "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
-                     "python": platform.python_version()},
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
     }
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "deploy_nest.json").write_text(json.dumps(record, indent=2) + "\n")
-    (args.results / "deploy_nest.md").write_text(markdown(record))
+    write_result(args.results, "deploy_nest", record, markdown(record))
     print(markdown(record))
 
 
@@ -202,7 +196,7 @@ def markdown(record: dict) -> str:
             for v in c["wall_s"].values()]
     return "\n".join([
         f"6c5-2s-12c5-2s-10fc ({record['network']}) on NEST, {record['window_ms']:g} ms per "
-        f"image, 1 ms step, on-grid; {record['versions']['backend']}, {record['machine']}.",
+        "image, 1 ms step, on-grid.",
         "",
         f"Long run: {lr['images']} images in one simulation, 2 threads, spikes of every layer "
         f"recorded: {lr['wall_s']:.1f} s wall, {lr['images_per_wall_s']:.2f} images/s; "

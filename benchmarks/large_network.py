@@ -6,23 +6,24 @@ epochs (``--epochs``; learning rate x ``--decay`` every ``--decay-every`` epochs
 augmentation), through the library workflow (as ``lifresponse train`` / ``finetune`` run it).
 
 Writes the DNN validation accuracy (10,000 held-out digits) and seconds per epoch to
-``results/large_network[_<arch>]_augment<N>[_<schedule>][_seed<N>].{json,md}`` and the networks to
-``results/networks/``. The SNN figures come from ``spike_training.py --job time-table`` (torch
-backend, equal to NEST) and ``torch_nest_check.py`` (NEST) on the written files.
+``results/large_network[_<arch>]_augment<N>[_<schedule>][_seed<N>].{json,md}`` and the networks
+to ``results/networks/<size>-ns-aug<N>[-<epochs>ep][-seed<N>][-tuned].h5`` (``<epochs>ep`` for a
+schedule other than the default; the whole schedule is in the file's provenance;
+``results/networks/README.md``). The SNN figures come from ``spike_training.py --job
+time-table`` (torch backend, equal to NEST) and ``torch_nest_check.py`` (NEST) on the written
+files.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
 from pathlib import Path
 
-import torch
+from provenance import network_name, write_result
 
-from lifresponse import __version__, workflow
+from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import load_mnist
 
@@ -51,7 +52,9 @@ def main() -> None:
     schedule = "" if default_schedule else \
         f"_{args.epochs}epochs_decay{args.decay:g}every{args.decay_every}"
     seed = f"_seed{args.seed}" if args.seed else ""
-    stem = f"{args.arch}_noisy-softplus_limit200_augment{args.augment}{schedule}{seed}"
+    stem = (f"{network_name(args.arch, 'noisy-softplus')}-aug{args.augment}"
+            + ("" if default_schedule else f"-{args.epochs}ep")
+            + (f"-seed{args.seed}" if args.seed else ""))
     out = args.results / "networks"
     began = time.perf_counter()
     network = workflow.train(Calibration.by_hand(K, S, TAU_SYN), architecture=args.arch,
@@ -59,7 +62,7 @@ def main() -> None:
                              decay=args.decay, decay_every=args.decay_every,
                              seed=args.seed, out=out / f"{stem}.h5", force=True, progress=True)
     tuned = workflow.finetune(network, digits=digits, augment=args.augment,
-                              out=out / f"{stem}_tuned.h5", force=True, progress=True)
+                              out=out / f"{stem}-tuned.h5", force=True, progress=True)
     history = network.provenance["history"]
     result = {
         "architecture": args.arch, "k": K, "S": S, "tau_syn_ms": TAU_SYN,
@@ -69,22 +72,17 @@ def main() -> None:
         "dnn_validation_accuracy_tuned": tuned.provenance["validation_accuracy"],
         "validation_accuracy_by_epoch": history["validation_accuracy"],
         "seconds_per_epoch_median": statistics.median(history["epoch_seconds"]),
-        "wall_s": time.perf_counter() - began, "networks": [f"{stem}.h5", f"{stem}_tuned.h5"],
-        "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} "
-                   "threads", "lifresponse": __version__, "date": time.strftime("%Y-%m-%d")}
-    args.results.mkdir(parents=True, exist_ok=True)
+        "wall_s": time.perf_counter() - began, "networks": [f"{stem}.h5", f"{stem}-tuned.h5"]}
     arch = "" if args.arch == PAPERS_ARCHITECTURE else f"_{args.arch}"
     name = f"large_network{arch}_augment{args.augment}{schedule}{seed}"
-    (args.results / f"{name}.json").write_text(
-        json.dumps(result, indent=1))
     text = (f"{args.arch} Noisy Softplus (k, S) = ({K}, {S}), rate limit 200 Hz, shifts up "
             f"to {args.augment} px, {args.epochs} epochs (learning rate x{args.decay:g} every "
             f"{args.decay_every}, seed {args.seed}) + 1 of fine tuning on 50,000 digits: "
             f"DNN validation accuracy {100 * result['dnn_validation_accuracy']:.2f} %, after "
             f"fine tuning {100 * result['dnn_validation_accuracy_tuned']:.2f} % (10,000 "
             f"held-out digits); {result['seconds_per_epoch_median']:.1f} s per epoch "
-            f"(median), {result['machine']}; nothing else ran meanwhile.\n")
-    (args.results / f"{name}.md").write_text(text)
+            f"(median); nothing else ran meanwhile.\n")
+    write_result(args.results, name, result, text)
     print(text)
 
 

@@ -16,20 +16,20 @@ Writes ``results/oversubscription.{json,md}`` (``oversubscription_training.*``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-NETWORK = "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5"
+from provenance import write_result
+
+NETWORK = "benchmarks/results/networks/small-ns-limit200-tuned.h5"
 
 JOB = """
 import sys, time
 sys.path.insert(0, '.')
-from lifresponse.networks.deploy import DeployConfig, deploy
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
 from lifresponse.splits import evaluation_digits, first
 network = network_file.read({network!r})
@@ -90,10 +90,7 @@ def training(args) -> None:
                      "slowdown": statistics.median(busy) / statistics.median(alone)})
         print(rows[-1], flush=True)
     result = {"digits": args.digits, "network": "6c5-2s-12c5-2s-10fc", "threads": 2,
-              "repeats": args.repeats, "rows": rows, "cores": len(os.sched_getaffinity(0)),
-              "date": time.strftime("%Y-%m-%d")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "oversubscription_training.json").write_text(json.dumps(result, indent=1))
+              "repeats": args.repeats, "rows": rows, "cores": len(os.sched_getaffinity(0))}
     lines = [f"One training epoch of 6c5-2s-12c5-2s-10fc (Noisy Softplus) on {args.digits} "
              f"digits, 2 threads, {result['cores']} cores; each epoch in a fresh process, "
              f"{args.repeats} times: median (range); competitor: one busy-looping Python "
@@ -105,7 +102,7 @@ def training(args) -> None:
                  for v in (r["alone_s"], r["with_competitor_s"])]
         lines.append(f"| {r['omp_wait_policy']} | {cells[0]} | {cells[1]} | "
                      f"{r['slowdown']:.2f}x |")
-    (args.out / "oversubscription_training.md").write_text("\n".join(lines) + "\n")
+    write_result(args.out, "oversubscription_training", result, lines)
     print("\n".join(lines))
 
 
@@ -132,9 +129,7 @@ def main() -> None:
                              "with_competitor_s": busy, "slowdown": busy / alone})
                 print(rows[-1], flush=True)
     result = {"images": args.images, "window_ms": 300.0, "network": NETWORK, "rows": rows,
-              "cores": len(os.sched_getaffinity(0)), "date": time.strftime("%Y-%m-%d")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "oversubscription.json").write_text(json.dumps(result, indent=1))
+              "cores": len(os.sched_getaffinity(0))}
     lines = [f"{args.images} held-out digits x 300 ms, MNIST network, {result['cores']} cores; "
              "each wall in a fresh process; competitor: one busy-looping Python process.", "",
              "| backend | threads | OMP_WAIT_POLICY | alone (s) | beside a competitor (s) | "
@@ -143,7 +138,7 @@ def main() -> None:
         lines.append(f"| {r['backend']} | {r['threads']} | {r['omp_wait_policy']} | "
                      f"{r['alone_s']:.1f} | {r['with_competitor_s']:.1f} | "
                      f"{r['slowdown']:.2f}x |")
-    (args.out / "oversubscription.md").write_text("\n".join(lines) + "\n")
+    write_result(args.out, "oversubscription", result, lines)
     print("\n".join(lines))
 
 

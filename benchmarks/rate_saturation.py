@@ -11,21 +11,21 @@ recorded rates (the input's nominal rates for the first layer). Writes
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from provenance import write_result
 
 from lifresponse.datasets import load_mnist
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.prediction import layer_rates
 from lifresponse.networks.topology import network_connections
 from lifresponse.splits import training_split
 
-NETWORKS = {limit: Path(f"benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_"
-                        f"limit{limit}_tuned.h5") for limit in ("0", "200")}
+NETWORKS = {limit: Path(f"benchmarks/results/networks/small-ns-limit{limit}-tuned.h5")
+            for limit in ("0", "200")}
 BINS_HZ = (0, 1, 10, 50, 100, 150, 200, 300, 500, 2000)
 
 
@@ -66,7 +66,6 @@ def main() -> None:
     record = {"images": args.images, "window_ms": 1000.0, "timestep_ms": 1.0, "seed": 1,
               "networks": {limit: {"file": str(path), "bins": binned(path, digits)}
                            for limit, path in NETWORKS.items()}}
-    (args.results / "rate_saturation.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"Mean recorded against mean Noisy Softplus-predicted rate (Hz) per bin of predicted "
              f"rate, first {args.images} validation digits, NEST, 1 s per image, 1 ms step.", ""]
     for limit, result in record["networks"].items():
@@ -77,7 +76,7 @@ def main() -> None:
         lines += [f"| {r['layer']} | {r['bin_hz'][0]}-{r['bin_hz'][1]} | {r['n']} | "
                   f"{r['predicted_hz']:.1f} | {r['recorded_hz']:.1f} |" for r in result["bins"]]
         lines.append("")
-    (args.results / "rate_saturation.md").write_text("\n".join(lines))
+    write_result(args.results, "rate_saturation", record, lines)
     print("\n".join(lines))
 
 

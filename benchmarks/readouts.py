@@ -20,11 +20,11 @@ Nothing else ran meanwhile. Writes ``results/<--name>.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_result
 
 READOUTS = ("count", "count, tie to first spike", "count, tie to first to reach it",
             "count, tie shared", "charge")
@@ -136,11 +136,8 @@ def main() -> None:
         for t, by in r["accuracy"].items():
             lines.append(f"| `{Path(r['network']).name}` | {float(t):g} ms | " + " | ".join(
                 f"{100 * by[name]:.2f} %" for name in READOUTS) + " |")
-    args.out.mkdir(parents=True, exist_ok=True)
-    result = {"rows": rows, **{k: str(v) for k, v in vars(args).items()},
-              "date": time.strftime("%Y-%m-%d")}
-    (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=1))
-    (args.out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    result = {"rows": rows, **{k: str(v) for k, v in vars(args).items()}}
+    write_result(args.out, args.name, result, lines)
     print("\n".join(lines))
 
 

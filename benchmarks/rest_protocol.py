@@ -10,20 +10,17 @@ Both draw an image's input spikes from (seed, image index). Writes
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_result
 
-from lifresponse import __version__
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.splits import evaluation_digits, first
 
-NETWORK = Path(
-    "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+NETWORK = Path("benchmarks/results/networks/small-ns-limit200-tuned.h5")
 WINDOW = 300.0
 CHECKPOINTS_MS = (50, 100, 150, 200, 300)
 
@@ -52,10 +49,7 @@ def main() -> None:
     changed = float(np.mean(np.any(rows["rest"].pop("output") != rows["continuing"].pop(
         "output"), axis=1)))
     result = {"network": str(NETWORK), "window_ms": WINDOW, "images": len(digits),
-              "protocols": rows, "images_with_other_output_counts": changed,
-              "versions": {"lifresponse": __version__, "python": platform.python_version()}}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "rest_protocol.json").write_text(json.dumps(result, indent=1))
+              "protocols": rows, "images_with_other_output_counts": changed}
     lines = [f"`{NETWORK}` on NEST (2 threads), {len(digits)} held-out digits x {WINDOW:g} ms, "
              "seed 3; one process, nothing else running.", "",
              "| protocol | accuracy | " + " | ".join(f"after {t} ms" for t in CHECKPOINTS_MS)
@@ -68,7 +62,7 @@ def main() -> None:
               f"{100 * changed:.1f} %.", "", "Mean rates per layer (Hz): " + "; ".join(
                   f"{name}: " + ", ".join(f"{v:.1f}" for v in row["layer_rates_hz"].values())
                   for name, row in rows.items()) + "."]
-    (args.out / "rest_protocol.md").write_text("\n".join(lines) + "\n")
+    write_result(args.out, "rest_protocol", result, lines)
     print("\n".join(lines))
 
 

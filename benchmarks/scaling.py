@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import tempfile
@@ -27,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 from dask.distributed import Client, LocalCluster
+from provenance import write_result
 
-from lifresponse import __version__, workflow
+from lifresponse import workflow
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.splits import evaluation_digits, first
 
-NETWORK = Path(
-    "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+NETWORK = Path("benchmarks/results/networks/small-ns-limit200-tuned.h5")
 CONFIGS = {"1 worker x 1 thread": (1, 1), "1 worker x 2 threads": (1, 2),
            "2 workers x 1 thread": (2, 1)}
 SWEEP = {"drive": "poisson", "means": "-0.5:1.0:0.05", "stds": "0.2:1.0:0.2", "trials": 10,
@@ -115,12 +114,8 @@ def main() -> None:
                                                                    for r in repeats),
                                        "each": [r[base] / r[label] for r in repeats]}
                                for label in CONFIGS}}
-    result["versions"] = {"lifresponse": __version__, "python": platform.python_version()}
-    result["machine"] = f"{platform.machine()}, 2 cores"
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scaling.json").write_text(json.dumps(result, indent=1))
     text = markdown(result)
-    (args.out / "scaling.md").write_text(text)
+    write_result(args.out, "scaling", result, text)
     print(text)
 
 
@@ -132,9 +127,9 @@ def _same(a, b) -> bool:
 
 
 def markdown(r: dict) -> str:
-    lines = [f"On this machine ({r['machine']}), NEST 3.10, each configuration on its own Dask "
-             "LocalCluster, wall time including worker start-up and network building; nothing "
-             "else ran meanwhile.", "",
+    lines = ["On this machine (Run, below), each configuration on its own Dask LocalCluster, "
+             "wall time including worker start-up and network building; nothing else ran "
+             "meanwhile.", "",
              "- sweep: Poisson drive, 31 means x 5 stds x 10 trials = 1,550 neurons x 10 s at "
              "1 ms, in 8 chunks of 200 neurons; sweep_warm: the same on workers that ran it "
              "once before (simulators imported); sweep_40s: the same with 40 s trials",

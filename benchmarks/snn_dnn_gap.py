@@ -7,24 +7,24 @@ For each rate limit (0 = none, the paper's protocol; 200 Hz, our default): train
 split twice: with the ANN (numpy forward pass) and as an SNN on NEST (1 s per image, 1 ms step,
 one continuing run, seed 1). Also: the fraction of hidden neurons the ANN drives above 200 Hz
 on those digits. Writes ``results/snn_dnn_gap.{json,md}`` and the networks to
-``results/networks/``.
+``results/networks/small-ns-limit<L>-tuned.h5``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from provenance import network_name, write_result
 
-from lifresponse import __version__, backends, workflow
+from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import load_mnist
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.networks.prediction import predict_rates
 from lifresponse.splits import training_split
 
@@ -75,7 +75,8 @@ def main() -> None:
     digits = training_split(training_file).validation.subset(slice(0, args.images))
     rows = []
     for limit in LIMITS:
-        path = args.results / "networks" / f"{ARCHITECTURE}_noisy-softplus_limit{limit:g}_tuned.h5"
+        path = (args.results / "networks"
+                / f"{network_name(ARCHITECTURE, 'noisy-softplus')}-limit{limit:g}-tuned.h5")
         row = {"rate_limit_hz": limit, "network": str(path),
                **train_tuned(limit, training_file, path, args.epochs),
                **compare(path, digits)}
@@ -83,11 +84,7 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     record = {"architecture": ARCHITECTURE, "k": K, "S": S, "tau_syn_ms": TAU_SYN,
               "epochs": args.epochs, "images": args.images, "window_ms": 1000.0,
-              "timestep_ms": 1.0, "seed_snn": 1, "runs": rows,
-              "versions": {"lifresponse": __version__, "backend": backends.get("nest").version(),
-                           "python": platform.python_version()}}
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "snn_dnn_gap.json").write_text(json.dumps(record, indent=2) + "\n")
+              "timestep_ms": 1.0, "seed_snn": 1, "runs": rows}
     lines = [f"{ARCHITECTURE}, Noisy Softplus (k, S) = ({K}, {S}), tau_syn {TAU_SYN:g} ms, "
              f"{args.epochs} epochs + 1 epoch fine tuning; first {args.images} validation "
              "digits, ANN (numpy) against NEST SNN (1 s per image, 1 ms step, seed 1). "
@@ -103,7 +100,7 @@ def main() -> None:
             f"{100 * r['snn_error_300ms']:.2f} | {100 * (r['snn_error'] - r['dnn_error']):+.2f} "
             f"| {100 * r['snn_dnn_disagreement']:.2f} | "
             f"{100 * r['hidden_fraction_above_200hz']:.1f} |")
-    (args.results / "snn_dnn_gap.md").write_text("\n".join(lines) + "\n")
+    write_result(args.results, "snn_dnn_gap", record, lines)
     print("\n".join(lines))
 
 

@@ -16,20 +16,23 @@ on the same held-out digits, and each network's gain over the first one draw by 
 ``--input-rate-factors``, each network also at other input rates (first-layer weights scaled to
 keep the mean current). Nothing else ran meanwhile. Writes ``results/spike_training_speed.*``,
 ``results/spike_training_accuracy_<architecture>_<digits>_<loss>[_lr<lr>][_<surrogate>]``
-``[_trainseed<n>]<suffix>.*`` with the trained network of that name in ``results/networks/``,
-and ``results/spike_training_time_table.*``.
+``[_trainseed<n>]<suffix>.*`` with the trained network as
+``results/networks/<start>-spike-<loss><n><tag>.h5`` (:func:`spike_network_name`), and
+``results/spike_training_time_table.*``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import re
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from provenance import write_result
 
 SPEED_JOB = """
 import resource, sys, time
@@ -49,6 +52,7 @@ print(history.epoch_seconds[0], resource.getrusage(resource.RUSAGE_SELF).ru_maxr
 """
 
 ARCHITECTURES = ("6c5-2s-12c5-2s-10fc", "12c5-2s-64c5-2s-10fc")
+LOSS_NAMES = {"rate-mse": "mse", "cross-entropy": "ce", "margin": "margin"}
 CHECKPOINTS_MS = (50, 100, 200, 300)
 
 
@@ -85,8 +89,8 @@ def accuracy(args) -> None:
     import numpy as np
 
     from lifresponse.datasets import load_mnist
+    from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.networks import network_file
-    from lifresponse.networks.deploy import DeployConfig, deploy
     from lifresponse.splits import recorded_split
     from lifresponse.training import spikes
 
@@ -114,7 +118,8 @@ def accuracy(args) -> None:
         "" if args.first_digit == 0 else f"_first{args.first_digit}") + (
         "_skipclear" if args.skip_clear else "") + (
         "" if args.train_seed == 0 else f"_trainseed{args.train_seed}") + args.suffix
-    network_file.write(trained, args.out / "networks" / f"{name}.h5")
+    network_name = spike_network_name(args.init, args.loss, args.network_tag)
+    network_file.write(trained, args.out / "networks" / f"{network_name}.h5")
     rows = []
     evaluations = [] if args.skip_nest else [
         ("NEST", held_out, DeployConfig(window=args.eval_window, threads=2, seed=3))]
@@ -137,7 +142,7 @@ def accuracy(args) -> None:
              + (", clear images skipped" if args.skip_clear else "")
              + f", {args.surrogate} surrogate, lr "
              f"{args.lr:g}, {train_s:.0f} s, "
-             f"loss {history.loss[0]:.3f}; the trained network: networks/{name}.h5); both "
+             f"loss {history.loss[0]:.3f}; the trained network: networks/{network_name}.h5); both "
              f"deployed on held-out digits x {args.eval_window:g} ms, rest protocol, seed 3. "
              f"Training log: {'; '.join(training_log.lines)}",
              "", "| network | backend | held-out digits | " + " | ".join(
@@ -150,6 +155,17 @@ def accuracy(args) -> None:
     result = {"rows": rows, "train_s": train_s, "training_log": training_log.lines,
               **{k: str(v) for k, v in vars(args).items()}}
     _write(args.out, name, result, lines)
+
+
+def spike_network_name(init, loss: str, tag: str) -> str:
+    """``<start>-spike-<loss><n><tag>``: the ``n``-th spike-training epoch with ``loss``
+    (``LOSS_NAMES``) from the ANN-trained ``<start>``, counted along a chain of ``--init`` files
+    that this function named (a start's own tag, e.g. ``-m0.5``, carries on)."""
+    short = LOSS_NAMES[loss]
+    chain = re.fullmatch(rf"(.+)-spike-{short}(\d+)(-.+)?", Path(init).stem)
+    if chain is None:
+        return f"{Path(init).stem}-spike-{short}1{tag}"
+    return f"{chain[1]}-spike-{short}{int(chain[2]) + 1}{chain[3] or ''}{tag}"
 
 
 class _LogLines(logging.Handler):
@@ -172,8 +188,8 @@ def time_table(args) -> None:
     ``--images`` held-out digits shown for 1000 ms from rest, the accuracy read after t ms."""
     import numpy as np
 
+    from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.networks import network_file
-    from lifresponse.networks.deploy import DeployConfig, deploy
     from lifresponse.splits import evaluation_digits, first
 
     rows = []
@@ -218,8 +234,8 @@ def input_draws(args) -> None:
     draw by draw (the same input spikes on both)."""
     import numpy as np
 
+    from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.networks import network_file
-    from lifresponse.networks.deploy import DeployConfig, deploy
     from lifresponse.splits import evaluation_digits, first
 
     rows = []
@@ -291,10 +307,7 @@ def _lost_ties(counts, labels) -> int:
 
 
 def _write(folder: Path, name: str, result: dict, lines: list) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    result = {**result, "date": time.strftime("%Y-%m-%d")}
-    (folder / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
-    (folder / f"{name}.md").write_text("\n".join(lines) + "\n")
+    write_result(folder, name, result, lines)
     print("\n".join(lines))
 
 
@@ -317,8 +330,8 @@ def main() -> None:
     parser.add_argument("--digits", type=int, default=200)
     parser.add_argument("--window", type=float, default=100.0)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--init", default="benchmarks/results/networks/"
-                        "6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+    parser.add_argument("--init",
+                        default="benchmarks/results/networks/small-ns-limit200-tuned.h5")
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--torch-images", type=int, default=0,
                         help="also evaluate on this many held-out digits on the torch backend")
@@ -342,8 +355,11 @@ def main() -> None:
     parser.add_argument("--skip-nest", action="store_true",
                         help="accuracy: evaluate on the torch backend only (--torch-images)")
     parser.add_argument("--suffix", default="",
-                        help="accuracy: appended to the results' and network's names (runs of "
-                             "one architecture from different --init)")
+                        help="accuracy: appended to the results' names (runs of one "
+                             "architecture from different --init)")
+    parser.add_argument("--network-tag", default="",
+                        help="accuracy: appended to the trained network's name, to tell apart "
+                             "two runs from the same --init (e.g. -lr3e-4)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     if args.job == "input-draws" and (not args.networks or len(args.seeds) < 2):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import re
 import shutil
 import subprocess
@@ -24,14 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_result
 
-from lifresponse import __version__, backends
 from lifresponse.datasets import load_mnist
 from lifresponse.networks import network_file, run_file
 from lifresponse.splits import evaluation_digits
 
-NETWORK = Path(
-    "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+NETWORK = Path("benchmarks/results/networks/small-ns-limit200-tuned.h5")
 
 
 def write_idx(path: Path, magic: int, array: np.ndarray) -> None:
@@ -92,10 +90,7 @@ def main() -> None:
         "snn_accuracy": evaluation["accuracy"], "snn_accuracy_by_time": by_time,
         "deploy_wall_s": deploy_wall, "evaluate_ann_wall_s": test_wall,
         "simulation_wall_s": run.attrs["wall_time_s"], "threads": 2, "record": "output",
-        "versions": {"lifresponse": __version__, "backend": backends.get("nest").version()},
     }
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "test_split_at_scale.json").write_text(json.dumps(record, indent=2) + "\n")
     lines = [f"`deploy --test --images {args.images} --duration {args.duration:g}` and "
              "`evaluate-ann --test` on a generated four-file MNIST folder (t10k = the network's "
              f"10,000 held-out digits), `{NETWORK.name}`, NEST 2 threads, output layer recorded.",
@@ -109,7 +104,7 @@ def main() -> None:
     lines += [f"| SNN accuracy after {t} ms | {100 * a:.2f} % |" for t, a in by_time.items()]
     lines += [f"| deploy wall time (whole command) | {deploy_wall:.0f} s |",
               f"| of which simulation and readout | {record['simulation_wall_s']:.0f} s |"]
-    (args.results / "test_split_at_scale.md").write_text("\n".join(lines) + "\n")
+    write_result(args.results, "test_split_at_scale", record, lines)
     print("\n".join(lines))
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -32,25 +31,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from provenance import write_result
 
-from lifresponse import __version__
-from lifresponse.backends import step_kernel
-from lifresponse.backends import torch as exact
-from lifresponse.backends.nest import NestBackend, NestSpikeRecorder
+from lifresponse.backends.nest.backend import NestBackend, NestSpikeRecorder
+from lifresponse.backends.pynn.presenting import PyNNPresenter
+from lifresponse.backends.torch import backend as exact
+from lifresponse.backends.torch import step_kernel
 from lifresponse.datasets import Digits
+from lifresponse.deployment import DeployConfig, check_images, deploy
 from lifresponse.networks import network_file
-from lifresponse.networks.deploy import DeployConfig, check_images, deploy
+from lifresponse.networks.blocks import n_time_bins, settle_time
 from lifresponse.networks.encoding import Presentation, poisson_inputs
-from lifresponse.networks.presenting import (
-    PyNNPresenter,
-    n_time_bins,
-    settle_time,
-)
 from lifresponse.networks.topology import network_connections
 from lifresponse.splits import evaluation_digits, first
 
-NETWORK = Path(
-    "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+NETWORK = Path("benchmarks/results/networks/small-ns-limit200-tuned.h5")
 WINDOW = 300.0
 SEED = 3
 
@@ -158,10 +153,10 @@ def peak_memory_mb(images: int, batch: int, data) -> float:
     above its RSS once the digits are loaded (the peak is reset after loading: MNIST's loading
     peak is not the deployment's)."""
     code = (
-        "import gc, sys; sys.path.insert(0, '.')\n"
+        "import gc, sys; sys.path[:0] = ['.', 'benchmarks']\n"
         "import torch\n"
-        "from benchmarks.torch_backend import NETWORK, held_out\n"
-        "from lifresponse.networks.deploy import DeployConfig, deploy\n"
+        "from torch_backend import NETWORK, held_out\n"
+        "from lifresponse.deployment import DeployConfig, deploy\n"
         f"digits = held_out({data!r}, {images}); gc.collect()\n"
         "def status(key):\n"
         "    return [int(line.split()[1]) for line in open('/proc/self/status')\n"
@@ -256,9 +251,6 @@ def main() -> None:
         "speedup_vs_nest": {k: {"median": statistics.median(v), "each": v}
                             for k, v in ratios.items()},
         "peak_rss_mb": memory_mb,
-        "versions": {"lifresponse": __version__, "torch": torch.__version__,
-                     "python": platform.python_version()},
-        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
         "max_rss_mb_this_process": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     write(result, args.out)
@@ -270,17 +262,15 @@ def memory(data) -> dict:
 
 
 def write(result: dict, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "torch_backend.json").write_text(json.dumps(result, indent=1))
-    (out / "torch_backend.md").write_text(markdown(result))
+    write_result(out, "torch_backend", result, markdown(result))
     print(markdown(result))
 
 
 def markdown(r: dict) -> str:
     lines = [f"`{r['network']}`, {r['window_ms']:g} ms per image, 1 ms step, seed {r['seed']}, "
-             f"{r['images']} held-out digits; {r['machine']}, torch {r['versions']['torch']}, "
-             "CPU only (no GPU was lent). Nothing else ran meanwhile. Equality of counts and "
-             "classifications: the torch backend as deploy runs it on the CPU (compiled loop).",
+             f"{r['images']} held-out digits; CPU only (no GPU was lent). Nothing else ran "
+             "meanwhile. Equality of counts and classifications: the torch backend as deploy "
+             "runs it on the CPU (compiled loop).",
              "",
              "## Equality with NEST", "",
              "| layer | spikes on NEST | float64: identical (image, neuron) counts | "

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from provenance import write_result
 
+from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
-from lifresponse.networks.deploy import DeployConfig, deploy
 from lifresponse.splits import evaluation_digits, first
 
 
@@ -50,10 +51,8 @@ def main() -> None:
     result["nest_accuracy_by_time"] = {
         t: float(evaluation["accuracy_by_time"][int(np.argmin(np.abs(times - t)))])
         for t in (50, 100, 200, 300, 500, 1000) if t <= args.window}
-    text = json.dumps(result, indent=1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"torch_nest_check_{args.network.stem}.json").write_text(text)
-    print(text)
+    written = write_result(args.out, f"torch_nest_check_{args.network.stem}", result, None)
+    print(json.dumps(written, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ machine meanwhile. Writes ``results/torch_test_set.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -21,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from lifresponse import __version__
+from provenance import write_result
+
 from lifresponse.networks import run_file
 
-NETWORK = Path(
-    "benchmarks/results/networks/6c5-2s-12c5-2s-10fc_noisy-softplus_limit200_tuned.h5")
+NETWORK = Path("benchmarks/results/networks/small-ns-limit200-tuned.h5")
 
 
 def deploy(data: Path, images: int, dtype: str, out: Path) -> dict:
@@ -57,15 +55,10 @@ def main() -> None:
             runs[dtype].append(deploy(args.data, args.images, dtype,
                                       work / f"run_{dtype}_{repeat}.h5"))
             print(dtype, runs[dtype][-1], flush=True)
-    result = {"network": str(NETWORK), "images": args.images, "window_ms": 300.0, "runs": runs,
-              "machine": f"{platform.machine()}, 2 cores",
-              "versions": {"lifresponse": __version__, "python": platform.python_version()}}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "torch_test_set.json").write_text(json.dumps(result, indent=1))
+    result = {"network": str(NETWORK), "images": args.images, "window_ms": 300.0, "runs": runs}
     lines = [f"`lifresponse deploy {NETWORK} --backend torch --dtype D --images {args.images} "
              "--duration 300 --seed 1 --record output` (held-out digits of the training set), "
-             f"{args.repeats} runs each, one after another; {result['machine']}; nothing else "
-             "ran meanwhile.", "",
+             f"{args.repeats} runs each, one after another; nothing else ran meanwhile.", "",
              "| dtype | command wall (s), median (range) | deployment (s) | images/s "
              "(command) | accuracy | peak RSS (MB) | step loop |", "|---|---|---|---|---|---|---|"]
     for dtype, rs in runs.items():
@@ -75,9 +68,8 @@ def main() -> None:
                      f"{statistics.median(r['deploy_wall_s'] for r in rs):.1f} | "
                      f"{args.images / wall:.0f} | {100 * rs[0]['accuracy']:.2f} % | "
                      f"{max(r['peak_rss_mb_children'] for r in rs):.0f} | {rs[0]['step_loop']} |")
-    text = "\n".join(lines) + "\n"
-    (args.out / "torch_test_set.md").write_text(text)
-    print(text)
+    write_result(args.out, "torch_test_set", result, lines)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

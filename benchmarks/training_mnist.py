@@ -5,7 +5,8 @@ with our default penalty on hidden rates above 200 Hz (``--rate-limit 0`` for no
 
 Runs: 6c5-2s-12c5-2s-10fc with Noisy Softplus, ReLU and Softplus; 12c5-2s-64c5-2s-10fc with
 ReLU. Seconds per epoch too. Writes ``results/training_mnist.{json,md}`` and the trained
-network files to ``results/networks/``; with ``--device cuda`` it writes
+network files to ``results/networks/`` as ``<size>-<activation>[-tuned].h5`` (``small-ns``,
+``large-relu``, ...: ``results/networks/README.md``); with ``--device cuda`` it writes
 ``results/training_mnist_cuda.{json,md}`` and keeps the networks out of ``results/networks/``.
 """
 
@@ -13,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 from pathlib import Path
 
-import torch
+from provenance import network_name, write_result
 
-from lifresponse import __version__, workflow
+from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import load_mnist
 from lifresponse.training import trainer
@@ -47,22 +47,24 @@ def main() -> None:
     rows = []
     name_stem = "training_mnist" if args.device == "cpu" else f"training_mnist_{args.device}"
     previous = args.results / f"{name_stem}.json"
+    earlier = {}  # the run records of the results kept from the existing JSON
     if args.only and previous.exists():
-        rows = [r for r in json.loads(previous.read_text())["runs"]
-                if f"{r['architecture']}_{r['activation']}" != args.only]
+        kept = json.loads(previous.read_text())
+        rows = [r for r in kept["runs"] if f"{r['architecture']}_{r['activation']}" != args.only]
+        earlier = {key: kept[key] for key in ("run", "earlier_runs") if key in kept}
     with tempfile.TemporaryDirectory() as work:
         networks = args.results / "networks" if args.device == "cpu" else Path(work)
         for architecture, activation in RUNS:
-            name = f"{architecture}_{activation}"
-            if args.only and name != args.only:
+            if args.only and f"{architecture}_{activation}" != args.only:
                 continue
+            name = network_name(architecture, activation)
             settings = {"seed": args.seed, "rate_limit": args.rate_limit,
                         "device": args.device, "progress": False,
                         "force": True}  # refresh the committed networks
             network = workflow.train(calibration, architecture=architecture,
                                      activation=activation, digits=digits, epochs=args.epochs,
                                      out=networks / f"{name}.h5", **settings)
-            tuned = workflow.finetune(network, digits=digits, out=networks / f"{name}_tuned.h5",
+            tuned = workflow.finetune(network, digits=digits, out=networks / f"{name}-tuned.h5",
                                       **settings)
             history = network.provenance["history"]
             rows.append({
@@ -85,19 +87,11 @@ def main() -> None:
                            "rate_limit_hz": args.rate_limit,
                            "split": "50,000 / 10,000 of the MNIST training set, seed 0",
                            "seed": args.seed},
-              "runs": rows,
-              "versions": {"lifresponse": __version__, "torch": torch.__version__,
-                           "python": platform.python_version()},
-              "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
-                         f"{torch.get_num_threads()} torch threads"
-                         + (f", {torch.cuda.get_device_name(args.device)}"
-                            if args.device != "cpu" else "")}
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / f"{name_stem}.json").write_text(json.dumps(record, indent=2) + "\n")
+              "runs": rows, **earlier}
     lines = [f"MNIST DNN validation error, {record['protocol']['split']}; "
              f"{args.epochs} epochs, batch 50; (k, S) = ({K}, {S}), tau_syn {TAU_SYN} ms; "
-             f"hidden-rate penalty above {args.rate_limit:g} Hz (0: none); "
-             f"{record['machine']}, torch {torch.__version__}.", "",
+             f"hidden-rate penalty above {args.rate_limit:g} Hz (0: none); device "
+             f"{args.device}.", "",
              "| architecture | activation | paper test error (%) | ours, validation error (%) "
              "| ours after fine tuning (%) | s / epoch |", "|---|---|---|---|---|---|"]
     paper = {("6c5-2s-12c5-2s-10fc", "noisy-softplus"): "1.91 1.79 1.76",
@@ -111,7 +105,7 @@ def main() -> None:
                      f"{100 * r['validation_error']:.2f} | "
                      f"{100 * r['validation_error_fine_tuned']:.2f} | "
                      f"{r['seconds_per_epoch_median']:.1f} |")
-    (args.results / f"{name_stem}.md").write_text("\n".join(lines) + "\n")
+    write_result(args.results, name_stem, record, lines)
     print("\n".join(lines))
 
 

@@ -3,7 +3,7 @@ weight bits, timesteps, and the power constants of sPyNNaker's own energy report
 numbers, no sPyNNaker import: the energy model and the checks read them without a simulator.
 """
 
-NEURONS_PER_CORE = 256  # IF_curr_exp with ordinary connectors (sPyNNaker's default maximum)
+NEURONS_PER_CORE = 256  # IF_curr_exp with ordinary connectors (the backend sets it at start)
 APPLICATION_CORES_PER_CHIP = 16  # 18 cores, one monitor, one spare
 APPLICATION_CORES = {5: 48 * APPLICATION_CORES_PER_CHIP,  # SpiNN-5: 48 chips
                      3: 4 * APPLICATION_CORES_PER_CHIP}   # SpiNN-3: 4 chips

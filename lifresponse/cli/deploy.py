@@ -32,8 +32,9 @@ def add_deploy(commands) -> None:
             "run.h5. By default the digits are the validation split recorded in the network "
             "file. --backend torch runs the same network and input spikes on the exact "
             "simulator (equal to NEST's iaf_psc_exp spike for spike in float64, docs/torch.md), "
-            "batch by batch on --device: on the CPU a loop compiled on first use with the "
-            "system's C compiler (tens of times faster than NEST), on a GPU torch operations."
+            "batch by batch on --device: on the CPU a loop compiled by Numba on first use "
+            "(tens of times faster than NEST; no C compiler needed), on a GPU torch "
+            "operations."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

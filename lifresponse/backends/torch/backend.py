@@ -16,10 +16,10 @@ layer after the one-step delay the builder gives every synapse, i.e. in that lay
 Every image starts from rest (the "rest" protocol of :mod:`lifresponse.networks.blocks`),
 so a batch holds independent images and only the window itself need be simulated.
 
-The presenter runs these operations on a GPU; on the CPU it runs the same step compiled
-(:mod:`lifresponse.backends.torch.step_kernel`), image by image, with the same neuron update and
-the same spikes in every test (``tests/test_torch_backend.py``), or these operations if no C
-compiler is there.
+The presenter runs these operations on a GPU; on the CPU it runs the same step compiled by
+Numba (:mod:`lifresponse.backends.torch.step_kernel`), image by image, with the same neuron
+update and the same spikes in every test (``tests/test_torch_backend.py``), or these
+operations for a layer too large for its 32-bit neuron numbers.
 
 What can differ from NEST: the order in which the weights of spikes arriving in the same step
 are summed (NEST adds them in delivery order, torch in its convolution's or matrix product's),
@@ -169,9 +169,9 @@ class TorchPresenter:
         torch.set_num_threads(config.threads)
         connections = network_connections(network)
         self.fan_out = fan_outs(connections)
-        # the CPU runs the compiled step loop, a GPU (or a CPU without a C compiler) the
+        # the CPU runs the Numba step loop, a GPU (or a layer too large for that loop) the
         # torch operations (module docstring of step_kernel: what may differ)
-        self.compiled, self.synapses, loop = None, None, "compiled step kernel"
+        self.compiled, self.synapses, loop = None, None, "numba step loop"
         if self.device.type == "cpu":
             try:
                 self.compiled = step_kernel.CompiledNetwork(network, config.dtype,

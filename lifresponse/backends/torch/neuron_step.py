@@ -17,7 +17,7 @@ currents in pA, constants from :class:`lifresponse.propagators.Propagators`::
 The same function serves the exact simulator (:mod:`lifresponse.backends.torch.backend`, no
 gradient) and spike training (:mod:`lifresponse.training.spikes`), which passes a surrogate
 ``spike`` function; the reset then passes no gradient (the spike is detached there). The CPU
-step loop (:mod:`lifresponse.backends.torch.step_kernel`) implements the same equations in C,
+step loop (:mod:`lifresponse.backends.torch.step_kernel`) implements the same equations in Numba,
 and ``tests/test_torch_backend.py`` holds the two equal spike for spike.
 """
 

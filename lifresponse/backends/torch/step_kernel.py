@@ -1,140 +1,57 @@
-"""The exact simulator's step loop compiled for the CPU (``step_kernel.c``), loaded with ctypes.
+"""The exact simulator's step loop for the CPU, compiled by Numba.
 
-The torch backend runs a batch on the CPU through this kernel: the same neuron update, in the
+The torch backend runs a batch on the CPU through this loop: the same neuron update, in the
 same order and with the same floating-point operations, as its torch tensor operations
-(``lifresponse/backends/torch.py``, which a GPU runs), but one image at a time per core with the
-image's whole state in the core's cache, and synapses as a table of each neuron's targets,
-visited only for the neurons that spiked. The weights arriving in a step are summed presynaptic
-neuron by neuron (torch sums them in its convolution's or matrix product's order, NEST in
-delivery order), so a current may differ by a rounding error; ``tests/test_torch_backend.py``
-finds the same spikes as the torch operations and as NEST, and so did 38 million spikes of the
-MNIST network (docs/torch.md).
+(:mod:`lifresponse.backends.torch.neuron_step`, which a GPU runs), but one image at a time per
+thread with the image's whole state in the core's cache, and synapses as a table of each
+neuron's targets, visited only for the neurons that spiked. The weights arriving in a step are
+summed presynaptic neuron by neuron (torch sums them in its convolution's or matrix product's
+order, NEST in delivery order), so a current may differ by a rounding error;
+``tests/test_torch_backend.py`` finds the same spikes as the torch operations and as NEST, and
+so did 38 million spikes of the MNIST network (docs/torch.md).
 
-The C source is compiled on first use with the system's C compiler (``$CC``, else ``cc``) for
-this CPU (``-march=native``) into the user's cache (``$XDG_CACHE_HOME/lifresponse`` or
-``~/.cache/lifresponse``), under a name holding the hash of the source, flags and CPU, so a
-changed kernel or another kind of CPU gets its own library, and concurrent processes (Dask
-workers) never see half a file. Without a compiler :func:`load` says why and the
-backend runs its torch operations instead.
+Numba compiles the loop from this file's Python (LLVM, for the CPU it runs on) on first use; no
+C compiler is needed. ``cache=True`` keeps the machine code beside this module's own bytecode,
+in its ``__pycache__`` (Numba checks the source file's time stamp and the CPU before it uses
+it). Numba adds no fused multiply-adds (each product is rounded, as in NEST and in torch) and no
+fast-math unless asked. The images of a batch are split into chunks that ``threads`` Python
+threads run at once (the loop releases the GIL); there is no OpenMP runtime. The network is
+passed as flat arrays that Numba types itself: no structure is mirrored by hand.
+
+Layout: the neurons of all layers are numbered one after another (layer ``i`` from
+``first[i]``); the synapses into layer ``i`` are a table over the previous layer's neurons (the
+input's for layer 0): row ``s`` lists the targets of neuron ``s`` and their weights (pA into
+``IF_curr_exp``, an inhibitory target numbered ``n_out + post``; mV into ``IF_curr_delta``).
+Within a step the layers are updated from the last to the first, so each layer reads the
+previous layer's spikes of the step before (the one-step delay) before that layer overwrites
+them.
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import hashlib
-import os
-import platform
-import shlex
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from numba import njit
 
 from lifresponse.networks.blocks import n_time_bins, step_bins
-from lifresponse.networks.encoding import Presentation
+from lifresponse.networks.encoding import InputSpikes, Presentation
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.topology import Connections, fan_outs
 from lifresponse.propagators import PA_PER_NA, Propagators
 
-SOURCE = Path(__file__).with_name("step_kernel.c")
-# no fused multiply-adds (each product is rounded, as in NEST and in torch); no fast-math
-FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno",
-         "-fno-trapping-math", "-fopenmp", "-fPIC", "-shared")
-COMPILE_TIMEOUT_S = 300
-REALS = {"float64": ("double", ctypes.c_double, np.float64),
-         "float32": ("float", ctypes.c_float, np.float32)}
-N_CONSTANTS = 7  # P22, P21ex, P21in, P11ex, P11in, theta, v_reset (step_kernel.c)
+REALS = {"float64": np.float64, "float32": np.float32}
+P22, P21EX, P21IN, P11EX, P11IN, THETA, V_RESET = range(7)  # columns of the constants
+IMAGES_PER_CHUNK = 4  # a thread's unit of work: small, so that threads finish together
 
 
 class KernelUnavailableError(RuntimeError):
-    """The kernel could not be compiled or loaded here (the message says why)."""
-
-
-def _layer_struct(real):
-    class CLayer(ctypes.Structure):
-        _fields_ = [("n_out", ctypes.c_int64), ("n_pre", ctypes.c_int64),
-                    ("delta", ctypes.c_int32), ("refractory_steps", ctypes.c_int32),
-                    ("c", real * N_CONSTANTS), ("drive", ctypes.c_void_p),
-                    ("row", ctypes.c_void_p), ("target", ctypes.c_void_p),
-                    ("weight", ctypes.c_void_p), ("fan_out", ctypes.c_void_p),
-                    ("counts", ctypes.c_void_p)]
-    return CLayer
-
-
-def cache_dir() -> Path:
-    """Where compiled kernels are kept: ``$XDG_CACHE_HOME/lifresponse`` or
-    ``~/.cache/lifresponse``."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "lifresponse"
-
-
-@functools.cache
-def load(dtype: str):
-    """The compiled kernel for ``dtype`` ("float64" or "float32"), compiling it if needed.
-
-    Raises
-    ------
-    KernelUnavailableError
-        No C compiler, it failed (its message is kept), or the cache cannot be written.
-    """
-    c_name, real, _ = REALS[dtype]
-    compiler = shlex.split(os.environ.get("CC", "cc")) or ["cc"]
-    if shutil.which(compiler[0]) is None:
-        raise KernelUnavailableError(f"no C compiler ({compiler[0]!r} not found; set CC)")
-    command = [*compiler, *FLAGS, f"-DREAL={c_name}"]
-    try:
-        key = hashlib.sha256(SOURCE.read_bytes() + " ".join([*command, _cpu()]).encode())
-        library = cache_dir() / f"step_kernel_{dtype}_{key.hexdigest()[:16]}.so"
-        if not library.exists():
-            _compile(command, library)
-        try:
-            kernel = ctypes.CDLL(str(library))
-        except OSError:  # a damaged library in the cache: build it once more
-            _compile(command, library)
-            kernel = ctypes.CDLL(str(library))
-    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
-        raise KernelUnavailableError(f"cannot build or load the kernel: {exc}") from None
-    kernel.simulate.restype = ctypes.c_int
-    kernel.simulate.argtypes = [ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
-                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                                ctypes.c_void_p, ctypes.c_int]
-    return kernel, _layer_struct(real)
-
-
-def _compile(command: list[str], library: Path) -> None:
-    """Compile the source with ``command`` into ``library``, atomically (concurrent processes
-    each build in their own folder and the last rename wins)."""
-    library.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=library.parent) as work:
-        built = Path(work) / library.name
-        result = subprocess.run([*command, str(SOURCE), "-o", str(built)], capture_output=True,
-                                text=True, timeout=COMPILE_TIMEOUT_S)
-        if result.returncode != 0:
-            raise KernelUnavailableError(f"{command[0]} failed: {result.stderr.strip()[:500]}")
-        os.replace(built, library)
-
-
-def _cpu() -> str:
-    """What -march=native compiles for: the machine and, on Linux, the CPU's model and
-    features (a cache shared by the nodes of a cluster holds one library per kind of CPU)."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    keys = ("model name", "flags", "Features", "CPU implementer", "CPU part", "cpu model",
-            "isa", "vendor_id")
-    described = sorted({line.strip() for line in lines if line.startswith(keys)})
-    return " ".join([platform.machine(), platform.processor(), *described])
+    """The loop cannot run this network (the message says why)."""
 
 
 class CompiledNetwork:
-    """A network's synapse tables and constants in the kernel's layout, for ``dtype``; built
-    once per presenter and used for every block.
+    """A network's synapse tables and constants in the loop's layout, for ``dtype``; built once
+    per presenter and used for every block.
 
     Parameters
     ----------
@@ -143,87 +60,247 @@ class CompiledNetwork:
         "float64" (exact) or "float32".
     connections : list of Connections
         The network's :func:`~lifresponse.networks.topology.network_connections`.
+
+    Raises
+    ------
+    KernelUnavailableError
+        A layer too large for the loop's 32-bit neuron numbers.
     """
 
     def __init__(self, network: Network, dtype: str, connections: list[Connections]):
-        self.kernel, self.layer_struct = load(dtype)
-        self.real = REALS[dtype][2]
+        real = REALS[dtype]
         self.network = network
-        self.tables = [self._table(layer, c)
-                       for layer, c in zip(network.layers, connections, strict=True)]
-        fan_out = fan_outs(connections)  # synaptic events one spike of each layer causes
-        self.fan_out = [fan_out[i].astype(np.float64) for i in range(len(network.layers))]
-        self.constants = [Propagators.of(network.neuron_of(layer), network.timestep, layer.cell)
-                          for layer in network.layers]
-        # the constant drive per neuron and step (the bias's zeros add exactly nothing)
-        self.drives = [np.ascontiguousarray(p.drive_of(p.i_offset + layer.bias_per_neuron()),
-                                            dtype=self.real)
-                       for layer, p in zip(network.layers, self.constants, strict=True)]
+        layers = network.layers
+        sizes = [layer.n_out for layer in layers]
+        self.first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        tables = [_table(layer, c, real) for layer, c in zip(layers, connections, strict=True)]
+        # one table for all layers: rows of layer i from row_first[i], edges numbered on
+        self.row_first = np.concatenate([[0], np.cumsum([len(r) for r, _, _ in tables])])
+        edge_first = np.concatenate([[0], np.cumsum([len(t) for _, t, _ in tables])])
+        self.row = np.concatenate([r + e for (r, _, _), e in zip(tables, edge_first, strict=False)])
+        self.target = np.concatenate([t for _, t, _ in tables])
+        self.weight = np.concatenate([w for _, _, w in tables]).astype(real)
+        self.fan_out = np.concatenate([fan_outs(connections)[i] for i in range(len(layers))]
+                                      ).astype(np.float64)  # synaptic events per spike
+        propagators = [Propagators.of(network.neuron_of(layer), network.timestep, layer.cell)
+                       for layer in layers]
+        # an IF_curr_delta layer adds its arrivals to V (into_v 1) and has no current terms
+        delta = np.array([layer.cell == "IF_curr_delta" for layer in layers])
+        self.into_v = delta.astype(real)
+        self.refractory_steps = np.array([p.refractory_steps for p in propagators], np.int64)
+        self.constants = np.array([[p.P22, 0.0 if d else p.P21ex, 0.0 if d else p.P21in,
+                                    p.P11ex, p.P11in, p.theta, p.v_reset]
+                                   for p, d in zip(propagators, delta, strict=True)], dtype=real)
+        # the constant drive per neuron and step, computed in float64 as NEST does (a bias's
+        # zeros add exactly nothing)
+        self.drive = np.concatenate([p.drive_of(p.i_offset + layer.bias_per_neuron())
+                                     for layer, p in zip(layers, propagators, strict=True)]
+                                    ).astype(real)
 
-    def _table(self, layer: Layer, connections: Connections) -> tuple:
-        """(row offsets, targets, weights) of the synapses into ``layer`` by source neuron;
-        zero weights have no synapse (as on NEST)."""
-        keep = connections.weight != 0
-        pre, post = connections.pre[keep], connections.post[keep]
-        weight = np.asarray(connections.weight[keep], dtype=np.float64)  # as the torch path
-        if layer.cell == "IF_curr_exp":
-            weight = weight * PA_PER_NA
-            post = np.where(weight < 0, post + layer.n_out, post)
-        if 2 * layer.n_out > np.iinfo(np.int32).max:
-            raise KernelUnavailableError(f"a layer of {layer.n_out} neurons is too large for "
-                                         "the kernel's 32-bit neuron numbers")
-        order = np.lexsort((post, pre))
-        row = np.zeros(connections.n_pre + 1, dtype=np.int64)
-        np.cumsum(np.bincount(pre, minlength=connections.n_pre), out=row[1:])
-        return (row, np.ascontiguousarray(post[order], dtype=np.int32),
-                np.ascontiguousarray(weight[order], dtype=self.real))
-
-    def simulate(self, inputs, n_images: int, presentation: Presentation, threads: int,
-                 log_spikes: int = 0) -> tuple:
+    def simulate(self, inputs: InputSpikes, n_images: int, presentation: Presentation,
+                 threads: int, log_spikes: int = 0) -> tuple:
         """Run ``n_images`` images (input spikes ``inputs``) through ``presentation``'s window
-        from rest. Returns every layer's spike counts (n_images, n_out) int32, the last layer's
-        per (image, 10 ms bin, neuron) uint16, and the synaptic events every layer's spikes
-        cause per bin (n_layers, n_bins), summed over the images. With ``log_spikes`` > 0 a
-        fourth item: up to that many spikes as rows (image, layer, neuron, step), in no
-        particular order (raises if there were more)."""
-        layers = self.network.layers
+        from rest.
+
+        Returns
+        -------
+        counts : list of numpy.ndarray
+            Every layer's spikes per (image, neuron), int32.
+        by_time : numpy.ndarray
+            The last layer's spikes per (image, 10 ms bin, neuron), uint16.
+        events : numpy.ndarray
+            Synaptic events every layer's spikes cause per bin, summed over the images
+            (n_layers, n_bins).
+        log : numpy.ndarray
+            Only with ``log_spikes`` > 0: every spike as a row (image, layer, neuron, step), in
+            no particular order; the images then run in one thread. Raises if there were more
+            than ``log_spikes``.
+        """
         steps, n_bins = presentation.steps, n_time_bins(presentation.window)
-        n_inputs = int(np.prod(self.network.input_shape))
-        # input arrivals of (image, step), pixels in order; several spikes of a pixel in one
-        # step arrive together (as in the torch operations, weight x number)
-        key = (inputs.image * (steps + 1) + inputs.step) * n_inputs + inputs.neuron
-        unique, spikes = np.unique(key, return_counts=True)
-        slot, neuron = np.divmod(unique, n_inputs)
-        in_ptr = np.searchsorted(slot, np.arange(n_images * (steps + 1) + 1)).astype(np.int64)
-        neuron = np.ascontiguousarray(neuron, dtype=np.int32)
-        spikes = np.ascontiguousarray(spikes, dtype=np.int32)
-        counts = [np.zeros((n_images, layer.n_out), dtype=np.int32) for layer in layers]
-        by_time = np.zeros((n_images, n_bins, layers[-1].n_out), dtype=np.uint16)
-        events = np.zeros((len(layers), n_bins))
-        structs = (self.layer_struct * len(layers))()
-        for s, layer, (row, target, weight), p, drive, fan_out, count in zip(
-                structs, layers, self.tables, self.constants, self.drives, self.fan_out,
-                counts, strict=True):
-            s.n_out, s.n_pre = layer.n_out, len(row) - 1
-            s.delta = int(layer.cell == "IF_curr_delta")
-            s.refractory_steps = p.refractory_steps
-            s.c[:] = [p.P22, p.P21ex, p.P21in, p.P11ex, p.P11in, p.theta, p.v_reset]
-            s.drive, s.row, s.target = drive.ctypes.data, row.ctypes.data, target.ctypes.data
-            s.weight, s.fan_out, s.counts = weight.ctypes.data, fan_out.ctypes.data, \
-                count.ctypes.data
-        bins = np.ascontiguousarray(step_bins(presentation, n_bins), dtype=np.int32)
+        arrival_first, arrival_pixel, arrival_count = _arrivals(
+            inputs.image, inputs.step, inputs.neuron, n_images, steps,
+            int(np.prod(self.network.input_shape)))
+        arrival_count = arrival_count.astype(self.drive.dtype)  # weight x number, in dtype
+        counts = np.zeros((n_images, self.first[-1]), dtype=np.int32)
+        n_last = self.network.layers[-1].n_out
+        by_time = np.zeros((n_images, n_bins, n_last), dtype=np.uint16)
+        bins = step_bins(presentation, n_bins).astype(np.int64)
         log = np.zeros((log_spikes, 4), dtype=np.int32)
         logged = np.zeros(1, dtype=np.int64)
-        status = self.kernel.simulate(len(layers), ctypes.cast(structs, ctypes.c_void_p),
-                                      n_images, steps, in_ptr.ctypes.data, neuron.ctypes.data,
-                                      spikes.ctypes.data, bins.ctypes.data, n_bins,
-                                      by_time.ctypes.data, events.ctypes.data,
-                                      log.ctypes.data if log_spikes else None, log_spikes,
-                                      logged.ctypes.data, int(threads))
-        if status != 0:
-            raise MemoryError("the step kernel ran out of memory")
+
+        def run(lo: int, hi: int) -> np.ndarray:
+            return _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel,
+                               arrival_count, self.first, self.row_first, self.row, self.target,
+                               self.weight, self.into_v, self.refractory_steps, self.constants,
+                               self.drive, self.fan_out, counts, by_time, log, logged)
+
+        if log_spikes or threads == 1:
+            events = run(0, n_images)
+        else:
+            chunks = range(0, n_images, IMAGES_PER_CHUNK)
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(lambda lo: run(lo, min(lo + IMAGES_PER_CHUNK, n_images)),
+                                      chunks))
+            events = np.sum(parts, axis=0)  # whole numbers: exact in any order
+        layer_counts = [counts[:, a:b] for a, b in zip(self.first[:-1], self.first[1:],
+                                                        strict=True)]
         if not log_spikes:
-            return counts, by_time, events
+            return layer_counts, by_time, events
         if logged[0] > log_spikes:
             raise ValueError(f"log_spikes: {logged[0]} spikes, more than {log_spikes}")
-        return counts, by_time, events, log[:logged[0]]
+        return layer_counts, by_time, events, log[:logged[0]]
+
+
+def _table(layer: Layer, connections: Connections, real) -> tuple:
+    """(row offsets, targets, weights) of the synapses into ``layer`` by source neuron; zero
+    weights have no synapse (as on NEST)."""
+    keep = connections.weight != 0
+    pre, post = connections.pre[keep], connections.post[keep]
+    weight = np.asarray(connections.weight[keep], dtype=np.float64)  # as the torch path
+    if layer.cell == "IF_curr_exp":
+        weight = weight * PA_PER_NA
+        post = np.where(weight < 0, post + layer.n_out, post)
+    if 2 * layer.n_out > np.iinfo(np.int32).max:
+        raise KernelUnavailableError(f"a layer of {layer.n_out} neurons is too large for the "
+                                     "loop's 32-bit neuron numbers")
+    order = np.lexsort((post, pre))
+    row = np.zeros(connections.n_pre + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pre, minlength=connections.n_pre), out=row[1:])
+    return row, post[order].astype(np.uint32), weight[order].astype(real)
+
+
+@njit(cache=True)
+def _arrivals(image, step, neuron, n_images, steps, n_inputs):
+    """Input spikes grouped by (image, step): for slot ``b (steps + 1) + t``, the pixels that
+    spike in step ``t`` of image ``b`` are ``pixel[first[slot]:first[slot + 1]]``, in pixel
+    order, each with its number of spikes ``count`` (several spikes of a pixel in one step
+    arrive together, weight x number, as in the torch operations)."""
+    n = len(image)
+    key = image * n_inputs + neuron
+    by_pixel = np.arange(n)  # spikes in (image, pixel) order: how the encoders give them
+    for k in range(1, n):
+        if key[k] < key[k - 1]:
+            by_pixel = np.argsort(key, kind="mergesort")
+            break
+    slots = n_images * (steps + 1)
+    first = np.zeros(slots + 1, np.int64)
+    for k in range(n):
+        first[image[k] * (steps + 1) + step[k] + 1] += 1
+    first = np.cumsum(first)
+    fill = first[:-1].copy()
+    order = np.empty(n, np.int64)  # a stable counting sort by slot keeps the pixel order
+    for k in by_pixel:
+        slot = image[k] * (steps + 1) + step[k]
+        order[fill[slot]] = k
+        fill[slot] += 1
+    pixel = np.empty(n, np.uint32)
+    count = np.empty(n, np.int32)
+    grouped = np.zeros(slots + 1, np.int64)
+    m = 0
+    for slot in range(slots):
+        for e in range(first[slot], first[slot + 1]):
+            p = neuron[order[e]]
+            if e > first[slot] and p == pixel[m - 1]:
+                count[m - 1] += 1
+            else:
+                pixel[m] = p
+                count[m] = 1
+                m += 1
+        grouped[slot + 1] = m
+    return grouped, pixel[:m], count[:m]
+
+
+@njit(cache=True, nogil=True)
+def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arrival_count,
+                first, row_first, row, target, weight, into_v, refractory_steps, constants,
+                drive, fan_out, counts, by_time, log, logged):
+    """Simulate images ``lo`` ... ``hi - 1`` from rest (module docstring: the layout); writes
+    their rows of ``counts`` and ``by_time``, logs spikes into ``log`` if it has rows, and
+    returns the synaptic events every layer's spikes caused per bin, (n_layers, n_bins)."""
+    n_layers = len(first) - 1
+    n_neurons = first[-1]
+    v = np.zeros_like(drive)
+    i_ex = np.zeros_like(drive)
+    i_in = np.zeros_like(drive)
+    arriving = np.concatenate((v, v))  # layer i: excitatory, then inhibitory, from 2 first[i]
+    refractory = np.zeros(n_neurons, np.int32)
+    widest = np.max(first[1:] - first[:-1])
+    flag = np.zeros(widest + 8 - widest % 8, np.uint8)  # one layer's spikes of the step
+    words = flag.view(np.uint64)  # read eight flags at a time: most are zero
+    spiked = np.zeros(n_neurons, np.uint32)  # each layer's spikes of the step, from first[i]
+    n_spiked = np.zeros(n_layers, np.int64)
+    events = np.zeros((n_layers, n_bins))
+    for b in range(lo, hi):
+        v[:] = 0
+        i_ex[:] = 0
+        i_in[:] = 0
+        arriving[:] = 0
+        refractory[:] = 0
+        n_spiked[:] = 0
+        for t in range(steps):
+            for i in range(n_layers - 1, -1, -1):
+                a, n = first[i], first[i + 1] - first[i]
+                rows = row[row_first[i]:]
+                into = arriving[2 * a:2 * a + 2 * n]
+                if i == 0:
+                    slot = b * (steps + 1) + t
+                    for k in range(arrival_first[slot], arrival_first[slot + 1]):
+                        s, times = arrival_pixel[k], arrival_count[k]
+                        for e in range(rows[s], rows[s + 1]):
+                            into[target[e]] += weight[e] * times
+                else:
+                    source = spiked[first[i - 1]:]
+                    for k in range(n_spiked[i - 1]):
+                        s = source[k]
+                        for e in range(rows[s], rows[s + 1]):
+                            into[target[e]] += weight[e]
+                c = constants[i]
+                _update(v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
+                        refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
+                        c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET], into_v[i],
+                        refractory_steps[i])
+                m = 0
+                for w in range((n + 7) // 8):
+                    if words[w] != 0:
+                        for j in range(8 * w, min(8 * w + 8, n)):
+                            if flag[j]:
+                                spiked[a + m] = j
+                                m += 1
+                n_spiked[i] = m
+                caused = 0.0
+                for k in range(m):
+                    j = spiked[a + k]
+                    counts[b, a + j] += 1
+                    caused += fan_out[a + j]
+                events[i, bins[t]] += caused
+                if i == n_layers - 1:
+                    for k in range(m):
+                        by_time[b, bins[t], spiked[a + k]] += 1
+                for k in range(m):
+                    at = logged[0]
+                    logged[0] += 1
+                    if at < len(log):
+                        log[at, 0], log[at, 1], log[at, 2], log[at, 3] = b, i, spiked[a + k], t
+    return events
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _update(v, i_ex, i_in, ex, inh, refractory, flag, drive, p22, p21ex, p21in, p11ex, p11in,
+            theta, v_reset, into_v, refractory_steps):
+    """One step of a layer's neurons (module docstring of neuron_step: the equations); ``ex``
+    and ``inh``, what arrived, are read and cleared. No branches, so that LLVM vectorises the
+    loop: refractory and spiking neurons are chosen by selects; an ``IF_curr_delta`` layer adds
+    its arrivals to V (``into_v`` 1, its p21 0, so the current terms add exactly 0)."""
+    for j in range(len(v)):
+        old = v[j]
+        after = (((old * p22 + i_ex[j] * p21ex) + i_in[j] * p21in) + drive[j]) + ex[j] * into_v
+        r = refractory[j]
+        after = old if r > 0 else after
+        i_ex[j] = i_ex[j] * p11ex + ex[j]
+        i_in[j] = i_in[j] * p11in + inh[j]
+        spike = after >= theta
+        v[j] = v_reset if spike else after
+        refractory[j] = refractory_steps if spike else (r - 1 if r > 0 else 0)
+        flag[j] = spike
+        ex[j] = 0
+        inh[j] = 0

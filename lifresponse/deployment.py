@@ -7,13 +7,16 @@ protocols): on a PyNN backend the input sources get their spike times block by b
 25 images), so memory stays bounded and nothing is rebuilt; the torch backend simulates a block
 (its batch) at once (:mod:`lifresponse.backends.torch.backend`). Blocks run in this process
 or on Dask workers (:mod:`lifresponse.distributed`); each finished block is kept at once
-(:mod:`lifresponse.networks.partial_run`), and the run file is written from the blocks in image
-order, the same whoever ran them.
+(:mod:`lifresponse.networks.partial_run`), written into the run file at its images' rows and
+added to the evaluation (:class:`lifresponse.networks.evaluation.Evaluator`), so a run needs the
+memory of a block, whatever its number of images; the run file is the same whoever ran the
+blocks, in whatever order.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -29,9 +32,9 @@ from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file, run_file
-from lifresponse.networks.blocks import PROTOCOLS, TIME_BIN_MS, merge, settle_time
+from lifresponse.networks.blocks import PROTOCOLS, TIME_BIN_MS, n_time_bins, settle_time
 from lifresponse.networks.encoding import Presentation
-from lifresponse.networks.evaluation import evaluate
+from lifresponse.networks.evaluation import Evaluator
 from lifresponse.networks.partial_run import PartialRun
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.networks.topology import fan_outs, network_connections
@@ -182,9 +185,10 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         Images to present, one after another, in this order.
     config : DeployConfig
     out : path-like, optional
-        Run file to write, only when the whole run is done (atomically); an existing one is
-        never overwritten. Meanwhile every finished block is kept in ``<out>.partial/``
-        (:mod:`lifresponse.networks.partial_run`). None: nothing is written.
+        Run file to write, block by block under a temporary name, put in place when the whole
+        run is done; an existing one is never overwritten. Every finished block is also kept in
+        ``<out>.partial/`` until then (:mod:`lifresponse.networks.partial_run`). None: the run
+        is kept in memory and returned.
     progress : bool
         Show a progress bar.
     resume : bool
@@ -230,58 +234,63 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     if out is not None:
         partial = PartialRun(out, _settings(token, digits, pixels, config, protocol, size),
                              resume)
-    blocks = partial.finished() if partial else []
-    done = {b.first for b in blocks}
+    done = partial.firsts() if partial else set()
     todo = [(first, pixels[first:first + size]) for first in range(0, n_images, size)
             if first not in done]
+    connections = network_connections(network)
+    fan_out = fan_outs(connections)
+    last = len(network.layers) - 1
+    recorded = range(last + 1) if config.record == "all" else [last]
+    time_bins = TIME_BIN_MS * np.arange(1, n_time_bins(config.window) + 1)
+    evaluator = Evaluator(network, digits.labels, pixels, config.window, time_bins)
+    writer = run_file.RunWriter(out, digits.labels, {i: network.layers[i].n_out
+                                                     for i in recorded},
+                                fan_out, pixels.shape[1], network.layers[-1].n_out, time_bins,
+                                size)
+    info = None
     start = time.perf_counter()
     try:
-        with tqdm(total=n_images, initial=n_images - sum(len(p) for _, p in todo),
-                  unit="image", disable=not progress, desc="deploy") as bar:
-            for block in _present(backend, network, token, presentation, config, todo):
-                if partial:
+        with writer, tqdm(total=n_images, initial=n_images - sum(len(p) for _, p in todo),
+                          unit="image", disable=not progress, desc="deploy") as bar:
+            kept = partial.finished() if partial else ()
+            for block in itertools.chain(kept, _present(backend, network, token, presentation,
+                                                        config, todo)):
+                if partial and block.first not in done:
                     partial.keep(block)
-                blocks.append(block)
-                bar.update(block.n_images)
+                writer.add(block)
+                evaluator.add(block)
+                info = block.info
+                bar.update(block.n_images if block.first not in done else 0)
+            wall = time.perf_counter() - start
+            virtual = info["virtual"]
+            attrs = {
+                "network_file": str(network_path) if network_path else "(in memory)",
+                "network_sha256": token if network_path else "",
+                "architecture": network.architecture, "activation": network.activation,
+                "backend": config.backend, "backend_version": info["version"],
+                "lifresponse_version": lifresponse.__version__,
+                "timestep_ms": network.timestep, "window_ms": config.window,
+                "gap_ms": config.gap, "protocol": protocol, "settle_ms": settle,
+                "input_rate_hz": network.input_rate, "tau_syn_ms": network.tau_syn,
+                "seed": config.seed, "threads": config.threads, "n_images": n_images,
+                "spike_precision": backend.spike_precision, "spikes_returned": not virtual,
+                "note": VIRTUAL_BOARD_NOTE if virtual else "", "wall_time_s": wall,
+                "blocks_resumed": len(done), "block_images": size,
+                "workers": config.workers if config.scheduler is None else "scheduler",
+                "data": digits.source,
+                "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
+                "recorded_layers": list(recorded), "connectors": info["connectors"],
+                "spinnaker_energy_report": info["energy_report"],
+                **{k: info[k] for k in ("device", "dtype", "batch", "step_loop") if k in info},
+            }
+            if not virtual:
+                attrs["evaluation"] = evaluator.result().summary()
+            record = writer.finish(attrs)
     except BaseException:
         if partial:  # what was kept stays for --resume; an empty store is no run at all
             partial.remove_if_empty()
         raise
-    wall = time.perf_counter() - start
-    activity = merge(blocks)
-    info = activity.info
-    virtual = info["virtual"]
-    connections = network_connections(network)
-    attrs = {
-        "network_file": str(network_path) if network_path else "(in memory)",
-        "network_sha256": token if network_path else "",
-        "architecture": network.architecture, "activation": network.activation,
-        "backend": config.backend, "backend_version": info["version"],
-        "lifresponse_version": lifresponse.__version__, "timestep_ms": network.timestep,
-        "window_ms": config.window, "gap_ms": config.gap, "protocol": protocol,
-        "settle_ms": settle, "input_rate_hz": network.input_rate,
-        "tau_syn_ms": network.tau_syn, "seed": config.seed, "threads": config.threads,
-        "n_images": n_images, "spike_precision": backend.spike_precision,
-        "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
-        "wall_time_s": wall, "blocks_resumed": len(done), "block_images": size,
-        "workers": config.workers if config.scheduler is None else "scheduler",
-        "data": digits.source,
-        "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
-        "recorded_layers": sorted(activity.counts), "connectors": info["connectors"],
-        "spinnaker_energy_report": info["energy_report"],
-        **{k: info[k] for k in ("device", "dtype", "batch", "step_loop") if k in info},
-    }
-    n_bins = activity.by_time.shape[1]
-    record = RunRecord(attrs, digits.labels.astype(np.int64), activity.counts,
-                       fan_outs(connections), activity.input_counts,
-                       np.cumsum(activity.by_time, axis=1, dtype=np.uint32),
-                       TIME_BIN_MS * np.arange(1, n_bins + 1),
-                       events_by_time=activity.events_by_time)
-    if not virtual:
-        record.attrs["evaluation"] = evaluate(record, network, pixels).summary()
-    if out is not None:
-        run_file.write(record, out)
-        record.path = Path(out)
+    if partial:
         partial.remove()
     return record
 

@@ -95,35 +95,6 @@ class BlockActivity:
         return len(self.input_counts)
 
 
-@dataclass
-class Activity:
-    """The blocks of a whole run, merged in image order (:func:`merge`)."""
-
-    counts: dict
-    input_counts: np.ndarray
-    by_time: np.ndarray
-    events_by_time: dict
-    info: dict
-
-
-def merge(blocks: list[BlockActivity]) -> Activity:
-    """One run from its blocks (any order; they must cover the images without gaps)."""
-    blocks = sorted(blocks, key=lambda b: b.first)
-    expected = 0
-    for block in blocks:
-        if block.first != expected:
-            raise ValueError(f"blocks do not cover the run: image {expected} is missing")
-        expected += block.n_images
-    first = blocks[0]
-    return Activity(
-        {i: np.concatenate([b.counts[i] for b in blocks]) for i in first.counts},
-        np.concatenate([b.input_counts for b in blocks]),
-        np.concatenate([b.by_time for b in blocks]),
-        {i: np.sum([b.events_by_time[i] for b in blocks], axis=0)
-         for i in first.events_by_time},
-        first.info)
-
-
 def empty_block(first: int, n_images: int, n_inputs: int, layer_sizes: dict, n_out: int,
                 n_bins: int, info: dict) -> BlockActivity:
     """A block of zero counts, to be filled."""

@@ -9,10 +9,11 @@ import numpy as np
 
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.prediction import layer_rates
-from lifresponse.networks.run_file import RunRecord
 from lifresponse.networks.topology import network_connections
 
 FIG12_IMAGES = 10
+PREDICTION_IMAGES = 100  # images whose rates are predicted (the predictions are 10x the
+# simulation's time per image here: 19 s for 10,000 digits of 6c5-2s-12c5-2s-10fc)
 PREDICTORS = ("noisy-softplus", "relu", "softplus")
 
 
@@ -37,7 +38,10 @@ class Evaluation:
         10 images.
     layer_distance : dict
         Activation -> per recorded layer, RMS difference (Hz) between recorded rates and the
-        one-layer prediction from the recorded (or, for layer 0, the input) rates.
+        one-layer prediction from the recorded (or, for layer 0, the input) rates, over the
+        first ``prediction_images`` images.
+    prediction_images : int
+        How many images the rate predictions were made for.
     """
 
     accuracy: float
@@ -47,7 +51,7 @@ class Evaluation:
     layer_rates: dict
     fig12_distance: dict
     layer_distance: dict
-
+    prediction_images: int
 
     def summary(self) -> dict:
         """JSON-ready version (stored in ``run.h5`` as the ``evaluation`` attribute)."""
@@ -57,7 +61,8 @@ class Evaluation:
                 "layer_rates_hz": {str(k): v for k, v in self.layer_rates.items()},
                 "fig12_distance_hz": self.fig12_distance,
                 "layer_rms_difference_hz": {name: {str(k): v for k, v in d.items()}
-                                            for name, d in self.layer_distance.items()}}
+                                            for name, d in self.layer_distance.items()},
+                "prediction_images": self.prediction_images}
 
 
 def classify(counts: np.ndarray) -> np.ndarray:
@@ -66,34 +71,82 @@ def classify(counts: np.ndarray) -> np.ndarray:
     return np.where(counts.max(axis=1) > 0, winner, -1)
 
 
-def evaluate(run: RunRecord, network: Network, pixels: np.ndarray) -> Evaluation:
-    """Evaluate ``run`` of ``network`` on flattened ``pixels`` (the images it was shown)."""
-    labels = run.labels
-    predicted = classify(run.output_counts)
-    n_classes = network.layers[-1].n_out
-    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
-    shown = predicted >= 0
-    np.add.at(confusion, (labels[shown], predicted[shown]), 1)
-    by_time = np.array([np.mean(classify(run.output_counts_by_time[:, b]) == labels)
-                        for b in range(run.output_counts_by_time.shape[1])])
-    window_s = run.attrs["window_ms"] / 1000.0
-    rates = {i: c / window_s for i, c in run.layer_counts.items()}
-    connections = network_connections(network)
-    input_rates = pixels * network.input_rate
-    fig12, per_layer = {}, {name: {} for name in PREDICTORS}
-    predictors = PREDICTORS if network.has_ann_model and network.input_encoding == "poisson" \
-        else ()  # without an ANN model there is nothing to predict rates with
-    for name in predictors:
-        for index, recorded in rates.items():
-            source = input_rates if index == 0 else rates.get(index - 1)
-            if source is None:
-                continue
-            predicted_rates = layer_rates(network, connections[index], source, name)
-            per_layer[name][index] = float(np.sqrt(np.mean((recorded - predicted_rates) ** 2)))
-            if index == 0:
-                first_map = slice(0, int(np.prod(network.layers[0].out_shape[1:])))
-                n = min(FIG12_IMAGES, len(recorded))
-                fig12[name] = float(np.linalg.norm(recorded[:n, first_map]
-                                                   - predicted_rates[:n, first_map]))
-    return Evaluation(float(np.mean(predicted == labels)), confusion, run.time_bins_ms, by_time,
-                      {i: float(r.mean()) for i, r in rates.items()}, fig12, per_layer)
+class Evaluator:
+    """The evaluation of a run, gathered block by block as the blocks finish (in any order),
+    so that it needs the memory of one block.
+
+    Rates are predicted only for the run's first :data:`PREDICTION_IMAGES` images (the Fig. 12
+    distance uses the first :data:`FIG12_IMAGES` of them).
+
+    Parameters
+    ----------
+    network : Network
+    labels : numpy.ndarray
+        True class of every image of the run.
+    pixels : numpy.ndarray
+        The run's images, flattened, in [0, 1] (only the first ``PREDICTION_IMAGES`` are used).
+    window_ms : float
+    time_bins_ms : numpy.ndarray
+        End of each time bin of the window (ms).
+    """
+
+    def __init__(self, network: Network, labels: np.ndarray, pixels: np.ndarray,
+                 window_ms: float, time_bins_ms: np.ndarray):
+        self.network, self.labels = network, np.asarray(labels)
+        self.window_s, self.time_bins_ms = window_ms / 1000.0, time_bins_ms
+        n = len(labels)
+        self.n_predicted = min(PREDICTION_IMAGES, n)
+        self.input_rates = np.asarray(pixels[:self.n_predicted], float) * network.input_rate
+        self.predicted = np.full(n, -1, np.int64)
+        self.correct_by_time = np.zeros(len(time_bins_ms), np.int64)
+        self.spikes = {}  # layer -> spikes of all its neurons in all images so far
+        self.sizes = {}
+        self.predictors = PREDICTORS if network.has_ann_model and \
+            network.input_encoding == "poisson" else ()  # without an ANN model: nothing to predict
+        self.connections = network_connections(network) if self.predictors else None
+        self.prediction_rates = {}  # layer -> recorded rates of the first images (Hz)
+
+    def add(self, block) -> None:
+        """Take a :class:`~lifresponse.networks.blocks.BlockActivity`."""
+        images = slice(block.first, block.first + block.n_images)
+        labels = self.labels[images]
+        last = max(block.counts)
+        self.predicted[images] = classify(block.counts[last])
+        by_time = np.cumsum(block.by_time, axis=1, dtype=np.uint32)
+        for b in range(by_time.shape[1]):
+            self.correct_by_time[b] += np.count_nonzero(classify(by_time[:, b]) == labels)
+        for index, counts in block.counts.items():
+            self.spikes[index] = self.spikes.get(index, 0) + int(counts.sum(dtype=np.int64))
+            self.sizes[index] = counts.shape[1]
+            kept = min(self.n_predicted - block.first, block.n_images)
+            if self.predictors and kept > 0:
+                rates = self.prediction_rates.setdefault(
+                    index, np.zeros((self.n_predicted, counts.shape[1])))
+                rates[block.first:block.first + kept] = counts[:kept] / self.window_s
+
+    def result(self) -> Evaluation:
+        """The evaluation of every image added."""
+        labels, predicted = self.labels, self.predicted
+        n_classes = self.network.layers[-1].n_out
+        confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+        shown = predicted >= 0
+        np.add.at(confusion, (labels[shown], predicted[shown]), 1)
+        n = len(labels)
+        rates = {i: self.spikes[i] / (n * self.sizes[i] * self.window_s) for i in self.spikes}
+        fig12, per_layer = {}, {name: {} for name in PREDICTORS}
+        for name in self.predictors:
+            for index, recorded in self.prediction_rates.items():
+                source = self.input_rates if index == 0 else self.prediction_rates.get(index - 1)
+                if source is None:
+                    continue
+                predicted_rates = layer_rates(self.network, self.connections[index], source,
+                                              name)
+                per_layer[name][index] = float(np.sqrt(np.mean((recorded - predicted_rates)
+                                                               ** 2)))
+                if index == 0:
+                    first_map = slice(0, int(np.prod(self.network.layers[0].out_shape[1:])))
+                    m = min(FIG12_IMAGES, n)
+                    fig12[name] = float(np.linalg.norm(recorded[:m, first_map]
+                                                       - predicted_rates[:m, first_map]))
+        return Evaluation(float(np.mean(predicted == labels)), confusion, self.time_bins_ms,
+                          self.correct_by_time / n, rates, fig12, per_layer, self.n_predicted)

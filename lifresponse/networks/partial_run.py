@@ -73,9 +73,14 @@ class PartialRun:
             self.folder.mkdir(parents=True)
             _write_atomic(settings_file, json.dumps(settings, indent=1).encode())
 
-    def finished(self) -> list[BlockActivity]:
-        """Every block kept so far."""
-        return [read_block(path) for path in sorted(self.folder.glob("block_*.npz"))]
+    def firsts(self) -> set[int]:
+        """The first image of every block kept so far."""
+        return {int(path.stem.split("_")[1]) for path in self.folder.glob("block_*.npz")}
+
+    def finished(self):
+        """Every block kept so far, read one at a time (a generator)."""
+        for path in sorted(self.folder.glob("block_*.npz")):
+            yield read_block(path)
 
     def keep(self, block: BlockActivity) -> None:
         """Store ``block`` (atomically)."""

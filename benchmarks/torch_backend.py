@@ -35,7 +35,7 @@ from provenance import write_result
 
 from lifresponse.backends.nest.backend import NestBackend, NestSpikeRecorder
 from lifresponse.backends.pynn.presenting import PyNNPresenter
-from lifresponse.backends.torch import backend as exact
+from lifresponse.backends.torch import operations as exact
 from lifresponse.backends.torch import step_kernel
 from lifresponse.datasets import Digits
 from lifresponse.deployment import DeployConfig, check_images, deploy
@@ -125,7 +125,7 @@ def torch_spike_steps(network, digits: Digits, dtype) -> list[set]:
     pixels = check_images(digits, network)
     presentation = Presentation(WINDOW, 0.0, network.timestep)
     inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, SEED)
-    layers = exact.layer_neurons(network, [exact._Synapses(layer, dtype, "cpu")
+    layers = exact.layer_neurons(network, [exact.Synapses(layer, dtype, "cpu")
                                            for layer in network.layers], len(pixels), dtype,
                                  "cpu")
     out = [set() for _ in layers]
@@ -136,7 +136,7 @@ def torch_spike_steps(network, digits: Digits, dtype) -> list[set]:
             out[i].update(zip(image.tolist(), neuron.tolist(), [n] * len(image), strict=True))
 
     with torch.no_grad():
-        exact._simulate(layers, inputs, network, presentation, n_time_bins(WINDOW), dtype,
+        exact.simulate(layers, inputs, network, presentation, n_time_bins(WINDOW), dtype,
                         "cpu", on_step=keep)
     return out
 

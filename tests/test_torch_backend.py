@@ -22,7 +22,8 @@ from lifresponse.networks.network_file import Layer, Network
 from lifresponse.neuron import LIFParams
 from lifresponse.propagators import Propagators
 
-torch_backend = pytest.importorskip("lifresponse.backends.torch.backend")
+torch = pytest.importorskip("torch")
+operations = pytest.importorskip("lifresponse.backends.torch.operations")
 device = pytest.importorskip("lifresponse.backends.torch.device")
 
 
@@ -120,13 +121,12 @@ def test_bad_device_and_batch(rng):
     digits = random_digits(rng, 2)
     with pytest.raises(ParameterError, match="device: 'gpu0' is not a torch device"):
         deploy(network, digits, DeployConfig(backend="torch", device="gpu0"), progress=False)
-    if not torch_backend.torch.cuda.is_available():
+    if not torch.cuda.is_available():
         with pytest.raises(BackendError, match="device: 'cuda' is not available here"):
             deploy(network, digits, DeployConfig(backend="torch", device="cuda"),
                    progress=False)
     with pytest.raises(ParameterError, match=r"batch: 10000000000 images need about .* GB"):
-        device.check_memory(network, 10**10, torch_backend.torch.float64,
-                            torch_backend.torch.device("cpu"))
+        device.check_memory(network, 10**10, "float64", "cpu")
 
 
 def test_cli_deploy_on_torch_feeds_the_energy_report(tmp_path, rng, capsys):
@@ -197,7 +197,7 @@ def test_step_kernel_equals_torch_operations(rng, monkeypatch, caplog, dtype):
     _without_step_kernel(monkeypatch)
     operations = deploy(network, digits, config, progress=False)
     assert operations.attrs["step_loop"] == "torch operations"
-    assert "step kernel is unavailable (switched off by the test)" in caplog.text
+    assert "step loop is unavailable (switched off by the test)" in caplog.text
     assert min(c.sum() for c in compiled.layer_counts.values()) > 20
     if dtype == "float64":
         assert_same_run(compiled, operations)
@@ -220,9 +220,8 @@ def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
     *_, log = step_kernel.CompiledNetwork(
         network, "float64", network_connections(network)).simulate(
         inputs, 5, presentation, threads=2, log_spikes=100_000)
-    torch = torch_backend.torch
-    layers = torch_backend.layer_neurons(
-        network, [torch_backend._Synapses(layer, torch.float64, "cpu")
+    layers = operations.layer_neurons(
+        network, [operations.Synapses(layer, torch.float64, "cpu")
                   for layer in network.layers], 5, torch.float64, "cpu")
     expected = set()
 
@@ -232,7 +231,7 @@ def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
                 expected.add((int(image), layer, int(neuron), step))
 
     with torch.no_grad():
-        torch_backend._simulate(layers, inputs, network, presentation,
+        operations.simulate(layers, inputs, network, presentation,
                                 n_time_bins(presentation.window), torch.float64, "cpu",
                                 on_step=keep)
     assert len(expected) > 500

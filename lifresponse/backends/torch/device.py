@@ -1,12 +1,12 @@
 """The torch device a simulation or training runs on: is it there, how much memory is free,
-does a batch fit.
+does a batch fit. torch is imported only to look at a GPU: the CPU needs none.
 """
 
 from __future__ import annotations
 
 import os
 
-import torch
+import numpy as np
 
 from lifresponse.errors import BackendError, ParameterError
 from lifresponse.networks.network_file import Network
@@ -14,8 +14,10 @@ from lifresponse.networks.network_file import Network
 STATE_TENSORS = 8   # per neuron and image: V, currents, refractory count, spikes, temporaries
 
 
-def check_device(name: str) -> torch.device:
-    """The torch device ``name``, or a message naming it if it is not there."""
+def check_device(name: str):
+    """The ``torch.device`` ``name``, or a message naming it if it is not there."""
+    import torch
+
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError) as exc:
@@ -32,21 +34,24 @@ def check_device(name: str) -> torch.device:
     return device
 
 
-def batch_bytes(network: Network, batch: int, dtype) -> int:
-    """Memory a batch of ``batch`` images needs on the device, about (bytes)."""
+def batch_bytes(network: Network, batch: int, dtype: str) -> int:
+    """Memory a batch of ``batch`` images needs on the device in ``dtype`` ("float64" or
+    "float32"), about (bytes)."""
     neurons = sum(layer.n_out for layer in network.layers)
-    size = torch.finfo(dtype).bits // 8
-    return batch * neurons * STATE_TENSORS * size
+    return batch * neurons * STATE_TENSORS * np.dtype(dtype).itemsize
 
 
-def free_memory(device: torch.device) -> int:
-    """Bytes free on ``device``: the GPU's, or the machine's for the CPU."""
-    if device.type == "cuda":
+def free_memory(device) -> int:
+    """Bytes free on ``device`` (a ``torch.device`` or "cpu"): the GPU's, or the machine's for
+    the CPU."""
+    if getattr(device, "type", device) == "cuda":
+        import torch
+
         return torch.cuda.mem_get_info(device)[0]
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_memory(network: Network, batch: int, dtype, device: torch.device) -> None:
+def check_memory(network: Network, batch: int, dtype: str, device) -> None:
     """Refuse a batch that would not fit in the device's free memory."""
     free = free_memory(device)
     need = batch_bytes(network, batch, dtype)

@@ -1,0 +1,168 @@
+"""The exact simulator as torch tensor operations on a whole batch: what a GPU runs
+(:mod:`lifresponse.backends.torch.backend` says what is simulated and how it matches NEST; on
+the CPU the same step runs compiled by Numba, :mod:`lifresponse.backends.torch.step_kernel`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
+from lifresponse.networks.blocks import n_time_bins, step_bins
+from lifresponse.networks.encoding import InputSpikes, Presentation
+from lifresponse.networks.network_file import Layer, Network
+from lifresponse.propagators import PA_PER_NA, Propagators
+
+
+class TorchOperations:
+    """A network's synapses as torch operations on ``device``, in ``dtype``, simulating one
+    batch at a time with ``threads`` CPU threads (restored by :meth:`close`)."""
+
+    def __init__(self, network: Network, dtype: str, device, threads: int):
+        self.network, self.device = network, device
+        self.dtype = torch.float64 if dtype == "float64" else torch.float32
+        self.synapses = [Synapses(layer, self.dtype, device) for layer in network.layers]
+        self._threads = torch.get_num_threads()
+        torch.set_num_threads(threads)
+
+    def simulate(self, inputs: InputSpikes, n_images: int, presentation: Presentation,
+                 fan_out: dict) -> tuple:
+        """Every layer's spikes per (image, neuron), the output's per (image, 10 ms bin,
+        neuron), and the synaptic events every layer's spikes cause per bin (``fan_out``: the
+        synapses leaving each neuron), summed over the images."""
+        layers = layer_neurons(self.network, self.synapses, n_images, self.dtype, self.device)
+        with torch.no_grad():
+            counts, by_time, binned = simulate(layers, inputs, self.network, presentation,
+                                               n_time_bins(presentation.window), self.dtype,
+                                               self.device)
+        return counts, by_time, [binned[i] @ fan_out[i] for i in range(len(counts))]
+
+    def close(self) -> None:
+        torch.set_num_threads(self._threads)
+
+
+class Synapses:
+    """One layer's synapses as a torch operation giving its input in one step from the previous
+    layer's spikes (0/1 per neuron, or counts for the input): excitatory and inhibitory
+    currents (pA) into ``IF_curr_exp``, or one sum of membrane jumps (mV) into
+    ``IF_curr_delta`` (NEST adds both signs into one buffer)."""
+
+    def __init__(self, layer: Layer, dtype, device):
+        self.layer = layer
+        scale = PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0
+        weight = np.asarray(layer.weight, dtype=np.float64) * scale
+        self.has_inhibitory = layer.cell == "IF_curr_exp" and bool((weight < 0).any())
+        parts = ([np.where(weight > 0, weight, 0.0), np.where(weight < 0, weight, 0.0)]
+                 if self.has_inhibitory else [weight])
+        if layer.kind == "dense":
+            w = np.concatenate(parts, axis=1)
+        elif layer.kind == "conv":
+            w = np.concatenate(parts, axis=0)
+        else:  # pool: each channel's window, one group per channel
+            c = layer.in_shape[0]
+            w = np.concatenate([np.broadcast_to(p, (c, 1) + p.shape) for p in parts], axis=0)
+        self.weight = torch.as_tensor(np.ascontiguousarray(w), dtype=dtype, device=device)
+
+    def __call__(self, spikes: torch.Tensor):
+        """(excitatory or all, inhibitory or None), each of the layer's output shape per
+        image."""
+        layer = self.layer
+        if layer.kind == "dense":
+            out = spikes.flatten(1) @ self.weight
+        elif layer.kind == "conv":
+            out = F.conv2d(spikes, self.weight, stride=layer.stride, padding=layer.padding)
+        else:
+            groups = layer.in_shape[0]
+            if self.has_inhibitory:
+                spikes, groups = spikes.repeat(1, 2, 1, 1), 2 * groups
+            out = F.conv2d(spikes, self.weight, stride=layer.stride, padding=layer.padding,
+                           groups=groups)
+        if not self.has_inhibitory:
+            return out, None
+        excitatory, inhibitory = out.chunk(2, dim=1)
+        return excitatory, inhibitory
+
+
+class Neurons:
+    """One layer's neurons for a batch of images, stepped by
+    :func:`~lifresponse.backends.torch.neuron_step.neuron_step`.
+
+    ``p`` are the layer's propagators; a bias makes the constant drive ``I_e P20`` (or
+    ``I_e P30``) a tensor of one value per neuron, computed in float64 as NEST does.
+    """
+
+    def __init__(self, synapses: Synapses, p: Propagators, batch: int, dtype, device):
+        layer = synapses.layer
+        self.synapses, self.p = synapses, p
+        if layer.bias is None:
+            self.drive = p.offset_drive
+        else:
+            drive = p.drive_of(p.i_offset + layer.bias_per_neuron())
+            self.drive = torch.as_tensor(drive.reshape(layer.out_shape), dtype=dtype,
+                                         device=device)
+        self.state = NeuronState.at_rest((batch,) + tuple(layer.out_shape), p, dtype, device)
+
+    def step(self, incoming: torch.Tensor) -> torch.Tensor:
+        """One timestep; ``incoming`` are the spikes arriving in it. Returns this step's
+        spikes (0/1, the state's dtype)."""
+        excitatory, inhibitory = self.synapses(incoming)
+        self.state, spikes = neuron_step(self.state, self.p, self.drive, excitatory, inhibitory)
+        return spikes
+
+
+def layer_neurons(network: Network, synapses: list[Synapses], batch: int, dtype,
+                  device) -> list[Neurons]:
+    """Every layer's neurons at rest, for a batch of ``batch`` images."""
+    return [Neurons(s, Propagators.of(network.neuron_of(s.layer), network.timestep,
+                                       s.layer.cell), batch, dtype, device)
+            for s in synapses]
+
+
+def simulate(layers: list[Neurons], inputs: InputSpikes, network: Network,
+              presentation: Presentation, n_bins: int, dtype, device, on_step=None):
+    """Run one batch through the window. Returns every layer's spikes per (image, neuron)
+    (uint16), the output's per (image, bin, neuron), and every layer's per (bin, neuron) summed
+    over the batch. ``on_step(n, spikes)``, if given, sees every layer's spikes of step ``n``
+    (a list of tensors), e.g. to compare spike times."""
+    steps = presentation.steps
+    batch = layers[0].state.v.shape[0]
+    in_shape = (batch,) + tuple(network.input_shape)
+    order = np.argsort(inputs.step, kind="stable")
+    step_of = inputs.step[order]
+    bounds = np.searchsorted(step_of, np.arange(steps + 1))
+    flat = torch.as_tensor(inputs.image[order] * int(np.prod(network.input_shape))
+                           + inputs.neuron[order], device=device)
+    totals = [torch.zeros(layer.state.v.shape, dtype=torch.int32, device=device)
+              for layer in layers]
+    last_bin = [torch.zeros_like(t) for t in totals]
+    binned = [np.zeros((n_bins, int(np.prod(layer.state.v.shape[1:])))) for layer in layers]
+    by_time = np.zeros((batch, n_bins, int(np.prod(layers[-1].state.v.shape[1:]))), dtype=np.uint16)
+    spikes = [torch.zeros(layer.state.v.shape, dtype=dtype, device=device) for layer in layers]
+    bin_of_step = step_bins(presentation, n_bins)
+    for n in range(steps):
+        incoming = torch.zeros(int(np.prod(in_shape)), dtype=dtype, device=device)
+        if bounds[n + 1] > bounds[n]:
+            incoming.index_add_(0, flat[bounds[n]:bounds[n + 1]],
+                                torch.ones(int(bounds[n + 1] - bounds[n]), dtype=dtype,
+                                           device=device))
+        incoming = incoming.view(in_shape)
+        previous = spikes
+        spikes = []
+        for i, layer in enumerate(layers):
+            spiked = layer.step(incoming if i == 0 else previous[i - 1])
+            totals[i] += spiked.to(torch.int32)
+            spikes.append(spiked)
+        if on_step is not None:
+            on_step(n, spikes)
+        if n == steps - 1 or bin_of_step[n + 1] != bin_of_step[n]:
+            b = bin_of_step[n]
+            for i, total in enumerate(totals):
+                delta = (total - last_bin[i]).flatten(1)
+                binned[i][b] = delta.sum(0).cpu().numpy()
+                if i == len(layers) - 1:
+                    by_time[:, b] = delta.cpu().numpy()
+                last_bin[i] = total.clone()
+    counts = [t.flatten(1).cpu().numpy().astype(np.uint16) for t in totals]
+    return counts, by_time, binned

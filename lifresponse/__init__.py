@@ -16,10 +16,6 @@ See :mod:`lifresponse.workflow` and docs/python.md. The core (``neuron``, ``resp
 
 from importlib.metadata import PackageNotFoundError, version
 
-from lifresponse.cores import use_passive_wait_policy
-
-use_passive_wait_policy()  # before NEST or torch start OpenMP (lifresponse/cores.py says why)
-
 try:
     __version__ = version("lifresponse")
 except PackageNotFoundError:  # running from a source tree that was not installed

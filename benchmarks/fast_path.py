@@ -1,0 +1,287 @@
+"""The fast path at scale: the whole ``lifresponse deploy`` command, its memory against the
+number of images, the NEST path against a plain PyNEST script, and the peers in one session.
+
+Jobs (``--job``, each run alone on the machine; results ``results/fast_path_<job>.{json,md}``):
+
+``command``
+    ``lifresponse deploy`` of 10,000 held-out digits x 300 ms of 6c5-2s-12c5-2s-10fc on
+    ``--backend torch``, float64, every layer recorded, ``--repeats`` times, each in a fresh
+    process: the command's wall time, the deployment's own (``wall_time_s``) and peak memory;
+    then once more under cProfile for the split: start (Python, imports), load (the digits),
+    encode (input spikes, grouped per step), simulate (the step loop), evaluate, write (run
+    file and block store).
+``memory``
+    Peak resident memory (and wall) of ``lifresponse deploy --backend torch``, every layer
+    recorded, for 1,000 / 3,000 / 10,000 digits, of 6c5-2s-12c5-2s-10fc at 300 ms and
+    12c5-2s-64c5-2s-10fc at 500 ms; one fresh process each.
+``nest``
+    ``deploy --backend nest`` (rest and continuing protocols) against ``nest_native.py`` (the
+    same network, weights and input spikes as a plain PyNEST script, one ``Simulate``), on the
+    same ``--nest-images`` digits x 300 ms, 2 threads, each in a fresh process, wall including
+    building; with OpenMP's default wait policy and with ``OMP_WAIT_POLICY=PASSIVE``.
+``peers``
+    The same network, weights, input spikes and 300 ms window in every simulator, each in a
+    fresh process (imports and loading the digits not timed; encoding timed): the Numba loop and
+    the torch operations (float64, float32), snnTorch 1.0.0 (float32, float64) and NEST (rest
+    protocol); images per second and the process's peak memory, median (range) of
+    ``--repeats``.
+
+Peak memory is each child's own ``ru_maxrss`` (``os.wait4``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from provenance import write_result
+
+SMALL = "benchmarks/results/networks/small-ns-limit200-tuned.h5"
+LARGE = "benchmarks/results/networks/large-ns-aug1-60ep-seed1-tuned.h5"
+
+
+def measured(command: list[str], env: dict | None = None) -> dict:
+    """``command`` in a child process: wall (s) and the child's own peak memory (MB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = process.stdout.read().decode(), process.stderr.read().decode()
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{err[-2000:]}")
+    return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out}
+
+
+def deploy_command(network: str, data: str, images: int, window: float, out: Path,
+                   backend: str = "torch", extra=()) -> list[str]:
+    return [sys.executable, "-m", "lifresponse.cli", "deploy", network, "--backend", backend,
+            "--data", data, "--images", str(images), "--duration", str(window), "--seed", "1",
+            "--record", "all", "--quiet", "--out", str(out), *extra]
+
+
+def run_wall(path: Path) -> float:
+    from lifresponse.networks import run_file
+
+    return float(run_file.read(path).attrs["wall_time_s"])
+
+
+def job_command(args, work: Path) -> tuple[dict, str]:
+    runs = []
+    for repeat in range(args.repeats):
+        out = work / f"command_{repeat}.h5"
+        result = measured(deploy_command(SMALL, args.data, args.images, 300.0, out))
+        result["deploy_wall_s"] = run_wall(out)
+        result.pop("stdout")
+        runs.append(result)
+        print("command", result, flush=True)
+    profile = work / "command.prof"
+    out = work / "command_profiled.h5"
+    measured([sys.executable, "-m", "cProfile", "-o", str(profile),
+              *deploy_command(SMALL, args.data, args.images, 300.0, out)[1:]])
+    split = profile_split(profile)
+    walls = [r["wall_s"] for r in runs]
+    result = {"network": SMALL, "images": args.images, "window_ms": 300.0, "runs": runs,
+              "split_s_profiled": split}
+    lines = [f"`lifresponse deploy {SMALL} --backend torch --images {args.images} --duration "
+             "300 --record all` (float64, held-out digits of the training set), each run a "
+             "fresh process:", "",
+             "| run | command wall (s) | deployment wall (s) | images/s (command) | peak memory "
+             "(MB) |", "|---|---|---|---|---|"]
+    for i, r in enumerate(runs):
+        lines.append(f"| {i + 1} | {r['wall_s']:.1f} | {r['deploy_wall_s']:.1f} | "
+                     f"{args.images / r['wall_s']:.0f} | {r['peak_rss_mb']:.0f} |")
+    lines += ["", f"Median command wall {statistics.median(walls):.1f} s "
+              f"({min(walls):.1f}-{max(walls):.1f}).", "",
+              "Where the time goes (one more run under cProfile, which adds its own overhead; "
+              "simulate is the step loop's threads, encode the input spikes):", "",
+              "| part | s | share |", "|---|---|---|"]
+    total = split["total"]
+    for name, seconds in split.items():
+        lines.append(f"| {name} | {seconds:.2f} | {100 * seconds / total:.0f} % |")
+    return result, "\n".join(lines)
+
+
+def profile_split(path: Path) -> dict:
+    """Seconds of the command's parts from a cProfile file (cumulative times)."""
+    stats = pstats.Stats(str(path)).stats
+    cumulative = {}
+    for (filename, _, name), (_, _, _, cum, _) in stats.items():
+        key = f"{Path(filename).name}:{name}"
+        cumulative[key] = cumulative.get(key, 0.0) + cum
+
+    def get(*keys):
+        return sum(cumulative.get(k, 0.0) for k in keys)
+
+    total = max(cum for (_, _, _, cum, _) in stats.values())
+    encode = get("encoding.py:input_spikes", "step_kernel.py:_arrivals", "blocks.py:input_events")
+    simulate = get("step_kernel.py:simulate") - get("step_kernel.py:_arrivals")
+    evaluate = get("evaluation.py:add", "evaluation.py:result")
+    write = get("run_file.py:add", "run_file.py:finish", "partial_run.py:keep",
+                "partial_run.py:remove")
+    load = get("splits.py:evaluation_digits")
+    command = get("workflow.py:deploy")
+    deploy = get("deployment.py:deploy")
+    return {"start and finish (Python, imports, output)": total - command, "load": load,
+            "network and checks": command - deploy - load, "encode": encode,
+            "simulate": simulate, "evaluate": evaluate, "write": write,
+            "rest of the deployment": deploy - encode - simulate - evaluate - write,
+            "total": total}
+
+
+def job_memory(args, work: Path) -> tuple[dict, str]:
+    rows = []
+    for network, window in ((SMALL, 300.0), (LARGE, 500.0)):
+        for images in (1000, 3000, 10000):
+            out = work / f"memory_{Path(network).stem}_{images}.h5"
+            result = measured(deploy_command(network, args.data, images, window, out))
+            result.pop("stdout")
+            result.update(network=network, window_ms=window, images=images,
+                          deploy_wall_s=run_wall(out))
+            rows.append(result)
+            out.unlink()
+            print("memory", result, flush=True)
+    lines = ["`lifresponse deploy NET --backend torch --record all` (float64), one fresh "
+             "process per row; peak memory is the process's own maximum resident set:", "",
+             "| network | window (ms) | images | peak memory (MB) | command wall (s) |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {Path(r['network']).stem} | {r['window_ms']:.0f} | {r['images']:,} | "
+                     f"{r['peak_rss_mb']:.0f} | {r['wall_s']:.1f} |")
+    return {"runs": rows}, "\n".join(lines)
+
+
+def job_nest(args, work: Path) -> tuple[dict, str]:
+    base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    runs = []
+    for repeat in range(args.repeats):
+        for policy in ("default", "PASSIVE"):
+            env = base if policy == "default" else {**base, "OMP_WAIT_POLICY": policy}
+            native = measured([sys.executable, "benchmarks/nest_native.py", "--network", SMALL,
+                               "--data", args.data, "--images", str(args.nest_images)], env)
+            numbers = json.loads(native["stdout"].strip().splitlines()[-1])
+            row = {"repeat": repeat, "policy": policy,
+                   "native_s": numbers["build_s"] + numbers["simulate_s"],
+                   "native_spikes": numbers["spikes_per_layer"]}
+            for protocol in ("rest", "continuing"):
+                out = work / f"nest_{repeat}_{policy}_{protocol}.h5"
+                measured(deploy_command(SMALL, args.data, args.nest_images, 300.0, out,
+                                        "nest", ("--protocol", protocol)), env)
+                from lifresponse.networks import run_file
+
+                run = run_file.read(out)
+                row[f"{protocol}_s"] = float(run.attrs["wall_time_s"])
+                row[f"{protocol}_spikes"] = [int(run.layer_counts[i].sum())
+                                             for i in sorted(run.layer_counts)]
+                out.unlink()
+            runs.append(row)
+            print("nest", row, flush=True)
+    lines = [f"{args.nest_images} held-out digits x 300 ms of {SMALL}, 2 threads, each in a "
+             "fresh process; wall including building the network (the deployment's "
+             "`wall_time_s`; the script's build + Simulate), median (range) over "
+             f"{args.repeats} repeats:", "",
+             "| OMP_WAIT_POLICY | NEST-native script (s) | deploy, rest (s) | rest / native | "
+             "deploy, continuing (s) | continuing / native |", "|---|---|---|---|---|---|"]
+    for policy in ("default", "PASSIVE"):
+        rows = [r for r in runs if r["policy"] == policy]
+
+        def cell(values):
+            return (f"{statistics.median(values):.2f} ({min(values):.2f}-"
+                    f"{max(values):.2f})")
+
+        lines.append(f"| {policy} | {cell([r['native_s'] for r in rows])} | "
+                     f"{cell([r['rest_s'] for r in rows])} | "
+                     f"{cell([r['rest_s'] / r['native_s'] for r in rows])} | "
+                     f"{cell([r['continuing_s'] for r in rows])} | "
+                     f"{cell([r['continuing_s'] / r['native_s'] for r in rows])} |")
+    same = all(r["native_spikes"] == r["continuing_spikes"] for r in runs)
+    lines += ["", f"Spikes per layer of the native script and of `deploy --protocol "
+              f"continuing` identical in every run: {same} "
+              f"({runs[0]['native_spikes']})."]
+    return {"images": args.nest_images, "runs": runs, "native_equals_continuing": same}, \
+        "\n".join(lines)
+
+
+PEER = """
+import json, resource, sys, time
+import numpy as np
+sys.path[:0] = ['.', 'benchmarks']
+from lifresponse.networks import network_file
+from lifresponse.networks.encoding import Presentation, input_spikes
+from lifresponse.splits import evaluation_digits, first
+peer, dtype, images, data = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+network = network_file.read({network!r})
+digits = first(evaluation_digits(data, network.provenance), images)
+pixels = np.asarray(digits.images, float).reshape(images, -1)
+from peers import PEERS
+simulate = PEERS[peer](network, dtype)
+start = time.perf_counter()
+spikes = simulate(pixels, Presentation(300.0, 0.0, network.timestep))
+wall = time.perf_counter() - start
+print(json.dumps({{"wall_s": wall, "output_spikes": int(spikes)}}))
+"""
+
+
+def job_peers(args, work: Path) -> tuple[dict, str]:
+    peers = [("numba loop", "float64", args.images), ("numba loop", "float32", args.images),
+             ("torch operations", "float64", args.slow_images),
+             ("torch operations", "float32", args.slow_images),
+             ("snntorch", "float32", args.slow_images), ("snntorch", "float64", args.slow_images),
+             ("nest", "float64", args.nest_images)]
+    runs = []
+    for repeat in range(args.repeats):
+        for peer, dtype, images in peers:
+            result = measured([sys.executable, "-c", PEER.format(network=SMALL), peer, dtype,
+                               str(images), args.data])
+            numbers = json.loads(result["stdout"].strip().splitlines()[-1])
+            row = {"repeat": repeat, "peer": peer, "dtype": dtype, "images": images,
+                   "images_per_s": images / numbers["wall_s"],
+                   "peak_rss_mb": result["peak_rss_mb"],
+                   "output_spikes": numbers["output_spikes"]}
+            runs.append(row)
+            print("peers", row, flush=True)
+    lines = [f"{SMALL} (6c5-2s-12c5-2s-10fc), 300 ms, the same input spikes (seed 1) in every "
+             "simulator, 2 threads, each in a fresh process; images per second of encoding "
+             "and simulation (imports and loading the digits not timed), median (range) of "
+             f"{args.repeats}; peak memory of the whole process:", "",
+             "| simulator | dtype | images | images/s | peak memory (MB) |",
+             "|---|---|---|---|---|"]
+    for peer, dtype, images in peers:
+        rows = [r for r in runs if r["peer"] == peer and r["dtype"] == dtype]
+        rates = [r["images_per_s"] for r in rows]
+        lines.append(f"| {peer} | {dtype} | {images} | {statistics.median(rates):.1f} "
+                     f"({min(rates):.1f}-{max(rates):.1f}) | "
+                     f"{statistics.median(r['peak_rss_mb'] for r in rows):.0f} |")
+    return {"runs": runs}, "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--job", choices=["command", "memory", "nest", "peers"], required=True)
+    parser.add_argument("--data", default="../shared/data/mnist")
+    parser.add_argument("--images", type=int, default=10000)
+    parser.add_argument("--slow-images", type=int, default=300,
+                        help="peers: images for the torch operations and snnTorch")
+    parser.add_argument("--nest-images", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    if args.job == "peers" and args.images == 10000:
+        args.images = 2000
+    work = Path(tempfile.mkdtemp(prefix="fast_path_"))
+    job = {"command": job_command, "memory": job_memory, "nest": job_nest,
+           "peers": job_peers}[args.job]
+    result, markdown = job(args, work)
+    write_result(args.out, f"fast_path_{args.job}", result, markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -24,7 +24,9 @@ Jobs (``--job``, each run alone on the machine; results ``results/fast_path_<job
     fresh process (imports and loading the digits not timed; encoding timed): the Numba loop and
     the torch operations (float64, float32), snnTorch 1.0.0 (float32, float64) and NEST (rest
     protocol); images per second and the process's peak memory, median (range) of
-    ``--repeats``.
+    ``--repeats``. With ``--gpu`` (where torch sees a CUDA device): the torch operations on the
+    GPU against the CPU loop, float64 and float32, and one spike-training epoch on the CPU and
+    on the GPU; results ``results/fast_path_peers_gpu.{json,md}``.
 
 Peak memory is each child's own ``ru_maxrss`` (``os.wait4``).
 """
@@ -226,16 +228,25 @@ simulate = PEERS[peer](network, dtype)
 start = time.perf_counter()
 spikes = simulate(pixels, Presentation(300.0, 0.0, network.timestep))
 wall = time.perf_counter() - start
-print(json.dumps({{"wall_s": wall, "output_spikes": int(spikes)}}))
+gpu = sys.modules.get("torch") is not None and sys.modules["torch"].cuda.is_available()
+print(json.dumps({{"wall_s": wall, "output_spikes": int(spikes),
+                  "gpu_peak_mb": sys.modules["torch"].cuda.max_memory_allocated() / 2**20
+                  if gpu else None}}))
 """
 
 
 def job_peers(args, work: Path) -> tuple[dict, str]:
-    peers = [("numba loop", "float64", args.images), ("numba loop", "float32", args.images),
-             ("torch operations", "float64", args.slow_images),
-             ("torch operations", "float32", args.slow_images),
-             ("snntorch", "float32", args.slow_images), ("snntorch", "float64", args.slow_images),
-             ("nest", "float64", args.nest_images)]
+    if args.gpu:
+        peers = [("numba loop", "float64", args.images), ("numba loop", "float32", args.images),
+                 ("torch operations on the GPU", "float64", args.images),
+                 ("torch operations on the GPU", "float32", args.images)]
+    else:
+        peers = [("numba loop", "float64", args.images), ("numba loop", "float32", args.images),
+                 ("torch operations", "float64", args.slow_images),
+                 ("torch operations", "float32", args.slow_images),
+                 ("snntorch", "float32", args.slow_images),
+                 ("snntorch", "float64", args.slow_images),
+                 ("nest", "float64", args.nest_images)]
     runs = []
     for repeat in range(args.repeats):
         for peer, dtype, images in peers:
@@ -244,7 +255,7 @@ def job_peers(args, work: Path) -> tuple[dict, str]:
             numbers = json.loads(result["stdout"].strip().splitlines()[-1])
             row = {"repeat": repeat, "peer": peer, "dtype": dtype, "images": images,
                    "images_per_s": images / numbers["wall_s"],
-                   "peak_rss_mb": result["peak_rss_mb"],
+                   "peak_rss_mb": result["peak_rss_mb"], "gpu_peak_mb": numbers["gpu_peak_mb"],
                    "output_spikes": numbers["output_spikes"]}
             runs.append(row)
             print("peers", row, flush=True)
@@ -252,15 +263,65 @@ def job_peers(args, work: Path) -> tuple[dict, str]:
              "simulator, 2 threads, each in a fresh process; images per second of encoding "
              "and simulation (imports and loading the digits not timed), median (range) of "
              f"{args.repeats}; peak memory of the whole process:", "",
-             "| simulator | dtype | images | images/s | peak memory (MB) |",
-             "|---|---|---|---|---|"]
+             "| simulator | dtype | images | images/s | peak memory (MB) | GPU memory (MB) |",
+             "|---|---|---|---|---|---|"]
     for peer, dtype, images in peers:
         rows = [r for r in runs if r["peer"] == peer and r["dtype"] == dtype]
         rates = [r["images_per_s"] for r in rows]
         lines.append(f"| {peer} | {dtype} | {images} | {statistics.median(rates):.1f} "
                      f"({min(rates):.1f}-{max(rates):.1f}) | "
-                     f"{statistics.median(r['peak_rss_mb'] for r in rows):.0f} |")
+                     f"{statistics.median(r['peak_rss_mb'] for r in rows):.0f} | "
+                     + (f"{max(r['gpu_peak_mb'] for r in rows):.0f} |" if rows[0]["gpu_peak_mb"]
+                        else "- |"))
+    if args.gpu:
+        lines += [*spike_training(args), "", gpu_name()]
     return {"runs": runs}, "\n".join(lines)
+
+
+TRAINING = """
+import json, sys, time
+import numpy as np
+import torch
+from lifresponse.calibration.fit import Calibration
+from lifresponse.datasets import load_mnist
+from lifresponse.training import spikes, trainer
+digits = load_mnist({data!r}).subset(np.arange({digits}))
+c = Calibration.by_hand()
+network = trainer.make_model("6c5-2s-12c5-2s-10fc", "relu", c.k, c.S, c.tau_syn, c.neuron,
+                             0).to_network(c.neuron, c.timestep, {{}})
+settings = spikes.SpikeTrainSettings(window=300.0, epochs=1, batch_size=25, threads=2,
+                                     device={device!r})
+_, history = spikes.train(network, digits, digits.subset(np.arange(0)), settings,
+                          progress=False)
+gpu = torch.cuda.max_memory_allocated() / 2**20 if {device!r} != "cpu" else None
+print(json.dumps({{"epoch_s": history.epoch_seconds[0], "gpu_peak_mb": gpu}}))
+"""
+
+
+def spike_training(args) -> list[str]:
+    """One spike-training epoch (float32) on the CPU and on the GPU."""
+    lines = ["", f"One spike-training epoch, {args.training_digits} digits x 300 ms, "
+             "6c5-2s-12c5-2s-10fc, batches of 25, float32:", "",
+             "| device | epoch (s) | images/s | peak memory (MB) | GPU memory (MB) |",
+             "|---|---|---|---|---|"]
+    for device in ("cpu", "cuda"):
+        result = measured([sys.executable, "-c", TRAINING.format(
+            data=args.data, digits=args.training_digits, device=device)])
+        numbers = json.loads(result["stdout"].strip().splitlines()[-1])
+        gpu = f"{numbers['gpu_peak_mb']:.0f}" if numbers["gpu_peak_mb"] else "-"
+        lines.append(f"| {device} | {numbers['epoch_s']:.1f} | "
+                     f"{args.training_digits / numbers['epoch_s']:.1f} | "
+                     f"{result['peak_rss_mb']:.0f} | {gpu} |")
+    return lines
+
+
+def gpu_name() -> str:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise SystemExit("--gpu: torch sees no CUDA device here")
+    return f"GPU: {torch.cuda.get_device_name(0)}, torch {torch.__version__}."
+
 
 
 def main() -> None:
@@ -272,15 +333,22 @@ def main() -> None:
                         help="peers: images for the torch operations and snnTorch")
     parser.add_argument("--nest-images", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--training-digits", type=int, default=500,
+                        help="peers --gpu: digits of the spike-training epoch")
+    parser.add_argument("--gpu", action="store_true",
+                        help="peers: the torch operations on the GPU against the CPU loop")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
+    if args.gpu:
+        gpu_name()  # refuse at once where there is no GPU
     if args.job == "peers" and args.images == 10000:
         args.images = 2000
     work = Path(tempfile.mkdtemp(prefix="fast_path_"))
     job = {"command": job_command, "memory": job_memory, "nest": job_nest,
            "peers": job_peers}[args.job]
     result, markdown = job(args, work)
-    write_result(args.out, f"fast_path_{args.job}", result, markdown)
+    write_result(args.out, f"fast_path_{args.job}{'_gpu' if args.gpu else ''}", result,
+                 markdown)
 
 
 if __name__ == "__main__":

@@ -37,18 +37,21 @@ def numba_loop(network, dtype):
         total = 0
         for first in range(0, len(pixels), BLOCK):
             chunk = pixels[first:first + BLOCK]
-            inputs = input_spikes(chunk, presentation, network, first, SEED)
-            counts, *_ = compiled.simulate(inputs, len(chunk), presentation, threads=2)
-            total += int(counts[-1].sum())
+
+            def encode(lo, hi, chunk=chunk, first=first):
+                return input_spikes(chunk[lo:hi], presentation, network, first + lo, SEED)
+
+            result = compiled.simulate(encode, len(chunk), presentation, threads=2)
+            total += int(result.counts[-1].sum())
         return total
 
     return simulate
 
 
-def torch_operations(network, dtype):
+def torch_operations(network, dtype, device="cpu"):
     from lifresponse.backends.torch.operations import TorchOperations
 
-    operations = TorchOperations(network, dtype, "cpu", threads=2)
+    operations = TorchOperations(network, dtype, device, threads=2)
     fan_out = fan_outs(network_connections(network))
 
     def simulate(pixels, presentation):
@@ -106,7 +109,7 @@ def snntorch_peer(network, dtype):
                         current = excitatory if inhibitory is None else excitatory + inhibitory
                         spike, syn, mem = neuron(current * scales[i], *state[i])
                         state[i] = (syn, mem)
-                        spikes.append(spike)
+                        spikes.append(spike.to(real))  # snnTorch's spikes are float32
                     previous = spikes
                     total += int(spikes[-1].sum())
         return total
@@ -129,4 +132,6 @@ def nest_peer(network, dtype):
 
 
 PEERS = {"numba loop": numba_loop, "torch operations": torch_operations,
+         "torch operations on the GPU": lambda network, dtype: torch_operations(network, dtype,
+                                                                               "cuda"),
          "snntorch": snntorch_peer, "nest": nest_peer}

@@ -96,9 +96,9 @@ def kernel_spike_steps(network, digits: Digits, dtype: str) -> list[set]:
     pixels = check_images(digits, network)
     presentation = Presentation(WINDOW, 0.0, network.timestep)
     inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, SEED)
-    *_, log = step_kernel.CompiledNetwork(
+    log = step_kernel.CompiledNetwork(
         network, dtype, network_connections(network)).simulate(
-        inputs, len(pixels), presentation, threads=2, log_spikes=20_000_000)
+        inputs.images, len(pixels), presentation, threads=2, log_spikes=20_000_000).log
     out = [set() for _ in network.layers]
     for image, layer, neuron, step in log.tolist():
         out[layer].add((image, neuron, step))

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import queue
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -253,8 +255,10 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         with writer, tqdm(total=n_images, initial=n_images - sum(len(p) for _, p in todo),
                           unit="image", disable=not progress, desc="deploy") as bar:
             kept = partial.finished() if partial else ()
-            for block in itertools.chain(kept, _present(backend, network, token, presentation,
-                                                        config, todo)):
+            presented = _present(backend, network, token, presentation, config, todo)
+            if backend.simulates_without_gil:
+                presented = _one_ahead(presented)
+            for block in itertools.chain(kept, presented):
                 if partial and block.first not in done:
                     partial.keep(block)
                 writer.add(block)
@@ -312,6 +316,45 @@ def _present(backend, network, token, presentation, config, todo):
             yield presenter.present(chunk, first)
     finally:
         presenter.close()
+
+
+def _one_ahead(blocks):
+    """The items of the iterator ``blocks``, each computed in a background thread while the
+    caller works on the one before (the next block simulates while this one is written and
+    evaluated). An exception in the thread is raised here; leaving early stops the thread
+    after its current block and closes ``blocks``."""
+    handover = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for block in blocks:
+                handover.put(block)
+                if stop.is_set():
+                    break
+            else:
+                handover.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            handover.put(exc)
+        finally:
+            blocks.close()
+
+    thread = threading.Thread(target=produce, name="lifresponse-present", daemon=True)
+    thread.start()
+    try:
+        while (item := handover.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                handover.get(timeout=0.1)  # unblock a waiting put
+            except queue.Empty:
+                pass
+        thread.join()
 
 
 def _settings(token: str, digits: Digits, pixels: np.ndarray, config: DeployConfig,

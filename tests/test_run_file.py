@@ -58,3 +58,28 @@ def test_a_damaged_array_is_named_when_it_is_first_used(tmp_path, rng):
     run.path.write_bytes(b"not hdf5 any more")
     with pytest.raises(run_file.FileFormatError, match="run.h5: cannot read layers/0/counts"):
         reopened.layer_counts[0]
+
+
+def test_blocks_presented_one_ahead_keep_order_errors_and_cleanup():
+    """The background presenter hands blocks over in order, raises its error in the caller,
+    and closes the presenter when the caller stops early."""
+    from lifresponse.deployment import _one_ahead
+
+    closed = []
+
+    def blocks(fail_at=None):
+        try:
+            for i in range(5):
+                if i == fail_at:
+                    raise ValueError(f"block {i} failed")
+                yield i
+        finally:
+            closed.append(True)
+
+    assert list(_one_ahead(blocks())) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="block 2 failed"):
+        list(_one_ahead(blocks(fail_at=2)))
+    ahead = _one_ahead(blocks())
+    assert next(ahead) == 0
+    ahead.close()
+    assert closed == [True, True, True]

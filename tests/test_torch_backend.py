@@ -217,9 +217,9 @@ def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
     pixels = random_digits(rng, 5).images.reshape(5, -1)
     presentation = Presentation(60.0, 0.0, network.timestep)
     inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, 7)
-    *_, log = step_kernel.CompiledNetwork(
+    log = step_kernel.CompiledNetwork(
         network, "float64", network_connections(network)).simulate(
-        inputs, 5, presentation, threads=2, log_spikes=100_000)
+        inputs.images, 5, presentation, threads=2, log_spikes=100_000).log
     layers = operations.layer_neurons(
         network, [operations.Synapses(layer, torch.float64, "cpu")
                   for layer in network.layers], 5, torch.float64, "cpu")
@@ -252,9 +252,9 @@ def test_step_loop_needs_no_c_compiler(tmp_path):
         "pixels = np.random.default_rng(2).uniform(0, 1, (3, 100))\n"
         "presentation = Presentation(40.0, 0.0, network.timestep)\n"
         "inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, 3)\n"
-        "counts, *_ = CompiledNetwork(network, 'float32', network_connections(network))"
-        ".simulate(inputs, 3, presentation, threads=2)\n"
-        "print('spikes', sum(int(c.sum()) for c in counts))\n")
+        "result = CompiledNetwork(network, 'float32', network_connections(network))"
+        ".simulate(inputs.images, 3, presentation, threads=2)\n"
+        "print('spikes', sum(int(c.sum()) for c in result.counts))\n")
     env = {"PATH": str(tmp_path / "no-compilers-here"), "CC": "no-such-compiler",
            "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"),
            "PYTHONPATH": str(Path(__file__).parent)}

@@ -92,6 +92,9 @@ class DeploymentSimulator(Protocol):
     inputs_fixed_at_build : bool
         True if input spike times can only be given when the network is built (a deployment
         is then one block).
+    simulates_without_gil : bool
+        True if its presenter's simulation releases Python's GIL, so the deployment presents
+        the next block in a background thread while it writes and evaluates the last.
     """
 
     name: str
@@ -99,6 +102,7 @@ class DeploymentSimulator(Protocol):
     spike_precision: str
     runs_on_devices: bool
     inputs_fixed_at_build: bool
+    simulates_without_gil: bool
 
     def version(self) -> str:
         """What ran, for the run file."""

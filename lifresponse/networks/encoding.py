@@ -91,6 +91,12 @@ class InputSpikes:
     neuron: np.ndarray
     counts: np.ndarray
 
+    def images(self, lo: int, hi: int) -> InputSpikes:
+        """The spikes of images ``lo`` ... ``hi - 1``, numbered from 0."""
+        keep = (self.image >= lo) & (self.image < hi)
+        return InputSpikes(self.image[keep] - lo, self.step[keep], self.neuron[keep],
+                           self.counts[lo:hi])
+
 
 def poisson_inputs(pixels: np.ndarray, presentation: Presentation, input_rate: float,
                    first_image: int, seed: int) -> InputSpikes:

@@ -55,6 +55,8 @@ class PyNNBackend:
         :meth:`silence`.
     runs_on_devices : bool
         True if it runs on a torch device (``DeployConfig.device``).
+    simulates_without_gil : bool
+        False: PyNN's simulators are driven from one thread.
     sim : module
         The PyNN module, once :meth:`start` has run.
     """
@@ -70,6 +72,7 @@ class PyNNBackend:
     noisy_current_dt_is_timestep = False
     protocols: tuple = ("continuing",)
     runs_on_devices = False
+    simulates_without_gil = False
 
     def __init__(self):
         self.sim: ModuleType | None = None

@@ -51,6 +51,7 @@ class TorchBackend:
     spike_precision = "on_grid"
     runs_on_devices = True
     inputs_fixed_at_build = False
+    simulates_without_gil = True  # Numba's loop and torch's operations release the GIL
 
     def version(self) -> str:
         return f"lifresponse exact simulator, torch {importlib.metadata.version('torch')}"
@@ -110,16 +111,21 @@ class TorchPresenter:
         block = empty_block(first, n_images, n_inputs,
                             {i: network.layers[i].n_out for i in self.recorded},
                             network.layers[-1].n_out, n_bins, self.info)
-        inputs = input_spikes(pixels, presentation, network, first, self.config.seed)
-        block.input_counts[:] = inputs.counts
-        block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
-                                                 presentation.timestep, n_bins)
-        if self.compiled is not None:
-            counts, by_time, events = self.compiled.simulate(inputs, n_images, presentation,
-                                                             self.config.threads)
+        seed = self.config.seed
+        if self.compiled is not None:  # each thread encodes the images it simulates
+            result = self.compiled.simulate(
+                lambda lo, hi: input_spikes(pixels[lo:hi], presentation, network, first + lo,
+                                            seed), n_images, presentation, self.config.threads)
+            counts, by_time, events, chunks = (result.counts, result.by_time, result.events,
+                                               result.inputs)
         else:
-            counts, by_time, events = self.operations.simulate(inputs, n_images, presentation,
+            chunks = [input_spikes(pixels, presentation, network, first, seed)]
+            counts, by_time, events = self.operations.simulate(chunks[0], n_images, presentation,
                                                                self.fan_out)
+        block.input_counts[:] = np.concatenate([inputs.counts for inputs in chunks])
+        for inputs in chunks:
+            block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
+                                                     presentation.timestep, n_bins)
         for i in self.recorded:
             block.counts[i][:] = counts[i]
             block.events_by_time[i] += events[i]

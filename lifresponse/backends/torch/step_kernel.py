@@ -30,12 +30,13 @@ them.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
 from lifresponse.networks.blocks import n_time_bins, step_bins
-from lifresponse.networks.encoding import InputSpikes, Presentation
+from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.topology import Connections, fan_outs
 from lifresponse.propagators import PA_PER_NA, Propagators
@@ -97,30 +98,26 @@ class CompiledNetwork:
                                      for layer, p in zip(layers, propagators, strict=True)]
                                     ).astype(real)
 
-    def simulate(self, inputs: InputSpikes, n_images: int, presentation: Presentation,
-                 threads: int, log_spikes: int = 0) -> tuple:
-        """Run ``n_images`` images (input spikes ``inputs``) through ``presentation``'s window
-        from rest.
+    def simulate(self, encode, n_images: int, presentation: Presentation, threads: int,
+                 log_spikes: int = 0) -> LoopResult:
+        """Run ``n_images`` images through ``presentation``'s window from rest.
 
-        Returns
-        -------
-        counts : list of numpy.ndarray
-            Every layer's spikes per (image, neuron), int32.
-        by_time : numpy.ndarray
-            The last layer's spikes per (image, 10 ms bin, neuron), uint16.
-        events : numpy.ndarray
-            Synaptic events every layer's spikes cause per bin, summed over the images
-            (n_layers, n_bins).
-        log : numpy.ndarray
-            Only with ``log_spikes`` > 0: every spike as a row (image, layer, neuron, step), in
-            no particular order; the images then run in one thread. Raises if there were more
-            than ``log_spikes``.
+        Parameters
+        ----------
+        encode : callable
+            ``encode(lo, hi)``: the input spikes of images ``lo`` ... ``hi - 1`` as
+            :class:`~lifresponse.networks.encoding.InputSpikes`, numbered from 0 (e.g.
+            ``InputSpikes.images``). Each thread encodes its own chunks, so the encoding runs
+            in parallel with the other threads' simulation.
+        n_images : int
+        presentation : Presentation
+        threads : int
+        log_spikes : int
+            > 0: log every spike, up to that many (the images then run in one thread); raises
+            if there were more.
         """
         steps, n_bins = presentation.steps, n_time_bins(presentation.window)
-        arrival_first, arrival_pixel, arrival_count = _arrivals(
-            inputs.image, inputs.step, inputs.neuron, n_images, steps,
-            int(np.prod(self.network.input_shape)))
-        arrival_count = arrival_count.astype(self.drive.dtype)  # weight x number, in dtype
+        n_inputs = int(np.prod(self.network.input_shape))
         counts = np.zeros((n_images, self.first[-1]), dtype=np.int32)
         n_last = self.network.layers[-1].n_out
         by_time = np.zeros((n_images, n_bins, n_last), dtype=np.uint16)
@@ -128,27 +125,59 @@ class CompiledNetwork:
         log = np.zeros((log_spikes, 4), dtype=np.int32)
         logged = np.zeros(1, dtype=np.int64)
 
-        def run(lo: int, hi: int) -> np.ndarray:
-            return _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel,
-                               arrival_count, self.first, self.row_first, self.row, self.target,
-                               self.weight, self.into_v, self.refractory_steps, self.constants,
-                               self.drive, self.fan_out, counts, by_time, log, logged)
+        def run(lo: int, hi: int) -> tuple:
+            inputs = encode(lo, hi)
+            arrival_first, arrival_pixel, arrival_count = _arrivals(
+                inputs.image, inputs.step, inputs.neuron, hi - lo, steps, n_inputs)
+            events = _run_images(
+                lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel,
+                arrival_count.astype(self.drive.dtype),  # weight x number, in dtype
+                self.first, self.row_first, self.row, self.target, self.weight, self.into_v,
+                self.refractory_steps, self.constants, self.drive, self.fan_out, counts,
+                by_time, log, logged)
+            return events, inputs
 
         if log_spikes or threads == 1:
-            events = run(0, n_images)
+            parts = [run(0, n_images)]
         else:
             chunks = range(0, n_images, IMAGES_PER_CHUNK)
             with ThreadPoolExecutor(threads) as pool:
                 parts = list(pool.map(lambda lo: run(lo, min(lo + IMAGES_PER_CHUNK, n_images)),
                                       chunks))
-            events = np.sum(parts, axis=0)  # whole numbers: exact in any order
-        layer_counts = [counts[:, a:b] for a, b in zip(self.first[:-1], self.first[1:],
-                                                        strict=True)]
-        if not log_spikes:
-            return layer_counts, by_time, events
-        if logged[0] > log_spikes:
+        if logged[0] > log_spikes > 0:
             raise ValueError(f"log_spikes: {logged[0]} spikes, more than {log_spikes}")
-        return layer_counts, by_time, events, log[:logged[0]]
+        return LoopResult(
+            [counts[:, a:b] for a, b in zip(self.first[:-1], self.first[1:], strict=True)],
+            by_time, np.sum([events for events, _ in parts], axis=0),  # whole numbers: exact
+            [inputs for _, inputs in parts], log[:logged[0]])
+
+
+@dataclass
+class LoopResult:
+    """What :meth:`CompiledNetwork.simulate` returns.
+
+    Attributes
+    ----------
+    counts : list of numpy.ndarray
+        Every layer's spikes per (image, neuron), int32.
+    by_time : numpy.ndarray
+        The last layer's spikes per (image, 10 ms bin, neuron), uint16.
+    events : numpy.ndarray
+        Synaptic events every layer's spikes cause per bin, summed over the images
+        (n_layers, n_bins).
+    inputs : list of InputSpikes
+        The input spikes, chunk by chunk in image order (each numbered from its chunk's first
+        image).
+    log : numpy.ndarray
+        Every spike as a row (image, layer, neuron, step), in no particular order (empty
+        unless ``log_spikes``).
+    """
+
+    counts: list
+    by_time: np.ndarray
+    events: np.ndarray
+    inputs: list
+    log: np.ndarray
 
 
 def _table(layer: Layer, connections: Connections, real) -> tuple:
@@ -169,7 +198,7 @@ def _table(layer: Layer, connections: Connections, real) -> tuple:
     return row, post[order].astype(np.uint32), weight[order].astype(real)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _arrivals(image, step, neuron, n_images, steps, n_inputs):
     """Input spikes grouped by (image, step): for slot ``b (steps + 1) + t``, the pixels that
     spike in step ``t`` of image ``b`` are ``pixel[first[slot]:first[slot + 1]]``, in pixel
@@ -214,9 +243,10 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
 def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arrival_count,
                 first, row_first, row, target, weight, into_v, refractory_steps, constants,
                 drive, fan_out, counts, by_time, log, logged):
-    """Simulate images ``lo`` ... ``hi - 1`` from rest (module docstring: the layout); writes
-    their rows of ``counts`` and ``by_time``, logs spikes into ``log`` if it has rows, and
-    returns the synaptic events every layer's spikes caused per bin, (n_layers, n_bins)."""
+    """Simulate images ``lo`` ... ``hi - 1`` from rest (module docstring: the layout), their
+    input arrivals numbered from ``lo``; writes their rows of ``counts`` and ``by_time``, logs
+    spikes into ``log`` if it has rows, and returns the synaptic events every layer's spikes
+    caused per bin, (n_layers, n_bins)."""
     n_layers = len(first) - 1
     n_neurons = first[-1]
     v = np.zeros_like(drive)
@@ -243,7 +273,7 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                 rows = row[row_first[i]:]
                 into = arriving[2 * a:2 * a + 2 * n]
                 if i == 0:
-                    slot = b * (steps + 1) + t
+                    slot = (b - lo) * (steps + 1) + t  # arrivals numbered from lo
                     for k in range(arrival_first[slot], arrival_first[slot + 1]):
                         s, times = arrival_pixel[k], arrival_count[k]
                         for e in range(rows[s], rows[s + 1]):

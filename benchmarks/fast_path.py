@@ -7,17 +7,16 @@ Jobs (``--job``, each run alone on the machine; results ``results/fast_path_<job
     ``lifresponse deploy`` of 10,000 held-out digits x 300 ms of 6c5-2s-12c5-2s-10fc on
     ``--backend torch``, float64, every layer recorded, ``--repeats`` times, each in a fresh
     process: the command's wall time, the deployment's own (``wall_time_s``) and peak memory;
-    then once more under cProfile for the split: start (Python, imports), load (the digits),
-    encode (input spikes, grouped per step), simulate (the step loop), evaluate, write (run
-    file and block store).
+    then each part alone in this process on the same digits: load, encode, simulate (the step
+    loop), present (both, as the deployment runs them), evaluate, write.
 ``memory``
     Peak resident memory (and wall) of ``lifresponse deploy --backend torch``, every layer
     recorded, for 1,000 / 3,000 / 10,000 digits, of 6c5-2s-12c5-2s-10fc at 300 ms and
     12c5-2s-64c5-2s-10fc at 500 ms; one fresh process each.
 ``nest``
-    ``deploy --backend nest`` (rest and continuing protocols) against ``nest_native.py`` (the
-    same network, weights and input spikes as a plain PyNEST script, one ``Simulate``), on the
-    same ``--nest-images`` digits x 300 ms, 2 threads, each in a fresh process, wall including
+    ``deploy --backend nest`` against ``nest_native.py`` (the same network, weights and input
+    spikes as a plain PyNEST script) under the same protocol, rest and continuing, on the same
+    ``--nest-images`` digits x 300 ms, 2 threads, each in a fresh process, wall including
     building; with OpenMP's default wait policy and with ``OMP_WAIT_POLICY=PASSIVE``.
 ``peers``
     The same network, weights, input spikes and 300 ms window in every simulator, each in a
@@ -36,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pstats
 import statistics
 import subprocess
 import sys
@@ -85,14 +83,10 @@ def job_command(args, work: Path) -> tuple[dict, str]:
         result.pop("stdout")
         runs.append(result)
         print("command", result, flush=True)
-    profile = work / "command.prof"
-    out = work / "command_profiled.h5"
-    measured([sys.executable, "-m", "cProfile", "-o", str(profile),
-              *deploy_command(SMALL, args.data, args.images, 300.0, out)[1:]])
-    split = profile_split(profile)
+    split = component_split(args, work)
     walls = [r["wall_s"] for r in runs]
     result = {"network": SMALL, "images": args.images, "window_ms": 300.0, "runs": runs,
-              "split_s_profiled": split}
+              "split_s": split}
     lines = [f"`lifresponse deploy {SMALL} --backend torch --images {args.images} --duration "
              "300 --record all` (float64, held-out digits of the training set), each run a "
              "fresh process:", "",
@@ -101,42 +95,72 @@ def job_command(args, work: Path) -> tuple[dict, str]:
     for i, r in enumerate(runs):
         lines.append(f"| {i + 1} | {r['wall_s']:.1f} | {r['deploy_wall_s']:.1f} | "
                      f"{args.images / r['wall_s']:.0f} | {r['peak_rss_mb']:.0f} |")
-    lines += ["", f"Median command wall {statistics.median(walls):.1f} s "
-              f"({min(walls):.1f}-{max(walls):.1f}).", "",
-              "Where the time goes (one more run under cProfile, which adds its own overhead; "
-              "simulate is the step loop's threads, encode the input spikes):", "",
-              "| part | s | share |", "|---|---|---|"]
-    total = split["total"]
-    for name, seconds in split.items():
-        lines.append(f"| {name} | {seconds:.2f} | {100 * seconds / total:.0f} % |")
+    median = statistics.median(walls)
+    lines += ["", f"Median command wall {median:.1f} s ({min(walls):.1f}-{max(walls):.1f}); "
+              f"the step loop alone on the same digits (below) {split['simulate']:.1f} s: the "
+              f"command takes {median / split['simulate']:.2f}x its simulation.", "",
+              "Each part alone, one after another in one process after the runs above (the "
+              "command overlaps them: each loop thread draws its own images' input spikes, and "
+              "the next block simulates while the last is written and evaluated):", "",
+              "| part | s |", "|---|---|"]
+    lines += [f"| {name} | {seconds:.2f} |" for name, seconds in split.items()]
     return result, "\n".join(lines)
 
 
-def profile_split(path: Path) -> dict:
-    """Seconds of the command's parts from a cProfile file (cumulative times)."""
-    stats = pstats.Stats(str(path)).stats
-    cumulative = {}
-    for (filename, _, name), (_, _, _, cum, _) in stats.items():
-        key = f"{Path(filename).name}:{name}"
-        cumulative[key] = cumulative.get(key, 0.0) + cum
+def component_split(args, work: Path) -> dict:
+    """Seconds of each part of the command done alone, in this process, on the same digits:
+    load, encode (input spikes, one thread), simulate (the step loop on those spikes, 2
+    threads), present (encode and simulate as the presenter runs them), evaluate, write."""
+    import numpy as np
 
-    def get(*keys):
-        return sum(cumulative.get(k, 0.0) for k in keys)
+    from lifresponse.backends.torch.backend import TorchBackend
+    from lifresponse.backends.torch.step_kernel import CompiledNetwork
+    from lifresponse.deployment import DeployConfig, check_images
+    from lifresponse.networks import network_file, run_file
+    from lifresponse.networks.blocks import TIME_BIN_MS, n_time_bins
+    from lifresponse.networks.encoding import Presentation, input_spikes
+    from lifresponse.networks.evaluation import Evaluator
+    from lifresponse.networks.topology import fan_outs, network_connections
+    from lifresponse.splits import evaluation_digits, first
 
-    total = max(cum for (_, _, _, cum, _) in stats.values())
-    encode = get("encoding.py:input_spikes", "step_kernel.py:_arrivals", "blocks.py:input_events")
-    simulate = get("step_kernel.py:simulate") - get("step_kernel.py:_arrivals")
-    evaluate = get("evaluation.py:add", "evaluation.py:result")
-    write = get("run_file.py:add", "run_file.py:finish", "partial_run.py:keep",
-                "partial_run.py:remove")
-    load = get("splits.py:evaluation_digits")
-    command = get("workflow.py:deploy")
-    deploy = get("deployment.py:deploy")
-    return {"start and finish (Python, imports, output)": total - command, "load": load,
-            "network and checks": command - deploy - load, "encode": encode,
-            "simulate": simulate, "evaluate": evaluate, "write": write,
-            "rest of the deployment": deploy - encode - simulate - evaluate - write,
-            "total": total}
+    network = network_file.read(SMALL)
+    split = {}
+    start = time.perf_counter()
+    digits = first(evaluation_digits(args.data, network.provenance), args.images)
+    split["load"] = time.perf_counter() - start
+    pixels = check_images(digits, network)
+    presentation = Presentation(300.0, 0.0, network.timestep)
+    firsts = range(0, args.images, 100)
+    start = time.perf_counter()
+    inputs = [input_spikes(pixels[f:f + 100], presentation, network, f, 1) for f in firsts]
+    split["encode"] = time.perf_counter() - start
+    compiled = CompiledNetwork(network, "float64", network_connections(network))
+    start = time.perf_counter()
+    for spikes in inputs:
+        compiled.simulate(spikes.images, len(spikes.counts), presentation, 2)
+    split["simulate"] = time.perf_counter() - start
+    config = DeployConfig(backend="torch", window=300.0, threads=2, seed=1)
+    presenter = TorchBackend().presenter(network, presentation, config)
+    start = time.perf_counter()
+    blocks = [presenter.present(pixels[f:f + 100], f) for f in firsts]
+    split["present (encode + simulate, as deploy runs them)"] = time.perf_counter() - start
+    time_bins = TIME_BIN_MS * np.arange(1, n_time_bins(300.0) + 1)
+    start = time.perf_counter()
+    evaluator = Evaluator(network, digits.labels, pixels, 300.0, time_bins)
+    for block in blocks:
+        evaluator.add(block)
+    evaluator.result()
+    split["evaluate"] = time.perf_counter() - start
+    start = time.perf_counter()
+    sizes = {i: layer.n_out for i, layer in enumerate(network.layers)}
+    with run_file.RunWriter(work / "split.h5", digits.labels, sizes,
+                            fan_outs(network_connections(network)), pixels.shape[1],
+                            network.layers[-1].n_out, time_bins, 100) as writer:
+        for block in blocks:
+            writer.add(block)
+        writer.finish({"n_images": args.images})
+    split["write"] = time.perf_counter() - start
+    return split
 
 
 def job_memory(args, work: Path) -> tuple[dict, str]:
@@ -165,15 +189,16 @@ def job_nest(args, work: Path) -> tuple[dict, str]:
     base = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     runs = []
     for repeat in range(args.repeats):
-        for policy in ("default", "PASSIVE"):
+        for policy in args.policies.split(","):
             env = base if policy == "default" else {**base, "OMP_WAIT_POLICY": policy}
-            native = measured([sys.executable, "benchmarks/nest_native.py", "--network", SMALL,
-                               "--data", args.data, "--images", str(args.nest_images)], env)
-            numbers = json.loads(native["stdout"].strip().splitlines()[-1])
-            row = {"repeat": repeat, "policy": policy,
-                   "native_s": numbers["build_s"] + numbers["simulate_s"],
-                   "native_spikes": numbers["spikes_per_layer"]}
+            row = {"repeat": repeat, "policy": policy}
             for protocol in ("rest", "continuing"):
+                native = measured([sys.executable, "benchmarks/nest_native.py", "--network",
+                                   SMALL, "--data", args.data, "--images", str(args.nest_images),
+                                   "--protocol", protocol], env)
+                numbers = json.loads(native["stdout"].strip().splitlines()[-1])
+                row[f"native_{protocol}_s"] = numbers["build_s"] + numbers["simulate_s"]
+                row[f"native_{protocol}_spikes"] = numbers["spikes_per_layer"]
                 out = work / f"nest_{repeat}_{policy}_{protocol}.h5"
                 measured(deploy_command(SMALL, args.data, args.nest_images, 300.0, out,
                                         "nest", ("--protocol", protocol)), env)
@@ -186,29 +211,31 @@ def job_nest(args, work: Path) -> tuple[dict, str]:
                 out.unlink()
             runs.append(row)
             print("nest", row, flush=True)
-    lines = [f"{args.nest_images} held-out digits x 300 ms of {SMALL}, 2 threads, each in a "
-             "fresh process; wall including building the network (the deployment's "
-             "`wall_time_s`; the script's build + Simulate), median (range) over "
-             f"{args.repeats} repeats:", "",
-             "| OMP_WAIT_POLICY | NEST-native script (s) | deploy, rest (s) | rest / native | "
-             "deploy, continuing (s) | continuing / native |", "|---|---|---|---|---|---|"]
-    for policy in ("default", "PASSIVE"):
+
+    def cell(values):
+        return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+    lines = [f"{args.nest_images} held-out digits x 300 ms of {SMALL}, 2 threads, each run in a "
+             "fresh process, one after another; wall including building the network (the "
+             "deployment's `wall_time_s`; the script's build + simulation); median (range) over "
+             f"{args.repeats} repeats of the ratio within a repeat:", "",
+             "| OMP_WAIT_POLICY | protocol | NEST-native script (s) | lifresponse deploy (s) | "
+             "deploy / native |", "|---|---|---|---|---|"]
+    for policy in args.policies.split(","):
         rows = [r for r in runs if r["policy"] == policy]
-
-        def cell(values):
-            return (f"{statistics.median(values):.2f} ({min(values):.2f}-"
-                    f"{max(values):.2f})")
-
-        lines.append(f"| {policy} | {cell([r['native_s'] for r in rows])} | "
-                     f"{cell([r['rest_s'] for r in rows])} | "
-                     f"{cell([r['rest_s'] / r['native_s'] for r in rows])} | "
-                     f"{cell([r['continuing_s'] for r in rows])} | "
-                     f"{cell([r['continuing_s'] / r['native_s'] for r in rows])} |")
-    same = all(r["native_spikes"] == r["continuing_spikes"] for r in runs)
-    lines += ["", f"Spikes per layer of the native script and of `deploy --protocol "
-              f"continuing` identical in every run: {same} "
-              f"({runs[0]['native_spikes']})."]
-    return {"images": args.nest_images, "runs": runs, "native_equals_continuing": same}, \
+        for protocol in ("rest", "continuing"):
+            lines.append(f"| {policy} | {protocol} | "
+                         f"{cell([r[f'native_{protocol}_s'] for r in rows])} | "
+                         f"{cell([r[f'{protocol}_s'] for r in rows])} | "
+                         f"{cell([r[f'{protocol}_s'] / r[f'native_{protocol}_s'] for r in rows])}"
+                         " |")
+    same = {protocol: all(r[f"native_{protocol}_spikes"] == r[f"{protocol}_spikes"]
+                          for r in runs) for protocol in ("rest", "continuing")}
+    lines += ["", "Spikes per layer of the native script and of `lifresponse deploy`, same "
+              f"protocol, identical in every run: rest {same['rest']} "
+              f"({runs[0]['native_rest_spikes']}), continuing {same['continuing']} "
+              f"({runs[0]['native_continuing_spikes']})."]
+    return {"images": args.nest_images, "runs": runs, "identical_spikes": same}, \
         "\n".join(lines)
 
 
@@ -224,12 +251,18 @@ network = network_file.read({network!r})
 digits = first(evaluation_digits(data, network.provenance), images)
 pixels = np.asarray(digits.images, float).reshape(images, -1)
 from peers import PEERS
+def status(key):
+    return [int(line.split()[1]) for line in open('/proc/self/status')
+            if line.startswith(key)][0] / 1024
+loaded = status('VmRSS')
+open('/proc/self/clear_refs', 'w').write('5')  # peak := now: loading MNIST is not the peer's
 simulate = PEERS[peer](network, dtype)
 start = time.perf_counter()
 spikes = simulate(pixels, Presentation(300.0, 0.0, network.timestep))
 wall = time.perf_counter() - start
 gpu = sys.modules.get("torch") is not None and sys.modules["torch"].cuda.is_available()
 print(json.dumps({{"wall_s": wall, "output_spikes": int(spikes),
+                  "above_loaded_mb": status('VmHWM') - loaded,
                   "gpu_peak_mb": sys.modules["torch"].cuda.max_memory_allocated() / 2**20
                   if gpu else None}}))
 """
@@ -256,21 +289,26 @@ def job_peers(args, work: Path) -> tuple[dict, str]:
             row = {"repeat": repeat, "peer": peer, "dtype": dtype, "images": images,
                    "images_per_s": images / numbers["wall_s"],
                    "peak_rss_mb": result["peak_rss_mb"], "gpu_peak_mb": numbers["gpu_peak_mb"],
+                   "above_loaded_mb": numbers["above_loaded_mb"],
                    "output_spikes": numbers["output_spikes"]}
             runs.append(row)
             print("peers", row, flush=True)
     lines = [f"{SMALL} (6c5-2s-12c5-2s-10fc), 300 ms, the same input spikes (seed 1) in every "
              "simulator, 2 threads, each in a fresh process; images per second of encoding "
              "and simulation (imports and loading the digits not timed), median (range) of "
-             f"{args.repeats}; peak memory of the whole process:", "",
-             "| simulator | dtype | images | images/s | peak memory (MB) | GPU memory (MB) |",
-             "|---|---|---|---|---|---|"]
+             f"{args.repeats}; memory: the process's peak from the moment the digits were "
+             "loaded (its peak is reset there: loading MNIST's 60,000 digits would set it for "
+             "all), and that peak above the process's size at that moment (the peer's own "
+             "imports, network and simulation):", "",
+             "| simulator | dtype | images | images/s | peak after loading (MB) | above loaded "
+             "digits (MB) | GPU memory (MB) |", "|---|---|---|---|---|---|---|"]
     for peer, dtype, images in peers:
         rows = [r for r in runs if r["peer"] == peer and r["dtype"] == dtype]
         rates = [r["images_per_s"] for r in rows]
         lines.append(f"| {peer} | {dtype} | {images} | {statistics.median(rates):.1f} "
                      f"({min(rates):.1f}-{max(rates):.1f}) | "
                      f"{statistics.median(r['peak_rss_mb'] for r in rows):.0f} | "
+                     f"{statistics.median(r['above_loaded_mb'] for r in rows):.0f} | "
                      + (f"{max(r['gpu_peak_mb'] for r in rows):.0f} |" if rows[0]["gpu_peak_mb"]
                         else "- |"))
     if args.gpu:
@@ -332,6 +370,8 @@ def main() -> None:
     parser.add_argument("--slow-images", type=int, default=300,
                         help="peers: images for the torch operations and snnTorch")
     parser.add_argument("--nest-images", type=int, default=100)
+    parser.add_argument("--policies", default="default,PASSIVE",
+                        help="nest: OMP_WAIT_POLICY values to run under ('default': unset)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--training-digits", type=int, default=500,
                         help="peers --gpu: digits of the spike-training epoch")

@@ -5,8 +5,9 @@ with 2 threads ran 3.6x slower and torch 3.1x (a fair share would be 2x), becaus
 threads spin while they wait for one another and the spinning fights the other process for the
 cores; with ``OMP_WAIT_POLICY=PASSIVE`` (waiting threads sleep) the same runs were 1.70x and
 1.26x slower. But alone, where a simulation should run, passive waiting costs NEST a thread
-wake-up at each of its per-step barriers: the deployed MNIST network's simulation took 1.47x
-as long with it (``benchmarks/results/fast_path.md``), and a training epoch 1.54x. So
+wake-up at each of its per-step barriers: a plain PyNEST script of the deployed MNIST network
+took 1.50x as long with it, ``lifresponse deploy`` 1.3-1.4x
+(``benchmarks/results/fast_path_nest.md``), and a training epoch 1.54x. So
 lifresponse no longer sets it (it did until wave 3): set ``OMP_WAIT_POLICY=PASSIVE`` yourself
 where the cores are shared. The torch backend's CPU loop (Numba, Python threads) has no OpenMP.
 """

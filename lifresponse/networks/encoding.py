@@ -77,7 +77,7 @@ class InputSpikes:
     Attributes
     ----------
     image : numpy.ndarray
-        Index of each spike's image within the run (0 = the run's first image).
+        Index of each spike's image within the run (0 = the run's first image), in order.
     step : numpy.ndarray
         Step of the window, 1..steps: the spike is at ``image_start + step * timestep``.
     neuron : numpy.ndarray
@@ -92,9 +92,10 @@ class InputSpikes:
     counts: np.ndarray
 
     def images(self, lo: int, hi: int) -> InputSpikes:
-        """The spikes of images ``lo`` ... ``hi - 1``, numbered from 0."""
-        keep = (self.image >= lo) & (self.image < hi)
-        return InputSpikes(self.image[keep] - lo, self.step[keep], self.neuron[keep],
+        """The spikes of images ``lo`` ... ``hi - 1``, numbered from 0 (the spikes are in image
+        order, as the encoders draw them)."""
+        a, b = np.searchsorted(self.image, [lo, hi])
+        return InputSpikes(self.image[a:b] - lo, self.step[a:b], self.neuron[a:b],
                            self.counts[lo:hi])
 
 

@@ -88,7 +88,9 @@ class CompiledNetwork:
         # an IF_curr_delta layer adds its arrivals to V (into_v 1) and has no current terms
         delta = np.array([layer.cell == "IF_curr_delta" for layer in layers])
         self.into_v = delta.astype(real)
-        self.refractory_steps = np.array([p.refractory_steps for p in propagators], np.int64)
+        # refractory counters are whole numbers in the real dtype (exact), so that every
+        # select of the neuron update is of one width (float32 vectorises twice as wide)
+        self.refractory_steps = np.array([p.refractory_steps for p in propagators], real)
         self.constants = np.array([[p.P22, 0.0 if d else p.P21ex, 0.0 if d else p.P21in,
                                     p.P11ex, p.P11in, p.theta, p.v_reset]
                                    for p, d in zip(propagators, delta, strict=True)], dtype=real)
@@ -253,7 +255,8 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
     i_ex = np.zeros_like(drive)
     i_in = np.zeros_like(drive)
     arriving = np.concatenate((v, v))  # layer i: excitatory, then inhibitory, from 2 first[i]
-    refractory = np.zeros(n_neurons, np.int32)
+    refractory = np.zeros_like(drive)  # steps left, whole numbers in the real dtype
+    zero, one = drive.dtype.type(0), drive.dtype.type(1)
     widest = np.max(first[1:] - first[:-1])
     flag = np.zeros(widest + 8 - widest % 8, np.uint8)  # one layer's spikes of the step
     words = flag.view(np.uint64)  # read eight flags at a time: most are zero
@@ -288,7 +291,7 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                 _update(v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
                         refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
                         c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET], into_v[i],
-                        refractory_steps[i])
+                        refractory_steps[i], zero, one)
                 m = 0
                 for w in range((n + 7) // 8):
                     if words[w] != 0:
@@ -316,7 +319,7 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
 
 @njit(cache=True, nogil=True, inline="always")
 def _update(v, i_ex, i_in, ex, inh, refractory, flag, drive, p22, p21ex, p21in, p11ex, p11in,
-            theta, v_reset, into_v, refractory_steps):
+            theta, v_reset, into_v, refractory_steps, zero, one):
     """One step of a layer's neurons (module docstring of neuron_step: the equations); ``ex``
     and ``inh``, what arrived, are read and cleared. No branches, so that LLVM vectorises the
     loop: refractory and spiking neurons are chosen by selects; an ``IF_curr_delta`` layer adds
@@ -325,12 +328,12 @@ def _update(v, i_ex, i_in, ex, inh, refractory, flag, drive, p22, p21ex, p21in, 
         old = v[j]
         after = (((old * p22 + i_ex[j] * p21ex) + i_in[j] * p21in) + drive[j]) + ex[j] * into_v
         r = refractory[j]
-        after = old if r > 0 else after
+        after = old if r > zero else after
         i_ex[j] = i_ex[j] * p11ex + ex[j]
         i_in[j] = i_in[j] * p11in + inh[j]
         spike = after >= theta
         v[j] = v_reset if spike else after
-        refractory[j] = refractory_steps if spike else (r - 1 if r > 0 else 0)
+        refractory[j] = refractory_steps if spike else (r - one if r > zero else zero)
         flag[j] = spike
         ex[j] = 0
         inh[j] = 0

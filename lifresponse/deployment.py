@@ -265,29 +265,10 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
                 evaluator.add(block)
                 info = block.info
                 bar.update(block.n_images if block.first not in done else 0)
-            wall = time.perf_counter() - start
-            virtual = info["virtual"]
-            attrs = {
-                "network_file": str(network_path) if network_path else "(in memory)",
-                "network_sha256": token if network_path else "",
-                "architecture": network.architecture, "activation": network.activation,
-                "backend": config.backend, "backend_version": info["version"],
-                "lifresponse_version": lifresponse.__version__,
-                "timestep_ms": network.timestep, "window_ms": config.window,
-                "gap_ms": config.gap, "protocol": protocol, "settle_ms": settle,
-                "input_rate_hz": network.input_rate, "tau_syn_ms": network.tau_syn,
-                "seed": config.seed, "threads": config.threads, "n_images": n_images,
-                "spike_precision": backend.spike_precision, "spikes_returned": not virtual,
-                "note": VIRTUAL_BOARD_NOTE if virtual else "", "wall_time_s": wall,
-                "blocks_resumed": len(done), "block_images": size,
-                "workers": config.workers if config.scheduler is None else "scheduler",
-                "data": digits.source,
-                "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
-                "recorded_layers": list(recorded), "connectors": info["connectors"],
-                "spinnaker_energy_report": info["energy_report"],
-                **{k: info[k] for k in ("device", "dtype", "batch", "step_loop") if k in info},
-            }
-            if not virtual:
+            attrs = _run_attrs(network, network_path, token, digits, config, backend, protocol,
+                               settle, size, len(done), connections, list(recorded), info,
+                               time.perf_counter() - start)
+            if not info["virtual"]:
                 attrs["evaluation"] = evaluator.result().summary()
             record = writer.finish(attrs)
     except BaseException:
@@ -316,6 +297,32 @@ def _present(backend, network, token, presentation, config, todo):
             yield presenter.present(chunk, first)
     finally:
         presenter.close()
+
+
+def _run_attrs(network, network_path, token: str, digits: Digits, config: DeployConfig,
+               backend, protocol: str, settle: float, size: int, resumed: int, connections,
+               recorded: list, info: dict, wall: float) -> dict:
+    """What ``run.h5`` records of the run besides its counts and evaluation."""
+    virtual = info["virtual"]
+    return {
+        "network_file": str(network_path) if network_path else "(in memory)",
+        "network_sha256": token if network_path else "",
+        "architecture": network.architecture, "activation": network.activation,
+        "backend": config.backend, "backend_version": info["version"],
+        "lifresponse_version": lifresponse.__version__, "timestep_ms": network.timestep,
+        "window_ms": config.window, "gap_ms": config.gap, "protocol": protocol,
+        "settle_ms": settle, "input_rate_hz": network.input_rate,
+        "tau_syn_ms": network.tau_syn, "seed": config.seed, "threads": config.threads,
+        "n_images": len(digits.labels), "spike_precision": backend.spike_precision,
+        "spikes_returned": not virtual, "note": VIRTUAL_BOARD_NOTE if virtual else "",
+        "wall_time_s": wall, "blocks_resumed": resumed, "block_images": size,
+        "workers": config.workers if config.scheduler is None else "scheduler",
+        "data": digits.source,
+        "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
+        "recorded_layers": recorded, "connectors": info["connectors"],
+        "spinnaker_energy_report": info["energy_report"],
+        **{k: info[k] for k in ("device", "dtype", "batch", "step_loop") if k in info},
+    }
 
 
 def _one_ahead(blocks):

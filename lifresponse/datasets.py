@@ -222,10 +222,12 @@ def _checked(images: np.ndarray, labels: np.ndarray, source: str) -> Digits:
                               f"{labels.min()}..{labels.max()})")
     labels = labels.astype(np.int64)
     if images.dtype.kind in "iub":
-        if images.size and (images.min() < 0 or images.max() > 255):
+        if images.dtype != np.uint8 and images.size and (images.min() < 0
+                                                         or images.max() > 255):
             raise FileFormatError(f"{source}: integer pixels must be 8-bit, 0-255 (got "
                                   f"{images.min()}..{images.max()})")
-        pixels = images.astype(np.float32) / 255.0
+        # one pass, in float32 as astype(float32) / 255 computes it (the same values)
+        pixels = np.divide(images, np.float32(255.0), dtype=np.float32)
     elif images.dtype.kind == "f":
         pixels = images.astype(np.float32)
         if pixels.size and not (np.all(np.isfinite(pixels)) and pixels.min() >= 0

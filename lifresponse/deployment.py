@@ -153,13 +153,14 @@ def check_size(network: network_file.Network, n_images: int, config: DeployConfi
             "than a day); make it smaller or confirm it (--yes)")
 
 
-def check_images(digits: Digits, network: network_file.Network) -> np.ndarray:
+def check_images(digits: Digits, network: network_file.Network, dtype=float) -> np.ndarray:
     """Flattened pixels, after checking their shape, range and labels against the network.
 
     Images of (height, width) fit a network whose input is one map of that size; otherwise
-    their (channels, height, width) must be its input shape.
+    their (channels, height, width) must be its input shape. ``dtype`` None keeps the digits'
+    own (no copy: a deployment converts block by block).
     """
-    pixels = np.asarray(digits.images, dtype=float)
+    pixels = np.asarray(digits.images, dtype=dtype)
     shape, wanted = tuple(pixels.shape[1:]), tuple(network.input_shape)
     if shape != wanted and (1, *shape) != wanted:
         raise ParameterError("images", f"{digits.source}: images of shape {shape} do not fit the "
@@ -204,7 +205,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     network_path = None
     if not isinstance(network, network_file.Network):
         network_path, network = Path(network), network_file.read(network)
-    pixels = check_images(digits, network)
+    pixels = check_images(digits, network, dtype=None)  # float64 block by block (_present)
     for name, value in (("window", config.window), ("gap", config.gap)):
         steps = value / network.timestep
         if abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
@@ -294,7 +295,7 @@ def _present(backend, network, token, presentation, config, todo):
     presenter = backend.presenter(network, presentation, config)
     try:
         for first, chunk in todo:
-            yield presenter.present(chunk, first)
+            yield presenter.present(np.asarray(chunk, dtype=float), first)
     finally:
         presenter.close()
 
@@ -367,7 +368,9 @@ def _one_ahead(blocks):
 def _settings(token: str, digits: Digits, pixels: np.ndarray, config: DeployConfig,
               protocol: str, size: int) -> dict:
     """What changes a run's counts, to check a resumed run against (JSON-able)."""
-    seen = hashlib.sha256(np.ascontiguousarray(pixels).tobytes())
+    seen = hashlib.sha256()  # of the float64 pixels, a block at a time
+    for first in range(0, len(pixels), 1000):
+        seen.update(np.ascontiguousarray(pixels[first:first + 1000], dtype=np.float64).tobytes())
     seen.update(np.asarray(digits.labels, np.int64).tobytes())
     return {"network_sha256": token, "digits_sha256": seen.hexdigest(),
             "n_images": len(pixels), "backend": config.backend, "window_ms": config.window,

@@ -22,6 +22,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 
+import numpy as np
+
 from lifresponse.errors import BackendError, ParameterError
 
 RETRIES = 3  # a task is tried again this many times when its worker is lost
@@ -106,4 +108,4 @@ def present_block(network, token: str, backend_name: str, presentation, config, 
         _PRESENTERS.clear()
         presenter = _PRESENTERS[key] = backends.get(backend_name).presenter(
             network, presentation, config)
-    return presenter.present(pixels, first)
+    return presenter.present(np.asarray(pixels, dtype=float), first)

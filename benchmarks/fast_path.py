@@ -44,18 +44,22 @@ from pathlib import Path
 
 from provenance import write_result
 
+from lifresponse.networks import run_file
+
 SMALL = "benchmarks/results/networks/small-ns-limit200-tuned.h5"
 LARGE = "benchmarks/results/networks/large-ns-aug1-60ep-seed1-tuned.h5"
 
 
 def measured(command: list[str], env: dict | None = None) -> dict:
     """``command`` in a child process: wall (s) and the child's own peak memory (MB)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    out, err = process.stdout.read().decode(), process.stderr.read().decode()
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()  # output to files: a full pipe would stall the child
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read().decode(), stderr.read().decode()
     if status != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{err[-2000:]}")
     return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "stdout": out}
@@ -69,8 +73,6 @@ def deploy_command(network: str, data: str, images: int, window: float, out: Pat
 
 
 def run_wall(path: Path) -> float:
-    from lifresponse.networks import run_file
-
     return float(run_file.read(path).attrs["wall_time_s"])
 
 
@@ -146,7 +148,7 @@ def component_split(args, work: Path) -> dict:
     from lifresponse.backends.torch.backend import TorchBackend
     from lifresponse.backends.torch.step_kernel import CompiledNetwork
     from lifresponse.deployment import DeployConfig, check_images
-    from lifresponse.networks import network_file, run_file
+    from lifresponse.networks import network_file
     from lifresponse.networks.blocks import TIME_BIN_MS, n_time_bins
     from lifresponse.networks.encoding import Presentation, input_spikes
     from lifresponse.networks.evaluation import Evaluator
@@ -232,8 +234,6 @@ def job_nest(args, work: Path) -> tuple[dict, str]:
                 out = work / f"nest_{repeat}_{policy}_{protocol}.h5"
                 measured(deploy_command(SMALL, args.data, args.nest_images, 300.0, out,
                                         "nest", ("--protocol", protocol)), env)
-                from lifresponse.networks import run_file
-
                 run = run_file.read(out)
                 row[f"{protocol}_s"] = float(run.attrs["wall_time_s"])
                 row[f"{protocol}_spikes"] = [int(run.layer_counts[i].sum())
@@ -270,7 +270,7 @@ def job_nest(args, work: Path) -> tuple[dict, str]:
 
 
 PEER = """
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
 sys.path[:0] = ['.', 'benchmarks']
 from lifresponse.networks import network_file

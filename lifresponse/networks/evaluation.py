@@ -13,7 +13,8 @@ from lifresponse.networks.topology import network_connections
 
 FIG12_IMAGES = 10
 PREDICTION_IMAGES = 100  # images whose rates are predicted: predicting every digit's took as
-# long as simulating it (19 s for 10,000 digits of 6c5-2s-12c5-2s-10fc here, against 21 s)
+# long as simulating it (19 s for 10,000 digits of 6c5-2s-12c5-2s-10fc against 21 s, in a
+# development profile here, not a kept result)
 PREDICTORS = ("noisy-softplus", "relu", "softplus")
 
 

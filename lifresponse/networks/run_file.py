@@ -45,7 +45,8 @@ _JSON_ATTRS = ("evaluation", "recorded_layers")
 VERSION = 1
 # counts are mostly zeros: gzip level 1 after HDF5's byte shuffle gave files smaller than gzip's
 # default level 4, in half its time (10,000 digits, every layer of 6c5-2s-12c5-2s-10fc: 26 MB
-# in 1.0 s against 30 MB in 1.9 s here); both filters come with every HDF5 library
+# in 1.0 s against 30 MB in 1.9 s, a development measurement here, not a kept result); both
+# filters come with every HDF5 library
 COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 
 
@@ -180,18 +181,11 @@ class RunWriter:
         f["labels"] = np.asarray(labels, np.int64)
         rows = max(1, min(block_images, n))
         for index, size in layer_sizes.items():
-            f.create_dataset(f"layers/{index}/counts", (n, size), np.uint16,
-                             chunks=(rows, size) if n * size else None,
-                             **(COMPRESSION if n * size else {}))
+            _per_image(f, f"layers/{index}/counts", (n, size), np.uint16, rows)
         for index, fan in fan_out.items():
             f["input/fan_out" if index == -1 else f"layers/{index}/fan_out"] = fan
-        f.create_dataset("input/counts", (n, n_inputs), np.uint16,
-                         chunks=(rows, n_inputs) if n * n_inputs else None,
-                         **(COMPRESSION if n * n_inputs else {}))
-        n_bins = len(time_bins_ms)
-        f.create_dataset("output_counts_by_time", (n, n_bins, n_out), np.uint32,
-                         chunks=(rows, n_bins, n_out) if n * n_bins * n_out else None,
-                         **(COMPRESSION if n * n_bins * n_out else {}))
+        _per_image(f, "input/counts", (n, n_inputs), np.uint16, rows)
+        _per_image(f, "output_counts_by_time", (n, len(time_bins_ms), n_out), np.uint32, rows)
         f["time_bins_ms"] = time_bins_ms
         self.events = {}
 
@@ -233,6 +227,15 @@ class RunWriter:
         self.file.close()
         if self.path is not None:
             self.tmp.unlink(missing_ok=True)
+
+
+def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> None:
+    """An empty per-image dataset in chunks of ``rows`` images, compressed (an empty one can
+    have neither)."""
+    if np.prod(shape):
+        f.create_dataset(name, shape, dtype, chunks=(rows, *shape[1:]), **COMPRESSION)
+    else:
+        f.create_dataset(name, shape, dtype)
 
 
 def write(record: RunRecord, path) -> None:

@@ -54,7 +54,8 @@ class NestBackend(PyNNBackend):
 
     def setup_options(self, timestep: float, threads: int, seed: int) -> dict:
         """Every delay is one step, so the longest may be short: PyNN's default of 10 ms made
-        each step cost more (3.8-4.0 s against 2.7-3.6 s for 50 images x 300 ms here); NEST
+        each step cost more (3.8-4.0 s against 2.7-3.6 s for 50 images x 300 ms, two development
+        runs here, not a kept result); NEST
         refuses less than its synapses' default delay, 1 ms."""
         return {"timestep": float(timestep), "min_delay": float(timestep),
                 "max_delay": max(float(timestep), 1.0),
@@ -72,7 +73,7 @@ class NestBackend(PyNNBackend):
 
         After PyNN's first run (which connects its devices and starts its clock), NEST is
         called directly: PyNN's ``run_until`` reads NEST's kernel status about ten times per
-        call, 0.4 s of a 100-image deployment here (two runs per image).
+        call, 0.4 s of a 100-image deployment (two runs per image) in a development profile here.
         """
         if not self.sim.simulator.state.running:
             self.sim.run_until(float(time) - self.sim.get_time_step())

@@ -76,7 +76,7 @@ def per_image_with_reset(digits, threads: int, seed: int, pynn_api: bool) -> flo
         for index, pixels in enumerate(digits.images.reshape(len(digits), -1)):
             inputs = poisson_inputs(pixels[None], presentation, network.input_rate, index, seed)
             trains = spike_trains(inputs, presentation, 0, pixels.size)
-            built.inputs.set(spike_times=backend.spike_times(trains))
+            backend.set_input_times(built.inputs, trains)
             sim.run(presentation.start + WINDOW)
             if pynn_api:
                 for layer in built.layers:

@@ -148,14 +148,55 @@ class NestBackend(PyNNBackend):
                      syn_spec={"weight": (NEST_PA_PER_NA * np.asarray(weights, float)).tolist(),
                                "delay": float(nest.resolution)})
 
-    def spike_times(self, trains) -> list:
-        """PyNN ``Sequence`` objects, which PyNN's NEST backend takes without converting."""
-        from pyNN.parameters import Sequence
+    def input_sources(self, n_inputs: int, trains=None):
+        """``n_inputs`` NEST ``spike_generator`` nodes, which :meth:`connect_list` connects
+        straight to the first layer (:class:`SpikeGenerators`)."""
+        return SpikeGenerators(n_inputs, trains)
 
-        return [Sequence(np.asarray(t, dtype=float)) for t in trains]
+    def set_input_times(self, inputs, trains) -> None:
+        inputs.set_times(trains)
 
     def spike_recorder(self, cells):
         return NestSpikeRecorder(cells)
+
+
+class SpikeGenerators:
+    """The input sources on NEST: one ``spike_generator`` per input, each connected straight to
+    its targets, where PyNN's ``SpikeSourceArray`` relays every spike through a parrot neuron
+    (``uses_parrot`` in ``pyNN/nest/standardmodels/cells.py``) one step later, its times moved
+    a step earlier to make up for it.
+
+    A spike at ``t`` (ms, on the grid) reaches a target after the connection's one-step delay,
+    as it does through PyNN's relay.
+
+    Parameters
+    ----------
+    size : int
+        Number of sources.
+    trains : list of numpy.ndarray, optional
+        Spike times (ms) of each source; None: no spikes yet.
+    """
+
+    def __init__(self, size: int, trains=None):
+        import nest
+
+        self.size = int(size)
+        self.node_collection = nest.Create("spike_generator", self.size)
+        self.all_cells = np.asarray(self.node_collection.tolist(), dtype=np.int64)
+        if trains is not None:
+            self.set_times(trains)
+
+    def set_times(self, trains) -> None:
+        """Replace every source's spike times (ms) through the kernel call (as
+        :func:`_set_all`). Times are rounded to a microsecond: a time a rounding error off its
+        grid point (``0.2 + 3 * 0.1``) is refused otherwise."""
+        from nest.ll_api import nestkernel
+
+        if len(trains) != self.size:
+            raise ValueError(f"{len(trains)} spike trains for {self.size} input sources")
+        nestkernel.llapi_set_nc_status(
+            self.node_collection._datum,
+            [{"spike_times": np.round(np.asarray(t, dtype=float), 6)} for t in trains])
 
 
 def _set_all(population, values: dict) -> None:

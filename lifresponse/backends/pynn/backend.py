@@ -224,6 +224,17 @@ class PyNNBackend:
         takes."""
         return [np.asarray(t, dtype=float).tolist() for t in trains]
 
+    def input_sources(self, n_inputs: int, trains=None):
+        """The input population: ``n_inputs`` ``SpikeSourceArray`` sources, each firing at its
+        train of ``trains`` (spike times, ms; None: no spikes yet)."""
+        times = [] if trains is None else self.spike_times(trains)
+        return self.sim.Population(n_inputs, self.sim.SpikeSourceArray(spike_times=times),
+                                   label="input")
+
+    def set_input_times(self, inputs, trains) -> None:
+        """Give the sources of :meth:`input_sources` new spike times (ms), one train each."""
+        inputs.set(spike_times=self.spike_times(trains))
+
     def spike_recorder(self, cells):
         """A recorder of every spike of ``cells`` (:class:`PyNNSpikeRecorder`)."""
         return PyNNSpikeRecorder(cells)

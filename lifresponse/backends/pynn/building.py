@@ -4,7 +4,8 @@ Every layer is a population of its cell type (``IF_curr_exp``, or ``IF_curr_delt
 neuron parameters, a bias added to each neuron's ``i_offset``; every layer's synapses are split by
 sign into an excitatory and an inhibitory projection (sPyNNaker accepts one sign per projection)
 built from connection lists (the backend's ``connect_list``), with a delay of one timestep. The
-input is a ``SpikeSourceArray`` population whose spike times are set block by block.
+input is the backend's population of spike sources (PyNN's ``SpikeSourceArray``; on NEST its
+own ``spike_generator`` nodes), whose spike times are set block by block.
 
 A backend with connectors of its own builds the network with them where it can
 (sPyNNaker: one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``
@@ -30,8 +31,8 @@ class BuiltNetwork:
 
     Attributes
     ----------
-    inputs : Population
-        ``SpikeSourceArray``, one source per input pixel.
+    inputs : Population or lifresponse.backends.nest.backend.SpikeGenerators
+        The backend's :meth:`input_sources`, one source per input pixel.
     layers : list of Population or MapLayer
         One population per network layer (one per map with native connectors).
     recorders : dict
@@ -85,7 +86,7 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
         n_synapses = sum(int(np.count_nonzero(c.weight)) for c in connections)
         return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses,
                             "native")
-    inputs = sim.Population(n_inputs, sim.SpikeSourceArray(spike_times=times), label="input")
+    inputs = backend.input_sources(n_inputs, input_spike_times)
     layers, recorders, previous = [], {}, inputs
     delay = sim.get_time_step()
     n_synapses = 0

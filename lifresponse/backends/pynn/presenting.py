@@ -61,7 +61,7 @@ class PyNNPresenter:
                                    self.config.connectors)
             else:  # one step before the block: NEST drops spikes under two steps ahead
                 backend.run_to(float(presentation.image_start(self.slots)) - h)
-                self.built.inputs.set(spike_times=backend.spike_times(trains))
+                backend.set_input_times(self.built.inputs, trains)
         built = self.built
         info = {"connectors": built.connectors, "version": backend.version()}
         block = empty_block(first, n_images, n_inputs,

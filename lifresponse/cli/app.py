@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import errno
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -144,15 +145,40 @@ def _failure(exc: BaseException) -> str:
             "the command keeps it (<out>.partial, <out>.ckpt) for --resume")
 
 
+OUTPUTS = ("out", "csv", "dir", "plot")  # every command's output options; the rest read
+
+
+def _refuse_inputs_as_outputs(args) -> None:
+    """No output may be one of the command's input files, with or without --force: every
+    path-valued option or argument other than :data:`OUTPUTS` is an input."""
+    from lifresponse.errors import ParameterError
+
+    inputs = {name: value for name, value in vars(args).items()
+              if name not in OUTPUTS and isinstance(value, Path) and value.exists()}
+    for name in OUTPUTS:
+        value = getattr(args, name, None)
+        if value is None or not Path(value).exists():
+            continue
+        for source, path in inputs.items():
+            if os.path.samefile(value, path):
+                flag = "--" + source.replace("_", "-")
+                flags = getattr(getattr(args, "parser", None), "flags", set())
+                what = flag if flag in flags else source.replace("_", " ")
+                raise ParameterError(name, f"{value} is also the input {what} ({path}); an "
+                                     "input is never replaced, not even with --force: choose "
+                                     "another output")
+
+
 def _check_outputs(args) -> None:
     """Every command's output paths, before any work: --out (a file, or the folder of a
-    report), --csv, --plot (also its format) and --dir must be writable, and an existing
-    output is not overwritten without --force. (Commands whose library call checks its own
-    --out, e.g. deploy and train, are not checked twice.)"""
+    report), --csv, --plot (also its format) and --dir must be writable, never one of the
+    command's inputs, and an existing output is not overwritten without --force. (Commands
+    whose library call checks its own --out, e.g. deploy and train, are not checked twice.)"""
     from lifresponse.errors import ParameterError
     from lifresponse.paths import check_writable
     from lifresponse.plotting import check_figure_path
 
+    _refuse_inputs_as_outputs(args)
     force = getattr(args, "force", False)
     for name in ("out", "csv", "dir"):
         value = getattr(args, name, None)

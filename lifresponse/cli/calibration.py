@@ -11,6 +11,7 @@ from lifresponse.cli.options import (
     NEURON_HELP,
     add_force_option,
     add_worker_options,
+    output_file,
 )
 
 
@@ -33,8 +34,8 @@ def add_response(commands) -> None:
                         help="noise sampling interval in ms (defines sigma of eq. 7)")
     parser.add_argument("--k", type=float, default=0.30, help="Noisy Softplus k")
     parser.add_argument("--S", type=float, default=201.0, help="Noisy Softplus scale S in Hz/nA")
-    parser.add_argument("--csv", type=Path, help="write every curve to this CSV file")
-    parser.add_argument("--plot", type=Path, help="write the figure here (.png or .svg)")
+    parser.add_argument("--csv", type=output_file, help="write every curve to this CSV file")
+    parser.add_argument("--plot", type=output_file, help="write the figure here (.png or .svg)")
     add_force_option(parser)
     parser.set_defaults(run=_run_response, parser=parser)
 
@@ -99,7 +100,7 @@ def add_calibrate(commands) -> None:
     parser.add_argument("--max-cells", type=int, default=4000,
                         help="most neurons in one simulation run (bounds memory)")
     add_worker_options(parser, "chunks")
-    parser.add_argument("--out", type=Path, default=Path("rates.h5"), help="results file")
+    parser.add_argument("--out", type=output_file, default=Path("rates.h5"), help="results file")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted sweep from <out>.partial")
     parser.add_argument("--yes", action="store_true",
@@ -145,9 +146,9 @@ def add_fit(commands) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("rates", type=Path, help="results file of 'lifresponse calibrate'")
-    parser.add_argument("--out", type=Path, default=Path("calibration.json"),
+    parser.add_argument("--out", type=output_file, default=Path("calibration.json"),
                         help="where to write the calibration")
-    parser.add_argument("--plot", type=Path,
+    parser.add_argument("--plot", type=output_file,
                         help="write the fit figure here, with _rates and _residuals beside it "
                              "(PNG and SVG)")
     parser.add_argument("--partial", action="store_true",

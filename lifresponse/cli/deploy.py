@@ -14,6 +14,7 @@ from lifresponse.cli.options import (
     add_data_options,
     add_force_option,
     add_worker_options,
+    output_file,
 )
 from lifresponse.cores import available_cores
 
@@ -64,10 +65,10 @@ def add_deploy(commands) -> None:
                         help="torch only: images simulated at once (memory)")
     add_worker_options(parser, "blocks")
     add_connectors_option(parser)
-    parser.add_argument("--out", type=Path, default=Path("run.h5"), help="run file")
+    parser.add_argument("--out", type=output_file, default=Path("run.h5"), help="run file")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run from the blocks kept in <out>.partial")
-    parser.add_argument("--plot", type=Path, help="accuracy against presentation time (PNG)")
+    parser.add_argument("--plot", type=output_file, help="accuracy against presentation time (PNG)")
     parser.add_argument("--yes", action="store_true",
                         help="run a deployment of more than about a day of simulation here")
     add_force_option(parser)

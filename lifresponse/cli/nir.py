@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lifresponse.cli.options import output_file
+
 
 def add_nir(commands) -> None:
     parser = commands.add_parser(
@@ -22,7 +24,7 @@ def add_nir(commands) -> None:
                      "refused, naming the node."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     to_ours.add_argument("graph", type=Path, help="the .nir file")
-    to_ours.add_argument("--out", type=Path, required=True, help="network file to write")
+    to_ours.add_argument("--out", type=output_file, required=True, help="network file to write")
     to_ours.add_argument("--dt", type=float, metavar="MS",
                          help="read the graph as a discrete-time network with this step (ms); "
                               "snnTorch's exporter assumes 0.1. Without it the graph is read "
@@ -49,7 +51,7 @@ def add_nir(commands) -> None:
                      "the ANN model and the timestep in metadata."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     to_nir.add_argument("network", type=Path)
-    to_nir.add_argument("--out", type=Path, required=True, help=".nir file to write")
+    to_nir.add_argument("--out", type=output_file, required=True, help=".nir file to write")
     to_nir.add_argument("--force", action="store_true", help="overwrite an existing --out")
     to_nir.set_defaults(run=_run_nir_export, parser=to_nir)
     parser.set_defaults(run=lambda args: parser.print_help())

@@ -3,12 +3,25 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 from pathlib import Path
 
 from lifresponse.cores import available_cores
 from lifresponse.training import RATE_LIMIT_HZ
 
 NEURON_HELP = "neuron parameters are Table 1 of the Noisy Softplus papers (see LIFParams)"
+
+
+def output_file(value: str) -> Path:
+    """An ``--out``/``--csv``/``--plot`` file name as argparse reads it: one that ends with a
+    path separator names a folder, and is refused (a ``Path`` would drop the separator and
+    write a file of the folder's name)."""
+    if value.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"{value!r} names a folder; give a file name")
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty file name")
+    return Path(value)
 
 
 def add_force_option(parser) -> None:
@@ -74,7 +87,8 @@ def add_training_options(parser, epochs: int, learning_rate: float = 1e-3) -> No
                         help="add to the inputs and every layer's rates, in training, the "
                              "spike-count noise of a Poisson train read after this time, so "
                              "that the ANN learns what an SNN read after it sees; 0 for none")
-    parser.add_argument("--out", type=Path, default=Path("network.h5"), help="network file")
+    parser.add_argument("--out", type=output_file, default=Path("network.h5"),
+                        help="network file")
     parser.add_argument("--resume", action="store_true",
                         help="continue from <out>.ckpt after an interruption")
     parser.add_argument("--force", action="store_true",

@@ -9,6 +9,7 @@ from pathlib import Path
 from lifresponse.cli.options import (
     add_connectors_option,
     add_force_option,
+    output_file,
 )
 
 
@@ -45,7 +46,8 @@ def add_spinnaker(commands) -> None:
     check.add_argument("network", type=Path)
     check.add_argument("--no-map", action="store_true", help="skip the virtual-board mapping")
     add_connectors_option(check)
-    check.add_argument("--out", type=Path, help="write mapping.json (for 'energy --mapping')")
+    check.add_argument("--out", type=output_file,
+                       help="write mapping.json (for 'energy --mapping')")
     add_force_option(check)
     check.set_defaults(run=_run_spinnaker_check, parser=check, out_checked_here=True)
     parser.set_defaults(run=lambda args: parser.print_help())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 from lifresponse.activations import noisy_softplus
 from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
+from lifresponse.paths import write_atomic
 from lifresponse.response import constant_current_rate, siegert_rate
 
 
@@ -72,14 +74,14 @@ def write_csv(curves: ResponseCurves, path) -> None:
     the folder is created if needed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["std_nA", "mean_nA", "constant_Hz", "siegert_Hz", "noisy_softplus_Hz"])
-        for i, s in enumerate(curves.stds):
-            for j, m in enumerate(curves.means):
-                writer.writerow([f"{s:.6g}", f"{m:.6g}", f"{curves.constant[j]:.6g}",
-                                 f"{curves.siegert[i, j]:.6g}",
-                                 f"{curves.noisy_softplus[i, j]:.6g}"])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["std_nA", "mean_nA", "constant_Hz", "siegert_Hz", "noisy_softplus_Hz"])
+    for i, s in enumerate(curves.stds):
+        for j, m in enumerate(curves.means):
+            writer.writerow([f"{s:.6g}", f"{m:.6g}", f"{curves.constant[j]:.6g}",
+                             f"{curves.siegert[i, j]:.6g}", f"{curves.noisy_softplus[i, j]:.6g}"])
+    write_atomic(path, text.getvalue())
 
 
 def plot_response_curves(curves: ResponseCurves, path) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,8 @@ class Digits:
     Attributes
     ----------
     images : numpy.ndarray
-        Pixels in [0, 1], float32, shape (n, height, width) or (n, channels, height, width).
+        Pixels in [0, 1], float32, shape (n, height, width), (n, channels, height, width), or
+        (n, pixels) for networks with a flat input.
     labels : numpy.ndarray
         Classes from 0, int64, shape (n,).
     source : str
@@ -61,12 +63,12 @@ class Digits:
 
     @property
     def input_shape(self) -> tuple:
-        """(channels, height, width) of one image."""
+        """(channels, height, width) of one image; (pixels,) for flat data."""
         shape = tuple(self.images.shape[1:])
-        return shape if len(shape) == 3 else (1, *shape)
+        return shape if len(shape) != 2 else (1, *shape)
 
     def maps(self) -> np.ndarray:
-        """Images as (n, channels, height, width)."""
+        """Images as (n, channels, height, width), or (n, pixels) for flat data."""
         return self.images.reshape(len(self.images), *self.input_shape)
 
     @property
@@ -155,7 +157,7 @@ def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     try:
         with opener(path, "rb") as handle:
             raw = handle.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise FileFormatError(f"{path}: cannot read ({exc})") from None
     header_size = 4 + 4 * ndim
     if len(raw) < header_size:
@@ -209,17 +211,25 @@ def _load_bundled() -> Digits:
 
 def _checked(images: np.ndarray, labels: np.ndarray, source: str) -> Digits:
     images, labels = np.asarray(images), np.asarray(labels)
-    if images.ndim not in (3, 4) or 0 in images.shape[1:]:
-        raise FileFormatError(f"{source}: images must be n x height x width or n x channels x "
-                              f"height x width (got {images.shape})")
+    if images.ndim not in (2, 3, 4) or 0 in images.shape[1:]:
+        raise FileFormatError(f"{source}: images must be n x height x width, n x channels x "
+                              f"height x width, or n x pixels (got {images.shape})")
+    if len(images) == 0:
+        raise FileFormatError(f"{source}: holds no images (shape {images.shape})")
+    if images.ndim == 4 and images.shape[3] in (1, 3, 4) and images.shape[1] not in (1, 3, 4):
+        raise FileFormatError(f"{source}: images of shape {images.shape[1:]} look like height x "
+                              "width x channels; store them channels first (n x channels x "
+                              "height x width, e.g. numpy.moveaxis(images, -1, 1))")
     if labels.ndim != 1:
         raise FileFormatError(f"{source}: labels must be one number per image (got shape "
                               f"{labels.shape})")
     if len(images) != len(labels):
         raise FileFormatError(f"{source}: {len(images)} images but {len(labels)} labels")
-    if labels.size and (labels.dtype.kind not in "iub" or labels.min() < 0):
-        raise FileFormatError(f"{source}: labels must be integers from 0 (got {labels.dtype}, "
-                              f"{labels.min()}..{labels.max()})")
+    if labels.dtype.kind not in "iub":
+        raise FileFormatError(f"{source}: labels must be integers from 0 (got {labels.dtype}: "
+                              f"{', '.join(map(repr, labels[:3].tolist()))}, ...)")
+    if labels.min() < 0:
+        raise FileFormatError(f"{source}: labels must be integers from 0 (got {labels.min()})")
     labels = labels.astype(np.int64)
     if images.dtype.kind in "iub":
         if images.dtype != np.uint8 and images.size and (images.min() < 0
@@ -230,11 +240,13 @@ def _checked(images: np.ndarray, labels: np.ndarray, source: str) -> Digits:
         pixels = np.divide(images, np.float32(255.0), dtype=np.float32)
     elif images.dtype.kind == "f":
         pixels = images.astype(np.float32)
-        if pixels.size and not (np.all(np.isfinite(pixels)) and pixels.min() >= 0
-                                and pixels.max() <= 1):
+        bad = int(np.count_nonzero(~np.isfinite(pixels)))
+        if bad:
+            raise FileFormatError(f"{source}: {bad} pixel(s) are NaN or infinite")
+        if pixels.min() < 0 or pixels.max() > 1:
             raise FileFormatError(f"{source}: float pixels must lie in [0, 1] (got "
-                                  f"{np.nanmin(pixels):g}..{np.nanmax(pixels):g}); integer "
-                                  "pixels are read as 0-255")
+                                  f"{pixels.min():g}..{pixels.max():g}); integer pixels are "
+                                  "read as 0-255")
     else:
         raise FileFormatError(f"{source}: pixels of type {images.dtype} (numbers expected)")
     return Digits(pixels, labels, source)

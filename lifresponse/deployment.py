@@ -37,6 +37,7 @@ from lifresponse.networks import network_file, run_file
 from lifresponse.networks.blocks import PROTOCOLS, TIME_BIN_MS, n_time_bins, settle_time
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.evaluation import Evaluator
+from lifresponse.networks.images import check_images
 from lifresponse.networks.partial_run import PartialRun
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.networks.topology import fan_outs, network_connections
@@ -153,29 +154,6 @@ def check_size(network: network_file.Network, n_images: int, config: DeployConfi
             "than a day); make it smaller or confirm it (--yes)")
 
 
-def check_images(digits: Digits, network: network_file.Network, dtype=float) -> np.ndarray:
-    """Flattened pixels, after checking their shape, range and labels against the network.
-
-    Images of (height, width) fit a network whose input is one map of that size; otherwise
-    their (channels, height, width) must be its input shape. ``dtype`` None keeps the digits'
-    own (no copy: a deployment converts block by block).
-    """
-    pixels = np.asarray(digits.images, dtype=dtype)
-    shape, wanted = tuple(pixels.shape[1:]), tuple(network.input_shape)
-    if shape != wanted and (1, *shape) != wanted:
-        raise ParameterError("images", f"{digits.source}: images of shape {shape} do not fit the "
-                             f"network's input {wanted} (channels, height, width)")
-    n_classes = network.layers[-1].n_out
-    if len(digits.labels) and digits.labels.max() >= n_classes:
-        raise ParameterError("labels", f"{digits.source}: label {int(digits.labels.max())} but the "
-                             f"network has {n_classes} output neurons (classes 0-"
-                             f"{n_classes - 1})")
-    if not np.all(np.isfinite(pixels)) or pixels.min() < 0 or pixels.max() > 1:
-        raise ParameterError(f"pixels must lie in [0, 1] (got {np.nanmin(pixels):g} .. "
-                             f"{np.nanmax(pixels):g})")
-    return pixels.reshape(len(pixels), -1)
-
-
 def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=None,
            progress: bool = True, resume: bool = False, force: bool = False) -> RunRecord:
     """Simulate ``digits`` on ``network``; return the run, and write it to ``out`` if given.
@@ -220,6 +198,12 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         raise ParameterError("device", f"backend {config.backend!r} runs on its own simulator, "
                              f"not on a torch device (got {config.device!r}); use --backend "
                              "torch")
+    for name in ("dtype", "batch"):  # the exact simulator's own settings
+        if getattr(config, name) != getattr(DeployConfig, name) and not backend.runs_on_devices:
+            raise ParameterError(name, f"belongs to the torch backend; {config.backend!r} "
+                                 f"simulates in its own precision and batches (got "
+                                 f"{getattr(config, name)!r}): leave it out, or use --backend "
+                                 "torch")
     n_images = len(pixels)
     check_size(network, n_images, config)
     # "continuing" carries each image's state into the next, block boundaries included: one

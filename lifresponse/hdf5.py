@@ -4,6 +4,8 @@ read with errors that name the file."""
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 from pathlib import Path
 
 import h5py
@@ -58,3 +60,39 @@ def plain(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return value.item() if hasattr(value, "item") else value
+
+
+# the kinds of attribute :func:`checked_attrs` knows: a check and what it is called in messages
+_KINDS = {
+    "text": (lambda v: isinstance(v, str), "text"),
+    "number": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+               and math.isfinite(v), "a finite number"),
+    "integer": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    "flag": (lambda v: isinstance(v, bool), "true or false"),
+    "json-dict": (lambda v: isinstance(v, dict), "a JSON object"),
+    "json-list": (lambda v: isinstance(v, list), "a JSON list"),
+}
+
+
+def checked_attrs(path, attrs: dict, schema: dict) -> dict:
+    """``attrs`` (plain values, from :func:`open_checked`) with every attribute of ``schema``
+    ({name: kind}, kinds of :data:`_KINDS`) that is present checked, and the ``json-*`` ones
+    decoded; a broken or mistyped attribute is a :class:`FileFormatError` naming the file, the
+    attribute and the value. Missing attributes are the caller's to report."""
+    attrs = dict(attrs)
+    for name, kind in schema.items():
+        if name not in attrs:
+            continue
+        value = attrs[name]
+        if kind.startswith("json"):
+            try:
+                value = json.loads(value)
+            except (TypeError, ValueError) as exc:
+                raise FileFormatError(f"{path}: attribute {name!r} is not JSON ({exc}; got "
+                                      f"{str(value)[:60]!r})") from None
+        ok, wanted = _KINDS[kind]
+        if not ok(value):
+            raise FileFormatError(f"{path}: attribute {name!r} must be {wanted} (got "
+                                  f"{str(value)[:60]!r})")
+        attrs[name] = value
+    return attrs

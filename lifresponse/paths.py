@@ -5,7 +5,10 @@ refused), so that no simulation or training runs only to fail when it writes."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import os
+import shutil
 from pathlib import Path
 
 from lifresponse.errors import ParameterError
@@ -28,6 +31,21 @@ def check_writable(path, field: str = "out", folder: bool = False) -> None:
                              "writable")
 
 
+def refuse_input_as_output(path, inputs: dict, field: str = "out") -> None:
+    """Refuse ``path`` as an output if it is one of ``inputs`` ({what: path}, e.g.
+    ``{"--init": "net.h5"}``; values that are not paths are skipped): an input is never
+    replaced, whatever ``--force`` says."""
+    if path is None or not Path(path).exists():
+        return
+    for what, source in inputs.items():
+        if not isinstance(source, (str, os.PathLike)) or not Path(source).exists():
+            continue  # not a file (an object given in Python, or nothing)
+        if os.path.samefile(path, source):
+            raise ParameterError(field, f"{path} is also the input {what} ({source}); an input "
+                                 "is never replaced, not even with --force: choose another "
+                                 "output")
+
+
 @contextlib.contextmanager
 def atomic(path, suffix: str = ""):
     """Write ``path`` all at once: yields a temporary name beside it (``.<name>.tmp``, plus
@@ -42,3 +60,31 @@ def atomic(path, suffix: str = ""):
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, path)
+
+
+def write_atomic(path, data: str | bytes) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` through :func:`atomic`: all or nothing."""
+    with atomic(path) as tmp:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+
+
+@contextlib.contextmanager
+def hdf5_file(path):
+    """An HDF5 file built in memory, then written to ``path`` by :func:`write_atomic`: HDF5
+    never writes onto the disk itself, where a full disk ends in errors it cannot recover from
+    (a ``RuntimeError`` on closing, measured here; a crash, reported)."""
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        yield f
+    write_atomic(path, buffer.getvalue())
+
+
+def require_space(folder, nbytes: int) -> None:
+    """Raise ``OSError(ENOSPC)`` naming ``folder`` unless it has ``nbytes`` free: for writers
+    that stream onto the disk (HDF5 cannot recover from a full disk mid-write)."""
+    free = shutil.disk_usage(folder).free
+    if free < nbytes:
+        raise OSError(errno.ENOSPC, f"No space left on device ({free:,} bytes free, "
+                      f"{nbytes:,} needed)", str(folder))

@@ -145,6 +145,10 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
         The network was trained on every training digit, so none is held out.
     """
     if test:
+        for field, value in (("n_validation", n_validation), ("split_seed", seed)):
+            if value is not None:
+                raise ParameterError(field, f"chooses held-out training digits, not the official "
+                                     f"test split (got {value} with test); give one or the other")
         return test_digits(data)
     if n_validation == 0:
         raise ParameterError("n_validation", "0 holds no digits out to evaluate on; give a "

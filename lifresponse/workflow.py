@@ -20,6 +20,7 @@ prints nothing.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -44,10 +45,11 @@ from lifresponse.grids import parse_grid
 from lifresponse.hardware import energy as energy_model
 from lifresponse.networks import network_file, run_file
 from lifresponse.networks.architecture import parse_architecture
+from lifresponse.networks.images import check_images
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.neuron import LIFParams
-from lifresponse.paths import atomic, check_writable
+from lifresponse.paths import check_writable, refuse_input_as_output, write_atomic
 from lifresponse.splits import (
     TrainingSplit,
     evaluation_digits,
@@ -390,10 +392,8 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
     from lifresponse.training import trainer
     from lifresponse.training.model import SpikingActivation, SpikingNetwork
 
-    if out is not None and not isinstance(network, Network) and Path(out).resolve() == Path(
-            network).resolve():
-        raise ParameterError("out", f"{out} is the network being fine-tuned; writing there would "
-                             "destroy it: choose another out")
+    if not isinstance(network, Network):
+        refuse_input_as_output(out, {"network": network, "calibration": calibration})
     check_network_out(out, force)
     source, network = _network(network)
     network.require_ann_model("fine tuning")
@@ -444,6 +444,7 @@ def evaluate_ann(network, *, digits: Digits | None = None, data=None, test: bool
     if digits is None:
         digits = evaluation_digits(data, network.provenance, test=test,
                                    n_validation=validation, seed=split_seed)
+    check_images(digits, network, dtype=None)
     predicted = trainer.predict(SpikingNetwork.from_network(network), digits).argmax(axis=1)
     return AnnEvaluation(float(np.mean(predicted == digits.labels)),
                          trainer.confusion_matrix(digits.labels, predicted), digits, network)
@@ -528,7 +529,7 @@ def energy(run, *, out=None, e_syn: float = energy_model.E_SYN_J, mapping: dict 
     run = run if isinstance(run, RunRecord) else run_file.read(run)
     extra = [] if devices is None else (
         devices if isinstance(devices, list) else read_devices(devices))
-    options = {"hardware": hardware or DEFAULT_DEVICES, "devices": extra}
+    options = {"hardware": DEFAULT_DEVICES if hardware is None else hardware, "devices": extra}
     if out is None:
         return energy_report(run, e_syn, mapping, **options)
     check_writable(out, folder=True)
@@ -548,7 +549,6 @@ def predict_energy(network, *, digits: Digits | None = None, data=None, test: bo
     -------
     lifresponse.hardware.energy.EventEnergy
     """
-    from lifresponse.deployment import check_images
     from lifresponse.networks.prediction import predict_rates
     from lifresponse.networks.topology import fan_outs, network_connections
 
@@ -607,15 +607,16 @@ def export_nir(network, *, out=None, force: bool = False):
 
     from lifresponse.interop import nir as nir_interop
 
+    if not isinstance(network, Network):
+        refuse_input_as_output(out, {"network": network})
     check_network_out(out, force, "NIR graph")
     source, network = _network(network)
-    if out is not None and Path(out).resolve() == Path(source).resolve():
-        raise ParameterError("out", f"{out} is the network being exported: choose another out")
     graph = nir_interop.export_network(network)
     if out is not None:
         out = Path(out)
-        with atomic(out) as tmp:
-            nir.write(tmp, graph)
+        buffer = io.BytesIO()  # HDF5 in memory: see paths.hdf5_file
+        nir.write(buffer, graph)
+        write_atomic(out, buffer.getvalue())
         log.info("wrote %s: %d nodes from %s", out, len(graph.nodes), source)
     return graph
 

@@ -95,7 +95,7 @@ def test_any_npz_file_of_images_with_channels_and_their_scaling(tmp_path, rng):
     for name, images, labels, message in [
             ("wide.npz", grey * 255, np.arange(4), r"float pixels must lie in \[0, 1\]"),
             ("neg.npz", grey, -np.arange(4), "labels must be integers from 0"),
-            ("flat.npz", grey.reshape(4, -1), np.arange(4), "images must be n x height"),
+            ("deep.npz", grey.reshape(4, 1, 1, 5, 7), np.arange(4), "images must be n x height"),
             ("short.npz", grey, np.arange(3), "4 images but 3 labels")]:
         np.savez(tmp_path / name, images=images, labels=labels)
         with pytest.raises(FileFormatError, match=message):

@@ -299,7 +299,7 @@ def test_training_never_overwrites_a_network_or_its_input(trained_on_all, tmp_pa
     assert "already exists; a finished network is not overwritten" in capsys.readouterr().err
     assert main(["finetune", str(trained_on_all), "--epochs", "1", "--quiet",
                  "--out", str(trained_on_all)]) == 2
-    assert "is the network being fine-tuned" in capsys.readouterr().err
+    assert "is also the input network" in capsys.readouterr().err
     assert main(["finetune", str(trained_on_all), "--epochs", "1", "--quiet", "--force",
                  "--out", str(trained_on_all)]) == 2
     assert trained_on_all.read_bytes() == before

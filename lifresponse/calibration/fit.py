@@ -197,6 +197,9 @@ def read_calibration(path) -> dict:
         record = json.loads(path.read_text())
     except FileNotFoundError:
         raise FileFormatError(f"{path}: no such file") from None
+    except OSError as exc:  # a folder, no permission
+        raise FileFormatError(f"{path}: cannot read a calibration file there "
+                              f"({exc.strerror or exc})") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FileFormatError(f"{path}: not JSON ({exc})") from None
     if not isinstance(record, dict) or record.get("format") != CALIBRATION_FORMAT:

@@ -20,6 +20,8 @@ an interrupted sweep resumes from it. When the last chunk is done it is renamed 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +31,18 @@ import h5py
 import numpy as np
 
 from lifresponse.errors import FileFormatError
-from lifresponse.hdf5 import open_checked
+from lifresponse.hdf5 import checked_attrs, open_checked
+from lifresponse.paths import hdf5_file, write_atomic
 
 FORMAT = "lifresponse.rates"
 VERSION = 1
 _ATTRS = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "threads",
           "backend", "backend_version", "spike_precision", "lifresponse_version",
           "max_cells_per_chunk", "complete", "spikes_returned", "note", "wall_time_s")
+_SCHEMA = {"drive": "json-dict", "neuron": "json-dict", "complete": "flag",
+           "spikes_returned": "flag",
+           **dict.fromkeys(("duration_ms", "timestep_ms", "wall_time_s"), "number"),
+           **dict.fromkeys(("trials", "seed", "threads", "max_cells_per_chunk"), "integer")}
 _DATASETS = ("means", "stds", "point_mean", "point_std", "counts", "done", "chunk_wall_s")
 
 
@@ -85,7 +92,7 @@ class RateTable:
 def create(path: Path, means, stds, trials: int, n_chunks: int, attrs: dict[str, Any]) -> None:
     """Write an empty sweep file with its grid and provenance (``complete`` = False)."""
     point_mean, point_std = (a.ravel() for a in np.meshgrid(means, stds, indexing="ij"))
-    with h5py.File(path, "w") as f:
+    with hdf5_file(path) as f:
         f.attrs["format"] = FORMAT
         f.attrs["version"] = VERSION
         for key, value in attrs.items():
@@ -101,16 +108,22 @@ def create(path: Path, means, stds, trials: int, n_chunks: int, attrs: dict[str,
         f["chunk_wall_s"] = np.full(n_chunks, np.nan)
 
 
-# A sweep writes its partial file without HDF5's file lock: someone reading the file while the
-# sweep runs (to watch its progress) holds a shared lock, and a locking writer would then fail
-# with "unable to lock file" and end the sweep. Only the sweep ever writes the file.
-UNLOCKED = {"locking": False}
+@contextlib.contextmanager
+def _changed(path: Path):
+    """The sweep file opened for changes in memory and written back whole, atomically: a full
+    disk or an interruption leaves the last good file (HDF5 writing in place could leave a
+    broken one), and someone reading the file meanwhile never blocks the sweep with a lock.
+    Sweep files are small (a count per grid point and trial)."""
+    buffer = io.BytesIO(Path(path).read_bytes())
+    with h5py.File(buffer, "r+") as f:
+        yield f
+    write_atomic(path, buffer.getvalue())
 
 
 def write_chunk(path: Path, chunk: int, points: np.ndarray, counts: np.ndarray,
                 wall_s: float, spikes_returned: bool) -> None:
-    """Store one finished chunk's counts (n_chunk_points, trials) and flush it to disk."""
-    with h5py.File(path, "r+", **UNLOCKED) as f:
+    """Store one finished chunk's counts (n_chunk_points, trials) on disk."""
+    with _changed(path) as f:
         f["counts"][points, :] = counts
         seconds = float(f.attrs["duration_ms"]) / 1000.0
         f["rates_hz"][points, :] = np.where(counts >= 0, counts / seconds, np.nan)
@@ -118,11 +131,10 @@ def write_chunk(path: Path, chunk: int, points: np.ndarray, counts: np.ndarray,
         f["chunk_wall_s"][chunk] = wall_s
         f.attrs["wall_time_s"] = float(np.nansum(f["chunk_wall_s"][()]))
         f.attrs["spikes_returned"] = bool(spikes_returned)
-        f.flush()
 
 
 def mark_complete(path: Path, note: str) -> None:
-    with h5py.File(path, "r+", **UNLOCKED) as f:
+    with _changed(path) as f:
         f.attrs["complete"] = True
         f.attrs["note"] = note
 
@@ -143,8 +155,7 @@ def read(path) -> RateTable:
         if missing:
             raise FileFormatError(f"{path}: missing {', '.join(missing)}")
         data = {k: f[k][()] for k in _DATASETS}
-    attrs["drive"] = json.loads(attrs["drive"])
-    attrs["neuron"] = json.loads(attrs["neuron"])
+    attrs = checked_attrs(path, attrs, _SCHEMA)
     n_points, trials = len(data["point_mean"]), int(attrs["trials"])
     if data["counts"].shape != (n_points, trials) or len(data["point_mean"]) != len(
             data["means"]) * len(data["stds"]) or data["done"].shape != (n_points,):

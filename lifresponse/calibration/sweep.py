@@ -93,6 +93,8 @@ class SweepConfig:
             raise ParameterError("stds", f"must be >= 0 nA (got {self.stds.min():g})")
         if self.trials < 1:
             raise ParameterError("trials", f"must be >= 1 (got {self.trials})")
+        if self.threads < 1:
+            raise ParameterError("threads", f"must be >= 1 (got {self.threads})")
         for name in ("duration", "timestep"):
             if not math.isfinite(getattr(self, name)):
                 raise ParameterError(name, f"must be finite (got {getattr(self, name)})")
@@ -213,12 +215,19 @@ def run_sweep(config: SweepConfig, out, resume: bool = False, progress: bool = T
     todo = [(c, points) for c, points in enumerate(chunks) if not done[points].all()]
     note = ""
     slices = backends.get(config.backend, pynn=True).run_slices
-    with tqdm(total=len(todo) * slices, unit="slice", disable=not progress, desc="sweep") as bar:
-        for c, points, counts, virtual, wall in _run_chunks(config, todo, bar):
-            if virtual:  # a virtual board returns nothing: store "not measured", not zeros
-                counts = np.full_like(counts, -1)
-            results.write_chunk(partial, c, points, counts, wall, spikes_returned=not virtual)
-            note = VIRTUAL_BOARD_NOTE if virtual else note
+    try:
+        with tqdm(total=len(todo) * slices, unit="slice", disable=not progress,
+                  desc="sweep") as bar:
+            for c, points, counts, virtual, wall in _run_chunks(config, todo, bar):
+                if virtual:  # a virtual board returns nothing: store "not measured", not zeros
+                    counts = np.full_like(counts, -1)
+                results.write_chunk(partial, c, points, counts, wall,
+                                    spikes_returned=not virtual)
+                note = VIRTUAL_BOARD_NOTE if virtual else note
+    except BaseException:  # what finished stays for --resume; a sweep with nothing is no sweep
+        if not results.read(partial).done.any():
+            partial.unlink()
+        raise
     results.mark_complete(partial, note)
     partial.rename(out)
     return out

@@ -8,7 +8,6 @@ import argparse
 import contextlib
 import errno
 import logging
-import os
 import re
 import sys
 from pathlib import Path
@@ -151,22 +150,16 @@ OUTPUTS = ("out", "csv", "dir", "plot")  # every command's output options; the r
 def _refuse_inputs_as_outputs(args) -> None:
     """No output may be one of the command's input files, with or without --force: every
     path-valued option or argument other than :data:`OUTPUTS` is an input."""
-    from lifresponse.errors import ParameterError
+    from lifresponse.paths import refuse_input_as_output
 
-    inputs = {name: value for name, value in vars(args).items()
-              if name not in OUTPUTS and isinstance(value, Path) and value.exists()}
+    flags = getattr(getattr(args, "parser", None), "flags", set())
+    inputs = {}
+    for name, value in vars(args).items():
+        if name not in OUTPUTS and isinstance(value, Path):
+            flag = "--" + name.replace("_", "-")
+            inputs[flag if flag in flags else name.replace("_", " ")] = value
     for name in OUTPUTS:
-        value = getattr(args, name, None)
-        if value is None or not Path(value).exists():
-            continue
-        for source, path in inputs.items():
-            if os.path.samefile(value, path):
-                flag = "--" + source.replace("_", "-")
-                flags = getattr(getattr(args, "parser", None), "flags", set())
-                what = flag if flag in flags else source.replace("_", " ")
-                raise ParameterError(name, f"{value} is also the input {what} ({path}); an "
-                                     "input is never replaced, not even with --force: choose "
-                                     "another output")
+        refuse_input_as_output(getattr(args, name, None), inputs, name)
 
 
 def _check_outputs(args) -> None:
@@ -221,6 +214,12 @@ def main(argv=None) -> int:
         return 0
     except (OSError, MemoryError) as exc:  # not the user's: disk full, memory, devices
         print(f"lifresponse: error: {_failure(exc)}", file=sys.stderr)
+        return 1
+    except RuntimeError as exc:
+        if "errno = 28" not in str(exc):  # HDF5's report of a full disk, the only one expected
+            raise
+        print(f"lifresponse: error: {_failure(OSError(errno.ENOSPC, 'full', None))}",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -142,6 +142,9 @@ def _run_train_spikes(args) -> None:
                     "belongs to --method ann; spike training has no rate model")
     refuse_changed(args, ("--decay", "--decay-every"),
                     "belongs to --method ann; spike training keeps its learning rate constant")
+    if args.init is not None:
+        refuse_changed(args, ("--arch",), f"the architecture is --init's ({args.init}); give "
+                                          "one or the other")
     network = workflow.train_spikes(
         _calibration(args), architecture=args.arch, init=args.init, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0, out=args.out,

@@ -146,6 +146,9 @@ def read_devices(path) -> list[Device]:
             devices.append(Device(**row))
         except ParameterError as exc:
             raise FileFormatError(f"{where}: {exc}") from None
+        if [d.name for d in devices].count(row["name"]) > 1:
+            raise FileFormatError(f"{where}: a second device named {row['name']!r}; names must "
+                                  "differ")
     return devices
 
 

@@ -17,7 +17,7 @@ from lifresponse.hardware.activity import check_every_layer_recorded, run_activi
 from lifresponse.hardware.device_energy import LEFT_OUT, ann_energy, snn_energy, tradeoff
 from lifresponse.hardware.devices import DEFAULT_DEVICES, Device, select
 from lifresponse.networks.run_file import RunRecord
-from lifresponse.paths import atomic
+from lifresponse.paths import write_atomic
 from lifresponse.plotting import colours, new_figure, save_figure
 
 
@@ -113,10 +113,10 @@ def write_report(run: RunRecord, out: Path, e_syn: float = energy.E_SYN_J,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figures = _figures(report, out)
-    _write_atomic(out / "energy.json", json.dumps(report, indent=2) + "\n")
+    write_atomic(out / "energy.json", json.dumps(report, indent=2) + "\n")
     markdown = _markdown(report, figures)
-    _write_atomic(out / "report.md", markdown)
-    _write_atomic(out / "report.html", html_page.render(markdown, "Energy report", out))
+    write_atomic(out / "report.md", markdown)
+    write_atomic(out / "report.html", html_page.render(markdown, "Energy report", out))
     return report
 
 
@@ -262,8 +262,3 @@ def _measured_markdown(r: dict) -> str:
             f"{m['exec_time_s']:.4g} s, {m['exec_energy_j']:.4g} J "
             f"({m['exec_energy_j'] / max(m['exec_time_s'], 1e-12):.4g} W); total with "
             f"mapping, loading and extraction {m['total_energy_j']:.4g} J.")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    with atomic(path) as tmp:
-        tmp.write_text(text)

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,9 +129,10 @@ class ImportOptions:
 
 
 def read_graph(path):
-    """``nir.read(path)`` with errors that name the file."""
+    """``nir.read(path)`` with errors that name the file, after :func:`_check_nir_file`."""
     import nir
 
+    _check_nir_file(path)
     try:
         return nir.read(path)
     except FileNotFoundError:
@@ -138,6 +140,44 @@ def read_graph(path):
     except (OSError, KeyError, ValueError, TypeError, AssertionError) as exc:
         raise FileFormatError(f"{path}: not a readable NIR graph ({type(exc).__name__}: "
                               f"{exc})") from None
+
+
+def _check_nir_file(path) -> None:
+    """Refuse, naming the file, a NIR file newer than the installed ``nir`` package (major and
+    minor version) or holding a node type that package does not know (``nir.read`` asserts
+    with no message)."""
+    import h5py
+    import nir
+    from nir.ir import str2NIRNode
+
+    def version(text: str) -> tuple:
+        return tuple(int(part) for part in re.findall(r"\d+", text)[:2])
+
+    try:
+        with h5py.File(path, "r") as f:
+            written = f["version"][()] if "version" in f else b"0"
+            written = written.decode() if isinstance(written, bytes) else str(written)
+            if version(written) > version(nir.__version__):
+                raise FileFormatError(f"{path}: written by NIR {written}; the installed nir "
+                                      f"{nir.__version__} reads older graphs only (pip install "
+                                      "-U nir)")
+            stack = [("", f["node"])] if "node" in f else []
+            while stack:
+                name, node = stack.pop()
+                kind = node["type"][()] if "type" in node else b""
+                kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+                try:
+                    str2NIRNode(kind)
+                except (AssertionError, KeyError):
+                    raise FileFormatError(f"{path}: node {name or '(graph)'!r} has type "
+                                          f"{kind!r}, which NIR {nir.__version__} does not "
+                                          "know") from None
+                if "nodes" in node:
+                    stack += [(f"{name}.{k}" if name else k, v) for k, v in node["nodes"].items()]
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise FileFormatError(f"{path}: not a readable NIR graph ({exc})") from None
 
 
 # -- import -------------------------------------------------------------------------------------
@@ -154,6 +194,12 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
     chain = _chain(graph)
     shape = _input_shape(chain[0])
     ours = (graph.metadata or {}).get("lifresponse", {})
+    written = ours.get("format_version", 1)
+    if not isinstance(written, (int, np.integer)) or written > network_file.VERSION:
+        shown = int(written) if isinstance(written, (int, np.integer)) else repr(written)
+        raise FileFormatError(f"{source or 'graph'}: lifresponse metadata of network format "
+                              f"{shown}; this lifresponse writes and reads up to "
+                              f"{network_file.VERSION}")
     layers, pending, names = [], [], []
     for name, node in chain[1:-1]:
         kind = type(node).__name__

@@ -54,7 +54,9 @@ def parse_architecture(spec: str, input_shape=(1, 28, 28)) -> list[LayerSpec]:
             shape = (n,)
             continue
         if len(shape) != 3:
-            raise ParameterError("architecture", f"{token!r} needs maps, but follows a dense layer")
+            raise ParameterError("architecture", f"{token!r} needs maps, but follows "
+                                 + ("a dense layer" if layers else
+                                    f"flat input data of {shape[0]} pixels per image"))
         c, h, w = shape
         if match["conv"]:
             n, k = int(match["conv"]), int(match["kernel"])

@@ -35,16 +35,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 import lifresponse
 from lifresponse.errors import FileFormatError, ParameterError
-from lifresponse.hdf5 import open_checked, plain
+from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.neuron import LIFParams
-from lifresponse.paths import atomic
+from lifresponse.paths import hdf5_file
 
 FORMAT = "lifresponse.network"
+_SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "text"}  # numbers:
+# check()
 VERSION = 2
 KINDS = ("conv", "pool", "dense")
 CELLS = ("IF_curr_exp", "IF_curr_delta")
@@ -201,7 +202,7 @@ def write(network: Network, path) -> None:
     path = Path(path)
     check(network, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic(path) as tmp, h5py.File(tmp, "w") as f:
+    with hdf5_file(path) as f:
         f.attrs.update({
             "format": FORMAT, "version": VERSION, "architecture": network.architecture,
             "activation": network.activation, "tau_syn_ms": network.tau_syn,
@@ -239,6 +240,7 @@ def read(path) -> Network:
     """
     path = Path(path)
     with open_checked(path, FORMAT, VERSION, "network") as (f, a):
+        a = checked_attrs(path, a, _SCHEMA)
         if "layers" not in f:
             raise FileFormatError(f"{path}: missing layers")
         layers = [_read_layer(f["layers"][str(i)], f"{path}: layer {i}")
@@ -252,7 +254,7 @@ def read(path) -> Network:
                 timestep=float(a["timestep_ms"]), input_rate=float(a["input_rate_hz"]),
                 softplus_sigma=float(a["softplus_sigma"]),
                 soft_lif_gamma=float(a["soft_lif_gamma"]),
-                provenance=json.loads(a["provenance"]),
+                provenance=a["provenance"],
                 input_encoding=a.get("input_encoding", "poisson"))
         except (TypeError, ValueError) as exc:
             raise FileFormatError(f"{path}: unreadable attribute ({exc})") from None

@@ -18,7 +18,7 @@ import numpy as np
 
 from lifresponse.errors import LifResponseError
 from lifresponse.networks.blocks import BlockActivity
-from lifresponse.paths import atomic
+from lifresponse.paths import atomic, write_atomic
 
 
 class PartialRunError(LifResponseError):
@@ -71,7 +71,11 @@ class PartialRun:
                     + "): resume with the same settings, or delete it")
         else:
             self.folder.mkdir(parents=True)
-            _write_atomic(settings_file, json.dumps(settings, indent=1).encode())
+            try:
+                write_atomic(settings_file, json.dumps(settings, indent=1).encode())
+            except BaseException:  # a full disk: no store without its settings
+                self.remove()
+                raise
 
     def firsts(self) -> set[int]:
         """The first image of every block kept so far."""
@@ -107,8 +111,3 @@ def read_block(path: Path) -> BlockActivity:
         events = {int(k.split("_")[1]): f[k] for k in f.files if k.startswith("events_")}
         return BlockActivity(int(path.stem.split("_")[1]), counts, f["input_counts"],
                              f["by_time"], events, json.loads(str(f["info"])))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    with atomic(path) as tmp:
-        tmp.write_bytes(data)

@@ -37,12 +37,18 @@ import h5py
 import numpy as np
 
 from lifresponse.errors import FileFormatError
-from lifresponse.hdf5 import open_checked, plain
+from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.blocks import BlockActivity
+from lifresponse.paths import require_space
 
 FORMAT = "lifresponse.run"
-_JSON_ATTRS = ("evaluation", "recorded_layers")
+_SCHEMA = {"evaluation": "json-dict", "recorded_layers": "json-list", "spikes_returned": "flag",
+           **dict.fromkeys(("window_ms", "gap_ms", "timestep_ms", "tau_syn_ms", "input_rate_hz",
+                            "settle_ms", "wall_time_s"), "number"),
+           **dict.fromkeys(("n_images", "seed", "threads", "batch", "block_images",
+                            "blocks_resumed", "n_synapses"), "integer")}
 VERSION = 1
+MARGIN_BYTES = 1 << 20  # free space kept beyond a block's data: HDF5's metadata and chunk index
 # counts are mostly zeros: gzip level 1 after HDF5's byte shuffle gave files smaller than gzip's
 # default level 4, in half its time (10,000 digits, every layer of 6c5-2s-12c5-2s-10fc: 26 MB
 # in 1.0 s against 30 MB in 1.9 s, a development measurement here, not a kept result); both
@@ -197,8 +203,11 @@ class RunWriter:
             self.discard()
 
     def add(self, block: BlockActivity) -> None:
-        """Write ``block`` at its images' rows."""
+        """Write ``block`` at its images' rows, if the disk has room for it uncompressed."""
         f, rows = self.file, slice(block.first, block.first + block.n_images)
+        if self.path is not None:
+            require_space(self.tmp.parent, sum(c.nbytes for c in block.counts.values())
+                          + block.input_counts.nbytes + 2 * block.by_time.nbytes + MARGIN_BYTES)
         for index, counts in block.counts.items():
             f[f"layers/{index}/counts"][rows] = counts
         f["input/counts"][rows] = block.input_counts
@@ -218,15 +227,20 @@ class RunWriter:
             record = _record(f, None, arrays=True)
             f.close()
             return record
+        require_space(self.tmp.parent, MARGIN_BYTES)
         f.close()
         os.replace(self.tmp, self.path)
         return read(self.path)
 
     def discard(self) -> None:
-        """Close and remove the unfinished file."""
-        self.file.close()
-        if self.path is not None:
-            self.tmp.unlink(missing_ok=True)
+        """Close and remove the unfinished file (closing may fail on a full disk)."""
+        try:
+            self.file.close()
+        except (OSError, RuntimeError):
+            pass
+        finally:
+            if self.path is not None:
+                self.tmp.unlink(missing_ok=True)
 
 
 def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> None:
@@ -269,9 +283,7 @@ def _record(f: h5py.File, path: Path | None, arrays: bool, attrs: dict | None = 
                                  "time_bins_ms") if name not in f]
     if missing:
         raise FileFormatError(f"{path}: missing dataset(s) {', '.join(missing)}")
-    for key in _JSON_ATTRS:
-        if key in attrs:
-            attrs[key] = json.loads(attrs[key])
+    attrs = checked_attrs(path, attrs, _SCHEMA)
     recorded = sorted(int(name) for name, group in f["layers"].items() if "counts" in group)
     if not recorded:
         raise FileFormatError(f"{path}: holds no spike counts")

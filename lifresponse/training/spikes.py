@@ -65,6 +65,7 @@ from lifresponse.propagators import PA_PER_NA, Propagators
 from lifresponse.training.trainer import (
     check_common_settings,
     checkpoint_path,
+    data_identity,
     restore_checkpoint,
     save_checkpoint,
     scaled_learning_rate,
@@ -127,6 +128,9 @@ class SpikeTrainSettings:
         if not (math.isfinite(self.margin) and self.margin > 0):
             raise ParameterError("margin", f"must be > 0 (rate x tau_syn) and finite (got "
                                  f"{self.margin})")
+        if self.margin != type(self).margin and self.loss != "margin":
+            raise ParameterError("margin", f"only with the margin loss (got loss {self.loss!r}, "
+                                 f"which has no margin)")
         if self.skip_clear and self.loss != "margin":
             raise ParameterError("skip_clear", f"only with the margin loss, whose clear images "
                                  f"have no gradient (got loss {self.loss!r})")
@@ -377,7 +381,9 @@ def train(network: Network, train_set: Digits, validation_set: Digits,
     optimizer = torch.optim.Adam(model.parameter_groups(settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, 1, 1.0)  # constant rate
     ckpt = None if out is None else checkpoint_path(Path(out))
-    history, start_epoch = restore_checkpoint(ckpt, resume, settings, model, optimizer, schedule)
+    data = data_identity(train_set, validation_set)
+    history, start_epoch = restore_checkpoint(ckpt, resume, settings, data, model, optimizer,
+                                              schedule)
     presentation = Presentation(settings.window, 0.0, network.timestep)
     pixels = train_set.maps().reshape(len(train_set), -1).astype(float)
     labels = torch.as_tensor(train_set.labels, device=settings.device)
@@ -417,5 +423,5 @@ def train(network: Network, train_set: Digits, validation_set: Digits,
                 settings.epochs, history.loss[-1], history.validation_accuracy[-1],
                 history.epoch_seconds[-1])
         if ckpt is not None:
-            save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
+            save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings, data)
     return model.to_network(network.provenance), history

@@ -14,6 +14,8 @@ Noisy Softplus prediction (docs/training.md).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import math
 import pickle
@@ -31,7 +33,7 @@ from lifresponse.errors import LifResponseError, ParameterError
 from lifresponse.networks import network_file
 from lifresponse.networks.network_file import Network
 from lifresponse.neuron import LIFParams
-from lifresponse.paths import atomic
+from lifresponse.paths import write_atomic
 from lifresponse.training import RATE_LIMIT_HZ
 from lifresponse.training.model import SpikingActivation, SpikingNetwork
 
@@ -161,7 +163,9 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     optimizer = torch.optim.Adam(_parameter_groups(model, settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
     ckpt = None if out is None else checkpoint_path(Path(out))
-    history, start_epoch = restore_checkpoint(ckpt, resume, settings, model, optimizer, schedule)
+    data = data_identity(train_set, validation_set)
+    history, start_epoch = restore_checkpoint(ckpt, resume, settings, data, model, optimizer,
+                                              schedule)
     model.training_noise = settings.training_noise
     model.count_window = settings.count_window
     images = torch.as_tensor(train_set.maps()).to(settings.device)
@@ -202,7 +206,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
                 history.loss[-1], "no validation split" if validation is None else
                 f"validation accuracy {100 * validation:.2f} %", history.epoch_seconds[-1])
         if ckpt is not None:
-            save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings)
+            save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings, data)
     return history
 
 
@@ -219,7 +223,19 @@ def shifted(images: torch.Tensor, shifts: torch.Tensor, largest: int) -> torch.T
     return picked.permute(0, 3, 1, 2)
 
 
-def restore_checkpoint(ckpt: Path | None, resume: bool, settings, model, optimizer,
+def data_identity(train_set: Digits, validation_set: Digits) -> dict:
+    """What a checkpoint records of the digits it trains and validates on: how many, from
+    where, and a digest of their pixels and labels (so another ``--data``, ``--validation`` or
+    ``--split-seed`` is told apart on resume)."""
+    def describe(digits: Digits) -> str:
+        digest = hashlib.sha256(np.ascontiguousarray(digits.images).tobytes())
+        digest.update(np.ascontiguousarray(digits.labels).tobytes())
+        return f"{len(digits)} from {digits.source}, sha256 {digest.hexdigest()[:16]}"
+
+    return {"training digits": describe(train_set), "validation digits": describe(validation_set)}
+
+
+def restore_checkpoint(ckpt: Path | None, resume: bool, settings, data: dict, model, optimizer,
                        schedule) -> tuple[History, int]:
     """(history, first epoch to run): a fresh start, or, with ``resume``, the state of the
     checkpoint ``ckpt`` loaded into ``model``, ``optimizer``, ``schedule`` and the random
@@ -229,7 +245,9 @@ def restore_checkpoint(ckpt: Path | None, resume: bool, settings, model, optimiz
     ------
     CheckpointError
         A checkpoint exists and ``resume`` is False, or it is unreadable, older, or was made
-        with other ``settings`` (a dataclass), another architecture or another input rate.
+        with other ``settings`` (a dataclass), other digits (``data``, from
+        :func:`data_identity`), another architecture or another input rate; the message names
+        each difference with both values.
     """
     if ckpt is None or not ckpt.exists():
         return History(), 0
@@ -244,9 +262,13 @@ def restore_checkpoint(ckpt: Path | None, resume: bool, settings, model, optimiz
     if "random" not in state:
         raise CheckpointError(f"{ckpt} has no random states (an older lifresponse wrote "
                               "it), so a resumed run would differ; delete it")
-    if state["settings"] != settings.__dict__ or state["architecture"] != model.architecture:
-        raise CheckpointError(f"{ckpt} was made with other settings; delete it or choose "
-                              "another out")
+    then = {**state["settings"], **state.get("data", {}), "architecture": state["architecture"]}
+    now = {**settings.__dict__, **data, "architecture": model.architecture}
+    differ = [key for key in now if then.get(key) != now[key]]
+    if differ:
+        raise CheckpointError(f"{ckpt} was made with other settings (" + "; ".join(
+            f"{key}: {then.get(key)!r} there, {now[key]!r} now" for key in differ)
+            + "): resume with the same, or delete it or choose another out")
     made_at = state.get("input_rate_hz", model.input_rate)  # older checkpoints: the file's
     if made_at != model.input_rate:
         raise CheckpointError(f"{ckpt} was made at an input rate of {made_at:g} Hz, not "
@@ -299,13 +321,15 @@ def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]
             for layer in model.layers if layer.kind != "pool"]
 
 
-def save_checkpoint(path, model, optimizer, schedule, history, epoch, settings) -> None:
+def save_checkpoint(path, model, optimizer, schedule, history, epoch, settings,
+                    data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic(path) as tmp:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
-                    "settings": settings.__dict__, "architecture": model.architecture,
-                    "input_rate_hz": model.input_rate, "random": _random_states()}, tmp)
+    buffer = io.BytesIO()  # torch.save onto a full disk fails with a RuntimeError of its own
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
+                "settings": settings.__dict__, "data": data, "architecture": model.architecture,
+                "input_rate_hz": model.input_rate, "random": _random_states()}, buffer)
+    write_atomic(path, buffer.getvalue())
 
 
 def _random_states() -> dict:

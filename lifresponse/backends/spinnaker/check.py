@@ -23,6 +23,7 @@ from lifresponse.backends.spinnaker.hardware import (
 from lifresponse.errors import FileFormatError, LifResponseError
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import network_connections
+from lifresponse.paths import write_atomic
 
 
 class BoardFitError(LifResponseError):
@@ -181,6 +182,6 @@ def write_mapping(report: CheckReport, path) -> None:
     """``mapping.json`` for ``lifresponse energy --mapping``."""
     if report.chips is None:
         raise FileFormatError("the network was not mapped; nothing to write")
-    Path(path).write_text(json.dumps({"chips": report.chips, "cores": report.cores,
-                                      "source": "sPyNNaker virtual-board mapping",
-                                      "check": report.to_dict()}, indent=2) + "\n")
+    write_atomic(path, json.dumps({"chips": report.chips, "cores": report.cores,
+                                   "source": "sPyNNaker virtual-board mapping",
+                                   "check": report.to_dict()}, indent=2) + "\n")

@@ -9,10 +9,12 @@ file is missing instead of creating it behind the user's back.
 from __future__ import annotations
 
 import configparser
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
 from lifresponse.errors import FileFormatError, ParameterError
+from lifresponse.paths import write_atomic
 
 CONFIG_NAME = "spynnaker.cfg"
 
@@ -66,8 +68,9 @@ def write_config(config: BoardConfig, directory=".") -> Path:
         parser["Reports"] = {"write_energy_report": "True"}
     path = Path(directory) / CONFIG_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        parser.write(handle)
+    text = io.StringIO()
+    parser.write(text)
+    write_atomic(path, text.getvalue())
     return path
 
 
@@ -107,7 +110,7 @@ def ensure_home_config(create: bool) -> str | None:
     if home.exists():
         return None
     if create:
-        home.write_text("[Machine]\n")
+        write_atomic(home, "[Machine]\n")
         return f"wrote an empty {home} (sPyNNaker requires it)"
     return (f"note: sPyNNaker refuses to start without {home}; create it (it may be empty), or "
             "run again with --home-stub")

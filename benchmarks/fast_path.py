@@ -263,8 +263,8 @@ def job_nest(args, work: Path) -> tuple[dict, str]:
             read = [r[f"native_{protocol}_read_s"] for r in rows]
             ours = [r[f"{protocol}_s"] for r in rows]
             lines.append(f"| {policy} | {protocol} | {cell(native)} | {cell(read)} | "
-                         f"{cell(ours)} | {cell([o / n for o, n in zip(ours, native)])} | "
-                         f"{cell([o / (n + r) for o, n, r in zip(ours, native, read)])} |")
+                         f"{cell(ours)} | {cell([o / n for o, n in zip(ours, native, strict=True)])} | "
+                         f"{cell([o / (n + r) for o, n, r in zip(ours, native, read, strict=True)])} |")
     same = {protocol: all(r[f"native_{protocol}_spikes"] == r[f"{protocol}_spikes"]
                           for r in runs) for protocol in ("rest", "continuing")}
     lines += ["", "Spikes per layer of the native script and of `lifresponse deploy`, same "

@@ -6,10 +6,11 @@ a matplotlib backend (a notebook keeps its inline figures) and needs no display.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from lifresponse.errors import ParameterError
-from lifresponse.paths import atomic, check_writable
+from lifresponse.paths import check_writable, write_atomic
 
 
 def new_figure(width: float = 7.0, height: float = 4.5):
@@ -53,5 +54,6 @@ def save_figure(fig, path: Path) -> None:
     path = Path(path)
     kind = check_figure_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic(path) as tmp:
-        fig.savefig(tmp, dpi=120, format=kind)
+    image = io.BytesIO()
+    fig.savefig(image, dpi=120, format=kind)
+    write_atomic(path, image.getvalue())

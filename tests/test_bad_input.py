@@ -216,6 +216,145 @@ CASES = [
 ]
 
 
+# Wave 3's second pass (issue 40), one block per class; {bad} is the folder of the `bad`
+# fixture, which holds one file per kind of damage.
+CASES += [
+    # an input is never an output, --force or not
+    (["nir", "import", "{bad}/g.nir", "--out", "{bad}/g.nir", "--force"],
+     "--out: {bad}/g.nir is also the input graph ({bad}/g.nir); an input is never replaced"),
+    (["nir", "import", "{bad}/g.nir", "--out", "{bad}/g.nir"], "is also the input graph"),
+    (["deploy", "{net}", "--out", "{net}", "--force"], "--out: {net} is also the input network"),
+    (["deploy", "{net}", "--plot", "{net}", "--force", "--out", "{tmp}/n.h5"],
+     "--plot: {net} is also the input network"),
+    (["fit", "{bad}/rates.h5", "--out", "{bad}/rates.h5", "--force"],
+     "--out: {bad}/rates.h5 is also the input rates"),
+    (["fit", "{bad}/rates.h5", "--plot", "{bad}/rates.h5", "--force", "--out", "{tmp}/c.json"],
+     "--plot: {bad}/rates.h5 is also the input rates"),
+    (["train", "--method", "spikes", "--init", "{net}", "--out", "{net}", "--force"],
+     "--out: {net} is also the input --init"),
+    (["train", "--calibration", "{bad}/cal.json", "--out", "{bad}/cal.json", "--force"],
+     "--out: {bad}/cal.json is also the input --calibration"),
+    (["finetune", "{net}", "--calibration", "{bad}/cal.json", "--out", "{bad}/cal.json",
+      "--force"], "--out: {bad}/cal.json is also the input --calibration"),
+    (["spinnaker", "check", "{net}", "--out", "{net}", "--force"],
+     "--out: {net} is also the input network"),
+    (["energy", "{bad}/run.h5", "--out", "{bad}/run.h5", "--force"],
+     "--out: {bad}/run.h5 is also the input run file"),
+    # an option that does not apply is refused
+    (["deploy", "{net}", "--dtype", "float32", "--images", "1", "--out", "{tmp}/n.h5"],
+     "--dtype: belongs to the torch backend; 'nest' simulates in its own precision"),
+    (["deploy", "{net}", "--batch", "5", "--images", "1", "--out", "{tmp}/n.h5"],
+     "--batch: belongs to the torch backend"),
+    (["evaluate-ann", "{net}", "--data", "{tmp}/small.npz", "--validation", "100", "--test"],
+     "--validation: chooses held-out training digits, not the official test split"),
+    (["evaluate-ann", "{net}", "--data", "{tmp}/small.npz", "--split-seed", "3", "--test"],
+     "--split-seed: chooses held-out training digits"),
+    (["deploy", "{net}", "--data", "{tmp}/small.npz", "--validation", "2", "--test",
+      "--out", "{tmp}/n.h5"], "--validation: chooses held-out training digits"),
+    (["deploy", "{net}", "--data", "{tmp}/small.npz", "--split-seed", "2", "--test",
+      "--out", "{tmp}/n.h5"], "--split-seed: chooses held-out training digits"),
+    (["energy", "--network", "{net}", "--data", "{tmp}/small.npz", "--validation", "2",
+      "--test"], "--validation: chooses held-out training digits"),
+    (["train", "--method", "spikes", "--loss", "rate-mse", "--margin", "0.5", "--out",
+      "{tmp}/n.h5"], "--margin: only with the margin loss (got loss 'rate-mse'"),
+    (["train", "--method", "spikes", "--loss", "cross-entropy", "--margin", "0.1", "--out",
+      "{tmp}/n.h5"], "--margin: only with the margin loss (got loss 'cross-entropy'"),
+    (["train", "--method", "spikes", "--init", "{net}", "--arch", "6c5-2s-10fc", "--out",
+      "{tmp}/n.h5"], "--arch: the architecture is --init's"),
+    (["energy", "{bad}/run.h5", "--hardware", "", "--out", "{tmp}/r"],
+     "--hardware: name at least one device"),
+    (["energy", "{bad}/run.h5", "--hardware", " , ", "--out", "{tmp}/r"],
+     "--hardware: name at least one device"),
+    (["energy", "{bad}/run.h5", "--devices", "{bad}/dup.json", "--out", "{tmp}/r"],
+     "dup.json: device 2: a second device named 'chip'"),
+    # files newer than this lifresponse, ours and NIR's
+    (["nir", "import", "{bad}/v99.nir", "--out", "{tmp}/n.h5"],
+     "v99.nir: written by NIR 99.0.0; the installed nir"),
+    (["nir", "import", "{bad}/fmt99.nir", "--out", "{tmp}/n.h5"],
+     "fmt99.nir: lifresponse metadata of network format 99; this lifresponse writes and reads "
+     "up to"),
+    (["deploy", "{bad}/net_v99.h5", "--out", "{tmp}/n.h5"], "network file version 99"),
+    (["evaluate-ann", "{bad}/net_v99.h5"], "network file version 99"),
+    (["energy", "{bad}/run_v99.h5", "--out", "{tmp}/r"], "run file version 99"),
+    (["fit", "{bad}/rates_v99.h5", "--out", "{tmp}/c.json"], "rates file version 99"),
+    (["train", "--calibration", "{bad}/cal_v99.json", "--out", "{tmp}/n.h5"],
+     "calibration version 99"),
+    # image data, checked once for every command
+    (["deploy", "{net}", "--data", "{bad}/empty.npz", "--out", "{tmp}/n.h5"],
+     "empty.npz (images, labels): holds no images"),
+    (["train", "--data", "{bad}/empty.npz", "--out", "{tmp}/n.h5"], "holds no images"),
+    (["evaluate-ann", "{net}", "--data", "{bad}/empty.npz"], "holds no images"),
+    (["evaluate-ann", "{net}", "--data", "{bad}/strings.npz", "--validation", "2"],
+     "strings.npz (images, labels): labels must be integers from 0 (got <U1: '0', '1'"),
+    (["train", "--data", "{bad}/strings.npz", "--out", "{tmp}/n.h5"],
+     "labels must be integers from 0"),
+    (["train", "--data", "{bad}/last.npz", "--validation", "2", "--out", "{tmp}/n.h5"],
+     "images of shape (28, 28, 3) look like height x width x channels"),
+    (["deploy", "{net}", "--data", "{bad}/last.npz", "--validation", "2", "--out",
+      "{tmp}/n.h5"], "look like height x width x channels"),
+    (["evaluate-ann", "{net}", "--data", "{bad}/nan.npz", "--validation", "2"],
+     "nan.npz (images, labels): 1 pixel(s) are NaN or infinite"),
+    (["deploy", "{net}", "--data", "{bad}/nan.npz", "--validation", "2", "--out", "{tmp}/n.h5"],
+     "1 pixel(s) are NaN or infinite"),
+    (["train", "--data", "{bad}/nan.npz", "--validation", "2", "--out", "{tmp}/n.h5"],
+     "1 pixel(s) are NaN or infinite"),
+    (["evaluate-ann", "{net}", "--data", "{bad}/twenty.npz", "--validation", "2"],
+     "--data: {bad}/twenty.npz (images, labels): images of shape (20, 20) do not fit the "
+     "network's input (1, 28, 28)"),
+    (["deploy", "{net}", "--data", "{bad}/twenty.npz", "--validation", "2", "--images", "1",
+      "--out", "{tmp}/n.h5"],
+     "--data: {bad}/twenty.npz (images, labels): images of shape (20, 20)"),
+    (["energy", "--network", "{net}", "--data", "{bad}/twenty.npz", "--validation", "2",
+      "--images", "1"],
+     "--data: {bad}/twenty.npz (images, labels): images of shape (20, 20)"),
+    (["evaluate-ann", "{net}", "--data", "{bad}/gz", "--validation", "2"],
+     "train-images-idx3-ubyte.gz: cannot read (Error -3 while decompressing"),
+    (["train", "--data", "{bad}/gz", "--out", "{tmp}/n.h5"],
+     "train-images-idx3-ubyte.gz: cannot read"),
+    (["train", "--data", "{bad}/flat.npz", "--arch", "6c5-10fc", "--validation", "2", "--out",
+      "{tmp}/n.h5"], "'6c5' needs maps, but follows flat input data of 784 pixels per image"),
+    # broken or mistyped attributes, one reader naming file and field
+    (["fit", "{bad}/drive_json.h5", "--out", "{tmp}/c.json"],
+     "drive_json.h5: attribute 'drive' is not JSON"),
+    (["fit", "{bad}/trials_type.h5", "--out", "{tmp}/c.json"],
+     "trials_type.h5: attribute 'trials' must be a whole number (got 'many')"),
+    (["calibrate", "--resume", "--out", "{bad}/sweep.h5"],
+     "sweep.h5.partial: attribute 'drive' is not JSON"),
+    (["energy", "{bad}/evaluation_json.h5", "--out", "{tmp}/r"],
+     "evaluation_json.h5: attribute 'evaluation' is not JSON"),
+    (["energy", "{bad}/window_type.h5", "--out", "{tmp}/r"],
+     "window_type.h5: attribute 'window_ms' must be a finite number (got 'long')"),
+    (["energy", "{bad}/layers_type.h5", "--out", "{tmp}/r"],
+     "layers_type.h5: attribute 'recorded_layers' must be a JSON list"),
+    (["deploy", "{bad}/provenance_json.h5", "--out", "{tmp}/n.h5"],
+     "provenance_json.h5: attribute 'provenance' is not JSON"),
+    (["evaluate-ann", "{bad}/provenance_json.h5"],
+     "provenance_json.h5: attribute 'provenance' is not JSON"),
+    (["nir", "export", "{bad}/provenance_json.h5", "--out", "{tmp}/n.h5"],
+     "attribute 'provenance' is not JSON"),
+    # messages that name the real fault
+    (["nir", "import", "{bad}/unknown.nir", "--out", "{tmp}/n.h5"],
+     "unknown.nir: node 'conv0' has type 'Quantum', which NIR"),
+    (["train", "--calibration", "{bad}", "--out", "{tmp}/n.h5"],
+     "cannot read a calibration file there (Is a directory)"),
+    (["finetune", "{net}", "--calibration", "{bad}", "--out", "{tmp}/n.h5"],
+     "cannot read a calibration file there (Is a directory)"),
+    (["calibrate", "--threads", "-1", "--out", "{tmp}/n.h5"], "--threads: must be >= 1 (got -1)"),
+    (["calibrate", "--threads", "0", "--out", "{tmp}/n.h5"], "--threads: must be >= 1 (got 0)"),
+]
+
+# argparse's own refusals (exit status 2 through SystemExit, its "argument --flag:" message)
+PARSER_CASES = [
+    (["fit", "rates.h5", "--out", "{tmp}/folder/"], "argument --out: '{tmp}/folder/' names a "
+                                                    "folder; give a file name"),
+    (["deploy", "net.h5", "--out", "{tmp}/"], "argument --out: '{tmp}/' names a folder"),
+    (["train", "--out", "{tmp}/nets/"], "argument --out: '{tmp}/nets/' names a folder"),
+    (["response", "--csv", "{tmp}/c/"], "argument --csv: '{tmp}/c/' names a folder"),
+    (["deploy", "net.h5", "--plot", "{tmp}/p/"], "argument --plot: '{tmp}/p/' names a folder"),
+    (["nir", "export", "net.h5", "--out", " "], "argument --out: an empty file name"),
+]
+
+
 @pytest.fixture(scope="module")
 def network(tmp_path_factory):
     from lifresponse.training import trainer
@@ -226,10 +365,80 @@ def network(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory, network):
+    """A folder of damaged inputs, one per kind (rows of CASES name them {bad}/...)."""
+    import gzip
+    import json
+    import shutil
+
+    from lifresponse import workflow
+
+    d = tmp_path_factory.mktemp("bad")
+    workflow.export_nir(network, out=d / "g.nir")
+    workflow.deploy(network, backend="torch", images=2, window=5.0, progress=False,
+                    out=d / "run.h5")
+    _small_rates(d / "rates.h5")
+    workflow.fit(d / "rates.h5", out=d / "cal.json")
+    chip = {"name": "chip", "spiking": True, "joules_per_synaptic_event": 1e-11,
+            "joules_per_neuron_update": 1e-12, "source": "a test", "year": 2026}
+    (d / "dup.json").write_text(json.dumps({"devices": [chip, {**chip, "source": "another"}]}))
+    calibration = json.loads((d / "cal.json").read_text())
+    (d / "cal_v99.json").write_text(json.dumps({**calibration, "version": 99}))
+
+    def damaged(source, name, **attrs):
+        shutil.copy(d / source if isinstance(source, str) else source, d / name)
+        with h5py.File(d / name, "r+") as f:
+            for key, value in attrs.items():
+                if key in f:  # a dataset (NIR keeps its version as one)
+                    del f[key]
+                    f[key] = value
+                else:
+                    f.attrs[key] = value
+
+    damaged(network, "net_v99.h5", version=99)
+    damaged(network, "provenance_json.h5", provenance="{not json")
+    damaged("run.h5", "run_v99.h5", version=99)
+    damaged("run.h5", "evaluation_json.h5", evaluation="{oops")
+    damaged("run.h5", "window_type.h5", window_ms="long")
+    damaged("run.h5", "layers_type.h5", recorded_layers='{"0": 1}')
+    damaged("rates.h5", "rates_v99.h5", version=99)
+    damaged("rates.h5", "drive_json.h5", drive="{broken")
+    damaged("rates.h5", "trials_type.h5", trials="many")
+    damaged("drive_json.h5", "sweep.h5.partial")
+    damaged("g.nir", "v99.nir", version=b"99.0.0")
+    shutil.copy(d / "g.nir", d / "fmt99.nir")
+    with h5py.File(d / "fmt99.nir", "r+") as f:
+        del f["node/metadata/lifresponse/format_version"]
+        f["node/metadata/lifresponse/format_version"] = 99
+    shutil.copy(d / "g.nir", d / "unknown.nir")
+    with h5py.File(d / "unknown.nir", "r+") as f:
+        del f["node/nodes/conv0/type"]
+        f["node/nodes/conv0/type"] = b"Quantum"
+    rng = np.random.default_rng(0)
+    np.savez(d / "empty.npz", images=np.zeros((0, 28, 28), np.uint8), labels=np.zeros(0, int))
+    np.savez(d / "strings.npz", images=np.zeros((5, 28, 28), np.uint8),
+             labels=np.array(list("01234")))
+    np.savez(d / "last.npz", images=np.zeros((5, 28, 28, 3), np.uint8), labels=np.arange(5))
+    pixels = rng.uniform(0, 1, (5, 28, 28)).astype(np.float32)
+    pixels[0, 3, 3] = np.nan
+    np.savez(d / "nan.npz", images=pixels, labels=np.arange(5))
+    np.savez(d / "twenty.npz", images=np.zeros((5, 20, 20), np.uint8), labels=np.arange(5))
+    np.savez(d / "flat.npz", images=np.zeros((5, 784), np.uint8), labels=np.arange(5))
+    (d / "gz").mkdir()
+    header = b"".join(n.to_bytes(4, "big") for n in (2051, 10, 28, 28))
+    packed = bytearray(gzip.compress(header + bytes(7840)))
+    packed[30:60] = bytes(b ^ 0x55 for b in packed[30:60])  # a good header, corrupt data
+    (d / "gz" / "train-images-idx3-ubyte.gz").write_bytes(bytes(packed))
+    (d / "gz" / "train-labels-idx1-ubyte").write_bytes(
+        (2049).to_bytes(4, "big") + (10).to_bytes(4, "big") + bytes(range(10)))
+    return d
+
+
 @pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(c[0][:3]) for c in CASES])
-def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
-    argv = [a.format(tmp=tmp_path, net=network) for a in argv]
-    fragment = fragment.format(net=network, tmp=tmp_path)
+def test_bad_command_line(argv, fragment, network, bad, tmp_path, capsys):
+    argv = [a.format(tmp=tmp_path, net=network, bad=bad) for a in argv]
+    fragment = fragment.format(net=network, tmp=tmp_path, bad=bad)
     (tmp_path / "npz").mkdir()
     (tmp_path / "npz" / "mnist.npz").write_bytes(b"garbage, not a zip")
     np.savez(tmp_path / "wide.npz", images=np.linspace(0, 2, 75).reshape(3, 5, 5),
@@ -260,6 +469,17 @@ def test_bad_command_line(argv, fragment, network, tmp_path, capsys):
         assert (tmp_path / kept).read_text() == "kept"  # nothing existing was overwritten
 
 
+@pytest.mark.parametrize("argv, fragment", PARSER_CASES,
+                         ids=[" ".join(c[0][:3]) for c in PARSER_CASES])
+def test_bad_command_line_refused_by_the_parser(argv, fragment, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_status:
+        main([a.format(tmp=tmp_path) for a in argv])
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment.format(tmp=tmp_path) in err and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
 def _write_recurrent_graph(path):
     import nir
 
@@ -280,24 +500,72 @@ def test_csv_into_a_new_folder_is_written(tmp_path):
     assert out.read_text().startswith("std_nA,mean_nA")
 
 
-def test_a_full_disk_is_one_message_and_leaves_no_file(network, tmp_path, capsys,
-                                                       monkeypatch):
-    """The operating system failing under a command (here: no space left while the NIR graph
-    is written) is one message, exit status 1, and no file under the final name."""
+FULL_DISK = [
+    (["nir", "export", "{net}", "--out", "{tmp}/g.nir"], "g.nir"),
+    (["nir", "import", "{tmp}/g0.nir", "--out", "{tmp}/b.h5"], "b.h5"),
+    (["response", "--csv", "{tmp}/c.csv"], "c.csv"),
+    (["spinnaker", "config", "--virtual", "--dir", "{tmp}/cfg"], "cfg/spynnaker.cfg"),
+    (["fit", "{tmp}/rates.h5", "--out", "{tmp}/cal.json"], "cal.json"),
+    (["energy", "{tmp}/run0.h5", "--out", "{tmp}/report"], "report/energy.json"),
+    (["deploy", "{net}", "--backend", "torch", "--images", "2", "--duration", "5", "--out",
+      "{tmp}/run.h5"], "run.h5"),
+]
+
+
+@pytest.mark.parametrize("argv, written", FULL_DISK, ids=[" ".join(c[0][:2]) for c in FULL_DISK])
+def test_a_full_disk_is_one_message_and_leaves_no_file(argv, written, network, tmp_path,
+                                                       capsys, monkeypatch):
+    """The disk filling under a command is one message, exit status 1, and no file under the
+    final name and no temporary file: every write goes through ``paths.write_atomic``
+    (simulated here: it writes part of the data, then the disk is full), and the run file's
+    streaming writer checks the free space first (``shutil.disk_usage`` reports 1 kB)."""
     import errno
+    import shutil
+    from pathlib import Path
 
-    import nir
+    from lifresponse import workflow
 
-    def full_disk(path, graph, *args, **kwargs):
-        with open(path, "wb") as handle:  # a partial temporary file, as a real write leaves
-            handle.write(b"\x89HDF")
+    workflow.export_nir(network, out=tmp_path / "g0.nir")
+    (tmp_path / "run0.h5").write_bytes(
+        workflow.deploy(network, backend="torch", images=2, window=5.0, progress=False,
+                        out=tmp_path / "r0.h5").path.read_bytes())
+    _small_rates(tmp_path / "rates.h5")
+    write_bytes = Path.write_bytes
+
+    def full_disk(path, data):
+        write_bytes(path, data[:len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(nir, "write", full_disk)
-    assert main(["nir", "export", str(network), "--out", str(tmp_path / "g.nir")]) == 1
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main([a.format(tmp=tmp_path, net=network) for a in argv]) == 1
     err = capsys.readouterr().err
-    assert "the disk is full" in err and "Traceback" not in err
-    assert not (tmp_path / "g.nir").exists() and not list(tmp_path.glob(".*.tmp"))
+    assert "the disk is full" in err and "Traceback" not in err, err
+    assert not (tmp_path / written).exists()
+    new = sorted(set(p.name for p in tmp_path.rglob("*")) - set(before))
+    assert all(not name.startswith(".") and not name.endswith(".partial") for name in new), new
+
+
+def _small_rates(path):
+    """A finished calibration file, written as a sweep writes it (no simulation)."""
+    from lifresponse.calibration import results
+
+    means, stds, trials = np.linspace(-0.2, 1.0, 7), np.array([0.2, 0.6]), 2
+    rng = np.random.default_rng(0)
+    results.create(path, means, stds, trials, 1, {
+        "drive": {"kind": "noisy-current", "dt_noise": 1.0}, "neuron": LIFParams().to_dict(),
+        "duration_ms": 1000.0, "timestep_ms": 1.0, "trials": trials, "seed": 1, "threads": 1,
+        "backend": "nest", "backend_version": "test", "spike_precision": "on_grid",
+        "lifresponse_version": "test", "max_cells_per_chunk": 4000, "spikes_returned": True,
+        "note": "", "wall_time_s": 0.0})
+    points = np.arange(len(means) * len(stds))
+    mean = np.repeat(means, len(stds))
+    counts = np.clip(200 * np.log1p(np.exp((mean - 0.3) / 0.1)) * 0.1, 0, None)
+    results.write_chunk(path, 0, points, (counts[:, None] + rng.integers(0, 3, (len(points),
+                        trials))).astype(np.int64), 1.0, spikes_returned=True)
+    results.mark_complete(path, "")
 
 
 def test_force_replaces_what_is_otherwise_kept(network, tmp_path):

@@ -37,6 +37,33 @@ def test_blocks_of_any_size_give_the_same_run_file_and_evaluation(rng, tmp_path)
     np.testing.assert_array_equal(in_memory.layer_counts[2], whole.layer_counts[2])
 
 
+def test_a_damaged_kept_block_runs_again_on_resume(rng, tmp_path, monkeypatch, caplog):
+    """A block file of <out>.partial cut short after it was written (this store writes whole
+    files only) is named, removed, and its images run again: the resumed run equals an
+    uninterrupted one."""
+    network = conv_network(rng)
+    digits = random_digits(rng, 6)
+    config = DeployConfig(backend="torch", window=30.0, threads=1, seed=2, block=2, batch=2)
+    whole = deploy(network, digits, config, out=tmp_path / "whole.h5", progress=False)
+
+    def interrupted(self, attrs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_file.RunWriter, "finish", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        deploy(network, digits, config, out=tmp_path / "cut.h5", progress=False)
+    monkeypatch.undo()
+    blocks = sorted((tmp_path / "cut.h5.partial").glob("block_*.npz"))
+    assert len(blocks) == 3
+    blocks[1].write_bytes(blocks[1].read_bytes()[:100])
+    resumed = deploy(network, digits, config, out=tmp_path / "cut.h5", progress=False,
+                     resume=True)
+    assert f"{blocks[1]} is damaged" in caplog.text and resumed.attrs["blocks_resumed"] == 2
+    for index in whole.layer_counts:
+        np.testing.assert_array_equal(resumed.layer_counts[index], whole.layer_counts[index])
+    np.testing.assert_array_equal(resumed.output_counts_by_time, whole.output_counts_by_time)
+
+
 def test_an_unfinished_run_file_is_removed(tmp_path):
     """A writer left by an exception leaves neither the run file nor its temporary file."""
     out = tmp_path / "run.h5"

@@ -15,6 +15,7 @@ from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.errors import ParameterError
 from lifresponse.networks.encoding import Presentation
 from lifresponse.training import spikes
+from lifresponse.training.trainer import CheckpointError
 
 
 def test_forward_pass_is_the_simulation_deployment_runs(rng):
@@ -76,6 +77,12 @@ def test_interrupted_spike_training_resumes_exactly(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         lr.workflow.train_spikes(out=tmp_path / "b.h5", **settings)
     monkeypatch.setattr(spikes, "accuracy", real)
+    for changed, named in [({"validation": 50}, "training digits: '160 from"),
+                           ({"split_seed": 3}, "training digits: '160 from"),
+                           ({"window": 20.0}, "window: 15.0 there, 20.0 now")]:
+        with pytest.raises(CheckpointError, match=named):
+            lr.workflow.train_spikes(out=tmp_path / "b.h5", resume=True,
+                                     **{**settings, **changed})
     resumed = lr.workflow.train_spikes(out=tmp_path / "b.h5", resume=True, **settings)
     for a, b in zip(whole.layers, resumed.layers, strict=True):
         np.testing.assert_array_equal(a.weight, b.weight)

@@ -135,6 +135,12 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path,
     with pytest.raises(trainer.CheckpointError, match="input rate of 100 Hz, not 200 Hz"):
         trainer.train(faster, small_train, validation_set, settings, tmp_path / "b.h5",
                       resume=True, progress=False)
+    other_split = [(train_set.subset(np.arange(1, 1001)), validation_set),  # --split-seed
+                   (small_train, validation_set.subset(np.arange(50)))]  # --validation
+    for training, validation in other_split:  # the same settings, other digits: refused
+        with pytest.raises(trainer.CheckpointError, match=r"digits: '\d+ from .* there, "):
+            trainer.train(fresh(), training, validation, settings, tmp_path / "b.h5",
+                          resume=True, progress=False)
     resumed = fresh()
     history = trainer.train(resumed, small_train, validation_set, settings, tmp_path / "b.h5",
                             resume=True, progress=False)

@@ -28,7 +28,7 @@ from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
-from lifresponse.paths import atomic
+from lifresponse.paths import write_atomic
 from lifresponse.response import siegert_rate
 
 MIN_POINTS = 10
@@ -186,8 +186,7 @@ def write_calibration(record: dict, path) -> None:
     """Write ``calibration.json`` atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic(path) as tmp:
-        tmp.write_text(json.dumps(record, indent=2) + "\n")
+    write_atomic(path, json.dumps(record, indent=2) + "\n")
 
 
 def read_calibration(path) -> dict:

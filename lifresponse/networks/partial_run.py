@@ -10,15 +10,20 @@ is removed.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from lifresponse.errors import LifResponseError
 from lifresponse.networks.blocks import BlockActivity
-from lifresponse.paths import atomic, write_atomic
+from lifresponse.paths import write_atomic
+
+log = logging.getLogger(__name__)
 
 
 class PartialRunError(LifResponseError):
@@ -78,8 +83,19 @@ class PartialRun:
                 raise
 
     def firsts(self) -> set[int]:
-        """The first image of every block kept so far."""
-        return {int(path.stem.split("_")[1]) for path in self.folder.glob("block_*.npz")}
+        """The first image of every block kept so far. A block file that is not a whole npz
+        archive (damaged after it was written: this store writes whole files only) is removed
+        with a warning naming it, so that its images run again."""
+        firsts = set()
+        for path in sorted(self.folder.glob("block_*.npz")):
+            try:
+                zipfile.ZipFile(path).close()
+            except (zipfile.BadZipFile, OSError) as exc:
+                log.warning("%s is damaged (%s): removed; its images run again", path, exc)
+                path.unlink()
+                continue
+            firsts.add(int(path.stem.split("_")[1]))
+        return firsts
 
     def finished(self):
         """Every block kept so far, read one at a time (a generator)."""
@@ -93,8 +109,9 @@ class PartialRun:
         arrays.update({f"counts_{i}": c for i, c in block.counts.items()})
         arrays.update({f"events_{i}": e for i, e in block.events_by_time.items()})
         path = self.folder / f"block_{block.first:07d}_{block.n_images}.npz"
-        with atomic(path, ".npz") as tmp:  # np.savez adds .npz to a name without it
-            np.savez(tmp, **arrays)
+        data = io.BytesIO()
+        np.savez(data, **arrays)
+        write_atomic(path, data.getvalue())
 
     def remove(self) -> None:
         shutil.rmtree(self.folder)

@@ -26,7 +26,7 @@ from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import has_split, load_mnist
 from lifresponse.errors import ParameterError
-from lifresponse.paths import atomic
+from lifresponse.paths import write_atomic
 from lifresponse.splits import first, test_digits, training_split
 from lifresponse.training import RATE_LIMIT_HZ
 
@@ -129,9 +129,8 @@ class Stages:
         start = time.perf_counter()
         result = work()
         wall = time.perf_counter() - start
-        with atomic(record_path) as tmp:
-            tmp.write_text(json.dumps({"config": config, "wall_s": wall, "result": result},
-                                      indent=2, default=_plain) + "\n")
+        write_atomic(record_path, json.dumps({"config": config, "wall_s": wall,
+                                              "result": result}, indent=2, default=_plain) + "\n")
         self.walls[name] = wall
         log.info("[%s] finished in %.1f s", name, wall)
         return result

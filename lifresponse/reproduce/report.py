@@ -14,7 +14,7 @@ import numpy as np
 
 from lifresponse import html_page
 from lifresponse.networks.plots import plot_accuracy_by_time
-from lifresponse.paths import atomic
+from lifresponse.paths import write_atomic
 
 PAPER_CALIBRATION = {1.0: (0.19, 208.76), 5.0: (0.30, 201.0), 10.0: (0.35, 201.06)}
 PAPER_MNIST = {  # test error (%), three trials: DNN, SNN, SNN after fine tuning
@@ -41,8 +41,7 @@ def write_reproduction_report(out: Path, plan, calibrations: dict, training: dic
     for name, text in (("report.md", markdown),
                        ("report.html", html_page.render(markdown, "lifresponse reproduction",
                                                         out))):
-        with atomic(out / name) as tmp:
-            tmp.write_text(text)
+        write_atomic(out / name, text)
     return out / "report.html"
 
 

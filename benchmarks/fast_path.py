@@ -262,9 +262,10 @@ def job_nest(args, work: Path) -> tuple[dict, str]:
             native = [r[f"native_{protocol}_s"] for r in rows]
             read = [r[f"native_{protocol}_read_s"] for r in rows]
             ours = [r[f"{protocol}_s"] for r in rows]
+            ratio = [o / n for o, n in zip(ours, native, strict=True)]
+            with_read = [o / (n + r) for o, n, r in zip(ours, native, read, strict=True)]
             lines.append(f"| {policy} | {protocol} | {cell(native)} | {cell(read)} | "
-                         f"{cell(ours)} | {cell([o / n for o, n in zip(ours, native, strict=True)])} | "
-                         f"{cell([o / (n + r) for o, n, r in zip(ours, native, read, strict=True)])} |")
+                         f"{cell(ours)} | {cell(ratio)} | {cell(with_read)} |")
     same = {protocol: all(r[f"native_{protocol}_spikes"] == r[f"{protocol}_spikes"]
                           for r in runs) for protocol in ("rest", "continuing")}
     lines += ["", "Spikes per layer of the native script and of `lifresponse deploy`, same "

@@ -198,6 +198,10 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         raise ParameterError("device", f"backend {config.backend!r} runs on its own simulator, "
                              f"not on a torch device (got {config.device!r}); use --backend "
                              "torch")
+    if config.connectors != DeployConfig.connectors and not backend.has_own_connectors:
+        raise ParameterError("connectors", f"{config.backend!r} has no connectors of its own "
+                             f"(got {config.connectors!r}): it builds from connection lists; "
+                             "leave it out")
     for name in ("dtype", "batch"):  # the exact simulator's own settings
         if getattr(config, name) != getattr(DeployConfig, name) and not backend.runs_on_devices:
             raise ParameterError(name, f"belongs to the torch backend; {config.backend!r} "

@@ -114,7 +114,7 @@ CASES = [
      "--plot: cannot write"),
     (["calibrate", "--out", "{tmp}/afile/o.h5"],
      "--out: cannot write"),
-    (["calibrate", "--dt-noise", "-1", "--out", "{tmp}/n.h5"],
+    (["calibrate", "--drive", "noisy-current", "--dt-noise", "-1", "--out", "{tmp}/n.h5"],
      "--dt-noise: must be > 0 and finite"),
     (["calibrate", "--duration", "nan", "--out", "{tmp}/n.h5"],
      "--duration: must be finite (got nan)"),
@@ -267,6 +267,24 @@ CASES += [
      "--hardware: name at least one device"),
     (["energy", "{bad}/run.h5", "--devices", "{bad}/dup.json", "--out", "{tmp}/r"],
      "dup.json: device 2: a second device named 'chip'"),
+    (["calibrate", "--drive", "poisson", "--dt-noise", "2", "--out", "{tmp}/n.h5"],
+     "--dt-noise: belongs to --drive noisy-current, not --drive poisson"),
+    (["calibrate", "--drive", "noisy-current", "--tau-syn", "2", "--out", "{tmp}/n.h5"],
+     "--tau-syn: belongs to --drive poisson, not --drive noisy-current"),
+    (["calibrate", "--drive", "dc", "--stds", "0", "--weight", "0.01", "--out", "{tmp}/n.h5"],
+     "--weight: belongs to --drive poisson, not --drive dc"),
+    (["train", "--calibration", "{bad}/cal.json", "--k", "0.2", "--out", "{tmp}/n.h5"],
+     "--k: comes from --calibration"),
+    (["train", "--calibration", "{bad}/cal.json", "--tau-syn", "2", "--out", "{tmp}/n.h5"],
+     "--tau-syn: comes from --calibration"),
+    (["deploy", "{net}", "--connectors", "lists", "--images", "1", "--out", "{tmp}/n.h5"],
+     "--connectors: 'nest' has no connectors of its own (got 'lists')"),
+    (["deploy", "{net}", "--backend", "torch", "--connectors", "lists", "--images", "1",
+      "--out", "{tmp}/n.h5"], "--connectors: 'torch' has no connectors of its own"),
+    (["deploy", "{net}", "--images", "1", "--out", "{tmp}/n.png", "--plot", "{tmp}/n.png"],
+     "--plot: {tmp}/n.png is also --out; give each output its own file"),
+    (["energy", "{bad}/run.h5", "--mapping", "{bad}/chips.json", "--out", "{tmp}/r"],
+     "chips.json: chips must be a whole number >= 1 (got -3)"),
     # files newer than this lifresponse, ours and NIR's
     (["nir", "import", "{bad}/v99.nir", "--out", "{tmp}/n.h5"],
      "v99.nir: written by NIR 99.0.0; the installed nir"),
@@ -383,6 +401,7 @@ def bad(tmp_path_factory, network):
     chip = {"name": "chip", "spiking": True, "joules_per_synaptic_event": 1e-11,
             "joules_per_neuron_update": 1e-12, "source": "a test", "year": 2026}
     (d / "dup.json").write_text(json.dumps({"devices": [chip, {**chip, "source": "another"}]}))
+    (d / "chips.json").write_text(json.dumps({"chips": -3, "cores": 10}))
     calibration = json.loads((d / "cal.json").read_text())
     (d / "cal_v99.json").write_text(json.dumps({**calibration, "version": 99}))
 

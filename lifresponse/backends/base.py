@@ -95,6 +95,9 @@ class DeploymentSimulator(Protocol):
     simulates_without_gil : bool
         True if its presenter's simulation releases Python's GIL, so the deployment presents
         the next block in a background thread while it writes and evaluates the last.
+    has_own_connectors : bool
+        True if it builds networks with connectors of its own where it can
+        (``DeployConfig.connectors`` "native"), else always from connection lists.
     """
 
     name: str
@@ -103,6 +106,7 @@ class DeploymentSimulator(Protocol):
     runs_on_devices: bool
     inputs_fixed_at_build: bool
     simulates_without_gil: bool
+    has_own_connectors: bool
 
     def version(self) -> str:
         """What ran, for the run file."""

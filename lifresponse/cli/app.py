@@ -148,8 +148,10 @@ OUTPUTS = ("out", "csv", "dir", "plot")  # every command's output options; the r
 
 
 def _refuse_inputs_as_outputs(args) -> None:
-    """No output may be one of the command's input files, with or without --force: every
-    path-valued option or argument other than :data:`OUTPUTS` is an input."""
+    """No output may be one of the command's input files, with or without --force (every
+    path-valued option or argument other than :data:`OUTPUTS` is an input), nor another of its
+    outputs."""
+    from lifresponse.errors import ParameterError
     from lifresponse.paths import refuse_input_as_output
 
     flags = getattr(getattr(args, "parser", None), "flags", set())
@@ -158,8 +160,17 @@ def _refuse_inputs_as_outputs(args) -> None:
         if name not in OUTPUTS and isinstance(value, Path):
             flag = "--" + name.replace("_", "-")
             inputs[flag if flag in flags else name.replace("_", " ")] = value
+    outputs = {}
     for name in OUTPUTS:
-        refuse_input_as_output(getattr(args, name, None), inputs, name)
+        value = getattr(args, name, None)
+        refuse_input_as_output(value, inputs, name)
+        if value is None:
+            continue
+        same = [other for other, path in outputs.items() if path == Path(value).resolve()]
+        if same:
+            raise ParameterError(name, f"{value} is also --{same[0]}; give each output its own "
+                                 "file")
+        outputs[name] = Path(value).resolve()
 
 
 def _check_outputs(args) -> None:

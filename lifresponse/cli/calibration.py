@@ -12,6 +12,7 @@ from lifresponse.cli.options import (
     add_force_option,
     add_worker_options,
     output_file,
+    refuse_changed,
 )
 
 
@@ -113,6 +114,13 @@ def add_calibrate(commands) -> None:
 def _run_calibrate(args) -> None:
     from lifresponse import workflow
     from lifresponse.calibration.sweep import check_output
+
+    if args.drive != "noisy-current":
+        refuse_changed(args, ("--dt-noise",), f"belongs to --drive noisy-current, not "
+                                              f"--drive {args.drive}")
+    if args.drive != "poisson":
+        refuse_changed(args, ("--tau-syn", "--weight"), f"belongs to --drive poisson, not "
+                                                        f"--drive {args.drive}")
 
     config = workflow.sweep_config(args.drive, args.means, args.stds, tau_syn=args.tau_syn,
                                    dt_noise=args.dt_noise, weight=args.weight,

@@ -106,6 +106,8 @@ def _calibration(args):
     from lifresponse.calibration.fit import Calibration
 
     if args.calibration:
+        refuse_changed(args, ("--k", "--S", "--tau-syn"),
+                       f"comes from --calibration ({args.calibration}); give one or the other")
         return Calibration.read(args.calibration)
     return Calibration.by_hand(args.k, args.S, args.tau_syn)
 

@@ -57,6 +57,8 @@ class PyNNBackend:
         True if it runs on a torch device (``DeployConfig.device``).
     simulates_without_gil : bool
         False: PyNN's simulators are driven from one thread.
+    has_own_connectors : bool
+        True if :meth:`build_native` builds with the simulator's own connectors.
     sim : module
         The PyNN module, once :meth:`start` has run.
     """
@@ -73,6 +75,7 @@ class PyNNBackend:
     protocols: tuple = ("continuing",)
     runs_on_devices = False
     simulates_without_gil = False
+    has_own_connectors = False
 
     def __init__(self):
         self.sim: ModuleType | None = None

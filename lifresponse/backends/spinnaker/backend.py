@@ -34,6 +34,7 @@ class SpiNNakerBackend(PyNNBackend):
     supported = ((7, 0), (8, 0))
     inputs_fixed_at_build = True  # SpikeSourceArray times are loaded onto the board once
     noisy_current_dt_is_timestep = True
+    has_own_connectors = True  # ConvolutionConnector / PoolDenseConnector
 
     def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
         """``sim.setup`` (sPyNNaker has no threads and seeds its sources itself), then the

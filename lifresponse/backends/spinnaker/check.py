@@ -171,11 +171,14 @@ def read_mapping(path) -> dict:
     """``{"chips", "cores", "source"}`` of a ``mapping.json`` (:func:`write_mapping`)."""
     try:
         mapping = json.loads(Path(path).read_text())
-        return {"chips": int(mapping["chips"]), "cores": int(mapping["cores"]),
-                "source": f"mapping {path}"}
+        counts = {key: mapping[key] for key in ("chips", "cores")}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise FileFormatError(f"{path}: not a mapping file with chips and cores ({exc})") \
             from None
+    for key, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise FileFormatError(f"{path}: {key} must be a whole number >= 1 (got {value!r})")
+    return {**counts, "source": f"mapping {path}"}
 
 
 def write_mapping(report: CheckReport, path) -> None:

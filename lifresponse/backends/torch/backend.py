@@ -52,6 +52,7 @@ class TorchBackend:
     runs_on_devices = True
     inputs_fixed_at_build = False
     simulates_without_gil = True  # Numba's loop and torch's operations release the GIL
+    has_own_connectors = False
 
     def version(self) -> str:
         return f"lifresponse exact simulator, torch {importlib.metadata.version('torch')}"

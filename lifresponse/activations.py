@@ -123,7 +123,7 @@ def soft_lif_rate(x, params: LIFParams = LIFParams(), gamma: float = 0.01):
         Smoothing current (nA), > 0.
     """
     rho, _, reset_current = _soft_lif_terms(x, params, gamma)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         period = params.tau_refrac + params.tau_m * np.log1p(reset_current / rho)
     return _MS_PER_S / period
 
@@ -131,7 +131,7 @@ def soft_lif_rate(x, params: LIFParams = LIFParams(), gamma: float = 0.01):
 def soft_lif_rate_dx(x, params: LIFParams = LIFParams(), gamma: float = 0.01):
     """Derivative of :func:`soft_lif_rate` in ``x`` (Hz/nA)."""
     rho, slope_over_rho, reset_current = _soft_lif_terms(x, params, gamma)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         period = params.tau_refrac + params.tau_m * np.log1p(reset_current / rho)
         # d period / dx = -tau_m c / (rho (rho + c)) * d rho / dx, c = reset_current.
         dperiod = -params.tau_m * reset_current * slope_over_rho / (rho + reset_current)

@@ -231,7 +231,10 @@ def _checked(images: np.ndarray, labels: np.ndarray, source: str) -> Digits:
     if labels.min() < 0:
         raise FileFormatError(f"{source}: labels must be integers from 0 (got {labels.min()})")
     labels = labels.astype(np.int64)
-    if images.dtype.kind in "iub":
+    if images.dtype.kind == "b":
+        raise FileFormatError(f"{source}: pixels are true/false; store them as numbers (0-255 "
+                              "integers, or floats in [0, 1])")
+    if images.dtype.kind in "iu":
         if images.dtype != np.uint8 and images.size and (images.min() < 0
                                                          or images.max() > 255):
             raise FileFormatError(f"{source}: integer pixels must be 8-bit, 0-255 (got "

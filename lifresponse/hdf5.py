@@ -40,7 +40,11 @@ def open_checked(path, fmt: str, version: int, what: str):
             if f.attrs.get("format") != fmt:
                 raise FileFormatError(f"{path}: not a lifresponse {what} file (format = "
                                       f"{plain(f.attrs.get('format'))!r})")
-            found = int(f.attrs.get("version", -1))
+            try:
+                found = int(f.attrs.get("version", -1))
+            except (TypeError, ValueError):
+                raise FileFormatError(f"{path}: version {plain(f.attrs['version'])!r} is not a "
+                                      "whole number") from None
             if not 1 <= found <= version:
                 raise FileFormatError(f"{path}: {what} file version {found}; this lifresponse "
                                       f"reads up to {version}")

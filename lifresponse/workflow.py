@@ -37,7 +37,7 @@ from lifresponse.calibration.fit import (
     fit_table,
     write_calibration,
 )
-from lifresponse.calibration.sweep import SweepConfig, run_sweep
+from lifresponse.calibration.sweep import SweepConfig, partial_path, run_sweep
 from lifresponse.datasets import Digits, load_mnist
 from lifresponse.deployment import DeployConfig
 from lifresponse.errors import FileFormatError, ParameterError
@@ -164,6 +164,15 @@ def fit(rates, *, out=None, plot=None, partial: bool = False) -> Calibration:
     Calibration
         ``record["comparison"]`` holds every model's parameters, RMSE and R^2.
     """
+    if not isinstance(rates, results.RateTable):
+        rates = Path(rates)
+        final = rates.with_name(rates.name.removesuffix(".partial"))
+        if final != rates and out is not None and Path(out).resolve() == final.resolve():
+            raise ParameterError("out", f"{out} is where the sweep in {rates} will be written "
+                                 "when it finishes; choose another out")
+        if partial and not rates.exists() and partial_path(rates).exists():
+            raise FileFormatError(f"{rates}: no such file; the unfinished sweep is "
+                                  f"{partial_path(rates)} (give that file)")
     table = rates if isinstance(rates, results.RateTable) else results.read(rates)
     done, total = int(np.count_nonzero(table.done)), int(table.done.size)
     if not table.attrs["complete"] and not partial:
@@ -406,6 +415,12 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
                                   network.neuron, f"{source} (the network's own)")
     else:
         calibration = as_calibration(calibration)
+        for what, theirs, ours in (("tau_syn", calibration.tau_syn, network.tau_syn),
+                                   ("timestep", calibration.timestep, network.timestep)):
+            if not math.isclose(theirs, ours, rel_tol=1e-9):
+                raise ParameterError("calibration", f"{calibration.source}: fitted at {what} "
+                                     f"{theirs:g} ms, but the network's is {ours:g} ms; "
+                                     "calibrate its neuron, or fine-tune with its own (k, S)")
     model = SpikingNetwork.from_network(network)
     model.set_activation(SpikingActivation("noisy-softplus", calibration.k, calibration.S,
                                            network.tau_syn, network.softplus_sigma,

@@ -229,7 +229,7 @@ CASES += [
     (["fit", "{bad}/rates.h5", "--out", "{bad}/rates.h5", "--force"],
      "--out: {bad}/rates.h5 is also the input rates"),
     (["fit", "{bad}/rates.h5", "--plot", "{bad}/rates.h5", "--force", "--out", "{tmp}/c.json"],
-     "--plot: {bad}/rates.h5 is also the input rates"),
+     "--plot: cannot write a .h5 figure"),
     (["train", "--method", "spikes", "--init", "{net}", "--out", "{net}", "--force"],
      "--out: {net} is also the input --init"),
     (["train", "--calibration", "{bad}/cal.json", "--out", "{bad}/cal.json", "--force"],
@@ -239,7 +239,7 @@ CASES += [
     (["spinnaker", "check", "{net}", "--out", "{net}", "--force"],
      "--out: {net} is also the input network"),
     (["energy", "{bad}/run.h5", "--out", "{bad}/run.h5", "--force"],
-     "--out: {bad}/run.h5 is also the input run file"),
+     "--out: {bad}/run.h5 is a file, not a folder"),
     # an option that does not apply is refused
     (["deploy", "{net}", "--dtype", "float32", "--images", "1", "--out", "{tmp}/n.h5"],
      "--dtype: belongs to the torch backend; 'nest' simulates in its own precision"),
@@ -282,9 +282,88 @@ CASES += [
     (["deploy", "{net}", "--backend", "torch", "--connectors", "lists", "--images", "1",
       "--out", "{tmp}/n.h5"], "--connectors: 'torch' has no connectors of its own"),
     (["deploy", "{net}", "--images", "1", "--out", "{tmp}/n.png", "--plot", "{tmp}/n.png"],
-     "--plot: {tmp}/n.png is also --out; give each output its own file"),
+     "--plot: {tmp}/n.png is also written by --out; give each output its own file"),
     (["energy", "{bad}/run.h5", "--mapping", "{bad}/chips.json", "--out", "{tmp}/r"],
      "chips.json: chips must be a whole number >= 1 (got -3)"),
+    # (after an audit against this build) more outputs that would replace inputs
+    (["fit", "{bad}/g_residuals.png", "--out", "{tmp}/c.json", "--plot", "{bad}/g.png",
+      "--force"], "--plot: {bad}/g_residuals.png is also the input rates"),
+    (["fit", "{bad}/rates.h5", "--out", "{tmp}/c.json", "--plot", "{tmp}/fig.png"],
+     "--plot: {tmp}/fig_rates.png already exists"),
+    (["energy", "{bad}/rep/report.md", "--out", "{bad}/rep", "--force"],
+     "--out: {bad}/rep/report.md is also the input run file"),
+    (["energy", "{bad}/run.h5", "--out", "{tmp}/report"],
+     "--out: {tmp}/report/energy.json already exists"),
+    (["fit", "{bad}/sweep2.h5.partial", "--partial", "--out", "{bad}/sweep2.h5"],
+     "--out: {bad}/sweep2.h5 is where the sweep in {bad}/sweep2.h5.partial will be written"),
+    (["fit", "{bad}/sweep3.h5", "--partial", "--out", "{tmp}/c.json"],
+     "sweep3.h5: no such file; the unfinished sweep is {bad}/sweep3.h5.partial"),
+    # (audit) options that do not apply
+    (["energy", "{bad}/run.h5", "--network", "{net}", "--out", "{tmp}/r"],
+     "--network: a run file ({bad}/run.h5) and a network to simulate: give one or the other"),
+    (["energy", "{bad}/run.h5", "--images", "5", "--out", "{tmp}/r"],
+     "--images: belongs to --network; the run file"),
+    (["energy", "{bad}/run.h5", "--backend", "nest", "--out", "{tmp}/r"],
+     "--backend: belongs to --network"),
+    (["energy", "{bad}/run.h5", "--hardware", "loihi,loihi", "--out", "{tmp}/r"],
+     "--hardware: 'loihi' named twice"),
+    (["train", "--method", "spikes", "--k", "0.5", "--out", "{tmp}/n.h5"],
+     "--k: belongs to --method ann"),
+    (["train", "--method", "spikes", "--softplus-sigma", "0.9", "--out", "{tmp}/n.h5"],
+     "--softplus-sigma: belongs to --method ann"),
+    (["spinnaker", "config", "--virtual", "--user", "bob", "--dir", "{tmp}/cfg"],
+     "--user: belongs to --spalloc; a virtual board has no user"),
+    (["spinnaker", "check", "{net}", "--no-map", "--connectors", "lists"],
+     "--connectors: chooses how the network is mapped, which --no-map skips"),
+    (["reproduce", "--held-out", "--out", "{tmp}/repro"], "--held-out: belongs to --full"),
+    (["nir", "import", "{bad}/g.nir", "--input-rate", "300", "--out", "{tmp}/n.h5"],
+     "--input-rate: the graph was exported by lifresponse and holds its own"),
+    (["nir", "import", "{bad}/g.nir", "--cm", "0.5", "--out", "{tmp}/n.h5"],
+     "--cm: the graph was exported by lifresponse"),
+    (["nir", "import", "{bad}/g.nir", "--dt", "0.1", "--out", "{tmp}/n.h5"],
+     "--dt: the graph was exported by lifresponse"),
+    (["nir", "import", "{tmp}/rec.nir", "--encoding", "bernoulli", "--input-rate", "300",
+      "--out", "{tmp}/n.h5"], "--input-rate: belongs to the poisson encoding"),
+    (["finetune", "{net}", "--calibration", "{bad}/cal10.json", "--out", "{tmp}/n.h5"],
+     "cal10.json: fitted at tau_syn 10 ms, but the network's is 5 ms"),
+    (["energy", "{bad}/run.h5", "--mapping", "{bad}/map_other.json", "--out", "{tmp}/r"],
+     "--mapping: mapping {bad}/map_other.json maps 1 layers, but the run has 3"),
+    (["energy", "{bad}/run.h5", "--mapping", "{bad}/map_few.json", "--out", "{tmp}/r"],
+     "map_few.json: 3 cores on 100 chips"),
+    (["evaluate-ann", "{net}", "--data", "{bad}/bool.npz", "--validation", "2"],
+     "bool.npz (images, labels): pixels are true/false"),
+    # (audit) damaged network, run and sweep files
+    (["deploy", "{bad}/tanh.h5", "--out", "{tmp}/n.h5"],
+     "tanh.h5: activation 'tanh' is not one of"),
+    (["evaluate-ann", "{bad}/tanh.h5"], "tanh.h5: activation 'tanh' is not one of"),
+    (["deploy", "{bad}/complex.h5", "--out", "{tmp}/n.h5"],
+     "complex.h5: layer 2 (dense): weights must be real numbers (got complex128)"),
+    (["deploy", "{bad}/boolw.h5", "--out", "{tmp}/n.h5"],
+     "boolw.h5: layer 2 (dense): weights must be real numbers (got bool)"),
+    (["nir", "export", "{bad}/arch.h5", "--out", "{tmp}/n.nir"],
+     "arch.h5: architecture '4c5-4s-12fc' describes layers"),
+    (["deploy", "{bad}/shape.h5", "--out", "{tmp}/n.h5"],
+     "shape.h5: input_shape [3, 28] is not the first layer's input (1, 28, 28)"),
+    (["evaluate-ann", "{bad}/version_text.h5"], "version_text.h5: version 'one' is not a whole"),
+    (["deploy", "{bad}/provenance_type.h5", "--out", "{tmp}/n.h5"],
+     "provenance_type.h5: provenance n_validation must be a whole number >= 0 (got 'many')"),
+    (["energy", "{bad}/fan_out.h5", "--out", "{tmp}/r"],
+     "fan_out.h5: 10 fan-outs for the 784 neurons of input/counts"),
+    (["energy", "{bad}/n_images.h5", "--out", "{tmp}/r"], "n_images.h5: n_images = 7 but 2"),
+    (["energy", "{bad}/float_counts.h5", "--out", "{tmp}/r"],
+     "float_counts.h5: layers/0/counts must hold unsigned counts, one row per image (got "
+     "float64"),
+    (["energy", "{bad}/timestep.h5", "--out", "{tmp}/r"],
+     "timestep.h5: timestep_ms must be > 0 (got -1.0)"),
+    (["energy", "{bad}/labels.h5", "--out", "{tmp}/r"],
+     "labels.h5: labels must be whole numbers (got float64)"),
+    (["energy", "{bad}/accuracy.h5", "--out", "{tmp}/r"],
+     "accuracy.h5: evaluation accuracy must be fractions in [0, 1] (got high)"),
+    (["fit", "{bad}/neuron.h5", "--out", "{tmp}/c.json"],
+     "neuron.h5: neuron lacks i_offset, tau_m"),
+    (["fit", "{bad}/laser.h5", "--out", "{tmp}/c.json"],
+     "laser.h5: drive: unknown kind 'laser'"),
+    (["fit", "{bad}/stds.h5", "--out", "{tmp}/c.json"], "stds.h5: stds must be finite"),
     # files newer than this lifresponse, ours and NIR's
     (["nir", "import", "{bad}/v99.nir", "--out", "{tmp}/n.h5"],
      "v99.nir: written by NIR 99.0.0; the installed nir"),
@@ -416,6 +495,42 @@ def bad(tmp_path_factory, network):
                     f.attrs[key] = value
 
     damaged(network, "net_v99.h5", version=99)
+    damaged(network, "tanh.h5", activation="tanh")
+    damaged(network, "arch.h5", architecture="4c5-4s-12fc")
+    damaged(network, "shape.h5", input_shape=[3, 28])
+    damaged(network, "version_text.h5", version="one")
+    damaged(network, "provenance_type.h5",
+            provenance=json.dumps({"n_validation": "many", "split_seed": "x"}))
+    for name, dtype in (("complex.h5", complex), ("boolw.h5", bool)):
+        shutil.copy(network, d / name)
+        with h5py.File(d / name, "r+") as f:
+            weight = f["layers/2/weight"][()]
+            del f["layers/2/weight"]
+            f["layers/2/weight"] = weight.astype(dtype)
+    damaged("run.h5", "n_images.h5", n_images=7)
+    damaged("run.h5", "timestep.h5", timestep_ms=-1.0)
+    damaged("run.h5", "accuracy.h5", evaluation=json.dumps({"accuracy": "high"}))
+    damaged("run.h5", "fan_out.h5", **{"input/fan_out": np.ones(10)})
+    damaged("run.h5", "labels.h5", labels=np.array([1.5, 0.0]))
+    shutil.copy(d / "run.h5", d / "float_counts.h5")
+    with h5py.File(d / "float_counts.h5", "r+") as f:
+        counts = f["layers/0/counts"][()]
+        del f["layers/0/counts"]
+        f["layers/0/counts"] = -counts.astype(float) - 0.5
+    (d / "rep").mkdir()
+    shutil.copy(d / "run.h5", d / "rep" / "report.md")
+    damaged("rates.h5", "g_residuals.png")
+    damaged("rates.h5", "sweep2.h5.partial")
+    damaged("rates.h5", "sweep3.h5.partial")
+    damaged("rates.h5", "neuron.h5", neuron=json.dumps({"cm": 0.25}))
+    damaged("rates.h5", "laser.h5", drive=json.dumps({"kind": "laser"}))
+    damaged("rates.h5", "stds.h5", stds=np.full(2, np.nan))
+    (d / "cal10.json").write_text(json.dumps({**json.loads((d / "cal.json").read_text()),
+                                              "tau_syn_ms": 10.0}))
+    (d / "map_other.json").write_text(json.dumps({"chips": 1, "cores": 5,
+                                                  "check": {"cores_per_layer": [1, 4]}}))
+    (d / "map_few.json").write_text(json.dumps({"chips": 100, "cores": 3}))
+    np.savez(d / "bool.npz", images=np.zeros((5, 28, 28), bool), labels=np.arange(5))
     damaged(network, "provenance_json.h5", provenance="{not json")
     damaged("run.h5", "run_v99.h5", version=99)
     damaged("run.h5", "evaluation_json.h5", evaluation="{oops")
@@ -472,6 +587,7 @@ def test_bad_command_line(argv, fragment, network, bad, tmp_path, capsys):
     (tmp_path / "map.json").write_text("[1, 2]")
     (tmp_path / "exists.csv").write_text("kept")
     (tmp_path / "exists.png").write_text("kept")
+    (tmp_path / "fig_rates.png").write_text("kept")
     (tmp_path / "report").mkdir()
     (tmp_path / "report" / "energy.json").write_text("kept")
     (tmp_path / "report" / "spynnaker.cfg").write_text("kept")
@@ -484,7 +600,8 @@ def test_bad_command_line(argv, fragment, network, bad, tmp_path, capsys):
     assert fragment in err and "Traceback" not in err, err
     assert not (tmp_path / "n.h5").exists() and not (tmp_path / "fig.xyz").exists()
     assert not (tmp_path / "n.h5.partial").exists()  # a failed start leaves no unfinished run
-    for kept in ("exists.csv", "exists.png", "report/energy.json", "report/spynnaker.cfg"):
+    for kept in ("exists.csv", "exists.png", "fig_rates.png", "report/energy.json",
+                 "report/spynnaker.cfg"):
         assert (tmp_path / kept).read_text() == "kept"  # nothing existing was overwritten
 
 

@@ -109,6 +109,18 @@ def test_finished_file_is_never_overwritten(tmp_path):
     assert out.read_bytes() == before
 
 
+def test_force_replaces_a_finished_file_from_the_command_line(tmp_path, capsys):
+    """``calibrate --force`` replaces a finished sweep (it used to be refused every time)."""
+    from lifresponse.cli import main
+
+    argv = ["calibrate", "--drive", "dc", "--means", "0.5:1.0:0.5", "--stds", "0",
+            "--trials", "1", "--duration", "100", "--quiet", "--out", str(tmp_path / "r.h5")]
+    assert main(argv) == 0
+    assert main(argv) == 2 and "never overwritten" in capsys.readouterr().err
+    assert main([*argv, "--duration", "200", "--force"]) == 0
+    assert results.read(tmp_path / "r.h5").duration_ms == 200.0
+
+
 def test_resume_refuses_a_different_sweep(tmp_path):
     out = tmp_path / "r.h5"
     config = _config(DCDrive(), stds=[0.0], duration=200.0)

@@ -137,6 +137,12 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path,
                       resume=True, progress=False)
     other_split = [(train_set.subset(np.arange(1, 1001)), validation_set),  # --split-seed
                    (small_train, validation_set.subset(np.arange(50)))]  # --validation
+    other_k = trainer.make_model("4c5-4s-10fc", "relu", 0.2, S, TAU, LIFParams(), seed=1)
+    with pytest.raises(trainer.CheckpointError, match="activation: 'relu, k = 0.3, S = 201 "
+                                                      "Hz/nA, tau_syn = 5 ms' there, 'relu, "
+                                                      "k = 0.2"):
+        trainer.train(other_k, small_train, validation_set, settings, tmp_path / "b.h5",
+                      resume=True, progress=False)
     for training, validation in other_split:  # the same settings, other digits: refused
         with pytest.raises(trainer.CheckpointError, match=r"digits: '\d+ from .* there, "):
             trainer.train(fresh(), training, validation, settings, tmp_path / "b.h5",
@@ -147,6 +153,25 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path,
     assert len(history.loss) == 2
     for a, b in zip(whole.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_soft_lif_trains_in_float32_without_nan(digits):
+    """Far below threshold the soft LIF's ``ln(1 + c / rho)`` had a gradient through
+    ``rho**2``, which underflows in float32: the first batch gave NaN weights."""
+    x = torch.linspace(-50.0, 50.0, 20001, requires_grad=True)
+    from lifresponse.training.activations import soft_lif_rate
+
+    rate = soft_lif_rate(x, LIFParams(), 0.01)
+    rate.sum().backward()
+    assert torch.isfinite(x.grad).all() and torch.isfinite(rate).all()
+    reference = activations.soft_lif_rate(x.detach().double().numpy(), LIFParams(), 0.01)
+    firing = reference > 1e-3
+    np.testing.assert_allclose(rate.detach().numpy()[firing], reference[firing], rtol=1e-5)
+    train_set, validation_set = digits
+    model = trainer.make_model("10fc", "soft-lif", K, S, TAU, LIFParams(), seed=0)
+    history = trainer.train(model, train_set.subset(np.arange(500)), validation_set,
+                            trainer.TrainSettings(epochs=1, seed=0), progress=False)
+    assert np.isfinite(history.loss[0]) and history.validation_accuracy[0] > 0.5
 
 
 def test_cli_train_finetune_evaluate(tmp_path, capsys):

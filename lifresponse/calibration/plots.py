@@ -101,19 +101,20 @@ def plot_residuals(table: RateTable, fit: ModelFit, path) -> None:
     save_figure(fig, Path(path))
 
 
-def write_calibration_figures(table: RateTable, fit: ModelFit, path) -> list[Path]:
-    """The three figures as PNG and SVG: ``<stem>`` (fit), ``<stem>_rates``, ``<stem>_residuals``.
-
-    Returns the paths written.
-    """
+def figure_paths(path) -> list[Path]:
+    """The files :func:`write_calibration_figures` writes for ``path``: ``<stem>`` (fit),
+    ``<stem>_rates`` and ``<stem>_residuals``, each as PNG and SVG."""
     path = Path(path)
-    written = []
-    for suffix in (".png", ".svg"):
-        fit_path = path.with_suffix(suffix)
-        rates_path = path.with_name(f"{path.stem}_rates{suffix}")
-        residual_path = path.with_name(f"{path.stem}_residuals{suffix}")
+    return [path.with_name(f"{path.stem}{part}{suffix}") for suffix in (".png", ".svg")
+            for part in ("", "_rates", "_residuals")]
+
+
+def write_calibration_figures(table: RateTable, fit: ModelFit, path) -> list[Path]:
+    """The three figures as PNG and SVG (:func:`figure_paths`); returns the paths written."""
+    written = figure_paths(path)
+    for suffix_paths in (written[:3], written[3:]):
+        fit_path, rates_path, residual_path = suffix_paths
         plot_fit(table, fit, fit_path)
         plot_rates(table, rates_path)
         plot_residuals(table, fit, residual_path)
-        written += [fit_path, rates_path, residual_path]
     return written

@@ -30,8 +30,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from lifresponse.errors import FileFormatError
+from lifresponse.calibration.drives import drive_from_dict
+from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked
+from lifresponse.neuron import LIFParams
 from lifresponse.paths import hdf5_file, write_atomic
 
 FORMAT = "lifresponse.rates"
@@ -139,6 +141,22 @@ def mark_complete(path: Path, note: str) -> None:
         f.attrs["note"] = note
 
 
+def _check_setup(path: Path, attrs: dict, data: dict) -> None:
+    """The drive and neuron a sweep records are whole and valid, and its grid finite; the
+    message names the file."""
+    missing = sorted(set(LIFParams().to_dict()) - set(attrs["neuron"]))
+    if missing:
+        raise FileFormatError(f"{path}: neuron lacks {', '.join(missing)}")
+    try:
+        drive_from_dict(dict(attrs["drive"]))
+        LIFParams.from_dict(attrs["neuron"])
+    except (ParameterError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
+    for name in ("means", "stds"):
+        if not np.all(np.isfinite(data[name])):
+            raise FileFormatError(f"{path}: {name} must be finite (got {data[name].tolist()})")
+
+
 def read(path) -> RateTable:
     """Read and validate a sweep file.
 
@@ -156,6 +174,7 @@ def read(path) -> RateTable:
             raise FileFormatError(f"{path}: missing {', '.join(missing)}")
         data = {k: f[k][()] for k in _DATASETS}
     attrs = checked_attrs(path, attrs, _SCHEMA)
+    _check_setup(path, attrs, data)
     n_points, trials = len(data["point_mean"]), int(attrs["trials"])
     if data["counts"].shape != (n_points, trials) or len(data["point_mean"]) != len(
             data["means"]) * len(data["stds"]) or data["done"].shape != (n_points,):

@@ -147,10 +147,24 @@ def _failure(exc: BaseException) -> str:
 OUTPUTS = ("out", "csv", "dir", "plot")  # every command's output options; the rest read
 
 
+def _written(args) -> dict:
+    """The files each given output option writes: its own path, or the files its command lists
+    for it (``set_defaults(writes={option: function of the path})``: a report's folder, a
+    figure written in several formats)."""
+    writes = getattr(args, "writes", {})
+    files = {}
+    for name in OUTPUTS:
+        value = getattr(args, name, None)
+        if value is not None:
+            files[name] = [Path(p) for p in writes[name](Path(value))] if name in writes \
+                else [Path(value)]
+    return files
+
+
 def _refuse_inputs_as_outputs(args) -> None:
-    """No output may be one of the command's input files, with or without --force (every
-    path-valued option or argument other than :data:`OUTPUTS` is an input), nor another of its
-    outputs."""
+    """No file an output writes may be one of the command's input files, with or without
+    --force (every path-valued option or argument other than :data:`OUTPUTS` is an input),
+    nor a file another output writes."""
     from lifresponse.errors import ParameterError
     from lifresponse.paths import refuse_input_as_output
 
@@ -160,47 +174,43 @@ def _refuse_inputs_as_outputs(args) -> None:
         if name not in OUTPUTS and isinstance(value, Path):
             flag = "--" + name.replace("_", "-")
             inputs[flag if flag in flags else name.replace("_", " ")] = value
-    outputs = {}
-    for name in OUTPUTS:
-        value = getattr(args, name, None)
-        refuse_input_as_output(value, inputs, name)
-        if value is None:
-            continue
-        same = [other for other, path in outputs.items() if path == Path(value).resolve()]
-        if same:
-            raise ParameterError(name, f"{value} is also --{same[0]}; give each output its own "
-                                 "file")
-        outputs[name] = Path(value).resolve()
+    seen = {}
+    for name, files in _written(args).items():
+        for path in files:
+            refuse_input_as_output(path, inputs, name)
+            other = seen.get(path.resolve())
+            if other is not None:
+                raise ParameterError(name, f"{path} is also written by --{other}; give each "
+                                     "output its own file")
+            seen[path.resolve()] = name
 
 
 def _check_outputs(args) -> None:
     """Every command's output paths, before any work: --out (a file, or the folder of a
     report), --csv, --plot (also its format) and --dir must be writable, never one of the
-    command's inputs, and an existing output is not overwritten without --force. (Commands
-    whose library call checks its own --out, e.g. deploy and train, are not checked twice.)"""
+    command's inputs, and no file they write that exists is overwritten without --force.
+    (Commands whose library call checks its own --out, e.g. deploy and train, are not checked
+    twice.)"""
     from lifresponse.errors import ParameterError
     from lifresponse.paths import check_writable
     from lifresponse.plotting import check_figure_path
 
     _refuse_inputs_as_outputs(args)
-    force = getattr(args, "force", False)
     for name in ("out", "csv", "dir"):
         value = getattr(args, name, None)
-        if value is None:
-            continue
-        folder = name == "dir" or (name == "out" and getattr(args, "out_is_folder", False))
-        check_writable(value, name, folder=folder)
-        checked = {"out": getattr(args, "out_checked_here", False), "csv": True,
-                   "dir": getattr(args, "dir_checked_here", False)}[name]
-        target = Path(value) / checked if isinstance(checked, str) else Path(value)
-        if checked and target.exists() and not force:
-            raise ParameterError(name, f"{target} already exists; it is never overwritten: "
-                                 "choose another, or replace it (--force)")
+        if value is not None:
+            folder = name == "dir" or (name == "out" and getattr(args, "out_is_folder", False))
+            check_writable(value, name, folder=folder)
     if getattr(args, "plot", None) is not None:
         check_figure_path(args.plot)
-        if Path(args.plot).exists() and not force:
-            raise ParameterError("plot", f"{args.plot} already exists; it is never overwritten: "
-                                 "choose another, or replace it (--force)")
+    checked_here = {"csv", "plot", *getattr(args, "writes", {})}
+    if getattr(args, "out_checked_here", False):
+        checked_here.add("out")
+    for name, files in _written(args).items():
+        for target in files:
+            if name in checked_here and target.exists() and not getattr(args, "force", False):
+                raise ParameterError(name, f"{target} already exists; it is never overwritten: "
+                                     "choose another, or replace it (--force)")
 
 
 def main(argv=None) -> int:

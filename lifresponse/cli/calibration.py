@@ -129,7 +129,7 @@ def _run_calibrate(args) -> None:
                                    backend=args.backend, max_cells=args.max_cells,
                                    long_ok=args.yes, workers=args.workers,
                                    scheduler=args.scheduler)
-    check_output(args.out, args.resume)
+    check_output(args.out, args.resume, args.force)
     n_cells = config.means.size * config.stds.size * config.trials
     print(f"calibrate: {args.drive} drive, {config.means.size} means x {config.stds.size} stds x "
           f"{config.trials} trials = {n_cells} neurons x {config.duration:g} ms on "
@@ -163,7 +163,8 @@ def add_fit(commands) -> None:
                         help="fit an unfinished sweep (rates.h5.partial) on its finished points; "
                              "the calibration is marked partial")
     add_force_option(parser)
-    parser.set_defaults(run=_run_fit, parser=parser, out_checked_here=True)
+    parser.set_defaults(run=_run_fit, parser=parser, out_checked_here=True,
+                        writes={"plot": _fit_figures})
 
 
 def _run_fit(args) -> None:
@@ -181,3 +182,9 @@ def _run_fit(args) -> None:
                                        if name in fit["stderr"] else "")
             for name, value in fit["params"].items())
         print(f"{fit['model']:<15} {params:<36} {fit['rmse']:10.2f} {fit['r2']:7.4f}")
+
+
+def _fit_figures(path: Path) -> list[Path]:
+    from lifresponse.calibration.plots import figure_paths
+
+    return figure_paths(path)

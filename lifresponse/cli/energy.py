@@ -56,14 +56,22 @@ def add_energy(commands) -> None:
                              "joules_per_synaptic_event, joules_per_neuron_update, source, year)")
     add_force_option(parser)
     parser.set_defaults(run=_run_energy, parser=parser, out_is_folder=True,
-                        out_checked_here="energy.json")
+                        writes={"out": _report_files})
 
 
 def _run_energy(args) -> None:
     from lifresponse import workflow
     from lifresponse.backends.spinnaker.check import read_mapping
-    from lifresponse.errors import FileFormatError
+    from lifresponse.errors import FileFormatError, ParameterError
 
+    if args.run_file is not None and args.network:
+        raise ParameterError("network", f"a run file ({args.run_file}) and a network to "
+                             "simulate: give one or the other")
+    if args.run_file is not None:
+        refuse_changed(args, ("--backend", "--images", "--duration", "--data", "--test",
+                              "--validation", "--split-seed"),
+                       f"belongs to --network; the run file {args.run_file} holds its digits "
+                       "and window")
     if args.network and not args.backend:
         _predict_energy(args)
         return
@@ -119,3 +127,9 @@ def _predict_energy(args) -> None:
           f"(E_syn = {args.e_syn:.3g} J)")
     for name, n in result.events_per_layer.items():
         print(f"  {name:>8}: {n / result.n_images:.4g} events per image")
+
+
+def _report_files(folder: Path) -> list[Path]:
+    from lifresponse.hardware.report import REPORT_FILES
+
+    return [folder / name for name in REPORT_FILES]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lifresponse.cli.options import (
     add_worker_options,
+    refuse_changed,
 )
 from lifresponse.training import RATE_LIMIT_HZ
 
@@ -50,6 +51,9 @@ def _run_reproduce(args) -> None:
 
     from lifresponse.reproduce import full_plan, quick_plan, reproduce
 
+    if not args.full:
+        refuse_changed(args, ("--held-out",), "belongs to --full (the quick plan has its own "
+                                              "digits)")
     plan = full_plan(args.data, args.held_out) if args.full else quick_plan(args.data)
     plan = dataclasses.replace(plan, rate_limit=args.rate_limit, workers=args.workers,
                                scheduler=args.scheduler)

@@ -10,6 +10,7 @@ from lifresponse.cli.options import (
     add_connectors_option,
     add_force_option,
     output_file,
+    refuse_changed,
 )
 
 
@@ -34,7 +35,7 @@ def add_spinnaker(commands) -> None:
                         help="also create an empty ~/.spynnaker.cfg if it is missing")
     add_force_option(config)
     config.set_defaults(run=_run_spinnaker_config, parser=config,
-                        dir_checked_here="spynnaker.cfg")
+                        writes={"dir": _config_file})
     check = actions.add_parser(
         "check", help="timestep, neurons per core, delays, weight quantisation; map it",
         description=("Check a network file against SpiNNaker's constraints (timestep 1.0 or "
@@ -57,6 +58,8 @@ def _run_spinnaker_config(args) -> None:
     from lifresponse.backends.spinnaker import configuration
 
     kind = "virtual" if args.virtual else "board" if args.board is not None else "spalloc"
+    if kind != "spalloc":
+        refuse_changed(args, ("--user",), f"belongs to --spalloc; a {kind} board has no user")
     config = configuration.BoardConfig(kind, args.board or args.spalloc or "", args.version,
                                    args.user)
     path = configuration.write_config(config, args.dir)
@@ -73,6 +76,9 @@ def _run_spinnaker_check(args) -> None:
     from lifresponse.backends.spinnaker import check
     from lifresponse.networks import network_file
 
+    if args.no_map:
+        refuse_changed(args, ("--connectors",), "chooses how the network is mapped, which "
+                                                "--no-map skips")
     network = network_file.read(args.network)
     report = check.check_network(network)
     print(f"{args.network}: {network.architecture}")
@@ -105,3 +111,9 @@ def _run_spinnaker_check(args) -> None:
     if args.out:
         check.write_mapping(report, args.out)
         print(f"wrote {args.out}")
+
+
+def _config_file(folder: Path) -> list[Path]:
+    from lifresponse.backends.spinnaker.configuration import CONFIG_NAME
+
+    return [folder / CONFIG_NAME]

@@ -139,6 +139,8 @@ def _run_train(args) -> None:
 
 def _run_train_spikes(args) -> None:
     from lifresponse import workflow
+    refuse_changed(args, ("--k", "--S", "--softplus-sigma"),
+                   "belongs to --method ann: a spike-trained network has no rate model")
     refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment",
                            "--count-window"),
                     "belongs to --method ann; spike training has no rate model")

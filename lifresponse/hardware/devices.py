@@ -164,4 +164,7 @@ def select(names, extra: list[Device] = ()) -> list[Device]:
                              f"known are {', '.join(table)}")
     if not names:
         raise ParameterError("hardware", "name at least one device")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ParameterError("hardware", f"{', '.join(map(repr, twice))} named twice")
     return [table[n] for n in names]

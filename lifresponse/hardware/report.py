@@ -11,7 +11,7 @@ import numpy as np
 
 from lifresponse import html_page
 from lifresponse.backends.spinnaker.energy_report import parse_energy_report
-from lifresponse.errors import FileFormatError
+from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hardware import energy
 from lifresponse.hardware.activity import check_every_layer_recorded, run_activity
 from lifresponse.hardware.device_energy import LEFT_OUT, ann_energy, snn_energy, tradeoff
@@ -42,6 +42,10 @@ def run_energy(run: RunRecord, e_syn: float, mapping: dict | None):
     if mapping:
         chips, cores, source = int(mapping["chips"]), int(mapping["cores"]), mapping.get(
             "source", "mapping file")
+        mapped = mapping.get("populations")
+        if mapped is not None and mapped != len(run.fan_out):
+            raise ParameterError("mapping", f"{source} maps {mapped - 1} layers, but the run has "
+                                 f"{len(run.fan_out) - 1}: a mapping of another network")
     else:
         sizes = [run.input_counts.shape[1]] + [len(run.fan_out[i]) for i in sorted(
             run.fan_out) if i >= 0]
@@ -102,6 +106,10 @@ def energy_report(run: RunRecord, e_syn: float = energy.E_SYN_J, mapping: dict |
         report["spynnaker_energy_report"] = parse_energy_report(text, f"{run.path}: "
                                                                 "spinnaker_energy_report")
     return report
+
+
+REPORT_FILES = ("energy.json", "report.md", "report.html", "events_per_layer.png",
+                "accuracy_energy.png")  # every file write_report may write
 
 
 def write_report(run: RunRecord, out: Path, e_syn: float = energy.E_SYN_J,

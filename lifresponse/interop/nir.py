@@ -119,6 +119,9 @@ class ImportOptions:
         if self.encoding not in network_file.ENCODINGS:
             raise ParameterError("encoding", f"must be one of {', '.join(network_file.ENCODINGS)}"
                                  f" (got {self.encoding!r})")
+        if self.encoding != "poisson" and self.input_rate != type(self).input_rate:
+            raise ParameterError("input_rate", f"belongs to the poisson encoding; "
+                                 f"{self.encoding!r} fires with probability = input each step")
 
     @property
     def step(self) -> float:
@@ -194,6 +197,12 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
     chain = _chain(graph)
     shape = _input_shape(chain[0])
     ours = (graph.metadata or {}).get("lifresponse", {})
+    if ours:  # our own export: every option below is in the graph, exactly
+        for name in ("dt", "timestep", "encoding", "input_rate", "cm", "tau_refrac"):
+            if getattr(options, name) != getattr(ImportOptions, name):
+                raise ParameterError(name, f"the graph was exported by lifresponse and holds "
+                                     "its own timestep, input encoding and rate and neuron; "
+                                     f"leave it out (got {getattr(options, name)!r})")
     written = ours.get("format_version", 1)
     if not isinstance(written, (int, np.integer)) or written > network_file.VERSION:
         shown = int(written) if isinstance(written, (int, np.integer)) else repr(written)

@@ -38,8 +38,10 @@ from typing import Any
 import numpy as np
 
 import lifresponse
+from lifresponse.activations import REGISTRY
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
+from lifresponse.networks.architecture import parse_architecture
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import hdf5_file
 
@@ -189,10 +191,11 @@ class Network:
     def require_ann_model(self, what: str) -> None:
         """Refuse ``what`` (e.g. "fine tuning") for a network without an ANN model."""
         if not self.has_ann_model:
-            origin = self.provenance.get("source") or self.architecture
+            origin = ("trained on spikes" if self.provenance.get("method") == "spikes" else
+                      f"imported from {self.provenance.get('source') or self.architecture}")
             raise ParameterError(
                 "network", f"{what} needs an ANN model (activation, k, S), and this network "
-                f"has none (imported from {origin}); deploy it instead")
+                f"has none ({origin}); deploy it instead")
         if any(layer.cell != "IF_curr_exp" for layer in self.layers):
             raise ParameterError("network", f"{what} models IF_curr_exp neurons only")
 
@@ -258,6 +261,15 @@ def read(path) -> Network:
                 input_encoding=a.get("input_encoding", "poisson"))
         except (TypeError, ValueError) as exc:
             raise FileFormatError(f"{path}: unreadable attribute ({exc})") from None
+        if "input_shape" in a and tuple(a["input_shape"]) != tuple(layers[0].in_shape):
+            raise FileFormatError(f"{path}: input_shape {a['input_shape']} is not the first "
+                                  f"layer's input {layers[0].in_shape}")
+    for key in ("n_train", "n_validation", "split_seed"):
+        value = network.provenance.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 0):
+            raise FileFormatError(f"{path}: provenance {key} must be a whole number >= 0 "
+                                  f"(got {value!r})")
     check(network, str(path))
     return network
 
@@ -292,6 +304,10 @@ def check(network: Network, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
                 math.isfinite(value) and value > 0):
             raise FileFormatError(f"{where}: {name} must be a number > 0 (got {value!r})")
+    if network.activation != NO_ANN_MODEL and network.activation not in REGISTRY:
+        raise FileFormatError(f"{where}: activation {network.activation!r} is not one of "
+                              f"{', '.join(REGISTRY)} (or {NO_ANN_MODEL!r})")
+    _check_architecture(network, where)
     if network.input_encoding not in ENCODINGS:
         raise FileFormatError(f"{where}: input_encoding {network.input_encoding!r} is not one "
                               f"of {', '.join(ENCODINGS)}")
@@ -305,6 +321,9 @@ def check(network: Network, where: str) -> None:
         if tuple(layer.in_shape) != tuple(previous):
             raise FileFormatError(f"{name}: input shape {layer.in_shape} does not match the "
                                   f"previous layer's output {previous}")
+        if np.asarray(layer.weight).dtype.kind != "f":
+            raise FileFormatError(f"{name}: weights must be real numbers (got "
+                                  f"{np.asarray(layer.weight).dtype})")
         if not np.all(np.isfinite(layer.weight)):
             raise FileFormatError(f"{name}: weights contain NaN or inf")
         if min(layer.stride) < 1 or min(layer.padding) < 0:
@@ -318,6 +337,20 @@ def check(network: Network, where: str) -> None:
                                   f"{layer.out_shape}")
         _check_bias(layer, name)
         previous = layer.out_shape
+
+
+def _check_architecture(network: Network, where: str) -> None:
+    """An architecture written in the toolkit's notation (``6c5-2s-10fc``) must describe the
+    layers the file holds; other names (imported networks) are labels only."""
+    try:
+        specs = parse_architecture(network.architecture, network.layers[0].in_shape)
+    except ParameterError:
+        return
+    ours = [(s.kind, tuple(s.out_shape)) for s in specs]
+    held = [(layer.kind, tuple(layer.out_shape)) for layer in network.layers]
+    if ours != held:
+        raise FileFormatError(f"{where}: architecture {network.architecture!r} describes "
+                              f"layers {ours}, but the file holds {held}")
 
 
 def _check_bias(layer: Layer, name: str) -> None:

@@ -83,18 +83,24 @@ class PartialRun:
                 raise
 
     def firsts(self) -> set[int]:
-        """The first image of every block kept so far. A block file that is not a whole npz
-        archive (damaged after it was written: this store writes whole files only) is removed
-        with a warning naming it, so that its images run again."""
+        """The first image of every block kept so far. A block file that cannot be read whole
+        or holds arrays of another number of images than its name (damaged after it was
+        written: this store writes whole files only) is removed with a warning naming it, so
+        that its images run again."""
         firsts = set()
         for path in sorted(self.folder.glob("block_*.npz")):
             try:
-                zipfile.ZipFile(path).close()
-            except (zipfile.BadZipFile, OSError) as exc:
+                block = read_block(path)
+                n = int(path.stem.split("_")[2])
+                rows = {len(a) for a in (*block.counts.values(), block.input_counts,
+                                         block.by_time)}
+                if rows != {n}:
+                    raise ValueError(f"arrays of {sorted(rows)} images, not {n}")
+            except (zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError) as exc:
                 log.warning("%s is damaged (%s): removed; its images run again", path, exc)
                 path.unlink()
                 continue
-            firsts.add(int(path.stem.split("_")[1]))
+            firsts.add(block.first)
         return firsts
 
     def finished(self):

@@ -243,6 +243,40 @@ class RunWriter:
                 self.tmp.unlink(missing_ok=True)
 
 
+def _check_consistent(f: h5py.File, path, attrs: dict, recorded: list, fan_out: dict) -> None:
+    """What a damaged or hand-edited run file could get wrong and the energy report would
+    silently use: the labels and counts are whole numbers, one row per image, and every
+    neuron's fan-out belongs to a neuron of the counts."""
+    labels = f["labels"]
+    n = len(labels)
+    if labels.dtype.kind not in "iu":
+        raise FileFormatError(f"{path}: labels must be whole numbers (got {labels.dtype})")
+    if attrs.get("n_images", n) != n:
+        raise FileFormatError(f"{path}: n_images = {attrs['n_images']} but {n} labels")
+    arrays = {"input/counts": f["input/counts"], "output_counts_by_time":
+              f["output_counts_by_time"]}
+    arrays.update({f"layers/{i}/counts": f[f"layers/{i}/counts"] for i in recorded})
+    for name, array in arrays.items():
+        if array.dtype.kind != "u" or array.shape[:1] != (n,):
+            raise FileFormatError(f"{path}: {name} must hold unsigned counts, one row per "
+                                  f"image (got {array.dtype}, shape {array.shape})")
+    for index, fan in fan_out.items():
+        name = "input/counts" if index == -1 else f"layers/{index}/counts"
+        if name in arrays and len(fan) != arrays[name].shape[1]:
+            raise FileFormatError(f"{path}: {len(fan)} fan-outs for the "
+                                  f"{arrays[name].shape[1]} neurons of {name}")
+    for key in ("window_ms", "timestep_ms"):
+        if key in attrs and not attrs[key] > 0:
+            raise FileFormatError(f"{path}: {key} must be > 0 (got {attrs[key]})")
+    evaluation = attrs.get("evaluation", {})
+    for key in ("accuracy", "accuracy_by_time"):
+        values = np.atleast_1d(np.asarray(evaluation.get(key, []), dtype=object))
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1
+                   for v in values):
+            raise FileFormatError(f"{path}: evaluation {key} must be fractions in [0, 1] (got "
+                                  f"{str(evaluation[key])[:60]})")
+
+
 def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> None:
     """An empty per-image dataset in chunks of ``rows`` images, compressed (an empty one can
     have neither)."""
@@ -289,6 +323,7 @@ def _record(f: h5py.File, path: Path | None, arrays: bool, attrs: dict | None = 
         raise FileFormatError(f"{path}: holds no spike counts")
     fan_out = {-1: f["input/fan_out"][()]}
     fan_out.update({int(name): group["fan_out"][()] for name, group in f["layers"].items()})
+    _check_consistent(f, path, attrs, recorded, fan_out)
     events = {int(name): group["events_by_time"][()] for name, group in f["layers"].items()
               if "events_by_time" in group}
     if "events_by_time" in f["input"]:

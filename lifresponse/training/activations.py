@@ -5,6 +5,8 @@ They return the unscaled ``f`` (nA), except :func:`soft_lif_rate`, which returns
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -27,10 +29,20 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 
 
 def soft_lif_rate(x: torch.Tensor, params: LIFParams, gamma: float) -> torch.Tensor:
-    """Soft LIF rate (Hz) of :func:`lifresponse.activations.soft_lif_rate`."""
-    rho = gamma * F.softplus((x - params.input_rheobase) / gamma)
+    """Soft LIF rate (Hz) of :func:`lifresponse.activations.soft_lif_rate`.
+
+    ``ln(1 + c / rho)`` is taken as ``ln(rho + c) - ln(rho)`` with ``ln(rho)`` from ``z``
+    itself far below threshold (``softplus(z) = exp(z)`` there to float precision): the
+    gradient of ``c / rho`` holds ``rho**2``, which underflows in float32 for ``rho`` below
+    about 1e-19 nA and made training diverge (NaN weights from the first batch).
+    """
+    z = (x - params.input_rheobase) / gamma
+    tail = z < -20.0
+    inside = torch.where(tail, torch.zeros_like(z), z)  # no inf or NaN in the branch not taken
+    log_rho = math.log(gamma) + torch.where(tail, z, torch.log(F.softplus(inside)))
     reset_current = (params.v_thresh - params.v_reset) / params.r_m
-    period = params.tau_refrac + params.tau_m * torch.log1p(reset_current / rho.clamp_min(1e-30))
+    period = params.tau_refrac + params.tau_m * (
+        torch.log(torch.exp(log_rho) + reset_current) - log_rho)
     return 1000.0 / period
 
 

@@ -197,6 +197,10 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
             total += loss.detach() * len(index)  # stays on the device: no sync per batch
         schedule.step()
         history.loss.append(float(total) / len(images))
+        if not math.isfinite(history.loss[-1]):
+            raise ParameterError("learning_rate", f"training diverged: the loss of epoch "
+                                 f"{epoch + 1} is {history.loss[-1]} (learning rate "
+                                 f"{settings.learning_rate:g}); nothing was written")
         history.validation_accuracy.append(
             accuracy(model, validation_set) if len(validation_set) else None)
         history.epoch_seconds.append(time.perf_counter() - start)
@@ -262,8 +266,10 @@ def restore_checkpoint(ckpt: Path | None, resume: bool, settings, data: dict, mo
     if "random" not in state:
         raise CheckpointError(f"{ckpt} has no random states (an older lifresponse wrote "
                               "it), so a resumed run would differ; delete it")
-    then = {**state["settings"], **state.get("data", {}), "architecture": state["architecture"]}
-    now = {**settings.__dict__, **data, "architecture": model.architecture}
+    then = {**state["settings"], **state.get("data", {}), "architecture": state["architecture"],
+            "activation": state.get("activation")}
+    now = {**settings.__dict__, **data, "architecture": model.architecture,
+           "activation": _activation_identity(model)}
     differ = [key for key in now if then.get(key) != now[key]]
     if differ:
         raise CheckpointError(f"{ckpt} was made with other settings (" + "; ".join(
@@ -328,8 +334,19 @@ def save_checkpoint(path, model, optimizer, schedule, history, epoch, settings,
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "schedule": schedule.state_dict(), "history": history, "epoch": epoch,
                 "settings": settings.__dict__, "data": data, "architecture": model.architecture,
+                "activation": _activation_identity(model),
                 "input_rate_hz": model.input_rate, "random": _random_states()}, buffer)
     write_atomic(path, buffer.getvalue())
+
+
+def _activation_identity(model) -> str | None:
+    """The activation a model trains with, as a checkpoint records it (None: a model without
+    one, trained on spikes)."""
+    activation = getattr(model, "activation", None)
+    if activation is None:
+        return None
+    return (f"{activation.activation}, k = {activation.k:g}, S = {activation.S:g} Hz/nA, "
+            f"tau_syn = {1000 * activation.tau_s:g} ms")
 
 
 def _random_states() -> dict:

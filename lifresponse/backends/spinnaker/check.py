@@ -168,7 +168,9 @@ def _isolated(work: Path):
 
 
 def read_mapping(path) -> dict:
-    """``{"chips", "cores", "source"}`` of a ``mapping.json`` (:func:`write_mapping`)."""
+    """``{"chips", "cores", "source", "populations"}`` of a ``mapping.json``
+    (:func:`write_mapping`); ``populations``: the input and every layer, as mapped (None in a
+    mapping written by hand)."""
     try:
         mapping = json.loads(Path(path).read_text())
         counts = {key: mapping[key] for key in ("chips", "cores")}
@@ -178,7 +180,13 @@ def read_mapping(path) -> dict:
     for key, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise FileFormatError(f"{path}: {key} must be a whole number >= 1 (got {value!r})")
-    return {**counts, "source": f"mapping {path}"}
+    if counts["cores"] < counts["chips"]:
+        raise FileFormatError(f"{path}: {counts['cores']} cores on {counts['chips']} chips "
+                              "(every chip mapped holds at least one core)")
+    check = mapping.get("check")
+    populations = len(check["cores_per_layer"]) if isinstance(check, dict) and isinstance(
+        check.get("cores_per_layer"), list) else None
+    return {**counts, "source": f"mapping {path}", "populations": populations}
 
 
 def write_mapping(report: CheckReport, path) -> None:

@@ -176,10 +176,12 @@ def fit(rates, *, out=None, plot=None, partial: bool = False) -> Calibration:
     table = rates if isinstance(rates, results.RateTable) else results.read(rates)
     done, total = int(np.count_nonzero(table.done)), int(table.done.size)
     if not table.attrs["complete"] and not partial:
+        state = ("every grid point simulated, but the sweep stopped before it was marked "
+                 "complete" if done == total else f"{done} of {total} grid points simulated")
         raise FileFormatError(
-            f"{table.path or 'rates'}: an unfinished sweep ({done} of {total} grid points "
-            "simulated); finish it with 'calibrate --resume', or fit the finished points with "
-            "--partial (the calibration is then marked partial)")
+            f"{table.path or 'rates'}: an unfinished sweep ({state}); finish it with "
+            "'calibrate --resume', or fit the finished points with --partial (the calibration "
+            "is then marked partial)")
     fits = fit_table(table)
     record = calibration_record(table, fits)
     if not table.attrs["complete"]:

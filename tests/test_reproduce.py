@@ -69,3 +69,21 @@ def test_the_full_preset_includes_the_papers_larger_network():
 
     assert full_plan().large_architecture == "12c5-2s-64c5-2s-10fc"
     assert quick_plan().large_architecture is None
+
+
+def test_an_unfinished_run_of_an_earlier_configuration_is_superseded(reproduction, caplog):
+    """A deployment stage rerun with other settings (reproduce again after a change) finds the
+    unfinished run an interrupted earlier configuration left, and replaces it instead of
+    stopping with advice reproduce cannot follow."""
+    from lifresponse.datasets import load_mnist
+    from lifresponse.networks.partial_run import PartialRun
+    from lifresponse.reproduce import pipeline
+
+    out, _ = reproduction
+    stale = out / "runs" / "relu.h5.partial"
+    PartialRun(out / "runs" / "relu.h5", {"seed": -1, "window_ms": 1.0}, resume=False)
+    assert stale.is_dir()
+    with caplog.at_level(logging.WARNING, logger="lifresponse"):
+        result = pipeline._deploy(TINY, "relu", load_mnist().subset(range(4)), out, False)
+    assert f"{stale}: an unfinished run of an earlier configuration, removed" in caplog.text
+    assert not stale.exists() and result["accuracy"] is not None

@@ -30,6 +30,14 @@ class PartialRunError(LifResponseError):
     """An unfinished run is in the way, or belongs to other settings."""
 
 
+class OtherSettingsError(PartialRunError):
+    """The unfinished run was made with other settings (its ``folder`` is named)."""
+
+    def __init__(self, message: str, folder: Path):
+        super().__init__(message)
+        self.folder = folder
+
+
 def partial_path(out) -> Path:
     out = Path(out)
     return out.with_name(out.name + ".partial")
@@ -69,11 +77,11 @@ class PartialRun:
             differ = sorted(k for k in set(settings) | set(saved)
                             if saved.get(k) != settings.get(k))
             if differ:
-                raise PartialRunError(
+                raise OtherSettingsError(
                     f"{self.folder} is a run with other settings ("
                     + ", ".join(f"{k}: {saved.get(k)!r} there, {settings.get(k)!r} now"
                                 for k in differ)
-                    + "): resume with the same settings, or delete it")
+                    + "): resume with the same settings, or delete it", self.folder)
         else:
             self.folder.mkdir(parents=True)
             try:

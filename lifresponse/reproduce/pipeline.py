@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import has_split, load_mnist
 from lifresponse.errors import ParameterError
+from lifresponse.networks.partial_run import OtherSettingsError
 from lifresponse.paths import write_atomic
 from lifresponse.splits import first, test_digits, training_split
 from lifresponse.training import RATE_LIMIT_HZ
@@ -248,10 +250,15 @@ def _deploy(plan, name, shown, out, progress) -> dict:
     # Every layer's spikes only where they are used (energy, Fig. 12): recording them all
     # doubles NEST's wall time.
     record = "all" if name == ENERGY_NETWORK else "output"
-    run = workflow.deploy(out / "networks" / f"{name}.h5", digits=shown, out=path,
-                          progress=progress, resume=True, window=plan.window_ms,
-                          threads=plan.threads, seed=plan.seed, record=record,
-                          workers=plan.workers, scheduler=plan.scheduler)
+    options = dict(digits=shown, out=path, progress=progress, resume=True, window=plan.window_ms,
+                   threads=plan.threads, seed=plan.seed, record=record, workers=plan.workers,
+                   scheduler=plan.scheduler)
+    try:
+        run = workflow.deploy(out / "networks" / f"{name}.h5", **options)
+    except OtherSettingsError as exc:  # an earlier configuration's unfinished run: superseded
+        log.warning("%s: an unfinished run of an earlier configuration, removed", exc.folder)
+        shutil.rmtree(exc.folder)
+        run = workflow.deploy(out / "networks" / f"{name}.h5", **options)
     return {"run": str(path), "wall_s": run.attrs["wall_time_s"], **run.attrs["evaluation"]}
 
 

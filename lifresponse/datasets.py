@@ -102,7 +102,8 @@ def load_mnist(directory=None, split: str = "train") -> Digits:
     if directory.is_file() and directory.suffix == ".npz":
         return _load_npz(directory, split)
     if not directory.is_dir():
-        raise FileFormatError(f"{directory}: no such directory (or .npz file)")
+        raise FileFormatError(f"{directory}: not a folder of MNIST files or an .npz file"
+                              if directory.exists() else f"{directory}: no such folder or file")
     images_name, labels_name = _IDX_NAMES[split]
     images_path = _find(directory, images_name)
     labels_path = _find(directory, labels_name)

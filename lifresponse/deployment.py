@@ -221,26 +221,27 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     settle = settle_time(network) if protocol == "rest" else 0.0
     presentation = Presentation(config.window, config.gap, network.timestep, settle)
     token = _network_token(network_path, network)
-    partial = None
-    if out is not None:
-        partial = PartialRun(out, _settings(token, digits, pixels, config, protocol, size),
-                             resume)
-    done = partial.firsts() if partial else set()
-    todo = [(first, pixels[first:first + size]) for first in range(0, n_images, size)
-            if first not in done]
     connections = network_connections(network)
     fan_out = fan_outs(connections)
     last = len(network.layers) - 1
     recorded = range(last + 1) if config.record == "all" else [last]
     time_bins = TIME_BIN_MS * np.arange(1, n_time_bins(config.window) + 1)
     evaluator = Evaluator(network, digits.labels, pixels, config.window, time_bins)
-    writer = run_file.RunWriter(out, digits.labels, {i: network.layers[i].n_out
-                                                     for i in recorded},
-                                fan_out, pixels.shape[1], network.layers[-1].n_out, time_bins,
-                                size)
+    partial = None  # from here on, whatever fails leaves only what finished
+    if out is not None:
+        partial = PartialRun(out, _settings(token, digits, pixels, config, protocol, size),
+                             resume)
+    done = partial.firsts(_block_shapes(network, recorded, pixels.shape[1], len(time_bins))) \
+        if partial else set()
+    todo = [(first, pixels[first:first + size]) for first in range(0, n_images, size)
+            if first not in done]
     info = None
     start = time.perf_counter()
     try:
+        writer = run_file.RunWriter(out, digits.labels, {i: network.layers[i].n_out
+                                                         for i in recorded},
+                                    fan_out, pixels.shape[1], network.layers[-1].n_out,
+                                    time_bins, size)
         with writer, tqdm(total=n_images, initial=n_images - sum(len(p) for _, p in todo),
                           unit="image", disable=not progress, desc="deploy") as bar:
             kept = partial.finished() if partial else ()
@@ -267,6 +268,15 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     if partial:
         partial.remove()
     return record
+
+
+def _block_shapes(network, recorded, n_inputs: int, n_bins: int) -> dict:
+    """What every array of a kept block must look like, by its name in the block file
+    (:meth:`~lifresponse.networks.partial_run.PartialRun.firsts`): one image's row of the
+    per-image arrays, and the whole shape of the events by time (one value per time bin)."""
+    rows = {"input_counts": (n_inputs,), "by_time": (n_bins, network.layers[-1].n_out)}
+    rows.update({f"counts_{i}": (network.layers[i].n_out,) for i in recorded})
+    return {"rows": rows, "whole": {f"events_{i}": (n_bins,) for i in [-1, *recorded]}}
 
 
 def _present(backend, network, token, presentation, config, todo):

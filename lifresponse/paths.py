@@ -18,10 +18,13 @@ def check_writable(path, field: str = "out", folder: bool = False) -> None:
     """Refuse ``path`` (a file, or with ``folder`` a folder to create or fill) if it cannot be
     written; the message names ``field`` and the part of the path in the way."""
     path = Path(path)
+    if not folder and str(path) in ("", "."):
+        raise ParameterError(field, "give a file name (got the current folder)")
     if folder and path.exists() and not path.is_dir():
         raise ParameterError(field, f"{path} is a file, not a folder")
     if not folder and path.is_dir():
         raise ParameterError(field, f"{path} is a folder, not a file")
+    refuse_special(path, field)
     start = path if folder else path.parent
     existing = next((p for p in (start, *start.parents) if p.exists()), Path("."))
     if not existing.is_dir():
@@ -29,6 +32,16 @@ def check_writable(path, field: str = "out", folder: bool = False) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ParameterError(field, f"cannot write {path}: the folder {existing} is not "
                              "writable")
+
+
+def refuse_special(path, field: str = "out") -> None:
+    """Refuse an output that exists and is neither a regular file nor a folder (a device such
+    as ``/dev/null``, a pipe, a socket): writing through a temporary file and renaming it would
+    replace the device itself."""
+    path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise ParameterError(field, f"{path} is not a regular file (a device, pipe or socket); "
+                             "give a file name")
 
 
 def refuse_input_as_output(path, inputs: dict, field: str = "out") -> None:
@@ -53,13 +66,17 @@ def atomic(path, suffix: str = ""):
     removes it if the block fails (a full disk, an interruption), so no half-written file is
     ever under ``path``."""
     path = Path(path)
+    refuse_special(path)
     tmp = path.with_name(f".{path.name}.tmp{suffix}")
     try:
         yield tmp
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # e.g. an immutable file: name it, not the temporary one
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, path)
 
 
 def write_atomic(path, data: str | bytes) -> None:

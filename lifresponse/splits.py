@@ -159,8 +159,9 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
     if n_validation is None and seed is None and recorded:
         if trained["n_validation"] == 0:
             raise ParameterError(
-                "test", f"the network was trained on every digit of {digits.source}, so none is "
-                "held out; evaluate on the official test split (test=True, --test)")
+                f"the network was trained on every digit of {digits.source}, so none is held "
+                "out: evaluate it on the official test split (--test; test=True in Python), or "
+                "on other digits (--data)")
         return training_split(digits, trained["n_validation"],
                               trained.get("split_seed", 0)).validation
     log.warning("these %d digits are not the set the network was trained on (%s); held-out "

@@ -175,6 +175,9 @@ def fit(rates, *, out=None, plot=None, partial: bool = False) -> Calibration:
                                   f"{partial_path(rates)} (give that file)")
     table = rates if isinstance(rates, results.RateTable) else results.read(rates)
     done, total = int(np.count_nonzero(table.done)), int(table.done.size)
+    if partial and table.attrs["complete"]:
+        raise ParameterError("partial", f"{table.path or 'rates'} is a finished sweep; fit it "
+                             "without --partial")
     if not table.attrs["complete"] and not partial:
         state = ("every grid point simulated, but the sweep stopped before it was marked "
                  "complete" if done == total else f"{done} of {total} grid points simulated")
@@ -606,7 +609,12 @@ def import_nir(graph, *, out=None, force: bool = False, **options) -> Network:
     source = "(in memory)"
     if isinstance(graph, (str, os.PathLike)):
         source, graph = str(graph), nir_interop.read_graph(graph)
-    network = nir_interop.import_graph(graph, settings, source)
+    try:
+        network = nir_interop.import_graph(graph, settings, source)
+    except ParameterError as exc:  # a graph that cannot map: name the file, not only the node
+        if exc.field not in (None, "graph") or source == "(in memory)":
+            raise
+        raise FileFormatError(f"{source}: {exc}") from None
     log.info("imported %s: %d layers (%s), timestep %g ms, %s inputs", source,
              len(network.layers), ", ".join(f"{layer.kind} {layer.cell}"
                                             for layer in network.layers),

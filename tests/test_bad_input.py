@@ -145,7 +145,7 @@ CASES = [
     (["train", "--arch", "6c5-xx", "--out", "{tmp}/n.h5"],
      "--arch: cannot read 'xx'"),
     (["train", "--data", "{tmp}/absent_dir", "--out", "{tmp}/n.h5"],
-     "absent_dir: no such directory"),
+     "absent_dir: no such folder or file"),
     (["train", "--calibration", "{tmp}/absent.json", "--out", "{tmp}/n.h5"],
      "absent.json: no such file"),
     (["train", "--calibration", "{tmp}/notjson.json", "--out", "{tmp}/n.h5"],
@@ -314,7 +314,7 @@ CASES += [
     (["spinnaker", "config", "--virtual", "--user", "bob", "--dir", "{tmp}/cfg"],
      "--user: belongs to --spalloc; a virtual board has no user"),
     (["spinnaker", "check", "{net}", "--no-map", "--connectors", "lists"],
-     "--connectors: chooses how the network is mapped, which --no-map skips"),
+     "--connectors: belongs to the mapping, which --no-map skips"),
     (["reproduce", "--held-out", "--out", "{tmp}/repro"], "--held-out: belongs to --full"),
     (["nir", "import", "{bad}/g.nir", "--input-rate", "300", "--out", "{tmp}/n.h5"],
      "--input-rate: the graph was exported by lifresponse and holds its own"),
@@ -337,9 +337,9 @@ CASES += [
      "tanh.h5: activation 'tanh' is not one of"),
     (["evaluate-ann", "{bad}/tanh.h5"], "tanh.h5: activation 'tanh' is not one of"),
     (["deploy", "{bad}/complex.h5", "--out", "{tmp}/n.h5"],
-     "complex.h5: layer 2 (dense): weights must be real numbers (got complex128)"),
+     "complex.h5: layer 2 (dense): weights must be float32 or float64 (got complex128)"),
     (["deploy", "{bad}/boolw.h5", "--out", "{tmp}/n.h5"],
-     "boolw.h5: layer 2 (dense): weights must be real numbers (got bool)"),
+     "boolw.h5: layer 2 (dense): weights must be float32 or float64 (got bool)"),
     (["nir", "export", "{bad}/arch.h5", "--out", "{tmp}/n.nir"],
      "arch.h5: architecture '4c5-4s-12fc' describes layers"),
     (["deploy", "{bad}/shape.h5", "--out", "{tmp}/n.h5"],
@@ -364,6 +364,34 @@ CASES += [
     (["fit", "{bad}/laser.h5", "--out", "{tmp}/c.json"],
      "laser.h5: drive: unknown kind 'laser'"),
     (["fit", "{bad}/stds.h5", "--out", "{tmp}/c.json"], "stds.h5: stds must be finite"),
+    # (a second audit) devices as outputs, damaged files, grids and modes
+    (["fit", "{bad}/rates.h5", "--out", "/dev/null", "--force"],
+     "--out: /dev/null is not a regular file (a device, pipe or socket)"),
+    (["response", "--csv", "/dev/null", "--force"], "--csv: /dev/null is not a regular file"),
+    (["deploy", "{bad}/half.h5", "--out", "{tmp}/n.h5"],
+     "half.h5: layer 2 (dense): weights must be float32 or float64 (got float16)"),
+    (["deploy", "{bad}/flat_layers.h5", "--out", "{tmp}/n.h5"],
+     "flat_layers.h5: layers is a dataset, not a group of layers"),
+    (["evaluate-ann", "{bad}/extra_layer.h5"],
+     "extra_layer.h5: layers must be named 0 .. 3 (got 0, 1, 2, extra)"),
+    (["fit", "{bad}/text_means.h5", "--out", "{tmp}/c.json"],
+     "text_means.h5: means must be finite numbers"),
+    (["fit", "{bad}/float_rates.h5", "--out", "{tmp}/c.json"],
+     "float_rates.h5: counts must be whole numbers (got float16)"),
+    (["fit", "{bad}/step0.h5", "--out", "{tmp}/c.json"],
+     "step0.h5: timestep_ms must be > 0 (got 0.0)"),
+    (["fit", "{bad}/rates.h5", "--partial", "--out", "{tmp}/c.json"],
+     "--partial: {bad}/rates.h5 is a finished sweep; fit it without --partial"),
+    (["energy", "{bad}/lost_layer.h5", "--out", "{tmp}/r"],
+     "lost_layer.h5: recorded_layers [0, 1, 2] but counts of layers [0, 1]"),
+    (["calibrate", "--stds", "0.5,0.5", "--out", "{tmp}/n.h5"],
+     "--stds: a value given twice ([0.5, 0.5]): every grid point once"),
+    (["nir", "import", "{bad}/complex.nir", "--out", "{tmp}/n.h5"],
+     "complex.nir: node 'dense2' (Affine): weights of type complex"),
+    (["spinnaker", "check", "{net}", "--no-map", "--out", "{tmp}/m.json"],
+     "--out: belongs to the mapping, which --no-map skips"),
+    (["train", "--data", "{net}", "--out", "{tmp}/n.h5"],
+     "not a folder of MNIST files or an .npz file"),
     # files newer than this lifresponse, ours and NIR's
     (["nir", "import", "{bad}/v99.nir", "--out", "{tmp}/n.h5"],
      "v99.nir: written by NIR 99.0.0; the installed nir"),
@@ -449,6 +477,8 @@ PARSER_CASES = [
     (["response", "--csv", "{tmp}/c/"], "argument --csv: '{tmp}/c/' names a folder"),
     (["deploy", "net.h5", "--plot", "{tmp}/p/"], "argument --plot: '{tmp}/p/' names a folder"),
     (["nir", "export", "net.h5", "--out", " "], "argument --out: an empty file name"),
+    (["energy", "run.h5", "--out", ""], "argument --out: an empty folder name"),
+    (["spinnaker", "config", "--virtual", "--dir", ""], "argument --dir: an empty folder name"),
 ]
 
 
@@ -531,6 +561,24 @@ def bad(tmp_path_factory, network):
                                                   "check": {"cores_per_layer": [1, 4]}}))
     (d / "map_few.json").write_text(json.dumps({"chips": 100, "cores": 3}))
     np.savez(d / "bool.npz", images=np.zeros((5, 28, 28), bool), labels=np.arange(5))
+    for name, change in (("half.h5", lambda f: _replace(f, "layers/2/weight", np.float16)),
+                         ("flat_layers.h5", lambda f: _replace(f, "layers", None)),
+                         ("extra_layer.h5", lambda f: f.copy(f["layers/2"], "layers/extra"))):
+        shutil.copy(network, d / name)
+        with h5py.File(d / name, "r+") as f:
+            change(f)
+    for name, key, dtype in (("text_means.h5", "means", "S8"), ("float_rates.h5", "counts",
+                                                                np.float16)):
+        shutil.copy(d / "rates.h5", d / name)
+        with h5py.File(d / name, "r+") as f:
+            _replace(f, key, dtype)
+    damaged("rates.h5", "step0.h5", timestep_ms=0.0)
+    shutil.copy(d / "run.h5", d / "lost_layer.h5")
+    with h5py.File(d / "lost_layer.h5", "r+") as f:
+        del f["layers/2"]
+    shutil.copy(d / "g.nir", d / "complex.nir")
+    with h5py.File(d / "complex.nir", "r+") as f:
+        _replace(f, "node/nodes/dense2/weight", np.complex64)
     damaged(network, "provenance_json.h5", provenance="{not json")
     damaged("run.h5", "run_v99.h5", version=99)
     damaged("run.h5", "evaluation_json.h5", evaluation="{oops")
@@ -682,6 +730,14 @@ def test_a_full_disk_is_one_message_and_leaves_no_file(argv, written, network, t
     assert not (tmp_path / written).exists()
     new = sorted(set(p.name for p in tmp_path.rglob("*")) - set(before))
     assert all(not name.startswith(".") and not name.endswith(".partial") for name in new), new
+
+
+def _replace(f, key, dtype):
+    """Replace dataset ``key`` of the open HDF5 file ``f`` by its values as ``dtype`` (None:
+    by a scalar dataset where a group was)."""
+    values = 0 if dtype is None else f[key][()].astype(dtype)
+    del f[key]
+    f[key] = values
 
 
 def _small_rates(path):

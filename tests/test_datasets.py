@@ -65,7 +65,7 @@ def test_bad_files_name_the_file(tmp_path, rng):
     empty.mkdir()
     with pytest.raises(FileFormatError, match="no MNIST found"):
         load_mnist(empty)
-    with pytest.raises(FileFormatError, match="no such directory"):
+    with pytest.raises(FileFormatError, match="no such folder or file"):
         load_mnist(tmp_path / "absent")
 
 

@@ -198,7 +198,7 @@ def test_cli_train_finetune_evaluate(tmp_path, capsys):
     assert "cannot read '6x5'" in capsys.readouterr().err
     assert main(["train", "--data", str(tmp_path / "nowhere"), "--out",
                  str(tmp_path / "x.h5")]) == 2
-    assert "no such directory" in capsys.readouterr().err
+    assert "no such folder or file" in capsys.readouterr().err
 
 
 def test_shifted_moves_each_image_by_its_own_whole_pixels():

@@ -153,8 +153,15 @@ def _check_setup(path: Path, attrs: dict, data: dict) -> None:
     except (ParameterError, TypeError, ValueError) as exc:
         raise FileFormatError(f"{path}: {exc}") from None
     for name in ("means", "stds"):
-        if not np.all(np.isfinite(data[name])):
-            raise FileFormatError(f"{path}: {name} must be finite (got {data[name].tolist()})")
+        if data[name].dtype.kind != "f" or not np.all(np.isfinite(data[name])):
+            raise FileFormatError(f"{path}: {name} must be finite numbers (got "
+                                  f"{data[name].dtype}: {str(data[name].tolist())[:60]})")
+    if data["counts"].dtype.kind != "i":
+        raise FileFormatError(f"{path}: counts must be whole numbers (got "
+                              f"{data['counts'].dtype})")
+    for name in ("duration_ms", "timestep_ms"):
+        if not attrs[name] > 0:
+            raise FileFormatError(f"{path}: {name} must be > 0 (got {attrs[name]})")
 
 
 def read(path) -> RateTable:

@@ -89,6 +89,11 @@ class SweepConfig:
             raise ParameterError("the grid is empty: give at least one mean and one std")
         if not (np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.stds))):
             raise ParameterError("means, stds: values must be finite")
+        for name in ("means", "stds"):
+            values = getattr(self, name)
+            if np.unique(values).size != values.size:
+                raise ParameterError(name, f"a value given twice ({values.tolist()}): every "
+                                     "grid point once")
         if np.any(self.stds < 0):
             raise ParameterError("stds", f"must be >= 0 nA (got {self.stds.min():g})")
         if self.trials < 1:

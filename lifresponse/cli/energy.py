@@ -9,6 +9,7 @@ from pathlib import Path
 from lifresponse.cli.options import (
     add_data_options,
     add_force_option,
+    output_folder,
     refuse_changed,
 )
 from lifresponse.hardware.devices import BUILT_IN, DEFAULT_DEVICES
@@ -42,7 +43,8 @@ def add_energy(commands) -> None:
                              "report the measured run instead of the ANN's prediction; no run "
                              "file is kept")
     add_data_options(parser, test=True)
-    parser.add_argument("--out", type=Path, default=Path("report"), help="report folder")
+    parser.add_argument("--out", type=output_folder, default=Path("report"),
+                        help="report folder")
     parser.add_argument("--e-syn", type=float, default=8e-9, help="J per synaptic event")
     parser.add_argument("--mapping", type=Path,
                         help="mapping.json from 'lifresponse spinnaker check' (chips, cores); "

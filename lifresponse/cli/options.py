@@ -24,6 +24,15 @@ def output_file(value: str) -> Path:
     return Path(value)
 
 
+def output_folder(value: str) -> Path:
+    """A folder ``--out``/``--dir`` as argparse reads it: an empty name is refused (a ``Path``
+    would read it as the current folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("an empty folder name (give '.' for the current "
+                                         "folder)")
+    return Path(value)
+
+
 def add_force_option(parser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace existing output files (else they are never overwritten)")

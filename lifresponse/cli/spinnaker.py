@@ -10,6 +10,7 @@ from lifresponse.cli.options import (
     add_connectors_option,
     add_force_option,
     output_file,
+    output_folder,
     refuse_changed,
 )
 
@@ -30,7 +31,8 @@ def add_spinnaker(commands) -> None:
     where.add_argument("--spalloc", metavar="URL", help="a spalloc server")
     config.add_argument("--version", type=int, default=5, help="board version (5 or 3)")
     config.add_argument("--user", default="", help="spalloc user name")
-    config.add_argument("--dir", type=Path, default=Path("."), help="where to write it")
+    config.add_argument("--dir", type=output_folder, default=Path("."),
+                        help="where to write it")
     config.add_argument("--home-stub", action="store_true",
                         help="also create an empty ~/.spynnaker.cfg if it is missing")
     add_force_option(config)
@@ -77,8 +79,8 @@ def _run_spinnaker_check(args) -> None:
     from lifresponse.networks import network_file
 
     if args.no_map:
-        refuse_changed(args, ("--connectors",), "chooses how the network is mapped, which "
-                                                "--no-map skips")
+        refuse_changed(args, ("--connectors", "--out"), "belongs to the mapping, which --no-map "
+                                                        "skips")
     network = network_file.read(args.network)
     report = check.check_network(network)
     print(f"{args.network}: {network.architecture}")

@@ -363,8 +363,16 @@ def _pair(value, name: str, where: str) -> tuple:
     return tuple(values)
 
 
+def _real(values, where: str) -> np.ndarray:
+    """A node's weights as float64, refusing complex or non-numeric ones."""
+    values = np.asarray(values)
+    if values.dtype.kind not in "fiu":
+        raise ParameterError(f"{where}: weights of type {values.dtype} (real numbers expected)")
+    return values.astype(float)
+
+
 def _conv(node, shape: tuple, where: str) -> Layer:
-    weight = np.asarray(node.weight, dtype=float)
+    weight = _real(node.weight, where)
     if len(shape) != 3 or weight.ndim != 4 or weight.shape[1] != shape[0]:
         raise ParameterError(f"{where}: weight {weight.shape} does not fit input {shape}")
     if int(node.groups) != 1:
@@ -431,7 +439,7 @@ def _conv_then_pool(conv: Layer, window: np.ndarray, stride: tuple, out: tuple) 
 
 
 def _dense(node, shape: tuple, synapses, in_shape: tuple, where: str) -> Layer:
-    weight = np.asarray(node.weight, dtype=float)
+    weight = _real(node.weight, where)
     n_in = int(np.prod(shape))
     if weight.ndim != 2 or weight.shape[1] != n_in:
         raise ParameterError(f"{where}: weight {weight.shape} does not take {n_in} inputs "

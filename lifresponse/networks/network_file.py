@@ -246,6 +246,12 @@ def read(path) -> Network:
         a = checked_attrs(path, a, _SCHEMA)
         if "layers" not in f:
             raise FileFormatError(f"{path}: missing layers")
+        if not hasattr(f["layers"], "keys"):
+            raise FileFormatError(f"{path}: layers is a dataset, not a group of layers")
+        names = sorted(f["layers"], key=lambda k: (not k.isdigit(), k))
+        if names != [str(i) for i in range(len(names))]:
+            raise FileFormatError(f"{path}: layers must be named 0 .. {len(names) - 1} (got "
+                                  f"{', '.join(names)})")
         layers = [_read_layer(f["layers"][str(i)], f"{path}: layer {i}")
                   for i in range(len(f["layers"]))]
         has_model = a["activation"] != NO_ANN_MODEL
@@ -321,8 +327,8 @@ def check(network: Network, where: str) -> None:
         if tuple(layer.in_shape) != tuple(previous):
             raise FileFormatError(f"{name}: input shape {layer.in_shape} does not match the "
                                   f"previous layer's output {previous}")
-        if np.asarray(layer.weight).dtype.kind != "f":
-            raise FileFormatError(f"{name}: weights must be real numbers (got "
+        if np.asarray(layer.weight).dtype not in (np.float32, np.float64):
+            raise FileFormatError(f"{name}: weights must be float32 or float64 (got "
                                   f"{np.asarray(layer.weight).dtype})")
         if not np.all(np.isfinite(layer.weight)):
             raise FileFormatError(f"{name}: weights contain NaN or inf")
@@ -330,6 +336,10 @@ def check(network: Network, where: str) -> None:
             raise FileFormatError(f"{name}: stride {layer.stride} must be >= 1 and padding "
                                   f"{layer.padding} >= 0")
         expected = _expected_out_shape(layer)
+        if len(expected) == 2 and isinstance(expected[0], str):  # (what, its shape)
+            raise FileFormatError(f"{name}: {expected[0]} of shape {expected[1]} does not fit "
+                                  f"a {layer.kind} layer from {tuple(layer.in_shape)} to "
+                                  f"{tuple(layer.out_shape)}")
         if expected != tuple(layer.out_shape):
             raise FileFormatError(f"{name}: weight shape {np.shape(layer.weight)}, stride "
                                   f"{layer.stride} and padding {layer.padding} on input "

@@ -90,20 +90,23 @@ class PartialRun:
                 self.remove()
                 raise
 
-    def firsts(self) -> set[int]:
+    def firsts(self, shapes: dict) -> set[int]:
         """The first image of every block kept so far. A block file that cannot be read whole
-        or holds arrays of another number of images than its name (damaged after it was
-        written: this store writes whole files only) is removed with a warning naming it, so
-        that its images run again."""
+        or whose arrays are not of ``shapes`` (``{"rows": {name: one image's row shape},
+        "whole": {name: shape}}``, for the number of images its name says) was damaged after
+        it was written (this store writes whole files only): it is removed with a warning
+        naming it, so that its images run again."""
         firsts = set()
         for path in sorted(self.folder.glob("block_*.npz")):
             try:
-                block = read_block(path)
                 n = int(path.stem.split("_")[2])
-                rows = {len(a) for a in (*block.counts.values(), block.input_counts,
-                                         block.by_time)}
-                if rows != {n}:
-                    raise ValueError(f"arrays of {sorted(rows)} images, not {n}")
+                with np.load(path) as f:
+                    found = {name: f[name].shape for name in f.files if name != "info"}
+                wanted = {name: (n, *row) for name, row in shapes["rows"].items()}
+                wanted.update(shapes["whole"])
+                if found != wanted:
+                    raise ValueError(f"arrays {found}, not {wanted}")
+                block = read_block(path)
             except (zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError) as exc:
                 log.warning("%s is damaged (%s): removed; its images run again", path, exc)
                 path.unlink()

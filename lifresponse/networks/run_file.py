@@ -39,7 +39,7 @@ import numpy as np
 from lifresponse.errors import FileFormatError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.blocks import BlockActivity
-from lifresponse.paths import require_space
+from lifresponse.paths import refuse_special, require_space
 
 FORMAT = "lifresponse.run"
 _SCHEMA = {"evaluation": "json-dict", "recorded_layers": "json-list", "spikes_returned": "flag",
@@ -178,6 +178,7 @@ class RunWriter:
         if self.path is None:
             self.file = h5py.File(f"run-{id(self)}.h5", "w", driver="core", backing_store=False)
         else:
+            refuse_special(self.path)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.tmp = self.path.with_name(f".{self.path.name}.tmp")
             self.file = h5py.File(self.tmp, "w")
@@ -260,6 +261,11 @@ def _check_consistent(f: h5py.File, path, attrs: dict, recorded: list, fan_out: 
         if array.dtype.kind != "u" or array.shape[:1] != (n,):
             raise FileFormatError(f"{path}: {name} must hold unsigned counts, one row per "
                                   f"image (got {array.dtype}, shape {array.shape})")
+    if sorted(attrs.get("recorded_layers", recorded)) != recorded:
+        raise FileFormatError(f"{path}: recorded_layers {attrs['recorded_layers']} but counts "
+                              f"of layers {recorded}")
+    if n and labels[()].min() < 0:
+        raise FileFormatError(f"{path}: labels must be classes from 0 (got {labels[()].min()})")
     for index, fan in fan_out.items():
         name = "input/counts" if index == -1 else f"layers/{index}/counts"
         if name in arrays and len(fan) != arrays[name].shape[1]:

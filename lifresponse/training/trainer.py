@@ -136,6 +136,10 @@ class History:
     epoch_seconds: list[float] = field(default_factory=list)
 
 
+class TrainingDivergedError(LifResponseError):
+    """The loss became NaN or infinite."""
+
+
 class CheckpointError(LifResponseError):
     """A checkpoint exists and ``resume`` was not asked for, or it belongs to another run."""
 
@@ -198,9 +202,10 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         schedule.step()
         history.loss.append(float(total) / len(images))
         if not math.isfinite(history.loss[-1]):
-            raise ParameterError("learning_rate", f"training diverged: the loss of epoch "
-                                 f"{epoch + 1} is {history.loss[-1]} (learning rate "
-                                 f"{settings.learning_rate:g}); nothing was written")
+            raise TrainingDivergedError(
+                f"training diverged: the loss of epoch {epoch + 1} is {history.loss[-1]} "
+                f"(learning rate {settings.learning_rate:g}; too large a rate, or weights "
+                "far from any that train); the network was not written")
         history.validation_accuracy.append(
             accuracy(model, validation_set) if len(validation_set) else None)
         history.epoch_seconds.append(time.perf_counter() - start)

@@ -1,6 +1,10 @@
-"""Output paths, checked before any work starts: the folder that will hold a file must be a
-folder this process may write (a file where a folder must be, or a read-only folder, is
-refused), so that no simulation or training runs only to fail when it writes."""
+"""Output paths and how files are written.
+
+Checked before any work starts: the folder that will hold a file must be a folder this process
+may write (a file where a folder must be, or a read-only folder, is refused), an output is
+never one of the inputs, and never a device; so no simulation or training runs only to fail
+when it writes. Written: whole or not at all (:func:`write_atomic`, :func:`hdf5_file`), and a
+writer that streams onto the disk checks the free space first (:func:`require_space`)."""
 
 from __future__ import annotations
 
@@ -60,14 +64,13 @@ def refuse_input_as_output(path, inputs: dict, field: str = "out") -> None:
 
 
 @contextlib.contextmanager
-def atomic(path, suffix: str = ""):
-    """Write ``path`` all at once: yields a temporary name beside it (``.<name>.tmp``, plus
-    ``suffix`` for writers that insist on one); renames it to ``path`` when the block ends,
-    removes it if the block fails (a full disk, an interruption), so no half-written file is
-    ever under ``path``."""
+def atomic(path):
+    """Write ``path`` all at once: yields a temporary name beside it (``.<name>.tmp``); renames
+    it to ``path`` when the block ends, removes it if the block fails (a full disk, an
+    interruption), so no half-written file is ever under ``path``."""
     path = Path(path)
     refuse_special(path)
-    tmp = path.with_name(f".{path.name}.tmp{suffix}")
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
         yield tmp
         try:

@@ -27,7 +27,8 @@ def parse_grid(text: str, name: str = "grid") -> np.ndarray:
     Raises
     ------
     ParameterError
-        If the text is empty, malformed, has a non-positive step, or gives no values.
+        If the text is empty, malformed, has a non-positive step, gives no values or one
+        twice.
     """
     text = text.strip()
     separator = ":" if ":" in text else ","
@@ -57,4 +58,6 @@ def parse_grid(text: str, name: str = "grid") -> np.ndarray:
         raise ParameterError(name, f"the grid {text!r} is empty")
     if not np.all(np.isfinite(values)):
         raise ParameterError(name, f"values must be finite (got {text!r})")
+    if np.unique(values).size != values.size:
+        raise ParameterError(name, f"a value given twice in {text!r}: every grid point once")
     return values

@@ -35,10 +35,13 @@ FIGURE_FORMATS = ("png", "svg", "pdf")
 
 
 def check_figure_path(path) -> str:
-    """The format of a figure to write at ``path`` (from its suffix, default png), after
-    checking that it is one we write and that its folder can be written."""
+    """The format of a figure to write at ``path`` (from its suffix), after checking that it
+    is one we write and that its folder can be written."""
     path = Path(path)
-    kind = path.suffix.lstrip(".").lower() or "png"
+    kind = path.suffix.lstrip(".").lower()
+    if not kind:
+        raise ParameterError("plot", f"{path} has no suffix; end it with one of "
+                             f"{', '.join('.' + k for k in FIGURE_FORMATS)}")
     if kind not in FIGURE_FORMATS:
         raise ParameterError("plot", f"cannot write a .{kind} figure ({path}); use one of "
                              f"{', '.join('.' + k for k in FIGURE_FORMATS)}")

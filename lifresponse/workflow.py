@@ -164,6 +164,9 @@ def fit(rates, *, out=None, plot=None, partial: bool = False) -> Calibration:
     Calibration
         ``record["comparison"]`` holds every model's parameters, RMSE and R^2.
     """
+    if plot is not None and Path(plot).suffix.lower() not in (".png", ".svg"):
+        raise ParameterError("plot", f"{plot}: the fit's figures are written as PNG and SVG "
+                             "side by side; end the name with .png or .svg")
     if not isinstance(rates, results.RateTable):
         rates = Path(rates)
         final = rates.with_name(rates.name.removesuffix(".partial"))

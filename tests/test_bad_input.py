@@ -385,13 +385,41 @@ CASES += [
     (["energy", "{bad}/lost_layer.h5", "--out", "{tmp}/r"],
      "lost_layer.h5: recorded_layers [0, 1, 2] but counts of layers [0, 1]"),
     (["calibrate", "--stds", "0.5,0.5", "--out", "{tmp}/n.h5"],
-     "--stds: a value given twice ([0.5, 0.5]): every grid point once"),
+     "--stds: a value given twice in '0.5,0.5': every grid point once"),
+    (["response", "--means", "0.5,0.5,0.1"], "--means: a value given twice in '0.5,0.5,0.1'"),
+    (["deploy", "{net}", "--images", "1", "--plot", "{tmp}/p", "--out", "{tmp}/n.h5"],
+     "--plot: {tmp}/p has no suffix; end it with one of .png"),
+    (["fit", "{bad}/rates.h5", "--out", "{tmp}/c.json", "--plot", "{tmp}/f.pdf"],
+     "--plot: {tmp}/f.pdf: the fit's figures are written as PNG and SVG side by side"),
+    (["spinnaker", "config", "--board", "http://10.0.0.1:22244", "--dir", "{tmp}/cfg"],
+     "--board: a board is a host name or address, not a URL"),
+    (["spinnaker", "config", "--spalloc", "http://x\nvirtual_board = True", "--dir",
+      "{tmp}/cfg"], "--spalloc: spaces or control characters"),
+    (["energy", "{bad}/run.h5", "--devices", "{bad}/comma.json", "--out", "{tmp}/r"],
+     "comma.json: device 1: name: must be a name without commas"),
+    (["energy", "{bad}/run.h5", "--devices", "{bad}/year.json", "--out", "{tmp}/r"],
+     "year.json: device 1 (chip): year must be a whole number from 1940 to 2100 (got -5)"),
+    (["energy", "{bad}/run.h5", "--devices", "{bad}/extra_key.json", "--out", "{tmp}/r"],
+     "extra_key.json: unknown foo; the file holds 'devices' only"),
+    (["energy", "{bad}/run.h5", "--devices", "{bad}/huge.json", "--out", "{tmp}/r"],
+     "joules_per_synaptic_event must be a number from 0 to 1 J (got 1e+308)"),
     (["nir", "import", "{bad}/complex.nir", "--out", "{tmp}/n.h5"],
      "complex.nir: node 'dense2' (Affine): weights of type complex"),
     (["spinnaker", "check", "{net}", "--no-map", "--out", "{tmp}/m.json"],
      "--out: belongs to the mapping, which --no-map skips"),
     (["train", "--data", "{net}", "--out", "{tmp}/n.h5"],
      "not a folder of MNIST files or an .npz file"),
+    (["nir", "import", "{bad}/empty_layer.nir", "--out", "{tmp}/n.h5"],
+     "empty_layer.nir: node 'lif' (CubaLIF): a layer of 0 neurons"),
+    (["nir", "import", "{bad}/no_resistance.nir", "--out", "{tmp}/n.h5"],
+     "no_resistance.nir: node 'lif' (CubaLIF): r = 0; a resistance > 0 is needed"),
+    (["nir", "import", "{bad}/other_cell.nir", "--out", "{tmp}/n.h5"],
+     "other_cell.nir: node 'lif' (CubaLIF): metadata cell 'IF_cond_exp', but a CubaLIF node "
+     "is IF_curr_exp"),
+    (["nir", "import", "{bad}/chain.nir", "--timestep", "1e6", "--out", "{tmp}/n.h5"],
+     "timestep 1e+06 ms is over 100 times the shortest time constant (5 ms)"),
+    (["nir", "import", "{bad}/g.nir", "--out", "{tmp}/n.h5", "--timestep", "1e6"],
+     "--timestep: the graph was exported by lifresponse"),
     # files newer than this lifresponse, ours and NIR's
     (["nir", "import", "{bad}/v99.nir", "--out", "{tmp}/n.h5"],
      "v99.nir: written by NIR 99.0.0; the installed nir"),
@@ -510,6 +538,11 @@ def bad(tmp_path_factory, network):
     chip = {"name": "chip", "spiking": True, "joules_per_synaptic_event": 1e-11,
             "joules_per_neuron_update": 1e-12, "source": "a test", "year": 2026}
     (d / "dup.json").write_text(json.dumps({"devices": [chip, {**chip, "source": "another"}]}))
+    for name, row, top in (("comma.json", {**chip, "name": "a,b"}, {}),
+                           ("year.json", {**chip, "year": -5}, {}),
+                           ("extra_key.json", chip, {"foo": 1}),
+                           ("huge.json", {**chip, "joules_per_synaptic_event": 1e308}, {})):
+        (d / name).write_text(json.dumps({"devices": [row], **top}))
     (d / "chips.json").write_text(json.dumps({"chips": -3, "cores": 10}))
     calibration = json.loads((d / "cal.json").read_text())
     (d / "cal_v99.json").write_text(json.dumps({**calibration, "version": 99}))
@@ -561,6 +594,10 @@ def bad(tmp_path_factory, network):
                                                   "check": {"cores_per_layer": [1, 4]}}))
     (d / "map_few.json").write_text(json.dumps({"chips": 100, "cores": 3}))
     np.savez(d / "bool.npz", images=np.zeros((5, 28, 28), bool), labels=np.arange(5))
+    _write_chain_graph(d / "chain.nir")
+    _write_chain_graph(d / "empty_layer.nir", n=0)
+    _write_chain_graph(d / "no_resistance.nir", r=0.0)
+    _write_chain_graph(d / "other_cell.nir", cell="IF_cond_exp")
     for name, change in (("half.h5", lambda f: _replace(f, "layers/2/weight", np.float16)),
                          ("flat_layers.h5", lambda f: _replace(f, "layers", None)),
                          ("extra_layer.h5", lambda f: f.copy(f["layers/2"], "layers/extra"))):
@@ -662,6 +699,20 @@ def test_bad_command_line_refused_by_the_parser(argv, fragment, tmp_path, capsys
     err = capsys.readouterr().err
     assert fragment.format(tmp=tmp_path) in err and "Traceback" not in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+def _write_chain_graph(path, n=3, r=1.0, cell=None):
+    """Input (3) -> Linear -> CubaLIF (n neurons, resistance r, metadata cell) -> Output."""
+    import nir
+
+    lif = nir.CubaLIF(tau_syn=np.full(n, 0.005), tau_mem=np.full(n, 0.02), r=np.full(n, r),
+                      v_leak=np.zeros(n), v_threshold=np.ones(n), v_reset=np.zeros(n),
+                      w_in=np.ones(n), metadata={"lifresponse": {"cell": cell}} if cell else {})
+    nir.write(path, nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([3])}),
+               "fc": nir.Linear(np.ones((n, 3))), "lif": lif,
+               "output": nir.Output(output_type={"output": np.array([n])})},
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")], type_check=False))
 
 
 def _write_recurrent_graph(path):

@@ -73,7 +73,7 @@ def test_device_file_errors_name_file_device_and_field(tmp_path):
             "joules_per_neuron_update": 2e-9, "source": "ours", "year": 2026}
     for change, message in (
             ({"joules_per_neuron_update": -1e-9},
-             "device 1: board: joules_per_neuron_update must be a number >= 0 J"),
+             "device 1: board: joules_per_neuron_update must be a number from 0 to 1 J"),
             ({"source": None, "extra": 1}, "unknown extra"),
             ({"year": "2026"}, "year must be a whole number")):
         row = {k: v for k, v in {**good, **change}.items() if v is not None}

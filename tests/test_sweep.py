@@ -127,8 +127,12 @@ def test_resume_refuses_a_different_sweep(tmp_path):
     results.create(sweep.partial_path(out), config.means, config.stds, config.trials, 1,
                    config.header())
     other = _config(DCDrive(), stds=[0.0], duration=400.0)
-    with pytest.raises(SweepFileError, match="duration_ms"):
+    with pytest.raises(SweepFileError, match="duration_ms: 200.0 there, 400.0 now"):
         run_sweep(other, out, resume=True, progress=False)
+    wider = _config(DCDrive(), stds=[0.0], duration=200.0, means=[0.5, 1.0, 1.5])
+    with pytest.raises(SweepFileError,
+                       match=r"means: \d+ values .* there, 3 values 0.5 .. 1.5 now"):
+        run_sweep(wider, out, resume=True, progress=False)
 
 
 @pytest.mark.parametrize(

@@ -254,13 +254,20 @@ def check_output(out: Path, resume: bool, force: bool = False) -> None:
 def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dict) -> None:
     keys = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "threads",
             "backend", "max_cells_per_chunk")
-    differ = [k for k in keys if table.attrs[k] != header[k]]
-    if not (np.array_equal(table.means, config.means) and np.array_equal(table.stds,
-                                                                          config.stds)):
-        differ.append("grid")
+    differ = [f"{k}: {table.attrs[k]!r} there, {header[k]!r} now" for k in keys
+              if table.attrs[k] != header[k]]
+    for name in ("means", "stds"):
+        theirs, ours = getattr(table, name), getattr(config, name)
+        if not np.array_equal(theirs, ours):
+            differ.append(f"{name}: {_grid_text(theirs)} there, {_grid_text(ours)} now")
     if differ:
-        raise SweepFileError(f"{table.path} is a different sweep ({', '.join(differ)} differ): "
-                             "delete it or choose another --out")
+        raise SweepFileError(f"{table.path} is a different sweep ({'; '.join(differ)}): resume "
+                             "with the same settings, or delete it or choose another --out")
+
+
+def _grid_text(values: np.ndarray) -> str:
+    """A grid, short: its size and ends."""
+    return f"{values.size} values {values.min():g} .. {values.max():g}"
 
 
 def _run_chunks(config: SweepConfig, todo: list, bar):

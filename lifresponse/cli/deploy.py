@@ -101,7 +101,8 @@ def _run_deploy(args) -> None:
     print("mean rate per layer (Hz): " + ", ".join(
         f"{k}: {v:.1f}" for k, v in ev["layer_rates_hz"].items()))
     if ev["fig12_distance_hz"]:  # networks with an ANN model only
-        print("Fig. 12 distance, first map, first 10 digits (Hz): " + ", ".join(
+        shown = ev.get("prediction_images", 10)
+        print(f"Fig. 12 distance, first map, first {min(10, shown)} digits (Hz): " + ", ".join(
             f"{k} {v:.1f}" for k, v in ev["fig12_distance_hz"].items()))
     print(f"wrote {args.out}")
     if args.plot:

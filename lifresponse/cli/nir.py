@@ -77,4 +77,4 @@ def _run_nir_export(args) -> None:
     from lifresponse import workflow
 
     graph = workflow.export_nir(args.network, out=args.out, force=args.force)
-    print(f"wrote {args.out}: {len(graph.nodes)} nodes ({', '.join(graph.nodes)})")
+    print(f"nodes: {', '.join(graph.nodes)}")

@@ -57,11 +57,12 @@ class Device:
         for field in ("joules_per_synaptic_event", "joules_per_neuron_update"):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    math.isfinite(value) and value >= 0):
-                raise ParameterError(f"{self.name}: {field} must be a number >= 0 J (got "
-                                     f"{value!r})")
-        if not self.name or not isinstance(self.name, str):
-            raise ParameterError("name", f"must be a non-empty string (got {self.name!r})")
+                    math.isfinite(value) and 0 <= value <= 1):
+                raise ParameterError(f"{self.name}: {field} must be a number from 0 to 1 J "
+                                     f"(got {value!r})")
+        if not isinstance(self.name, str) or not self.name.strip() or "," in self.name:
+            raise ParameterError("name", f"must be a name without commas, which --hardware "
+                                 f"separates (got {self.name!r})")
         if not isinstance(self.spiking, bool):
             raise ParameterError(f"{self.name}: spiking must be true or false (got "
                                  f"{self.spiking!r})")
@@ -125,6 +126,10 @@ def read_devices(path) -> list[Device]:
         raise FileFormatError(f"{path}: not {'TOML' if path.suffix == '.toml' else 'JSON'} "
                               f"({exc})") from None
     rows = content.get("devices") if isinstance(content, dict) else None
+    extra = sorted(set(content) - {"devices"}) if isinstance(content, dict) else []
+    if extra:
+        raise FileFormatError(f"{path}: unknown {', '.join(extra)}; the file holds 'devices' "
+                              "only")
     if not isinstance(rows, list) or not rows:
         raise FileFormatError(f"{path}: needs a non-empty list 'devices'")
     devices = []
@@ -139,9 +144,10 @@ def read_devices(path) -> list[Device]:
                                   + (f"missing {', '.join(missing)}" if missing else "")
                                   + ("; " if missing and unknown else "")
                                   + (f"unknown {', '.join(unknown)}" if unknown else ""))
-        if not isinstance(row["year"], int) or isinstance(row["year"], bool):
-            raise FileFormatError(f"{where} ({row['name']}): year must be a whole number "
-                                  f"(got {row['year']!r})")
+        if not isinstance(row["year"], int) or isinstance(row["year"], bool) or not (
+                1940 <= row["year"] <= 2100):
+            raise FileFormatError(f"{where} ({row['name']}): year must be a whole number from "
+                                  f"1940 to 2100 (got {row['year']!r})")
         try:
             devices.append(Device(**row))
         except ParameterError as exc:

@@ -140,7 +140,8 @@ def read_graph(path):
         return nir.read(path)
     except FileNotFoundError:
         raise FileFormatError(f"{path}: no such file") from None
-    except (OSError, KeyError, ValueError, TypeError, AssertionError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AssertionError, OverflowError,
+            ZeroDivisionError, IndexError) as exc:
         raise FileFormatError(f"{path}: not a readable NIR graph ({type(exc).__name__}: "
                               f"{exc})") from None
 
@@ -307,9 +308,9 @@ def _input_shape(entry) -> tuple:
     shape = tuple(int(n) for n in np.atleast_1d(node.input_type["input"]))
     if len(shape) == 4 and shape[0] == 1:  # a batch dimension of one
         shape = shape[1:]
-    if len(shape) not in (1, 3):
+    if len(shape) not in (1, 3) or 0 in shape:
         raise ParameterError(f"node {name!r} (Input): shape {shape}; lifresponse takes (n,) or "
-                             "(channels, height, width)")
+                             "(channels, height, width), none of them 0")
     return shape
 
 
@@ -514,12 +515,20 @@ def _neuron_layer(name: str, node, synapses: Layer, shape: tuple,
     kind = type(node).__name__
     where = f"node {name!r} ({kind})"
     n = int(np.prod(shape))
+    if n == 0:
+        raise ParameterError(f"{where}: a layer of 0 neurons")
     if n != int(np.prod(synapses.out_shape)):
         raise ParameterError(f"{where}: {n} neurons, but the synapses before it have "
                              f"{int(np.prod(synapses.out_shape))} outputs")
     p = {f: _uniform(node, f, where, n) for f in _FIELDS[kind]}
+    if not p["r"] > 0:
+        raise ParameterError(f"{where}: r = {p['r']:g}; a resistance > 0 is needed (with 0 no "
+                             "input moves the membrane)")
     ours = (node.metadata or {}).get("lifresponse", {})
     cell = "IF_curr_exp" if kind == "CubaLIF" else "IF_curr_delta"
+    if ours.get("cell", cell) != cell:
+        raise ParameterError(f"{where}: metadata cell {ours['cell']!r}, but a {kind} node is "
+                             f"{cell}")
     h, dt = options.step, options.dt
     tau_m_s = p["tau_mem"] if kind == "CubaLIF" else p.get("tau")
     tau_syn_s = p.get("tau_syn")

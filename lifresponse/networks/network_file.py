@@ -310,6 +310,13 @@ def check(network: Network, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
                 math.isfinite(value) and value > 0):
             raise FileFormatError(f"{where}: {name} must be a number > 0 (got {value!r})")
+    fastest = min(network.tau_syn, *(min(layer_neuron.tau_m, layer_neuron.tau_syn_E,
+                                         layer_neuron.tau_syn_I)
+                                     for layer_neuron in map(network.neuron_of, network.layers)))
+    if network.timestep > 100 * fastest:
+        raise FileFormatError(f"{where}: timestep {network.timestep:g} ms is over 100 times the "
+                              f"shortest time constant ({fastest:g} ms): every current and "
+                              "membrane would decay within one step")
     if network.activation != NO_ANN_MODEL and network.activation not in REGISTRY:
         raise FileFormatError(f"{where}: activation {network.activation!r} is not one of "
                               f"{', '.join(REGISTRY)} (or {NO_ANN_MODEL!r})")

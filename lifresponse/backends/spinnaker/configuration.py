@@ -46,6 +46,12 @@ class BoardConfig:
         if self.kind != "virtual" and not self.host:
             raise ParameterError(self.kind, f"a {self.kind} configuration needs a host or "
                                  f"URL (got {self.host!r})")
+        if any(c.isspace() or not c.isprintable() for c in self.host + self.user):
+            raise ParameterError(self.kind, f"spaces or control characters in {self.host!r} "
+                                 f"{self.user!r}")
+        if self.kind == "board" and "://" in self.host:
+            raise ParameterError("board", f"a board is a host name or address, not a URL (got "
+                                 f"{self.host!r}); a URL is a spalloc server (--spalloc)")
         if self.version not in (3, 5):
             raise ParameterError("version", f"SpiNNaker board version 3 or 5 (got "
                                  f"{self.version})")

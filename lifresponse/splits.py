@@ -152,7 +152,8 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
         return test_digits(data)
     if n_validation == 0:
         raise ParameterError("n_validation", "0 holds no digits out to evaluate on; give a "
-                             "number, or evaluate on the official test split (test=True)")
+                             "number, or evaluate on the official test split (--test; test=True "
+                             "in Python)")
     digits = load_mnist(data)
     trained = provenance or {}
     recorded = trained.get("n_train", 0) + trained.get("n_validation", 0) == len(digits)
@@ -164,11 +165,16 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
                 "on other digits (--data)")
         return training_split(digits, trained["n_validation"],
                               trained.get("split_seed", 0)).validation
-    log.warning("these %d digits are not the set the network was trained on (%s); held-out "
-                "digits may include training images", len(digits),
-                trained.get("data", "unknown"))
     split = training_split(digits, n_validation, trained.get("split_seed", 0)
                            if seed is None else seed)
+    if recorded:
+        log.warning("a split of %d digits other than the network's own (%d held out, seed %d): "
+                    "the held-out digits may include training images", len(digits),
+                    trained["n_validation"], trained.get("split_seed", 0))
+    else:
+        log.warning("these %d digits are not the set the network was trained on (%s); held-out "
+                    "digits may include training images", len(digits),
+                    trained.get("data", "unknown"))
     return split.validation
 
 

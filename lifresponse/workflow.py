@@ -356,14 +356,17 @@ def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, 
                                    input_shape=digits.input_shape).to_network(
             calibration.neuron, calibration.timestep, {})
     _check_classes(start.layers[-1].n_out, digits, start.architecture)
+    check_images(digits, start, dtype=None)
     spikes.check(start, spike_settings)
     split = training_split(digits, validation, split_seed)
     log.info("train on spikes: %s, %g ms windows at %g ms, %s surrogate, %d training / %d "
              "validation digits from %s%s", start.architecture, spike_settings.window,
              start.timestep, spike_settings.surrogate, len(split.train), len(split.validation),
              split.train.source, f", from {source}" if source else "")
+    origin = trainer.network_origin(start, source) if init is not None else \
+        f"{start.architecture}, new weights"
     trained, history = spikes.train(start, split.train, split.validation, spike_settings, out,
-                                    resume=resume, progress=progress)
+                                    resume=resume, progress=progress, origin=origin)
     details = {"window_ms": spike_settings.window, "timestep_ms": start.timestep,
                "surrogate": spike_settings.surrogate, "loss": spike_settings.loss,
                "margin": spike_settings.margin if spike_settings.loss == "margin" else None,
@@ -439,8 +442,10 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
                                            label_offset=label_offset, **settings)
     log.info("finetune: %s (%s) -> Noisy Softplus (k = %g, S = %g), labels + %g, %d epoch(s)",
              source, network.activation, calibration.k, calibration.S, label_offset, epochs)
+    check_images(split.train, network, dtype=None)
     history = trainer.train(model, split.train, split.validation, train_settings, out,
-                            resume=resume, progress=progress)
+                            resume=resume, progress=progress,
+                            origin=trainer.network_origin(network, source))
     return trainer.export(model, out, network.neuron, network.timestep,
                           provenance(split, train_settings, history, calibration, parent))
 

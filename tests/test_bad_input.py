@@ -420,6 +420,16 @@ CASES += [
      "timestep 1e+06 ms is over 100 times the shortest time constant (5 ms)"),
     (["nir", "import", "{bad}/g.nir", "--out", "{tmp}/n.h5", "--timestep", "1e6"],
      "--timestep: the graph was exported by lifresponse"),
+    # (a fourth audit) training's seeds and data against the network it starts from
+    (["train", "--seed", "99999999999999999999", "--out", "{tmp}/n.h5"],
+     "--seed: must be a whole number in 0 .. 2^31 - 1"),
+    (["finetune", "{net}", "--seed", "-3", "--out", "{tmp}/n.h5"],
+     "--seed: must be a whole number in 0 .. 2^31 - 1 (got -3)"),
+    (["train", "--method", "spikes", "--init", "{net}", "--data", "{bad}/twenty.npz",
+      "--validation", "2", "--out", "{tmp}/n.h5"],
+     "--data: {bad}/twenty.npz (images, labels): images of shape (20, 20) do not fit"),
+    (["finetune", "{net}", "--data", "{bad}/twenty.npz", "--validation", "2", "--out",
+      "{tmp}/n.h5"], "--data: {bad}/twenty.npz (images, labels): images of shape (20, 20)"),
     # files newer than this lifresponse, ours and NIR's
     (["nir", "import", "{bad}/v99.nir", "--out", "{tmp}/n.h5"],
      "v99.nir: written by NIR 99.0.0; the installed nir"),

@@ -79,7 +79,8 @@ def test_interrupted_spike_training_resumes_exactly(tmp_path, monkeypatch):
     monkeypatch.setattr(spikes, "accuracy", real)
     for changed, named in [({"validation": 50}, "training digits: '160 from"),
                            ({"split_seed": 3}, "training digits: '160 from"),
-                           ({"window": 20.0}, "window: 15.0 there, 20.0 now")]:
+                           ({"window": 20.0}, "window: 15.0 there, 20.0 now"),
+                           ({"init": whole}, "start: '4c5-4s-10fc, new weights' there, ")]:
         with pytest.raises(CheckpointError, match=named):
             lr.workflow.train_spikes(out=tmp_path / "b.h5", resume=True,
                                      **{**settings, **changed})

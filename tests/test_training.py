@@ -138,8 +138,8 @@ def test_resume_after_interruption_equals_an_uninterrupted_run(digits, tmp_path,
     other_split = [(train_set.subset(np.arange(1, 1001)), validation_set),  # --split-seed
                    (small_train, validation_set.subset(np.arange(50)))]  # --validation
     other_k = trainer.make_model("4c5-4s-10fc", "relu", 0.2, S, TAU, LIFParams(), seed=1)
-    with pytest.raises(trainer.CheckpointError, match="activation: 'relu, k = 0.3, S = 201 "
-                                                      "Hz/nA, tau_syn = 5 ms' there, 'relu, "
+    with pytest.raises(trainer.CheckpointError, match="activation: 'relu, k = 0.3, S = 201.0 "
+                                                      "Hz/nA, tau_syn = 5.0 ms' there, 'relu, "
                                                       "k = 0.2"):
         trainer.train(other_k, small_train, validation_set, settings, tmp_path / "b.h5",
                       resume=True, progress=False)

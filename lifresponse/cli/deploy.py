@@ -93,7 +93,8 @@ def _run_deploy(args) -> None:
         return
     ev = record.attrs["evaluation"]
     print(f"SNN accuracy {100 * ev['accuracy']:.2f} % ({record.attrs['wall_time_s']:.1f} s wall)")
-    checkpoints = [t for t in (10, 50, 100, 200, 300, 500, 1000) if t <= args.duration]
+    checkpoints = [t for t in (10, 50, 100, 200, 300, 500, 1000) if t <= args.duration] or [
+        args.duration]
     times = np.asarray(ev["time_ms"])
     print("accuracy after " + ", ".join(
         f"{t} ms: {100 * ev['accuracy_by_time'][int(np.argmin(np.abs(times - t)))]:.1f} %"

@@ -370,7 +370,7 @@ def image_losses(counts: torch.Tensor, labels: torch.Tensor, loss: str, window: 
 
 def train(network: Network, train_set: Digits, validation_set: Digits,
           settings: SpikeTrainSettings, out: Path | None = None, resume: bool = False,
-          progress: bool = True) -> tuple[Network, object]:
+          progress: bool = True, origin: str | None = None) -> tuple[Network, object]:
     """Train ``network``'s weights on spikes; returns (trained network, history). With ``out``,
     a checkpoint ``<out>.ckpt`` after every epoch (every random state in it), so ``resume``
     continues exactly."""
@@ -381,7 +381,7 @@ def train(network: Network, train_set: Digits, validation_set: Digits,
     optimizer = torch.optim.Adam(model.parameter_groups(settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, 1, 1.0)  # constant rate
     ckpt = None if out is None else checkpoint_path(Path(out))
-    data = data_identity(train_set, validation_set)
+    data = {**data_identity(train_set, validation_set), "start": origin}
     history, start_epoch = restore_checkpoint(ckpt, resume, settings, data, model, optimizer,
                                               schedule)
     presentation = Presentation(settings.window, 0.0, network.timestep)

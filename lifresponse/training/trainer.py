@@ -119,8 +119,9 @@ def check_common_settings(settings) -> None:
     if not (settings.learning_rate > 0 and math.isfinite(settings.learning_rate)):
         raise ParameterError("learning_rate", f"must be > 0 and finite (got "
                              f"{settings.learning_rate})")
-    if not isinstance(settings.seed, int) or settings.seed < 0:
-        raise ParameterError("seed", f"must be a whole number >= 0 (got {settings.seed!r})")
+    if not isinstance(settings.seed, int) or not 0 <= settings.seed < 2**31:
+        raise ParameterError("seed", f"must be a whole number in 0 .. 2^31 - 1 (got "
+                             f"{settings.seed!r})")
     if not (settings.device == "cpu" or settings.device.startswith("cuda")):
         raise ParameterError("device", f"'cpu', 'cuda', 'cuda:N' (got {settings.device!r})")
     if settings.device.startswith("cuda") and not torch.cuda.is_available():
@@ -150,11 +151,12 @@ def checkpoint_path(out: Path) -> Path:
 
 def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
           settings: TrainSettings, out: Path | None = None, resume: bool = False,
-          progress: bool = True) -> History:
+          progress: bool = True, origin: str | None = None) -> History:
     """Train ``model`` in place; with ``out``, checkpoint after every epoch to ``<out>.ckpt``.
 
     An empty ``validation_set`` trains without validation: the history's accuracies are None.
-    Returns the history of all epochs (including those before a resume).
+    ``origin`` (:func:`network_origin`) names the network training starts from, for the
+    checkpoint. Returns the history of all epochs (including those before a resume).
 
     Raises
     ------
@@ -167,7 +169,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     optimizer = torch.optim.Adam(_parameter_groups(model, settings.learning_rate))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
     ckpt = None if out is None else checkpoint_path(Path(out))
-    data = data_identity(train_set, validation_set)
+    data = {**data_identity(train_set, validation_set), "start": origin}
     history, start_epoch = restore_checkpoint(ckpt, resume, settings, data, model, optimizer,
                                               schedule)
     model.training_noise = settings.training_noise
@@ -230,6 +232,15 @@ def shifted(images: torch.Tensor, shifts: torch.Tensor, largest: int) -> torch.T
     picked = padded[torch.arange(n, device=images.device)[:, None, None], :,
                     rows[:, :, None], cols[:, None, :]]  # (n, height, width, channels)
     return picked.permute(0, 3, 1, 2)
+
+
+def network_origin(network, source) -> str:
+    """The network a run starts from, as its checkpoint records it: where it came from and a
+    digest of its weights (so another start is told apart on resume)."""
+    digest = hashlib.sha256()
+    for layer in network.layers:
+        digest.update(np.ascontiguousarray(layer.weight, dtype=np.float64).tobytes())
+    return f"{source}, weights sha256 {digest.hexdigest()[:16]}"
 
 
 def data_identity(train_set: Digits, validation_set: Digits) -> dict:
@@ -350,8 +361,8 @@ def _activation_identity(model) -> str | None:
     activation = getattr(model, "activation", None)
     if activation is None:
         return None
-    return (f"{activation.activation}, k = {activation.k:g}, S = {activation.S:g} Hz/nA, "
-            f"tau_syn = {1000 * activation.tau_s:g} ms")
+    return (f"{activation.activation}, k = {activation.k!r}, S = {activation.S!r} Hz/nA, "
+            f"tau_syn = {1000 * activation.tau_s!r} ms")
 
 
 def _random_states() -> dict:

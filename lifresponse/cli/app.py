@@ -161,10 +161,10 @@ def _written(args) -> dict:
     return files
 
 
-def _refuse_inputs_as_outputs(args) -> None:
+def _refuse_inputs_as_outputs(args, written: dict) -> None:
     """No file an output writes may be one of the command's input files, with or without
     --force (every path-valued option or argument other than :data:`OUTPUTS` is an input),
-    nor a file another output writes."""
+    nor a file another output writes. ``written``: :func:`_written`'s files."""
     from lifresponse.errors import ParameterError
     from lifresponse.paths import refuse_input_as_output
 
@@ -175,7 +175,7 @@ def _refuse_inputs_as_outputs(args) -> None:
             flag = "--" + name.replace("_", "-")
             inputs[flag if flag in flags else name.replace("_", " ")] = value
     seen = {}
-    for name, files in _written(args).items():
+    for name, files in written.items():
         for path in files:
             refuse_input_as_output(path, inputs, name)
             other = seen.get(path.resolve())
@@ -195,7 +195,8 @@ def _check_outputs(args) -> None:
     from lifresponse.paths import check_writable
     from lifresponse.plotting import check_figure_path
 
-    _refuse_inputs_as_outputs(args)
+    written = _written(args)
+    _refuse_inputs_as_outputs(args, written)
     for name in ("out", "csv", "dir"):
         value = getattr(args, name, None)
         if value is not None:
@@ -206,7 +207,7 @@ def _check_outputs(args) -> None:
     checked_here = {"csv", "plot", *getattr(args, "writes", {})}
     if getattr(args, "out_checked_here", False):
         checked_here.add("out")
-    for name, files in _written(args).items():
+    for name, files in written.items():
         for target in files:
             if name in checked_here and target.exists() and not getattr(args, "force", False):
                 raise ParameterError(name, f"{target} already exists; it is never overwritten: "

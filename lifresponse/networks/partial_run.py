@@ -99,19 +99,19 @@ class PartialRun:
         firsts = set()
         for path in sorted(self.folder.glob("block_*.npz")):
             try:
-                n = int(path.stem.split("_")[2])
+                _, first, n = path.stem.split("_")
                 with np.load(path) as f:
                     found = {name: f[name].shape for name in f.files if name != "info"}
-                wanted = {name: (n, *row) for name, row in shapes["rows"].items()}
+                    json.loads(str(f["info"]))
+                wanted = {name: (int(n), *row) for name, row in shapes["rows"].items()}
                 wanted.update(shapes["whole"])
                 if found != wanted:
                     raise ValueError(f"arrays {found}, not {wanted}")
-                block = read_block(path)
             except (zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError) as exc:
                 log.warning("%s is damaged (%s): removed; its images run again", path, exc)
                 path.unlink()
                 continue
-            firsts.add(block.first)
+            firsts.add(int(first))
         return firsts
 
     def finished(self):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import math
 import queue
 import threading
@@ -30,6 +31,7 @@ from tqdm import tqdm
 import lifresponse
 from lifresponse import backends, distributed
 from lifresponse.backends.pynn.building import CONNECTORS
+from lifresponse.backends.spinnaker.weights import BoardScaling
 from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
@@ -85,6 +87,15 @@ class DeployConfig:
         Does not change the counts (with the "rest" protocol).
     scheduler : str, optional
         Address of a running Dask scheduler to send the blocks to instead.
+    long_ok : bool
+        Allow a run of more than about a day on NEST (:func:`check_size`).
+    spinnaker_weights : BoardScaling, optional
+        SpiNNaker's weight storage (:mod:`lifresponse.backends.spinnaker.weights`): the torch
+        backend runs with the 16-bit weights and saturating input sums it gives (a forecast
+        of the board); sPyNNaker is given its ``max_expected_summed_weight`` per population.
+    watch_inputs : bool
+        torch backend: record every layer's largest summed input per step and its
+        saturations (``input_peaks``, ``input_saturations`` of the run).
     """
 
     backend: str = "nest"
@@ -102,6 +113,8 @@ class DeployConfig:
     workers: int = 1
     scheduler: str | None = None
     long_ok: bool = False
+    spinnaker_weights: BoardScaling | None = None
+    watch_inputs: bool = False
 
     def __post_init__(self):
         for name in ("window", "gap"):
@@ -202,6 +215,13 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         raise ParameterError("connectors", f"{config.backend!r} has no connectors of its own "
                              f"(got {config.connectors!r}): it builds from connection lists; "
                              "leave it out")
+    if config.spinnaker_weights is not None and not backend.takes_spinnaker_weights:
+        raise ParameterError("spinnaker_weights", f"{config.backend!r} neither loads SpiNNaker's "
+                             "16-bit weights nor forecasts them; use --backend spinnaker or "
+                             "torch")
+    if config.watch_inputs and not backend.runs_on_devices:
+        raise ParameterError("watch_inputs", f"only the torch backend watches its inputs (got "
+                             f"{config.backend!r})")
     for name in ("dtype", "batch"):  # the exact simulator's own settings
         if getattr(config, name) != getattr(DeployConfig, name) and not backend.runs_on_devices:
             raise ParameterError(name, f"belongs to the torch backend; {config.backend!r} "
@@ -235,7 +255,7 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
         if partial else set()
     todo = [(first, pixels[first:first + size]) for first in range(0, n_images, size)
             if first not in done]
-    info = None
+    info, watched = None, None
     start = time.perf_counter()
     try:
         writer = run_file.RunWriter(out, digits.labels, {i: network.layers[i].n_out
@@ -254,12 +274,16 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
                 writer.add(block)
                 evaluator.add(block)
                 info = block.info
+                watched = _add_watched(watched, info)
                 bar.update(block.n_images if block.first not in done else 0)
             attrs = _run_attrs(network, network_path, token, digits, config, backend, protocol,
                                settle, size, len(done), connections, list(recorded), info,
                                time.perf_counter() - start)
             if not info["virtual"]:
                 attrs["evaluation"] = evaluator.result().summary()
+            if config.spinnaker_weights is not None:
+                attrs["spinnaker_weights"] = json.loads(config.spinnaker_weights.to_json())
+            attrs.update(watched or {})
             record = writer.finish(attrs)
     except BaseException:
         if partial:  # what was kept stays for --resume; an empty store is no run at all
@@ -268,6 +292,21 @@ def deploy(network, digits: Digits, config: DeployConfig = DeployConfig(), out=N
     if partial:
         partial.remove()
     return record
+
+
+def _add_watched(watched: dict | None, info: dict) -> dict | None:
+    """The watched inputs of the blocks so far (:func:`lifresponse.backends.torch.backend.
+    watched_inputs`) with one more block's ``info``: the larger peaks, the saturations added.
+    """
+    if "input_peaks" not in info:
+        return watched
+    if watched is None:
+        return {key: info[key] for key in ("input_peaks", "input_saturations")}
+    return {"input_peaks": [np.maximum(a, b).tolist() for a, b in
+                            zip(watched["input_peaks"], info["input_peaks"], strict=True)],
+            "input_saturations": [np.add(a, b).tolist() for a, b in
+                                  zip(watched["input_saturations"], info["input_saturations"],
+                                      strict=True)]}
 
 
 def _block_shapes(network, recorded, n_inputs: int, n_bins: int) -> dict:
@@ -375,7 +414,9 @@ def _settings(token: str, digits: Digits, pixels: np.ndarray, config: DeployConf
             "gap_ms": config.gap, "protocol": protocol, "seed": config.seed,
             "threads": config.threads, "record": config.record,
             "connectors": config.connectors, "device": config.device, "dtype": config.dtype,
-            "block_images": size}
+            "block_images": size, "watch_inputs": config.watch_inputs,
+            "spinnaker_weights": None if config.spinnaker_weights is None
+            else json.loads(config.spinnaker_weights.to_json())}
 
 
 def _network_token(path, network: network_file.Network) -> str:

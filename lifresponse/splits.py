@@ -154,17 +154,30 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
         raise ParameterError("n_validation", "0 holds no digits out to evaluate on; give a "
                              "number, or evaluate on the official test split (--test; test=True "
                              "in Python)")
-    digits = load_mnist(data)
+    return _evaluation_split(load_mnist(data), provenance, n_validation, seed,
+                             evaluating=True).validation
+
+
+def training_digits(data=None, provenance: dict | None = None, *,
+                    n_validation: int | None = None, seed: int | None = None) -> Digits:
+    """The training part of the split :func:`evaluation_digits` holds its digits out of (the
+    network's own, when it applies): digits to tune on without touching the evaluation's."""
+    return _evaluation_split(load_mnist(data), provenance, n_validation, seed).train
+
+
+def _evaluation_split(digits: Digits, provenance: dict | None, n_validation: int | None,
+                      seed: int | None, evaluating: bool = False) -> TrainingSplit:
+    """:func:`evaluation_digits`' split of the training file ``digits``; ``evaluating``:
+    refuse the network's own split when it holds nothing out."""
     trained = provenance or {}
     recorded = trained.get("n_train", 0) + trained.get("n_validation", 0) == len(digits)
     if n_validation is None and seed is None and recorded:
-        if trained["n_validation"] == 0:
+        if evaluating and trained["n_validation"] == 0:
             raise ParameterError(
                 f"the network was trained on every digit of {digits.source}, so none is held "
                 "out: evaluate it on the official test split (--test; test=True in Python), or "
                 "on other digits (--data)")
-        return training_split(digits, trained["n_validation"],
-                              trained.get("split_seed", 0)).validation
+        return training_split(digits, trained["n_validation"], trained.get("split_seed", 0))
     split = training_split(digits, n_validation, trained.get("split_seed", 0)
                            if seed is None else seed)
     if recorded:
@@ -175,7 +188,7 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
         log.warning("these %d digits are not the set the network was trained on (%s); held-out "
                     "digits may include training images", len(digits),
                     trained.get("data", "unknown"))
-    return split.validation
+    return split
 
 
 def first(digits: Digits, n: int | None) -> Digits:

@@ -55,6 +55,7 @@ from lifresponse.splits import (
     evaluation_digits,
     first,
     recorded_split,
+    training_digits,
     training_split,
 )
 
@@ -594,6 +595,34 @@ def predict_energy(network, *, digits: Digits | None = None, data=None, test: bo
                for i, f in fan_outs(connections).items()}
     return energy_model.predicted_event_energy(rates, fan_out, duration / 1000.0, len(pixels),
                                                e_syn)
+
+
+def forecast_board(network, *, data=None, test: bool = False, images: int | None = 1000,
+                   sample: int = 200, validation: int | None = None,
+                   split_seed: int | None = None, window: float = 300.0,
+                   connectors: str = "native", progress: bool = True, **options):
+    """What SpiNNaker's 16-bit weights and saturating ring buffers will do to a network's
+    accuracy, with sPyNNaker's own weight scaling and with one chosen from ``sample`` training
+    images (:func:`lifresponse.board_forecast.forecast_board`), on its first ``images``
+    evaluation digits (held out, or the official test split with ``test``). ``options``: the
+    exact simulator's :class:`DeployConfig` settings (``seed``, ``threads``, ``batch``,
+    ``dtype``, ``device``).
+
+    Returns
+    -------
+    lifresponse.board_forecast.BoardForecast
+    """
+    from lifresponse.board_forecast import forecast_board as forecast
+
+    if sample < 1:
+        raise ParameterError("sample", f"must be >= 1 training image (got {sample})")
+    _, loaded = _network(network)
+    evaluation = first(evaluation_digits(data, loaded.provenance, test=test,
+                                         n_validation=validation, seed=split_seed), images)
+    tuning = first(training_digits(data, loaded.provenance, n_validation=validation,
+                                   seed=split_seed), sample)
+    return forecast(loaded, tuning, evaluation, window, connectors, DeployConfig(**options),
+                    progress)
 
 
 def import_nir(graph, *, out=None, force: bool = False, **options) -> Network:

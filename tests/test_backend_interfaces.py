@@ -29,7 +29,7 @@ def test_a_backend_missing_a_member_of_its_interface_is_refused(monkeypatch):
     class HalfBackend:  # declares deployment but has no presenter()
         name, implements, protocols = "half", ("deployment",), ("rest",)
         spike_precision, runs_on_devices, inputs_fixed_at_build = "on_grid", False, False
-        simulates_without_gil, has_own_connectors = False, False
+        simulates_without_gil, has_own_connectors, takes_spinnaker_weights = False, False, False
 
         def version(self):
             return "half"

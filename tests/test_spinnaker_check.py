@@ -1,4 +1,4 @@
-"""sPyNNaker configuration round trip, constraint checks, weight quantisation, mapping."""
+"""sPyNNaker configuration round trip, constraint checks, mapping."""
 
 import json
 
@@ -48,18 +48,6 @@ def test_config_command_writes_only_the_run_directory(tmp_path, monkeypatch, cap
     assert not (tmp_path / "home" / ".spynnaker.cfg").exists()
 
 
-def test_quantisation_on_a_known_weight_set():
-    # Largest 1.0 nA needs LSB 2^-15 nA (65535 x 2^-16 < 1); 0.3 is off that grid by a known
-    # amount; 2^-18 rounds to zero.
-    report = check.quantisation(np.array([1.0, 0.5, 0.3, 2.0**-18]), 0, "excitatory")
-    assert report.lsb == 2.0**-15
-    expected = abs(round(0.3 * 2**15) / 2**15 - 0.3) / 0.3
-    relative = np.array([0.0, 0.0, expected, 1.0])
-    assert report.max_relative_error == pytest.approx(1.0)  # 2^-18 rounds to zero
-    assert report.rms_relative_error == pytest.approx(np.sqrt(np.mean(relative**2)))
-    assert report.zeroed == 1 and report.saturated == 0
-
-
 def _small_network(timestep=1.0):
     rng = np.random.default_rng(0)
     layers = [Layer("conv", (1, 8, 8), (2, 6, 6), rng.normal(size=(2, 1, 3, 3))),
@@ -93,19 +81,20 @@ def test_check_maps_a_small_network_on_a_virtual_board(tmp_path, monkeypatch, ca
     path = tmp_path / "small.h5"
     network_file.write(_small_network(), path)
     monkeypatch.chdir(tmp_path)
-    assert main(["spinnaker", "check", str(path), "--out", str(tmp_path / "mapping.json")]) == 0
+    assert main(["spinnaker", "check", str(path), "--no-forecast", "--out",
+                 str(tmp_path / "mapping.json")]) == 0
     printed = capsys.readouterr().out
     assert "mapped on a virtual SpiNN-5 board with native local-only connectors: 1 chip(s)" \
         in printed
     mapping = json.loads((tmp_path / "mapping.json").read_text())
     assert mapping["check"]["connectors"].startswith("native")
-    assert main(["spinnaker", "check", str(path), "--connectors", "lists"]) == 0
+    assert main(["spinnaker", "check", str(path), "--no-forecast", "--connectors", "lists"]) == 0
     assert "board with connection lists: 1 chip(s)" in capsys.readouterr().out
     rng = np.random.default_rng(1)
     dense_dense = Network("5fc-2fc", [Layer("dense", (1, 4, 4), (5,), rng.normal(size=(16, 5))),
                                       Layer("dense", (5,), (2,), rng.normal(size=(5, 2)))],
                           "relu", 0.3, 201.0, 5.0, LIFParams(), 1.0)
     network_file.write(dense_dense, tmp_path / "dd.h5")
-    assert main(["spinnaker", "check", str(tmp_path / "dd.h5")]) == 0
+    assert main(["spinnaker", "check", str(tmp_path / "dd.h5"), "--no-forecast"]) == 0
     assert "with connection lists (layer 1: dense after dense" in capsys.readouterr().out
     assert not (tmp_path / "reports").exists(), "sPyNNaker reports belong in a temporary dir"

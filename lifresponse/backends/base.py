@@ -98,6 +98,9 @@ class DeploymentSimulator(Protocol):
     has_own_connectors : bool
         True if it builds networks with connectors of its own where it can
         (``DeployConfig.connectors`` "native"), else always from connection lists.
+    takes_spinnaker_weights : bool
+        True if ``DeployConfig.spinnaker_weights`` means something to it (sPyNNaker loads
+        them; the exact simulator forecasts them).
     """
 
     name: str
@@ -107,6 +110,7 @@ class DeploymentSimulator(Protocol):
     inputs_fixed_at_build: bool
     simulates_without_gil: bool
     has_own_connectors: bool
+    takes_spinnaker_weights: bool
 
     def version(self) -> str:
         """What ran, for the run file."""

@@ -144,7 +144,8 @@ def _failure(exc: BaseException) -> str:
             "the command keeps it (<out>.partial, <out>.ckpt) for --resume")
 
 
-OUTPUTS = ("out", "csv", "dir", "plot")  # every command's output options; the rest read
+# every command's output options; the rest read
+OUTPUTS = ("out", "csv", "dir", "plot", "write_scaling")
 
 
 def _written(args) -> dict:
@@ -187,7 +188,8 @@ def _refuse_inputs_as_outputs(args, written: dict) -> None:
 
 def _check_outputs(args) -> None:
     """Every command's output paths, before any work: --out (a file, or the folder of a
-    report), --csv, --plot (also its format) and --dir must be writable, never one of the
+    report), --csv, --plot (also its format), --dir and --write-scaling must be writable, never
+    one of the
     command's inputs, and no file they write that exists is overwritten without --force.
     (Commands whose library call checks its own --out, e.g. deploy and train, are not checked
     twice.)"""
@@ -197,14 +199,14 @@ def _check_outputs(args) -> None:
 
     written = _written(args)
     _refuse_inputs_as_outputs(args, written)
-    for name in ("out", "csv", "dir"):
+    for name in ("out", "csv", "dir", "write_scaling"):
         value = getattr(args, name, None)
         if value is not None:
             folder = name == "dir" or (name == "out" and getattr(args, "out_is_folder", False))
             check_writable(value, name, folder=folder)
     if getattr(args, "plot", None) is not None:
         check_figure_path(args.plot)
-    checked_here = {"csv", "plot", *getattr(args, "writes", {})}
+    checked_here = {"csv", "plot", "write_scaling", *getattr(args, "writes", {})}
     if getattr(args, "out_checked_here", False):
         checked_here.add("out")
     for name, files in written.items():

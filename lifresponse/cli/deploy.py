@@ -65,6 +65,11 @@ def add_deploy(commands) -> None:
                         help="torch only: images simulated at once (memory)")
     add_worker_options(parser, "blocks")
     add_connectors_option(parser)
+    parser.add_argument("--spinnaker-weights", type=Path, metavar="FILE",
+                        help="SpiNNaker's 16-bit weight scaling (from 'spinnaker check "
+                             "--write-scaling'): torch runs with the weights and saturating "
+                             "input sums the board would have (a forecast); spinnaker gives "
+                             "sPyNNaker its max_expected_summed_weight per population")
     parser.add_argument("--out", type=output_file, default=Path("run.h5"), help="run file")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted run from the blocks kept in <out>.partial")
@@ -78,7 +83,9 @@ def add_deploy(commands) -> None:
 
 def _run_deploy(args) -> None:
     from lifresponse import workflow
+    from lifresponse.backends.spinnaker import weights
 
+    scaling = None if args.spinnaker_weights is None else weights.read(args.spinnaker_weights)
     record = workflow.deploy(
         args.network, data=args.data, test=args.test, images=args.images,
         validation=args.validation, split_seed=args.split_seed, out=args.out,
@@ -86,7 +93,7 @@ def _run_deploy(args) -> None:
         block=args.block, seed=args.seed, threads=args.threads, record=args.record,
         connectors=args.connectors, protocol=args.protocol, device=args.device,
         dtype=args.dtype, batch=args.batch, workers=args.workers, scheduler=args.scheduler,
-        long_ok=args.yes, resume=args.resume, force=args.force)
+        long_ok=args.yes, resume=args.resume, force=args.force, spinnaker_weights=scaling)
     if not record.attrs["spikes_returned"]:
         print(f"NOTE: {record.attrs['note']}")
         print(f"wrote {args.out}")
@@ -105,6 +112,10 @@ def _run_deploy(args) -> None:
         shown = ev.get("prediction_images", 10)
         print(f"Fig. 12 distance, first map, first {min(10, shown)} digits (Hz): " + ", ".join(
             f"{k} {v:.1f}" for k, v in ev["fig12_distance_hz"].items()))
+    if "input_saturations" in record.attrs:
+        print("input sums held at the ring buffers' limit (excitatory/inhibitory) per layer: "
+              + ", ".join(f"{i}: {e}/{n}" for i, (e, n) in
+                          enumerate(record.attrs["input_saturations"])))
     print(f"wrote {args.out}")
     if args.plot:
         from lifresponse.networks.plots import plot_accuracy_by_time

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lifresponse.cli.options import (
     add_connectors_option,
+    add_data_options,
     add_force_option,
     output_file,
     output_folder,
@@ -39,18 +40,41 @@ def add_spinnaker(commands) -> None:
     config.set_defaults(run=_run_spinnaker_config, parser=config,
                         writes={"dir": _config_file})
     check = actions.add_parser(
-        "check", help="timestep, neurons per core, delays, weight quantisation; map it",
-        description=("Check a network file against SpiNNaker's constraints (timestep 1.0 or "
-                     "0.1 ms, 256 neurons per core, one-timestep delays, 16-bit fixed-point "
-                     "weights: max and RMS relative error, saturations per projection), then "
-                     "map it on a virtual board (in a temporary directory) and report the "
-                     "chips and cores used."),
+        "check", help="constraints, mapping, and what 16-bit weights will do (a forecast)",
+        description=(
+            "Check a network file against SpiNNaker's constraints (timestep 1.0 or 0.1 ms, "
+            "256 neurons per core, one-timestep delays), map it on a virtual board (in a "
+            "temporary directory: chips and cores), and forecast what the board's 16-bit "
+            "weights and saturating ring buffers will do. sPyNNaker picks a power-of-two "
+            "scale per population and synapse type; the table gives, per layer, the shifts "
+            "(sPyNNaker's own choice, and the one chosen here from the largest summed input "
+            "--sample training images give on the exact simulator), the weights stored as 0, "
+            "the largest rounding error, and the input sums that would saturate; then the "
+            "exact simulator's accuracy on --images held-out digits with float weights, "
+            "sPyNNaker's scaling and the chosen one. Nothing runs on a board."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     check.add_argument("network", type=Path)
-    check.add_argument("--no-map", action="store_true", help="skip the virtual-board mapping")
+    check.add_argument("--no-map", action="store_true",
+                       help="skip the virtual-board mapping and the forecast")
+    check.add_argument("--no-forecast", action="store_true",
+                       help="map, but forecast nothing (no exact-simulator runs)")
     add_connectors_option(check)
+    add_data_options(check, test=True)
+    check.add_argument("--images", type=int, default=1000,
+                       help="held-out digits the forecast accuracies are measured on")
+    check.add_argument("--sample", type=int, default=200,
+                       help="training digits whose summed inputs choose the scaling")
+    check.add_argument("--duration", type=float, default=300.0,
+                       help="presentation time per image (ms)")
+    check.add_argument("--max-drop", type=float, default=0.5,
+                       help="warn when a forecast accuracy is more than this many points "
+                            "below float weights'")
+    check.add_argument("--seed", type=int, default=1, help="input seed of the forecast runs")
+    check.add_argument("--write-scaling", type=output_file, metavar="FILE",
+                       help="write the chosen scaling (JSON) for 'deploy --spinnaker-weights'")
     check.add_argument("--out", type=output_file,
                        help="write mapping.json (for 'energy --mapping')")
+    check.add_argument("--quiet", action="store_true", help="no progress bars")
     add_force_option(check)
     check.set_defaults(run=_run_spinnaker_check, parser=check, out_checked_here=True)
     parser.set_defaults(run=lambda args: parser.print_help())
@@ -78,9 +102,14 @@ def _run_spinnaker_check(args) -> None:
     from lifresponse.backends.spinnaker import check
     from lifresponse.networks import network_file
 
+    forecast_flags = ("--images", "--sample", "--duration", "--max-drop", "--seed", "--data",
+                      "--test", "--validation", "--split-seed", "--write-scaling")
     if args.no_map:
-        refuse_changed(args, ("--connectors", "--out"), "belongs to the mapping, which --no-map "
-                                                        "skips")
+        refuse_changed(args, ("--connectors", "--out", "--no-forecast") + forecast_flags,
+                       "belongs to the mapping, which --no-map skips")
+    elif args.no_forecast:
+        refuse_changed(args, forecast_flags, "belongs to the forecast, which --no-forecast "
+                                             "skips")
     network = network_file.read(args.network)
     report = check.check_network(network)
     print(f"{args.network}: {network.architecture}")
@@ -88,31 +117,85 @@ def _run_spinnaker_check(args) -> None:
     print("cores with connection lists at 256 neurons per core (input first): " + ", ".join(
         map(str, report.cores_per_layer)))
     print("delays: one timestep everywhere: ok")
-    print(f"{'layer':>5} {'receptor':>11} {'weights':>8} {'LSB (nA)':>10} {'max rel err':>12} "
-          f"{'RMS rel err':>12} {'zeroed':>7} {'saturated':>9}")
-    for q in report.quantisation:
-        print(f"{q.layer:>5} {q.receptor:>11} {q.n_weights:>8} {q.lsb:>10.3g} "
-              f"{q.max_relative_error:>12.3g} {q.rms_relative_error:>12.3g} {q.zeroed:>7} "
-              f"{q.saturated:>9}")
     if not args.no_map:
         from lifresponse.backends.spinnaker.connectors import unsupported_reason
 
-        chips, cores, used = check.map_on_virtual_board(network, args.connectors)
-        if used == "native":
+        if args.no_forecast:
+            mapping, forecast = check.map_on_virtual_board(network, args.connectors), None
+        else:
+            forecast = _forecast(args)
+            mapping = forecast.default
+        if mapping.connectors == "native":
             connectors = "native local-only connectors"
         elif args.connectors == "native":
             connectors = f"connection lists ({unsupported_reason(network)})"
         else:
             connectors = "connection lists"
-        report = dataclasses.replace(report, chips=chips, cores=cores, mapped=True,
-                                     connectors=connectors)
-        print(f"mapped on a virtual SpiNN-5 board with {report.connectors}: {chips} chip(s), "
-              f"{cores} application cores (mapping only: nothing was run on hardware)")
+        report = dataclasses.replace(report, chips=mapping.chips, cores=mapping.cores,
+                                     mapped=True, connectors=connectors)
+        print(f"mapped on a virtual SpiNN-5 board with {report.connectors}: {mapping.chips} "
+              f"chip(s), {mapping.cores} application cores (mapping only: nothing was run on "
+              "hardware)")
+        if forecast is None:
+            _print_shifts(mapping.scaling)
+        else:
+            report = dataclasses.replace(report, quantisation=forecast.chosen_table)
+            _print_forecast(forecast, args)
     for problem in report.problems:
         print(f"PROBLEM: {problem}")
     if args.out:
         check.write_mapping(report, args.out)
         print(f"wrote {args.out}")
+
+
+def _forecast(args):
+    from lifresponse import workflow
+
+    return workflow.forecast_board(
+        args.network, data=args.data, test=args.test, images=args.images, sample=args.sample,
+        validation=args.validation, split_seed=args.split_seed, window=args.duration,
+        connectors=args.connectors, progress=not args.quiet, seed=args.seed)
+
+
+def _print_shifts(scaling) -> None:
+    print("ring-buffer shifts sPyNNaker chose (excitatory/inhibitory; weights are whole "
+          "numbers at 2^(15 - shift) per nA):")
+    for p in scaling.populations:
+        print(f"  layer {p.layer} neurons {p.first}..{p.first + p.size - 1}: "
+              f"{p.shifts[0]}/{p.shifts[1]}")
+
+
+def _print_forecast(forecast, args) -> None:
+    from lifresponse.backends.spinnaker import weights
+    from lifresponse.board_forecast import table_rows
+
+    print(f"16-bit weights: sPyNNaker's own scaling, and one chosen from the largest summed "
+          f"input of {forecast.sample_images} training images (shifts: smallest-largest over "
+          "the layer's populations)")
+    print(f"{'layer':>5} {'receptor':>10} {'weights':>8} {'largest sum nA':>14} | "
+          f"{'shifts':>6} {'zeroed':>7} {'max err':>8} {'saturated':>9} | {'shifts':>6} "
+          f"{'zeroed':>7} {'max err':>8} {'saturated':>9}")
+    print(f"{'':>41}| {'sPyNNaker default':^33} | {'chosen':^33}")
+    for row in table_rows(forecast):
+        sides = [row["default"], row["chosen"]]
+        print(f"{row['layer']:>5} {row['receptor']:>10} {row['weights']:>8} "
+              f"{row['largest_sum_nA']:>14.3g} | " + " | ".join(
+                  f"{'-'.join(map(str, sorted(set(side['shifts'])))):>6} "
+                  f"{100 * side['zeroed']:>6.2f}% {100 * side['max_relative_error']:>7.1f}% "
+                  f"{side['saturations']:>9}" for side in sides))
+    window = args.duration
+    accuracy = {o.weights: 100 * o.accuracy_at(window) for o in forecast.outcomes}
+    print(f"forecast accuracy at {window:g} ms on {args.images} digits (exact simulator; the "
+          "board's fixed-point neuron update is not modelled): " + ", ".join(
+              f"{k} {v:.2f} %" for k, v in accuracy.items()))
+    for label in ("sPyNNaker default", "chosen"):
+        drop = accuracy["float"] - accuracy[label]
+        if drop > args.max_drop:
+            print(f"WARNING: with {label} weights the forecast accuracy is {drop:.2f} points "
+                  f"below float weights' (more than --max-drop {args.max_drop:g})")
+    if args.write_scaling:
+        weights.write(forecast.chosen.scaling, args.write_scaling)
+        print(f"wrote {args.write_scaling} (deploy --spinnaker-weights {args.write_scaling})")
 
 
 def _config_file(folder: Path) -> list[Path]:

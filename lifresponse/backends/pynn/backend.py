@@ -59,6 +59,8 @@ class PyNNBackend:
         False: PyNN's simulators are driven from one thread.
     has_own_connectors : bool
         True if :meth:`build_native` builds with the simulator's own connectors.
+    takes_spinnaker_weights : bool
+        True if :meth:`population` passes a ``max_expected_summed_weight`` on (sPyNNaker).
     sim : module
         The PyNN module, once :meth:`start` has run.
     """
@@ -76,6 +78,7 @@ class PyNNBackend:
     runs_on_devices = False
     simulates_without_gil = False
     has_own_connectors = False
+    takes_spinnaker_weights = False
 
     def __init__(self):
         self.sim: ModuleType | None = None
@@ -227,6 +230,26 @@ class PyNNBackend:
         takes."""
         return [np.asarray(t, dtype=float).tolist() for t in trains]
 
+    def population(self, size: int, cell, label: str, summed_weight=None, structure=None):
+        """A population of ``size`` neurons of the PyNN cell type ``cell``.
+
+        Parameters
+        ----------
+        summed_weight : tuple of float, optional
+            The largest summed input expected per timestep, excitatory and inhibitory (nA), for
+            a simulator that scales its weights by it (``takes_spinnaker_weights``).
+        structure : pyNN.space.Structure, optional
+
+        Raises
+        ------
+        BackendError
+            If ``summed_weight`` is given to a simulator that does not scale its weights.
+        """
+        if summed_weight is not None:
+            raise BackendError(f"{self.name!r} stores its weights as they are; it takes no "
+                               "max_expected_summed_weight")
+        return self.sim.Population(size, cell, structure=structure, label=label)
+
     def input_sources(self, n_inputs: int, trains=None):
         """The input population: ``n_inputs`` ``SpikeSourceArray`` sources, each firing at its
         train of ``trains`` (spike times, ms; None: no spikes yet)."""
@@ -242,7 +265,8 @@ class PyNNBackend:
         """A recorder of every spike of ``cells`` (:class:`PyNNSpikeRecorder`)."""
         return PyNNSpikeRecorder(cells)
 
-    def build_native(self, network, input_spike_times, cell_types, connectors: str):
+    def build_native(self, network, input_spike_times, cell_types, connectors: str,
+                     summed_weight=None):
         """Populations and projections built with the simulator's own connectors, or None
         where there are none (then the builder uses connection lists)."""
         return None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lifresponse.errors import ParameterError
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
 
@@ -55,7 +56,7 @@ class BuiltNetwork:
 
 
 def build(backend, network: Network, record: str = "output", input_spike_times=None,
-          connectors: str = "native") -> BuiltNetwork:
+          connectors: str = "native", scaling=None) -> BuiltNetwork:
     """Create populations and projections for ``network`` on a started backend.
 
     Parameters
@@ -71,6 +72,14 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     connectors : {"native", "lists"}
         "native" uses the backend's own connectors where it has them and the network allows
         them (sPyNNaker's local-only convolution connectors); otherwise connection lists.
+    scaling : lifresponse.backends.spinnaker.weights.BoardScaling, optional
+        The ``max_expected_summed_weight`` of each population, for a backend that takes it
+        (``takes_spinnaker_weights``).
+
+    Raises
+    ------
+    ParameterError
+        If ``scaling`` was made for the other kind of connectors.
     """
     sim = backend.sim
     connections = network_connections(network)
@@ -78,7 +87,17 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     times = [] if input_spike_times is None else backend.spike_times(input_spike_times)
     cell_types = [cell_type(sim, network, layer) for layer in network.layers]
     last = len(network.layers) - 1
-    native = backend.build_native(network, times, cell_types, connectors)
+    given = {} if scaling is None else {(p.layer, p.first): p.max_expected_summed_weight
+                                        for p in scaling.populations}
+
+    def summed_weight(layer: int, first: int):
+        return given.get((layer, first))
+
+    native = backend.build_native(network, times, cell_types, connectors, summed_weight)
+    if scaling is not None and scaling.connectors != ("native" if native else "lists"):
+        raise ParameterError("spinnaker_weights", f"{scaling.source}: made for "
+                             f"{scaling.connectors} connectors, but the network is built with "
+                             f"{'native' if native else 'lists'} connectors (--connectors)")
     if native is not None:
         inputs, layers = native
         recorders = {i: backend.spike_recorder(layer)
@@ -91,8 +110,8 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     delay = sim.get_time_step()
     n_synapses = 0
     for index, (layer, synapses) in enumerate(zip(network.layers, connections, strict=True)):
-        population = sim.Population(layer.n_out, cell_types[index],
-                                    label=f"layer{index}_{layer.kind}")
+        population = backend.population(layer.n_out, cell_types[index],
+                                        f"layer{index}_{layer.kind}", summed_weight(index, 0))
         excitatory, inhibitory = synapses.split_by_sign()
         for part, receptor in ((excitatory, "excitatory"), (inhibitory, "inhibitory")):
             if len(part.pre) == 0:

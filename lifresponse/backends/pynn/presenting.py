@@ -58,7 +58,7 @@ class PyNNPresenter:
         with backends.quiet():
             if self.built is None:
                 self.built = build(backend, network, self.config.record, trains,
-                                   self.config.connectors)
+                                   self.config.connectors, self.config.spinnaker_weights)
             else:  # one step before the block: NEST drops spikes under two steps ahead
                 backend.run_to(float(presentation.image_start(self.slots)) - h)
                 backend.set_input_times(self.built.inputs, trains)

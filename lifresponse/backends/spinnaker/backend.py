@@ -35,6 +35,7 @@ class SpiNNakerBackend(PyNNBackend):
     inputs_fixed_at_build = True  # SpikeSourceArray times are loaded onto the board once
     noisy_current_dt_is_timestep = True
     has_own_connectors = True  # ConvolutionConnector / PoolDenseConnector
+    takes_spinnaker_weights = True  # max_expected_summed_weight per population
 
     def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
         """``sim.setup`` (sPyNNaker has no threads and seeds its sources itself), then the
@@ -59,6 +60,14 @@ class SpiNNakerBackend(PyNNBackend):
         self.sim.set_number_of_neurons_per_core(self.sim.IF_curr_exp, NEURONS_PER_CORE)
         return options
 
+    def population(self, size: int, cell, label: str, summed_weight=None, structure=None):
+        """A population, given sPyNNaker's ``max_expected_summed_weight`` (nA per timestep,
+        excitatory and inhibitory) when ``summed_weight`` is: its ring-buffer shifts then come
+        from it (:mod:`lifresponse.backends.spinnaker.weights`)."""
+        extra = {} if summed_weight is None else {
+            "additional_parameters": {"max_expected_summed_weight": list(summed_weight)}}
+        return self.sim.Population(size, cell, structure=structure, label=label, **extra)
+
     def is_virtual_board(self) -> bool:
         from spinn_utilities.config_holder import get_config_bool
 
@@ -74,13 +83,17 @@ class SpiNNakerBackend(PyNNBackend):
                          key=lambda path: path.stat().st_mtime)
         return reports[-1].read_text() if reports else ""
 
-    def build_native(self, network, input_spike_times, cell_types, connectors: str):
+    def build_native(self, network, input_spike_times, cell_types, connectors: str,
+                     summed_weight=None):
         """With ``connectors="native"`` and a network that qualifies
         (:func:`~lifresponse.backends.spinnaker.connectors.unsupported_reason`): one ``Grid2D``
-        population per map and local-only projections. Returns (inputs, layers) or None."""
+        population per map and local-only projections; ``summed_weight(layer, first)``: the
+        :meth:`population` argument of the population of ``layer`` from its neuron ``first``.
+        Returns (inputs, layers) or None."""
         if connectors != "native" or unsupported_reason(network) is not None:
             return None
-        return _build_native(self.sim, network, input_spike_times, cell_types)
+        return _build_native(self, network, input_spike_times, cell_types,
+                             summed_weight or (lambda layer, first: None))
 
     def spike_recorder(self, cells):
         """A recorder of every spike of ``cells``: a population, or a layer built as one
@@ -109,7 +122,7 @@ class SpiNNakerBackend(PyNNBackend):
         atexit.unregister(UtilsDataWriter.write_errored_file)
 
 
-def _build_native(sim, network, input_spike_times, cell_types):
+def _build_native(backend, network, input_spike_times, cell_types, summed_weight):
     """Populations and local-only projections of ``network`` (see
     :mod:`~lifresponse.backends.spinnaker.connectors` for the kernel rule).
 
@@ -121,10 +134,14 @@ def _build_native(sim, network, input_spike_times, cell_types):
     """
     from pyNN.space import Grid2D
 
-    def grid(shape, label, celltype):
+    sim = backend.sim
+
+    def grid(shape, label, celltype, layer=None):
         channels, height, width = shape
-        maps = [sim.Population(height * width, celltype, structure=Grid2D(width / height),
-                               label=f"{label}_map{m}") for m in range(channels)]
+        maps = [backend.population(height * width, celltype, f"{label}_map{m}",
+                                   None if layer is None else summed_weight(
+                                       layer, m * height * width),
+                                   structure=Grid2D(width / height)) for m in range(channels)]
         for population in maps:
             population.set_max_atoms_per_core(atoms_per_core(width, height))
         return maps
@@ -136,9 +153,10 @@ def _build_native(sim, network, input_spike_times, cell_types):
     for index, layer in enumerate(network.layers):
         label = f"layer{index}_{layer.kind}"
         if layer.kind == "dense":
-            layers.append(MapLayer([sim.Population(layer.n_out, cell_types[index], label=label)]))
+            layers.append(MapLayer([backend.population(layer.n_out, cell_types[index], label,
+                                                       summed_weight(index, 0))]))
         else:
-            layers.append(MapLayer(grid(layer.out_shape, label, cell_types[index])))
+            layers.append(MapLayer(grid(layer.out_shape, label, cell_types[index], index)))
         for projection in (p for p in projections if p.layer == index):
             source, target = previous[projection.pre_map], layers[-1].populations[
                 projection.post_map]

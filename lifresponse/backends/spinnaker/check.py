@@ -1,5 +1,7 @@
-"""Checks of a network before it runs on SpiNNaker: timestep, cores, 16-bit weights, and a
-mapping on an sPyNNaker virtual board (``lifresponse spinnaker check``).
+"""Checks of a network before it runs on SpiNNaker: timestep, cores, and a mapping on an
+sPyNNaker virtual board, with the ring-buffer shifts sPyNNaker chose for its 16-bit weights
+(``lifresponse spinnaker check``; the forecast of what they do is
+:mod:`lifresponse.board_forecast`).
 """
 
 from __future__ import annotations
@@ -18,53 +20,15 @@ from lifresponse.backends.spinnaker.hardware import (
     APPLICATION_CORES,
     NEURONS_PER_CORE,
     SUPPORTED_TIMESTEPS,
-    WEIGHT_BITS,
 )
+from lifresponse.backends.spinnaker.weights import BoardScaling, read_scaling
 from lifresponse.errors import FileFormatError, LifResponseError
 from lifresponse.networks.network_file import Network
-from lifresponse.networks.topology import network_connections
 from lifresponse.paths import write_atomic
 
 
 class BoardFitError(LifResponseError):
     """The network needs more cores than the board has, or sPyNNaker could not map it."""
-
-
-@dataclass(frozen=True)
-class QuantisationReport:
-    """Effect of 16-bit fixed-point weights on one projection (layer, sign).
-
-    The scale is the power of two that just fits the largest |w| in 16 bits: the finest
-    sPyNNaker can choose (the headroom it leaves for summed input in its ring buffers can make
-    it coarser), so these errors are lower bounds. ``saturated`` counts weights beyond the
-    representable range (none at this scale); ``zeroed`` those that round to 0.
-    """
-
-    layer: int
-    receptor: str
-    n_weights: int
-    lsb: float
-    max_relative_error: float
-    rms_relative_error: float
-    zeroed: int
-    saturated: int
-
-
-def quantisation(weights: np.ndarray, layer: int, receptor: str) -> QuantisationReport:
-    """Quantise positive weight magnitudes (nA) to 16 bits with a power-of-two scale."""
-    w = np.abs(np.asarray(weights, dtype=float))
-    largest = float(w.max()) if w.size else 0.0
-    if largest == 0.0:
-        return QuantisationReport(layer, receptor, int(w.size), 0.0, 0.0, 0.0, 0, 0)
-    top = 2**WEIGHT_BITS - 1
-    lsb = 2.0 ** np.ceil(np.log2(largest / top))
-    steps = np.round(w / lsb)
-    saturated = int(np.count_nonzero(steps > top))
-    quantised = np.minimum(steps, top) * lsb
-    relative = np.abs(quantised - w) / w
-    return QuantisationReport(layer, receptor, int(w.size), float(lsb), float(relative.max()),
-                              float(np.sqrt(np.mean(relative**2))),
-                              int(np.count_nonzero(quantised == 0)), saturated)
 
 
 @dataclass(frozen=True)
@@ -75,7 +39,7 @@ class CheckReport:
     timestep: float
     cores_per_layer: list
     delays_ok: bool
-    quantisation: list
+    quantisation: list = ()
     chips: int | None = None
     cores: int | None = None
     mapped: bool = False
@@ -88,8 +52,28 @@ class CheckReport:
         return out
 
 
+@dataclass(frozen=True)
+class BoardMapping:
+    """A network mapped on a virtual board (:func:`map_on_virtual_board`).
+
+    Attributes
+    ----------
+    chips, cores : int
+        Chips and application cores of the placement.
+    connectors : {"native", "lists"}
+        How the builder built it.
+    scaling : BoardScaling
+        The ring-buffer shifts and weight scales sPyNNaker chose for every population.
+    """
+
+    chips: int
+    cores: int
+    connectors: str
+    scaling: BoardScaling
+
+
 def check_network(network: Network, version: int = 5) -> CheckReport:
-    """Constraint checks that need no board: timestep, neurons per core, delays, weights.
+    """Constraint checks that need no board: timestep, neurons per core, delays.
 
     Raises
     ------
@@ -106,28 +90,22 @@ def check_network(network: Network, version: int = 5) -> CheckReport:
         raise BoardFitError(
             f"the network needs {sum(cores)} cores at {NEURONS_PER_CORE} neurons per core; a "
             f"SpiNN-{version} board has about {APPLICATION_CORES[version]} application cores")
-    reports = []
-    for index, connections in enumerate(network_connections(network)):
-        excitatory, inhibitory = connections.split_by_sign()
-        for part, receptor in ((excitatory, "excitatory"), (inhibitory, "inhibitory")):
-            if len(part.weight):
-                reports.append(quantisation(part.weight, index, receptor))
-    for q in reports:
-        if q.saturated:
-            problems.append(f"layer {q.layer} {q.receptor}: {q.saturated} weights saturate")
-    return CheckReport(timestep_ok, network.timestep, cores, True, reports,
-                       problems=tuple(problems))
+    return CheckReport(timestep_ok, network.timestep, cores, True, problems=tuple(problems))
 
 
-def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[int, int, str]:
-    """Build ``network`` on an sPyNNaker virtual board (version 5) and map it.
+def map_on_virtual_board(network: Network, connectors: str = "native",
+                         summed: BoardScaling | None = None) -> BoardMapping:
+    """Build ``network`` on an sPyNNaker virtual board (version 5), map it, and read the
+    weight scaling sPyNNaker chose (:func:`lifresponse.backends.spinnaker.weights.
+    read_scaling`).
 
     ``connectors`` is passed to :func:`lifresponse.backends.pynn.building.build` ("native":
-    local-only convolution connectors where the network allows them, else connection lists).
+    local-only convolution connectors where the network allows them, else connection lists),
+    with ``summed``, whose populations' ``max_expected_summed_weight`` sPyNNaker is given
+    (None: it estimates its own).
 
     Runs in a temporary directory with its own HOME, so nothing is written to the user's home
-    or working directory. Returns (chips, application cores) of the placement and the
-    connectors the builder used ("native" or "lists").
+    or working directory.
     """
     from lifresponse import backends
     from lifresponse.backends.pynn.building import build
@@ -139,13 +117,17 @@ def map_on_virtual_board(network: Network, connectors: str = "native") -> tuple[
         try:
             try:
                 with backends.quiet():
-                    built = build(backend, network, record="output", connectors=connectors)
+                    built = build(backend, network, record="output", connectors=connectors,
+                                  scaling=summed)
                     backend.sim.run(network.timestep * 10)
+            except LifResponseError:
+                raise
             except Exception as exc:  # sPyNNaker raises many kinds when mapping fails
                 raise BoardFitError(f"sPyNNaker could not map the network on a virtual "
                                     f"SpiNN-5 board: {type(exc).__name__}: {exc}") from exc
             chips, cores = backend.placements()
-            return chips, cores, built.connectors
+            source = "sPyNNaker's own estimate" if summed is None else summed.source
+            return BoardMapping(chips, cores, built.connectors, read_scaling(built, source))
         finally:
             backend.end_in_scratch_folder()
 

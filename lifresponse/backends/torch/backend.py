@@ -53,6 +53,7 @@ class TorchBackend:
     inputs_fixed_at_build = False
     simulates_without_gil = True  # Numba's loop and torch's operations release the GIL
     has_own_connectors = False
+    takes_spinnaker_weights = True  # forecasts them
 
     def version(self) -> str:
         return f"lifresponse exact simulator, torch {importlib.metadata.version('torch')}"
@@ -82,13 +83,16 @@ class TorchPresenter:
         check_memory(network, config.batch, config.dtype, device)
         connections = network_connections(network)
         self.fan_out = fan_outs(connections)
+        scaling = config.spinnaker_weights
+        scales = None if scaling is None else scaling.scales(network)
+        watch = config.watch_inputs
         # the CPU runs the Numba step loop, a GPU (or a layer too large for that loop) the
         # torch operations (module docstring of step_kernel: what may differ)
         self.compiled, self.operations, loop = None, None, "numba step loop"
         if on_cpu:
             try:
                 self.compiled = step_kernel.CompiledNetwork(network, config.dtype,
-                                                            connections)
+                                                            connections, scales, watch)
             except step_kernel.KernelUnavailableError as exc:
                 logging.getLogger("lifresponse").warning(
                     "the CPU step loop is unavailable (%s): running torch operations, "
@@ -96,7 +100,8 @@ class TorchPresenter:
         if self.compiled is None:
             from lifresponse.backends.torch.operations import TorchOperations
 
-            self.operations = TorchOperations(network, config.dtype, device, config.threads)
+            self.operations = TorchOperations(network, config.dtype, device, config.threads,
+                                              scales, watch)
             loop = "torch operations"
         last = len(network.layers) - 1
         self.recorded = range(last + 1) if config.record == "all" else [last]
@@ -119,10 +124,13 @@ class TorchPresenter:
                                             seed), n_images, presentation, self.config.threads)
             counts, by_time, events, chunks = (result.counts, result.by_time, result.events,
                                                result.inputs)
+            peaks, saturated = result.peaks, result.saturated
         else:
             chunks = [input_spikes(pixels, presentation, network, first, seed)]
-            counts, by_time, events = self.operations.simulate(chunks[0], n_images, presentation,
-                                                               self.fan_out)
+            counts, by_time, events, peaks, saturated = self.operations.simulate(
+                chunks[0], n_images, presentation, self.fan_out)
+        if peaks is not None:
+            block.info = {**block.info, **watched_inputs(network, peaks, saturated)}
         block.input_counts[:] = np.concatenate([inputs.counts for inputs in chunks])
         for inputs in chunks:
             block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
@@ -136,3 +144,15 @@ class TorchPresenter:
     def close(self) -> None:
         if self.operations is not None:
             self.operations.close()
+
+
+def watched_inputs(network: Network, peaks: list, saturated: list) -> dict:
+    """What a block records of its watched inputs (JSON-able, for ``BlockActivity.info``):
+    ``input_peaks``, per layer and synapse type (excitatory, inhibitory), the largest summed
+    arrival of one step in each map (nA, or mV into ``IF_curr_delta``); ``input_saturations``,
+    per layer and synapse type, the (image, neuron, step) sums held at the ring buffer's
+    limit."""
+    return {
+        "input_peaks": [peak.reshape(2, layer.out_shape[0], -1).max(axis=2).tolist()
+                        for peak, layer in zip(peaks, network.layers, strict=True)],
+        "input_saturations": [held.sum(axis=1).astype(int).tolist() for held in saturated]}

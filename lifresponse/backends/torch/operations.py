@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lifresponse.backends.spinnaker.weights import RING_BUFFER_MAX, integer_weights
 from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
 from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import InputSpikes, Presentation
@@ -18,26 +19,37 @@ from lifresponse.propagators import PA_PER_NA, Propagators
 
 class TorchOperations:
     """A network's synapses as torch operations on ``device``, in ``dtype``, simulating one
-    batch at a time with ``threads`` CPU threads (restored by :meth:`close`)."""
+    batch at a time with ``threads`` CPU threads (restored by :meth:`close`); with SpiNNaker's
+    weights (``scales``) or watching the inputs as the CPU loop does
+    (:class:`~lifresponse.backends.torch.step_kernel.CompiledNetwork`)."""
 
-    def __init__(self, network: Network, dtype: str, device, threads: int):
+    def __init__(self, network: Network, dtype: str, device, threads: int,
+                 scales: list | None = None, watch: bool = False):
         self.network, self.device = network, device
         self.dtype = torch.float64 if dtype == "float64" else torch.float32
-        self.synapses = [Synapses(layer, self.dtype, device) for layer in network.layers]
+        self.synapses = [Synapses(layer, self.dtype, device, index,
+                                  None if scales is None else scales[index],
+                                  watch or scales is not None)
+                         for index, layer in enumerate(network.layers)]
         self._threads = torch.get_num_threads()
         torch.set_num_threads(threads)
 
     def simulate(self, inputs: InputSpikes, n_images: int, presentation: Presentation,
                  fan_out: dict) -> tuple:
         """Every layer's spikes per (image, neuron), the output's per (image, 10 ms bin,
-        neuron), and the synaptic events every layer's spikes cause per bin (``fan_out``: the
-        synapses leaving each neuron), summed over the images."""
+        neuron), the synaptic events every layer's spikes cause per bin (``fan_out``: the
+        synapses leaving each neuron), summed over the images, and, watching the inputs, the
+        peaks and saturations of :class:`~lifresponse.backends.torch.step_kernel.LoopResult`
+        (else None, None)."""
         layers = layer_neurons(self.network, self.synapses, n_images, self.dtype, self.device)
         with torch.no_grad():
             counts, by_time, binned = simulate(layers, inputs, self.network, presentation,
                                                n_time_bins(presentation.window), self.dtype,
                                                self.device)
-        return counts, by_time, [binned[i] @ fan_out[i] for i in range(len(counts))]
+        watched = [s.watched() for s in self.synapses] if self.synapses[0].watch else None
+        return (counts, by_time, [binned[i] @ fan_out[i] for i in range(len(counts))],
+                None if watched is None else [peak for peak, _ in watched],
+                None if watched is None else [held for _, held in watched])
 
     def close(self) -> None:
         torch.set_num_threads(self._threads)
@@ -47,13 +59,36 @@ class Synapses:
     """One layer's synapses as a torch operation giving its input in one step from the previous
     layer's spikes (0/1 per neuron, or counts for the input): excitatory and inhibitory
     currents (pA) into ``IF_curr_exp``, or one sum of membrane jumps (mV) into
-    ``IF_curr_delta`` (NEST adds both signs into one buffer)."""
+    ``IF_curr_delta`` (NEST adds both signs into one buffer).
 
-    def __init__(self, layer: Layer, dtype, device):
-        self.layer = layer
-        scale = PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0
-        weight = np.asarray(layer.weight, dtype=np.float64) * scale
-        self.has_inhibitory = layer.cell == "IF_curr_exp" and bool((weight < 0).any())
+    With ``scale`` (2, n_out; SpiNNaker's weights, module docstring of
+    :mod:`~lifresponse.backends.torch.step_kernel`) the weights are sPyNNaker's whole numbers
+    and each sum is held at the ring buffer's limit before it is scaled; ``watch`` records the
+    largest sums and the saturations (:meth:`watched`)."""
+
+    def __init__(self, layer: Layer, dtype, device, index: int = 0, scale=None,
+                 watch: bool = False):
+        self.layer, self.watch = layer, watch
+        unit = PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0
+        weight = np.asarray(layer.weight, dtype=np.float64)
+        self.has_inhibitory = (watch or layer.cell == "IF_curr_exp") and bool(
+            (weight < 0).any())
+        shape = (2,) + tuple(layer.out_shape)
+        if scale is None:
+            weight, to_input, limit = weight * unit, np.full(shape, 1.0), np.inf
+            peak_unit = np.full(shape, unit)
+        else:
+            if layer.kind == "pool":  # one kernel per map: maps may differ in scale
+                weight = np.broadcast_to(weight, (layer.in_shape[0],) + weight.shape)
+            weight = integer_weights(weight, self._per_weight(scale.reshape(shape), weight),
+                                     index)
+            to_input, limit, peak_unit = unit / scale.reshape(shape), RING_BUFFER_MAX, \
+                scale.reshape(shape)
+        self.limit = limit
+        self.to_input = torch.as_tensor(to_input, dtype=dtype, device=device)
+        self.peak_unit = peak_unit.reshape(2, -1)
+        self.peak = torch.zeros(shape, dtype=torch.float64, device=device)
+        self.held = torch.zeros(shape, dtype=torch.int64, device=device)
         parts = ([np.where(weight > 0, weight, 0.0), np.where(weight < 0, weight, 0.0)]
                  if self.has_inhibitory else [weight])
         if layer.kind == "dense":
@@ -62,8 +97,40 @@ class Synapses:
             w = np.concatenate(parts, axis=0)
         else:  # pool: each channel's window, one group per channel
             c = layer.in_shape[0]
-            w = np.concatenate([np.broadcast_to(p, (c, 1) + p.shape) for p in parts], axis=0)
+            w = np.concatenate([np.broadcast_to(p.reshape((-1, 1) + p.shape[-2:]),
+                                                   (c, 1) + p.shape[-2:]) for p in parts],
+                               axis=0)
         self.weight = torch.as_tensor(np.ascontiguousarray(w), dtype=dtype, device=device)
+
+    def _per_weight(self, scale: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Each weight's scale, by its sign and target, from ``scale`` (2, *out_shape), which
+        is the same across a map (a population holds whole maps, or one map)."""
+        layer = self.layer
+        sign = (weight < 0).astype(int)
+        if layer.kind == "dense":  # weight (n_in, n_out)
+            return scale.reshape(2, -1)[sign, np.arange(layer.n_out)[None, :]]
+        per_map = scale[:, :, 0, 0]
+        if layer.kind == "conv":  # weight (c_out, c_in, kh, kw)
+            return per_map[sign, np.arange(weight.shape[0])[:, None, None, None]]
+        return per_map[sign, np.arange(weight.shape[0])[:, None, None]]  # pool (c, kh, kw)
+
+    def watched(self) -> tuple:
+        """(peaks, saturations) since the last call, each (2, n_out) per neuron: the largest
+        summed arrival per synapse type in weight units (nA, mV), and the steps it was held at
+        the limit."""
+        peak = self.peak.reshape(2, -1).cpu().numpy() / self.peak_unit
+        held = self.held.reshape(2, -1).cpu().numpy().copy()
+        self.peak.zero_()
+        self.held.zero_()
+        return peak, held
+
+    def _hold(self, out: torch.Tensor, sign: int) -> torch.Tensor:
+        """A summed arrival (batch, *out_shape) of one synapse type: its peaks and
+        saturations recorded, held at the limit, in the neuron's units."""
+        size = out.abs()
+        self.peak[sign] = torch.maximum(self.peak[sign], size.amax(0).to(torch.float64))
+        self.held[sign] += (size > self.limit).sum(0)
+        return out.clamp(-self.limit, self.limit) * self.to_input[sign]
 
     def __call__(self, spikes: torch.Tensor):
         """(excitatory or all, inhibitory or None), each of the layer's output shape per
@@ -80,8 +147,13 @@ class Synapses:
             out = F.conv2d(spikes, self.weight, stride=layer.stride, padding=layer.padding,
                            groups=groups)
         if not self.has_inhibitory:
-            return out, None
+            return (self._hold(out, 0) if self.watch else out), None
         excitatory, inhibitory = out.chunk(2, dim=1)
+        if not self.watch:
+            return excitatory, inhibitory
+        excitatory, inhibitory = self._hold(excitatory, 0), self._hold(inhibitory, 1)
+        if self.layer.cell == "IF_curr_delta":  # one input: both signs' jumps
+            return excitatory + inhibitory, None
         return excitatory, inhibitory
 
 

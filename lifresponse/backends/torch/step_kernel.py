@@ -25,6 +25,13 @@ input's for layer 0): row ``s`` lists the targets of neuron ``s`` and their weig
 Within a step the layers are updated from the last to the first, so each layer reads the
 previous layer's spikes of the step before (the one-step delay) before that layer overwrites
 them.
+
+With SpiNNaker's weights (``scales``, :mod:`lifresponse.backends.spinnaker.weights`), the
+table holds each weight as the signed whole number sPyNNaker stores, the arrivals of a step are
+summed in those units per synapse type (exactly: whole numbers), every sum is held to the
+65535 a ring-buffer entry holds, and only then turned into pA (mV) by the population's scale.
+Watching the inputs (with or without those weights) also records the largest summed arrival of
+each neuron and synapse type, and how many sums saturated.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from lifresponse.backends.spinnaker.weights import RING_BUFFER_MAX, integer_weights
 from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
@@ -61,6 +69,14 @@ class CompiledNetwork:
         "float64" (exact) or "float32".
     connections : list of Connections
         The network's :func:`~lifresponse.networks.topology.network_connections`.
+    scales : list of numpy.ndarray, optional
+        SpiNNaker's weights: per layer, the weight scale of each neuron's excitatory and
+        inhibitory input, (2, n_out) whole-number units per nA
+        (:meth:`lifresponse.backends.spinnaker.weights.BoardScaling.scales`); None: the
+        weights as they are.
+    watch : bool
+        Record each neuron's largest summed input per synapse type, and the saturations
+        (always, with ``scales``).
 
     Raises
     ------
@@ -68,13 +84,17 @@ class CompiledNetwork:
         A layer too large for the loop's 32-bit neuron numbers.
     """
 
-    def __init__(self, network: Network, dtype: str, connections: list[Connections]):
+    def __init__(self, network: Network, dtype: str, connections: list[Connections],
+                 scales: list | None = None, watch: bool = False):
         real = REALS[dtype]
         self.network = network
         layers = network.layers
         sizes = [layer.n_out for layer in layers]
         self.first = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        tables = [_table(layer, c, real) for layer, c in zip(layers, connections, strict=True)]
+        self.watch = scales is not None or watch
+        tables = [_table(layer, c, real, index, None if scales is None else scales[index],
+                         self.watch)
+                  for index, (layer, c) in enumerate(zip(layers, connections, strict=True))]
         # one table for all layers: rows of layer i from row_first[i], edges numbered on
         self.row_first = np.concatenate([[0], np.cumsum([len(r) for r, _, _ in tables])])
         edge_first = np.concatenate([[0], np.cumsum([len(t) for _, t, _ in tables])])
@@ -99,6 +119,19 @@ class CompiledNetwork:
         self.drive = np.concatenate([p.drive_of(p.i_offset + layer.bias_per_neuron())
                                      for layer, p in zip(layers, propagators, strict=True)]
                                     ).astype(real)
+        # what one unit of a summed arrival is in the neuron's input (pA or mV), per layer
+        # (excitatory, inhibitory) and neuron; the unit of the peaks, in weight units (nA, mV)
+        weight_unit = [PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0 for layer in layers]
+        if scales is None:
+            self.unit = np.ones(2 * self.first[-1], real)
+            self.peak_unit = [np.full((2, n), u) for n, u in zip(sizes, weight_unit,
+                                                                   strict=True)]
+            self.limit = real(np.inf)
+        else:
+            self.peak_unit = list(scales)
+            self.unit = np.concatenate([(u / s).ravel() for s, u in zip(scales, weight_unit,
+                                                                         strict=True)]).astype(real)
+            self.limit = real(RING_BUFFER_MAX)
 
     def simulate(self, encode, n_images: int, presentation: Presentation, threads: int,
                  log_spikes: int = 0) -> LoopResult:
@@ -126,18 +159,21 @@ class CompiledNetwork:
         bins = step_bins(presentation, n_bins).astype(np.int64)
         log = np.zeros((log_spikes, 4), dtype=np.int32)
         logged = np.zeros(1, dtype=np.int64)
+        watched = np.full(len(self.network.layers), self.watch)
 
         def run(lo: int, hi: int) -> tuple:
             inputs = encode(lo, hi)
             arrival_first, arrival_pixel, arrival_count = _arrivals(
                 inputs.image, inputs.step, inputs.neuron, hi - lo, steps, n_inputs)
+            peak = np.zeros(2 * self.first[-1])
+            saturated = np.zeros(2 * self.first[-1], np.int64)
             events = _run_images(
                 lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel,
                 arrival_count.astype(self.drive.dtype),  # weight x number, in dtype
                 self.first, self.row_first, self.row, self.target, self.weight, self.into_v,
                 self.refractory_steps, self.constants, self.drive, self.fan_out, counts,
-                by_time, log, logged)
-            return events, inputs
+                by_time, log, logged, watched, self.unit, self.limit, peak, saturated)
+            return events, inputs, peak, saturated
 
         if log_spikes or threads == 1:
             parts = [run(0, n_images)]
@@ -148,10 +184,17 @@ class CompiledNetwork:
                                       chunks))
         if logged[0] > log_spikes > 0:
             raise ValueError(f"log_spikes: {logged[0]} spikes, more than {log_spikes}")
+        layers = list(zip(self.first[:-1], self.first[1:], strict=True))
+        peak = np.max([part[2] for part in parts], axis=0)
+        saturated = np.sum([part[3] for part in parts], axis=0)
         return LoopResult(
-            [counts[:, a:b] for a, b in zip(self.first[:-1], self.first[1:], strict=True)],
-            by_time, np.sum([events for events, _ in parts], axis=0),  # whole numbers: exact
-            [inputs for _, inputs in parts], log[:logged[0]])
+            [counts[:, a:b] for a, b in layers],
+            by_time, np.sum([part[0] for part in parts], axis=0),  # whole numbers: exact
+            [part[1] for part in parts], log[:logged[0]],
+            [peak[2 * a:2 * b].reshape(2, -1) / u for (a, b), u in zip(layers, self.peak_unit,
+                                                                        strict=True)]
+            if self.watch else None,
+            [saturated[2 * a:2 * b].reshape(2, -1) for a, b in layers] if self.watch else None)
 
 
 @dataclass
@@ -173,6 +216,13 @@ class LoopResult:
     log : numpy.ndarray
         Every spike as a row (image, layer, neuron, step), in no particular order (empty
         unless ``log_spikes``).
+    peaks : list of numpy.ndarray, optional
+        Watching the inputs: per layer, each neuron's largest summed excitatory and inhibitory
+        arrival in one step, (2, n_out), in weight units (nA into ``IF_curr_exp``, mV into
+        ``IF_curr_delta``), magnitudes.
+    saturated : list of numpy.ndarray, optional
+        Watching the inputs: per layer, how many steps each neuron's summed excitatory and
+        inhibitory arrival was held at the ring buffer's limit, (2, n_out).
     """
 
     counts: list
@@ -180,17 +230,26 @@ class LoopResult:
     events: np.ndarray
     inputs: list
     log: np.ndarray
+    peaks: list | None = None
+    saturated: list | None = None
 
 
-def _table(layer: Layer, connections: Connections, real) -> tuple:
-    """(row offsets, targets, weights) of the synapses into ``layer`` by source neuron; zero
-    weights have no synapse (as on NEST)."""
+def _table(layer: Layer, connections: Connections, real, index: int, scale, split: bool
+           ) -> tuple:
+    """(row offsets, targets, weights) of the synapses into ``layer`` (number ``index``) by
+    source neuron; zero weights have no synapse (as on NEST). With ``scale`` (2, n_out), the
+    weights are SpiNNaker's whole numbers; ``split`` gives inhibitory synapses their own
+    targets in any cell (for watching the inputs of each synapse type)."""
     keep = connections.weight != 0
     pre, post = connections.pre[keep], connections.post[keep]
     weight = np.asarray(connections.weight[keep], dtype=np.float64)  # as the torch path
-    if layer.cell == "IF_curr_exp":
+    inhibitory = weight < 0
+    if scale is not None:
+        weight = integer_weights(weight, scale[inhibitory.astype(int), post], index)
+    elif layer.cell == "IF_curr_exp":
         weight = weight * PA_PER_NA
-        post = np.where(weight < 0, post + layer.n_out, post)
+    if split or layer.cell == "IF_curr_exp":
+        post = np.where(inhibitory, post + layer.n_out, post)
     if 2 * layer.n_out > np.iinfo(np.int32).max:
         raise KernelUnavailableError(f"a layer of {layer.n_out} neurons is too large for the "
                                      "loop's 32-bit neuron numbers")
@@ -244,11 +303,13 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
 @njit(cache=True, nogil=True)
 def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arrival_count,
                 first, row_first, row, target, weight, into_v, refractory_steps, constants,
-                drive, fan_out, counts, by_time, log, logged):
+                drive, fan_out, counts, by_time, log, logged, watched, unit, limit, peak,
+                saturated):
     """Simulate images ``lo`` ... ``hi - 1`` from rest (module docstring: the layout), their
     input arrivals numbered from ``lo``; writes their rows of ``counts`` and ``by_time``, logs
-    spikes into ``log`` if it has rows, and returns the synaptic events every layer's spikes
-    caused per bin, (n_layers, n_bins)."""
+    spikes into ``log`` if it has rows, watches the arrivals of the ``watched`` layers
+    (:func:`_hold`), and returns the synaptic events every layer's spikes caused per bin,
+    (n_layers, n_bins)."""
     n_layers = len(first) - 1
     n_neurons = first[-1]
     v = np.zeros_like(drive)
@@ -287,6 +348,10 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                         s = source[k]
                         for e in range(rows[s], rows[s + 1]):
                             into[target[e]] += weight[e]
+                if watched[i]:
+                    _hold(into[:2 * n], unit[2 * a:2 * a + 2 * n], limit,
+                          peak[2 * a:2 * a + 2 * n], saturated[2 * a:2 * a + 2 * n],
+                          into_v[i] > zero)
                 c = constants[i]
                 _update(v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
                         refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
@@ -315,6 +380,28 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                     if at < len(log):
                         log[at, 0], log[at, 1], log[at, 2], log[at, 3] = b, i, spiked[a + k], t
     return events
+
+
+@njit(cache=True, nogil=True)
+def _hold(into, unit, limit, peak, saturated, one_input):
+    """A watched layer's summed arrivals of the step (excitatory, then inhibitory): record the
+    largest magnitudes in ``peak``, hold each at +-``limit`` (counted in ``saturated``), turn
+    them into the neuron's input (x ``unit``), and, for a neuron with ``one_input``
+    (``IF_curr_delta``), add the inhibitory sum to the excitatory one."""
+    n = len(into) // 2
+    for j in range(2 * n):
+        x = into[j]
+        size = abs(x)
+        if size > peak[j]:
+            peak[j] = size
+        if size > limit:
+            x = limit if x > 0 else -limit
+            saturated[j] += 1
+        into[j] = x * unit[j]
+    if one_input:
+        for j in range(n):
+            into[j] += into[n + j]
+            into[n + j] = 0
 
 
 @njit(cache=True, nogil=True, inline="always")

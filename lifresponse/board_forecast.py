@@ -30,8 +30,8 @@ import numpy as np
 from lifresponse.backends.spinnaker.check import BoardMapping, map_on_virtual_board
 from lifresponse.backends.spinnaker.weights import (
     BoardScaling,
-    LayerQuantisation,
     choose_scaling,
+    headroom,
     quantisation_table,
 )
 from lifresponse.datasets import Digits
@@ -53,8 +53,9 @@ class Outcome:
     saturations : list
         Per layer, (excitatory, inhibitory) (image, neuron, step) input sums held at the ring
         buffer's limit (0 for float weights: nothing limits them).
-    peaks : list
-        Per layer, (excitatory, inhibitory): the largest summed input of one step (nA).
+    peaks : list of numpy.ndarray
+        Per layer, (excitatory, inhibitory) x maps: the largest summed input of one step (nA)
+        into each map.
     """
 
     weights: str
@@ -133,7 +134,7 @@ def forecast_board(network: Network, sample: Digits, evaluation: Digits, window:
         outcomes.append(Outcome(
             label, list(evaluation_summary["time_ms"]),
             list(evaluation_summary["accuracy_by_time"]), run.attrs["input_saturations"],
-            [np.asarray(p).max(axis=1).tolist() for p in run.attrs["input_peaks"]]))
+            [np.asarray(p) for p in run.attrs["input_peaks"]]))
     return BoardForecast(default, chosen, quantisation_table(network, default.scaling,
                                                              connections),
                          quantisation_table(network, chosen.scaling, connections), outcomes,
@@ -146,20 +147,24 @@ def chosen_source(images: int) -> str:
             "training images on the exact simulator")
 
 
-def table_rows(forecast: BoardForecast) -> list[dict]:
-    """Per layer and synapse type: the shifts, zeroed weights and rounding error of both
-    scalings, and the saturations each forecast."""
+def table_rows(network: Network, forecast: BoardForecast) -> list[dict]:
+    """Per layer and synapse type: the largest summed input of one step with float weights
+    (on the evaluation images), and for both scalings the shifts, the headroom above that sum
+    (:func:`~lifresponse.backends.spinnaker.weights.headroom`), the weights stored as 0, the
+    largest rounding error, and the saturations each forecast."""
     rows = []
-    default, chosen = forecast.outcomes[1], forecast.outcomes[2]
+    float_run, default, chosen = forecast.outcomes
     for d, c in zip(forecast.default_table, forecast.chosen_table, strict=True):
         sign = 0 if d.receptor == "excitatory" else 1
+        sides = {}
+        for q, outcome, mapping in ((d, default, forecast.default),
+                                    (c, chosen, forecast.chosen)):
+            sides[outcome.weights] = {
+                "shifts": list(q.shifts), "zeroed": q.zeroed,
+                "max_relative_error": q.max_relative_error,
+                "headroom": headroom(network, mapping.scaling, float_run.peaks, d.layer, sign),
+                "saturations": int(outcome.saturations[d.layer][sign])}
         rows.append({"layer": d.layer, "receptor": d.receptor, "weights": d.n_weights,
-                     "default": _side(d, default.saturations[d.layer][sign]),
-                     "chosen": _side(c, chosen.saturations[c.layer][sign]),
-                     "largest_sum_nA": forecast.outcomes[0].peaks[d.layer][sign]})
+                     "largest_sum_nA": float(float_run.peaks[d.layer][sign].max()),
+                     "default": sides[default.weights], "chosen": sides[chosen.weights]})
     return rows
-
-
-def _side(q: LayerQuantisation, saturations: int) -> dict:
-    return {"shifts": list(q.shifts), "zeroed": q.zeroed,
-            "max_relative_error": q.max_relative_error, "saturations": int(saturations)}

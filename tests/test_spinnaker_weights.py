@@ -266,8 +266,10 @@ def test_the_forecast_and_spynnaker_take_the_chosen_sums(rng, tmp_path):
     default = {(p.layer, p.first): p.shifts for p in forecast.default.scaling.populations}
     assert all(p.shifts <= default[(p.layer, p.first)] for p in forecast.chosen.scaling.populations)
     assert sum(map(sum, forecast.outcomes[2].saturations)) == 0
-    rows = board_forecast.table_rows(forecast)
+    rows = board_forecast.table_rows(network, forecast)
     assert {(r["layer"], r["receptor"]) for r in rows} >= {(0, "excitatory"), (2, "inhibitory")}
+    # sPyNNaker holds 2^(s + 1) nA for a chosen sum under 2^s: at least twice what it saw
+    assert all(r["chosen"]["headroom"] >= 2 for r in rows if r["largest_sum_nA"] > 0)
 
 
 @pytest.mark.spinnaker

@@ -140,7 +140,7 @@ def _run_spinnaker_check(args) -> None:
             _print_shifts(mapping.scaling)
         else:
             report = dataclasses.replace(report, quantisation=forecast.chosen_table)
-            _print_forecast(forecast, args)
+            _print_forecast(network, forecast, args)
     for problem in report.problems:
         print(f"PROBLEM: {problem}")
     if args.out:
@@ -165,24 +165,24 @@ def _print_shifts(scaling) -> None:
               f"{p.shifts[0]}/{p.shifts[1]}")
 
 
-def _print_forecast(forecast, args) -> None:
+def _print_forecast(network, forecast, args) -> None:
     from lifresponse.backends.spinnaker import weights
     from lifresponse.board_forecast import table_rows
 
     print(f"16-bit weights: sPyNNaker's own scaling, and one chosen from the largest summed "
-          f"input of {forecast.sample_images} training images (shifts: smallest-largest over "
-          "the layer's populations)")
-    print(f"{'layer':>5} {'receptor':>10} {'weights':>8} {'largest sum nA':>14} | "
-          f"{'shifts':>6} {'zeroed':>7} {'max err':>8} {'saturated':>9} | {'shifts':>6} "
-          f"{'zeroed':>7} {'max err':>8} {'saturated':>9}")
-    print(f"{'':>41}| {'sPyNNaker default':^33} | {'chosen':^33}")
-    for row in table_rows(forecast):
-        sides = [row["default"], row["chosen"]]
+          f"input of {forecast.sample_images} training images. Largest sum: of one step, float "
+          "weights, evaluation images; shifts: smallest-largest over the layer's populations; "
+          "headroom: how many times its own largest sum the smallest population's ring "
+          "buffers hold; max err: of the weights not stored as 0")
+    side = f"{'shifts':>6} {'headroom':>8} {'zeroed':>7} {'max err':>8} {'saturated':>9}"
+    print(f"{'':>38} | {'sPyNNaker default':^42} | {'chosen':^42}")
+    print(f"{'layer':>5} {'receptor':>10} {'weights':>8} {'largest sum':>11} | {side} | {side}")
+    for row in table_rows(network, forecast):
         print(f"{row['layer']:>5} {row['receptor']:>10} {row['weights']:>8} "
-              f"{row['largest_sum_nA']:>14.3g} | " + " | ".join(
-                  f"{'-'.join(map(str, sorted(set(side['shifts'])))):>6} "
-                  f"{100 * side['zeroed']:>6.2f}% {100 * side['max_relative_error']:>7.1f}% "
-                  f"{side['saturations']:>9}" for side in sides))
+              f"{row['largest_sum_nA']:>8.3g} nA | " + " | ".join(
+                  f"{'-'.join(map(str, sorted(set(s['shifts'])))):>6} {s['headroom']:>7.3g}x "
+                  f"{100 * s['zeroed']:>6.2f}% {100 * s['max_relative_error']:>7.1f}% "
+                  f"{s['saturations']:>9}" for s in (row["default"], row["chosen"])))
     window = args.duration
     accuracy = {o.weights: 100 * o.accuracy_at(window) for o in forecast.outcomes}
     print(f"forecast accuracy at {window:g} ms on {args.images} digits (exact simulator; the "

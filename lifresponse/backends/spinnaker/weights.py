@@ -127,6 +127,12 @@ def read_scaling(built, source: str) -> BoardScaling:
         for population in getattr(layer, "populations", [layer]):
             vertex = population._vertex  # noqa: SLF001 - sPyNNaker's own, behind its version
             shifts = vertex.get_ring_buffer_shifts()
+            if max(shifts) > LARGEST_SHIFT:
+                raise ParameterError("spinnaker_weights", f"layer {index}: sPyNNaker needs a "
+                                     f"ring-buffer shift of {max(shifts)} for its summed "
+                                     f"input, above the {LARGEST_SHIFT} the neuron's 16.15 "
+                                     "fixed point allows: weights or summed inputs of 2^16 nA "
+                                     "and more cannot be represented at any scale")
             scales = vertex.get_weight_scales(shifts)
             kind = [vertex.get_synapse_id_by_target(r) for r in RECEPTORS]
             given = vertex._PopulationVertex__max_expected_summed_weight  # noqa: SLF001
@@ -282,9 +288,7 @@ def choose_scaling(network: Network, layout: BoardScaling, peaks: list,
     """
     chosen = {}
     for p in layout.populations:
-        layer = network.layers[p.layer]
-        per_map = layer.n_out // layer.out_shape[0]
-        maps = slice(p.first // per_map, (p.first + p.size - 1) // per_map + 1)
+        maps = population_maps(network, p)
         c = connections[p.layer]
         into = (c.post >= p.first) & (c.post < p.first + p.size)
         values = []
@@ -295,3 +299,22 @@ def choose_scaling(network: Network, layout: BoardScaling, peaks: list,
         chosen[(p.layer, p.first)] = tuple(values)
     return chosen
 
+
+def population_maps(network: Network, population: PopulationScaling) -> slice:
+    """The maps (channels) of its layer that ``population`` holds (a dense layer: one)."""
+    layer = network.layers[population.layer]
+    per_map = layer.n_out // layer.out_shape[0]
+    return slice(population.first // per_map, (population.first + population.size - 1)
+                 // per_map + 1)
+
+
+def headroom(network: Network, scaling: BoardScaling, peaks: list, layer: int,
+             sign: int) -> float:
+    """How many times the largest summed input it saw (``peaks``, as for
+    :func:`choose_scaling`) the ring buffers of ``layer``'s populations hold, for synapse type
+    ``sign`` (0 excitatory, 1 inhibitory): the smallest ratio over the populations (inf where a
+    population saw no input)."""
+    ratios = [p.largest_sum()[sign] / seen if (seen := float(
+        np.max(peaks[layer][sign, population_maps(network, p)], initial=0.0))) > 0
+        else np.inf for p in scaling.populations if p.layer == layer]
+    return float(min(ratios))

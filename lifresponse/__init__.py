@@ -27,7 +27,8 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 _API = {"Calibration": "lifresponse.calibration.fit", "DeployConfig": "lifresponse.deployment",
         "LIFParams": "lifresponse.neuron", "load_mnist": "lifresponse.datasets",
         **dict.fromkeys(("calibrate", "deploy", "energy", "evaluate_ann", "export_nir",
-                         "finetune", "fit", "import_nir", "predict_energy", "train"),
+                         "finetune", "fit", "forecast_board", "import_nir", "predict_energy",
+                         "train"),
                         "lifresponse.workflow")}
 
 __all__ = ["__version__", *sorted(_API)]

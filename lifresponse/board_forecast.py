@@ -83,6 +83,9 @@ class BoardForecast:
         float, sPyNNaker default, chosen.
     sample_images : int
         Training images the chosen sums come from.
+    sample_peaks : list of numpy.ndarray
+        Their largest summed input per layer, (excitatory, inhibitory) x maps (nA, mV into
+        ``IF_curr_delta``): what the choice was made from.
     """
 
     default: BoardMapping
@@ -91,6 +94,7 @@ class BoardForecast:
     chosen_table: list
     outcomes: list
     sample_images: int
+    sample_peaks: list
 
 
 def forecast_board(network: Network, sample: Digits, evaluation: Digits, window: float,
@@ -138,7 +142,7 @@ def forecast_board(network: Network, sample: Digits, evaluation: Digits, window:
     return BoardForecast(default, chosen, quantisation_table(network, default.scaling,
                                                              connections),
                          quantisation_table(network, chosen.scaling, connections), outcomes,
-                         len(sample))
+                         len(sample), peaks)
 
 
 def chosen_source(images: int) -> str:

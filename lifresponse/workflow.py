@@ -619,8 +619,12 @@ def forecast_board(network, *, data=None, test: bool = False, images: int | None
     _, loaded = _network(network)
     evaluation = first(evaluation_digits(data, loaded.provenance, test=test,
                                          n_validation=validation, seed=split_seed), images)
-    tuning = first(training_digits(data, loaded.provenance, n_validation=validation,
-                                   seed=split_seed), sample)
+    training = training_digits(data, loaded.provenance, n_validation=validation,
+                               seed=split_seed)
+    if sample > len(training):
+        raise ParameterError("sample", f"{sample} asked for, but only {len(training)} training "
+                             f"digits exist in {training.source}")
+    tuning = training.subset(slice(0, sample))
     return forecast(loaded, tuning, evaluation, window, connectors, DeployConfig(**options),
                     progress)
 

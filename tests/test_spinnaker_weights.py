@@ -10,7 +10,11 @@ from network_helpers import conv_network, random_digits
 
 from lifresponse import board_forecast
 from lifresponse.backends.spinnaker import weights
-from lifresponse.backends.spinnaker.weights import BoardScaling, PopulationScaling
+from lifresponse.backends.spinnaker.weights import (
+    RECEPTORS,
+    BoardScaling,
+    PopulationScaling,
+)
 from lifresponse.backends.torch import step_kernel
 from lifresponse.cli import main
 from lifresponse.datasets import Digits
@@ -268,8 +272,12 @@ def test_the_forecast_and_spynnaker_take_the_chosen_sums(rng, tmp_path):
     assert sum(map(sum, forecast.outcomes[2].saturations)) == 0
     rows = board_forecast.table_rows(network, forecast)
     assert {(r["layer"], r["receptor"]) for r in rows} >= {(0, "excitatory"), (2, "inhibitory")}
-    # sPyNNaker holds 2^(s + 1) nA for a chosen sum under 2^s: at least twice what it saw
-    assert all(r["chosen"]["headroom"] >= 2 for r in rows if r["largest_sum_nA"] > 0)
+    # sPyNNaker holds 2^(s + 1) nA for a chosen sum under 2^s: at least twice what the sample
+    # put into each population
+    for r in rows:
+        sign = RECEPTORS.index(r["receptor"])
+        assert weights.headroom(network, forecast.chosen.scaling, forecast.sample_peaks,
+                                r["layer"], sign) >= 2
 
 
 @pytest.mark.spinnaker

@@ -149,7 +149,14 @@ def _run_spinnaker_check(args) -> None:
 
 
 def _forecast(args):
+    import math
+
     from lifresponse import workflow
+    from lifresponse.errors import ParameterError
+
+    if not (math.isfinite(args.max_drop) and args.max_drop >= 0):
+        raise ParameterError("max_drop", f"must be a number of points >= 0 (got "
+                                         f"{args.max_drop:g})")
 
     return workflow.forecast_board(
         args.network, data=args.data, test=args.test, images=args.images, sample=args.sample,

@@ -152,6 +152,8 @@ def read(path) -> BoardScaling:
     FileFormatError
         If it is not one, naming the file and the field.
     """
+    if not Path(path).is_file():
+        raise FileFormatError(f"{path}: no such file")
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:

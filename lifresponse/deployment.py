@@ -359,7 +359,8 @@ def _run_attrs(network, network_path, token: str, digits: Digits, config: Deploy
         "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
         "recorded_layers": recorded, "connectors": info["connectors"],
         "spinnaker_energy_report": info["energy_report"],
-        **{k: info[k] for k in ("device", "dtype", "batch", "step_loop") if k in info},
+        **{k: info[k] for k in ("device", "dtype", "batch", "step_loop", "spinnaker_scaling")
+           if k in info},
     }
 
 

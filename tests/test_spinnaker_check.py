@@ -98,3 +98,21 @@ def test_check_maps_a_small_network_on_a_virtual_board(tmp_path, monkeypatch, ca
     assert main(["spinnaker", "check", str(tmp_path / "dd.h5"), "--no-forecast"]) == 0
     assert "with connection lists (layer 1: dense after dense" in capsys.readouterr().out
     assert not (tmp_path / "reports").exists(), "sPyNNaker reports belong in a temporary dir"
+
+
+@pytest.mark.spinnaker
+def test_a_network_that_cannot_map_names_the_populations_and_the_numbers(tmp_path, capsys):
+    # each input pixel reaches 64 maps x 25 kernel positions: rows longer than sPyNNaker's
+    # connection lists allow (256), as the large MNIST network's pooling layer does
+    pytest.importorskip("spynnaker")
+    rng = np.random.default_rng(0)
+    network = Network("64c5", [Layer("conv", (12, 12, 12), (64, 8, 8),
+                                     rng.normal(0, 0.1, (64, 12, 5, 5)))],
+                      "relu", 0.3, 200.0, 5.0, LIFParams(), 1.0)
+    network_file.write(network, tmp_path / "wide.h5")
+    assert main(["spinnaker", "check", str(tmp_path / "wide.h5"), "--connectors", "lists",
+                 "--no-forecast"]) == 2
+    err = capsys.readouterr().err
+    assert "could not map the network on a virtual SpiNN-5 board (with connection lists; the " \
+           "native connectors may fit" in err
+    assert "between input and layer0_conv with 4096 atoms has more synapses" in err

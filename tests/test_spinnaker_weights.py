@@ -291,6 +291,10 @@ def test_deploy_gives_spynnaker_the_chosen_sums(rng, tmp_path, spinnaker_virtual
                  progress=False)
     assert run.attrs["spinnaker_weights"]["populations"][0]["max_expected_summed_weight"] == [
         2.5, 0.75]
+    # what sPyNNaker chose from them, read back from the run: 2^2 > 2.5, 2^0 > 0.75
+    used = run.attrs["spinnaker_scaling"]["populations"]
+    assert {tuple(p["shifts"]) for p in used} == {(2, 0)}
+    assert all(p["max_expected_summed_weight"] == [2.5, 0.75] for p in used)
     with pytest.raises(ParameterError, match="made for lists connectors"):
         deploy(network, random_digits(rng, 2),
                DeployConfig(backend="spinnaker", window=20.0,

@@ -43,7 +43,8 @@ from lifresponse.paths import refuse_special, require_space
 
 FORMAT = "lifresponse.run"
 _SCHEMA = {"evaluation": "json-dict", "recorded_layers": "json-list", "spikes_returned": "flag",
-           "spinnaker_weights": "json-dict", "input_peaks": "json-list",
+           "spinnaker_weights": "json-dict", "spinnaker_scaling": "json-dict",
+           "input_peaks": "json-list",
            "input_saturations": "json-list",
            **dict.fromkeys(("window_ms", "gap_ms", "timestep_ms", "tau_syn_ms", "input_rate_hz",
                             "settle_ms", "wall_time_s"), "number"),

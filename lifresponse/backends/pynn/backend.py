@@ -162,6 +162,11 @@ class PyNNBackend:
         """True if the simulation ran on a virtual board, which returns no spikes."""
         return False
 
+    def run_details(self, built) -> dict:
+        """What the run file records of how the simulator holds the network ``built``, beyond
+        the common entries (JSON-able; none here)."""
+        return {}
+
     def energy_report_text(self) -> str:
         """The simulator's own measured energy report of the last run ("" if it wrote none)."""
         return ""

@@ -99,7 +99,8 @@ class PyNNPresenter:
                 block.by_time += bincount((image, bins, cell), block.by_time.shape)
         self.slots += n_images
         info.update(virtual=backend.is_virtual_board(),
-                    energy_report=backend.energy_report_text())
+                    energy_report=backend.energy_report_text(),
+                    **backend.run_details(built))
         return block
 
     def close(self) -> None:

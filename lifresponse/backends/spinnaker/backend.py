@@ -9,6 +9,7 @@ sPyNNaker 1!7.4): ``set_number_of_neurons_per_core``, ``set_max_atoms_per_core``
 from __future__ import annotations
 
 import atexit
+from dataclasses import asdict
 from pathlib import Path
 
 from lifresponse.backends import quiet
@@ -72,6 +73,14 @@ class SpiNNakerBackend(PyNNBackend):
         from spinn_utilities.config_holder import get_config_bool
 
         return bool(get_config_bool("Machine", "virtual_board"))
+
+    def run_details(self, built) -> dict:
+        """``spinnaker_scaling``: the ring-buffer shifts and weight scales sPyNNaker chose for
+        every population (:func:`lifresponse.backends.spinnaker.weights.read_scaling`), on a
+        board or a virtual one."""
+        from lifresponse.backends.spinnaker.weights import read_scaling
+
+        return {"spinnaker_scaling": asdict(read_scaling(built, "sPyNNaker, as run"))}
 
     def energy_report_text(self) -> str:
         """The newest ``energy_report_<n>.rpt`` of this run's report folder: sPyNNaker writes

@@ -22,7 +22,7 @@ from lifresponse.backends.spinnaker.hardware import (
     SUPPORTED_TIMESTEPS,
 )
 from lifresponse.backends.spinnaker.weights import BoardScaling, read_scaling
-from lifresponse.errors import FileFormatError, LifResponseError
+from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.networks.network_file import Network
 from lifresponse.paths import write_atomic
 
@@ -120,11 +120,16 @@ def map_on_virtual_board(network: Network, connectors: str = "native",
                     built = build(backend, network, record="output", connectors=connectors,
                                   scaling=summed)
                     backend.sim.run(network.timestep * 10)
-            except LifResponseError:
-                raise
+            except ParameterError:
+                raise  # a scaling made for other connectors: the user's input, not the board
             except Exception as exc:  # sPyNNaker raises many kinds when mapping fails
+                cause = exc.__cause__ or exc  # quiet() wraps sPyNNaker's own in a BackendError
+                hint = "" if connectors == "native" else (
+                    " (with connection lists; the native connectors may fit: --connectors "
+                    "native)")
                 raise BoardFitError(f"sPyNNaker could not map the network on a virtual "
-                                    f"SpiNN-5 board: {type(exc).__name__}: {exc}") from exc
+                                    f"SpiNN-5 board{hint}: {type(cause).__name__}: {cause}"
+                                    ) from exc
             chips, cores = backend.placements()
             source = "sPyNNaker's own estimate" if summed is None else summed.source
             return BoardMapping(chips, cores, built.connectors, read_scaling(built, source))

@@ -218,7 +218,7 @@ def test_spynnaker_encodes_the_weights_as_we_forecast(rng, spinnaker_virtual_boa
         with backends.quiet():
             built = build(backend, network, connectors="native")
             backend.sim.run(10.0)
-        scaling = weights.read_scaling(built, "sPyNNaker")
+        scaling = backend.read_scaling(built, "sPyNNaker")
         scales = scaling.scales(network)
         from spynnaker.pyNN.data import SpynnakerDataView
 
@@ -321,3 +321,14 @@ def test_forecast_command_refuses_options_of_skipped_steps(rng, tmp_path, capsys
     assert main(["spinnaker", "check", str(path), "--no-forecast", "--write-scaling",
                  str(tmp_path / "s.json")]) == 2
     assert "--write-scaling: belongs to the forecast" in capsys.readouterr().err
+
+
+@pytest.mark.spinnaker
+def test_a_weight_no_scale_can_hold_is_refused_at_mapping(tmp_path, capsys):
+    # three 70,000 nA weights: a worst-case sum of 210,000 nA needs shift 18; the neuron's 16.15
+    # input holds shift 15 at most
+    pytest.importorskip("spynnaker")
+    network_file.write(_one_neuron(70000.0), tmp_path / "huge.h5")
+    assert main(["spinnaker", "check", str(tmp_path / "huge.h5"), "--no-forecast"]) == 2
+    err = capsys.readouterr().err
+    assert "error: layer 0: sPyNNaker needs a ring-buffer shift of 18" in err, err

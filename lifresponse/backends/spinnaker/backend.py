@@ -3,7 +3,9 @@
 Internals used here, guarded by the version check of :class:`SpiNNakerBackend` (written against
 sPyNNaker 1!7.4): ``set_number_of_neurons_per_core``, ``set_max_atoms_per_core``, the local-only
 ``ConvolutionConnector`` / ``PoolDenseConnector``, ``spinn_utilities``' configuration reader,
-``FecDataView``'s placements and ``UtilsDataWriter``'s exit hook.
+``FecDataView``'s placements, ``UtilsDataWriter``'s exit hook, and a population's vertex with
+its ``get_ring_buffer_shifts`` / ``get_weight_scales`` / ``get_synapse_id_by_target`` and
+given ``max_expected_summed_weight`` (:mod:`lifresponse.backends.spinnaker.weights`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from lifresponse.backends.spinnaker.connectors import (
     unsupported_reason,
 )
 from lifresponse.backends.spinnaker.hardware import NEURONS_PER_CORE
-from lifresponse.errors import BackendError
+from lifresponse.backends.spinnaker.weights import (
+    LARGEST_SHIFT,
+    RECEPTORS,
+    BoardScaling,
+    PopulationScaling,
+)
+from lifresponse.errors import BackendError, ParameterError
 
 
 class SpiNNakerBackend(PyNNBackend):
@@ -76,11 +84,43 @@ class SpiNNakerBackend(PyNNBackend):
 
     def run_details(self, built) -> dict:
         """``spinnaker_scaling``: the ring-buffer shifts and weight scales sPyNNaker chose for
-        every population (:func:`lifresponse.backends.spinnaker.weights.read_scaling`), on a
-        board or a virtual one."""
-        from lifresponse.backends.spinnaker.weights import read_scaling
+        every population (:meth:`read_scaling`), on a board or a virtual one."""
+        return {"spinnaker_scaling": asdict(self.read_scaling(built, "sPyNNaker, as run"))}
 
-        return {"spinnaker_scaling": asdict(read_scaling(built, "sPyNNaker, as run"))}
+    def read_scaling(self, built, source: str) -> BoardScaling:
+        """The shifts and weight scales sPyNNaker chose for ``built``, a network built on this
+        backend (:func:`lifresponse.backends.pynn.building.build`), taken from its own host
+        code: each population's vertex's ``get_ring_buffer_shifts``, ``get_weight_scales``,
+        ``get_synapse_id_by_target`` and the ``max_expected_summed_weight`` it was given
+        (:mod:`lifresponse.backends.spinnaker.weights` says what they mean).
+
+        Raises
+        ------
+        ParameterError
+            If a shift is above :data:`~lifresponse.backends.spinnaker.weights.LARGEST_SHIFT`:
+            the layer's weights or sums cannot be represented at any scale.
+        """
+        populations = []
+        for index, layer in enumerate(built.layers):
+            first = 0
+            for population in getattr(layer, "populations", [layer]):
+                vertex = population._vertex  # noqa: SLF001 - behind the version check
+                shifts = vertex.get_ring_buffer_shifts()
+                if max(shifts) > LARGEST_SHIFT:
+                    raise ParameterError(
+                        f"layer {index}: sPyNNaker needs a ring-buffer shift of {max(shifts)} "
+                        f"for its summed input, above the {LARGEST_SHIFT} the neuron's 16.15 "
+                        "fixed point allows: weights or summed inputs of 2^16 nA and more "
+                        "cannot be represented at any scale")
+                scales = vertex.get_weight_scales(shifts)
+                kind = [vertex.get_synapse_id_by_target(r) for r in RECEPTORS]
+                given = vertex._PopulationVertex__max_expected_summed_weight  # noqa: SLF001
+                populations.append(PopulationScaling(
+                    index, first, population.size, tuple(int(shifts[k]) for k in kind),
+                    tuple(float(scales[k]) for k in kind),
+                    None if given is None else tuple(float(given[k]) for k in kind)))
+                first += population.size
+        return BoardScaling(source, built.connectors, tuple(populations))
 
     def energy_report_text(self) -> str:
         """The newest ``energy_report_<n>.rpt`` of this run's report folder: sPyNNaker writes

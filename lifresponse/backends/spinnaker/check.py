@@ -21,7 +21,7 @@ from lifresponse.backends.spinnaker.hardware import (
     NEURONS_PER_CORE,
     SUPPORTED_TIMESTEPS,
 )
-from lifresponse.backends.spinnaker.weights import BoardScaling, read_scaling
+from lifresponse.backends.spinnaker.weights import BoardScaling
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.networks.network_file import Network
 from lifresponse.paths import write_atomic
@@ -96,8 +96,8 @@ def check_network(network: Network, version: int = 5) -> CheckReport:
 def map_on_virtual_board(network: Network, connectors: str = "native",
                          summed: BoardScaling | None = None) -> BoardMapping:
     """Build ``network`` on an sPyNNaker virtual board (version 5), map it, and read the
-    weight scaling sPyNNaker chose (:func:`lifresponse.backends.spinnaker.weights.
-    read_scaling`).
+    weight scaling sPyNNaker chose (:meth:`lifresponse.backends.spinnaker.backend.
+    SpiNNakerBackend.read_scaling`).
 
     ``connectors`` is passed to :func:`lifresponse.backends.pynn.building.build` ("native":
     local-only convolution connectors where the network allows them, else connection lists),
@@ -132,7 +132,8 @@ def map_on_virtual_board(network: Network, connectors: str = "native",
                                     ) from exc
             chips, cores = backend.placements()
             source = "sPyNNaker's own estimate" if summed is None else summed.source
-            return BoardMapping(chips, cores, built.connectors, read_scaling(built, source))
+            return BoardMapping(chips, cores, built.connectors,
+                                backend.read_scaling(built, source))
         finally:
             backend.end_in_scratch_folder()
 

@@ -18,10 +18,11 @@ one synapse type saturates at ``65535 / scale`` nA. Static synapses count satura
 provenance (``Times_synaptic_weights_have_saturated``); the local-only connectors do not.
 
 :class:`BoardScaling` is the shift and scale of every population of a network as built on
-sPyNNaker (:func:`read_scaling` asks sPyNNaker itself), stored as JSON; the exact simulator
+sPyNNaker, stored as JSON; the exact simulator
 runs with these integer weights and saturating sums (``deploy --backend torch
 --spinnaker-weights``) and :func:`choose_scaling` picks a ``max_expected_summed_weight`` per
-population from the largest sums a run of the exact simulator saw.
+population from the largest sums a run of the exact simulator saw. sPyNNaker's own choice is
+read by :meth:`lifresponse.backends.spinnaker.backend.SpiNNakerBackend.read_scaling`.
 """
 
 from __future__ import annotations
@@ -115,33 +116,6 @@ class BoardScaling:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
-
-
-def read_scaling(built, source: str) -> BoardScaling:
-    """The shifts and weight scales sPyNNaker chose for ``built``, a network built on its
-    backend (:func:`lifresponse.backends.pynn.building.build`), taken from its own host code
-    (``get_ring_buffer_shifts``, ``get_weight_scales``, ``get_synapse_id_by_target``)."""
-    populations = []
-    for index, layer in enumerate(built.layers):
-        first = 0
-        for population in getattr(layer, "populations", [layer]):
-            vertex = population._vertex  # noqa: SLF001 - sPyNNaker's own, behind its version
-            shifts = vertex.get_ring_buffer_shifts()
-            if max(shifts) > LARGEST_SHIFT:
-                raise ParameterError("spinnaker_weights", f"layer {index}: sPyNNaker needs a "
-                                     f"ring-buffer shift of {max(shifts)} for its summed "
-                                     f"input, above the {LARGEST_SHIFT} the neuron's 16.15 "
-                                     "fixed point allows: weights or summed inputs of 2^16 nA "
-                                     "and more cannot be represented at any scale")
-            scales = vertex.get_weight_scales(shifts)
-            kind = [vertex.get_synapse_id_by_target(r) for r in RECEPTORS]
-            given = vertex._PopulationVertex__max_expected_summed_weight  # noqa: SLF001
-            populations.append(PopulationScaling(
-                index, first, population.size, tuple(int(shifts[k]) for k in kind),
-                tuple(float(scales[k]) for k in kind),
-                None if given is None else tuple(float(given[k]) for k in kind)))
-            first += population.size
-    return BoardScaling(source, built.connectors, tuple(populations))
 
 
 def read(path) -> BoardScaling:

@@ -38,6 +38,7 @@ from lifresponse.calibration.fit import (
     write_calibration,
 )
 from lifresponse.calibration.sweep import SweepConfig, partial_path, run_sweep
+from lifresponse.cells import CellParams
 from lifresponse.datasets import Digits, load_mnist
 from lifresponse.deployment import DeployConfig
 from lifresponse.errors import FileFormatError, ParameterError
@@ -70,7 +71,7 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
                  tau_syn: float = 5.0, dt_noise: float = 1.0, weight: float | None = None,
                  trials: int = 10, duration: float = 10000.0, timestep: float = 1.0,
                  seed: int = 42, threads: int = 1, backend: str = "nest",
-                 neuron: LIFParams | None = None, max_cells: int = 4000,
+                 cell: str = "IF_curr_exp", neuron=None, max_cells: int = 4000,
                  long_ok: bool = False, workers: int = 1,
                  scheduler: str | None = None) -> SweepConfig:
     """A calibration sweep from plain values.
@@ -87,7 +88,11 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
         Noise interval of the noisy-current drive (ms).
     weight : float, optional
         Fixed |w| of every Poisson train (nA); default chosen per point.
-    trials, duration, timestep, seed, threads, backend, neuron, max_cells
+    cell : str
+        The PyNN standard cell to sweep (:data:`lifresponse.cells.CELLS`).
+    neuron : LIFParams, CellParams or dict, optional
+        Its parameters, or those that differ from the cell's defaults (PyNN names and units).
+    trials, duration, timestep, seed, threads, backend, max_cells
         As :class:`~lifresponse.calibration.sweep.SweepConfig` (``duration`` and ``timestep``
         in ms).
     long_ok : bool
@@ -110,9 +115,22 @@ def sweep_config(drive: str = "poisson", means="-0.5:1.0:0.05", stds="0.2:1.0:0.
             for name, value in (("means", means), ("stds", stds))}
     return SweepConfig(kinds[drive](), grid["means"], grid["stds"], trials=trials,
                        duration=duration, timestep=timestep, seed=seed, threads=threads,
-                       backend=backend, neuron=neuron or LIFParams(),
+                       backend=backend, neuron=_cell_params(cell, neuron),
                        max_cells_per_chunk=max_cells, workers=workers, scheduler=scheduler,
                        **({"max_neuron_steps": float("inf")} if long_ok else {}))
+
+
+def _cell_params(cell: str, neuron) -> LIFParams | CellParams:
+    """``neuron`` (None, a dict of values, or parameters) as the parameters of ``cell``:
+    :class:`LIFParams` for ``IF_curr_exp``, :class:`CellParams` for any other cell."""
+    if isinstance(neuron, (LIFParams, CellParams)):
+        given = "IF_curr_exp" if isinstance(neuron, LIFParams) else neuron.cell
+        if given != cell:
+            raise ParameterError("neuron", f"parameters of {given} for cell {cell}")
+        return neuron
+    if cell == "IF_curr_exp":
+        return LIFParams.from_dict(neuron or {})
+    return CellParams.of(cell, neuron)
 
 
 def calibrate(config: SweepConfig | None = None, *, out=None, resume: bool = False,
@@ -211,9 +229,10 @@ def as_calibration(calibration) -> Calibration:
     tau_syn = 5 ms values, :meth:`Calibration.by_hand`)."""
     if calibration is None:
         return Calibration.by_hand()
-    if isinstance(calibration, Calibration):
-        return calibration
-    return Calibration.read(calibration)
+    if not isinstance(calibration, Calibration):
+        calibration = Calibration.read(calibration)
+    calibration.require_trainable()
+    return calibration
 
 
 # -- training ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import lifresponse
 from lifresponse.activations import noisy_softplus, relu
 from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
+from lifresponse.cells import CELLS, CellParams
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import write_atomic
@@ -34,6 +35,7 @@ from lifresponse.response import siegert_rate
 MIN_POINTS = 10
 CALIBRATION_FORMAT = "lifresponse.calibration"
 CALIBRATION_VERSION = 1
+_DELTA_CELLS = tuple(name for name, cell in CELLS.items() if cell.synapse == "delta")
 
 
 class FitError(LifResponseError):
@@ -139,12 +141,15 @@ def siegert_prediction(data: FitData, neuron: LIFParams, dt_noise: float,
 
 
 def fit_table(table: RateTable) -> list[ModelFit]:
-    """All four models on one sweep, Noisy Softplus first."""
+    """The models on one sweep, Noisy Softplus first: ReLU, Softplus, and for ``IF_curr_exp``
+    the Siegert prediction (eq. 7, which is of that cell)."""
     data = FitData.from_table(table)
-    drive = drive_from_dict(table.attrs["drive"])
-    neuron = LIFParams.from_dict(table.attrs["neuron"])
-    return [fit_noisy_softplus(data), fit_relu(data), fit_softplus(data),
-            siegert_prediction(data, neuron, *drive.siegert_dt_noise())]
+    fits = [fit_noisy_softplus(data), fit_relu(data), fit_softplus(data)]
+    if table.attrs.get("cell", "IF_curr_exp") == "IF_curr_exp":
+        drive = drive_from_dict(table.attrs["drive"])
+        neuron = LIFParams.from_dict(table.attrs["neuron"])
+        fits.append(siegert_prediction(data, neuron, *drive.siegert_dt_noise()))
+    return fits
 
 
 def calibration_record(table: RateTable, fits: list[ModelFit]) -> dict:
@@ -161,9 +166,11 @@ def calibration_record(table: RateTable, fits: list[ModelFit]) -> dict:
         "S_stderr": ns.stderr["S"],
         "rmse_hz": ns.rmse,
         "r2": ns.r2,
-        "tau_syn_ms": drive.get("tau_syn", neuron["tau_syn_E"]),
+        # a cell with delta synapses has no synaptic time constant
+        "tau_syn_ms": drive.get("tau_syn", neuron.get("tau_syn_E")),
         "timestep_ms": table.attrs["timestep_ms"],
         "drive": drive,
+        "cell": table.attrs.get("cell", "IF_curr_exp"),
         "neuron": neuron,
         "comparison": [asdict(f) for f in fits],
         "provenance": {
@@ -211,6 +218,8 @@ def read_calibration(path) -> dict:
             raise FileFormatError(f"{path}: missing {key!r}")
     for key in ("k", "S", "tau_syn_ms", "timestep_ms"):
         value = record[key]
+        if key == "tau_syn_ms" and value is None and record.get("cell") in _DELTA_CELLS:
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                 math.isfinite(value) and value > 0):
             raise FileFormatError(f"{path}: {key} must be a number > 0 (got {value!r})")
@@ -234,8 +243,9 @@ class Calibration:
         Synaptic time constant the calibration was made with (ms).
     timestep : float
         Simulation step of the calibration sweep (ms); networks run at it.
-    neuron : LIFParams
-        The calibrated neuron, its ``tau_syn_E/I`` equal to ``tau_syn``.
+    neuron : LIFParams or CellParams
+        The calibrated neuron, its ``tau_syn_E/I`` equal to ``tau_syn``
+        (:class:`~lifresponse.cells.CellParams` for a cell other than ``IF_curr_exp``).
     source : str
         The calibration file, or a note that the values were given by hand.
     record : dict
@@ -246,20 +256,43 @@ class Calibration:
     S: float
     tau_syn: float
     timestep: float
-    neuron: LIFParams
+    neuron: LIFParams | CellParams
     source: str
     record: dict = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_record(cls, record: dict, source: str) -> Calibration:
-        """From the content of ``calibration.json`` (:func:`calibration_record`)."""
-        tau = float(record["tau_syn_ms"])
+        """From the content of ``calibration.json`` (:func:`calibration_record`).
+
+        A calibration of another cell than ``IF_curr_exp`` holds its
+        :class:`~lifresponse.cells.CellParams` (and ``tau_syn`` 0 for a cell with delta
+        synapses); training refuses it (:meth:`require_trainable`).
+        """
+        cell = record.get("cell", "IF_curr_exp")
+        tau = float(record["tau_syn_ms"] or 0.0)
         try:
-            neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau, "tau_syn_I": tau})
+            if cell == "IF_curr_exp":
+                neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau,
+                                              "tau_syn_I": tau})
+            else:
+                neuron = CellParams.of(cell, record["neuron"])
         except (TypeError, ValueError) as exc:
             raise FileFormatError(f"{source}: neuron: {exc}") from None
         return cls(float(record["k"]), float(record["S"]), tau, float(record["timestep_ms"]),
                    neuron, source, record)
+
+    @property
+    def cell(self) -> str:
+        """The PyNN cell calibrated."""
+        return self.neuron.cell if isinstance(self.neuron, CellParams) else "IF_curr_exp"
+
+    def require_trainable(self) -> None:
+        """Raise :class:`ParameterError` unless networks can be trained with this calibration:
+        networks are built of ``IF_curr_exp`` (and imported ``IF_curr_delta``) only."""
+        if self.cell != "IF_curr_exp":
+            raise ParameterError("calibration", f"{self.source} calibrates {self.cell}; "
+                                 "networks train and deploy with IF_curr_exp calibrations only "
+                                 "(networks of other cells are not built yet)")
 
     @classmethod
     def read(cls, path) -> Calibration:

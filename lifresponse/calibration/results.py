@@ -31,6 +31,7 @@ import h5py
 import numpy as np
 
 from lifresponse.calibration.drives import drive_from_dict
+from lifresponse.cells import CellParams, cell_type
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked
 from lifresponse.neuron import LIFParams
@@ -41,7 +42,7 @@ VERSION = 1
 _ATTRS = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "threads",
           "backend", "backend_version", "spike_precision", "lifresponse_version",
           "max_cells_per_chunk", "complete", "spikes_returned", "note", "wall_time_s")
-_SCHEMA = {"drive": "json-dict", "neuron": "json-dict", "complete": "flag",
+_SCHEMA = {"drive": "json-dict", "neuron": "json-dict", "complete": "flag", "cell": "text",
            "spikes_returned": "flag",
            **dict.fromkeys(("duration_ms", "timestep_ms", "wall_time_s"), "number"),
            **dict.fromkeys(("trials", "seed", "threads", "max_cells_per_chunk"), "integer")}
@@ -144,12 +145,20 @@ def mark_complete(path: Path, note: str) -> None:
 def _check_setup(path: Path, attrs: dict, data: dict) -> None:
     """The drive and neuron a sweep records are whole and valid, and its grid finite; the
     message names the file."""
-    missing = sorted(set(LIFParams().to_dict()) - set(attrs["neuron"]))
+    cell = attrs.setdefault("cell", "IF_curr_exp")  # files before other cells: IF_curr_exp
+    try:
+        names = LIFParams().to_dict() if cell == "IF_curr_exp" else cell_type(cell).units
+    except ParameterError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
+    missing = sorted(set(names) - set(attrs["neuron"]))
     if missing:
         raise FileFormatError(f"{path}: neuron lacks {', '.join(missing)}")
     try:
         drive_from_dict(dict(attrs["drive"]))
-        LIFParams.from_dict(attrs["neuron"])
+        if cell == "IF_curr_exp":
+            LIFParams.from_dict(attrs["neuron"])
+        else:
+            CellParams.of(cell, attrs["neuron"])
     except (ParameterError, TypeError, ValueError) as exc:
         raise FileFormatError(f"{path}: {exc}") from None
     for name in ("means", "stds"):

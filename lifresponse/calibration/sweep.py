@@ -21,7 +21,8 @@ from tqdm import tqdm
 import lifresponse
 from lifresponse import backends, distributed
 from lifresponse.calibration import results
-from lifresponse.errors import LifResponseError, ParameterError
+from lifresponse.cells import CELLS, CellParams
+from lifresponse.errors import BackendError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,11 @@ class SweepConfig:
         NEST threads.
     backend : str
         "nest" or "spinnaker".
-    neuron : LIFParams
-        Neuron parameters (a Poisson drive sets ``tau_syn_E/I`` to its own ``tau_syn``).
+    neuron : LIFParams or CellParams
+        The cell and its parameters: :class:`~lifresponse.neuron.LIFParams` for
+        ``IF_curr_exp``, :class:`~lifresponse.cells.CellParams` for any other PyNN standard
+        cell (a Poisson drive sets ``tau_syn_E/I`` to its own ``tau_syn``; it needs synapses
+        with a time constant).
     max_cells_per_chunk : int
         Upper bound on neurons per simulation run, to bound memory.
     max_neuron_steps : float
@@ -76,7 +80,7 @@ class SweepConfig:
     seed: int = 42
     threads: int = 1
     backend: str = "nest"
-    neuron: LIFParams = field(default_factory=LIFParams)
+    neuron: LIFParams | CellParams = field(default_factory=LIFParams)
     max_cells_per_chunk: int = 4000
     max_neuron_steps: float = field(default=2e11, compare=False)
     workers: int = field(default=1, compare=False)
@@ -133,16 +137,29 @@ class SweepConfig:
                 f"timestep) is more than {self.max_neuron_steps:.3g}, about "
                 f"{self.max_neuron_steps / NEURON_STEPS_PER_HOUR:.0f} h here; make it smaller "
                 "or confirm it (--yes)")
+        if self.drive.kind == "poisson" and CELLS[self.cell].synapse == "delta":
+            raise ParameterError("drive", f"{self.cell} has delta synapses (a weight is a jump "
+                                 "of the membrane potential, mV); the poisson drive's "
+                                 "statistics (eq. 8) are those of synaptic currents with a "
+                                 "time constant: use --drive noisy-current or dc")
         point_mean, point_std = self.points()
         self.drive.check(point_mean, point_std, self.timestep)
+
+    @property
+    def cell(self) -> str:
+        """The PyNN cell swept (``IF_curr_exp`` for :class:`LIFParams`)."""
+        return self.neuron.cell if isinstance(self.neuron, CellParams) else "IF_curr_exp"
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """Input mean and std of every grid point (nA), mean-major, as stored in ``rates.h5``."""
         m, s = np.meshgrid(self.means, self.stds, indexing="ij")
         return m.ravel(), s.ravel()
 
-    def neuron_used(self) -> LIFParams:
+    def neuron_used(self) -> LIFParams | CellParams:
+        """The cell's parameters as simulated: a Poisson drive's ``tau_syn`` set."""
         overrides = getattr(self.drive, "neuron_overrides", dict)()
+        if isinstance(self.neuron, CellParams):
+            return CellParams.of(self.cell, {**self.neuron.to_dict(), **overrides})
         return LIFParams.from_dict({**self.neuron.to_dict(), **overrides})
 
     def chunks(self) -> list[np.ndarray]:
@@ -156,6 +173,7 @@ class SweepConfig:
         backend = backends.get(self.backend, pynn=True)
         return {
             "drive": self.drive.to_dict(),
+            "cell": self.cell,
             "neuron": self.neuron_used().to_dict(),
             "duration_ms": float(self.duration),
             "timestep_ms": float(self.timestep),
@@ -252,10 +270,11 @@ def check_output(out: Path, resume: bool, force: bool = False) -> None:
 
 
 def _check_same_sweep(table: results.RateTable, config: SweepConfig, header: dict) -> None:
-    keys = ("drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed", "threads",
-            "backend", "max_cells_per_chunk")
-    differ = [f"{k}: {table.attrs[k]!r} there, {header[k]!r} now" for k in keys
-              if table.attrs[k] != header[k]]
+    keys = ("cell", "drive", "neuron", "duration_ms", "timestep_ms", "trials", "seed",
+            "threads", "backend", "max_cells_per_chunk")
+    there = {"cell": "IF_curr_exp", **table.attrs}  # files before other cells: IF_curr_exp
+    differ = [f"{k}: {there[k]!r} there, {header[k]!r} now" for k in keys
+              if there[k] != header[k]]
     for name in ("means", "stds"):
         theirs, ours = getattr(table, name), getattr(config, name)
         if not np.array_equal(theirs, ours):
@@ -316,9 +335,11 @@ def _simulate_chunk(config: SweepConfig, chunk: int, points: np.ndarray, bar=Non
     sim = backend.sim
     point_mean, point_std = config.points()
     try:
+        if not hasattr(sim, config.cell):
+            raise BackendError(f"{backend.distribution} has no {config.cell}; it runs on NEST")
         with backends.quiet():
             cells = sim.Population(len(points) * config.trials,
-                                   sim.IF_curr_exp(**config.neuron_used().to_pynn()))
+                                   getattr(sim, config.cell)(**config.neuron_used().to_pynn()))
             config.drive.attach(backend, cells, point_mean[points], point_std[points],
                                 config.trials, config.duration)
             recorder = backend.spike_recorder(cells)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from lifresponse.cells import CELLS as CELL_NAMES
 from lifresponse.cli.options import (
     NEURON_HELP,
     add_force_option,
@@ -71,15 +72,24 @@ def _run_response(args) -> None:
 def add_calibrate(commands) -> None:
     parser = commands.add_parser(
         "calibrate",
-        help="sweep a simulated LIF neuron over noisy inputs and record its rates (rates.h5)",
+        help="sweep a simulated neuron over noisy inputs and record its rates (rates.h5)",
         description=(
-            "Simulate every (mean, std, trial) as its own IF_curr_exp neuron with independent "
-            "noise, all in one run (chunked above --max-cells cells), and store spike counts in "
-            "an HDF5 file. An interrupted sweep continues with --resume; a finished file is "
-            "never overwritten. " + NEURON_HELP + "."
+            "Simulate every (mean, std, trial) as its own neuron (--cell, a PyNN standard "
+            "cell; default IF_curr_exp) with independent noise, all in one run (chunked above "
+            "--max-cells cells), and store spike counts in an HDF5 file. For conductance-based "
+            "cells the Poisson drive's weights are conductances (uS) and --means/--stds are "
+            "computed from rates and weights as for current cells (eq. 8). An interrupted "
+            "sweep continues with --resume; a finished file is never overwritten. "
+            + NEURON_HELP + "; the IF_ cells share them, the EIF_ cells and Izhikevich keep "
+            "PyNN's defaults (docs/cells.md)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--cell", default="IF_curr_exp", choices=sorted(CELL_NAMES),
+                        help="the PyNN standard cell to calibrate")
+    parser.add_argument("--neuron", type=Path, metavar="FILE",
+                        help="JSON of the cell's parameters that differ from its defaults "
+                             "(PyNN names and units)")
     parser.add_argument("--drive", choices=["noisy-current", "poisson", "dc"],
                         default="poisson", help="the kind of input current")
     parser.add_argument("--tau-syn", type=float, default=5.0,
@@ -122,23 +132,44 @@ def _run_calibrate(args) -> None:
         refuse_changed(args, ("--tau-syn", "--weight"), f"belongs to --drive poisson, not "
                                                         f"--drive {args.drive}")
 
+    neuron = None if args.neuron is None else _read_neuron(args.neuron)
     config = workflow.sweep_config(args.drive, args.means, args.stds, tau_syn=args.tau_syn,
                                    dt_noise=args.dt_noise, weight=args.weight,
                                    trials=args.trials, duration=args.duration,
                                    timestep=args.timestep, seed=args.seed, threads=args.threads,
-                                   backend=args.backend, max_cells=args.max_cells,
+                                   backend=args.backend, cell=args.cell, neuron=neuron,
+                                   max_cells=args.max_cells,
                                    long_ok=args.yes, workers=args.workers,
                                    scheduler=args.scheduler)
     check_output(args.out, args.resume, args.force)
     n_cells = config.means.size * config.stds.size * config.trials
-    print(f"calibrate: {args.drive} drive, {config.means.size} means x {config.stds.size} stds x "
-          f"{config.trials} trials = {n_cells} neurons x {config.duration:g} ms on "
+    print(f"calibrate: {args.cell}, {args.drive} drive, {config.means.size} means x "
+          f"{config.stds.size} stds x {config.trials} trials = {n_cells} neurons x "
+          f"{config.duration:g} ms on "
           f"{args.backend}, step {config.timestep:g} ms, {len(config.chunks())} chunk(s)")
     table = workflow.calibrate(config, out=args.out, resume=args.resume,
                                progress=not args.quiet, force=args.force)
     print(f"wrote {args.out} ({table.attrs['wall_time_s']:.1f} s of simulation)")
     if table.attrs["note"]:
         print(f"NOTE: {table.attrs['note']}")
+
+
+def _read_neuron(path: Path) -> dict:
+    """The ``--neuron`` file: a JSON object of parameter values."""
+    import json
+
+    from lifresponse.errors import FileFormatError
+
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise FileFormatError(f"{path}: not a JSON file of neuron parameters ({exc})") from None
+    if not isinstance(values, dict):
+        raise FileFormatError(f"{path}: must hold a JSON object of parameter values (got "
+                              f"{type(values).__name__})")
+    return values
 
 
 def add_fit(commands) -> None:

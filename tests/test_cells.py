@@ -1,0 +1,144 @@
+"""PyNN standard cells beyond IF_curr_exp: their parameter tables, calibration sweeps on real
+NEST against plain NEST scripts, fits, and refusals."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lifresponse import workflow
+from lifresponse.calibration import results
+from lifresponse.calibration.fit import Calibration
+from lifresponse.cells import CELLS, CellParams
+from lifresponse.cli import main
+from lifresponse.errors import FileFormatError, ParameterError
+from lifresponse.neuron import LIFParams
+
+
+def test_every_cell_has_pynn_names_units_and_valid_defaults():
+    for name, cell in CELLS.items():
+        params = CellParams.of(name)
+        assert set(params.values) == set(cell.units) == set(cell.defaults), name
+        assert cell.weight_unit in ("nA", "uS", "mV")
+    # the IF_ cells share Table 1; the others keep PyNN's defaults
+    assert CellParams.of("IF_cond_alpha").values["cm"] == LIFParams().cm == 0.25
+    assert CellParams.of("IF_cond_exp").values["e_rev_I"] == -70.0
+    assert CellParams.of("EIF_cond_exp_isfa_ista").values["cm"] == 0.281
+    assert CellParams.of("Izhikevich").values == {"a": 0.02, "b": 0.2, "c": -65.0, "d": 2.0,
+                                                  "i_offset": 0.0}
+
+
+@pytest.mark.parametrize("cell, values, fragment", [
+    ("IF_cond_exp", {"tau_w": 5.0}, "IF_cond_exp has no parameter tau_w; its parameters are"),
+    ("IF_curr_alpha", {"tau_m": 0.0}, "IF_curr_alpha.tau_m: must be > 0 ms (got 0)"),
+    ("EIF_cond_exp_isfa_ista", {"v_spike": -60.0},
+     "EIF_cond_exp_isfa_ista.v_spike: must be above v_thresh = -50.4 mV (got -60)"),
+    ("IF_cond_alpha", {"v_thresh": -70.0}, "IF_cond_alpha.v_thresh: must be above v_reset"),
+    ("Izhikevich", {"a": float("nan")}, "Izhikevich.a: must be a finite number (1/ms; got nan)"),
+    ("IF_curr_delta", {"cm": "big"}, "IF_curr_delta.cm: must be a finite number (nF; got 'big')"),
+    ("IF_cond_exp", {"tau_refrac": -1.0}, "IF_cond_exp.tau_refrac: must be >= 0 ms"),
+    ("HH_cond_exp", {}, "unknown cell 'HH_cond_exp'; known are IF_curr_exp"),
+])
+def test_bad_cell_parameters_name_the_cell_field_and_value(cell, values, fragment):
+    with pytest.raises(ParameterError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        CellParams.of(cell, values)
+
+
+def _nest_reference(nest, model: str, params: dict, currents_na, duration: float) -> np.ndarray:
+    """Spike counts of ``model`` neurons under constant currents, in a plain PyNEST script (no
+    PyNN): PyNN's names and units translated by hand (nF -> pF, nA -> pA, uS -> nS)."""
+    nest.ResetKernel()
+    nest.set_verbosity("M_ERROR")
+    nest.resolution = 1.0
+    translated = {"C_m": 1000 * params["cm"], "tau_m": params["tau_m"],
+                  "t_ref": params["tau_refrac"], "E_L": params["v_rest"],
+                  "V_reset": params["v_reset"], "V_th": params["v_thresh"],
+                  "V_m": params["v_rest"]}
+    if model == "iaf_cond_exp":
+        translated.update(g_L=1000 * params["cm"] / params["tau_m"], E_ex=params["e_rev_E"],
+                          E_in=params["e_rev_I"], tau_syn_ex=params["tau_syn_E"],
+                          tau_syn_in=params["tau_syn_I"])
+        del translated["tau_m"]
+    else:
+        translated.update(tau_syn_ex=params["tau_syn_E"], tau_syn_in=params["tau_syn_I"])
+    neurons = nest.Create(model, len(currents_na), params=translated)
+    neurons.I_e = [1000 * (params["i_offset"] + i) for i in currents_na]
+    recorder = nest.Create("spike_recorder")
+    nest.Connect(neurons, recorder)
+    nest.Simulate(duration)
+    senders = recorder.get("events")["senders"]
+    return np.array([np.count_nonzero(senders == n) for n in neurons.tolist()])
+
+
+@pytest.mark.parametrize("cell, model", [("IF_curr_alpha", "iaf_psc_alpha"),
+                                          ("IF_cond_exp", "iaf_cond_exp")])
+def test_a_dc_calibration_equals_a_plain_nest_script(cell, model, nest_kernel, tmp_path):
+    # constant currents: deterministic, so the counts agree to the spike that PyNN's DCSource
+    # (switched on after one step) can cost
+    means = np.array([0.0, 0.1, 0.2, 0.4, 0.8])
+    table = workflow.calibrate(out=tmp_path / "dc.h5", drive="dc", means=means, stds=[0.0],
+                               trials=1, duration=1000.0, cell=cell, progress=False)
+    assert table.attrs["cell"] == cell
+    expected = _nest_reference(nest_kernel, model, CellParams.of(cell).values, means, 1000.0)
+    assert expected.max() > 20, "the currents must make the cell fire"
+    np.testing.assert_allclose(table.counts[:, 0], expected, atol=1)
+
+
+def test_conductance_cell_with_the_poisson_drive_and_its_fit(tmp_path):
+    # conductance weights (uS): the grid is that of the ANN's statistics with w in uS; 1/50 of
+    # the current grid keeps the cell below its maximum rate
+    table = workflow.calibrate(out=tmp_path / "cond.h5", drive="poisson",
+                               means=np.arange(-2, 11) * 0.002, stds=[0.004, 0.012], trials=2,
+                               duration=2000.0, cell="IF_cond_exp", progress=False)
+    rates = table.rates.mean(axis=1).reshape(13, 2)
+    assert rates[-1].min() > rates[0].max(), "rates rise with the mean conductance"
+    calibration = workflow.fit(tmp_path / "cond.h5", out=tmp_path / "cond.json")
+    assert calibration.cell == "IF_cond_exp" and calibration.tau_syn == 5.0
+    models = [f["model"] for f in calibration.record["comparison"]]
+    assert models == ["noisy-softplus", "relu", "softplus"]  # no Siegert for this cell
+    with pytest.raises(ParameterError, match="calibrates IF_cond_exp; networks train"):
+        workflow.train(calibration, epochs=1, progress=False)
+    record = json.loads((tmp_path / "cond.json").read_text())
+    assert record["cell"] == "IF_cond_exp" and record["neuron"]["e_rev_E"] == 0.0
+    assert Calibration.read(tmp_path / "cond.json").neuron == CellParams.of(
+        "IF_cond_exp", record["neuron"])
+
+
+def test_delta_synapse_cells_take_the_noisy_current_not_the_poisson_drive(tmp_path):
+    with pytest.raises(ParameterError, match="Izhikevich has delta synapses"):
+        workflow.sweep_config("poisson", cell="Izhikevich")
+    table = workflow.calibrate(out=tmp_path / "izh.h5", drive="noisy-current",
+                               means=[0.0, 0.01, 0.02], stds=[0.005], trials=2,
+                               duration=1000.0, cell="Izhikevich", progress=False)
+    assert table.rates[2].mean() > table.rates[0].mean()
+    assert json.loads(json.dumps(table.attrs["neuron"])) == CellParams.of("Izhikevich").values
+
+
+def test_a_sweep_file_of_another_cell_is_checked_against_that_cell(tmp_path):
+    workflow.calibrate(out=tmp_path / "a.h5", drive="dc", means=[0.5], stds=[0.0], trials=1,
+                       duration=100.0, cell="IF_curr_alpha", progress=False)
+    import h5py
+
+    with h5py.File(tmp_path / "a.h5", "r+") as f:
+        neuron = json.loads(f.attrs["neuron"])
+        neuron["tau_syn_E"] = -1.0
+        f.attrs["neuron"] = json.dumps(neuron)
+    with pytest.raises(FileFormatError, match="IF_curr_alpha.tau_syn_E: must be > 0"):
+        results.read(tmp_path / "a.h5")
+    with h5py.File(tmp_path / "a.h5", "r+") as f:
+        f.attrs["cell"] = "Hodgkin"
+    with pytest.raises(FileFormatError, match="unknown cell 'Hodgkin'"):
+        results.read(tmp_path / "a.h5")
+
+
+def test_calibrate_command_takes_a_cell_and_its_parameter_file(tmp_path, capsys):
+    (tmp_path / "n.json").write_text(json.dumps({"tau_m": 10.0}))
+    assert main(["calibrate", "--cell", "IF_curr_alpha", "--neuron", str(tmp_path / "n.json"),
+                 "--drive", "dc", "--means", "0.5", "--stds", "0", "--trials", "1",
+                 "--duration", "200", "--out", str(tmp_path / "r.h5"), "--quiet"]) == 0
+    assert "calibrate: IF_curr_alpha, dc drive" in capsys.readouterr().out
+    assert results.read(tmp_path / "r.h5").attrs["neuron"]["tau_m"] == 10.0
+    (tmp_path / "bad.json").write_text("[1]")
+    assert main(["calibrate", "--cell", "IF_cond_exp", "--neuron", str(tmp_path / "bad.json"),
+                 "--out", str(tmp_path / "x.h5")]) == 2
+    assert "bad.json: must hold a JSON object of parameter values" in capsys.readouterr().err

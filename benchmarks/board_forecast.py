@@ -154,8 +154,9 @@ def markdown(rows: list, args) -> list[str]:
             f"{row['saturations']['sPyNNaker default']} / {row['saturations']['chosen']} |")
     for row in rows:
         lines += ["", f"### {row['label']}", "",
-                  "| layer | receptor | weights | largest sum (nA; mV into IF_curr_delta) | default: shifts, headroom, "
-                  "zeroed, max error | chosen: shifts, headroom, zeroed, max error |",
+                  "| layer | receptor | weights | largest sum (nA; mV into IF_curr_delta) | "
+                  "default: shifts, headroom, zeroed, max error | chosen: shifts, headroom, "
+                  "zeroed, max error |",
                   "|---|---|---|---|---|---|"]
         for r in row["layers"]:
             lines.append(f"| {r['layer']} | {r['receptor']} | {r['weights']} | "

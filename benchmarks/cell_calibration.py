@@ -1,12 +1,19 @@
-"""How well Noisy Softplus describes the response of each PyNN standard cell to noisy current.
+"""How well Noisy Softplus describes the response of each PyNN standard cell, under noisy
+current and under Poisson-driven synaptic input.
 
 Every cell of :data:`lifresponse.cells.CELLS` with its default parameters (docs/cells.md), on
-NEST, under the same noisy current (``NoisyCurrentSource``, dt 1 ms): the default grid (means
--0.5 .. 1.0 nA by 0.05, stds 0.2 .. 1.0 nA by 0.2), 10 trials x 10 s per point, 1 ms steps, 2
-threads; Izhikevich, whose model takes its current in pA as mV/ms, on the grid divided by 100.
+NEST, 1 ms steps, 2 threads, 10 trials x 10 s per point, on the default grid (means -0.5 .. 1.0
+by 0.05, stds 0.2 .. 1.0 by 0.2):
+
+- noisy current (``NoisyCurrentSource``, dt 1 ms, nA) into every cell; Izhikevich, whose model
+  takes its current in pA as mV/ms, on the grid x 0.01;
+- Poisson-driven synapses (``--drive poisson``, tau_syn 5 ms, eq. 8) into every cell with
+  synaptic time constants; for conductance cells the weights are uS and the grid is x 0.02 (a
+  50 mV driving force turns 0.02 uS into 1 nA).
+
 For each: the fitted (k, S) with standard errors, RMSE and R^2 of Noisy Softplus, ReLU and
 Softplus, and the noise floor: the measured rates of the odd trials predicting those of the
-even trials point by point (what any model of the mean response can at best reach). Writes
+even trials point by point (close to what any model of the mean response can reach). Writes
 ``results/cell_calibration.{json,md}``. Run alone.
 """
 
@@ -23,7 +30,8 @@ from lifresponse import workflow
 from lifresponse.calibration.fit import FitData, fit_table
 from lifresponse.cells import CELLS
 
-SCALED = {"Izhikevich": 0.01}  # grid factor for cells whose current is in other units
+CURRENT_GRID = {"Izhikevich": 0.01}  # grid factor where the current is in other units
+CONDUCTANCE_GRID = 0.02  # uS per nA-equivalent at a 50 mV driving force
 
 
 def main() -> None:
@@ -34,28 +42,34 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     rows = []
-    for cell in CELLS:
-        if args.only and cell != args.only:
-            continue
-        factor = SCALED.get(cell, 1.0)
-        start = time.perf_counter()
-        table = workflow.calibrate(drive="noisy-current",
-                                   means=np.round(np.arange(-0.5, 1.0001, 0.05), 10) * factor,
-                                   stds=np.round(np.arange(0.2, 1.0001, 0.2), 10) * factor,
-                                   trials=args.trials, duration=args.duration, threads=2,
-                                   cell=cell, progress=False)
-        wall = time.perf_counter() - start
-        fits = {f.model: f for f in fit_table(table)}
-        rows.append({"cell": cell, "grid_factor": factor, "wall_s": wall,
-                     "max_rate_hz": float(np.nanmax(table.rates)),
-                     "fits": {name: {"params": f.params, "stderr": f.stderr, "rmse": f.rmse,
-                                     "r2": f.r2} for name, f in fits.items()},
-                     "noise_floor": noise_floor(table)})
-        print(cell, {k: round(v.rmse, 2) for k, v in fits.items()}, rows[-1]["noise_floor"],
-              flush=True)
+    for drive in ("noisy-current", "poisson"):
+        for cell, kind in CELLS.items():
+            if args.only and cell != args.only or drive == "poisson" and kind.synapse == "delta":
+                continue
+            factor = CURRENT_GRID.get(cell, 1.0) if drive == "noisy-current" else (
+                CONDUCTANCE_GRID if kind.input == "conductance" else 1.0)
+            rows.append(calibrate_one(cell, drive, factor, args))
+            print(drive, cell, {k: round(v["rmse"], 2) for k, v in rows[-1]["fits"].items()},
+                  rows[-1]["noise_floor"], flush=True)
     write_result(args.out, "cell_calibration", {"duration_ms": args.duration,
                                                 "trials": args.trials, "cells": rows},
                  markdown(rows, args))
+
+
+def calibrate_one(cell: str, drive: str, factor: float, args) -> dict:
+    start = time.perf_counter()
+    table = workflow.calibrate(drive=drive,
+                               means=np.round(np.arange(-0.5, 1.0001, 0.05), 10) * factor,
+                               stds=np.round(np.arange(0.2, 1.0001, 0.2), 10) * factor,
+                               trials=args.trials, duration=args.duration, threads=2,
+                               cell=cell, progress=False)
+    wall = time.perf_counter() - start
+    fits = {f.model: f for f in fit_table(table)}
+    return {"cell": cell, "drive": drive, "grid_factor": factor, "wall_s": wall,
+            "max_rate_hz": float(np.nanmax(table.rates)),
+            "fits": {name: {"params": f.params, "stderr": f.stderr, "rmse": f.rmse,
+                            "r2": f.r2} for name, f in fits.items()},
+            "noise_floor": noise_floor(table)}
 
 
 def noise_floor(table) -> dict:
@@ -73,19 +87,21 @@ def noise_floor(table) -> dict:
 
 
 def markdown(rows: list, args) -> list[str]:
-    lines = [f"Noisy current (dt 1 ms) into each cell with its default parameters, on NEST "
-             f"(1 ms steps, 2 threads): 31 means x 5 stds x {args.trials} trials x "
-             f"{args.duration / 1000:g} s. k, S fitted by least squares on every trial (s > 0); "
-             "RMSE in Hz. Noise floor: the odd trials' mean predicting the even trials.", "",
-             "| cell | NEST model | synapse, input | k | S (Hz/nA) | Noisy Softplus RMSE, R^2 | "
-             "Softplus RMSE | ReLU RMSE | noise floor RMSE, R^2 | max rate (Hz) | wall (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"Each cell with its default parameters, on NEST (1 ms steps, 2 threads): 31 "
+             f"means x 5 stds x {args.trials} trials x {args.duration / 1000:g} s. k, S fitted "
+             "by least squares on every trial (s > 0); S per unit of the grid (nA, or uS for "
+             "conductance cells under the Poisson drive); RMSE in Hz. Noise floor: the odd "
+             "trials' mean predicting the even trials. Nothing else ran on the machine.", "",
+             "| drive | cell | NEST model | synapse, input | k | S | Noisy Softplus RMSE, R^2 "
+             "| Softplus RMSE | ReLU RMSE | noise floor RMSE, R^2 | max rate (Hz) | wall (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         cell = CELLS[row["cell"]]
         ns = row["fits"]["noisy-softplus"]
         grid = "" if row["grid_factor"] == 1 else f" (grid x {row['grid_factor']:g})"
         lines.append(
-            f"| {row['cell']}{grid} | `{cell.nest_model}` | {cell.synapse}, {cell.input} | "
+            f"| {row['drive']} | {row['cell']}{grid} | `{cell.nest_model}` | {cell.synapse}, "
+            f"{cell.input} | "
             f"{ns['params']['k']:.3f} +- {ns['stderr']['k']:.3f} | "
             f"{ns['params']['S']:.1f} +- {ns['stderr']['S']:.1f} | "
             f"{ns['rmse']:.2f}, {ns['r2']:.4f} | {row['fits']['softplus']['rmse']:.2f} | "

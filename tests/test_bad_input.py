@@ -520,6 +520,17 @@ CASES += [
      "cannot read a calibration file there (Is a directory)"),
     (["calibrate", "--threads", "-1", "--out", "{tmp}/n.h5"], "--threads: must be >= 1 (got -1)"),
     (["calibrate", "--threads", "0", "--out", "{tmp}/n.h5"], "--threads: must be >= 1 (got 0)"),
+    # other cells (docs/cells.md)
+    (["calibrate", "--cell", "IF_cond_exp", "--neuron", "{tmp}/absent.json", "--out",
+      "{tmp}/n.h5"], "absent.json: no such file"),
+    (["calibrate", "--cell", "IF_cond_exp", "--neuron", "{tmp}/notjson.json", "--out",
+      "{tmp}/n.h5"], "notjson.json: not a JSON file of neuron parameters"),
+    (["calibrate", "--cell", "IF_cond_exp", "--neuron", "{tmp}/map.json", "--out",
+      "{tmp}/n.h5"], "map.json: must hold a JSON object of parameter values (got list)"),
+    (["calibrate", "--cell", "Izhikevich", "--out", "{tmp}/n.h5"],
+     "--drive: Izhikevich has delta synapses"),
+    (["calibrate", "--cell", "IF_curr_delta", "--drive", "poisson", "--out", "{tmp}/n.h5"],
+     "--drive: IF_curr_delta has delta synapses"),
 ]
 
 # argparse's own refusals (exit status 2 through SystemExit, its "argument --flag:" message)
@@ -533,6 +544,7 @@ PARSER_CASES = [
     (["nir", "export", "net.h5", "--out", " "], "argument --out: an empty file name"),
     (["energy", "run.h5", "--out", ""], "argument --out: an empty folder name"),
     (["spinnaker", "config", "--virtual", "--dir", ""], "argument --dir: an empty folder name"),
+    (["calibrate", "--cell", "HH_cond_exp"], "argument --cell: invalid choice: 'HH_cond_exp'"),
 ]
 
 

@@ -61,3 +61,27 @@ def test_unconfigured_spinnaker_is_one_clear_error(tmp_path, monkeypatch):
     backend = backends.get("spinnaker")
     with pytest.raises(backends.BackendError, match="sPyNNaker could not start"):
         backend.start()
+
+
+@pytest.mark.parametrize("cell", ["IF_curr_alpha", "IF_cond_exp"])
+def test_other_cells_map_on_a_virtual_board(spinnaker_virtual_board, cell):
+    from lifresponse.cells import CellParams
+
+    config = SweepConfig(PoissonCurrentDrive(5.0), means=[0.0, 0.01], stds=[0.01], trials=2,
+                         duration=50.0, backend="spinnaker", neuron=CellParams.of(cell))
+    table = results.read(run_sweep(config, spinnaker_virtual_board / "rates.h5",
+                                   progress=False))
+    assert table.attrs["cell"] == cell and table.attrs["complete"]
+    assert table.attrs["note"] == VIRTUAL_BOARD_NOTE
+
+
+def test_a_cell_spynnaker_lacks_is_refused_by_name(spinnaker_virtual_board):
+    from lifresponse.cells import CellParams
+    from lifresponse.errors import BackendError
+
+    config = SweepConfig(NoisyCurrentDrive(1.0), means=[0.1], stds=[0.2], trials=1,
+                         duration=50.0, backend="spinnaker",
+                         neuron=CellParams.of("EIF_cond_exp_isfa_ista"))
+    with pytest.raises(BackendError, match="sPyNNaker has no EIF_cond_exp_isfa_ista"):
+        run_sweep(config, spinnaker_virtual_board / "rates.h5", progress=False)
+    assert not (spinnaker_virtual_board / "rates.h5.partial").exists()

@@ -264,7 +264,8 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
                                    if split.n_validation else
                                    "none: trained on every training digit")},
         "calibration": {"source": calibration.source, "k": calibration.k, "S": calibration.S,
-                        "tau_syn_ms": calibration.tau_syn, "timestep_ms": calibration.timestep},
+                        "tau_syn_ms": calibration.tau_syn, "timestep_ms": calibration.timestep,
+                        "cell": calibration.cell},
         "fine_tuned_from": fine_tuned_from,
         "method": "spikes" if spikes else "ann", "spikes": spikes,
     }
@@ -334,7 +335,8 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     history = trainer.train(model, split.train, split.validation, train_settings, out,
                             resume=resume, progress=progress)
     return trainer.export(model, out, calibration.neuron, calibration.timestep,
-                          provenance(split, train_settings, history, calibration))
+                          provenance(split, train_settings, history, calibration),
+                          calibration.cell)
 
 
 def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, init=None,
@@ -443,7 +445,8 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
         network = network.with_input_rate(input_rate)
     if calibration is None:
         calibration = Calibration(network.k, network.S, network.tau_syn, network.timestep,
-                                  network.neuron, f"{source} (the network's own)")
+                                  network.neuron, f"{source} (the network's own)",
+                                  cell=network.cell)
     else:
         calibration = as_calibration(calibration)
         for what, theirs, ours in (("tau_syn", calibration.tau_syn, network.tau_syn),
@@ -452,6 +455,10 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
                 raise ParameterError("calibration", f"{calibration.source}: fitted at {what} "
                                      f"{theirs:g} ms, but the network's is {ours:g} ms; "
                                      "calibrate its neuron, or fine-tune with its own (k, S)")
+    if calibration.cell != network.cell:
+        raise ParameterError("calibration", f"{calibration.source} calibrates "
+                             f"{calibration.cell}, but the network is of {network.cell} "
+                             "neurons")
     model = SpikingNetwork.from_network(network)
     model.set_activation(SpikingActivation("noisy-softplus", calibration.k, calibration.S,
                                            network.tau_syn, network.softplus_sigma,
@@ -467,7 +474,8 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
                             resume=resume, progress=progress,
                             origin=trainer.network_origin(network, source))
     return trainer.export(model, out, network.neuron, network.timestep,
-                          provenance(split, train_settings, history, calibration, parent))
+                          provenance(split, train_settings, history, calibration, parent),
+                          network.cell)
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,64 @@ def test_calibrate_command_takes_a_cell_and_its_parameter_file(tmp_path, capsys)
     assert main(["calibrate", "--cell", "IF_cond_exp", "--neuron", str(tmp_path / "bad.json"),
                  "--out", str(tmp_path / "x.h5")]) == 2
     assert "bad.json: must hold a JSON object of parameter values" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def alpha_network():
+    """A small network trained with an IF_curr_alpha calibration (by hand: the Poisson fit of
+    docs/cells.md, k 0.323, S 360.1 Hz/nA), one epoch on 300 bundled digits."""
+    from lifresponse.datasets import load_mnist
+
+    digits = load_mnist().subset(slice(0, 300))
+    calibration = Calibration.by_hand(0.323, 360.1, 5.0, cell="IF_curr_alpha")
+    return workflow.train(calibration, architecture="4c5-4s-10fc", epochs=1, threads=1,
+                          progress=False, digits=digits)
+
+
+def test_a_network_of_a_cell_is_trained_recorded_and_deployed_on_nest(alpha_network, tmp_path):
+    import dataclasses
+
+    from lifresponse.datasets import load_mnist
+    from lifresponse.deployment import DeployConfig, deploy
+    from lifresponse.networks import network_file
+
+    assert {layer.cell for layer in alpha_network.layers} == {"IF_curr_alpha"}
+    assert alpha_network.provenance["calibration"]["cell"] == "IF_curr_alpha"
+    network_file.write(alpha_network, tmp_path / "alpha.h5")
+    assert network_file.read(tmp_path / "alpha.h5").cell == "IF_curr_alpha"
+    digits = load_mnist().subset(slice(300, 304))
+    config = DeployConfig(window=100.0, threads=1, seed=3)
+    run = deploy(alpha_network, digits, config, progress=False)
+    assert run.layer_counts[1].sum() > 0
+    # every image from rest: image 1 and 2 give the same counts whatever image 0 was
+    other = load_mnist().subset(slice(305, 306))
+    swapped = digits.subset(slice(0, 3))
+    swapped.images[0] = other.images[0]
+    again = deploy(alpha_network, swapped, config, progress=False)
+    for i in (0, 1):
+        np.testing.assert_array_equal(again.layer_counts[i][1:3], run.layer_counts[i][1:3])
+    assert not np.array_equal(again.layer_counts[0][0], run.layer_counts[0][0])
+    # the cell matters: the same weights into IF_curr_exp neurons fire otherwise
+    as_exp = dataclasses.replace(alpha_network, layers=[
+        dataclasses.replace(layer, cell="IF_curr_exp") for layer in alpha_network.layers])
+    assert not np.array_equal(deploy(as_exp, digits, config, progress=False).layer_counts[0],
+                              run.layer_counts[0])
+
+
+def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp_path):
+    from lifresponse.datasets import load_mnist
+    from lifresponse.deployment import DeployConfig, deploy
+
+    with pytest.raises(ParameterError, match="layer 0 is of IF_curr_alpha neurons; the exact "
+                                             "simulator integrates IF_curr_exp and"):
+        deploy(alpha_network, load_mnist().subset(slice(0, 2)),
+               DeployConfig(backend="torch", window=20.0), progress=False)
+    with pytest.raises(ParameterError, match="layer 0: IF_curr_alpha neurons have alpha-shaped"):
+        workflow.export_nir(alpha_network)
+    with pytest.raises(ParameterError, match="calibrates IF_curr_exp, but the network is of "
+                                             "IF_curr_alpha"):
+        workflow.finetune(alpha_network, Calibration.by_hand(), epochs=1, progress=False,
+                          digits=load_mnist().subset(slice(0, 300)))
+    with pytest.raises(ParameterError, match="networks are built of IF_curr_exp or "
+                                             "IF_curr_alpha"):
+        Calibration.by_hand(cell="IF_cond_exp")

@@ -36,6 +36,7 @@ MIN_POINTS = 10
 CALIBRATION_FORMAT = "lifresponse.calibration"
 CALIBRATION_VERSION = 1
 _DELTA_CELLS = tuple(name for name, cell in CELLS.items() if cell.synapse == "delta")
+TRAINABLE_CELLS = ("IF_curr_exp", "IF_curr_alpha")  # cells of LIFParams that networks are of
 
 
 class FitError(LifResponseError):
@@ -250,6 +251,8 @@ class Calibration:
         The calibration file, or a note that the values were given by hand.
     record : dict
         The whole ``calibration.json`` content (empty when given by hand).
+    cell : str
+        The PyNN cell calibrated; networks trained with it are built of it.
     """
 
     k: float
@@ -259,19 +262,20 @@ class Calibration:
     neuron: LIFParams | CellParams
     source: str
     record: dict = field(default_factory=dict, compare=False)
+    cell: str = "IF_curr_exp"
 
     @classmethod
     def from_record(cls, record: dict, source: str) -> Calibration:
         """From the content of ``calibration.json`` (:func:`calibration_record`).
 
-        A calibration of another cell than ``IF_curr_exp`` holds its
+        A calibration of a cell networks are not built of holds its
         :class:`~lifresponse.cells.CellParams` (and ``tau_syn`` 0 for a cell with delta
         synapses); training refuses it (:meth:`require_trainable`).
         """
         cell = record.get("cell", "IF_curr_exp")
         tau = float(record["tau_syn_ms"] or 0.0)
         try:
-            if cell == "IF_curr_exp":
+            if cell in TRAINABLE_CELLS:  # IF_curr_exp's parameters
                 neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau,
                                               "tau_syn_I": tau})
             else:
@@ -279,20 +283,16 @@ class Calibration:
         except (TypeError, ValueError) as exc:
             raise FileFormatError(f"{source}: neuron: {exc}") from None
         return cls(float(record["k"]), float(record["S"]), tau, float(record["timestep_ms"]),
-                   neuron, source, record)
-
-    @property
-    def cell(self) -> str:
-        """The PyNN cell calibrated."""
-        return self.neuron.cell if isinstance(self.neuron, CellParams) else "IF_curr_exp"
+                   neuron, source, record, cell)
 
     def require_trainable(self) -> None:
         """Raise :class:`ParameterError` unless networks can be trained with this calibration:
-        networks are built of ``IF_curr_exp`` (and imported ``IF_curr_delta``) only."""
-        if self.cell != "IF_curr_exp":
+        networks are built of :data:`TRAINABLE_CELLS` (and imported ``IF_curr_delta``)."""
+        if self.cell not in TRAINABLE_CELLS:
             raise ParameterError("calibration", f"{self.source} calibrates {self.cell}; "
-                                 "networks train and deploy with IF_curr_exp calibrations only "
-                                 "(networks of other cells are not built yet)")
+                                 f"networks train and deploy with "
+                                 f"{' or '.join(TRAINABLE_CELLS)} calibrations only (networks "
+                                 "of other cells are not built yet)")
 
     @classmethod
     def read(cls, path) -> Calibration:
@@ -301,15 +301,20 @@ class Calibration:
 
     @classmethod
     def by_hand(cls, k: float = 0.30, S: float = 201.0, tau_syn: float = 5.0,
-                timestep: float = 1.0, neuron: LIFParams | None = None) -> Calibration:
+                timestep: float = 1.0, neuron: LIFParams | None = None,
+                cell: str = "IF_curr_exp") -> Calibration:
         """Values given by hand (default: the paper's tau_syn = 5 ms calibration, Table 1
-        neuron, 1 ms step)."""
+        neuron, 1 ms step, ``IF_curr_exp``; ``cell`` one of :data:`TRAINABLE_CELLS`)."""
+        if cell not in TRAINABLE_CELLS:
+            raise ParameterError("cell", f"networks are built of {' or '.join(TRAINABLE_CELLS)}"
+                                 f" (got {cell!r})")
         for name, value in (("k", k), ("S", S), ("tau_syn", tau_syn), ("timestep", timestep)):
             if not (math.isfinite(value) and value > 0):
                 raise ParameterError(name, f"must be > 0 (got {value})")
         neuron = LIFParams.from_dict({**(neuron or LIFParams()).to_dict(),
                                       "tau_syn_E": tau_syn, "tau_syn_I": tau_syn})
-        return cls(float(k), float(S), float(tau_syn), float(timestep), neuron, "given by hand")
+        return cls(float(k), float(S), float(tau_syn), float(timestep), neuron, "given by hand",
+                   cell=cell)
 
 
 def _sha256(path: Path) -> str:

@@ -634,9 +634,14 @@ def export_network(network: Network):
     ------
     ParameterError
         For what NIR cannot hold: different excitatory and inhibitory synaptic time constants,
-        pooling windows of unequal weights.
+        pooling windows of unequal weights, alpha-shaped synaptic currents.
     """
     import nir
+
+    for index, layer in enumerate(network.layers):
+        if layer.cell == "IF_curr_alpha":
+            raise ParameterError(f"layer {index}: IF_curr_alpha neurons have alpha-shaped "
+                                 "synaptic currents, which no NIR neuron node describes")
 
     nodes = {"input": nir.Input(input_type={"input": np.array(network.input_shape)})}
     edges, previous = [], "input"

@@ -7,7 +7,8 @@ builds networks from it). Layout (HDF5), format version 2::
             tau_syn_ms, softplus_sigma, soft_lif_gamma, timestep_ms, input_rate_hz,
             input_encoding, input_shape, neuron (JSON), provenance (JSON), lifresponse_version
     layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
-                       cell ("IF_curr_exp" | "IF_curr_delta"), [neuron (JSON)]
+                       cell ("IF_curr_exp" | "IF_curr_alpha" | "IF_curr_delta"),
+                       [neuron (JSON)]
                  weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
                           of each input of a window (1/(ph pw) for average pooling, 1 for sum
                           pooling); dense: (n_in, n_out)
@@ -17,7 +18,8 @@ Shapes are (channels, height, width) for maps and (n,) for dense layers; neurons
 C order of their layer's shape. ``stride`` and ``padding`` are (rows, columns); padding adds that
 many zero inputs on each side, as torch's ``conv2d`` and ``avg_pool2d`` (with
 ``count_include_pad``) do. Weights are in nA into ``IF_curr_exp`` neurons (exponential
-synaptic currents) and in mV into ``IF_curr_delta`` neurons (a jump of the membrane). A bias
+synaptic currents) and ``IF_curr_alpha`` neurons (alpha-shaped currents of peak ``w``), and in
+mV into ``IF_curr_delta`` neurons (a jump of the membrane). A bias
 (nA) is a constant current: every neuron of the layer gets its neuron's ``i_offset`` plus its
 bias. A layer without ``neuron`` uses the network's. ``activation`` is ``"none"`` and ``k``,
 ``S`` are absent for a network that was not trained here as an ANN (imported from NIR): it
@@ -50,7 +52,8 @@ _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "tex
 # check()
 VERSION = 2
 KINDS = ("conv", "pool", "dense")
-CELLS = ("IF_curr_exp", "IF_curr_delta")
+CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")
+ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha")  # cells an ANN with a calibrated (k, S) models
 ENCODINGS = ("poisson", "bernoulli")
 NO_ANN_MODEL = "none"
 
@@ -79,7 +82,7 @@ class Layer:
         Zero inputs added on each side (rows, columns).
     bias : numpy.ndarray or None
         Constant current per output channel (conv) or neuron (dense), nA.
-    cell : {"IF_curr_exp", "IF_curr_delta"}
+    cell : {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"}
     neuron : LIFParams or None
         This layer's neuron parameters; None for the network's.
     """
@@ -196,8 +199,17 @@ class Network:
             raise ParameterError(
                 "network", f"{what} needs an ANN model (activation, k, S), and this network "
                 f"has none ({origin}); deploy it instead")
-        if any(layer.cell != "IF_curr_exp" for layer in self.layers):
-            raise ParameterError("network", f"{what} models IF_curr_exp neurons only")
+        if any(layer.cell not in ANN_CELLS for layer in self.layers):
+            raise ParameterError("network", f"{what} models {' and '.join(ANN_CELLS)} neurons "
+                                 "only")
+
+    @property
+    def cell(self) -> str:
+        """The cell of a network whose layers share one (as every trained network's do)."""
+        cells = {layer.cell for layer in self.layers}
+        if len(cells) != 1:
+            raise ParameterError("network", f"layers of several cells ({', '.join(cells)})")
+        return cells.pop()
 
 
 def write(network: Network, path) -> None:

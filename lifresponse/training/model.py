@@ -201,8 +201,10 @@ class SpikingNetwork(nn.Module):
                                                        / self.count_window))
         return (y + std * torch.randn_like(y)).clamp_min(0.0)
 
-    def to_network(self, neuron: LIFParams, timestep: float, provenance: dict) -> Network:
-        """The network file content: layers with weights in nA, and the activation's settings."""
+    def to_network(self, neuron: LIFParams, timestep: float, provenance: dict,
+                   cell: str = "IF_curr_exp") -> Network:
+        """The network file content: layers of ``cell`` neurons with weights in nA, and the
+        activation's settings."""
         layers = []
         for layer in self.layers:
             if layer.kind == "pool":
@@ -212,7 +214,7 @@ class SpikingNetwork(nn.Module):
                 weight = layer.weight.detach().cpu().double().numpy()
             bias = None if layer.bias is None else layer.bias.detach().cpu().double().numpy()
             layers.append(Layer(layer.kind, tuple(layer.in_shape), tuple(layer.out_shape), weight,
-                                layer.stride, layer.padding, bias))
+                                layer.stride, layer.padding, bias, cell))
         a = self.activation
         return Network(self.architecture, layers, a.activation, a.k, a.S, a.tau_s * 1000.0,
                        neuron, timestep, self.input_rate, a.softplus_sigma, a.gamma,

@@ -413,9 +413,10 @@ def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: 
 
 
 def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams, timestep: float,
-           provenance: dict) -> Network:
-    """The trained network; with ``out``, also its file written (and the checkpoint removed)."""
-    network = model.to_network(neuron, timestep, provenance)
+           provenance: dict, cell: str = "IF_curr_exp") -> Network:
+    """The trained network, of ``cell`` neurons; with ``out``, also its file written (and the
+    checkpoint removed)."""
+    network = model.to_network(neuron, timestep, provenance, cell)
     if out is not None:
         network_file.write(network, out)
         checkpoint_path(Path(out)).unlink(missing_ok=True)

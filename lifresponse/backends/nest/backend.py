@@ -95,7 +95,7 @@ class NestBackend(PyNNBackend):
         for population, layer in zip(layers, network.layers, strict=True):
             neuron = network.neuron_of(layer)
             values = {"V_m": neuron.v_rest}
-            if layer.cell == "IF_curr_exp":
+            if layer.cell in ("IF_curr_exp", "IF_curr_alpha"):
                 values.update(tau_syn_ex=neuron.tau_syn_E, tau_syn_in=neuron.tau_syn_I)
             _set_all(population, values)
 
@@ -107,13 +107,15 @@ class NestBackend(PyNNBackend):
         reaches threshold, and the synaptic time constants to a thousandth of a step, so that
         their decay factor ``exp(-h / tau_syn) = exp(-1000)`` is exactly 0.0 in double
         precision: one step later the currents hold only the spikes that arrived in that step,
-        two steps later exactly nothing (no neuron fires meanwhile). Refractory counters run
-        down in the same steps. ``iaf_psc_delta`` has no synaptic currents: its membrane alone.
+        two steps later exactly nothing (no neuron fires meanwhile). ``iaf_psc_alpha``'s two
+        current terms decay by the same factors (``tests/test_cells.py`` checks that images
+        are independent). Refractory counters run down in the same steps. ``iaf_psc_delta``
+        has no synaptic currents: its membrane alone.
         """
         tiny = network.timestep / 1000.0
         for population, layer in zip(layers, network.layers, strict=True):
             values = {"V_m": SILENT_V_M}
-            if layer.cell == "IF_curr_exp":
+            if layer.cell in ("IF_curr_exp", "IF_curr_alpha"):
                 values.update(tau_syn_ex=tiny, tau_syn_in=tiny)
             _set_all(population, values)
 

@@ -36,10 +36,13 @@ import numpy as np
 
 from lifresponse.backends.torch import step_kernel
 from lifresponse.backends.torch.device import check_device, check_memory
+from lifresponse.errors import ParameterError
 from lifresponse.networks.blocks import BlockActivity, empty_block, input_events, n_time_bins
 from lifresponse.networks.encoding import Presentation, input_spikes
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
+
+SIMULATED = ("IF_curr_exp", "IF_curr_delta")  # the cells the step reproduces NEST's update of
 
 
 class TorchBackend:
@@ -77,6 +80,12 @@ class TorchPresenter:
     """
 
     def __init__(self, network: Network, presentation: Presentation, config, version: str):
+        alpha = [i for i, layer in enumerate(network.layers) if layer.cell not in SIMULATED]
+        if alpha:
+            raise ParameterError("backend", f"layer {alpha[0]} is of "
+                                 f"{network.layers[alpha[0]].cell} neurons; the exact "
+                                 f"simulator integrates {' and '.join(SIMULATED)}: deploy it "
+                                 "on NEST (--backend nest)")
         self.network, self.presentation, self.config = network, presentation, config
         device = "cpu" if config.device == "cpu" else check_device(config.device)
         on_cpu = getattr(device, "type", device) == "cpu"  # the CPU needs no torch

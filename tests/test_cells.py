@@ -203,3 +203,13 @@ def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp
     with pytest.raises(ParameterError, match="networks are built of IF_curr_exp or "
                                              "IF_curr_alpha"):
         Calibration.by_hand(cell="IF_cond_exp")
+
+
+@pytest.mark.spinnaker
+def test_a_network_of_alpha_neurons_maps_on_spinnaker_with_connection_lists(alpha_network):
+    pytest.importorskip("spynnaker")
+    from lifresponse.backends.spinnaker import check
+
+    mapping = check.map_on_virtual_board(alpha_network, "native")
+    assert mapping.connectors == "lists"  # the native convolution connectors are IF_curr_exp's
+    assert mapping.cores >= 3 and {p.layer for p in mapping.scaling.populations} == {0, 1, 2}

@@ -167,15 +167,6 @@ class CellParams:
                                      f"{merged[low]:g} mV (got {merged[high]:g})")
         return cls(cell, merged)
 
-    @property
-    def type(self) -> CellType:
-        return CELLS[self.cell]
-
-    def with_synaptic_time_constant(self, tau_syn: float) -> CellParams:
-        """The same cell with ``tau_syn_E`` and ``tau_syn_I`` set to ``tau_syn`` (ms)."""
-        return CellParams.of(self.cell, {**self.values, "tau_syn_E": tau_syn,
-                                         "tau_syn_I": tau_syn})
-
     def to_pynn(self) -> dict[str, float]:
         """Keyword arguments of the PyNN cell type."""
         return dict(self.values)

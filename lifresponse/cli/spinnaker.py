@@ -157,7 +157,6 @@ def _forecast(args):
     if not (math.isfinite(args.max_drop) and args.max_drop >= 0):
         raise ParameterError("max_drop", f"must be a number of points >= 0 (got "
                                          f"{args.max_drop:g})")
-
     return workflow.forecast_board(
         args.network, data=args.data, test=args.test, images=args.images, sample=args.sample,
         validation=args.validation, split_seed=args.split_seed, window=args.duration,
@@ -185,8 +184,9 @@ def _print_forecast(network, forecast, args) -> None:
     print(f"{'':>38} | {'sPyNNaker default':^42} | {'chosen':^42}")
     print(f"{'layer':>5} {'receptor':>10} {'weights':>8} {'largest sum':>11} | {side} | {side}")
     for row in table_rows(network, forecast):
+        unit = "mV" if network.layers[row["layer"]].cell == "IF_curr_delta" else "nA"
         print(f"{row['layer']:>5} {row['receptor']:>10} {row['weights']:>8} "
-              f"{row['largest_sum_nA']:>8.3g} nA | " + " | ".join(
+              f"{row['largest_sum_nA']:>8.3g} {unit} | " + " | ".join(
                   f"{'-'.join(map(str, sorted(set(s['shifts'])))):>6} {s['headroom']:>7.3g}x "
                   f"{100 * s['zeroed']:>6.2f}% {100 * s['max_relative_error']:>7.1f}% "
                   f"{s['saturations']:>9}" for s in (row["default"], row["chosen"])))

@@ -104,6 +104,10 @@ CELLS = {cell.name: cell for cell in (
 )}
 
 
+# the cells networks are trained of: an ANN with a cell's calibrated (k, S) models them
+ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha")
+
+
 def cell_type(name: str) -> CellType:
     """The :class:`CellType` called ``name``.
 

@@ -26,7 +26,7 @@ import lifresponse
 from lifresponse.activations import noisy_softplus, relu
 from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
-from lifresponse.cells import CELLS, CellParams
+from lifresponse.cells import ANN_CELLS, CELLS, CellParams
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import write_atomic
@@ -36,7 +36,6 @@ MIN_POINTS = 10
 CALIBRATION_FORMAT = "lifresponse.calibration"
 CALIBRATION_VERSION = 1
 _DELTA_CELLS = tuple(name for name, cell in CELLS.items() if cell.synapse == "delta")
-TRAINABLE_CELLS = ("IF_curr_exp", "IF_curr_alpha")  # cells of LIFParams that networks are of
 
 
 class FitError(LifResponseError):
@@ -275,7 +274,7 @@ class Calibration:
         cell = record.get("cell", "IF_curr_exp")
         tau = float(record["tau_syn_ms"] or 0.0)
         try:
-            if cell in TRAINABLE_CELLS:  # IF_curr_exp's parameters
+            if cell in ANN_CELLS:  # IF_curr_exp's parameters
                 neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau,
                                               "tau_syn_I": tau})
             else:
@@ -287,11 +286,11 @@ class Calibration:
 
     def require_trainable(self) -> None:
         """Raise :class:`ParameterError` unless networks can be trained with this calibration:
-        networks are built of :data:`TRAINABLE_CELLS` (and imported ``IF_curr_delta``)."""
-        if self.cell not in TRAINABLE_CELLS:
+        networks are built of :data:`ANN_CELLS` (and imported ``IF_curr_delta``)."""
+        if self.cell not in ANN_CELLS:
             raise ParameterError("calibration", f"{self.source} calibrates {self.cell}; "
                                  f"networks train and deploy with "
-                                 f"{' or '.join(TRAINABLE_CELLS)} calibrations only (networks "
+                                 f"{' or '.join(ANN_CELLS)} calibrations only (networks "
                                  "of other cells are not built yet)")
 
     @classmethod
@@ -304,9 +303,9 @@ class Calibration:
                 timestep: float = 1.0, neuron: LIFParams | None = None,
                 cell: str = "IF_curr_exp") -> Calibration:
         """Values given by hand (default: the paper's tau_syn = 5 ms calibration, Table 1
-        neuron, 1 ms step, ``IF_curr_exp``; ``cell`` one of :data:`TRAINABLE_CELLS`)."""
-        if cell not in TRAINABLE_CELLS:
-            raise ParameterError("cell", f"networks are built of {' or '.join(TRAINABLE_CELLS)}"
+        neuron, 1 ms step, ``IF_curr_exp``; ``cell`` one of :data:`ANN_CELLS`)."""
+        if cell not in ANN_CELLS:
+            raise ParameterError("cell", f"networks are built of {' or '.join(ANN_CELLS)}"
                                  f" (got {cell!r})")
         for name, value in (("k", k), ("S", S), ("tau_syn", tau_syn), ("timestep", timestep)):
             if not (math.isfinite(value) and value > 0):

@@ -41,6 +41,7 @@ import numpy as np
 
 import lifresponse
 from lifresponse.activations import REGISTRY
+from lifresponse.cells import ANN_CELLS
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
@@ -53,7 +54,6 @@ _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "tex
 VERSION = 2
 KINDS = ("conv", "pool", "dense")
 CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")
-ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha")  # cells an ANN with a calibrated (k, S) models
 ENCODINGS = ("poisson", "bernoulli")
 NO_ANN_MODEL = "none"
 

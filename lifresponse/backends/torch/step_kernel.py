@@ -165,8 +165,9 @@ class CompiledNetwork:
             inputs = encode(lo, hi)
             arrival_first, arrival_pixel, arrival_count = _arrivals(
                 inputs.image, inputs.step, inputs.neuron, hi - lo, steps, n_inputs)
-            peak = np.zeros(2 * self.first[-1])
-            saturated = np.zeros(2 * self.first[-1], np.int64)
+            watched_size = 2 * self.first[-1] if self.watch else 0  # unused unless watching
+            peak = np.zeros(watched_size)
+            saturated = np.zeros(watched_size, np.int64)
             events = _run_images(
                 lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel,
                 arrival_count.astype(self.drive.dtype),  # weight x number, in dtype

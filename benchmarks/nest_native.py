@@ -64,7 +64,8 @@ def main() -> None:
     generators = nest.Create("spike_generator", len(trains))
     generators.set([{"spike_times": np.round(t, 6).tolist()} for t in trains])
     previous, recorders, populations = generators, [], []
-    for layer, connections in zip(network.layers, network_connections(network), strict=True):
+    network.require_chain("this NEST-native script")
+    for layer, [connections] in zip(network.layers, network_connections(network), strict=True):
         neuron = network.neuron_of(layer)
         params = {"C_m": 1000.0 * neuron.cm, "tau_m": neuron.tau_m, "t_ref": neuron.tau_refrac,
                   "E_L": neuron.v_rest, "V_reset": neuron.v_reset, "V_th": neuron.v_thresh,

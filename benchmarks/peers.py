@@ -70,12 +70,13 @@ def snntorch_peer(network, dtype):
     import snntorch as snn
     import torch
 
-    from lifresponse.backends.torch.operations import Synapses
+    from lifresponse.backends.torch.operations import LayerInput
     from lifresponse.propagators import Propagators
 
     torch.set_num_threads(2)
     real = torch.float64 if dtype == "float64" else torch.float32
-    synapses = [Synapses(layer, real, "cpu") for layer in network.layers]
+    network.require_chain("the snnTorch peer")
+    synapses = [LayerInput(network, i, real, "cpu") for i in range(len(network.layers))]
     neurons, scales = [], []
     for layer in network.layers:
         p = Propagators.of(network.neuron_of(layer), network.timestep, layer.cell)
@@ -105,7 +106,7 @@ def snntorch_peer(network, dtype):
                         source = dense[step] if i == 0 else previous[i - 1]
                         if source is None:  # nothing has reached this layer yet
                             source = torch.zeros((n, *network.layers[i].in_shape), dtype=real)
-                        excitatory, inhibitory = synapse(source)
+                        excitatory, inhibitory = synapse({i - 1: source})
                         current = excitatory if inhibitory is None else excitatory + inhibitory
                         spike, syn, mem = neuron(current * scales[i], *state[i])
                         state[i] = (syn, mem)

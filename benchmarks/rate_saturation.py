@@ -38,9 +38,9 @@ def binned(path: Path, digits) -> list[dict]:
     recorded = {i: counts / window_s for i, counts in run.layer_counts.items()}
     pixels = digits.images.reshape(len(digits), -1)
     rows = []
-    for index, connections in enumerate(network_connections(network)):
-        source = pixels * network.input_rate if index == 0 else recorded[index - 1]
-        predicted = layer_rates(network, connections, source).ravel()
+    sources = {-1: pixels * network.input_rate, **recorded}
+    for index, into in enumerate(network_connections(network)):
+        predicted = layer_rates(network, into, sources).ravel()
         measured = recorded[index].ravel()
         which = np.digitize(predicted, BINS_HZ)
         for b in range(1, len(BINS_HZ)):

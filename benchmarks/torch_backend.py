@@ -125,9 +125,9 @@ def torch_spike_steps(network, digits: Digits, dtype) -> list[set]:
     pixels = check_images(digits, network)
     presentation = Presentation(WINDOW, 0.0, network.timestep)
     inputs = poisson_inputs(pixels, presentation, network.input_rate, 0, SEED)
-    layers = exact.layer_neurons(network, [exact.Synapses(layer, dtype, "cpu")
-                                           for layer in network.layers], len(pixels), dtype,
-                                 "cpu")
+    layers = exact.layer_neurons(network, [exact.LayerInput(network, i, dtype, "cpu")
+                                           for i in range(len(network.layers))], len(pixels),
+                                 dtype, "cpu")
     out = [set() for _ in layers]
 
     def keep(n, spikes):

@@ -356,7 +356,10 @@ def _run_attrs(network, network_path, token: str, digits: Digits, config: Deploy
         "wall_time_s": wall, "blocks_resumed": resumed, "block_images": size,
         "workers": config.workers if config.scheduler is None else "scheduler",
         "data": digits.source,
-        "n_synapses": sum(int(np.count_nonzero(c.weight)) for c in connections),
+        "n_synapses": sum(int(np.count_nonzero(c.weight)) for into in connections
+                          for c in into),
+        "synapses_into_layers": [sum(int(np.count_nonzero(c.weight)) for c in into)
+                                 for into in connections],
         "recorded_layers": recorded, "connectors": info["connectors"],
         "spinnaker_energy_report": info["energy_report"],
         **{k: info[k] for k in ("device", "dtype", "batch", "step_loop", "spinnaker_scaling")

@@ -3,7 +3,7 @@
 import numpy as np
 
 from lifresponse.datasets import Digits
-from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.network_file import Layer, Network, Projection
 from lifresponse.neuron import LIFParams
 
 
@@ -29,3 +29,23 @@ def assert_same_run(a, b):
     np.testing.assert_array_equal(a.output_counts_by_time, b.output_counts_by_time)
     for i in a.events_by_time:
         np.testing.assert_array_equal(a.events_by_time[i], b.events_by_time[i])
+
+
+def residual_network(rng, neuron=LIFParams(), timestep=1.0):
+    """A residual block: 10x10 input -> conv 4 maps 3x3 padded (layer 0) -> conv 4 maps 3x3
+    padded (layer 1) -> layer 2 receives a conv from layer 1 and the identity of layer 0 (a
+    merge) -> 2x2 pooling -> 10 dense, which also receives layer 0 pooled by a strided conv."""
+    conv = dict(padding=1)
+    identity = np.zeros((4, 4, 1, 1))
+    identity[np.arange(4), np.arange(4)] = 0.6
+    layers = [
+        Layer("conv", (1, 10, 10), (4, 10, 10), rng.normal(0.1, 0.4, (4, 1, 3, 3)), **conv),
+        Layer("conv", (4, 10, 10), (4, 10, 10), rng.normal(0.02, 0.2, (4, 4, 3, 3)), **conv),
+        Layer("conv", (4, 10, 10), (4, 10, 10), rng.normal(0.02, 0.2, (4, 4, 3, 3)), **conv,
+              merges=(Projection(0, "conv", (4, 10, 10), (4, 10, 10), identity),)),
+        Layer("pool", (4, 10, 10), (4, 5, 5), np.full((2, 2), 0.25), 2),
+        Layer("dense", (4, 5, 5), (10,), rng.normal(0.05, 0.3, (100, 10)),
+              merges=(Projection(0, "dense", (4, 10, 10), (10,),
+                                 rng.normal(0.0, 0.05, (400, 10))),))]
+    return Network("residual test block", layers, "noisy-softplus", 0.33, 186.0,
+                   neuron.tau_syn_E, neuron, timestep)

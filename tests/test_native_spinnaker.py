@@ -56,7 +56,7 @@ def _expand_as_spinnaker(projection, pre_shape, post_shape):
 def test_native_projections_reproduce_every_synapse(rng):
     network = _conv_pool_dense(rng)
     projections = native_projections(network)
-    for index, (layer, connections) in enumerate(zip(network.layers,
+    for index, (layer, [connections]) in enumerate(zip(network.layers,
                                                      network_connections(network),
                                                      strict=True)):
         pre_maps, pre_shape = layer.in_shape[0], layer.in_shape[1:]

@@ -221,8 +221,8 @@ def test_step_kernel_spikes_fall_in_the_same_steps_as_torch_operations(rng):
         network, "float64", network_connections(network)).simulate(
         inputs.images, 5, presentation, threads=2, log_spikes=100_000).log
     layers = operations.layer_neurons(
-        network, [operations.Synapses(layer, torch.float64, "cpu")
-                  for layer in network.layers], 5, torch.float64, "cpu")
+        network, [operations.LayerInput(network, i, torch.float64, "cpu")
+                  for i in range(len(network.layers))], 5, torch.float64, "cpu")
     expected = set()
 
     def keep(step, spikes):

@@ -123,12 +123,16 @@ def run_activity(run: RunRecord) -> RunActivity:
     steps = n_images * int(round((window_ms + gap_ms) / timestep))
     sigma_pass = 2 if run.attrs.get("activation") == "noisy-softplus" else 1
     counts = {-1: run.input_counts, **run.layer_counts}
+    # synapses into each layer; runs before graph networks were chains: those leaving the one
+    # before
+    into = [int(n) for n in run.attrs.get("synapses_into_layers", [])] or [
+        int(run.fan_out[index - 1].sum()) for index in layer_indices]
     layers = []
     for index in [-1, *layer_indices]:
         per_image = np.asarray(counts[index], dtype=float)
         spikes_per_neuron = per_image.sum(axis=0)
         fan_out = np.asarray(run.fan_out[index], dtype=float)
-        synapses_in = 0 if index == -1 else int(run.fan_out[index - 1].sum())
+        synapses_in = 0 if index == -1 else into[index]
         layers.append(LayerActivity(
             name="input" if index == -1 else f"layer {index}",
             neurons=int(per_image.shape[1]),

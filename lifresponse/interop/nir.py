@@ -638,6 +638,7 @@ def export_network(network: Network):
     """
     import nir
 
+    network.require_chain("NIR export")
     for index, layer in enumerate(network.layers):
         if layer.cell == "IF_curr_alpha":
             raise ParameterError(f"layer {index}: IF_curr_alpha neurons have alpha-shaped "

@@ -137,11 +137,12 @@ class Evaluator:
         fig12, per_layer = {}, {name: {} for name in PREDICTORS}
         for name in self.predictors:
             for index, recorded in self.prediction_rates.items():
-                source = self.input_rates if index == 0 else self.prediction_rates.get(index - 1)
-                if source is None:
+                sources = {-1: self.input_rates, **self.prediction_rates}
+                into = self.connections[index]
+                if any(c.source not in sources for c in into):
                     continue
-                predicted_rates = layer_rates(self.network, self.connections[index], source,
-                                              name)
+                predicted_rates = layer_rates(self.network, into, sources, name,
+                                              self.network.layers[index].bias_per_neuron())
                 per_layer[name][index] = float(np.sqrt(np.mean((recorded - predicted_rates)
                                                                ** 2)))
                 if index == 0:

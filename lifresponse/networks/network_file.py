@@ -1,18 +1,20 @@
 """The ``network.h5`` file: a trained network whose weights ARE synaptic weights.
 
 One reader and one writer for training and NIR import (which write) and deployment (which
-builds networks from it). Layout (HDF5), format version 2::
+builds networks from it). Layout (HDF5), format version 3::
 
-    attrs   format="lifresponse.network", version=2, architecture, activation, [k, S],
+    attrs   format="lifresponse.network", version=3, architecture, activation, [k, S],
             tau_syn_ms, softplus_sigma, soft_lif_gamma, timestep_ms, input_rate_hz,
             input_encoding, input_shape, neuron (JSON), provenance (JSON), lifresponse_version
     layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
                        cell ("IF_curr_exp" | "IF_curr_alpha" | "IF_curr_delta"),
-                       [neuron (JSON)]
+                       source (-1: the input, or an earlier layer's index), [neuron (JSON)]
                  weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
                           of each input of a window (1/(ph pw) for average pooling, 1 for sum
                           pooling); dense: (n_in, n_out)
                  [bias]   conv: (out_channels,); dense: (n_out,)
+                 [merges/<j>/]  attrs source, kind, in_shape, stride, padding; weight
+                          further projections into the same neurons (a residual ``Add``)
 
 Shapes are (channels, height, width) for maps and (n,) for dense layers; neurons are numbered in
 C order of their layer's shape. ``stride`` and ``padding`` are (rows, columns); padding adds that
@@ -25,8 +27,15 @@ bias. A layer without ``neuron`` uses the network's. ``activation`` is ``"none"`
 ``S`` are absent for a network that was not trained here as an ANN (imported from NIR): it
 deploys, but has no ANN model to evaluate, predict or fine-tune.
 
-Version 1 files (no stride for conv, pooling windows that do not overlap, no padding, no bias,
-one neuron for all layers, Poisson inputs) read as the same network in version 2.
+A network is a graph: each layer's neurons receive the synapses of its own ``kind`` from its
+``source``, and, if it has ``merges``, the synapses of each merge from that merge's source, all
+summed into the same input currents (a residual block's ``Add`` is two projections into one
+population). Sources come before the layers they feed, so the layers are in an order in which
+they can be computed, and the last layer is the output.
+
+Version 2 files (every layer fed by the one before), and version 1 files (no stride for
+conv, pooling windows that do not overlap, no padding, no bias, one neuron for all layers,
+Poisson inputs), read as the same network in version 3.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ from lifresponse.paths import hdf5_file
 FORMAT = "lifresponse.network"
 _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "text"}  # numbers:
 # check()
-VERSION = 2
+VERSION = 3
 KINDS = ("conv", "pool", "dense")
 CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")
 ENCODINGS = ("poisson", "bernoulli")
@@ -65,8 +74,39 @@ def _pair(value) -> tuple[int, int]:
 
 
 @dataclass
+class Projection:
+    """Synapses of one kind from one source into a layer's neurons.
+
+    Attributes
+    ----------
+    source : int
+        -1 for the input, else the index of the (earlier) layer whose neurons send them.
+    kind, in_shape, out_shape, weight, stride, padding
+        As :class:`Layer`'s; ``in_shape`` is the source's shape, ``out_shape`` the target's.
+    """
+
+    source: int
+    kind: str
+    in_shape: tuple
+    out_shape: tuple
+    weight: np.ndarray
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+
+    def __post_init__(self) -> None:
+        self.in_shape = tuple(int(n) for n in self.in_shape)
+        self.out_shape = tuple(int(n) for n in self.out_shape)
+        self.stride, self.padding = _pair(self.stride), _pair(self.padding)
+
+    @property
+    def n_out(self) -> int:
+        return int(np.prod(self.out_shape))
+
+
+@dataclass
 class Layer:
-    """One layer of spiking neurons and the synapses into it.
+    """One layer of spiking neurons and the synapses into it: those of its own ``kind`` from
+    its ``source``, and those of its ``merges``.
 
     Attributes
     ----------
@@ -85,6 +125,11 @@ class Layer:
     cell : {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"}
     neuron : LIFParams or None
         This layer's neuron parameters; None for the network's.
+    source : int or None
+        -1 for the input, else the index of an earlier layer; None: the layer before (the
+        input for the first layer).
+    merges : tuple of Projection
+        Further synapses into the same neurons, from other sources.
     """
 
     kind: str
@@ -96,11 +141,14 @@ class Layer:
     bias: np.ndarray | None = None
     cell: str = "IF_curr_exp"
     neuron: LIFParams | None = None
+    source: int | None = None
+    merges: tuple = ()
 
     def __post_init__(self) -> None:
         self.in_shape = tuple(int(n) for n in self.in_shape)
         self.out_shape = tuple(int(n) for n in self.out_shape)
         self.stride, self.padding = _pair(self.stride), _pair(self.padding)
+        self.merges = tuple(self.merges)
 
     @property
     def n_out(self) -> int:
@@ -165,6 +213,26 @@ class Network:
     @property
     def input_shape(self) -> tuple:
         return self.layers[0].in_shape
+
+    def projections(self, index: int) -> list[Projection]:
+        """The synapses into layer ``index``: its own, then its merges'."""
+        layer = self.layers[index]
+        source = index - 1 if layer.source is None else layer.source
+        return [Projection(source, layer.kind, layer.in_shape, layer.out_shape, layer.weight,
+                           layer.stride, layer.padding), *layer.merges]
+
+    @property
+    def is_chain(self) -> bool:
+        """Whether every layer is fed by the layer before it alone (networks before format 3,
+        and every network trained here)."""
+        return all(len(self.projections(i)) == 1 and self.projections(i)[0].source == i - 1
+                   for i in range(len(self.layers)))
+
+    def require_chain(self, what: str) -> None:
+        """Refuse ``what`` for a network with branches or merges."""
+        if not self.is_chain:
+            raise ParameterError("network", f"{what} takes a chain of layers; this network "
+                                 f"({self.architecture}) has branches or merges")
 
     @property
     def has_ann_model(self) -> bool:
@@ -234,18 +302,26 @@ def write(network: Network, path) -> None:
         group = f.create_group("layers")
         for i, layer in enumerate(network.layers):
             g = group.create_group(str(i))
-            g.attrs.update({"kind": layer.kind, "in_shape": list(layer.in_shape),
-                            "out_shape": list(layer.out_shape), "stride": list(layer.stride),
-                            "padding": list(layer.padding), "cell": layer.cell})
+            own, *merges = network.projections(i)
+            _write_projection(g, own)
+            g.attrs.update({"out_shape": list(layer.out_shape), "cell": layer.cell})
             if layer.neuron is not None:
                 g.attrs["neuron"] = json.dumps(layer.neuron.to_dict())
-            g["weight"] = np.asarray(layer.weight, dtype=np.float64)
             if layer.bias is not None:
                 g["bias"] = np.asarray(layer.bias, dtype=np.float64)
+            for j, merge in enumerate(merges):
+                _write_projection(g.create_group(f"merges/{j}"), merge)
+
+
+def _write_projection(g, projection: Projection) -> None:
+    g.attrs.update({"source": projection.source, "kind": projection.kind,
+                    "in_shape": list(projection.in_shape), "stride": list(projection.stride),
+                    "padding": list(projection.padding)})
+    g["weight"] = np.asarray(projection.weight, dtype=np.float64)
 
 
 def read(path) -> Network:
-    """Read and validate a network file (version 1 or 2).
+    """Read and validate a network file (version 1, 2 or 3).
 
     Raises
     ------
@@ -294,11 +370,31 @@ def read(path) -> Network:
 
 def _read_layer(g, where: str) -> Layer:
     attrs = {key: plain(value) for key, value in g.attrs.items()}
-    kind = attrs["kind"]
-    return Layer(kind, tuple(attrs["in_shape"]), tuple(attrs["out_shape"]), g["weight"][()],
+    for name in ("kind", "in_shape", "out_shape"):
+        if name not in attrs or "weight" not in g:
+            raise FileFormatError(f"{where}: missing {name if name in attrs else 'weight'}")
+    out_shape = tuple(attrs["out_shape"])
+    merges = g.get("merges", {})
+    if sorted(merges) != [str(j) for j in range(len(merges))]:
+        raise FileFormatError(f"{where}: merges must be named 0 .. {len(merges) - 1}")
+    return Layer(attrs["kind"], tuple(attrs["in_shape"]), out_shape, g["weight"][()],
                  attrs.get("stride", 1), attrs.get("padding", 0),
                  g["bias"][()] if "bias" in g else None, attrs.get("cell", "IF_curr_exp"),
-                 _neuron(attrs["neuron"], f"{where}: neuron") if "neuron" in attrs else None)
+                 _neuron(attrs["neuron"], f"{where}: neuron") if "neuron" in attrs else None,
+                 attrs.get("source"),
+                 tuple(_read_merge(merges[str(j)], out_shape, f"{where}: merge {j}")
+                       for j in range(len(merges))))
+
+
+def _read_merge(g, out_shape: tuple, where: str) -> Projection:
+    attrs = {key: plain(value) for key, value in g.attrs.items()}
+    for name in ("source", "kind", "in_shape"):
+        if name not in attrs:
+            raise FileFormatError(f"{where}: missing {name}")
+    if "weight" not in g:
+        raise FileFormatError(f"{where}: missing weight")
+    return Projection(attrs["source"], attrs["kind"], tuple(attrs["in_shape"]), out_shape,
+                      g["weight"][()], attrs.get("stride", 1), attrs.get("padding", 0))
 
 
 def _neuron(text: str, where: str) -> LIFParams:
@@ -336,36 +432,50 @@ def check(network: Network, where: str) -> None:
     if network.input_encoding not in ENCODINGS:
         raise FileFormatError(f"{where}: input_encoding {network.input_encoding!r} is not one "
                               f"of {', '.join(ENCODINGS)}")
-    previous = network.layers[0].in_shape
     for i, layer in enumerate(network.layers):
         name = f"{where}: layer {i} ({layer.kind})"
-        if layer.kind not in KINDS:
-            raise FileFormatError(f"{name}: unknown kind; known are {', '.join(KINDS)}")
         if layer.cell not in CELLS:
             raise FileFormatError(f"{name}: cell {layer.cell!r} is not one of {', '.join(CELLS)}")
-        if tuple(layer.in_shape) != tuple(previous):
-            raise FileFormatError(f"{name}: input shape {layer.in_shape} does not match the "
-                                  f"previous layer's output {previous}")
-        if np.asarray(layer.weight).dtype not in (np.float32, np.float64):
-            raise FileFormatError(f"{name}: weights must be float32 or float64 (got "
-                                  f"{np.asarray(layer.weight).dtype})")
-        if not np.all(np.isfinite(layer.weight)):
-            raise FileFormatError(f"{name}: weights contain NaN or inf")
-        if min(layer.stride) < 1 or min(layer.padding) < 0:
-            raise FileFormatError(f"{name}: stride {layer.stride} must be >= 1 and padding "
-                                  f"{layer.padding} >= 0")
-        expected = _expected_out_shape(layer)
-        if len(expected) == 2 and isinstance(expected[0], str):  # (what, its shape)
-            raise FileFormatError(f"{name}: {expected[0]} of shape {expected[1]} does not fit "
-                                  f"a {layer.kind} layer from {tuple(layer.in_shape)} to "
-                                  f"{tuple(layer.out_shape)}")
-        if expected != tuple(layer.out_shape):
-            raise FileFormatError(f"{name}: weight shape {np.shape(layer.weight)}, stride "
-                                  f"{layer.stride} and padding {layer.padding} on input "
-                                  f"{layer.in_shape} give output {expected}, not "
-                                  f"{layer.out_shape}")
+        for j, projection in enumerate(network.projections(i)):
+            _check_projection(network, i, projection, name if j == 0 else
+                              f"{where}: layer {i}, merge {j - 1} ({projection.kind})")
         _check_bias(layer, name)
-        previous = layer.out_shape
+
+
+def _check_projection(network: Network, index: int, projection: Projection, name: str) -> None:
+    """A projection into layer ``index`` comes from the input or an earlier layer, of that
+    source's shape, with finite weights that give the layer's shape."""
+    source = projection.source
+    if isinstance(source, bool) or not isinstance(source, (int, np.integer)) or not (
+            -1 <= source < index):
+        raise FileFormatError(f"{name}: source {source!r} must be -1 (the input) or an "
+                              f"earlier layer (0 .. {index - 1})")
+    if projection.kind not in KINDS:
+        raise FileFormatError(f"{name}: unknown kind; known are {', '.join(KINDS)}")
+    feeding = network.input_shape if source == -1 else network.layers[source].out_shape
+    if tuple(projection.in_shape) != tuple(feeding):
+        what = "the input" if source == -1 else f"layer {source}'s output"
+        raise FileFormatError(f"{name}: input shape {projection.in_shape} does not match "
+                              f"{what} {feeding}")
+    weight = np.asarray(projection.weight)
+    if weight.dtype not in (np.float32, np.float64):
+        raise FileFormatError(f"{name}: weights must be float32 or float64 (got "
+                              f"{weight.dtype})")
+    if not np.all(np.isfinite(weight)):
+        raise FileFormatError(f"{name}: weights contain NaN or inf")
+    if min(projection.stride) < 1 or min(projection.padding) < 0:
+        raise FileFormatError(f"{name}: stride {projection.stride} must be >= 1 and padding "
+                              f"{projection.padding} >= 0")
+    expected = _expected_out_shape(projection)
+    if len(expected) == 2 and isinstance(expected[0], str):  # (what, its shape)
+        raise FileFormatError(f"{name}: {expected[0]} of shape {expected[1]} does not fit "
+                              f"a {projection.kind} layer from {tuple(projection.in_shape)} to "
+                              f"{tuple(projection.out_shape)}")
+    if expected != tuple(projection.out_shape):
+        raise FileFormatError(f"{name}: weight shape {weight.shape}, stride "
+                              f"{projection.stride} and padding {projection.padding} on input "
+                              f"{projection.in_shape} give output {expected}, not "
+                              f"{projection.out_shape}")
 
 
 def _check_architecture(network: Network, where: str) -> None:
@@ -394,7 +504,7 @@ def _check_bias(layer: Layer, name: str) -> None:
         raise FileFormatError(f"{name}: bias contains NaN or inf")
 
 
-def _expected_out_shape(layer: Layer):
+def _expected_out_shape(layer: Layer | Projection):
     w = np.asarray(layer.weight)
     if layer.kind == "dense":
         n_in = int(np.prod(layer.in_shape))

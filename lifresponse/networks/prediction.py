@@ -20,18 +20,25 @@ def weight_matrix(connections: Connections) -> sparse.csr_matrix:
                              shape=(connections.n_pre, connections.n_post))
 
 
-def layer_rates(network: Network, connections: Connections, input_rates: np.ndarray,
+def layer_rates(network: Network, projections: list[Connections], source_rates: dict,
                 activation: str | None = None, bias=0.0) -> np.ndarray:
-    """Output rates (Hz) of one layer for input rates (Hz), shape (n_images, n_pre).
+    """Output rates (Hz) of one layer, shape (n_images, n_post).
 
-    ``activation`` overrides the network's (to compare Noisy Softplus, ReLU and Softplus
-    predictions of the same weights); ``bias`` (nA, per neuron) adds to the mean current.
+    ``projections`` are the synapses into the layer (its
+    :func:`~lifresponse.networks.topology.network_connections`), ``source_rates`` the rates
+    (Hz, (n_images, n_pre)) of each projection's source (-1: the input); their mean currents
+    and variances add. ``activation`` overrides the network's (to compare Noisy Softplus,
+    ReLU and Softplus predictions of the same weights); ``bias`` (nA, per neuron) adds to the
+    mean current.
     """
     tau_s = network.tau_syn / 1000.0
-    w = weight_matrix(connections)
-    x = np.asarray(input_rates, dtype=float) * tau_s
-    net = np.asarray((w.T @ x.T).T) + bias
-    sigma = np.sqrt(np.clip(np.asarray((w.multiply(w).T @ x.T).T) * 0.5, 0.0, None))
+    net, variance = bias, 0.0
+    for connections in projections:
+        w = weight_matrix(connections)
+        x = np.asarray(source_rates[connections.source], dtype=float) * tau_s
+        net = net + np.asarray((w.T @ x.T).T)
+        variance = variance + np.asarray((w.multiply(w).T @ x.T).T) * 0.5
+    sigma = np.sqrt(np.clip(variance, 0.0, None))
     y = ann_output(net, sigma, activation or network.activation, k=network.k, S=network.S,
                    tau_syn=network.tau_syn, softplus_sigma=network.softplus_sigma,
                    neuron=network.neuron, gamma=network.soft_lif_gamma)
@@ -39,7 +46,7 @@ def layer_rates(network: Network, connections: Connections, input_rates: np.ndar
 
 
 def predict_rates(network: Network, pixels: np.ndarray, activation: str | None = None,
-                  connections: list[Connections] | None = None) -> list[np.ndarray]:
+                  connections: list[list[Connections]] | None = None) -> list[np.ndarray]:
     """Rates (Hz) of every layer for images ``pixels`` in [0, 1], shape (n, *input_shape).
 
     Returns a list with one (n_images, n_neurons) array per layer.
@@ -51,10 +58,8 @@ def predict_rates(network: Network, pixels: np.ndarray, activation: str | None =
     """
     network.require_ann_model("predicting rates")
     connections = connections or network_connections(network)
-    rates = np.asarray(pixels, dtype=float).reshape(len(pixels), -1) * network.input_rate
-    out = []
-    for layer, layer_connections in zip(network.layers, connections, strict=True):
-        rates = layer_rates(network, layer_connections, rates, activation,
-                            layer.bias_per_neuron())
-        out.append(rates)
-    return out
+    rates = {-1: np.asarray(pixels, dtype=float).reshape(len(pixels), -1) * network.input_rate}
+    for index, layer in enumerate(network.layers):
+        rates[index] = layer_rates(network, connections[index], rates, activation,
+                                   layer.bias_per_neuron())
+    return [rates[index] for index in range(len(network.layers))]

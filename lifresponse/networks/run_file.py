@@ -45,7 +45,7 @@ FORMAT = "lifresponse.run"
 _SCHEMA = {"evaluation": "json-dict", "recorded_layers": "json-list", "spikes_returned": "flag",
            "spinnaker_weights": "json-dict", "spinnaker_scaling": "json-dict",
            "input_peaks": "json-list",
-           "input_saturations": "json-list",
+           "input_saturations": "json-list", "synapses_into_layers": "json-list",
            **dict.fromkeys(("window_ms", "gap_ms", "timestep_ms", "tau_syn_ms", "input_rate_hz",
                             "settle_ms", "wall_time_s"), "number"),
            **dict.fromkeys(("n_images", "seed", "threads", "batch", "block_images",

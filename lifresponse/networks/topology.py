@@ -7,29 +7,32 @@ ANN. Everything is vectorised: no Python loop per synapse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.network_file import Layer, Network, Projection
 
 
 @dataclass(frozen=True)
 class Connections:
-    """Synapses of one layer: ``pre[i] -> post[i]`` with signed ``weight[i]`` (nA)."""
+    """Synapses of one projection: ``pre[i] -> post[i]`` with signed ``weight[i]`` (nA);
+    ``pre`` numbers the neurons of ``source`` (-1: the input, else a layer's index; None where
+    unknown)."""
 
     pre: np.ndarray
     post: np.ndarray
     weight: np.ndarray
     n_pre: int
     n_post: int
+    source: int | None = None
 
     def split_by_sign(self) -> tuple[Connections, Connections]:
         """(excitatory, inhibitory), both with positive magnitudes; zero weights dropped."""
         parts = []
         for mask in (self.weight > 0, self.weight < 0):
             parts.append(Connections(self.pre[mask], self.post[mask], np.abs(self.weight[mask]),
-                                     self.n_pre, self.n_post))
+                                     self.n_pre, self.n_post, self.source))
         return parts[0], parts[1]
 
     def fan_out(self) -> np.ndarray:
@@ -43,9 +46,9 @@ class Connections:
         return matrix
 
 
-def layer_connections(layer: Layer) -> Connections:
-    """All synapses of ``layer`` (conv, pool or dense); inputs that padding adds are zeros and
-    have no synapses."""
+def layer_connections(layer: Layer | Projection) -> Connections:
+    """All synapses of ``layer``'s own kind, or of a projection (conv, pool or dense); inputs
+    that padding adds are zeros and have no synapses."""
     n_pre = int(np.prod(layer.in_shape))
     if layer.kind == "dense":
         pre, post = np.meshgrid(np.arange(n_pre), np.arange(layer.out_shape[0]), indexing="ij")
@@ -80,15 +83,26 @@ def layer_connections(layer: Layer) -> Connections:
                        n_pre, layer.n_out)
 
 
-def fan_outs(connections: list[Connections]) -> dict[int, np.ndarray]:
-    """Synapses leaving each neuron, by layer: -1 is the input, ``i`` is layer ``i`` (the last
-    layer has no targets). The indexing of ``run.h5``."""
-    out = {-1: connections[0].fan_out()}
-    out.update({i: connections[i + 1].fan_out() for i in range(len(connections) - 1)})
-    out[len(connections) - 1] = np.zeros(connections[-1].n_post, dtype=np.int64)
+def incoming(into: list[Connections]) -> tuple[np.ndarray, np.ndarray]:
+    """(post, weight) of every synapse into one layer, all its projections together."""
+    return (np.concatenate([c.post for c in into]),
+            np.concatenate([np.asarray(c.weight, dtype=float) for c in into]))
+
+
+def fan_outs(connections: list[list[Connections]]) -> dict[int, np.ndarray]:
+    """Synapses leaving each neuron, by layer: -1 is the input, ``i`` is layer ``i`` (a layer
+    that feeds none has none). The indexing of ``run.h5``."""
+    out = {-1: np.zeros(connections[0][0].n_pre, dtype=np.int64)}
+    out.update({i: np.zeros(into[0].n_post, dtype=np.int64)
+                for i, into in enumerate(connections)})
+    for into in connections:
+        for projection in into:
+            out[projection.source] = out[projection.source] + projection.fan_out()
     return out
 
 
-def network_connections(network: Network) -> list[Connections]:
-    """:func:`layer_connections` of every layer, input layer first."""
-    return [layer_connections(layer) for layer in network.layers]
+def network_connections(network: Network) -> list[list[Connections]]:
+    """The synapses into every layer, per projection (:meth:`Network.projections`), each
+    :func:`layer_connections` with its ``source``."""
+    return [[replace(layer_connections(p), source=p.source) for p in network.projections(i)]
+            for i in range(len(network.layers))]

@@ -24,7 +24,7 @@ from torch import nn
 
 from lifresponse.activations import ActivationSettings, get_activation
 from lifresponse.networks.architecture import parse_architecture
-from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.network_file import Layer, Network, Projection
 from lifresponse.neuron import LIFParams
 
 
@@ -160,12 +160,17 @@ class SpikingNetwork(nn.Module):
                              generator, positive_init=i == len(specs) - 1)
                 for i, spec in enumerate(specs))
         else:  # a network file's layers, whatever its architecture string says
-            self.layers = nn.ModuleList(
-                SpikingLayer(layer.kind, layer.in_shape, layer.out_shape,
-                             np.shape(layer.weight)[-1], activation, generator,
-                             stride=layer.stride, padding=layer.padding,
-                             window=layer.weight if layer.kind == "pool" else None)
-                for layer in layers)
+            self.layers = nn.ModuleList(_linear(layer, activation, generator)
+                                        for layer in layers)
+        # a graph (network file format 3): each layer's source, and its merges' projections
+        self.sources = [i - 1 if layers is None or layers[i].source is None
+                        else layers[i].source for i in range(len(self.layers))]
+        self.merges = nn.ModuleList(nn.ModuleList(
+            _linear(m, activation, generator) for m in (() if layers is None else
+                                                        layers[i].merges))
+            for i in range(len(self.layers)))
+        self.merge_sources = [[] if layers is None else [m.source for m in layers[i].merges]
+                              for i in range(len(self.layers))]
         self.activation = activation
         self.training_noise = 0.0  # std of Gaussian noise added to rates in training (Hz)
         self.count_window = 0.0  # window (ms) whose spike-count noise training adds; 0: none
@@ -177,16 +182,29 @@ class SpikingNetwork(nn.Module):
             layer.activation = activation
 
     def forward(self, pixels: torch.Tensor, return_all: bool = False):
-        y = self._count_noise(pixels * (self.input_rate * self.activation.tau_s))
-        outputs = []
-        for layer in self.layers:
-            y = layer(y)
+        values = {-1: self._count_noise(pixels * (self.input_rate * self.activation.tau_s))}
+        for i, layer in enumerate(self.layers):
+            source = values[self.sources[i]]
+            y = self._merged(i, source, values) if self.merges[i] else layer(source)
             if self.training and self.training_noise > 0:
                 noise = torch.randn_like(y) * (self.training_noise * self.activation.tau_s)
                 y = torch.where(y > 0, y + noise, y)
-            y = self._count_noise(y)
-            outputs.append(y)
-        return outputs if return_all else y
+            values[i] = self._count_noise(y)
+        outputs = [values[i] for i in range(len(self.layers))]
+        return outputs if return_all else outputs[-1]
+
+    def _merged(self, index: int, source: torch.Tensor, values: dict) -> torch.Tensor:
+        """Layer ``index``'s output with its merges: the mean currents of all its projections
+        add, and so do their variances."""
+        with_sigma = self.activation.needs_sigma
+        net, sigma = self.layers[index].moments(source, with_sigma)
+        variance = sigma**2 if with_sigma else None
+        for merge, origin in zip(self.merges[index], self.merge_sources[index], strict=True):
+            more, more_sigma = merge.moments(values[origin], with_sigma)
+            net = net + more
+            if with_sigma:
+                variance = variance + more_sigma**2
+        return self.activation(net, None if variance is None else torch.sqrt(variance))
 
     def _count_noise(self, y: torch.Tensor) -> torch.Tensor:
         """In training with ``count_window`` T > 0: ``y`` (rate * tau_syn) read as the spikes a
@@ -206,15 +224,16 @@ class SpikingNetwork(nn.Module):
         """The network file content: layers of ``cell`` neurons with weights in nA, and the
         activation's settings."""
         layers = []
-        for layer in self.layers:
-            if layer.kind == "pool":
-                weight = (layer.window.double().numpy() if layer.window is not None
-                          else np.full((layer.size, layer.size), float(layer.pool_weight)))
-            else:
-                weight = layer.weight.detach().cpu().double().numpy()
+        for i, layer in enumerate(self.layers):
             bias = None if layer.bias is None else layer.bias.detach().cpu().double().numpy()
-            layers.append(Layer(layer.kind, tuple(layer.in_shape), tuple(layer.out_shape), weight,
-                                layer.stride, layer.padding, bias, cell))
+            merges = tuple(Projection(origin, m.kind, m.in_shape, m.out_shape, _weight(m),
+                                      m.stride, m.padding)
+                           for m, origin in zip(self.merges[i], self.merge_sources[i],
+                                                strict=True))
+            layers.append(Layer(layer.kind, tuple(layer.in_shape), tuple(layer.out_shape),
+                                _weight(layer), layer.stride, layer.padding, bias, cell,
+                                source=None if self.sources[i] == i - 1 else self.sources[i],
+                                merges=merges))
         a = self.activation
         return Network(self.architecture, layers, a.activation, a.k, a.S, a.tau_s * 1000.0,
                        neuron, timestep, self.input_rate, a.softplus_sigma, a.gamma,
@@ -236,12 +255,32 @@ class SpikingNetwork(nn.Module):
                                        network.soft_lif_gamma)
         model = cls(network.architecture, activation, input_rate=network.input_rate,
                     input_shape=network.input_shape, layers=network.layers)
-        for layer, stored in zip(model.layers, network.layers, strict=True):
-            if layer.kind != "pool":
-                layer.weight.data = torch.as_tensor(stored.weight, dtype=torch.float32).clone()
+        for layer, merges, stored in zip(model.layers, model.merges, network.layers,
+                                         strict=True):
+            for linear, projection in zip([layer, *merges], [stored, *stored.merges],
+                                          strict=True):
+                if linear.kind != "pool":
+                    linear.weight.data = torch.as_tensor(projection.weight,
+                                                         dtype=torch.float32).clone()
             if stored.bias is not None:
                 layer.bias = nn.Parameter(torch.as_tensor(stored.bias, dtype=torch.float32))
         return model
+
+
+def _linear(layer, activation: SpikingActivation, generator: torch.Generator) -> SpikingLayer:
+    """The :class:`SpikingLayer` of a network file's layer or projection (weights copied by
+    :meth:`SpikingNetwork.from_network`)."""
+    return SpikingLayer(layer.kind, layer.in_shape, layer.out_shape, np.shape(layer.weight)[-1],
+                        activation, generator, stride=layer.stride, padding=layer.padding,
+                        window=layer.weight if layer.kind == "pool" else None)
+
+
+def _weight(layer: SpikingLayer) -> np.ndarray:
+    """A layer's weights for the network file (a pooling layer's fixed window)."""
+    if layer.kind == "pool":
+        return (layer.window.double().numpy() if layer.window is not None
+                else np.full((layer.size, layer.size), float(layer.pool_weight)))
+    return layer.weight.detach().cpu().double().numpy()
 
 
 def _plain_average(window: torch.Tensor, stride, padding) -> bool:

@@ -300,6 +300,7 @@ def minimum_window(network: Network) -> float:
 def check(network: Network, settings: SpikeTrainSettings) -> None:
     """Refuse a window too short for the network's depth, not a whole number of its timesteps,
     or a batch x window that does not fit in memory."""
+    network.require_chain("spike training")
     shortest = minimum_window(network)
     if settings.window < shortest:
         raise ParameterError("window", f"{settings.window:g} ms is too short for "

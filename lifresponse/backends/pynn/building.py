@@ -1,11 +1,13 @@
 """Build a network file as a PyNN network, on any backend.
 
 Every layer is a population of its cell type (``IF_curr_exp``, or ``IF_curr_delta``) with its
-neuron parameters, a bias added to each neuron's ``i_offset``; every layer's synapses are split by
-sign into an excitatory and an inhibitory projection (sPyNNaker accepts one sign per projection)
-built from connection lists (the backend's ``connect_list``), with a delay of one timestep. The
-input is the backend's population of spike sources (PyNN's ``SpikeSourceArray``; on NEST its
-own ``spike_generator`` nodes), whose spike times are set block by block.
+neuron parameters, a bias added to each neuron's ``i_offset``; the synapses of every projection
+into it (one from the layer before in a chain; a residual block's merge adds one from its
+source) are split by sign into an excitatory and an inhibitory PyNN projection (sPyNNaker
+accepts one sign per projection) built from connection lists (the backend's
+``connect_list``), with a delay of one timestep. The input is the backend's population of
+spike sources (PyNN's ``SpikeSourceArray``; on NEST its own ``spike_generator`` nodes), whose
+spike times are set block by block.
 
 A backend with connectors of its own builds the network with them where it can
 (sPyNNaker: one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``
@@ -102,27 +104,28 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
         inputs, layers = native
         recorders = {i: backend.spike_recorder(layer)
                      for i, layer in enumerate(layers) if record == "all" or i == last}
-        n_synapses = sum(int(np.count_nonzero(c.weight)) for c in connections)
+        n_synapses = sum(int(np.count_nonzero(c.weight)) for into in connections for c in into)
         return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses,
                             "native")
     inputs = backend.input_sources(n_inputs, input_spike_times)
-    layers, recorders, previous = [], {}, inputs
+    layers, recorders = [], {}
     delay = sim.get_time_step()
     n_synapses = 0
-    for index, (layer, synapses) in enumerate(zip(network.layers, connections, strict=True)):
+    for index, (layer, into) in enumerate(zip(network.layers, connections, strict=True)):
         population = backend.population(layer.n_out, cell_types[index],
                                         f"layer{index}_{layer.kind}", summed_weight(index, 0))
-        excitatory, inhibitory = synapses.split_by_sign()
-        for part, receptor in ((excitatory, "excitatory"), (inhibitory, "inhibitory")):
-            if len(part.pre) == 0:
-                continue
-            backend.connect_list(previous, population, part.pre, part.post, part.weight, delay,
-                                 receptor)
-            n_synapses += len(part.pre)
+        for projection in into:
+            source = inputs if projection.source == -1 else layers[projection.source]
+            excitatory, inhibitory = projection.split_by_sign()
+            for part, receptor in ((excitatory, "excitatory"), (inhibitory, "inhibitory")):
+                if len(part.pre) == 0:
+                    continue
+                backend.connect_list(source, population, part.pre, part.post, part.weight,
+                                     delay, receptor)
+                n_synapses += len(part.pre)
         if record == "all" or index == last:
             recorders[index] = backend.spike_recorder(population)
         layers.append(population)
-        previous = population
     return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses)
 
 

@@ -64,6 +64,8 @@ def unsupported_reason(network: Network) -> str | None:
     """Why ``network`` cannot use the native connectors, or None if it can."""
     if len(network.input_shape) != 3 or network.input_shape[0] != 1:
         return f"input shape {network.input_shape} is not a single map"
+    if not network.is_chain:
+        return "branches or merges (a residual block) need connection lists"
     previous_is_map = True
     for index, layer in enumerate(network.layers):
         reason = _layer_reason(layer)

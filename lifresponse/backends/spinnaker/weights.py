@@ -36,6 +36,7 @@ import numpy as np
 
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.networks.network_file import Network
+from lifresponse.networks.topology import incoming
 from lifresponse.paths import write_atomic
 
 RING_BUFFER_MAX = 2**16 - 1  # a ring-buffer entry and a stored weight: 16 bits unsigned
@@ -229,12 +230,13 @@ def quantisation_table(network: Network, scaling: BoardScaling,
     (``connections``: its :func:`~lifresponse.networks.topology.network_connections`)."""
     scales = scaling.scales(network)
     rows = []
-    for index, c in enumerate(connections):
+    for index, into in enumerate(connections):
+        post, weight = incoming(into)
         for sign, receptor in enumerate(RECEPTORS):
-            keep = c.weight > 0 if sign == 0 else c.weight < 0
+            keep = weight > 0 if sign == 0 else weight < 0
             if not keep.any():
                 continue
-            w, s = c.weight[keep], scales[index][sign, c.post[keep]]
+            w, s = weight[keep], scales[index][sign, post[keep]]
             stored = integer_weights(w, s, index) / s
             kept = stored != 0
             error = np.abs(stored[kept] - w[kept]) / np.abs(w[kept])
@@ -265,12 +267,12 @@ def choose_scaling(network: Network, layout: BoardScaling, peaks: list,
     chosen = {}
     for p in layout.populations:
         maps = population_maps(network, p)
-        c = connections[p.layer]
-        into = (c.post >= p.first) & (c.post < p.first + p.size)
+        post, weight = incoming(connections[p.layer])
+        into = (post >= p.first) & (post < p.first + p.size)
         values = []
         for sign in range(2):
             seen = float(np.max(peaks[p.layer][sign, maps], initial=0.0))
-            w = c.weight[into & ((c.weight > 0) if sign == 0 else (c.weight < 0))]
+            w = weight[into & ((weight > 0) if sign == 0 else (weight < 0))]
             values.append(max(seen, float(np.abs(w).max(initial=0.0))))
         chosen[(p.layer, p.first)] = tuple(values)
     return chosen

@@ -13,7 +13,7 @@ from lifresponse.backends.spinnaker.weights import RING_BUFFER_MAX, integer_weig
 from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
 from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import InputSpikes, Presentation
-from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.network_file import Network, Projection
 from lifresponse.propagators import PA_PER_NA, Propagators
 
 
@@ -27,10 +27,10 @@ class TorchOperations:
                  scales: list | None = None, watch: bool = False):
         self.network, self.device = network, device
         self.dtype = torch.float64 if dtype == "float64" else torch.float32
-        self.synapses = [Synapses(layer, self.dtype, device, index,
+        self.inputs = [LayerInput(network, index, self.dtype, device,
                                   None if scales is None else scales[index],
                                   watch or scales is not None)
-                         for index, layer in enumerate(network.layers)]
+                       for index in range(len(network.layers))]
         self._threads = torch.get_num_threads()
         torch.set_num_threads(threads)
 
@@ -41,12 +41,12 @@ class TorchOperations:
         synapses leaving each neuron), summed over the images, and, watching the inputs, the
         peaks and saturations of :class:`~lifresponse.backends.torch.step_kernel.LoopResult`
         (else None, None)."""
-        layers = layer_neurons(self.network, self.synapses, n_images, self.dtype, self.device)
+        layers = layer_neurons(self.network, self.inputs, n_images, self.dtype, self.device)
         with torch.no_grad():
             counts, by_time, binned = simulate(layers, inputs, self.network, presentation,
                                                n_time_bins(presentation.window), self.dtype,
                                                self.device)
-        watched = [s.watched() for s in self.synapses] if self.synapses[0].watch else None
+        watched = [s.watched() for s in self.inputs] if self.inputs[0].watch else None
         return (counts, by_time, [binned[i] @ fan_out[i] for i in range(len(counts))],
                 None if watched is None else [peak for peak, _ in watched],
                 None if watched is None else [held for _, held in watched])
@@ -56,47 +56,39 @@ class TorchOperations:
 
 
 class Synapses:
-    """One layer's synapses as a torch operation giving its input in one step from the previous
-    layer's spikes (0/1 per neuron, or counts for the input): excitatory and inhibitory
-    currents (pA) into ``IF_curr_exp``, or one sum of membrane jumps (mV) into
-    ``IF_curr_delta`` (NEST adds both signs into one buffer).
+    """One projection's synapses (:meth:`Network.projections`) as a torch operation giving
+    what arrives in one step from its source's spikes (0/1 per neuron, or counts for the
+    input): excitatory and inhibitory sums (pA into ``IF_curr_exp``), or, for ``split`` False,
+    one sum of both signs (mV into ``IF_curr_delta``, where NEST adds both signs into one
+    buffer).
 
     With ``scale`` (2, n_out; SpiNNaker's weights, module docstring of
-    :mod:`~lifresponse.backends.torch.step_kernel`) the weights are sPyNNaker's whole numbers
-    and each sum is held at the ring buffer's limit before it is scaled; ``watch`` records the
-    largest sums and the saturations (:meth:`watched`)."""
+    :mod:`~lifresponse.backends.torch.step_kernel`) the weights are sPyNNaker's whole numbers,
+    to be summed over the layer's projections and held at the ring buffer's limit
+    (:class:`LayerInput`)."""
 
-    def __init__(self, layer: Layer, dtype, device, index: int = 0, scale=None,
-                 watch: bool = False):
-        self.layer, self.watch = layer, watch
-        unit = PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0
-        weight = np.asarray(layer.weight, dtype=np.float64)
-        self.has_inhibitory = (watch or layer.cell == "IF_curr_exp") and bool(
-            (weight < 0).any())
-        shape = (2,) + tuple(layer.out_shape)
+    def __init__(self, projection: Projection, cell: str, dtype, device, index: int = 0,
+                 scale=None, split: bool = True):
+        self.projection, self.source = projection, projection.source
+        unit = PA_PER_NA if cell == "IF_curr_exp" else 1.0
+        weight = np.asarray(projection.weight, dtype=np.float64)
+        self.has_inhibitory = split and bool((weight < 0).any())
         if scale is None:
-            weight, to_input, limit = weight * unit, np.full(shape, 1.0), np.inf
-            peak_unit = np.full(shape, unit)
+            weight = weight * unit
         else:
-            if layer.kind == "pool":  # one kernel per map: maps may differ in scale
-                weight = np.broadcast_to(weight, (layer.in_shape[0],) + weight.shape)
+            if projection.kind == "pool":  # one kernel per map: maps may differ in scale
+                weight = np.broadcast_to(weight, (projection.in_shape[0],) + weight.shape)
+            shape = (2,) + tuple(projection.out_shape)
             weight = integer_weights(weight, self._per_weight(scale.reshape(shape), weight),
                                      index)
-            to_input, limit, peak_unit = unit / scale.reshape(shape), RING_BUFFER_MAX, \
-                scale.reshape(shape)
-        self.limit = limit
-        self.to_input = torch.as_tensor(to_input, dtype=dtype, device=device)
-        self.peak_unit = peak_unit.reshape(2, -1)
-        self.peak = torch.zeros(shape, dtype=torch.float64, device=device)
-        self.held = torch.zeros(shape, dtype=torch.int64, device=device)
         parts = ([np.where(weight > 0, weight, 0.0), np.where(weight < 0, weight, 0.0)]
                  if self.has_inhibitory else [weight])
-        if layer.kind == "dense":
+        if projection.kind == "dense":
             w = np.concatenate(parts, axis=1)
-        elif layer.kind == "conv":
+        elif projection.kind == "conv":
             w = np.concatenate(parts, axis=0)
         else:  # pool: each channel's window, one group per channel
-            c = layer.in_shape[0]
+            c = projection.in_shape[0]
             w = np.concatenate([np.broadcast_to(p.reshape((-1, 1) + p.shape[-2:]),
                                                    (c, 1) + p.shape[-2:]) for p in parts],
                                axis=0)
@@ -105,14 +97,61 @@ class Synapses:
     def _per_weight(self, scale: np.ndarray, weight: np.ndarray) -> np.ndarray:
         """Each weight's scale, by its sign and target, from ``scale`` (2, *out_shape), which
         is the same across a map (a population holds whole maps, or one map)."""
-        layer = self.layer
+        projection = self.projection
         sign = (weight < 0).astype(int)
-        if layer.kind == "dense":  # weight (n_in, n_out)
-            return scale.reshape(2, -1)[sign, np.arange(layer.n_out)[None, :]]
+        if projection.kind == "dense":  # weight (n_in, n_out)
+            return scale.reshape(2, -1)[sign, np.arange(projection.n_out)[None, :]]
         per_map = scale[:, :, 0, 0]
-        if layer.kind == "conv":  # weight (c_out, c_in, kh, kw)
+        if projection.kind == "conv":  # weight (c_out, c_in, kh, kw)
             return per_map[sign, np.arange(weight.shape[0])[:, None, None, None]]
         return per_map[sign, np.arange(weight.shape[0])[:, None, None]]  # pool (c, kh, kw)
+
+    def __call__(self, spikes: torch.Tensor):
+        """(excitatory or all, inhibitory or None), each of the layer's output shape per
+        image."""
+        projection = self.projection
+        if projection.kind == "dense":
+            out = spikes.flatten(1) @ self.weight
+        elif projection.kind == "conv":
+            out = F.conv2d(spikes, self.weight, stride=projection.stride,
+                           padding=projection.padding)
+        else:
+            groups = projection.in_shape[0]
+            if self.has_inhibitory:
+                spikes, groups = spikes.repeat(1, 2, 1, 1), 2 * groups
+            out = F.conv2d(spikes, self.weight, stride=projection.stride,
+                           padding=projection.padding, groups=groups)
+        if not self.has_inhibitory:
+            return out, None
+        excitatory, inhibitory = out.chunk(2, dim=1)
+        return excitatory, inhibitory
+
+
+class LayerInput:
+    """What arrives at one layer's neurons in a step: the sums of its projections'
+    :class:`Synapses`, per synapse type; with SpiNNaker's weights (``scale``) each sum held at
+    the ring buffer's limit before it is scaled, and, with ``watch``, the largest sums and the
+    saturations recorded (:meth:`watched`)."""
+
+    def __init__(self, network: Network, index: int, dtype, device, scale=None,
+                 watch: bool = False):
+        layer = network.layers[index]
+        self.layer, self.watch = layer, watch
+        self.one_input = layer.cell == "IF_curr_delta"  # both signs' jumps into one buffer
+        self.synapses = [Synapses(p, layer.cell, dtype, device, index, scale,
+                                  watch or not self.one_input)
+                         for p in network.projections(index)]
+        unit = PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0
+        shape = (2,) + tuple(layer.out_shape)
+        if scale is None:
+            to_input, self.limit, peak_unit = np.full(shape, 1.0), np.inf, np.full(shape, unit)
+        else:
+            to_input, self.limit = unit / scale.reshape(shape), RING_BUFFER_MAX
+            peak_unit = scale.reshape(shape)
+        self.to_input = torch.as_tensor(to_input, dtype=dtype, device=device)
+        self.peak_unit = peak_unit.reshape(2, -1)
+        self.peak = torch.zeros(shape, dtype=torch.float64, device=device)
+        self.held = torch.zeros(shape, dtype=torch.int64, device=device)
 
     def watched(self) -> tuple:
         """(peaks, saturations) since the last call, each (2, n_out) per neuron: the largest
@@ -132,27 +171,22 @@ class Synapses:
         self.held[sign] += (size > self.limit).sum(0)
         return out.clamp(-self.limit, self.limit) * self.to_input[sign]
 
-    def __call__(self, spikes: torch.Tensor):
-        """(excitatory or all, inhibitory or None), each of the layer's output shape per
-        image."""
-        layer = self.layer
-        if layer.kind == "dense":
-            out = spikes.flatten(1) @ self.weight
-        elif layer.kind == "conv":
-            out = F.conv2d(spikes, self.weight, stride=layer.stride, padding=layer.padding)
-        else:
-            groups = layer.in_shape[0]
-            if self.has_inhibitory:
-                spikes, groups = spikes.repeat(1, 2, 1, 1), 2 * groups
-            out = F.conv2d(spikes, self.weight, stride=layer.stride, padding=layer.padding,
-                           groups=groups)
-        if not self.has_inhibitory:
-            return (self._hold(out, 0) if self.watch else out), None
-        excitatory, inhibitory = out.chunk(2, dim=1)
+    def __call__(self, spikes: dict):
+        """(excitatory or all, inhibitory or None) for the spikes of every source
+        (``spikes[-1]`` the input's), each of the layer's output shape per image."""
+        excitatory, inhibitory = None, None
+        for synapses in self.synapses:
+            ex, inh = synapses(spikes[synapses.source])
+            excitatory = ex if excitatory is None else excitatory + ex
+            if inh is not None:
+                inhibitory = inh if inhibitory is None else inhibitory + inh
         if not self.watch:
             return excitatory, inhibitory
-        excitatory, inhibitory = self._hold(excitatory, 0), self._hold(inhibitory, 1)
-        if self.layer.cell == "IF_curr_delta":  # one input: both signs' jumps
+        excitatory = self._hold(excitatory, 0)
+        if inhibitory is None:
+            return excitatory, None
+        inhibitory = self._hold(inhibitory, 1)
+        if self.one_input:
             return excitatory + inhibitory, None
         return excitatory, inhibitory
 
@@ -165,9 +199,9 @@ class Neurons:
     ``I_e P30``) a tensor of one value per neuron, computed in float64 as NEST does.
     """
 
-    def __init__(self, synapses: Synapses, p: Propagators, batch: int, dtype, device):
-        layer = synapses.layer
-        self.synapses, self.p = synapses, p
+    def __init__(self, inputs: LayerInput, p: Propagators, batch: int, dtype, device):
+        layer = inputs.layer
+        self.inputs, self.p = inputs, p
         if layer.bias is None:
             self.drive = p.offset_drive
         else:
@@ -176,20 +210,20 @@ class Neurons:
                                          device=device)
         self.state = NeuronState.at_rest((batch,) + tuple(layer.out_shape), p, dtype, device)
 
-    def step(self, incoming: torch.Tensor) -> torch.Tensor:
-        """One timestep; ``incoming`` are the spikes arriving in it. Returns this step's
-        spikes (0/1, the state's dtype)."""
-        excitatory, inhibitory = self.synapses(incoming)
+    def step(self, incoming: dict) -> torch.Tensor:
+        """One timestep; ``incoming`` are the spikes arriving in it, by source (-1: the
+        input). Returns this step's spikes (0/1, the state's dtype)."""
+        excitatory, inhibitory = self.inputs(incoming)
         self.state, spikes = neuron_step(self.state, self.p, self.drive, excitatory, inhibitory)
         return spikes
 
 
-def layer_neurons(network: Network, synapses: list[Synapses], batch: int, dtype,
+def layer_neurons(network: Network, inputs: list[LayerInput], batch: int, dtype,
                   device) -> list[Neurons]:
     """Every layer's neurons at rest, for a batch of ``batch`` images."""
-    return [Neurons(s, Propagators.of(network.neuron_of(s.layer), network.timestep,
-                                       s.layer.cell), batch, dtype, device)
-            for s in synapses]
+    return [Neurons(i, Propagators.of(network.neuron_of(i.layer), network.timestep,
+                                       i.layer.cell), batch, dtype, device)
+            for i in inputs]
 
 
 def simulate(layers: list[Neurons], inputs: InputSpikes, network: Network,
@@ -220,10 +254,10 @@ def simulate(layers: list[Neurons], inputs: InputSpikes, network: Network,
                                 torch.ones(int(bounds[n + 1] - bounds[n]), dtype=dtype,
                                            device=device))
         incoming = incoming.view(in_shape)
-        previous = spikes
+        previous = {-1: incoming, **dict(enumerate(spikes))}  # the step before's
         spikes = []
         for i, layer in enumerate(layers):
-            spiked = layer.step(incoming if i == 0 else previous[i - 1])
+            spiked = layer.step(previous)
             totals[i] += spiked.to(torch.int32)
             spikes.append(spiked)
         if on_step is not None:

@@ -19,12 +19,13 @@ threads run at once (the loop releases the GIL); there is no OpenMP runtime. The
 passed as flat arrays that Numba types itself: no structure is mirrored by hand.
 
 Layout: the neurons of all layers are numbered one after another (layer ``i`` from
-``first[i]``); the synapses into layer ``i`` are a table over the previous layer's neurons (the
-input's for layer 0): row ``s`` lists the targets of neuron ``s`` and their weights (pA into
+``first[i]``); the synapses of each projection into layer ``i`` (one in a chain, more where a
+residual block merges) are a table over its source's neurons (the input's, or an earlier
+layer's): row ``s`` lists the targets of neuron ``s`` and their weights (pA into
 ``IF_curr_exp``, an inhibitory target numbered ``n_out + post``; mV into ``IF_curr_delta``).
-Within a step the layers are updated from the last to the first, so each layer reads the
-previous layer's spikes of the step before (the one-step delay) before that layer overwrites
-them.
+Within a step the layers are updated from the last to the first, so each layer reads its
+sources' spikes of the step before (the one-step delay; sources come before the layers they
+feed) before those layers overwrite them.
 
 With SpiNNaker's weights (``scales``, :mod:`lifresponse.backends.spinnaker.weights`), the
 table holds each weight as the signed whole number sPyNNaker stores, the arrivals of a step are
@@ -67,7 +68,7 @@ class CompiledNetwork:
     network : Network
     dtype : str
         "float64" (exact) or "float32".
-    connections : list of Connections
+    connections : list of list of Connections
         The network's :func:`~lifresponse.networks.topology.network_connections`.
     scales : list of numpy.ndarray, optional
         SpiNNaker's weights: per layer, the weight scale of each neuron's excitatory and
@@ -94,14 +95,21 @@ class CompiledNetwork:
         self.watch = scales is not None or watch
         tables = [_table(layer, c, real, index, None if scales is None else scales[index],
                          self.watch)
-                  for index, (layer, c) in enumerate(zip(layers, connections, strict=True))]
-        # one table for all layers: rows of layer i from row_first[i], edges numbered on
+                  for index, (layer, into) in enumerate(zip(layers, connections, strict=True))
+                  for c in into]
+        # the projections into layer i are numbered from projection_first[i]
+        self.projection_first = np.concatenate(
+            [[0], np.cumsum([len(into) for into in connections])]).astype(np.int64)
+        self.source = np.array([c.source for into in connections for c in into], np.int64)
+        # one table for all projections: rows of projection p from row_first[p], edges
+        # numbered on
         self.row_first = np.concatenate([[0], np.cumsum([len(r) for r, _, _ in tables])])
         edge_first = np.concatenate([[0], np.cumsum([len(t) for _, t, _ in tables])])
         self.row = np.concatenate([r + e for (r, _, _), e in zip(tables, edge_first, strict=False)])
         self.target = np.concatenate([t for _, t, _ in tables])
         self.weight = np.concatenate([w for _, _, w in tables]).astype(real)
-        self.fan_out = np.concatenate([fan_outs(connections)[i] for i in range(len(layers))]
+        fan_out = fan_outs(connections)
+        self.fan_out = np.concatenate([fan_out[i] for i in range(len(layers))]
                                       ).astype(np.float64)  # synaptic events per spike
         propagators = [Propagators.of(network.neuron_of(layer), network.timestep, layer.cell)
                        for layer in layers]
@@ -171,9 +179,10 @@ class CompiledNetwork:
             events = _run_images(
                 lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel,
                 arrival_count.astype(self.drive.dtype),  # weight x number, in dtype
-                self.first, self.row_first, self.row, self.target, self.weight, self.into_v,
-                self.refractory_steps, self.constants, self.drive, self.fan_out, counts,
-                by_time, log, logged, watched, self.unit, self.limit, peak, saturated)
+                self.first, self.projection_first, self.source, self.row_first, self.row,
+                self.target, self.weight, self.into_v, self.refractory_steps, self.constants,
+                self.drive, self.fan_out, counts, by_time, log, logged, watched, self.unit,
+                self.limit, peak, saturated)
             return events, inputs, peak, saturated
 
         if log_spikes or threads == 1:
@@ -303,9 +312,9 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
 
 @njit(cache=True, nogil=True)
 def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arrival_count,
-                first, row_first, row, target, weight, into_v, refractory_steps, constants,
-                drive, fan_out, counts, by_time, log, logged, watched, unit, limit, peak,
-                saturated):
+                first, projection_first, source_of, row_first, row, target, weight, into_v,
+                refractory_steps, constants, drive, fan_out, counts, by_time, log, logged,
+                watched, unit, limit, peak, saturated):
     """Simulate images ``lo`` ... ``hi - 1`` from rest (module docstring: the layout), their
     input arrivals numbered from ``lo``; writes their rows of ``counts`` and ``by_time``, logs
     spikes into ``log`` if it has rows, watches the arrivals of the ``watched`` layers
@@ -335,20 +344,22 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
         for t in range(steps):
             for i in range(n_layers - 1, -1, -1):
                 a, n = first[i], first[i + 1] - first[i]
-                rows = row[row_first[i]:]
                 into = arriving[2 * a:2 * a + 2 * n]
-                if i == 0:
-                    slot = (b - lo) * (steps + 1) + t  # arrivals numbered from lo
-                    for k in range(arrival_first[slot], arrival_first[slot + 1]):
-                        s, times = arrival_pixel[k], arrival_count[k]
-                        for e in range(rows[s], rows[s + 1]):
-                            into[target[e]] += weight[e] * times
-                else:
-                    source = spiked[first[i - 1]:]
-                    for k in range(n_spiked[i - 1]):
-                        s = source[k]
-                        for e in range(rows[s], rows[s + 1]):
-                            into[target[e]] += weight[e]
+                for p in range(projection_first[i], projection_first[i + 1]):
+                    rows = row[row_first[p]:]
+                    origin = source_of[p]
+                    if origin < 0:
+                        slot = (b - lo) * (steps + 1) + t  # arrivals numbered from lo
+                        for k in range(arrival_first[slot], arrival_first[slot + 1]):
+                            s, times = arrival_pixel[k], arrival_count[k]
+                            for e in range(rows[s], rows[s + 1]):
+                                into[target[e]] += weight[e] * times
+                    else:  # not yet updated in this step: its spikes of the step before
+                        source = spiked[first[origin]:]
+                        for k in range(n_spiked[origin]):
+                            s = source[k]
+                            for e in range(rows[s], rows[s + 1]):
+                                into[target[e]] += weight[e]
                 if watched[i]:
                     _hold(into[:2 * n], unit[2 * a:2 * a + 2 * n], limit,
                           peak[2 * a:2 * a + 2 * n], saturated[2 * a:2 * a + 2 * n],

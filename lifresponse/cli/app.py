@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 
 from lifresponse import __version__
-from lifresponse.cli import calibration, deploy, energy, nir, reproduce, spinnaker, training
+from lifresponse.cli import (
+    calibration,
+    convert,
+    deploy,
+    energy,
+    nir,
+    reproduce,
+    spinnaker,
+    training,
+)
 from lifresponse.errors import LifResponseError
 
 
@@ -33,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibration.add_calibrate(commands)
     calibration.add_fit(commands)
     training.add_training(commands)
+    convert.add_convert(commands)
     deploy.add_deploy(commands)
     energy.add_energy(commands)
     nir.add_nir(commands)

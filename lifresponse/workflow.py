@@ -682,7 +682,8 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
         Network file to write (never over a finished one unless ``force``).
     **options
         ``percentile``, ``sample_images`` (the normalisation's sample), ``max_rate`` (Hz),
-        ``input_rate`` (Hz), ``max_pool``, ``seed``: :func:`lifresponse.conversion.convert_graph`.
+        ``input_rate`` (Hz), ``seed``: :func:`lifresponse.conversion.convert_graph`;
+        ``max_pool``: :func:`lifresponse.conversion.onnx_reader.read_model`.
 
     Raises
     ------
@@ -704,8 +705,9 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
     calibration = as_calibration(calibration)
     digits = digits if digits is not None else load_mnist(data)
     split = training_split(digits, validation, split_seed)
+    max_pool = options.pop("max_pool", "average")
     if isinstance(model, (str, os.PathLike)):
-        graph, source = read_onnx(model), str(model)
+        graph, source = read_onnx(model, max_pool), str(model)
         loaded = onnx.load(source)
     else:
         if not isinstance(model, onnx.ModelProto):
@@ -713,7 +715,7 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
                 sample = np.zeros((1, *digits.input_shape), np.float32)
             model = onnx.load_from_string(conversion.onnx_of_module(model, sample))
         loaded, source = model, "(in memory)"
-        graph = conversion.read_model(model, source)
+        graph = conversion.read_model(model, source, max_pool)
     digest = hashlib.sha256(loaded.SerializeToString()).hexdigest()
     sample_images = options.pop("sample_images", 1000)
     network, report = conversion.convert_graph(
@@ -722,8 +724,8 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
         provenance={"model_sha256": digest, "n_train": len(split.train),
                     "n_validation": split.n_validation, "split_seed": split.seed,
                     "data": split.train.source, "calibration": calibration.source})
-    log.info("converted %s: %s; ANN accuracy %s on %d held-out digits (%s with max pooling "
-             "as average)", source, network.architecture,
+    log.info("converted %s: %s; ANN accuracy %s on %d held-out digits (%s as the spiking "
+             "network computes it)", source, network.architecture,
              "-" if report.ann_accuracy is None else f"{100 * report.ann_accuracy:.2f} %",
              report.held_out, "-" if report.deployed_ann_accuracy is None
              else f"{100 * report.deployed_ann_accuracy:.2f} %")

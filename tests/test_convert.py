@@ -27,10 +27,10 @@ from lifresponse.conversion import (  # noqa: E402
 from lifresponse.conversion.graph import Term, fold_batch_norm  # noqa: E402
 
 
-def _graph(module, shape=(1, 8, 8)):
+def _graph(module, shape=(1, 8, 8), max_pool="average"):
     module.eval()
     return read_model(onnx.load_from_string(onnx_of_module(module, torch.zeros(1, *shape))),
-                      "test model")
+                      "test model", max_pool)
 
 
 class _Residual(nn.Module):
@@ -106,6 +106,27 @@ def test_every_operator_reads_as_the_framework_computes(name, rng):
         np.testing.assert_allclose(ours - ours.max(1, keepdims=True), 0.0, atol=1e-5)
         return
     np.testing.assert_allclose(graph.activations(pixels)[-1], theirs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("pool", [nn.MaxPool2d(2), nn.MaxPool2d(3, stride=2, padding=1),
+                                  nn.MaxPool2d((2, 3), stride=(2, 1))],
+                         ids=["2x2", "3x3-stride-2-padded", "2x3-stride-2x1"])
+def test_pairwise_max_pooling_computes_the_maximum_exactly(pool, rng):
+    torch.manual_seed(2)
+    module = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), pool, nn.Flatten(),
+                           nn.LazyLinear(10))
+    module(torch.zeros(1, 1, 8, 8))
+    graph = _graph(module, max_pool="pairwise")
+    pixels = rng.uniform(0, 1, (4, 1, 8, 8))
+    with torch.no_grad():
+        theirs = module(torch.as_tensor(pixels, dtype=torch.float32)).double().numpy()
+    for as_deployed in (False, True):  # no average anywhere: the network is the maximum
+        np.testing.assert_allclose(graph.activations(pixels, as_deployed)[-1], theirs,
+                                   rtol=1e-5, atol=1e-5)
+    window = int(np.prod(pool.kernel_size if isinstance(pool.kernel_size, tuple)
+                         else (pool.kernel_size,) * 2))
+    # one ReLU population per pairwise maximum, and the pooled sum the dense layer reads
+    assert len(graph.populations) == 1 + (window - 1) + 1 + 1
 
 
 def test_batch_norm_folding_is_the_hand_computation(rng):
@@ -284,7 +305,7 @@ def test_python_convert_of_a_module_and_bad_settings(rng):
     network = lr.convert(module, digits=digits, validation=10, sample_images=20)
     assert network.provenance["conversion"]["held_out"] == 10
     assert network.provenance["conversion"]["reference_difference"] < 1e-4
-    with pytest.raises(ParameterError, match="max_pool: must be one of"):
+    with pytest.raises(ParameterError, match="max_pool: must be one of average, pairwise"):
         lr.convert(module, digits=digits, validation=10, max_pool="maximum")
     with pytest.raises(FileFormatError):
         lr.convert("/nonexistent/model.onnx", digits=digits)

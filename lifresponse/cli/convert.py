@@ -18,9 +18,10 @@ def add_convert(commands) -> None:
             "residual Add, channel Concat), check the reading against ONNX's own evaluation, "
             "measure the ANN on the digits held out of its training, and scale its weights "
             "to the calibrated neuron's rates on a sample of the others (a percentile of each "
-            "layer's activations). Max pooling becomes average pooling; both ANN accuracies "
-            "are printed. Deploy the result like any network. docs/convert.md has the "
-            "equations and what each choice costs."),
+            "layer's activations). Max pooling becomes average pooling or a small network "
+            "computing the maximum (--max-pool); both ANN accuracies are printed. Deploy the "
+            "result like any network, or fine-tune it first ('finetune'). docs/convert.md "
+            "has the equations and what each choice costs."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("model", type=Path, help="the .onnx file")
     add_data_options(parser)
@@ -36,9 +37,11 @@ def add_convert(commands) -> None:
                         help="rate of a unit at its layer's scale")
     parser.add_argument("--input-rate", type=float, default=100.0, metavar="HZ",
                         help="Poisson rate of a pixel of 1")
-    parser.add_argument("--max-pool", choices=("average",), default="average",
-                        help="what a max pooling becomes (a layer of neurons pools by its "
-                             "weights)")
+    parser.add_argument("--max-pool", choices=("average", "pairwise"), default="average",
+                        help="what a max pooling becomes: the average of its window (one "
+                             "layer), or ReLU populations computing the maximum exactly, "
+                             "max(x, y) = y + relu(x - y) pairwise (3 more layers per 2x2 "
+                             "window; docs/convert.md measures both)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--out", type=output_file, required=True, help="network file to write")
     add_force_option(parser)
@@ -64,5 +67,5 @@ def _run_convert(args) -> None:
     if report["ann_accuracy"] is not None:
         print(f"ANN accuracy on {report['held_out']} held-out digits: "
               f"{100 * report['ann_accuracy']:.2f} % as the model; "
-              f"{100 * report['deployed_ann_accuracy']:.2f} % with max pooling as average "
-              f"({report['max_pools']} max pooling(s))")
+              f"{100 * report['deployed_ann_accuracy']:.2f} % as the spiking network computes "
+              f"it ({report['max_pools']} max pooling(s) as average)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifresponse.conversion.graph import MAX_POOL_CHOICES, AnnGraph
+from lifresponse.conversion.graph import AnnGraph
 from lifresponse.conversion.normalise import activation_scales, spiking_network
 from lifresponse.conversion.onnx_reader import ConversionError, read_model
 from lifresponse.datasets import Digits
@@ -37,14 +37,15 @@ class ConversionReport:
     ann_accuracy : float or None
         The model's accuracy on the held-out digits (max pooling as the model has it).
     deployed_ann_accuracy : float or None
-        The same with max pooling as the spiking network does it (average).
+        The same as the spiking network computes it (max pooling as average, unless read
+        ``"pairwise"``).
     held_out : int
         Held-out digits those accuracies are on.
     reference_difference : float or None
         Largest difference between this reading's logits and ONNX's reference evaluator's on
         :data:`REFERENCE_IMAGES` images, relative to the largest logit.
     max_pools : int
-        Max poolings that became average poolings.
+        Max poolings that became average poolings (none with ``max_pool="pairwise"``).
     """
 
     scales: list
@@ -61,7 +62,7 @@ class ConversionReport:
 
 def convert_graph(graph: AnnGraph, train: Digits, held_out: Digits, calibration, *,
                   percentile: float = 99.9, sample: int = 1000, max_rate: float = 200.0,
-                  input_rate: float = 100.0, max_pool: str = "average", seed: int = 0,
+                  input_rate: float = 100.0, seed: int = 0,
                   reference=None, provenance: dict | None = None):
     """The spiking network of ``graph`` and a :class:`ConversionReport`.
 
@@ -80,15 +81,13 @@ def convert_graph(graph: AnnGraph, train: Digits, held_out: Digits, calibration,
         Rate (Hz) of a unit at its layer's scale.
     input_rate : float
         Poisson rate (Hz) of a pixel of 1.
-    max_pool : {"average"}
-        What a max pooling becomes.
     reference : callable, optional
         ``reference(pixels)``: the model's own logits (ONNX's evaluator), to check the reading.
     provenance : dict, optional
         Added to the network's provenance.
     """
     calibration.require_trainable()
-    _check_settings(percentile, sample, max_rate, input_rate, max_pool)
+    _check_settings(percentile, sample, max_rate, input_rate)
     _check_weights(graph)
     shaped = spiking_network(graph, [1.0] * len(graph.populations), calibration,
                              max_rate=max_rate, input_rate=input_rate, provenance={},
@@ -108,26 +107,26 @@ def convert_graph(graph: AnnGraph, train: Digits, held_out: Digits, calibration,
                                   f"ONNX's own evaluation by {difference:.2g} of the largest "
                                   "output on the first sample images; this model is not read "
                                   "correctly (please report it)")
-    scales = activation_scales(graph, images, percentile, max_pool)
+    scales = activation_scales(graph, images, percentile)
     accuracy = deployed = None
     if len(held_out):
         test = check_images(held_out, shaped).reshape(len(held_out), *graph.input_shape)
         accuracy = float(np.mean(graph.predict(test) == held_out.labels))
-        deployed = float(np.mean(graph.predict(test, max_pool) == held_out.labels))
+        deployed = float(np.mean(graph.predict(test, as_deployed=True) == held_out.labels))
     max_pools = sum(t.max_pool for p in graph.populations for t in p.terms)
     report = ConversionReport(scales, accuracy, deployed, len(held_out), difference, max_pools)
     record = {"method": "converted", "source": graph.source,
               "normalisation": {"percentile": percentile, "sample": len(chosen),
                                 "sample_seed": seed, "max_rate_hz": max_rate,
                                 "scales": scales},
-              "max_pool": max_pool, "conversion": report.to_dict(), **(provenance or {})}
+              "max_pool": graph.max_pool, "conversion": report.to_dict(), **(provenance or {})}
     network = spiking_network(graph, scales, calibration, max_rate=max_rate,
                               input_rate=input_rate, provenance=record,
                               architecture=_describe(graph))
     return network, report
 
 
-def _check_settings(percentile, sample, max_rate, input_rate, max_pool) -> None:
+def _check_settings(percentile, sample, max_rate, input_rate) -> None:
     if not 0 < percentile <= 100:
         raise ParameterError("percentile", f"must be in (0, 100] (got {percentile})")
     if sample < 1:
@@ -135,9 +134,6 @@ def _check_settings(percentile, sample, max_rate, input_rate, max_pool) -> None:
     for name, value in (("max_rate", max_rate), ("input_rate", input_rate)):
         if not (np.isfinite(value) and value > 0):
             raise ParameterError(name, f"must be > 0 Hz (got {value})")
-    if max_pool not in MAX_POOL_CHOICES:
-        raise ParameterError("max_pool", f"must be one of {', '.join(MAX_POOL_CHOICES)} (got "
-                             f"{max_pool!r})")
 
 
 def _check_weights(graph: AnnGraph) -> None:

@@ -22,7 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-MAX_POOL_CHOICES = ("average",)  # what a max pooling becomes in the spiking network
+# what a max pooling becomes in the spiking network: the average of its window, or a small
+# network of ReLU neurons computing the maximum exactly, max(x, y) = y + relu(x - y) pairwise
+MAX_POOL_CHOICES = ("average", "pairwise")
 
 
 @dataclass
@@ -38,8 +40,8 @@ class Term:
         Toolkit layout (module docstring).
     stride, padding : (int, int)
     max_pool : bool
-        A pooling term that the model computes as a maximum (its ``weight`` is then the
-        average's, 1 / (kh kw)).
+        A pooling term that the model computes as a maximum and the spiking network as the
+        average (its ``weight``, 1 / (kh kw)).
     """
 
     source: int
@@ -49,16 +51,16 @@ class Term:
     padding: tuple = (0, 0)
     max_pool: bool = False
 
-    def apply(self, x: torch.Tensor, max_pool: str | None) -> torch.Tensor:
-        """This term on activations ``x`` (n, *source shape); ``max_pool`` None: as the model
-        (a maximum), else as the spiking network ("average")."""
+    def apply(self, x: torch.Tensor, as_deployed: bool) -> torch.Tensor:
+        """This term on activations ``x`` (n, *source shape), as the model computes it or
+        ``as_deployed`` in the spiking network."""
         if self.kind == "dense":
             return x.flatten(1) @ torch.as_tensor(self.weight, dtype=x.dtype)
         if self.kind == "conv":
             return F.conv2d(x, torch.as_tensor(self.weight, dtype=x.dtype), None, self.stride,
                             self.padding)
         window = torch.as_tensor(self.weight, dtype=x.dtype)
-        if self.max_pool and max_pool is None:
+        if self.max_pool and not as_deployed:
             return F.max_pool2d(x, tuple(window.shape), self.stride, self.padding)
         channels = x.shape[1]
         kernel = window.expand(channels, 1, *window.shape)
@@ -103,33 +105,36 @@ class AnnGraph:
     input_shape: tuple
     populations: list = field(default_factory=list)
     source: str = ""
+    max_pool: str = "average"
 
-    def activations(self, pixels: np.ndarray, max_pool: str | None = None,
+    def activations(self, pixels: np.ndarray, as_deployed: bool = False,
                     batch: int = 500) -> list[np.ndarray]:
         """Every population's activations (n, *shape), float64, for images ``pixels`` (n,
-        *input_shape) in [0, 1]; ``max_pool`` as in :meth:`Term.apply`."""
+        *input_shape) in [0, 1], as the model computes them or ``as_deployed``
+        (:meth:`Term.apply`)."""
         outputs = [[] for _ in self.populations]
         with torch.no_grad():
             for first in range(0, len(pixels), batch):
                 x = torch.as_tensor(np.asarray(pixels[first:first + batch], dtype=np.float64)
                                     .reshape(-1, *self.input_shape))
-                for i, values in enumerate(self._forward(x, max_pool)):
+                for i, values in enumerate(self._forward(x, as_deployed)):
                     outputs[i].append(values.numpy())
         return [np.concatenate(o) for o in outputs]
 
-    def _forward(self, x: torch.Tensor, max_pool: str | None) -> list[torch.Tensor]:
+    def _forward(self, x: torch.Tensor, as_deployed: bool) -> list[torch.Tensor]:
         values = {-1: x}
         for i, population in enumerate(self.populations):
-            total = sum(term.apply(values[term.source], max_pool) for term in population.terms)
+            total = sum(term.apply(values[term.source], as_deployed)
+                        for term in population.terms)
             bias = population.bias_per_neuron()
             if bias is not None:
                 total = total + torch.as_tensor(bias, dtype=x.dtype)
             values[i] = torch.relu(total) if population.relu else total
         return [values[i] for i in range(len(self.populations))]
 
-    def predict(self, pixels: np.ndarray, max_pool: str | None = None) -> np.ndarray:
+    def predict(self, pixels: np.ndarray, as_deployed: bool = False) -> np.ndarray:
         """The class of each image: the largest output (ties to the lowest class)."""
-        return np.argmax(self.activations(pixels, max_pool)[-1].reshape(len(pixels), -1),
+        return np.argmax(self.activations(pixels, as_deployed)[-1].reshape(len(pixels), -1),
                          axis=1)
 
 

@@ -11,10 +11,11 @@ calibration, Noisy Softplus's scale), then asks for each term from a source ``s`
 
     w = V R lambda_s / (lambda_l R_s S tau_syn)        b = c R / (lambda_l S)
 
-for the ANN's weights ``V`` and bias ``c``. A max pooling becomes the average pooling of its
-window (the only pooling a layer of these neurons does by its weights). The network keeps the
-calibration's Noisy Softplus (k, S) as its ANN model, so that deploy's predictions (Fig. 12,
-per-layer distances) compare its rates with what the calibrated neuron should do.
+for the ANN's weights ``V`` and bias ``c``. The scales are measured on the ANN as the spiking
+network computes it (a max pooling read as an average, :mod:`~lifresponse.conversion.graph`).
+The network keeps the calibration's Noisy Softplus (k, S) as its ANN model, so that deploy's
+predictions (Fig. 12, per-layer distances) compare its rates with what the calibrated neuron
+should do, and ``finetune`` can train it further with the neuron's noise.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from lifresponse.conversion.onnx_reader import ConversionError
 from lifresponse.networks.network_file import Layer, Network, Projection
 
 
-def activation_scales(graph: AnnGraph, pixels: np.ndarray, percentile: float,
-                      max_pool: str) -> list[float]:
+def activation_scales(graph: AnnGraph, pixels: np.ndarray, percentile: float) -> list[float]:
     """``lambda_l`` of every population (module docstring) on images ``pixels``.
 
     Raises
@@ -36,7 +36,7 @@ def activation_scales(graph: AnnGraph, pixels: np.ndarray, percentile: float,
         For a population that is silent on every image of the sample.
     """
     scales = []
-    for index, values in enumerate(graph.activations(pixels, max_pool)):
+    for index, values in enumerate(graph.activations(pixels, as_deployed=True)):
         positive = values[values > 0]
         if positive.size == 0:
             population = graph.populations[index]

@@ -2,7 +2,9 @@
 
 Operators: ``Conv`` (stride, symmetric padding, groups), ``Gemm`` and ``MatMul`` (+ ``Add`` of
 a constant) as dense layers, ``BatchNormalization`` folded into the linear layer before it,
-``Relu``, ``AveragePool`` and ``GlobalAveragePool``, ``MaxPool``, ``Flatten`` and a ``Reshape``
+``Relu``, ``AveragePool`` and ``GlobalAveragePool``, ``MaxPool`` (read as its window's average,
+or as a small network of ReLU populations computing the maximum exactly:
+``max(x, y) = y + relu(x - y)``, pairwise over the window), ``Flatten`` and a ``Reshape``
 to (batch, -1), ``Dropout`` and ``Identity`` (removed), ``Add`` of two branches (a residual
 block: two terms of one population), ``Concat`` of channels (each consumer's weights split by
 part), and a final ``Softmax`` / ``LogSoftmax`` (dropped: the largest output is the class).
@@ -21,8 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lifresponse.conversion.graph import AnnGraph, Population, Term, fold_batch_norm
-from lifresponse.errors import FileFormatError, LifResponseError
+from lifresponse.conversion.graph import (
+    MAX_POOL_CHOICES,
+    AnnGraph,
+    Population,
+    Term,
+    fold_batch_norm,
+)
+from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 
 
 class ConversionError(LifResponseError, ValueError):
@@ -68,8 +76,9 @@ SKIPPED = ("Dropout", "Identity")
 FINAL = ("Softmax", "LogSoftmax")
 
 
-def read_onnx(path) -> AnnGraph:
-    """The ANN of an ONNX file.
+def read_onnx(path, max_pool: str = "average") -> AnnGraph:
+    """The ANN of an ONNX file, its max poolings read as ``max_pool`` (one of
+    :data:`~lifresponse.conversion.graph.MAX_POOL_CHOICES`; module docstring).
 
     Raises
     ------
@@ -89,13 +98,16 @@ def read_onnx(path) -> AnnGraph:
     except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
         raise FileFormatError(f"{path}: not an ONNX model ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    return read_model(model, str(path))
+    return read_model(model, str(path), max_pool)
 
 
-def read_model(model, source: str) -> AnnGraph:
+def read_model(model, source: str, max_pool: str = "average") -> AnnGraph:
     """The ANN of a loaded ``onnx.ModelProto`` (``source`` names it in messages)."""
     from onnx import numpy_helper
 
+    if max_pool not in MAX_POOL_CHOICES:
+        raise ParameterError("max_pool", f"must be one of {', '.join(MAX_POOL_CHOICES)} (got "
+                             f"{max_pool!r})")
     graph = model.graph
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in constants]
@@ -106,7 +118,7 @@ def read_model(model, source: str) -> AnnGraph:
     if len(dims) not in (2, 4) or any(d <= 0 for d in dims[1:]):
         raise ConversionError(f"{source}: input {inputs[0].name!r} has shape {dims}; expected "
                               "(batch, channels, height, width) or (batch, features)")
-    reader = _Reader(AnnGraph(tuple(dims[1:]), source=source))
+    reader = _Reader(AnnGraph(tuple(dims[1:]), source=source, max_pool=max_pool))
     reader.values = {name: value for name, value in constants.items()}
     reader.values[inputs[0].name] = _Input(tuple(dims[1:]))
     for node in graph.node:
@@ -332,6 +344,8 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
     source, shape = _source(reader, x, where)
     if len(shape) != 3:
         raise ConversionError(f"{where}: pooling flat values {shape}")
+    if op == "MaxPool" and reader.graph.max_pool == "pairwise":
+        return _pairwise_max(reader, source, shape, attrs, where, node, owed)
     if op == "GlobalAveragePool":
         window, stride, padding = shape[1:], shape[1:], (0, 0)
     else:
@@ -348,6 +362,56 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
     weight = np.full(window, 1.0 / (window[0] * window[1]))
     return _Linear([Term(source, "pool", weight, stride, padding, op == "MaxPool")], out,
                    nonnegative=True, node=node.name, relu_owed=owed)
+
+
+def _pairwise_max(reader, source: int, shape: tuple, attrs, where, node, owed) -> _Linear:
+    """A max pooling of non-negative values as ReLU populations: each input of a window is a
+    pooling term with a one-hot window; ``max(P, Q) = Q + relu(P - Q)`` joins them pairwise,
+    each ``relu(P - Q)`` a population; the result is the sum that the next layer reads."""
+    window, stride = tuple(attrs["kernel_shape"]), tuple(attrs.get("strides", [1, 1]))
+    padding = _pads(attrs, where)  # zeros pad: the same maximum of values >= 0
+    if attrs.get("ceil_mode", 0):
+        raise ConversionError(f"{where}: ceil_mode 1 is not taken")
+    out = (shape[0], *[(n + 2 * p - k) // s + 1 for n, k, s, p in zip(
+        shape[1:], window, stride, padding, strict=True)])
+
+    def one_hot(i: int, j: int) -> list:
+        weight = np.zeros(window)
+        weight[i, j] = 1.0
+        return [Term(source, "pool", weight, stride, padding)]
+
+    candidates = [one_hot(i, j) for i in range(window[0]) for j in range(window[1])]
+    while len(candidates) > 1:
+        joined = []
+        for p, q in zip(candidates[::2], candidates[1::2], strict=False):
+            difference = _combined(p + [_negated(t) for t in q])
+            pop = _population(reader, _Linear(difference, out, node=f"{node.name} (max)"),
+                              relu=True)
+            joined.append(q + [_identity(pop.index, out)])
+        candidates = joined + ([candidates[-1]] if len(candidates) % 2 else [])
+    return _Linear(_combined(candidates[0]), out, nonnegative=True, node=node.name,
+                   relu_owed=owed)
+
+
+def _negated(term: Term) -> Term:
+    return Term(term.source, term.kind, -term.weight, term.stride, term.padding)
+
+
+def _combined(terms: list) -> list:
+    """``terms`` with the pooling terms of one source, stride and padding summed into one
+    window (the same synapses, one projection)."""
+    out, index = [], {}
+    for term in terms:
+        key = (term.source, term.stride, term.padding) if term.kind == "pool" else None
+        if key is not None and key in index:
+            kept = out[index[key]]
+            kept.weight = kept.weight + term.weight
+        else:
+            if key is not None:
+                index[key] = len(out)
+            out.append(Term(term.source, term.kind, np.array(term.weight), term.stride,
+                            term.padding))
+    return out
 
 
 def _flatten(reader, args, attrs, where, node):

@@ -35,8 +35,9 @@ def add_convert(commands) -> None:
                         help="training images the scales are measured on")
     parser.add_argument("--max-rate", type=float, default=200.0, metavar="HZ",
                         help="rate of a unit at its layer's scale")
-    parser.add_argument("--input-rate", type=float, default=100.0, metavar="HZ",
-                        help="Poisson rate of a pixel of 1")
+    parser.add_argument("--input-rate", type=float, default=400.0, metavar="HZ",
+                        help="Poisson rate of a pixel of 1 (higher: less input noise, more "
+                             "input events; docs/convert.md measures 100 to 800 Hz)")
     parser.add_argument("--max-pool", choices=("average", "pairwise"), default="average",
                         help="what a max pooling becomes: the average of its window (one "
                              "layer), or ReLU populations computing the maximum exactly, "

@@ -62,7 +62,7 @@ class ConversionReport:
 
 def convert_graph(graph: AnnGraph, train: Digits, held_out: Digits, calibration, *,
                   percentile: float = 99.9, sample: int = 1000, max_rate: float = 200.0,
-                  input_rate: float = 100.0, seed: int = 0,
+                  input_rate: float = 400.0, seed: int = 0,
                   reference=None, provenance: dict | None = None):
     """The spiking network of ``graph`` and a :class:`ConversionReport`.
 

@@ -1,0 +1,224 @@
+"""ANNs trained in plain PyTorch, converted (``lifresponse convert``) and run as spiking networks.
+
+Jobs (one at a time, nothing else running):
+
+* ``--job mnist``: on MNIST (the training file of ``--data``, 10,000 digits held out with split
+  seed 0, never trained on), a LeNet-like CNN with batch norm and max pooling
+  (16c5-BN-ReLU-max2-32c5-BN-ReLU-max2-10fc, biases) and the same with average pooling, each
+  trained ``--epochs`` epochs (Adam 1e-3, batch 64, seed 0). Each is converted with the
+  default normalisation (99.9th percentile, 200 Hz, input 400 Hz) and, for max pooling, both
+  ``--max-pool`` choices; then run on the torch simulator on ``--images`` held-out digits x
+  300 ms (accuracy at 100, 200 and 300 ms from the same runs), directly and after
+  ``--finetune`` epochs of ``lifresponse finetune`` (Noisy Softplus, its default settings).
+  The average-pooling model also runs normalisation choices (input rate 100 to 800 Hz, the
+  percentile, the maximum rate) on the first 2,000 of those digits. The first converted network runs on
+  NEST too, on the first 200 digits, and its counts are compared with the torch simulator's.
+* ``--job fashion``: the same on Fashion-MNIST with a small ResNet (16c3-BN-ReLU, two residual
+  blocks of 16 and 32 channels with batch norm and a 1x1 projection, global average pooling,
+  10fc).
+
+Writes ``results/convert_<job>.{json,md}`` and the trained models as
+``results/networks/<model>.onnx``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from provenance import write_result
+from torch import nn
+
+from lifresponse import workflow
+from lifresponse.conversion import onnx_of_module
+from lifresponse.datasets import load_mnist
+from lifresponse.deployment import DeployConfig, deploy
+from lifresponse.splits import training_split
+
+NETWORKS = Path("benchmarks/results/networks")
+HELD_OUT, SPLIT_SEED = 10000, 0
+WINDOW_MS = 300.0
+CHECKPOINTS_MS = (100, 200, 300)
+GRID = [(99.9, 200.0, i) for i in (100.0, 200.0, 400.0, 800.0)] + [
+    (99.0, 200.0, 400.0), (100.0, 200.0, 400.0), (99.9, 400.0, 400.0)]
+NEST_IMAGES = 200
+
+
+def lenet(pool) -> nn.Module:
+    return nn.Sequential(nn.Conv2d(1, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), pool(2),
+                         nn.Conv2d(16, 32, 5), nn.BatchNorm2d(32), nn.ReLU(), pool(2),
+                         nn.Flatten(), nn.Linear(32 * 4 * 4, 10))
+
+
+class Block(nn.Module):
+    """conv3-BN-ReLU-conv3-BN, plus the input (through a 1x1 conv with batch norm where the
+    channels change), then ReLU."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out),
+                               nn.ReLU(), nn.Conv2d(c_out, c_out, 3, padding=1),
+                               nn.BatchNorm2d(c_out))
+        self.skip = nn.Identity() if c_in == c_out else nn.Sequential(
+            nn.Conv2d(c_in, c_out, 1), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        return torch.relu(self.a(x) + self.skip(x))
+
+
+def resnet() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                         Block(16, 16), nn.AvgPool2d(2), Block(16, 32), nn.AvgPool2d(2),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10))
+
+
+JOBS = {
+    "mnist": (Path("../shared/data/mnist"), {"lenet-bn-maxpool": lambda: lenet(nn.MaxPool2d),
+                                             "lenet-bn-avgpool": lambda: lenet(nn.AvgPool2d)}),
+    "fashion": (Path("../shared/data/fashion-mnist"), {"resnet-bn": resnet}),
+}
+
+
+def train(module: nn.Module, digits, epochs: int) -> tuple[nn.Module, float]:
+    torch.manual_seed(0)
+    x = torch.as_tensor(digits.images, dtype=torch.float32).reshape(-1, 1, 28, 28)
+    y = torch.as_tensor(digits.labels, dtype=torch.long)
+    optimiser = torch.optim.Adam(module.parameters(), 1e-3)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        module.train()
+        for batch in torch.randperm(len(x)).split(64):
+            optimiser.zero_grad()
+            nn.functional.cross_entropy(module(x[batch]), y[batch]).backward()
+            optimiser.step()
+    return module.eval(), time.perf_counter() - start
+
+
+def snn_row(network, digits, images: int, label: str, model: str) -> dict:
+    held_out = digits.subset(slice(0, images))
+    start = time.perf_counter()
+    run = deploy(network, held_out, DeployConfig(backend="torch", window=WINDOW_MS, seed=1),
+                 progress=False)
+    ev = run.attrs["evaluation"]
+    by_time = dict(zip([round(t) for t in ev["time_ms"]], ev["accuracy_by_time"],
+                       strict=True))
+    tuned = network.provenance.get("fine_tuned_from")
+    conversion = (tuned or network.provenance)["conversion"]
+    row = {"model": model, "variant": label, "images": images,
+           "ann_accuracy": conversion.get("ann_accuracy"),
+           "deployed_ann_accuracy": conversion.get("deployed_ann_accuracy"),
+           "finetuned_ann_accuracy": network.provenance["validation_accuracy"] if tuned
+           else None,
+           "snn_accuracy": {t: by_time[t] for t in CHECKPOINTS_MS},
+           "layers": len(network.layers),
+           "mean_rate_hz": float(np.mean(list(ev["layer_rates_hz"].values()))),
+           "wall_s": time.perf_counter() - start}
+    print(row, flush=True)
+    return row
+
+
+def nest_check(network, digits) -> dict:
+    images = digits.subset(slice(0, NEST_IMAGES))
+    config = dict(window=WINDOW_MS, seed=1, record="all")
+    start = time.perf_counter()
+    nest_run = deploy(network, images, DeployConfig(threads=2, **config), progress=False)
+    nest_wall = time.perf_counter() - start
+    torch_run = deploy(network, images, DeployConfig(backend="torch", **config), progress=False)
+    same = all(np.array_equal(nest_run.layer_counts[i], torch_run.layer_counts[i])
+               for i in nest_run.layer_counts)
+    return {"images": NEST_IMAGES, "identical_counts": bool(same),
+            "nest_accuracy": nest_run.attrs["evaluation"]["accuracy"],
+            "torch_accuracy": torch_run.attrs["evaluation"]["accuracy"], "nest_wall_s": nest_wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--job", choices=JOBS, required=True)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--finetune", type=int, default=2)
+    parser.add_argument("--images", type=int, default=HELD_OUT)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    data, models = JOBS[args.job]
+    training_file = load_mnist(data)
+    split = training_split(training_file, HELD_OUT, SPLIT_SEED)
+    rows, grid, nest, trained = [], [], None, {}
+    for name, make in models.items():
+        module, seconds = train(make(), split.train, args.epochs)
+        path = NETWORKS / f"{name}.onnx"
+        path.write_bytes(onnx_of_module(module, torch.zeros(1, 1, 28, 28)))
+        trained[name] = {"epochs": args.epochs, "train_s": seconds, "onnx": str(path)}
+        choices = ("average", "pairwise") if "maxpool" in name else ("average",)
+        for max_pool in choices:
+            network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
+                                       split_seed=SPLIT_SEED, max_pool=max_pool)
+            if nest is None:
+                nest = {"model": name, "max_pool": max_pool, **nest_check(network,
+                                                                         split.validation)}
+                print(nest, flush=True)
+            rows.append(snn_row(network, split.validation, args.images,
+                                f"converted, max pool {max_pool}", name))
+            if args.finetune:
+                tuned = workflow.finetune(network, digits=training_file, epochs=args.finetune,
+                                          progress=False)
+                rows.append(snn_row(tuned, split.validation, args.images,
+                                    f"converted, max pool {max_pool}, finetuned "
+                                    f"{args.finetune} epochs", name))
+        if "avgpool" in name:
+            for percentile, max_rate, input_rate in GRID:
+                network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
+                                           split_seed=SPLIT_SEED, percentile=percentile,
+                                           max_rate=max_rate, input_rate=input_rate)
+                row = snn_row(network, split.validation, min(2000, args.images),
+                              f"p{percentile:g} {max_rate:g} Hz in {input_rate:g} Hz", name)
+                grid.append({"percentile": percentile, "max_rate_hz": max_rate,
+                             "input_rate_hz": input_rate, **row})
+    write_result(args.out, f"convert_{args.job}",
+                 {"job": args.job, "held_out": HELD_OUT, "split_seed": SPLIT_SEED,
+                  "window_ms": WINDOW_MS, "trained": trained, "rows": rows, "grid": grid,
+                  "nest_check": nest}, markdown(args.job, rows, grid, nest, trained))
+
+
+def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict) -> list[str]:
+    percent = lambda v: "-" if v is None else f"{100 * v:.2f} %"  # noqa: E731
+    lines = [f"# Converted PyTorch models on {job} ({HELD_OUT:,} held-out digits, split seed "
+             f"{SPLIT_SEED})", "",
+             "`benchmarks/convert_models.py --job " + job + "`: models trained in plain "
+             "PyTorch here, converted by `lifresponse convert` (defaults: 99.9th percentile, "
+             "200 Hz, input 400 Hz), run on the torch simulator (seed 1) for 300 ms per image; "
+             "accuracy at 100 / 200 / 300 ms from the same runs (a tie goes to the lowest class; an "
+             "image without output spikes counts as wrong).", "",
+             "| model | variant | layers | ANN | ANN as the SNN computes it | fine-tuned ANN "
+             "(validation) | SNN 100 ms | 200 ms | 300 ms | mean rate |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['variant']} | {r['layers']} | "
+                     f"{percent(r['ann_accuracy'])} | {percent(r['deployed_ann_accuracy'])} | "
+                     f"{percent(r['finetuned_ann_accuracy'])} | "
+                     + " | ".join(percent(r["snn_accuracy"][t]) for t in CHECKPOINTS_MS)
+                     + f" | {r['mean_rate_hz']:.1f} Hz |")
+    if grid:
+        lines += ["", "## Normalisation choices (average-pooling model, first 2,000 digits)",
+                  "", "| percentile | max rate | input rate | SNN 100 ms | 200 ms | 300 ms | "
+                  "mean rate |", "|---|---|---|---|---|---|---|"]
+        for g in grid:
+            lines.append(f"| {g['percentile']:g} | {g['max_rate_hz']:g} Hz | "
+                         f"{g['input_rate_hz']:g} Hz | " + " | ".join(
+                             percent(g["snn_accuracy"][t]) for t in CHECKPOINTS_MS)
+                         + f" | {g['mean_rate_hz']:.1f} Hz |")
+    if nest:
+        lines += ["", f"NEST check ({nest['model']}, max pool {nest['max_pool']}, first "
+                  f"{nest['images']} digits, every layer): identical counts to the torch "
+                  f"simulator: {'yes' if nest['identical_counts'] else 'NO'}; accuracy NEST "
+                  f"{percent(nest['nest_accuracy'])}, torch {percent(nest['torch_accuracy'])}."]
+    lines += ["", "Training: " + "; ".join(f"{k} {v['epochs']} epochs in {v['train_s']:.0f} s"
+                                           for k, v in trained.items()) + "."]
+    return lines
+
+
+if __name__ == "__main__":
+    main()

@@ -185,8 +185,8 @@ def main() -> None:
 
 def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict) -> list[str]:
     percent = lambda v: "-" if v is None else f"{100 * v:.2f} %"  # noqa: E731
-    lines = [f"# Converted PyTorch models on {job} ({HELD_OUT:,} held-out digits, split seed "
-             f"{SPLIT_SEED})", "",
+    lines = [f"# Converted PyTorch models on {job} (ANN on {HELD_OUT:,} held-out digits, SNN "
+             f"on the first {rows[0]['images']:,} of them; split seed {SPLIT_SEED})", "",
              "`benchmarks/convert_models.py --job " + job + "`: models trained in plain "
              "PyTorch here, converted by `lifresponse convert` (defaults: 99.9th percentile, "
              "200 Hz, input 400 Hz), run on the torch simulator (seed 1) for 300 ms per image; "

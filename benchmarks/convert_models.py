@@ -11,8 +11,9 @@ Jobs (one at a time, nothing else running):
   300 ms (accuracy at 100, 200 and 300 ms from the same runs), directly and after
   ``--finetune`` epochs of ``lifresponse finetune`` (Noisy Softplus, its default settings).
   The average-pooling model also runs normalisation choices (input rate 100 to 800 Hz, the
-  percentile, the maximum rate) on the first 2,000 of those digits. The first converted network runs on
-  NEST too, on the first 200 digits, and its counts are compared with the torch simulator's.
+  percentile, the maximum rate) on the first 2,000 of those digits. The first converted
+  network runs on NEST too, on the first 200 digits, and its counts are compared with the
+  torch simulator's.
 * ``--job fashion``: the same on Fashion-MNIST with a small ResNet (16c3-BN-ReLU, two residual
   blocks of 16 and 32 channels with batch norm and a 1x1 projection, global average pooling,
   10fc).
@@ -190,8 +191,8 @@ def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict) -> lis
              "`benchmarks/convert_models.py --job " + job + "`: models trained in plain "
              "PyTorch here, converted by `lifresponse convert` (defaults: 99.9th percentile, "
              "200 Hz, input 400 Hz), run on the torch simulator (seed 1) for 300 ms per image; "
-             "accuracy at 100 / 200 / 300 ms from the same runs (a tie goes to the lowest class; an "
-             "image without output spikes counts as wrong).", "",
+             "accuracy at 100 / 200 / 300 ms from the same runs (a tie goes to the lowest class; "
+             "an image without output spikes counts as wrong).", "",
              "| model | variant | layers | ANN | ANN as the SNN computes it | fine-tuned ANN "
              "(validation) | SNN 100 ms | 200 ms | 300 ms | mean rate |",
              "|---|---|---|---|---|---|---|---|---|---|"]

@@ -99,11 +99,51 @@ def test_residual_network_same_spikes_on_nest_torch_and_the_step_loop(rng, monke
         for into in network_connections(network)]
 
 
-def test_chain_only_steps_refuse_graphs(rng):
-    from lifresponse.interop.nir import export_network
+def test_graphs_go_through_nir_and_back_with_the_same_spikes(rng):
+    """Export writes one path of linear nodes per projection into each neuron node; import
+    reads paths that merge at a neuron node back as merges, and the network runs the same."""
+    from lifresponse.interop.nir import export_network, import_graph
 
-    with pytest.raises(ParameterError, match="NIR export takes a chain of layers"):
-        export_network(residual_network(rng))
+    network = residual_network(rng)
+    graph = export_network(network)
+    assert ("lif0", "conv2_1") in graph.edges and ("conv2_1", "lif2") in graph.edges
+    back = import_graph(graph)
+    for i in range(len(network.layers)):
+        ours, theirs = network.projections(i), back.projections(i)
+        assert [p.source for p in theirs] == [p.source for p in ours]
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(b.weight, a.weight, rtol=1e-12, err_msg=f"layer {i}")
+    digits = random_digits(rng, 3)
+    config = DeployConfig(backend="torch", window=40.0, record="all", seed=3)
+    assert_same_run(deploy(network, digits, config, progress=False),
+                    deploy(back, digits, config, progress=False))
+
+
+def test_a_foreign_nir_graph_that_merges_at_a_neuron_node_imports(rng):
+    nir = pytest.importorskip("nir")
+    w1, w2, w3 = (rng.normal(size=(4, 4)) for _ in range(3))
+    lif = {n: nir.LIF(tau=np.full(4, 0.01), r=np.ones(4), v_leak=np.zeros(4),
+                      v_threshold=np.ones(4), v_reset=np.zeros(4)) for n in ("l1", "l2")}
+    graph = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([4])}), "a": nir.Linear(w1),
+               "l1": lif["l1"], "b": nir.Linear(w2), "skip": nir.Linear(w3), "l2": lif["l2"],
+               "output": nir.Output(output_type={"output": np.array([4])})},
+        edges=[("input", "a"), ("a", "l1"), ("l1", "b"), ("b", "l2"), ("input", "skip"),
+               ("skip", "l2"), ("l2", "output")], type_check=False)
+    from lifresponse.interop.nir import import_graph
+
+    network = import_graph(graph)
+    assert [p.source for p in network.projections(1)] == [0, -1]
+    np.testing.assert_allclose(network.layers[1].merges[0].weight / w3.T,
+                               network.layers[1].weight / w2.T)  # the same gain
+
+
+def test_spike_training_refuses_graphs(rng):
+    pytest.importorskip("torch")
+    from lifresponse.training.spikes import SpikeTrainSettings, check
+
+    with pytest.raises(ParameterError, match="spike training takes a chain of layers"):
+        check(residual_network(rng), SpikeTrainSettings())
 
 
 def test_ann_model_of_a_graph_equals_the_numpy_prediction_and_writes_it_back(rng):

@@ -270,7 +270,14 @@ def test_every_refused_graph_names_the_node_and_why(rng):
                "output": nir.Output(output_type={"output": np.array([3])})},
         edges=[("input", "a"), ("input", "b"), ("a", "lif"), ("lif", "output")],
         type_check=False)
-    _refusal(branching, "node 'input': output to a, b; branching")
+    _refusal(branching, "node 'b': leads nowhere")
+    split = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([3])}), "a": nir.Linear(w),
+               "lif": lif, "b": nir.Linear(w), "c": nir.Linear(w), "lif2": _lif(3),
+               "output": nir.Output(output_type={"output": np.array([3])})},
+        edges=[("input", "a"), ("a", "lif"), ("lif", "b"), ("b", "c"), ("b", "lif2"),
+               ("c", "lif2"), ("lif2", "output")], type_check=False)
+    _refusal(split, "node 'b': output to c, lif2; a linear node cannot branch")
 
 
 def test_command_line_import_export_and_their_errors(rng, tmp_path, capsys):

@@ -12,8 +12,9 @@ from lifresponse.cli.options import output_file
 def add_nir(commands) -> None:
     parser = commands.add_parser(
         "nir", help="networks in and out through NIR (snnTorch, Norse, sinabs, ...)",
-        description=("Import a NIR graph (a feed-forward chain of Conv2d / Affine / Linear / "
-                     "AvgPool2d / SumPool2d / Flatten / Scale and CubaLIF / LIF / IF nodes) as "
+        description=("Import a NIR graph (feed-forward paths of Conv2d / Affine / Linear / "
+                     "AvgPool2d / SumPool2d / Flatten / Scale and CubaLIF / LIF / IF nodes, "
+                     "merging into neuron nodes as residual blocks do) as "
                      "a network file that 'deploy' runs on NEST, sPyNNaker or torch, or export "
                      "a network file as a NIR graph. docs/nir.md has the mapping."))
     actions = parser.add_subparsers(title="actions", metavar="ACTION")

@@ -1,13 +1,17 @@
 """NIR graphs in and out: networks from snnTorch, Norse, sinabs, ... as lifresponse networks
 that deploy on NEST, sPyNNaker and the torch simulator, and ours as NIR graphs.
 
-A NIR graph maps when it is a feed-forward chain ``Input -> (linear nodes -> neuron node) x n
--> Output``. The linear nodes between two neuron nodes (``Conv2d``, ``Affine``, ``Linear``,
-``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Scale``) are composed into the synapses of one
-layer: a convolution followed by pooling becomes one convolution with a larger kernel and a
-larger stride (exact), anything followed by ``Affine`` / ``Linear`` one dense layer (exact),
-``Scale`` is folded into the neighbouring weights. Neuron nodes: ``CubaLIF`` becomes
-``IF_curr_exp``, ``LIF`` and ``IF`` (no synaptic current) ``IF_curr_delta``.
+A NIR graph maps when it is feed-forward: ``Input -> (linear nodes -> neuron node) x n ->
+Output``, where a neuron node may take several paths of linear nodes (from the input or earlier
+neuron nodes; their inputs add: a residual block's merge) and may feed several (a branch), but a
+linear node has one input and one output. Each neuron node becomes a layer (network file format
+3: its first path its own projection, the others its merges). The linear nodes of a path
+(``Conv2d``, ``Affine``, ``Linear``, ``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Scale``) are
+composed into the synapses of one layer: a convolution followed by pooling becomes one
+convolution with a larger kernel and a larger stride (exact), anything followed by ``Affine`` /
+``Linear`` one dense layer (exact), ``Scale`` is folded into the neighbouring weights. Neuron
+nodes: ``CubaLIF`` becomes ``IF_curr_exp``, ``LIF`` and ``IF`` (no synaptic current)
+``IF_curr_delta``.
 
 The mapping (``docs/nir.md`` derives it), with NIR's times in seconds (``tau``), ours in ms,
 ``C`` the capacitance we choose (``cm``, nF; NIR has none: it only scales weights), and NIR's
@@ -34,13 +38,15 @@ voltages taken as mV:
   ``CubaLIF``: weight ``G J / P21`` pA (NEST's membrane then follows snnTorch's ``Synaptic``
   one step later, exact), bias: the same steady state as above.
 
-What cannot map is refused with one message naming the node and why: recurrent or branching
-edges, nested graphs, ``Delay``, nodes without spikes or other kinds, a parameter that differs
-between the neurons of one node (a layer here has one value per parameter), a linear node after
-the last neuron node, two convolutions without neurons between them.
+What cannot map is refused with one message naming the node and why: recurrent edges, linear
+nodes that branch or merge, nested graphs, ``Delay``, nodes without spikes or other kinds, a
+parameter that differs between the neurons of one node (a layer here has one value per
+parameter), a linear node after the last neuron node, two convolutions without neurons between
+them.
 
 Export writes ``CubaLIF`` (``IF_curr_exp``) or ``LIF`` (``IF_curr_delta``) nodes after
-``Conv2d`` / ``AvgPool2d`` / ``Flatten`` + ``Affine`` nodes, chosen so that a unit of NIR weight
+``Conv2d`` / ``AvgPool2d`` / ``Flatten`` + ``Affine`` nodes (one path per projection, a merge's
+nodes named with its number: ``conv2_1``), chosen so that a unit of NIR weight
 is 1 nA (``r = tau_m / cm``, ``w_in = tau_syn``) or 1 mV (``r = tau``). What NIR has no field
 for (``cm``, ``tau_refrac``, ``i_offset``, the ANN model's activation, k and S, the timestep,
 the input encoding) is in node and graph metadata under ``"lifresponse"``, with our exact
@@ -58,7 +64,7 @@ import numpy as np
 
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.networks import network_file
-from lifresponse.networks.network_file import Layer, Network
+from lifresponse.networks.network_file import Layer, Network, Projection
 from lifresponse.networks.topology import layer_connections
 from lifresponse.neuron import LIFParams
 from lifresponse.propagators import PA_PER_NA, Propagators
@@ -195,8 +201,8 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
     ParameterError
         For a graph or node that cannot map; the message names the node and why.
     """
-    chain = _chain(graph)
-    shape = _input_shape(chain[0])
+    input_name, order = _layers_of(graph)
+    shapes = {input_name: _input_shape((input_name, graph.nodes[input_name]))}
     ours = (graph.metadata or {}).get("lifresponse", {})
     if ours:  # our own export: every option below is in the graph, exactly
         for name in ("dt", "timestep", "encoding", "input_rate", "cm", "tau_refrac"):
@@ -210,22 +216,18 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
         raise FileFormatError(f"{source or 'graph'}: lifresponse metadata of network format "
                               f"{shown}; this lifresponse writes and reads up to "
                               f"{network_file.VERSION}")
-    layers, pending, names = [], [], []
-    for name, node in chain[1:-1]:
-        kind = type(node).__name__
-        if kind in NEURON_NODES:
-            if not pending:
-                raise ParameterError(f"node {name!r} ({kind}): follows another neuron node or "
-                                     "the input without synapses between")
-            synapses, shape = _compose(pending, shape)
-            layers.append(_neuron_layer(name, node, synapses, shape, options))
-            names.append("-".join([*(n for n, _ in pending), name]))
-            pending = []
-        else:
-            pending.append((name, node))
-    if pending:
-        raise ParameterError(f"node {pending[0][0]!r} ({type(pending[0][1]).__name__}): linear "
-                             "nodes after the last neuron node; the output must be spikes")
+    layers, names, index = [], [], {input_name: -1}
+    for name, node, paths in order:
+        composed = [(index[origin], path, *_compose(path, shapes[origin]))
+                    for origin, path in paths]
+        origin, path, synapses, shape = composed[0]
+        layer, weight_gain, bias_gain = _neuron_layer(name, node, synapses, shape, options)
+        layer.source = None if origin == len(layers) - 1 else origin
+        layer.merges = tuple(_merge(layer, name, node, merge, weight_gain, bias_gain)
+                             for merge in composed[1:])
+        index[name], shapes[name] = len(layers), shape
+        layers.append(layer)
+        names.append("-".join([*(n for n, _ in path), name]))
     if not layers:
         raise ParameterError("graph", "no neuron node between input and output")
     first = layers[0].neuron
@@ -254,9 +256,12 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
     return network
 
 
-def _chain(graph) -> list:
-    """(name, node) from the single Input to the single Output, refusing anything that is not
-    a chain of supported nodes."""
+def _layers_of(graph) -> tuple:
+    """The neuron nodes of ``graph`` in an order in which they can be computed, each with the
+    paths of linear nodes into it: ``(input name, [(name, neuron node, [(source, [(name, linear
+    node), ...]), ...]), ...])``, a source being the input's name or an earlier neuron node's.
+    Refuses anything that is not a feed-forward graph of supported nodes in which linear nodes
+    neither branch nor merge (merges go into neuron nodes, branches leave them)."""
     import nir
 
     nodes = graph.nodes
@@ -275,32 +280,92 @@ def _chain(graph) -> list:
                 raise ParameterError(f"edge ({source!r}, {target!r}): no node {end!r}")
         successors[source].append(target)
         predecessors[target].append(source)
-    for name in nodes:
-        if len(predecessors[name]) > 1:
-            raise ParameterError(f"node {name!r}: input from {', '.join(predecessors[name])}; "
-                                 "recurrent or merging edges cannot map onto feed-forward "
-                                 "layers")
-        if len(successors[name]) > 1:
-            raise ParameterError(f"node {name!r}: output to {', '.join(successors[name])}; "
-                                 "branching graphs cannot map onto a chain of layers")
     inputs = [n for n, node in nodes.items() if isinstance(node, nir.Input)]
-    if len(inputs) != 1 or sum(isinstance(n, nir.Output) for n in nodes.values()) != 1:
+    outputs = [n for n, node in nodes.items() if isinstance(node, nir.Output)]
+    if len(inputs) != 1 or len(outputs) != 1:
         raise ParameterError("graph", f"needs one Input and one Output node (has {len(inputs)} "
                              "inputs)")
-    chain, name = [], inputs[0]
-    while True:
-        if any(name == seen for seen, _ in chain):
-            raise ParameterError(f"node {name!r}: on a cycle; recurrent graphs cannot map")
-        chain.append((name, nodes[name]))
-        if isinstance(nodes[name], nir.Output):
-            break
-        if not successors[name]:
+    neuron = lambda name: type(nodes[name]).__name__ in NEURON_NODES  # noqa: E731
+    for name in nodes:
+        if name not in inputs and not neuron(name) and len(predecessors[name]) > 1:
+            raise ParameterError(f"node {name!r}: input from {', '.join(predecessors[name])}; "
+                                 "recurrent edges, or a merge before a linear node, cannot map "
+                                 "onto feed-forward layers (merges go into neuron nodes)")
+        if not neuron(name) and name not in inputs and len(successors[name]) > 1:
+            raise ParameterError(f"node {name!r}: output to {', '.join(successors[name])}; "
+                                 "a linear node cannot branch (branches leave neuron nodes)")
+        if name not in outputs and not successors[name]:
             raise ParameterError(f"node {name!r}: leads nowhere (no edge to the output)")
-        name = successors[name][0]
-    unused = sorted(set(nodes) - {n for n, _ in chain})
+    last = predecessors[outputs[0]]
+    if len(last) != 1:
+        raise ParameterError(f"node {outputs[0]!r} (Output): input from {', '.join(last)}; "
+                             "the output is one neuron node's spikes")
+    incoming = {}
+    for name in nodes:
+        if neuron(name):
+            incoming[name] = [_path_back(p, name, nodes, predecessors, neuron, inputs[0])
+                              for p in predecessors[name]]
+            if not incoming[name]:
+                raise ParameterError(f"node {name!r} ({type(nodes[name]).__name__}): no input")
+    order, placed = [], {inputs[0]}
+    while len(order) < len(incoming):
+        ready = [n for n in incoming if n not in placed
+                 and all(source in placed for source, _ in incoming[n])]
+        if not ready:
+            stuck = next(n for n in incoming if n not in placed)
+            raise ParameterError(f"node {stuck!r}: on a cycle; recurrent graphs cannot map")
+        for n in ready:
+            order.append((n, nodes[n], incoming[n]))
+            placed.add(n)
+    if not neuron(last[0]):
+        first = _path_back(last[0], outputs[0], nodes, predecessors, neuron, inputs[0])[1]
+        raise ParameterError(f"node {first[0][0]!r} ({type(first[0][1]).__name__}): linear "
+                             "nodes after the last neuron node; the output must be spikes")
+    if order[-1][0] != last[0]:
+        raise ParameterError(f"node {order[-1][0]!r}: computed after the output's node "
+                             f"{last[0]!r}; the output must be the last layer")
+    reached = {inputs[0], outputs[0], *incoming}
+    reached |= {n for _, _, paths in order for _, path in paths for n, _ in path}
+    unused = sorted(set(nodes) - reached)
     if unused:
         raise ParameterError(f"node {unused[0]!r}: not on the path from input to output")
-    return chain
+    return inputs[0], order
+
+
+def _path_back(name, target, nodes, predecessors, neuron, input_name) -> tuple:
+    """(source, linear nodes in order) of the path that ends at ``name`` and goes on to
+    ``target``."""
+    path = []
+    while not neuron(name) and name != input_name:
+        path.append((name, nodes[name]))
+        if not predecessors[name]:
+            raise ParameterError(f"node {name!r}: no input (not on the path from the input)")
+        name = predecessors[name][0]
+        if len(path) > len(nodes):
+            raise ParameterError(f"node {name!r}: on a cycle; recurrent graphs cannot map")
+    if not path and neuron(target):
+        kind = type(nodes[target]).__name__
+        raise ParameterError(f"node {target!r} ({kind}): follows another neuron node or the "
+                             "input without synapses between")
+    return name, path[::-1]
+
+
+def _merge(layer: Layer, name: str, node, merge: tuple, weight_gain: float,
+           bias_gain: float) -> Projection:
+    """A further path of linear nodes into neuron node ``name`` as a projection of ``layer``
+    (its weights in the same units; a bias it carries added to the layer's)."""
+    origin, path, synapses, shape = merge
+    where = f"node {name!r} ({type(node).__name__})"
+    if tuple(shape) != tuple(layer.out_shape) and int(np.prod(shape)) != layer.n_out:
+        raise ParameterError(f"{where}: input of shape {shape} from {path[0][0]!r}, but "
+                             f"{layer.out_shape} from its other input")
+    if synapses.bias is not None and np.any(synapses.bias):
+        if synapses.kind != layer.kind:
+            raise ParameterError(f"{where}: biases on inputs of different kinds "
+                                 f"({layer.kind}, {synapses.kind})")
+        layer.bias = (0.0 if layer.bias is None else layer.bias) + synapses.bias * bias_gain
+    return Projection(origin, synapses.kind, synapses.in_shape, layer.out_shape,
+                      synapses.weight * weight_gain, synapses.stride, synapses.padding)
 
 
 def _input_shape(entry) -> tuple:
@@ -511,7 +576,9 @@ def _uniform(node, field: str, where: str, n: int) -> float:
 
 
 def _neuron_layer(name: str, node, synapses: Layer, shape: tuple,
-                  options: ImportOptions) -> Layer:
+                  options: ImportOptions) -> tuple:
+    """The layer of neuron node ``name`` with ``synapses`` in its units, and the gains (nA or
+    mV per unit of the graph's weight and bias) its other inputs take."""
     kind = type(node).__name__
     where = f"node {name!r} ({kind})"
     n = int(np.prod(shape))
@@ -562,7 +629,7 @@ def _neuron_layer(name: str, node, synapses: Layer, shape: tuple,
         if not np.any(layer.bias):
             layer.bias = None
     layer.cell, layer.neuron = cell, neuron
-    return layer
+    return layer, weight_gain, bias_gain
 
 
 _FIELDS = {"CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
@@ -638,47 +705,32 @@ def export_network(network: Network):
     """
     import nir
 
-    network.require_chain("NIR export")
     for index, layer in enumerate(network.layers):
         if layer.cell == "IF_curr_alpha":
             raise ParameterError(f"layer {index}: IF_curr_alpha neurons have alpha-shaped "
                                  "synaptic currents, which no NIR neuron node describes")
-
     nodes = {"input": nir.Input(input_type={"input": np.array(network.input_shape)})}
-    edges, previous = [], "input"
-
-    def add(name, node):
-        nonlocal previous
-        nodes[name] = node
-        edges.append((previous, name))
-        previous = name
-
+    edges = []
     for i, layer in enumerate(network.layers):
-        window = np.asarray(layer.weight)
-        gain = 1.0  # nA (or mV) per unit of the linear node's weight
-        if layer.kind == "pool":
-            if not np.all(window == window.flat[0]):
-                raise ParameterError(f"layer {i} (pool): its window's weights differ; NIR "
-                                     "pooling has equal weights")
-            gain = float(window.flat[0]) * window.size  # AvgPool2d averages: 1/size each
-        neuron_node, bias_unit = _neuron_node(layer, network.neuron_of(layer), gain, i)
+        projections = network.projections(i)
+        gains = {_weight_unit(p, i) for p in projections}
+        if len(gains) > 1:
+            raise ParameterError(f"layer {i}: its projections' pooling windows need weight "
+                                 f"units {sorted(gains)}; a NIR neuron node has one")
+        neuron_node, bias_unit = _neuron_node(layer, network.neuron_of(layer), gains.pop(), i)
         bias = np.zeros(layer.out_shape[0] if layer.kind == "conv" else layer.n_out) \
             if layer.bias is None else np.asarray(layer.bias) / bias_unit
-        if layer.kind == "conv":
-            add(f"conv{i}", nir.Conv2d(
-                input_shape=np.array(layer.in_shape[1:]), weight=np.asarray(layer.weight),
-                stride=np.array(layer.stride), padding=np.array(layer.padding),
-                dilation=np.array([1, 1]), groups=1, bias=bias))
-        elif layer.kind == "pool":
-            add(f"pool{i}", nir.AvgPool2d(kernel_size=np.array(window.shape),
-                                          stride=np.array(layer.stride),
-                                          padding=np.array(layer.padding)))
-        else:
-            if len(layer.in_shape) > 1:
-                add(f"flatten{i}", nir.Flatten(input_type={"input": np.array(layer.in_shape)},
-                                               start_dim=0))
-            add(f"dense{i}", nir.Affine(weight=np.asarray(layer.weight).T.copy(), bias=bias))
-        add(f"lif{i}", neuron_node)
+        for j, projection in enumerate(projections):
+            previous = "input" if projection.source == -1 else f"lif{projection.source}"
+            suffix = "" if j == 0 else f"_{j}"  # a merge's nodes
+            for name, node in _linear_nodes(projection, bias if j == 0 else None,
+                                            f"{i}{suffix}"):
+                nodes[name] = node
+                edges.append((previous, name))
+                previous = name
+            edges.append((previous, f"lif{i}"))
+        nodes[f"lif{i}"] = neuron_node
+    previous = f"lif{len(network.layers) - 1}"
     nodes["output"] = nir.Output(output_type={"output": np.array(network.layers[-1].out_shape)})
     edges.append((previous, "output"))
     metadata = {"lifresponse": {
@@ -690,6 +742,41 @@ def export_network(network: Network):
     if network.has_ann_model:
         metadata["lifresponse"].update(k=network.k, S=network.S)
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _weight_unit(projection: Projection, index: int) -> float:
+    """nA (or mV) per unit of a projection's NIR weight: 1, or for pooling the window's weight
+    times its size (``AvgPool2d`` averages)."""
+    if projection.kind != "pool":
+        return 1.0
+    window = np.asarray(projection.weight)
+    if not np.all(window == window.flat[0]):
+        raise ParameterError(f"layer {index} (pool): its window's weights differ; NIR pooling "
+                             "has equal weights")
+    return float(window.flat[0]) * window.size
+
+
+def _linear_nodes(projection: Projection, bias, suffix: str) -> list:
+    """(name, node) of the NIR linear nodes of one projection, in order."""
+    import nir
+
+    if projection.kind == "conv":
+        return [(f"conv{suffix}", nir.Conv2d(
+            input_shape=np.array(projection.in_shape[1:]),
+            weight=np.asarray(projection.weight), stride=np.array(projection.stride),
+            padding=np.array(projection.padding), dilation=np.array([1, 1]), groups=1,
+            bias=np.zeros(projection.out_shape[0]) if bias is None else bias))]
+    if projection.kind == "pool":
+        return [(f"pool{suffix}", nir.AvgPool2d(
+            kernel_size=np.array(np.shape(projection.weight)),
+            stride=np.array(projection.stride), padding=np.array(projection.padding)))]
+    nodes = []
+    if len(projection.in_shape) > 1:
+        nodes.append((f"flatten{suffix}", nir.Flatten(
+            input_type={"input": np.array(projection.in_shape)}, start_dim=0)))
+    return nodes + [(f"dense{suffix}", nir.Affine(
+        weight=np.asarray(projection.weight).T.copy(),
+        bias=np.zeros(projection.n_out) if bias is None else bias))]
 
 
 def _neuron_node(layer: Layer, neuron: LIFParams, gain: float, index: int):

@@ -314,3 +314,20 @@ def test_python_convert_of_a_module_and_bad_settings(rng):
     dead[1].bias.data.fill_(-1.0)
     with pytest.raises(ConversionError, match="is silent on all 40 sample images"):
         lr.convert(dead, digits=digits, validation=10)
+
+
+def test_a_view_to_batch_by_features_is_a_flatten_and_other_reshapes_are_refused(rng):
+    class Viewed(nn.Module):
+        def __init__(self, shape):
+            super().__init__()
+            self.shape, self.conv = shape, nn.Conv2d(1, 2, 3)
+            self.fc = nn.Linear(shape[-1] if shape[-1] > 0 else 72, 10)
+
+        def forward(self, x):
+            return self.fc(torch.relu(self.conv(x)).reshape(*self.shape))
+
+    graph = _graph(Viewed((1, -1)).eval())
+    assert [p.terms[0].kind for p in graph.populations] == ["conv", "dense"]
+    with pytest.raises(ConversionError, match=r"Reshape node .*: Reshape to \[1, 2, 36\]; only "
+                                              r"to \(batch, -1\)"):
+        _graph(Viewed((1, 2, 36)).eval())

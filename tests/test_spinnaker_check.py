@@ -116,3 +116,30 @@ def test_a_network_that_cannot_map_names_the_populations_and_the_numbers(tmp_pat
     assert "could not map the network on a virtual SpiNN-5 board (with connection lists; the " \
            "native connectors may fit" in err
     assert "between input and layer0_conv with 4096 atoms has more synapses" in err
+
+
+@pytest.mark.spinnaker
+def test_a_graph_network_maps_with_lists_and_its_board_weights_are_forecast(tmp_path,
+                                                                            monkeypatch, capsys):
+    """A residual network (merges) maps on a virtual board with connection lists, saying why,
+    and the forecast with sPyNNaker's scaling runs through its merged layers."""
+    pytest.importorskip("spynnaker")
+    pytest.importorskip("torch")
+    from network_helpers import random_digits, residual_network
+
+    from lifresponse.board_forecast import forecast_board
+
+    rng = np.random.default_rng(4)
+    network = residual_network(rng)
+    path = tmp_path / "residual.h5"
+    network_file.write(network, path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["spinnaker", "check", str(path), "--no-forecast"]) == 0
+    assert "with connection lists (branches or merges (a residual block) need connection " \
+        "lists)" in capsys.readouterr().out
+    forecast = forecast_board(network, random_digits(rng, 4), random_digits(rng, 4), 30.0,
+                              progress=False)
+    assert {row.layer for row in forecast.default_table} == set(range(len(network.layers)))
+    assert [o.weights for o in forecast.outcomes] == ["float", "sPyNNaker default", "chosen"]
+    assert all(len(o.peaks) == len(network.layers) for o in forecast.outcomes)
+    assert forecast.default.connectors == "lists"

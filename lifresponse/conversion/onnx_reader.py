@@ -431,7 +431,8 @@ def _flat(x, where):
 def _reshape(reader, args, attrs, where, node):
     x, shape = args[:2]
     shape = [int(s) for s in np.asarray(shape).ravel()]
-    if len(shape) != 2 or shape[0] not in (0, 1, -1) and shape[1] != -1:
+    size = int(np.prod(x.shape)) if hasattr(x, "shape") else None
+    if len(shape) != 2 or shape[0] not in (0, 1, -1) or shape[1] not in (-1, size):
         raise ConversionError(f"{where}: Reshape to {shape}; only to (batch, -1) (a flatten)")
     return _flat(x, where)
 

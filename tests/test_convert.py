@@ -331,3 +331,40 @@ def test_a_view_to_batch_by_features_is_a_flatten_and_other_reshapes_are_refused
     with pytest.raises(ConversionError, match=r"Reshape node .*: Reshape to \[1, 2, 36\]; only "
                                               r"to \(batch, -1\)"):
         _graph(Viewed((1, 2, 36)).eval())
+
+
+def test_tiling_average_poolings_are_absorbed_exactly_by_what_reads_them(rng):
+    """conv(avgpool(x)) becomes one strided convolution, avgpool(avgpool(x)) one pooling and
+    dense(global average) one dense layer: three layers of neurons where the model has six
+    operations, and the same outputs; a pooling that two layers read and an Add also reads is
+    one population."""
+    torch.manual_seed(3)
+    module = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+                           nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2),
+                           nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+    graph = _graph(module)
+    assert [(p.terms[0].kind, np.shape(p.terms[0].weight)) for p in graph.populations] == [
+        ("conv", (3, 1, 3, 3)), ("conv", (4, 3, 6, 6)), ("dense", (64, 10))]
+    pixels = rng.uniform(0, 1, (4, 1, 8, 8))
+    with torch.no_grad():
+        theirs = module(torch.as_tensor(pixels, dtype=torch.float32)).double().numpy()
+    np.testing.assert_allclose(graph.activations(pixels)[-1], theirs, rtol=1e-5, atol=1e-5)
+
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c, self.a, self.b = (nn.Conv2d(1, 2, 3, padding=1),
+                                      nn.Conv2d(2, 2, 3, padding=1), nn.Conv2d(2, 2, 1))
+            self.fc = nn.Linear(32, 10)
+
+        def forward(self, x):
+            pooled = nn.functional.avg_pool2d(torch.relu(self.c(x)), 2)
+            y = torch.relu(self.a(pooled) + self.b(pooled) + pooled)  # the Add reads it too
+            return self.fc(torch.flatten(y, 1))
+
+    shared = Shared().eval()
+    graph = _graph(shared)
+    assert sum(p.terms[0].kind == "pool" for p in graph.populations) == 1
+    with torch.no_grad():
+        theirs = shared(torch.as_tensor(pixels, dtype=torch.float32)).double().numpy()
+    np.testing.assert_allclose(graph.activations(pixels)[-1], theirs, rtol=1e-5, atol=1e-5)

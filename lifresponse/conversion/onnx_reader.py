@@ -10,6 +10,11 @@ block: two terms of one population), ``Concat`` of channels (each consumer's wei
 part), and a final ``Softmax`` / ``LogSoftmax`` (dropped: the largest output is the class).
 Anything else is refused with a :class:`ConversionError` naming the operator, its node and why.
 
+An average pooling whose windows tile its map is absorbed, exactly, by the convolution, dense
+layer or average pooling that reads it (a convolution of kernel ``k`` and stride ``s`` after
+``p x p`` windows is one of kernel ``k p`` and stride ``s p`` on the pooling's input, each weight
+spread over its window): a layer of neurons fewer, and its noise.
+
 What the reader tracks for every tensor of the graph is one of: the input; a population
 (values after a ReLU, or pooled non-negative values, that a layer of neurons will hold); a
 linear sum not yet through a ReLU (terms and bias); a channel concatenation of those; or a
@@ -31,6 +36,8 @@ from lifresponse.conversion.graph import (
     fold_batch_norm,
 )
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
+from lifresponse.networks.network_file import Projection
+from lifresponse.networks.topology import layer_connections
 
 
 class ConversionError(LifResponseError, ValueError):
@@ -57,6 +64,7 @@ class _Linear:
     nonnegative: bool = False  # pooled populations: a ReLU would change nothing
     node: str = ""
     relu_owed: bool = False  # a max pooling moved before the ReLU that follows it
+    materialised: object = None  # the population it became, once a consumer needed one
 
 
 @dataclass
@@ -193,8 +201,9 @@ def _source(reader: _Reader, value, where: str):
     if isinstance(value, _Pop):
         return value.index, value.shape
     if isinstance(value, _Linear) and value.nonnegative and not value.relu_owed:
-        pop = _population(reader, value, relu=False)
-        return pop.index, pop.shape
+        if value.materialised is None:  # one population, however many read it
+            value.materialised = _population(reader, value, relu=False)
+        return value.materialised.index, value.materialised.shape
     if isinstance(value, _Linear):
         raise ConversionError(f"{where}: its input has no ReLU since the linear operation "
                               f"{value.node!r}; two linear operations in a row are not a "
@@ -223,6 +232,33 @@ def _parts(reader: _Reader, value, where: str) -> list:
     if isinstance(value, _Concat):
         return [part for v in value.parts for part in _parts(reader, v, where)]
     return [_source(reader, value, where)]
+
+
+def _plain_pool(value):
+    """The pooling term of ``value`` if it is a plain average pooling of a population that a
+    following linear operation can absorb exactly: equal weights, windows that tile the map
+    (window = stride, no padding, the map a whole number of windows); else None."""
+    value = value.value if isinstance(value, _Flat) else value
+    if not (isinstance(value, _Linear) and value.nonnegative and len(value.terms) == 1
+            and value.bias is None and not value.relu_owed and value.materialised is None):
+        return None
+    term = value.terms[0]
+    window = np.asarray(term.weight)
+    if term.kind != "pool" or term.max_pool or tuple(window.shape) != tuple(term.stride) \
+            or term.padding != (0, 0) or not np.all(window == window.flat[0]):
+        return None
+    return term
+
+
+def _absorbed(reader: _Reader, pool: Term, value) -> tuple:
+    """(source, source shape, pooled shape) of a plain pooling a linear operation absorbs."""
+    value = value.value if isinstance(value, _Flat) else value
+    source = pool.source
+    shape = reader.graph.input_shape if source == -1 else \
+        reader.graph.populations[source].shape
+    if any(n % w for n, w in zip(shape[1:], np.shape(pool.weight), strict=True)):
+        return None
+    return source, tuple(shape), tuple(value.shape)
 
 
 def _pads(attrs: dict, where: str) -> tuple:
@@ -255,6 +291,19 @@ def _conv(reader, args, attrs, where, node) -> _Linear:
         weight = full
     if isinstance(x, _Flat):
         raise ConversionError(f"{where}: a convolution of flat values")
+    pool = _plain_pool(x)
+    absorbed = None if pool is None else _absorbed(reader, pool, x)
+    if absorbed is not None and weight.shape[1] == absorbed[1][0]:
+        # conv(pool(x)) as one convolution of x: each kernel weight spread over its window
+        window = np.asarray(pool.weight)
+        kernel = np.kron(weight, window)  # (c_out, c_in, k s, k s)
+        source, in_shape, pooled = absorbed
+        step = tuple(int(a * b) for a, b in zip(stride, pool.stride, strict=True))
+        pad = tuple(int(a * b) for a, b in zip(padding, pool.stride, strict=True))
+        shape = (weight.shape[0], *[(n + 2 * p - k) // st + 1 for n, k, st, p in zip(
+            pooled[1:], weight.shape[2:], stride, padding, strict=True)])
+        return _Linear([Term(source, "conv", kernel, step, pad)], shape,
+                       None if bias is None else np.asarray(bias, float), node=node.name)
     parts = _parts(reader, x, where)
     if sum(in_shape[0] for _, in_shape in parts) != weight.shape[1]:
         raise ConversionError(f"{where}: weight of {weight.shape[1]} input channels on "
@@ -273,6 +322,17 @@ def _conv(reader, args, attrs, where, node) -> _Linear:
 
 
 def _dense(reader, x, weight: np.ndarray, bias, where, node) -> _Linear:
+    pool = _plain_pool(x)
+    absorbed = None if pool is None else _absorbed(reader, pool, x)
+    if absorbed is not None and weight.shape[0] == int(np.prod(absorbed[2])):
+        # dense(pool(x)) as one dense layer on x: each pooled input's row to its window
+        source, in_shape, pooled = absorbed
+        pooling = layer_connections(Projection(source, "pool", in_shape, pooled,
+                                               np.asarray(pool.weight), pool.stride))
+        matrix = np.zeros((int(np.prod(in_shape)), weight.shape[1]))
+        np.add.at(matrix, pooling.pre, pooling.weight[:, None] * weight[pooling.post])
+        return _Linear([Term(source, "dense", matrix)], (weight.shape[1],), bias,
+                       node=node.name)
     parts = _parts(reader, x, where)
     n_in = sum(int(np.prod(shape)) for _, shape in parts)
     if weight.shape[0] != n_in:
@@ -341,7 +401,12 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
             raise ConversionError(f"{where}: a max pooling of values before their ReLU, not "
                                   "followed by one ReLU")
         x, owed = _population(reader, x, relu=True), True  # max and ReLU commute
-    source, shape = _source(reader, x, where)
+    inner = _plain_pool(x) if op != "MaxPool" else None
+    absorbed = None if inner is None else _absorbed(reader, inner, x)
+    if absorbed is None:
+        source, shape = _source(reader, x, where)
+    else:  # an average of averages: one pooling of the inner one's source
+        source, shape = absorbed[0], absorbed[2]
     if len(shape) != 3:
         raise ConversionError(f"{where}: pooling flat values {shape}")
     if op == "MaxPool" and reader.graph.max_pool == "pairwise":
@@ -359,6 +424,10 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
                                   "are fixed")
     out = (shape[0], *[(n + 2 * p - k) // s + 1 for n, k, s, p in zip(
         shape[1:], window, stride, padding, strict=True)])
+    if absorbed is not None:  # in the inner pooling's source: every size times its stride
+        window, stride, padding = (tuple(int(a * b) for a, b in zip(v, inner.stride,
+                                                                     strict=True))
+                                   for v in (window, stride, padding))
     weight = np.full(window, 1.0 / (window[0] * window[1]))
     return _Linear([Term(source, "pool", weight, stride, padding, op == "MaxPool")], out,
                    nonnegative=True, node=node.name, relu_owed=owed)
@@ -447,14 +516,12 @@ def _add(reader, args, attrs, where, node) -> _Linear:
             _owe_nothing(value, where)
             if any(t.kind == "pool" for t in value.terms) and not value.nonnegative:
                 raise ConversionError(f"{where}: adding a pooling")
-            if value.nonnegative:
-                value = _population(reader, value, relu=False)
-            else:
+            if not value.nonnegative:
                 terms.extend(value.terms)
                 bias = _sum(bias, value.bias)
                 shape, nodes = value.shape, nodes + [value.node]
                 continue
-        source, pop_shape = _source(reader, value, where)
+        source, pop_shape = _source(reader, value, where)  # a pooling: its population
         terms.append(_identity(source, pop_shape))
         shape = pop_shape
     if not terms:

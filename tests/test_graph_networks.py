@@ -164,3 +164,15 @@ def test_ann_model_of_a_graph_equals_the_numpy_prediction_and_writes_it_back(rng
         [p.source for i in range(5) for p in network.projections(i)]
     np.testing.assert_allclose(back.layers[4].merges[0].weight,
                                network.layers[4].merges[0].weight, rtol=1e-6)
+
+
+def test_a_new_input_rate_rescales_every_projection_from_the_input(rng):
+    network = residual_network(rng)
+    network.layers[4].merges = (Projection(-1, "dense", (1, 10, 10), (10,),
+                                           rng.normal(size=(100, 10))),)
+    faster = network.with_input_rate(400.0)
+    np.testing.assert_allclose(faster.layers[0].weight, network.layers[0].weight / 4)
+    np.testing.assert_allclose(faster.layers[4].merges[0].weight,
+                               network.layers[4].merges[0].weight / 4)
+    np.testing.assert_array_equal(faster.layers[2].merges[0].weight,
+                                  network.layers[2].merges[0].weight)  # from layer 0

@@ -245,9 +245,9 @@ class Network:
 
     def with_input_rate(self, input_rate: float) -> Network:
         """This network driven at ``input_rate`` (Hz per unit pixel) with the same mean input
-        current: the first layer's weights are scaled by old / new rate. The first layer's
-        mean current (eq. 12) is unchanged and its current variance (eq. 13) is scaled by
-        old / new: new / old times as many input spikes, each smaller. Poisson inputs only.
+        current: the weights of every projection from the input are scaled by old / new rate.
+        The mean current they bring (eq. 12) is unchanged and its variance (eq. 13) is scaled
+        by old / new: new / old times as many input spikes, each smaller. Poisson inputs only.
         """
         if self.input_encoding != "poisson":
             raise ParameterError("input_rate", f"the network's input encoding is "
@@ -255,9 +255,15 @@ class Network:
                                  "inputs can be rescaled")
         if not (math.isfinite(input_rate) and input_rate > 0):
             raise ParameterError("input_rate", f"must be > 0 Hz (got {input_rate})")
-        first = self.layers[0]
-        first = replace(first, weight=first.weight * (self.input_rate / input_rate))
-        return replace(self, input_rate=float(input_rate), layers=[first, *self.layers[1:]])
+        factor = self.input_rate / input_rate
+        layers = []
+        for index, layer in enumerate(self.layers):  # every projection from the input
+            own, *merges = self.projections(index)
+            layers.append(replace(
+                layer, weight=layer.weight * factor if own.source == -1 else layer.weight,
+                merges=tuple(replace(m, weight=m.weight * factor) if m.source == -1 else m
+                             for m in merges)))
+        return replace(self, input_rate=float(input_rate), layers=layers)
 
     def require_ann_model(self, what: str) -> None:
         """Refuse ``what`` (e.g. "fine tuning") for a network without an ANN model."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,7 +54,6 @@ class ConversionReport:
     held_out: int
     reference_difference: float | None
     max_pools: int = 0
-    notes: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)

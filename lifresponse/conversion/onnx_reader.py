@@ -384,6 +384,9 @@ def _relu(reader, args, attrs, where, node):
         return _Concat([_relu(reader, [p], attrs, where, node) for p in x.parts], x.shape)
     if isinstance(x, (_Input, _Pop)):
         return x
+    if x.nonnegative:  # a pooling: the ReLU changes nothing (and pays a max pooling's debt)
+        x.relu_owed = False
+        return _Pop(*_source(reader, x, where))
     return _population(reader, x, relu=True)
 
 

@@ -683,7 +683,8 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
     **options
         ``percentile``, ``sample_images`` (the normalisation's sample), ``max_rate`` (Hz),
         ``input_rate`` (Hz), ``seed``: :func:`lifresponse.conversion.convert_graph`;
-        ``max_pool``: :func:`lifresponse.conversion.onnx_reader.read_model`.
+        ``max_pool`` ("average" or "pairwise") and ``absorb_pooling`` (True):
+        :func:`lifresponse.conversion.onnx_reader.read_onnx`.
 
     Raises
     ------
@@ -705,9 +706,10 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
     calibration = as_calibration(calibration)
     digits = digits if digits is not None else load_mnist(data)
     split = training_split(digits, validation, split_seed)
-    max_pool = options.pop("max_pool", "average")
+    reading = {"max_pool": options.pop("max_pool", "average"),
+               "absorb_pooling": options.pop("absorb_pooling", True)}
     if isinstance(model, (str, os.PathLike)):
-        graph, source = read_onnx(model, max_pool), str(model)
+        graph, source = read_onnx(model, **reading), str(model)
         loaded = onnx.load(source)
     else:
         if not isinstance(model, onnx.ModelProto):
@@ -715,7 +717,7 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
                 sample = np.zeros((1, *digits.input_shape), np.float32)
             model = onnx.load_from_string(conversion.onnx_of_module(model, sample))
         loaded, source = model, "(in memory)"
-        graph = conversion.read_model(model, source, max_pool)
+        graph = conversion.read_model(model, source, **reading)
     digest = hashlib.sha256(loaded.SerializeToString()).hexdigest()
     sample_images = options.pop("sample_images", 1000)
     network, report = conversion.convert_graph(

@@ -349,6 +349,11 @@ def test_tiling_average_poolings_are_absorbed_exactly_by_what_reads_them(rng):
     with torch.no_grad():
         theirs = module(torch.as_tensor(pixels, dtype=torch.float32)).double().numpy()
     np.testing.assert_allclose(graph.activations(pixels)[-1], theirs, rtol=1e-5, atol=1e-5)
+    kept = read_model(onnx.load_from_string(onnx_of_module(module, torch.zeros(1, 1, 8, 8))),
+                      "kept", absorb_pooling=False)
+    assert [p.terms[0].kind for p in kept.populations] == ["conv", "pool", "conv", "pool",
+                                                            "pool", "dense"]
+    np.testing.assert_allclose(kept.activations(pixels)[-1], theirs, rtol=1e-5, atol=1e-5)
 
     class Shared(nn.Module):
         def __init__(self):

@@ -43,6 +43,10 @@ def add_convert(commands) -> None:
                              "layer), or ReLU populations computing the maximum exactly, "
                              "max(x, y) = y + relu(x - y) pairwise (3 more layers per 2x2 "
                              "window; docs/convert.md measures both)")
+    parser.add_argument("--keep-pooling", action="store_true",
+                        help="keep every average pooling a layer of neurons (by default one "
+                             "whose windows tile its map is absorbed, exactly, by the layer "
+                             "that reads it: fewer layers and less noise, more synapses)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--out", type=output_file, required=True, help="network file to write")
     add_force_option(parser)
@@ -57,7 +61,7 @@ def _run_convert(args) -> None:
         split_seed=0 if args.split_seed is None else args.split_seed, out=args.out,
         force=args.force, percentile=args.percentile, sample_images=args.sample,
         max_rate=args.max_rate, input_rate=args.input_rate, max_pool=args.max_pool,
-        seed=args.seed)
+        absorb_pooling=not args.keep_pooling, seed=args.seed)
     report = network.provenance["conversion"]
     print(f"wrote {args.out}: {network.architecture}")
     for i, layer in enumerate(network.layers):

@@ -118,7 +118,8 @@ def convert_graph(graph: AnnGraph, train: Digits, held_out: Digits, calibration,
               "normalisation": {"percentile": percentile, "sample": len(chosen),
                                 "sample_seed": seed, "max_rate_hz": max_rate,
                                 "scales": scales},
-              "max_pool": graph.max_pool, "conversion": report.to_dict(), **(provenance or {})}
+              "max_pool": graph.max_pool, "absorb_pooling": graph.absorb_pooling,
+              "conversion": report.to_dict(), **(provenance or {})}
     network = spiking_network(graph, scales, calibration, max_rate=max_rate,
                               input_rate=input_rate, provenance=record,
                               architecture=_describe(graph))

@@ -100,12 +100,14 @@ class Population:
 @dataclass
 class AnnGraph:
     """The populations of a converted ANN, in an order in which they can be computed; the last
-    is the output (its values are the model's logits)."""
+    is the output (its values are the model's logits). ``max_pool`` and ``absorb_pooling`` are
+    how it was read (:func:`~lifresponse.conversion.onnx_reader.read_onnx`)."""
 
     input_shape: tuple
     populations: list = field(default_factory=list)
     source: str = ""
     max_pool: str = "average"
+    absorb_pooling: bool = True
 
     def activations(self, pixels: np.ndarray, as_deployed: bool = False,
                     batch: int = 500) -> list[np.ndarray]:

@@ -13,7 +13,9 @@ Anything else is refused with a :class:`ConversionError` naming the operator, it
 An average pooling whose windows tile its map is absorbed, exactly, by the convolution, dense
 layer or average pooling that reads it (a convolution of kernel ``k`` and stride ``s`` after
 ``p x p`` windows is one of kernel ``k p`` and stride ``s p`` on the pooling's input, each weight
-spread over its window): a layer of neurons fewer, and its noise.
+spread over its window): a layer of neurons fewer, and its noise, for more synapses (a 2x2
+pooling absorbed into a 5x5 convolution makes a 10x10 kernel: four times that layer's synapses).
+``absorb_pooling=False`` keeps every pooling a layer.
 
 What the reader tracks for every tensor of the graph is one of: the input; a population
 (values after a ReLU, or pooled non-negative values, that a layer of neurons will hold); a
@@ -84,9 +86,10 @@ SKIPPED = ("Dropout", "Identity")
 FINAL = ("Softmax", "LogSoftmax")
 
 
-def read_onnx(path, max_pool: str = "average") -> AnnGraph:
+def read_onnx(path, max_pool: str = "average", absorb_pooling: bool = True) -> AnnGraph:
     """The ANN of an ONNX file, its max poolings read as ``max_pool`` (one of
-    :data:`~lifresponse.conversion.graph.MAX_POOL_CHOICES`; module docstring).
+    :data:`~lifresponse.conversion.graph.MAX_POOL_CHOICES`) and its tiling average poolings
+    absorbed by what reads them unless ``absorb_pooling`` is False (module docstring).
 
     Raises
     ------
@@ -106,11 +109,13 @@ def read_onnx(path, max_pool: str = "average") -> AnnGraph:
     except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
         raise FileFormatError(f"{path}: not an ONNX model ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    return read_model(model, str(path), max_pool)
+    return read_model(model, str(path), max_pool, absorb_pooling)
 
 
-def read_model(model, source: str, max_pool: str = "average") -> AnnGraph:
-    """The ANN of a loaded ``onnx.ModelProto`` (``source`` names it in messages)."""
+def read_model(model, source: str, max_pool: str = "average",
+               absorb_pooling: bool = True) -> AnnGraph:
+    """The ANN of a loaded ``onnx.ModelProto`` (``source`` names it in messages; the options
+    as :func:`read_onnx`'s)."""
     from onnx import numpy_helper
 
     if max_pool not in MAX_POOL_CHOICES:
@@ -126,7 +131,8 @@ def read_model(model, source: str, max_pool: str = "average") -> AnnGraph:
     if len(dims) not in (2, 4) or any(d <= 0 for d in dims[1:]):
         raise ConversionError(f"{source}: input {inputs[0].name!r} has shape {dims}; expected "
                               "(batch, channels, height, width) or (batch, features)")
-    reader = _Reader(AnnGraph(tuple(dims[1:]), source=source, max_pool=max_pool))
+    reader = _Reader(AnnGraph(tuple(dims[1:]), source=source, max_pool=max_pool,
+                              absorb_pooling=absorb_pooling))
     reader.values = {name: value for name, value in constants.items()}
     reader.values[inputs[0].name] = _Input(tuple(dims[1:]))
     for node in graph.node:
@@ -234,11 +240,13 @@ def _parts(reader: _Reader, value, where: str) -> list:
     return [_source(reader, value, where)]
 
 
-def _plain_pool(value):
+def _plain_pool(reader: _Reader, value):
     """The pooling term of ``value`` if it is a plain average pooling of a population that a
     following linear operation can absorb exactly: equal weights, windows that tile the map
     (window = stride, no padding, the map a whole number of windows); else None."""
     value = value.value if isinstance(value, _Flat) else value
+    if not reader.graph.absorb_pooling:
+        return None
     if not (isinstance(value, _Linear) and value.nonnegative and len(value.terms) == 1
             and value.bias is None and not value.relu_owed and value.materialised is None):
         return None
@@ -291,7 +299,7 @@ def _conv(reader, args, attrs, where, node) -> _Linear:
         weight = full
     if isinstance(x, _Flat):
         raise ConversionError(f"{where}: a convolution of flat values")
-    pool = _plain_pool(x)
+    pool = _plain_pool(reader, x)
     absorbed = None if pool is None else _absorbed(reader, pool, x)
     if absorbed is not None and weight.shape[1] == absorbed[1][0]:
         # conv(pool(x)) as one convolution of x: each kernel weight spread over its window
@@ -322,7 +330,7 @@ def _conv(reader, args, attrs, where, node) -> _Linear:
 
 
 def _dense(reader, x, weight: np.ndarray, bias, where, node) -> _Linear:
-    pool = _plain_pool(x)
+    pool = _plain_pool(reader, x)
     absorbed = None if pool is None else _absorbed(reader, pool, x)
     if absorbed is not None and weight.shape[0] == int(np.prod(absorbed[2])):
         # dense(pool(x)) as one dense layer on x: each pooled input's row to its window
@@ -404,7 +412,7 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
             raise ConversionError(f"{where}: a max pooling of values before their ReLU, not "
                                   "followed by one ReLU")
         x, owed = _population(reader, x, relu=True), True  # max and ReLU commute
-    inner = _plain_pool(x) if op != "MaxPool" else None
+    inner = _plain_pool(reader, x) if op != "MaxPool" else None
     absorbed = None if inner is None else _absorbed(reader, inner, x)
     if absorbed is None:
         source, shape = _source(reader, x, where)

@@ -684,7 +684,7 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
         ``percentile``, ``sample_images`` (the normalisation's sample), ``max_rate`` (Hz),
         ``input_rate`` (Hz), ``seed``: :func:`lifresponse.conversion.convert_graph`;
         ``max_pool`` ("average" or "pairwise") and ``absorb_pooling`` (True):
-        :func:`lifresponse.conversion.onnx_reader.read_onnx`.
+        :func:`lifresponse.conversion.onnx_reader.read_model`.
 
     Raises
     ------
@@ -700,7 +700,7 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
     import onnx
 
     from lifresponse import conversion
-    from lifresponse.conversion.onnx_reader import read_onnx
+    from lifresponse.conversion.onnx_reader import load_onnx
 
     check_network_out(out, force)
     calibration = as_calibration(calibration)
@@ -709,15 +709,14 @@ def convert(model, sample=None, *, data=None, digits: Digits | None = None, cali
     reading = {"max_pool": options.pop("max_pool", "average"),
                "absorb_pooling": options.pop("absorb_pooling", True)}
     if isinstance(model, (str, os.PathLike)):
-        graph, source = read_onnx(model, **reading), str(model)
-        loaded = onnx.load(source)
+        loaded, source = load_onnx(model), str(model)
     else:
         if not isinstance(model, onnx.ModelProto):
             if sample is None:
                 sample = np.zeros((1, *digits.input_shape), np.float32)
             model = onnx.load_from_string(conversion.onnx_of_module(model, sample))
         loaded, source = model, "(in memory)"
-        graph = conversion.read_model(model, source, **reading)
+    graph = conversion.read_model(loaded, source, **reading)
     digest = hashlib.sha256(loaded.SerializeToString()).hexdigest()
     sample_images = options.pop("sample_images", 1000)
     network, report = conversion.convert_graph(

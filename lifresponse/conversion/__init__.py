@@ -1,7 +1,7 @@
 """Bring your own ANN: a PyTorch module or an ONNX file as a spiking network (docs/convert.md).
 
 :func:`convert_graph` takes the model's :class:`~lifresponse.conversion.graph.AnnGraph` (read by
-:func:`~lifresponse.conversion.onnx_reader.read_onnx`; a ``torch.nn.Module`` is exported to ONNX
+:func:`~lifresponse.conversion.onnx_reader.read_model`; a ``torch.nn.Module`` is exported to ONNX
 first, :func:`onnx_of_module`), checks it against ONNX's own evaluation, measures the ANN's
 accuracy on held-out digits, normalises it on training digits
 (:mod:`~lifresponse.conversion.normalise`) and returns the network file's content.

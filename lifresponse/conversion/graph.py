@@ -101,13 +101,17 @@ class Population:
 class AnnGraph:
     """The populations of a converted ANN, in an order in which they can be computed; the last
     is the output (its values are the model's logits). ``max_pool`` and ``absorb_pooling`` are
-    how it was read (:func:`~lifresponse.conversion.onnx_reader.read_onnx`)."""
+    how it was read (:func:`~lifresponse.conversion.onnx_reader.read_model`)."""
 
     input_shape: tuple
     populations: list = field(default_factory=list)
     source: str = ""
     max_pool: str = "average"
     absorb_pooling: bool = True
+
+    def shape_of(self, source: int) -> tuple:
+        """The shape of a term's source: the input (-1) or a population."""
+        return tuple(self.input_shape if source == -1 else self.populations[source].shape)
 
     def activations(self, pixels: np.ndarray, as_deployed: bool = False,
                     batch: int = 500) -> list[np.ndarray]:

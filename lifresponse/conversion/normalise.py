@@ -52,17 +52,15 @@ def spiking_network(graph: AnnGraph, scales: list[float], calibration, *, max_ra
     """The network file of ``graph`` with populations scaled by ``scales`` (module
     docstring), of ``calibration``'s neurons, timestep and (k, S)."""
     tau_s = calibration.tau_syn / 1000.0
-    shapes = {-1: tuple(graph.input_shape)}
     layers = []
     for index, population in enumerate(graph.populations):
-        shapes[index] = tuple(population.shape)
         own = scales[index]
         projections = []
         for term in population.terms:
             source_scale, source_rate = (1.0, input_rate) if term.source == -1 else (
                 scales[term.source], max_rate)
             gain = max_rate * source_scale / (own * source_rate * calibration.S * tau_s)
-            projections.append(Projection(term.source, term.kind, shapes[term.source],
+            projections.append(Projection(term.source, term.kind, graph.shape_of(term.source),
                                           population.shape, np.asarray(term.weight) * gain,
                                           term.stride, term.padding))
         bias = None if population.bias is None else \

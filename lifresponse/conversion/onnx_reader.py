@@ -38,7 +38,7 @@ from lifresponse.conversion.graph import (
     fold_batch_norm,
 )
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
-from lifresponse.networks.network_file import Projection
+from lifresponse.networks.network_file import Projection, output_side
 from lifresponse.networks.topology import layer_connections
 
 
@@ -76,6 +76,22 @@ class _Concat:
 
 
 @dataclass
+class _Flat:
+    """A value read flat: a dense layer's input (C order, as every source is numbered)."""
+
+    value: object
+
+    @property
+    def shape(self) -> tuple:
+        return (int(np.prod(self.value.shape)),)
+
+
+def _unflat(value):
+    """The value a flattened one reads (anything else as it is)."""
+    return value.value if isinstance(value, _Flat) else value
+
+
+@dataclass
 class _Reader:
     graph: AnnGraph
     values: dict = field(default_factory=dict)
@@ -86,17 +102,13 @@ SKIPPED = ("Dropout", "Identity")
 FINAL = ("Softmax", "LogSoftmax")
 
 
-def read_onnx(path, max_pool: str = "average", absorb_pooling: bool = True) -> AnnGraph:
-    """The ANN of an ONNX file, its max poolings read as ``max_pool`` (one of
-    :data:`~lifresponse.conversion.graph.MAX_POOL_CHOICES`) and its tiling average poolings
-    absorbed by what reads them unless ``absorb_pooling`` is False (module docstring).
+def load_onnx(path):
+    """The checked ``onnx.ModelProto`` of a file.
 
     Raises
     ------
     FileFormatError
         A file that is missing or not an ONNX model.
-    ConversionError
-        An operator or attribute the conversion does not take (named with its node).
     """
     import onnx
 
@@ -109,13 +121,21 @@ def read_onnx(path, max_pool: str = "average", absorb_pooling: bool = True) -> A
     except Exception as exc:  # onnx raises DecodeError, ValidationError, ...
         raise FileFormatError(f"{path}: not an ONNX model ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-    return read_model(model, str(path), max_pool, absorb_pooling)
+    return model
 
 
 def read_model(model, source: str, max_pool: str = "average",
                absorb_pooling: bool = True) -> AnnGraph:
-    """The ANN of a loaded ``onnx.ModelProto`` (``source`` names it in messages; the options
-    as :func:`read_onnx`'s)."""
+    """The ANN of an ``onnx.ModelProto`` (``source`` names it in messages), its max poolings
+    read as ``max_pool`` (one of :data:`~lifresponse.conversion.graph.MAX_POOL_CHOICES`) and
+    its tiling average poolings absorbed by what reads them unless ``absorb_pooling`` is False
+    (module docstring).
+
+    Raises
+    ------
+    ConversionError
+        An operator or attribute the conversion does not take (named with its node).
+    """
     from onnx import numpy_helper
 
     if max_pool not in MAX_POOL_CHOICES:
@@ -133,7 +153,7 @@ def read_model(model, source: str, max_pool: str = "average",
                               "(batch, channels, height, width) or (batch, features)")
     reader = _Reader(AnnGraph(tuple(dims[1:]), source=source, max_pool=max_pool,
                               absorb_pooling=absorb_pooling))
-    reader.values = {name: value for name, value in constants.items()}
+    reader.values = dict(constants)
     reader.values[inputs[0].name] = _Input(tuple(dims[1:]))
     for node in graph.node:
         for name in node.input:
@@ -142,7 +162,7 @@ def read_model(model, source: str, max_pool: str = "average",
     for node in graph.node:
         _read_node(reader, node, node.output[0] == output, source)
     result = reader.values[output]
-    result = result.value if isinstance(result, _Flat) else result
+    result = _unflat(result)
     if isinstance(result, _Linear):
         _owe_nothing(result, "the output")
         _population(reader, result, relu=False)
@@ -165,10 +185,6 @@ def _read_node(reader: _Reader, node, is_output: bool, source: str) -> None:
             raise ConversionError(f"{where}: its input {i!r} comes from nothing the "
                                   "conversion read")
         args.append(values.get(i) if i else None)
-    handlers = {"Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "BatchNormalization":
-                _batch_norm, "Relu": _relu, "MaxPool": _pool, "AveragePool": _pool,
-                "GlobalAveragePool": _pool, "Flatten": _flatten, "Reshape": _reshape,
-                "Add": _add, "Concat": _concat}
     if op in SKIPPED:
         values[node.output[0]] = args[0]
         return
@@ -178,14 +194,14 @@ def _read_node(reader: _Reader, node, is_output: bool, source: str) -> None:
                                   "(the largest output is the class either way)")
         values[node.output[0]] = args[0]
         return
-    if op not in handlers:
+    if op not in HANDLERS:
         raise ConversionError(f"{where}: the operator {op} has no spiking counterpart here; "
                               "the conversion takes " + ", ".join(sorted(
-                                  [*handlers, *SKIPPED, *FINAL])))
+                                  [*HANDLERS, *SKIPPED, *FINAL])))
     if all(isinstance(a, np.ndarray) for a in args if a is not None):
         raise ConversionError(f"{where}: an operation on constants only (shape arithmetic "
                               "of a dynamic export); export with constant folding")
-    values[node.output[0]] = handlers[op](reader, args, attrs, where, node)
+    values[node.output[0]] = HANDLERS[op](reader, args, attrs, where, node)
 
 
 def _attribute(a):
@@ -222,8 +238,7 @@ def _population(reader: _Reader, value: _Linear, relu: bool) -> _Pop:
     graph = reader.graph
     graph.populations.append(Population(value.terms, value.shape, value.bias, relu,
                                         value.node))
-    pop = _Pop(len(graph.populations) - 1, value.shape)
-    return pop
+    return _Pop(len(graph.populations) - 1, value.shape)
 
 
 def _owe_nothing(value: _Linear, where: str) -> None:
@@ -234,17 +249,18 @@ def _owe_nothing(value: _Linear, where: str) -> None:
 
 def _parts(reader: _Reader, value, where: str) -> list:
     """[(source, shape)] of a value a linear operation reads, in channel (or flat) order."""
-    value = value.value if isinstance(value, _Flat) else value
+    value = _unflat(value)
     if isinstance(value, _Concat):
         return [part for v in value.parts for part in _parts(reader, v, where)]
     return [_source(reader, value, where)]
 
 
-def _plain_pool(reader: _Reader, value):
-    """The pooling term of ``value`` if it is a plain average pooling of a population that a
-    following linear operation can absorb exactly: equal weights, windows that tile the map
-    (window = stride, no padding, the map a whole number of windows); else None."""
-    value = value.value if isinstance(value, _Flat) else value
+def _absorbable(reader: _Reader, value):
+    """(pooling term, its source, the source's shape, the pooled shape) if ``value`` is a plain
+    average pooling of a population that the linear operation reading it can absorb exactly:
+    equal weights, windows that tile the map (window = stride, no padding, the map a whole
+    number of windows); else None."""
+    value = _unflat(value)
     if not reader.graph.absorb_pooling:
         return None
     if not (isinstance(value, _Linear) and value.nonnegative and len(value.terms) == 1
@@ -255,18 +271,10 @@ def _plain_pool(reader: _Reader, value):
     if term.kind != "pool" or term.max_pool or tuple(window.shape) != tuple(term.stride) \
             or term.padding != (0, 0) or not np.all(window == window.flat[0]):
         return None
-    return term
-
-
-def _absorbed(reader: _Reader, pool: Term, value) -> tuple:
-    """(source, source shape, pooled shape) of a plain pooling a linear operation absorbs."""
-    value = value.value if isinstance(value, _Flat) else value
-    source = pool.source
-    shape = reader.graph.input_shape if source == -1 else \
-        reader.graph.populations[source].shape
-    if any(n % w for n, w in zip(shape[1:], np.shape(pool.weight), strict=True)):
+    shape = reader.graph.shape_of(term.source)
+    if any(n % w for n, w in zip(shape[1:], window.shape, strict=True)):
         return None
-    return source, tuple(shape), tuple(value.shape)
+    return term, term.source, tuple(shape), tuple(value.shape)
 
 
 def _pads(attrs: dict, where: str) -> tuple:
@@ -299,18 +307,15 @@ def _conv(reader, args, attrs, where, node) -> _Linear:
         weight = full
     if isinstance(x, _Flat):
         raise ConversionError(f"{where}: a convolution of flat values")
-    pool = _plain_pool(reader, x)
-    absorbed = None if pool is None else _absorbed(reader, pool, x)
-    if absorbed is not None and weight.shape[1] == absorbed[1][0]:
+    absorbed = _absorbable(reader, x)
+    if absorbed is not None and weight.shape[1] == absorbed[2][0]:
         # conv(pool(x)) as one convolution of x: each kernel weight spread over its window
-        window = np.asarray(pool.weight)
-        kernel = np.kron(weight, window)  # (c_out, c_in, k s, k s)
-        source, in_shape, pooled = absorbed
+        pool, source, _, pooled = absorbed
+        kernel = np.kron(weight, np.asarray(pool.weight))  # (c_out, c_in, k s, k s)
         step = tuple(int(a * b) for a, b in zip(stride, pool.stride, strict=True))
         pad = tuple(int(a * b) for a, b in zip(padding, pool.stride, strict=True))
-        shape = (weight.shape[0], *[(n + 2 * p - k) // st + 1 for n, k, st, p in zip(
-            pooled[1:], weight.shape[2:], stride, padding, strict=True)])
-        return _Linear([Term(source, "conv", kernel, step, pad)], shape,
+        return _Linear([Term(source, "conv", kernel, step, pad)],
+                       _out_shape(weight.shape[0], pooled, weight.shape[2:], stride, padding),
                        None if bias is None else np.asarray(bias, float), node=node.name)
     parts = _parts(reader, x, where)
     if sum(in_shape[0] for _, in_shape in parts) != weight.shape[1]:
@@ -323,18 +328,16 @@ def _conv(reader, args, attrs, where, node) -> _Linear:
         kernel = weight[:, first:first + in_shape[0]]
         first += in_shape[0]
         terms.append(Term(source, "conv", kernel, stride, padding))
-        shape = (weight.shape[0], *[(n + 2 * p - k) // s + 1 for n, k, s, p in zip(
-            in_shape[1:], weight.shape[2:], stride, padding, strict=True)])
+        shape = _out_shape(weight.shape[0], in_shape, weight.shape[2:], stride, padding)
     return _Linear(terms, shape, None if bias is None else np.asarray(bias, float),
                    node=node.name)
 
 
 def _dense(reader, x, weight: np.ndarray, bias, where, node) -> _Linear:
-    pool = _plain_pool(reader, x)
-    absorbed = None if pool is None else _absorbed(reader, pool, x)
-    if absorbed is not None and weight.shape[0] == int(np.prod(absorbed[2])):
+    absorbed = _absorbable(reader, x)
+    if absorbed is not None and weight.shape[0] == int(np.prod(absorbed[3])):
         # dense(pool(x)) as one dense layer on x: each pooled input's row to its window
-        source, in_shape, pooled = absorbed
+        pool, source, in_shape, pooled = absorbed
         pooling = layer_connections(Projection(source, "pool", in_shape, pooled,
                                                np.asarray(pool.weight), pool.stride))
         matrix = np.zeros((int(np.prod(in_shape)), weight.shape[1]))
@@ -377,8 +380,6 @@ def _batch_norm(reader, args, attrs, where, node) -> _Linear:
         raise ConversionError(f"{where}: batch normalisation is folded into the convolution "
                               "or dense layer right before it; here it follows "
                               f"{'a ReLU or pooling' if x is not None else 'nothing'}")
-    if any(t.kind == "pool" for t in x.terms):
-        raise ConversionError(f"{where}: batch normalisation after a pooling")
     bias = fold_batch_norm(x.terms, x.bias, scale, shift, mean, variance,
                            float(attrs.get("epsilon", 1e-5)))
     return _Linear(x.terms, x.shape, bias, node=x.node)
@@ -412,16 +413,13 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
             raise ConversionError(f"{where}: a max pooling of values before their ReLU, not "
                                   "followed by one ReLU")
         x, owed = _population(reader, x, relu=True), True  # max and ReLU commute
-    inner = _plain_pool(reader, x) if op != "MaxPool" else None
-    absorbed = None if inner is None else _absorbed(reader, inner, x)
+    absorbed = _absorbable(reader, x) if op != "MaxPool" else None
     if absorbed is None:
         source, shape = _source(reader, x, where)
     else:  # an average of averages: one pooling of the inner one's source
-        source, shape = absorbed[0], absorbed[2]
+        inner, source, _, shape = absorbed
     if len(shape) != 3:
         raise ConversionError(f"{where}: pooling flat values {shape}")
-    if op == "MaxPool" and reader.graph.max_pool == "pairwise":
-        return _pairwise_max(reader, source, shape, attrs, where, node, owed)
     if op == "GlobalAveragePool":
         window, stride, padding = shape[1:], shape[1:], (0, 0)
     else:
@@ -433,8 +431,9 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
             raise ConversionError(f"{where}: padded average pooling without "
                                   "count_include_pad: the spiking layer's window weights "
                                   "are fixed")
-    out = (shape[0], *[(n + 2 * p - k) // s + 1 for n, k, s, p in zip(
-        shape[1:], window, stride, padding, strict=True)])
+    out = _out_shape(shape[0], shape, window, stride, padding)
+    if op == "MaxPool" and reader.graph.max_pool == "pairwise":
+        return _pairwise_max(reader, source, out, window, stride, padding, node, owed)
     if absorbed is not None:  # in the inner pooling's source: every size times its stride
         window, stride, padding = (tuple(int(a * b) for a, b in zip(v, inner.stride,
                                                                      strict=True))
@@ -444,16 +443,18 @@ def _pool(reader, args, attrs, where, node) -> _Linear:
                    nonnegative=True, node=node.name, relu_owed=owed)
 
 
-def _pairwise_max(reader, source: int, shape: tuple, attrs, where, node, owed) -> _Linear:
-    """A max pooling of non-negative values as ReLU populations: each input of a window is a
-    pooling term with a one-hot window; ``max(P, Q) = Q + relu(P - Q)`` joins them pairwise,
-    each ``relu(P - Q)`` a population; the result is the sum that the next layer reads."""
-    window, stride = tuple(attrs["kernel_shape"]), tuple(attrs.get("strides", [1, 1]))
-    padding = _pads(attrs, where)  # zeros pad: the same maximum of values >= 0
-    if attrs.get("ceil_mode", 0):
-        raise ConversionError(f"{where}: ceil_mode 1 is not taken")
-    out = (shape[0], *[(n + 2 * p - k) // s + 1 for n, k, s, p in zip(
-        shape[1:], window, stride, padding, strict=True)])
+def _out_shape(channels: int, in_shape: tuple, window, stride, padding) -> tuple:
+    """(channels, rows, columns) of a kernel or window over maps of ``in_shape``."""
+    return (int(channels), *[output_side(n, k, s, p) for n, k, s, p in zip(
+        in_shape[1:], window, stride, padding, strict=True)])
+
+
+def _pairwise_max(reader, source: int, out: tuple, window, stride, padding, node,
+                  owed: bool) -> _Linear:
+    """A max pooling of non-negative values (zero padding gives the same maximum) as ReLU
+    populations: each input of a window is a pooling term with a one-hot window;
+    ``max(P, Q) = Q + relu(P - Q)`` joins them pairwise, each ``relu(P - Q)`` a population;
+    the result is the sum that the next layer reads."""
 
     def one_hot(i: int, j: int) -> list:
         weight = np.zeros(window)
@@ -520,13 +521,11 @@ def _reshape(reader, args, attrs, where, node):
 def _add(reader, args, attrs, where, node) -> _Linear:
     terms, bias, shape, nodes = [], None, None, []
     for value in args:
-        value = value.value if isinstance(value, _Flat) else value
+        value = _unflat(value)
         if isinstance(value, np.ndarray):
             continue
         if isinstance(value, _Linear):
             _owe_nothing(value, where)
-            if any(t.kind == "pool" for t in value.terms) and not value.nonnegative:
-                raise ConversionError(f"{where}: adding a pooling")
             if not value.nonnegative:
                 terms.extend(value.terms)
                 bias = _sum(bias, value.bias)
@@ -587,12 +586,6 @@ def _concat(reader, args, attrs, where, node) -> _Concat:
     return _Concat(list(args), (sum(s[0] for s in shapes), *shapes[0][1:]))
 
 
-@dataclass
-class _Flat:
-    """A value read flat: a dense layer's input (C order, as every source is numbered)."""
-
-    value: object
-
-    @property
-    def shape(self) -> tuple:
-        return (int(np.prod(self.value.shape)),)
+HANDLERS = {"Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "BatchNormalization": _batch_norm,
+            "Relu": _relu, "MaxPool": _pool, "AveragePool": _pool, "GlobalAveragePool": _pool,
+            "Flatten": _flatten, "Reshape": _reshape, "Add": _add, "Concat": _concat}

@@ -73,6 +73,14 @@ def _pair(value) -> tuple[int, int]:
     return (values[0], values[0]) if len(values) == 1 else (values[0], values[1])
 
 
+def _tidy(synapses) -> None:
+    """Shapes as tuples of ints, stride and padding as (rows, columns), of a
+    :class:`Projection` or :class:`Layer`."""
+    synapses.in_shape = tuple(int(n) for n in synapses.in_shape)
+    synapses.out_shape = tuple(int(n) for n in synapses.out_shape)
+    synapses.stride, synapses.padding = _pair(synapses.stride), _pair(synapses.padding)
+
+
 @dataclass
 class Projection:
     """Synapses of one kind from one source into a layer's neurons.
@@ -94,12 +102,11 @@ class Projection:
     padding: tuple = (0, 0)
 
     def __post_init__(self) -> None:
-        self.in_shape = tuple(int(n) for n in self.in_shape)
-        self.out_shape = tuple(int(n) for n in self.out_shape)
-        self.stride, self.padding = _pair(self.stride), _pair(self.padding)
+        _tidy(self)
 
     @property
     def n_out(self) -> int:
+        """Neurons the synapses go into (a layer's: its neurons)."""
         return int(np.prod(self.out_shape))
 
 
@@ -145,14 +152,10 @@ class Layer:
     merges: tuple = ()
 
     def __post_init__(self) -> None:
-        self.in_shape = tuple(int(n) for n in self.in_shape)
-        self.out_shape = tuple(int(n) for n in self.out_shape)
-        self.stride, self.padding = _pair(self.stride), _pair(self.padding)
+        _tidy(self)
         self.merges = tuple(self.merges)
 
-    @property
-    def n_out(self) -> int:
-        return int(np.prod(self.out_shape))
+    n_out = Projection.n_out  # the same property
 
     def bias_per_neuron(self) -> np.ndarray:
         """The bias of every neuron of the layer, in neuron order, nA (zeros without bias)."""

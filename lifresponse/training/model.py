@@ -71,14 +71,16 @@ class SpikingLayer(nn.Module):
 
     ``stride``, ``padding`` and ``window`` (the fixed pooling weights, (kh, kw)) are those of
     a network file's layer (:class:`lifresponse.networks.network_file.Layer`); by default
-    stride 1 for conv, non-overlapping ``size x size`` average pooling, no padding.
+    stride 1 for conv, non-overlapping ``size x size`` average pooling, no padding. ``source``
+    is what it reads: -1 the input, else a layer's index.
     """
 
     def __init__(self, kind: str, in_shape, out_shape, size: int, activation: SpikingActivation,
                  generator: torch.Generator, positive_init: bool = False, stride=None,
-                 padding=(0, 0), window=None):
+                 padding=(0, 0), window=None, source: int = -1):
         super().__init__()
         self.kind, self.in_shape, self.out_shape, self.size = kind, in_shape, out_shape, size
+        self.source = source  # what it reads: -1 the input, else a layer's index
         self.activation = activation
         self.stride = tuple(stride) if stride is not None else (
             (size, size) if kind == "pool" else (1, 1))
@@ -157,20 +159,17 @@ class SpikingNetwork(nn.Module):
             specs = parse_architecture(architecture, input_shape)
             self.layers = nn.ModuleList(
                 SpikingLayer(spec.kind, spec.in_shape, spec.out_shape, spec.size, activation,
-                             generator, positive_init=i == len(specs) - 1)
+                             generator, positive_init=i == len(specs) - 1, source=i - 1)
                 for i, spec in enumerate(specs))
         else:  # a network file's layers, whatever its architecture string says
-            self.layers = nn.ModuleList(_linear(layer, activation, generator)
-                                        for layer in layers)
-        # a graph (network file format 3): each layer's source, and its merges' projections
-        self.sources = [i - 1 if layers is None or layers[i].source is None
-                        else layers[i].source for i in range(len(self.layers))]
+            self.layers = nn.ModuleList(
+                _linear(layer, activation, generator, i - 1 if layer.source is None
+                        else layer.source) for i, layer in enumerate(layers))
+        # a graph (network file format 3): each layer's merges, with their own sources
         self.merges = nn.ModuleList(nn.ModuleList(
-            _linear(m, activation, generator) for m in (() if layers is None else
-                                                        layers[i].merges))
+            _linear(m, activation, generator, m.source) for m in (() if layers is None else
+                                                                   layers[i].merges))
             for i in range(len(self.layers)))
-        self.merge_sources = [[] if layers is None else [m.source for m in layers[i].merges]
-                              for i in range(len(self.layers))]
         self.activation = activation
         self.training_noise = 0.0  # std of Gaussian noise added to rates in training (Hz)
         self.count_window = 0.0  # window (ms) whose spike-count noise training adds; 0: none
@@ -184,7 +183,7 @@ class SpikingNetwork(nn.Module):
     def forward(self, pixels: torch.Tensor, return_all: bool = False):
         values = {-1: self._count_noise(pixels * (self.input_rate * self.activation.tau_s))}
         for i, layer in enumerate(self.layers):
-            source = values[self.sources[i]]
+            source = values[layer.source]
             y = self._merged(i, source, values) if self.merges[i] else layer(source)
             if self.training and self.training_noise > 0:
                 noise = torch.randn_like(y) * (self.training_noise * self.activation.tau_s)
@@ -199,8 +198,8 @@ class SpikingNetwork(nn.Module):
         with_sigma = self.activation.needs_sigma
         net, sigma = self.layers[index].moments(source, with_sigma)
         variance = sigma**2 if with_sigma else None
-        for merge, origin in zip(self.merges[index], self.merge_sources[index], strict=True):
-            more, more_sigma = merge.moments(values[origin], with_sigma)
+        for merge in self.merges[index]:
+            more, more_sigma = merge.moments(values[merge.source], with_sigma)
             net = net + more
             if with_sigma:
                 variance = variance + more_sigma**2
@@ -226,13 +225,11 @@ class SpikingNetwork(nn.Module):
         layers = []
         for i, layer in enumerate(self.layers):
             bias = None if layer.bias is None else layer.bias.detach().cpu().double().numpy()
-            merges = tuple(Projection(origin, m.kind, m.in_shape, m.out_shape, _weight(m),
-                                      m.stride, m.padding)
-                           for m, origin in zip(self.merges[i], self.merge_sources[i],
-                                                strict=True))
+            merges = tuple(Projection(m.source, m.kind, m.in_shape, m.out_shape, _weight(m),
+                                      m.stride, m.padding) for m in self.merges[i])
             layers.append(Layer(layer.kind, tuple(layer.in_shape), tuple(layer.out_shape),
                                 _weight(layer), layer.stride, layer.padding, bias, cell,
-                                source=None if self.sources[i] == i - 1 else self.sources[i],
+                                source=None if layer.source == i - 1 else layer.source,
                                 merges=merges))
         a = self.activation
         return Network(self.architecture, layers, a.activation, a.k, a.S, a.tau_s * 1000.0,
@@ -267,12 +264,13 @@ class SpikingNetwork(nn.Module):
         return model
 
 
-def _linear(layer, activation: SpikingActivation, generator: torch.Generator) -> SpikingLayer:
-    """The :class:`SpikingLayer` of a network file's layer or projection (weights copied by
-    :meth:`SpikingNetwork.from_network`)."""
+def _linear(layer, activation: SpikingActivation, generator: torch.Generator,
+            source: int) -> SpikingLayer:
+    """The :class:`SpikingLayer` of a network file's layer or projection reading ``source``
+    (weights copied by :meth:`SpikingNetwork.from_network`)."""
     return SpikingLayer(layer.kind, layer.in_shape, layer.out_shape, np.shape(layer.weight)[-1],
                         activation, generator, stride=layer.stride, padding=layer.padding,
-                        window=layer.weight if layer.kind == "pool" else None)
+                        window=layer.weight if layer.kind == "pool" else None, source=source)
 
 
 def _weight(layer: SpikingLayer) -> np.ndarray:

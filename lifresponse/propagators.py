@@ -31,7 +31,9 @@ class Propagators:
 
     ``P11ex`` ... ``P21in`` are those of ``iaf_psc_exp`` (0 for ``iaf_psc_delta``); ``P22`` is
     the membrane's decay in both; ``i_offset`` the neuron's (nA, without any bias); ``drive``
-    the factor of ``I_e`` (``P20`` or ``P30``).
+    the factor of ``I_e`` (``P20`` or ``P30``); ``theta`` and ``v_reset`` relative to
+    ``v_rest`` (mV); ``subtract``: a spike takes ``reset_jump = v_thresh - v_reset`` (mV) off
+    the membrane instead of setting it to ``v_reset``.
     """
 
     cell: str
@@ -45,6 +47,8 @@ class Propagators:
     theta: float
     v_reset: float
     refractory_steps: int
+    subtract: bool = False
+    reset_jump: float = 0.0
 
     @property
     def offset_drive(self) -> float:
@@ -56,14 +60,18 @@ class Propagators:
         return (i_offset * PA_PER_NA + 0.0) * self.drive
 
     @classmethod
-    def of(cls, neuron: LIFParams, h: float, cell: str = "IF_curr_exp") -> Propagators:
-        """The constants of ``neuron`` as a ``cell`` at timestep ``h`` (ms)."""
+    def of(cls, neuron: LIFParams, h: float, cell: str = "IF_curr_exp",
+           reset: str = "v_reset") -> Propagators:
+        """The constants of ``neuron`` as a ``cell`` at timestep ``h`` (ms) that resets its
+        membrane to ``v_reset`` or by subtraction (``reset="subtract"``)."""
         c_m = neuron.cm * PA_PER_NA
         p22 = math.exp(-h / neuron.tau_m)
         common = dict(P22=p22, i_offset=neuron.i_offset,
                       theta=neuron.v_thresh - neuron.v_rest,
                       v_reset=neuron.v_reset - neuron.v_rest,
-                      refractory_steps=int(round(neuron.tau_refrac / h)))
+                      refractory_steps=int(round(neuron.tau_refrac / h)),
+                      subtract=reset == "subtract",
+                      reset_jump=neuron.v_thresh - neuron.v_reset)
         if cell == "IF_curr_delta":
             return cls(cell, 0.0, 0.0, P21ex=0.0, P21in=0.0,
                        drive=-neuron.tau_m / c_m * math.expm1(-h / neuron.tau_m), **common)

@@ -34,3 +34,19 @@ def spinnaker_virtual_board(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(work)
     return work
+
+
+@pytest.fixture(scope="session")
+def nestml_models(tmp_path_factory):
+    """The NESTML models of reset by subtraction, built once for the test session into a
+    private cache folder of its own (about 15 s); skipped, with what is missing, on a machine
+    that cannot build them."""
+    pytest.importorskip("nest")
+    from lifresponse.backends.nest import subtract_reset
+
+    absent = subtract_reset.missing()
+    if absent:
+        pytest.skip(f"cannot build NESTML models here: missing {', '.join(absent)}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LIFRESPONSE_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield subtract_reset.module_file()

@@ -25,7 +25,7 @@ def test_graph_round_trips_and_chains_stay_chains(tmp_path, rng):
     np.testing.assert_array_equal(back.layers[2].merges[0].weight,
                                   network.layers[2].merges[0].weight)
     with h5py.File(tmp_path / "net.h5") as f:
-        assert f.attrs["version"] == 3 and f["layers/4/merges/0"].attrs["source"] == 0
+        assert f.attrs["version"] == 4 and f["layers/4/merges/0"].attrs["source"] == 0
 
 
 def test_fan_out_counts_every_projection(rng):

@@ -45,7 +45,8 @@ def _assert_same_network(a: Network, b: Network):
                  "input_rate", "input_encoding", "softplus_sigma", "soft_lif_gamma"):
         assert getattr(a, name) == getattr(b, name), name
     for i, (x, y) in enumerate(zip(a.layers, b.layers, strict=True)):
-        for name in ("kind", "in_shape", "out_shape", "stride", "padding", "cell", "neuron"):
+        for name in ("kind", "in_shape", "out_shape", "stride", "padding", "cell", "neuron",
+                     "reset"):
             assert getattr(x, name) == getattr(y, name), (i, name)
         np.testing.assert_array_equal(x.weight, y.weight, err_msg=f"layer {i} weight")
         assert (x.bias is None) == (y.bias is None), f"layer {i} bias"

@@ -43,6 +43,14 @@ def add_nir(commands) -> None:
                          help="membrane capacitance (NIR has none; it scales weights in nA)")
     to_ours.add_argument("--tau-refrac", type=float, default=0.0, metavar="MS",
                          help="refractory period (NIR's neurons have none)")
+    to_ours.add_argument("--reset", choices=("v_reset", "subtract", "subtract-next-step"),
+                         help="what a spike does to the membrane (NIR cannot say): set it to "
+                              "v_reset (snnTorch's reset_mechanism='zero'); subtract "
+                              "v_threshold - v_reset at once (sinabs, SpikingJelly's soft "
+                              "reset); or subtract it from the next step's update "
+                              "(snnTorch's default 'subtract'; needs --dt). Default: the "
+                              "graph's lifresponse metadata, else v_reset. On NEST, subtraction "
+                              "runs as a NESTML model built once (docs/nir.md)")
     to_ours.add_argument("--force", action="store_true", help="overwrite an existing --out")
     to_ours.set_defaults(run=_run_nir_import, parser=to_ours)
     to_nir = actions.add_parser(
@@ -64,12 +72,14 @@ def _run_nir_import(args) -> None:
     network = workflow.import_nir(args.graph, out=args.out, force=args.force, dt=args.dt,
                                   timestep=args.timestep, encoding=args.encoding,
                                   input_rate=args.input_rate, cm=args.cm,
-                                  tau_refrac=args.tau_refrac)
+                                  tau_refrac=args.tau_refrac, reset=args.reset)
     print(f"wrote {args.out}: {network.architecture}")
     for i, layer in enumerate(network.layers):
         neuron = network.neuron_of(layer)
         print(f"  layer {i}: {layer.kind} {layer.in_shape} -> {layer.out_shape}, {layer.cell}, "
               f"tau_m {neuron.tau_m:.4g} ms, v_thresh {neuron.v_thresh:g} mV"
+              + (f", resets by subtracting {neuron.v_thresh - neuron.v_reset:.6g} mV"
+                 if layer.reset == "subtract" else "")
               + (", bias" if layer.bias is not None else ""))
     print(f"timestep {network.timestep:g} ms, {network.input_encoding} inputs")
 

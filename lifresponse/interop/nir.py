@@ -58,7 +58,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -74,6 +74,7 @@ log = logging.getLogger(__name__)
 NEURON_NODES = ("CubaLIF", "LIF", "IF")
 LINEAR_NODES = ("Conv2d", "Affine", "Linear", "SumPool2d", "AvgPool2d", "Flatten", "Scale")
 LEAKLESS_TAU_MS = 1e12  # IF: a leak of 1e-12 per ms, below double precision's reach in a run
+RESET_CHOICES = ("v_reset", "subtract", "subtract-next-step")
 AGREEMENT = 1e-9        # relative: metadata values are used where they agree this well
 WHY_NOT = {
     "Delay": "synaptic delays are one timestep here; a Delay node cannot map",
@@ -106,6 +107,12 @@ class ImportOptions:
         Capacitance of every neuron (nF); NIR has none, it scales the weights in nA.
     tau_refrac : float
         Refractory period (ms); NIR's neurons have none.
+    reset : {"v_reset", "subtract", "subtract-next-step"} or None
+        What a spike does to the membrane (NIR has no field for it): set it to ``v_reset``
+        (NIR's own semantics, snnTorch's ``reset_mechanism="zero"``); take ``v_threshold -
+        v_reset`` off it at once (sinabs, SpikingJelly's soft reset); or take it off the next
+        step's update, after the decay (snnTorch's default ``"subtract"``; needs ``dt``). None:
+        what the graph's metadata says, else ``v_reset``.
     """
 
     dt: float | None = None
@@ -114,6 +121,7 @@ class ImportOptions:
     input_rate: float = 100.0
     cm: float = 1.0
     tau_refrac: float = 0.0
+    reset: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("dt", "timestep", "input_rate", "cm"):
@@ -125,6 +133,12 @@ class ImportOptions:
         if self.encoding not in network_file.ENCODINGS:
             raise ParameterError("encoding", f"must be one of {', '.join(network_file.ENCODINGS)}"
                                  f" (got {self.encoding!r})")
+        if self.reset is not None and self.reset not in RESET_CHOICES:
+            raise ParameterError("reset", f"must be one of {', '.join(RESET_CHOICES)} (got "
+                                 f"{self.reset!r})")
+        if self.reset == "subtract-next-step" and self.dt is None:
+            raise ParameterError("reset", "subtract-next-step is a discrete-time framework's "
+                                 "reset (snnTorch's); give the graph's step with dt (--dt)")
         if self.encoding != "poisson" and self.input_rate != type(self).input_rate:
             raise ParameterError("input_rate", f"belongs to the poisson encoding; "
                                  f"{self.encoding!r} fires with probability = input each step")
@@ -629,7 +643,40 @@ def _neuron_layer(name: str, node, synapses: Layer, shape: tuple,
         if not np.any(layer.bias):
             layer.bias = None
     layer.cell, layer.neuron = cell, neuron
+    layer.reset = _reset(ours, options, p, where)
+    if options.reset == "subtract-next-step":
+        layer.neuron = _subtracting_next_step(neuron, kind, p, options.dt, where)
     return layer, weight_gain, bias_gain
+
+
+def _reset(ours: dict, options: ImportOptions, p: dict, where: str) -> str:
+    """The layer's reset: the option's, else the node's metadata's, else ``v_reset``."""
+    written = ours.get("reset")
+    if written is not None and written not in network_file.RESETS:
+        raise ParameterError(f"{where}: metadata reset {written!r} is not one of "
+                             f"{', '.join(network_file.RESETS)}")
+    chosen = options.reset or written or "v_reset"
+    if chosen != "v_reset" and not p["v_threshold"] > p["v_reset"]:
+        raise ParameterError(f"{where}: reset by subtraction takes v_threshold - v_reset = "
+                             f"{p['v_threshold'] - p['v_reset']:g} off the membrane; it must be "
+                             "> 0")
+    return "v_reset" if chosen == "v_reset" else "subtract"
+
+
+def _subtracting_next_step(neuron: LIFParams, kind: str, p: dict, dt: float, where: str
+                           ) -> LIFParams:
+    """``neuron`` resetting at once by what snnTorch subtracts at the next step, after the
+    decay ``beta``: taking ``(v_threshold - v_reset) / beta`` off at the spike leaves
+    ``beta`` times that, the threshold, off the next step's membrane (exact in exact
+    arithmetic; NEST and snnTorch may round differently). ``v_reset`` is moved to give that
+    jump."""
+    tau_s = p["tau_mem"] if kind == "CubaLIF" else p.get("tau")
+    beta = 1.0 if tau_s is None else 1.0 - dt / (1000.0 * tau_s)
+    jump = (neuron.v_thresh - neuron.v_reset) / beta
+    try:
+        return replace(neuron, v_reset=neuron.v_thresh - jump)
+    except ParameterError as exc:
+        raise ParameterError(f"{where}: {exc}") from None
 
 
 _FIELDS = {"CubaLIF": ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
@@ -790,7 +837,8 @@ def _neuron_node(layer: Layer, neuron: LIFParams, gain: float, index: int):
     shape = layer.out_shape
     full = lambda value: np.full(shape, float(value))  # noqa: E731
     tau_m_s = neuron.tau_m / 1000.0
-    metadata = {"cell": layer.cell, "cm_nF": neuron.cm, "tau_refrac_ms": neuron.tau_refrac,
+    metadata = {"cell": layer.cell, "reset": layer.reset, "cm_nF": neuron.cm,
+                "tau_refrac_ms": neuron.tau_refrac,
                 "i_offset_nA": neuron.i_offset, "tau_m_ms": neuron.tau_m,
                 "weight_per_unit": gain}
     if layer.bias is not None:

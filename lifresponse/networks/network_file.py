@@ -1,14 +1,15 @@
 """The ``network.h5`` file: a trained network whose weights ARE synaptic weights.
 
 One reader and one writer for training and NIR import (which write) and deployment (which
-builds networks from it). Layout (HDF5), format version 3::
+builds networks from it). Layout (HDF5), format version 4::
 
-    attrs   format="lifresponse.network", version=3, architecture, activation, [k, S],
+    attrs   format="lifresponse.network", version=4, architecture, activation, [k, S],
             tau_syn_ms, softplus_sigma, soft_lif_gamma, timestep_ms, input_rate_hz,
             input_encoding, input_shape, neuron (JSON), provenance (JSON), lifresponse_version
     layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
                        cell ("IF_curr_exp" | "IF_curr_alpha" | "IF_curr_delta"),
-                       source (-1: the input, or an earlier layer's index), [neuron (JSON)]
+                       source (-1: the input, or an earlier layer's index), [neuron (JSON)],
+                       [reset ("v_reset" | "subtract")]
                  weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
                           of each input of a window (1/(ph pw) for average pooling, 1 for sum
                           pooling); dense: (n_in, n_out)
@@ -33,9 +34,15 @@ summed into the same input currents (a residual block's ``Add`` is two projectio
 population). Sources come before the layers they feed, so the layers are in an order in which
 they can be computed, and the last layer is the output.
 
-Version 2 files (every layer fed by the one before), and version 1 files (no stride for
+After a spike a neuron's membrane is set to ``v_reset`` (``reset="v_reset"``, PyNN's cells and
+NEST's built-in models), or loses ``v_thresh - v_reset`` and keeps what it had above threshold
+(``reset="subtract"``, the default neuron of snnTorch and sinabs; NEST runs it as a NESTML
+model, :mod:`lifresponse.backends.nest.subtract_reset`).
+
+Version 3 files (every layer resets to ``v_reset``), version 2 files (every layer fed by the
+one before), and version 1 files (no stride for
 conv, pooling windows that do not overlap, no padding, no bias, one neuron for all layers,
-Poisson inputs), read as the same network in version 3.
+Poisson inputs), read as the same network in version 4.
 """
 
 from __future__ import annotations
@@ -56,13 +63,15 @@ from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import hdf5_file
+from lifresponse.propagators import Propagators
 
 FORMAT = "lifresponse.network"
 _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "text"}  # numbers:
 # check()
-VERSION = 3
+VERSION = 4
 KINDS = ("conv", "pool", "dense")
 CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")
+RESETS = ("v_reset", "subtract")
 ENCODINGS = ("poisson", "bernoulli")
 NO_ANN_MODEL = "none"
 
@@ -137,6 +146,9 @@ class Layer:
         input for the first layer).
     merges : tuple of Projection
         Further synapses into the same neurons, from other sources.
+    reset : {"v_reset", "subtract"}
+        After a spike the membrane is set to ``v_reset``, or ``v_thresh - v_reset`` is
+        subtracted from it (module docstring).
     """
 
     kind: str
@@ -150,6 +162,7 @@ class Layer:
     neuron: LIFParams | None = None
     source: int | None = None
     merges: tuple = ()
+    reset: str = "v_reset"
 
     def __post_init__(self) -> None:
         _tidy(self)
@@ -246,6 +259,10 @@ class Network:
         """``layer``'s neuron parameters."""
         return layer.neuron if layer.neuron is not None else self.neuron
 
+    def propagators(self, layer: Layer) -> Propagators:
+        """The per-step constants with which ``layer``'s neurons are integrated."""
+        return Propagators.of(self.neuron_of(layer), self.timestep, layer.cell, layer.reset)
+
     def with_input_rate(self, input_rate: float) -> Network:
         """This network driven at ``input_rate`` (Hz per unit pixel) with the same mean input
         current: the weights of every projection from the input are scaled by old / new rate.
@@ -313,7 +330,8 @@ def write(network: Network, path) -> None:
             g = group.create_group(str(i))
             own, *merges = network.projections(i)
             _write_projection(g, own)
-            g.attrs.update({"out_shape": list(layer.out_shape), "cell": layer.cell})
+            g.attrs.update({"out_shape": list(layer.out_shape), "cell": layer.cell,
+                            "reset": layer.reset})
             if layer.neuron is not None:
                 g.attrs["neuron"] = json.dumps(layer.neuron.to_dict())
             if layer.bias is not None:
@@ -330,7 +348,7 @@ def _write_projection(g, projection: Projection) -> None:
 
 
 def read(path) -> Network:
-    """Read and validate a network file (version 1, 2 or 3).
+    """Read and validate a network file (version 1 to 4).
 
     Raises
     ------
@@ -392,7 +410,7 @@ def _read_layer(g, where: str) -> Layer:
                  _neuron(attrs["neuron"], f"{where}: neuron") if "neuron" in attrs else None,
                  attrs.get("source"),
                  tuple(_read_merge(merges[str(j)], out_shape, f"{where}: merge {j}")
-                       for j in range(len(merges))))
+                       for j in range(len(merges))), attrs.get("reset", "v_reset"))
 
 
 def _read_merge(g, out_shape: tuple, where: str) -> Projection:
@@ -445,6 +463,12 @@ def check(network: Network, where: str) -> None:
         name = f"{where}: layer {i} ({layer.kind})"
         if layer.cell not in CELLS:
             raise FileFormatError(f"{name}: cell {layer.cell!r} is not one of {', '.join(CELLS)}")
+        if layer.reset not in RESETS:
+            raise FileFormatError(f"{name}: reset {layer.reset!r} is not one of "
+                                  f"{', '.join(RESETS)}")
+        if layer.reset == "subtract" and layer.cell == "IF_curr_alpha":
+            raise FileFormatError(f"{name}: reset by subtraction is built for IF_curr_exp and "
+                                  "IF_curr_delta neurons, not IF_curr_alpha")
         for j, projection in enumerate(network.projections(i)):
             _check_projection(network, i, projection, name if j == 0 else
                               f"{where}: layer {i}, merge {j - 1} ({projection.kind})")

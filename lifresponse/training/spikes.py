@@ -61,7 +61,7 @@ from lifresponse.networks import network_file
 from lifresponse.networks.encoding import Presentation, input_spikes
 from lifresponse.networks.evaluation import classify
 from lifresponse.networks.network_file import Network
-from lifresponse.propagators import PA_PER_NA, Propagators
+from lifresponse.propagators import PA_PER_NA
 from lifresponse.training.trainer import (
     check_common_settings,
     checkpoint_path,
@@ -178,8 +178,7 @@ class SpikingSimulation(nn.Module):
                                              requires_grad=layer.kind != "pool"))
             self.biases.append(nn.Parameter(torch.as_tensor(
                 layer.bias if layer.bias is not None else np.zeros(0), dtype=torch.float32)))
-        self.propagators = [Propagators.of(network.neuron_of(layer), network.timestep)
-                            for layer in network.layers]
+        self.propagators = [network.propagators(layer) for layer in network.layers]
         # equal synapses: both signs in one current, one operation per step
         self.one_current = [p.P11ex == p.P11in and p.P21ex == p.P21in for p in self.propagators]
 

@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 
+from lifresponse.backends.nest import subtract_reset
 from lifresponse.backends.pynn.backend import PyNNBackend, PyNNSpikeRecorder
 
 NEST_PA_PER_NA = 1000.0  # PyNN currents and weights are in nA, NEST's in pA
@@ -51,6 +52,18 @@ class NestBackend(PyNNBackend):
 
         nest.SetDefaults("spike_generator", {"precise_times": False})
         return info
+
+    def cell_type(self, network, index: int):
+        """As :meth:`PyNNBackend.cell_type`; a layer that resets by subtraction gets the NESTML
+        model of its cell (:mod:`lifresponse.backends.nest.subtract_reset`, built on first
+        use)."""
+        layer = network.layers[index]
+        if layer.reset != "subtract":
+            return super().cell_type(network, index)
+        neuron = network.neuron_of(layer)
+        i_offset = neuron.i_offset if layer.bias is None else (neuron.i_offset
+                                                               + layer.bias_per_neuron())
+        return subtract_reset.cell_type(self.sim, neuron, layer.cell, i_offset)
 
     def setup_options(self, timestep: float, threads: int, seed: int) -> dict:
         """Every delay is one step, so the longest may be short: PyNN's default of 10 ms made

@@ -235,6 +235,26 @@ class PyNNBackend:
         takes."""
         return [np.asarray(t, dtype=float).tolist() for t in trains]
 
+    def cell_type(self, network, index: int):
+        """The PyNN cell type of layer ``index``'s neurons: its cell, its neuron's parameters,
+        and, with a bias, ``i_offset`` per neuron (the neuron's plus the bias, nA).
+
+        Raises
+        ------
+        BackendError
+            The layer resets by subtraction, which no PyNN standard cell does (NEST runs it as
+            a NESTML model: :class:`lifresponse.backends.nest.backend.NestBackend`).
+        """
+        layer = network.layers[index]
+        if layer.reset == "subtract":
+            raise BackendError(f"layer {index} resets by subtraction, which no built-in neuron "
+                               f"of {self.name} does; deploy it on NEST (a NESTML model) or "
+                               "the torch simulator")
+        parameters = network.neuron_of(layer).to_pynn(layer.cell)
+        if layer.bias is not None:
+            parameters["i_offset"] = parameters["i_offset"] + layer.bias_per_neuron()
+        return getattr(self.sim, layer.cell)(**parameters)
+
     def population(self, size: int, cell, label: str, summed_weight=None, structure=None):
         """A population of ``size`` neurons of the PyNN cell type ``cell``.
 

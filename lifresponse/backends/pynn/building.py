@@ -87,7 +87,7 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     connections = network_connections(network)
     n_inputs = int(np.prod(network.input_shape))
     times = [] if input_spike_times is None else backend.spike_times(input_spike_times)
-    cell_types = [cell_type(sim, network, layer) for layer in network.layers]
+    cell_types = [backend.cell_type(network, index) for index in range(len(network.layers))]
     last = len(network.layers) - 1
     given = {} if scaling is None else {(p.layer, p.first): p.max_expected_summed_weight
                                         for p in scaling.populations}
@@ -127,12 +127,3 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
             recorders[index] = backend.spike_recorder(population)
         layers.append(population)
     return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses)
-
-
-def cell_type(sim, network: Network, layer):
-    """The PyNN cell type of ``layer``'s neurons: its cell, its neuron's parameters, and, with a
-    bias, ``i_offset`` per neuron (the neuron's plus the bias, nA)."""
-    parameters = network.neuron_of(layer).to_pynn(layer.cell)
-    if layer.bias is not None:
-        parameters["i_offset"] = parameters["i_offset"] + layer.bias_per_neuron()
-    return getattr(sim, layer.cell)(**parameters)

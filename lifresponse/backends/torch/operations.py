@@ -221,9 +221,7 @@ class Neurons:
 def layer_neurons(network: Network, inputs: list[LayerInput], batch: int, dtype,
                   device) -> list[Neurons]:
     """Every layer's neurons at rest, for a batch of ``batch`` images."""
-    return [Neurons(i, Propagators.of(network.neuron_of(i.layer), network.timestep,
-                                       i.layer.cell), batch, dtype, device)
-            for i in inputs]
+    return [Neurons(i, network.propagators(i.layer), batch, dtype, device) for i in inputs]
 
 
 def simulate(layers: list[Neurons], inputs: InputSpikes, network: Network,

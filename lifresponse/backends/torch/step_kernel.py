@@ -48,10 +48,12 @@ from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.topology import Connections, fan_outs
-from lifresponse.propagators import PA_PER_NA, Propagators
+from lifresponse.propagators import PA_PER_NA
 
 REALS = {"float64": np.float64, "float32": np.float32}
-P22, P21EX, P21IN, P11EX, P11IN, THETA, V_RESET = range(7)  # columns of the constants
+# columns of the constants; SUBTRACT: 1 where a spike subtracts RESET_JUMP instead of setting
+# V_RESET
+P22, P21EX, P21IN, P11EX, P11IN, THETA, V_RESET, SUBTRACT, RESET_JUMP = range(9)
 IMAGES_PER_CHUNK = 4  # a thread's unit of work: small, so that threads finish together
 
 
@@ -111,8 +113,7 @@ class CompiledNetwork:
         fan_out = fan_outs(connections)
         self.fan_out = np.concatenate([fan_out[i] for i in range(len(layers))]
                                       ).astype(np.float64)  # synaptic events per spike
-        propagators = [Propagators.of(network.neuron_of(layer), network.timestep, layer.cell)
-                       for layer in layers]
+        propagators = [network.propagators(layer) for layer in layers]
         # an IF_curr_delta layer adds its arrivals to V (into_v 1) and has no current terms
         delta = np.array([layer.cell == "IF_curr_delta" for layer in layers])
         self.into_v = delta.astype(real)
@@ -120,7 +121,8 @@ class CompiledNetwork:
         # select of the neuron update is of one width (float32 vectorises twice as wide)
         self.refractory_steps = np.array([p.refractory_steps for p in propagators], real)
         self.constants = np.array([[p.P22, 0.0 if d else p.P21ex, 0.0 if d else p.P21in,
-                                    p.P11ex, p.P11in, p.theta, p.v_reset]
+                                    p.P11ex, p.P11in, p.theta, p.v_reset, p.subtract,
+                                    p.reset_jump]
                                    for p, d in zip(propagators, delta, strict=True)], dtype=real)
         # the constant drive per neuron and step, computed in float64 as NEST does (a bias's
         # zeros add exactly nothing)
@@ -367,8 +369,9 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                 c = constants[i]
                 _update(v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
                         refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
-                        c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET], into_v[i],
-                        refractory_steps[i], zero, one)
+                        c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET],
+                        c[SUBTRACT] > zero, c[RESET_JUMP], into_v[i], refractory_steps[i], zero,
+                        one)
                 m = 0
                 for w in range((n + 7) // 8):
                     if words[w] != 0:
@@ -418,11 +421,13 @@ def _hold(into, unit, limit, peak, saturated, one_input):
 
 @njit(cache=True, nogil=True, inline="always")
 def _update(v, i_ex, i_in, ex, inh, refractory, flag, drive, p22, p21ex, p21in, p11ex, p11in,
-            theta, v_reset, into_v, refractory_steps, zero, one):
+            theta, v_reset, subtract, reset_jump, into_v, refractory_steps, zero, one):
     """One step of a layer's neurons (module docstring of neuron_step: the equations); ``ex``
     and ``inh``, what arrived, are read and cleared. No branches, so that LLVM vectorises the
     loop: refractory and spiking neurons are chosen by selects; an ``IF_curr_delta`` layer adds
-    its arrivals to V (``into_v`` 1, its p21 0, so the current terms add exactly 0)."""
+    its arrivals to V (``into_v`` 1, its p21 0, so the current terms add exactly 0); a spike
+    sets V to ``v_reset``, or, with ``subtract`` (the same for the whole loop), takes
+    ``reset_jump`` off it."""
     for j in range(len(v)):
         old = v[j]
         after = (((old * p22 + i_ex[j] * p21ex) + i_in[j] * p21in) + drive[j]) + ex[j] * into_v
@@ -430,8 +435,8 @@ def _update(v, i_ex, i_in, ex, inh, refractory, flag, drive, p22, p21ex, p21in, 
         after = old if r > zero else after
         i_ex[j] = i_ex[j] * p11ex + ex[j]
         i_in[j] = i_in[j] * p11in + inh[j]
-        spike = after >= theta
-        v[j] = v_reset if spike else after
+        spike = (after >= theta) & (r <= one)  # fires only when no longer refractory
+        v[j] = ((after - reset_jump) if subtract else v_reset) if spike else after
         refractory[j] = refractory_steps if spike else (r - one if r > zero else zero)
         flag[j] = spike
         ex[j] = 0

@@ -367,11 +367,14 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                           peak[2 * a:2 * a + 2 * n], saturated[2 * a:2 * a + 2 * n],
                           into_v[i] > zero)
                 c = constants[i]
-                _update(v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
-                        refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
-                        c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET],
-                        c[SUBTRACT] > zero, c[RESET_JUMP], into_v[i], refractory_steps[i], zero,
-                        one)
+                layer = (v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
+                         refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
+                         c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET], c[RESET_JUMP],
+                         into_v[i], refractory_steps[i], zero, one)
+                if c[SUBTRACT] > zero:
+                    _update_subtracting(layer)
+                else:
+                    _update_resetting(layer)
                 m = 0
                 for w in range((n + 7) // 8):
                     if words[w] != 0:
@@ -419,25 +422,41 @@ def _hold(into, unit, limit, peak, saturated, one_input):
             into[n + j] = 0
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _update(v, i_ex, i_in, ex, inh, refractory, flag, drive, p22, p21ex, p21in, p11ex, p11in,
-            theta, v_reset, subtract, reset_jump, into_v, refractory_steps, zero, one):
-    """One step of a layer's neurons (module docstring of neuron_step: the equations); ``ex``
-    and ``inh``, what arrived, are read and cleared. No branches, so that LLVM vectorises the
-    loop: refractory and spiking neurons are chosen by selects; an ``IF_curr_delta`` layer adds
-    its arrivals to V (``into_v`` 1, its p21 0, so the current terms add exactly 0); a spike
-    sets V to ``v_reset``, or, with ``subtract`` (the same for the whole loop), takes
-    ``reset_jump`` off it."""
-    for j in range(len(v)):
-        old = v[j]
-        after = (((old * p22 + i_ex[j] * p21ex) + i_in[j] * p21in) + drive[j]) + ex[j] * into_v
-        r = refractory[j]
-        after = old if r > zero else after
-        i_ex[j] = i_ex[j] * p11ex + ex[j]
-        i_in[j] = i_in[j] * p11in + inh[j]
-        spike = (after >= theta) & (r <= one)  # fires only when no longer refractory
-        v[j] = ((after - reset_jump) if subtract else v_reset) if spike else after
-        refractory[j] = refractory_steps if spike else (r - one if r > zero else zero)
-        flag[j] = spike
-        ex[j] = 0
-        inh[j] = 0
+def _layer_update(subtract: bool):
+    """One step of a layer's neurons that reset to ``v_reset`` or, with ``subtract``, by
+    subtraction (module docstring of neuron_step: the equations); ``ex`` and ``inh``, what
+    arrived, are read and cleared. No branches, so that LLVM vectorises the loop: refractory
+    and spiking neurons are chosen by selects; an ``IF_curr_delta`` layer adds its arrivals to
+    V (``into_v`` 1, its p21 0, so the current terms add exactly 0). ``subtract`` is a constant
+    of the compiled function (Numba freezes a closure's variables), so each reset compiles to a
+    loop of its own: as fast as one without the other. ``layer`` is the tuple of its arrays
+    and constants (Numba calls no closure with ``*args``)."""
+
+    @njit(nogil=True, inline="always")
+    def update(layer):
+        (v, i_ex, i_in, ex, inh, refractory, flag, drive, p22, p21ex, p21in, p11ex, p11in, theta,
+         v_reset, reset_jump, into_v, refractory_steps, zero, one) = layer
+        for j in range(len(v)):
+            old = v[j]
+            after = (((old * p22 + i_ex[j] * p21ex) + i_in[j] * p21in) + drive[j]
+                     ) + ex[j] * into_v
+            r = refractory[j]
+            after = old if r > zero else after
+            i_ex[j] = i_ex[j] * p11ex + ex[j]
+            i_in[j] = i_in[j] * p11in + inh[j]
+            spike = after >= theta
+            if subtract:
+                spike = spike & (r <= one)  # fires only when no longer refractory
+                v[j] = after - reset_jump if spike else after
+            else:  # held at v_reset while refractory: below threshold
+                v[j] = v_reset if spike else after
+            refractory[j] = refractory_steps if spike else (r - one if r > zero else zero)
+            flag[j] = spike
+            ex[j] = 0
+            inh[j] = 0
+
+    return update
+
+
+_update_resetting = _layer_update(subtract=False)
+_update_subtracting = _layer_update(subtract=True)

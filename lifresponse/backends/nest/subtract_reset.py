@@ -38,6 +38,7 @@ import glob
 import hashlib
 import importlib.metadata
 import importlib.util
+import logging
 import os
 import re
 import shutil
@@ -51,6 +52,7 @@ import numpy as np
 
 from lifresponse.errors import BackendError
 
+log = logging.getLogger(__name__)
 MODELS = {"IF_curr_exp": "iaf_psc_exp_subtract", "IF_curr_delta": "iaf_psc_delta_subtract"}
 MODULE = "lifresponse_module"
 SOURCES = Path(__file__).with_name("nestml")
@@ -179,6 +181,8 @@ def _build(folder: Path) -> None:
     if absent:
         raise NestmlBuildError("reset by subtraction runs on NEST as a NESTML model, built once; "
                                f"this machine lacks {', '.join(absent)} ({INSTALL_HINT})")
+    log.warning("building the NESTML models of reset by subtraction into %s (once per "
+                "installation, about 15 s)", folder)
     _private_folder(cache_root())
     _private_folder(folder.parent)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))

@@ -9,13 +9,14 @@ currents in pA, constants from :class:`lifresponse.propagators.Propagators`::
                     I_ex <- I_ex P11ex + excitatory;   I_in <- I_in P11in + inhibitory
     IF_curr_delta:  if r == 0:  V <- (V P22 + drive) + arriving jumps (mV)
     both:           r <- r - 1 (down to 0);
-                    if V >= theta and r == 0:  V <- v_reset;  r <- refractory steps;  spike
+                    if V >= theta:  V <- v_reset;  r <- refractory steps;  spike
 
 or, for neurons that reset by subtraction (``p.subtract``, the NESTML models of
-:mod:`lifresponse.backends.nest.subtract_reset`), ``V <- V - (v_thresh - v_reset)``. NEST's
-built-in models check the threshold in refractory steps too, where with a reset to ``v_reset``
-the membrane is held below it; after a subtraction it may not be, and the NESTML models (and
-this step) let a neuron fire only when it is not refractory.
+:mod:`lifresponse.backends.nest.subtract_reset`), ``V <- V - (v_thresh - v_reset)``, and only
+where ``r`` is 0 after the decrement: NEST's built-in models check the threshold in refractory
+steps too, where a membrane held at ``v_reset`` cannot cross it; after a subtraction it may
+still be above, and the NESTML models (and this step) let such a neuron fire only when it is
+no longer refractory.
 
 ``drive`` is ``I_e P20`` (``I_e P30``), a number or one value per neuron. Input arriving at an
 ``IF_curr_delta`` neuron in a refractory step is lost, as in NEST.
@@ -115,7 +116,7 @@ def neuron_step(state: NeuronState, p: Propagators, drive, excitatory: torch.Ten
         if inhibitory is not None:
             i_in = i_in * p.P11in + inhibitory
     spikes = spike(v - p.theta)
-    if refractory is not None:  # the counter after this step's decrement must be 0
+    if p.subtract and refractory is not None:  # the counter after the decrement must be 0
         spikes = spikes * (refractory <= 1)
     fired = spikes.detach() > 0
     v = torch.where(fired, v - p.reset_jump if p.subtract else torch.full_like(v, p.v_reset), v)

@@ -47,47 +47,50 @@ def test_torch_equals_nest_spike_for_spike(rng, neuron, timestep):
     assert torch_run.attrs["protocol"] == nest_run.attrs["protocol"] == "rest"
 
 
-def test_propagators_reproduce_a_nest_membrane_trace(nest_kernel):
-    """V_m of one iaf_psc_exp (E_L = 0, so NEST records its internal V exactly) under spikes,
-    refractoriness and I_e, against the propagators' recurrence, bit for bit."""
+@pytest.mark.parametrize("cell, model", [("IF_curr_exp", "iaf_psc_exp"),
+                                         ("IF_curr_delta", "iaf_psc_delta"),
+                                         ("IF_curr_alpha", "iaf_psc_alpha")])
+def test_neuron_step_reproduces_nest_membrane_traces(nest_kernel, cell, model):
+    """The torch neuron step of each cell against NEST's V_m (E_L = 0, so NEST records its
+    internal V exactly) under spikes of both signs, refractoriness and I_e, bit for bit."""
+    from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
+
     nest = nest_kernel
     neuron = LIFParams(cm=0.2, tau_m=15.0, tau_refrac=2.0, v_reset=-3.0, v_rest=0.0,
                        v_thresh=12.0, i_offset=0.15, tau_syn_E=3.0, tau_syn_I=7.0)
     h = 0.5
     nest.resolution = h
-    cell = nest.Create("iaf_psc_exp", params={
-        "C_m": 200.0, "tau_m": 15.0, "t_ref": 2.0, "V_reset": -3.0, "E_L": 0.0, "V_th": 12.0,
-        "I_e": 150.0, "tau_syn_ex": 3.0, "tau_syn_in": 7.0, "V_m": 0.0})
+    params = {"C_m": 200.0, "tau_m": 15.0, "t_ref": 2.0, "V_reset": -3.0, "E_L": 0.0,
+              "V_th": 12.0, "I_e": 150.0, "V_m": 0.0}
+    if cell != "IF_curr_delta":
+        params.update(tau_syn_ex=3.0, tau_syn_in=7.0)
+    cell_node = nest.Create(model, params=params)
     times = np.round(np.sort(np.random.default_rng(2).uniform(1, 99, 120)) / h) * h
-    weights = np.where(np.arange(120) % 3 == 0, -400.0, 900.0)
+    scale = 1.0 if cell != "IF_curr_delta" else 1 / 150.0  # pA, or mV
+    weights = np.where(np.arange(120) % 3 == 0, -400.0, 900.0) * scale
     source = nest.Create("spike_generator", params={"spike_times": times.tolist(),
                                                     "spike_weights": weights.tolist()})
-    nest.Connect(source, cell, syn_spec={"weight": 1.0, "delay": h})
+    nest.Connect(source, cell_node, syn_spec={"weight": 1.0, "delay": h})
     meter = nest.Create("multimeter", params={"record_from": ["V_m"], "interval": h})
-    nest.Connect(meter, cell)
+    nest.Connect(meter, cell_node)
     nest.Simulate(100.0)
     recorded = np.asarray(meter.get("events")["V_m"])
-    p = Propagators.of(neuron, h)
-    arriving_ex = np.zeros(len(recorded) + 2)
-    arriving_in = np.zeros(len(recorded) + 2)
+    p = Propagators.of(neuron, h, cell)
+    arriving = np.zeros((2, len(recorded) + 2))
     for t, w in zip(times, weights, strict=True):
-        # sent at t with a delay of h: added in the step (t, t + h], after its V update
-        (arriving_ex if w > 0 else arriving_in)[int(round(t / h))] += w
-    v = i_ex = i_in = 0.0
-    refractory, trace, spikes = 0, [], 0
+        # sent at t with a delay of h: arrives in the step (t, t + h]
+        arriving[0 if w > 0 else 1, int(round(t / h))] += w
+    state = NeuronState.at_rest((1,), p, torch.float64, "cpu")
+    trace, spikes = [], 0
     for n in range(len(recorded)):
-        if refractory == 0:
-            v = v * p.P22 + i_ex * p.P21ex + i_in * p.P21in + p.offset_drive
-        else:
-            refractory -= 1
-        i_ex = i_ex * p.P11ex + arriving_ex[n]
-        i_in = i_in * p.P11in + arriving_in[n]
-        if v >= p.theta:
-            refractory, v, spikes = p.refractory_steps, p.v_reset, spikes + 1
-        trace.append(v)
-    assert spikes >= 3
+        ex, inh = (torch.tensor([arriving[k, n]], dtype=torch.float64) for k in (0, 1))
+        if cell == "IF_curr_delta":
+            ex, inh = ex + inh, None
+        state, s = neuron_step(state, p, p.offset_drive, ex, inh)
+        spikes += int(s.item())
+        trace.append(state.v.item())
+    assert spikes >= 3 and p.refractory_steps == 4 and math.isclose(p.theta, 12.0)
     np.testing.assert_array_equal(np.asarray(trace), recorded)
-    assert p.refractory_steps == 4 and math.isclose(p.theta, 12.0)
 
 
 def test_rest_protocol_counts_do_not_depend_on_blocks_or_batches(rng):

@@ -1,13 +1,17 @@
-"""One timestep of NEST's ``iaf_psc_exp`` and ``iaf_psc_delta`` neurons as a function of torch
-tensors: ``state, input -> state, spikes``.
+"""One timestep of NEST's ``iaf_psc_exp``, ``iaf_psc_delta`` and ``iaf_psc_alpha`` neurons as a
+function of torch tensors: ``state, input -> state, spikes``.
 
-The update is NEST 3.10's (``models/iaf_psc_exp.cpp``, ``models/iaf_psc_delta.cpp``), in the
-same order and with the same floating-point operations, ``V`` relative to ``v_rest`` (mV),
-currents in pA, constants from :class:`lifresponse.propagators.Propagators`::
+The update is NEST 3.10's (``models/iaf_psc_exp.cpp``, ``iaf_psc_delta.cpp``,
+``iaf_psc_alpha.cpp``), in the same order and with the same floating-point operations, ``V``
+relative to ``v_rest`` (mV), currents in pA, constants from
+:class:`lifresponse.propagators.Propagators`::
 
     IF_curr_exp:    if r == 0:  V <- ((V P22 + I_ex P21ex) + I_in P21in) + drive
                     I_ex <- I_ex P11ex + excitatory;   I_in <- I_in P11in + inhibitory
     IF_curr_delta:  if r == 0:  V <- (V P22 + drive) + arriving jumps (mV)
+    IF_curr_alpha:  if r == 0:  V <- drive + P31ex dI_ex + P32ex I_ex + P31in dI_in
+                                     + P32in I_in + expm1(-h/tau_m) V + V
+                    I <- P21 dI + P11 I;   dI <- dI P11 + e/tau_syn arriving weights
     both:           r <- r - 1 (down to 0);
                     if V >= theta:  V <- v_reset;  r <- refractory steps;  spike
 
@@ -50,12 +54,16 @@ class NeuronState:
         ``IF_curr_delta``).
     refractory : torch.Tensor or None
         Refractory steps left (int16), or None for neurons without a refractory period.
+    di_ex, di_in : torch.Tensor or None
+        ``IF_curr_alpha``: the currents' derivatives (pA/ms); None for the other cells.
     """
 
     v: torch.Tensor
     i_ex: torch.Tensor
     i_in: torch.Tensor
     refractory: torch.Tensor | None
+    di_ex: torch.Tensor | None = None
+    di_in: torch.Tensor | None = None
 
     @classmethod
     def at_rest(cls, shape: tuple, p: Propagators, dtype, device) -> NeuronState:
@@ -63,7 +71,8 @@ class NeuronState:
         zeros = torch.zeros(shape, dtype=dtype, device=device)
         refractory = (torch.zeros(shape, dtype=torch.int16, device=device)
                       if p.refractory_steps > 0 else None)
-        return cls(zeros, zeros, zeros, refractory)
+        derivative = zeros if p.alpha is not None else None
+        return cls(zeros, zeros, zeros, refractory, derivative, derivative)
 
 
 def threshold(above: torch.Tensor) -> torch.Tensor:
@@ -100,8 +109,13 @@ def neuron_step(state: NeuronState, p: Propagators, drive, excitatory: torch.Ten
     spikes : torch.Tensor
         This step's spikes, 1.0 or 0.0 per neuron, in ``v``'s dtype.
     """
+    a = p.alpha
     if p.cell == "IF_curr_delta":
         v = (state.v * p.P22 + drive) + excitatory
+    elif a is not None:
+        v = ((((drive + state.di_ex * a.P31ex) + state.i_ex * a.P32ex) + state.di_in * a.P31in)
+             + state.i_in * a.P32in)
+        v = (v + state.v * a.expm1_tau_m) + state.v
     else:
         v = state.v * p.P22 + state.i_ex * p.P21ex
         if inhibitory is not None:
@@ -110,8 +124,14 @@ def neuron_step(state: NeuronState, p: Propagators, drive, excitatory: torch.Ten
     refractory = state.refractory
     if refractory is not None:
         v = torch.where(refractory > 0, state.v, v)
-    i_ex, i_in = state.i_ex, state.i_in
-    if p.cell != "IF_curr_delta":
+    i_ex, i_in, di_ex, di_in = state.i_ex, state.i_in, state.di_ex, state.di_in
+    if a is not None:
+        i_ex = di_ex * a.P21ex + i_ex * p.P11ex
+        i_in = di_in * a.P21in + i_in * p.P11in
+        di_ex = di_ex * p.P11ex + excitatory * a.epsc_ex
+        if inhibitory is not None:
+            di_in = di_in * p.P11in + inhibitory * a.epsc_in
+    elif p.cell != "IF_curr_delta":
         i_ex = i_ex * p.P11ex + excitatory
         if inhibitory is not None:
             i_in = i_in * p.P11in + inhibitory
@@ -123,4 +143,4 @@ def neuron_step(state: NeuronState, p: Propagators, drive, excitatory: torch.Ten
     if refractory is not None:
         refractory = torch.where(fired, torch.full_like(refractory, p.refractory_steps),
                                  (refractory - 1).clamp(min=0))
-    return NeuronState(v, i_ex, i_in, refractory), spikes
+    return NeuronState(v, i_ex, i_in, refractory, di_ex, di_in), spikes

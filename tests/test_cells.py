@@ -186,14 +186,37 @@ def test_a_network_of_a_cell_is_trained_recorded_and_deployed_on_nest(alpha_netw
                               run.layer_counts[0])
 
 
-def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp_path):
+def test_alpha_network_on_the_torch_simulator_equals_nest(alpha_network, monkeypatch):
+    """IF_curr_alpha on the exact simulator: NEST's iaf_psc_alpha, the CPU loop and the torch
+    operations give the same spikes in every layer (float64), images from rest."""
+    from network_helpers import assert_same_run
+
+    from lifresponse.backends.torch import step_kernel
     from lifresponse.datasets import load_mnist
     from lifresponse.deployment import DeployConfig, deploy
 
-    with pytest.raises(ParameterError, match="layer 0 is of IF_curr_alpha neurons; the exact "
-                                             "simulator integrates IF_curr_exp and"):
-        deploy(alpha_network, load_mnist().subset(slice(0, 2)),
-               DeployConfig(backend="torch", window=20.0), progress=False)
+    digits = load_mnist().subset(slice(300, 306))
+    config = dict(window=100.0, record="all", seed=3)
+    on_nest = deploy(alpha_network, digits, DeployConfig(block=4, threads=1, **config),
+                     progress=False)
+    on_loop = deploy(alpha_network, digits, DeployConfig(backend="torch", threads=2, **config),
+                     progress=False)
+    assert on_loop.attrs["step_loop"] == "numba step loop"
+    assert min(c.sum() for c in on_nest.layer_counts.values()) > 50
+    assert_same_run(on_nest, on_loop)
+
+    def unavailable(*_):
+        raise step_kernel.KernelUnavailableError("switched off by the test")
+
+    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
+    assert_same_run(on_nest, deploy(alpha_network, digits,
+                                    DeployConfig(backend="torch", batch=4, **config),
+                                    progress=False))
+
+
+def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp_path):
+    from lifresponse.datasets import load_mnist
+
     with pytest.raises(ParameterError, match="layer 0: IF_curr_alpha neurons have alpha-shaped"):
         workflow.export_nir(alpha_network)
     with pytest.raises(ParameterError, match="calibrates IF_curr_exp, but the network is of "

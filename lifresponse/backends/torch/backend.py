@@ -1,14 +1,13 @@
-"""The exact simulator: a deployed network of ``IF_curr_exp`` (and ``IF_curr_delta``) neurons,
-time-stepped in PyTorch on batches of images, as NEST's ``iaf_psc_exp`` (``iaf_psc_delta``)
-integrates it.
+"""The exact simulator: a deployed network of ``IF_curr_exp``, ``IF_curr_delta`` and
+``IF_curr_alpha`` neurons, time-stepped in PyTorch on batches of images, as NEST integrates
+``iaf_psc_exp``, ``iaf_psc_delta`` and ``iaf_psc_alpha``.
 
-Per neuron, each step does what ``iaf_psc_exp::update`` (``iaf_psc_delta::update``) does in
-NEST 3.10, in the same order and with the same floating-point operations: the one functional
-step :func:`lifresponse.backends.torch.neuron_step.neuron_step`, with the constants of
-:class:`lifresponse.propagators.Propagators` (computed with Python's ``math``, the C library,
-as NEST does, in float64; their form of ``P21``, NEST 3.10's ``propagator_32``, reproduces a
-NEST 3.10 membrane trace bit for bit: ``tests/test_torch_backend.py``). A bias adds to ``I_e``
-neuron by neuron.
+Per neuron, each step does what the model's ``update`` does in NEST 3.10, in the same order
+and with the same floating-point operations: the one functional step
+:func:`lifresponse.backends.torch.neuron_step.neuron_step`, with the constants of
+:class:`lifresponse.propagators.Propagators` (computed as NEST's wheel computes them, in
+float64; the membrane traces of the three models are reproduced bit for bit:
+``tests/test_torch_backend.py``). A bias adds to ``I_e`` neuron by neuron.
 
 Timing follows NEST's: a spike emitted in step ``n`` (stamp ``(n + 1) h``) reaches the next
 layer after the one-step delay the builder gives every synapse, i.e. in that layer's step
@@ -36,13 +35,10 @@ import numpy as np
 
 from lifresponse.backends.torch import step_kernel
 from lifresponse.backends.torch.device import check_device, check_memory
-from lifresponse.errors import ParameterError
 from lifresponse.networks.blocks import BlockActivity, empty_block, input_events, n_time_bins
 from lifresponse.networks.encoding import Presentation, input_spikes
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
-
-SIMULATED = ("IF_curr_exp", "IF_curr_delta")  # the cells the step reproduces NEST's update of
 
 
 class TorchBackend:
@@ -80,12 +76,6 @@ class TorchPresenter:
     """
 
     def __init__(self, network: Network, presentation: Presentation, config, version: str):
-        alpha = [i for i, layer in enumerate(network.layers) if layer.cell not in SIMULATED]
-        if alpha:
-            raise ParameterError("backend", f"layer {alpha[0]} is of "
-                                 f"{network.layers[alpha[0]].cell} neurons; the exact "
-                                 f"simulator integrates {' and '.join(SIMULATED)}: deploy it "
-                                 "on NEST (--backend nest)")
         self.network, self.presentation, self.config = network, presentation, config
         device = "cpu" if config.device == "cpu" else check_device(config.device)
         on_cpu = getattr(device, "type", device) == "cpu"  # the CPU needs no torch

@@ -70,7 +70,7 @@ class Synapses:
     def __init__(self, projection: Projection, cell: str, dtype, device, index: int = 0,
                  scale=None, split: bool = True):
         self.projection, self.source = projection, projection.source
-        unit = PA_PER_NA if cell == "IF_curr_exp" else 1.0
+        unit = 1.0 if cell == "IF_curr_delta" else PA_PER_NA
         weight = np.asarray(projection.weight, dtype=np.float64)
         self.has_inhibitory = split and bool((weight < 0).any())
         if scale is None:
@@ -141,7 +141,7 @@ class LayerInput:
         self.synapses = [Synapses(p, layer.cell, dtype, device, index, scale,
                                   watch or not self.one_input)
                          for p in network.projections(index)]
-        unit = PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0
+        unit = 1.0 if layer.cell == "IF_curr_delta" else PA_PER_NA
         shape = (2,) + tuple(layer.out_shape)
         if scale is None:
             to_input, self.limit, peak_unit = np.full(shape, 1.0), np.inf, np.full(shape, unit)

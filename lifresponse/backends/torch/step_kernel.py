@@ -52,8 +52,9 @@ from lifresponse.propagators import PA_PER_NA
 
 REALS = {"float64": np.float64, "float32": np.float32}
 # columns of the constants; SUBTRACT: 1 where a spike subtracts RESET_JUMP instead of setting
-# V_RESET
-P22, P21EX, P21IN, P11EX, P11IN, THETA, V_RESET, SUBTRACT, RESET_JUMP = range(9)
+# V_RESET; ALPHA: 1 for IF_curr_alpha, whose own constants follow (propagators.AlphaTerms)
+(P22, P21EX, P21IN, P11EX, P11IN, THETA, V_RESET, SUBTRACT, RESET_JUMP, ALPHA, A_P21EX,
+ A_P21IN, P31EX, P31IN, P32EX, P32IN, EXPM1_TAU_M, EPSC_EX, EPSC_IN) = range(19)
 IMAGES_PER_CHUNK = 4  # a thread's unit of work: small, so that threads finish together
 
 
@@ -122,7 +123,7 @@ class CompiledNetwork:
         self.refractory_steps = np.array([p.refractory_steps for p in propagators], real)
         self.constants = np.array([[p.P22, 0.0 if d else p.P21ex, 0.0 if d else p.P21in,
                                     p.P11ex, p.P11in, p.theta, p.v_reset, p.subtract,
-                                    p.reset_jump]
+                                    p.reset_jump, *_alpha_columns(p)]
                                    for p, d in zip(propagators, delta, strict=True)], dtype=real)
         # the constant drive per neuron and step, computed in float64 as NEST does (a bias's
         # zeros add exactly nothing)
@@ -131,7 +132,7 @@ class CompiledNetwork:
                                     ).astype(real)
         # what one unit of a summed arrival is in the neuron's input (pA or mV), per layer
         # (excitatory, inhibitory) and neuron; the unit of the peaks, in weight units (nA, mV)
-        weight_unit = [PA_PER_NA if layer.cell == "IF_curr_exp" else 1.0 for layer in layers]
+        weight_unit = [1.0 if layer.cell == "IF_curr_delta" else PA_PER_NA for layer in layers]
         if scales is None:
             self.unit = np.ones(2 * self.first[-1], real)
             self.peak_unit = [np.full((2, n), u) for n, u in zip(sizes, weight_unit,
@@ -258,9 +259,9 @@ def _table(layer: Layer, connections: Connections, real, index: int, scale, spli
     inhibitory = weight < 0
     if scale is not None:
         weight = integer_weights(weight, scale[inhibitory.astype(int), post], index)
-    elif layer.cell == "IF_curr_exp":
+    elif layer.cell != "IF_curr_delta":  # currents: pA
         weight = weight * PA_PER_NA
-    if split or layer.cell == "IF_curr_exp":
+    if split or layer.cell != "IF_curr_delta":
         post = np.where(inhibitory, post + layer.n_out, post)
     if 2 * layer.n_out > np.iinfo(np.int32).max:
         raise KernelUnavailableError(f"a layer of {layer.n_out} neurons is too large for the "
@@ -327,6 +328,8 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
     v = np.zeros_like(drive)
     i_ex = np.zeros_like(drive)
     i_in = np.zeros_like(drive)
+    di_ex = np.zeros_like(drive)  # IF_curr_alpha: the currents' derivatives
+    di_in = np.zeros_like(drive)
     arriving = np.concatenate((v, v))  # layer i: excitatory, then inhibitory, from 2 first[i]
     refractory = np.zeros_like(drive)  # steps left, whole numbers in the real dtype
     zero, one = drive.dtype.type(0), drive.dtype.type(1)
@@ -340,6 +343,8 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
         v[:] = 0
         i_ex[:] = 0
         i_in[:] = 0
+        di_ex[:] = 0
+        di_in[:] = 0
         arriving[:] = 0
         refractory[:] = 0
         n_spiked[:] = 0
@@ -367,14 +372,20 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                           peak[2 * a:2 * a + 2 * n], saturated[2 * a:2 * a + 2 * n],
                           into_v[i] > zero)
                 c = constants[i]
-                layer = (v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
-                         refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
-                         c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET], c[RESET_JUMP],
-                         into_v[i], refractory_steps[i], zero, one)
-                if c[SUBTRACT] > zero:
-                    _update_subtracting(layer)
+                if c[ALPHA] > zero:
+                    _update_alpha((v[a:a + n], i_ex[a:a + n], i_in[a:a + n], di_ex[a:a + n],
+                                   di_in[a:a + n], into[:n], into[n:], refractory[a:a + n],
+                                   flag[:n], drive[a:a + n], c, refractory_steps[i], zero,
+                                   one))
                 else:
-                    _update_resetting(layer)
+                    layer = (v[a:a + n], i_ex[a:a + n], i_in[a:a + n], into[:n], into[n:],
+                             refractory[a:a + n], flag[:n], drive[a:a + n], c[P22], c[P21EX],
+                             c[P21IN], c[P11EX], c[P11IN], c[THETA], c[V_RESET],
+                             c[RESET_JUMP], into_v[i], refractory_steps[i], zero, one)
+                    if c[SUBTRACT] > zero:
+                        _update_subtracting(layer)
+                    else:
+                        _update_resetting(layer)
                 m = 0
                 for w in range((n + 7) // 8):
                     if words[w] != 0:
@@ -460,3 +471,43 @@ def _layer_update(subtract: bool):
 
 _update_resetting = _layer_update(subtract=False)
 _update_subtracting = _layer_update(subtract=True)
+
+
+@njit(nogil=True, inline="always")
+def _update_alpha(layer):
+    """One step of an ``IF_curr_alpha`` layer's neurons (module docstring of neuron_step: the
+    equations; ``c`` the layer's row of the constants), ``ex`` and ``inh`` read and cleared,
+    branch-free as the other updates."""
+    (v, i_ex, i_in, di_ex, di_in, ex, inh, refractory, flag, drive, c, refractory_steps, zero,
+     one) = layer
+    p11ex, p11in, p21ex, p21in = c[P11EX], c[P11IN], c[A_P21EX], c[A_P21IN]
+    p31ex, p31in, p32ex, p32in = c[P31EX], c[P31IN], c[P32EX], c[P32IN]
+    expm1_tau_m, epsc_ex, epsc_in, theta, v_reset = (c[EXPM1_TAU_M], c[EPSC_EX], c[EPSC_IN],
+                                                     c[THETA], c[V_RESET])
+    for j in range(len(v)):
+        old = v[j]
+        dex, din, iex, iin = di_ex[j], di_in[j], i_ex[j], i_in[j]
+        after = ((((drive[j] + dex * p31ex) + iex * p32ex) + din * p31in) + iin * p32in)
+        after = (after + old * expm1_tau_m) + old
+        r = refractory[j]
+        after = old if r > zero else after
+        i_ex[j] = dex * p21ex + iex * p11ex
+        i_in[j] = din * p21in + iin * p11in
+        di_ex[j] = dex * p11ex + ex[j] * epsc_ex
+        di_in[j] = din * p11in + inh[j] * epsc_in
+        spike = after >= theta
+        v[j] = v_reset if spike else after
+        refractory[j] = refractory_steps if spike else (r - one if r > zero else zero)
+        flag[j] = spike
+        ex[j] = 0
+        inh[j] = 0
+
+
+def _alpha_columns(p) -> list:
+    """The ALPHA ... EPSC_IN columns of the constants for propagators ``p`` (zeros but for
+    IF_curr_alpha)."""
+    a = p.alpha
+    if a is None:
+        return [0.0] * 10
+    return [1.0, a.P21ex, a.P21in, a.P31ex, a.P31in, a.P32ex, a.P32in, a.expm1_tau_m, a.epsc_ex,
+            a.epsc_in]

@@ -47,23 +47,29 @@ def test_torch_equals_nest_spike_for_spike(rng, neuron, timestep):
     assert torch_run.attrs["protocol"] == nest_run.attrs["protocol"] == "rest"
 
 
+@pytest.mark.parametrize("neuron, h", [
+    (LIFParams(cm=0.2, tau_m=15.0, tau_refrac=2.0, v_reset=-3.0, v_rest=0.0, v_thresh=12.0,
+               i_offset=0.15, tau_syn_E=3.0, tau_syn_I=7.0), 0.5),
+    # constants where NEST's forms (IAFPropagatorExp, its own expm1) and the textbook ones
+    # (propagator_32, math.expm1) differ in the last bit
+    (LIFParams(cm=0.25, tau_m=20.0, tau_refrac=2.0, v_reset=-3.0, v_rest=0.0, v_thresh=12.0,
+               i_offset=0.25, tau_syn_E=2.0, tau_syn_I=5.0), 1.0),
+], ids=["0.5ms", "1ms"])
 @pytest.mark.parametrize("cell, model", [("IF_curr_exp", "iaf_psc_exp"),
                                          ("IF_curr_delta", "iaf_psc_delta"),
                                          ("IF_curr_alpha", "iaf_psc_alpha")])
-def test_neuron_step_reproduces_nest_membrane_traces(nest_kernel, cell, model):
+def test_neuron_step_reproduces_nest_membrane_traces(nest_kernel, cell, model, neuron, h):
     """The torch neuron step of each cell against NEST's V_m (E_L = 0, so NEST records its
     internal V exactly) under spikes of both signs, refractoriness and I_e, bit for bit."""
     from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
 
     nest = nest_kernel
-    neuron = LIFParams(cm=0.2, tau_m=15.0, tau_refrac=2.0, v_reset=-3.0, v_rest=0.0,
-                       v_thresh=12.0, i_offset=0.15, tau_syn_E=3.0, tau_syn_I=7.0)
-    h = 0.5
     nest.resolution = h
-    params = {"C_m": 200.0, "tau_m": 15.0, "t_ref": 2.0, "V_reset": -3.0, "E_L": 0.0,
-              "V_th": 12.0, "I_e": 150.0, "V_m": 0.0}
+    params = {"C_m": 1000.0 * neuron.cm, "tau_m": neuron.tau_m, "t_ref": neuron.tau_refrac,
+              "V_reset": neuron.v_reset, "E_L": 0.0, "V_th": neuron.v_thresh,
+              "I_e": 1000.0 * neuron.i_offset, "V_m": 0.0}
     if cell != "IF_curr_delta":
-        params.update(tau_syn_ex=3.0, tau_syn_in=7.0)
+        params.update(tau_syn_ex=neuron.tau_syn_E, tau_syn_in=neuron.tau_syn_I)
     cell_node = nest.Create(model, params=params)
     times = np.round(np.sort(np.random.default_rng(2).uniform(1, 99, 120)) / h) * h
     scale = 1.0 if cell != "IF_curr_delta" else 1 / 150.0  # pA, or mV
@@ -89,7 +95,7 @@ def test_neuron_step_reproduces_nest_membrane_traces(nest_kernel, cell, model):
         state, s = neuron_step(state, p, p.offset_drive, ex, inh)
         spikes += int(s.item())
         trace.append(state.v.item())
-    assert spikes >= 3 and p.refractory_steps == 4 and math.isclose(p.theta, 12.0)
+    assert spikes >= 3 and p.refractory_steps == round(2.0 / h) and math.isclose(p.theta, 12.0)
     np.testing.assert_array_equal(np.asarray(trace), recorded)
 
 

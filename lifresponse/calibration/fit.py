@@ -20,7 +20,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import least_squares
 
 import lifresponse
 from lifresponse.activations import noisy_softplus, relu
@@ -108,6 +107,14 @@ def _summarise(model, names, result, data: FitData) -> ModelFit:
 def _r2(rss, rate):
     tss = float(np.sum((rate - rate.mean()) ** 2))
     return 1.0 - rss / tss if tss > 0 else float("nan")
+
+
+def least_squares(*args, **kwargs):
+    """``scipy.optimize.least_squares``, imported when a fit is made (it costs every command
+    that imports this module 0.3 s)."""
+    from scipy.optimize import least_squares as solve
+
+    return solve(*args, **kwargs)
 
 
 def fit_noisy_softplus(data: FitData, k0=0.3, S0=200.0) -> ModelFit:

@@ -380,3 +380,19 @@ def test_cli_import_says_which_layers_subtract(rng, tmp_path, capsys):
     assert out.count("resets by subtracting") == 4 and "subtracting 15 mV" in out
     assert [layer.reset for layer in network_file.read(tmp_path / "n.h5").layers] == [
         "subtract"] * 4
+
+
+def test_a_broken_compiler_is_named_with_its_message(tmp_path, monkeypatch):
+    """A compiler that fails on an empty program is reported as such, with what it said, not
+    as missing headers."""
+    broken = tmp_path / "g++"
+    broken.write_text("#!/bin/sh\necho 'licence server unreachable' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setenv("CXX", str(broken))
+    monkeypatch.setenv("LIFRESPONSE_CACHE", str(tmp_path / "cache"))
+    absent = subtract_reset.missing()
+    assert absent[-1].startswith(f"a working C++ compiler ({broken} failed on an empty program")
+    assert "licence server unreachable" in absent[-1]
+    assert not any("libboost-dev" in entry for entry in absent)
+    with pytest.raises(subtract_reset.NestmlBuildError, match="licence server unreachable"):
+        subtract_reset.module_file()

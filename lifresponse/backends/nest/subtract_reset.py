@@ -112,6 +112,12 @@ def missing() -> list[str]:
         if tool is None:
             absent.append(name)
     if compiler is not None:
+        probe = subprocess.run([compiler, "-x", "c++", "-fsyntax-only", "-"],
+                               input="int main() { return 0; }\n", capture_output=True,
+                               text=True)
+        if probe.returncode != 0:
+            return [*absent, f"a working C++ compiler ({compiler} failed on an empty program: "
+                             f"{(probe.stderr or probe.stdout).strip()[-300:] or 'no message'})"]
         for header, package in HEADERS.items():
             probe = subprocess.run([compiler, "-x", "c++", "-E", "-o", os.devnull, "-"],
                                    input=f"#include <{header}>\n", capture_output=True,

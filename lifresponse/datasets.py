@@ -44,7 +44,8 @@ class Digits:
     ----------
     images : numpy.ndarray
         Pixels in [0, 1], float32, shape (n, height, width), (n, channels, height, width), or
-        (n, pixels) for networks with a flat input.
+        (n, pixels) for networks with a flat input; 8-bit integers 0-255 only as
+        ``load_mnist(..., pixels=False)`` returns them, until :meth:`as_pixels`.
     labels : numpy.ndarray
         Classes from 0, int64, shape (n,).
     source : str

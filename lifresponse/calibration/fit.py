@@ -109,7 +109,7 @@ def _r2(rss, rate):
     return 1.0 - rss / tss if tss > 0 else float("nan")
 
 
-def least_squares(*args, **kwargs):
+def _least_squares(*args, **kwargs):
     """``scipy.optimize.least_squares``, imported when a fit is made (it costs every command
     that imports this module 0.3 s)."""
     from scipy.optimize import least_squares as solve
@@ -119,20 +119,20 @@ def least_squares(*args, **kwargs):
 
 def fit_noisy_softplus(data: FitData, k0=0.3, S0=200.0) -> ModelFit:
     """(k, S) minimising ``sum (S f_ns(m, s; k) - rate)^2``."""
-    result = least_squares(lambda p: p[1] * noisy_softplus(data.m, data.s, p[0]) - data.rate,
+    result = _least_squares(lambda p: p[1] * noisy_softplus(data.m, data.s, p[0]) - data.rate,
                            x0=[k0, S0], bounds=([1e-4, 0.0], [np.inf, np.inf]), x_scale=[0.1, 100])
     return _summarise("noisy-softplus", ("k", "S"), result, data)
 
 
 def fit_relu(data: FitData) -> ModelFit:
     """S minimising ``sum (S max(0, m) - rate)^2`` (linear: closed form via least_squares)."""
-    result = least_squares(lambda p: p[0] * relu(data.m) - data.rate, x0=[200.0])
+    result = _least_squares(lambda p: p[0] * relu(data.m) - data.rate, x0=[200.0])
     return _summarise("relu", ("S",), result, data)
 
 
 def fit_softplus(data: FitData) -> ModelFit:
     """(c, S) minimising ``sum (S c ln(1 + exp(m / c)) - rate)^2``: one noise level for all."""
-    result = least_squares(lambda p: p[1] * noisy_softplus(data.m, p[0], 1.0) - data.rate,
+    result = _least_squares(lambda p: p[1] * noisy_softplus(data.m, p[0], 1.0) - data.rate,
                            x0=[0.1, 200.0], bounds=([1e-4, 0.0], [np.inf, np.inf]),
                            x_scale=[0.1, 100])
     return _summarise("softplus", ("c", "S"), result, data)

@@ -747,7 +747,7 @@ def import_nir(graph, *, out=None, force: bool = False, **options) -> Network:
     **options
         Fields of :class:`lifresponse.interop.nir.ImportOptions`: ``dt`` (ms, for graphs from
         discrete-time frameworks), ``timestep`` (ms), ``encoding``, ``input_rate`` (Hz),
-        ``cm`` (nF), ``tau_refrac`` (ms), ``reset``.
+        ``cm`` (nF), ``tau_refrac`` (ms), ``reset``, ``bias``.
     """
     from lifresponse.interop import nir as nir_interop
 

@@ -49,3 +49,61 @@ def residual_network(rng, neuron=LIFParams(), timestep=1.0):
                                  rng.normal(0.0, 0.05, (400, 10))),))]
     return Network("residual test block", layers, "noisy-softplus", 0.33, 186.0,
                    neuron.tau_syn_E, neuron, timestep)
+
+
+def snntorch_net(neuron: str, reset: str, bias: bool = False):
+    """An snnTorch 1.0.0 network: Conv2d(1->4, 5x5) -> AvgPool2d(2) -> neurons -> Flatten ->
+    Linear(64->10) -> neurons, on 12x12 inputs, thresholds 1, ``reset_mechanism`` ``reset``,
+    ``Leaky`` or ``Synaptic`` neurons, biases in both linear layers or none."""
+    import pytest
+
+    snn = pytest.importorskip("snntorch")
+    import torch
+
+    torch.manual_seed(0)
+
+    def neurons(shape, beta, alpha, output=False):
+        common = dict(beta=torch.full(shape, beta), threshold=torch.full(shape, 1.0),
+                      reset_mechanism=reset, init_hidden=True, output=output)
+        if neuron == "Synaptic":
+            return snn.Synaptic(alpha=torch.full(shape, alpha), **common)
+        return snn.Leaky(**common)
+
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 5, bias=bias), torch.nn.AvgPool2d((2, 2)),
+        neurons((4, 4, 4), 0.9, 0.7), torch.nn.Flatten(), torch.nn.Linear(64, 10, bias=bias),
+        neurons((10,), 0.8, 0.6, output=True))
+    with torch.no_grad():
+        net[0].weight.mul_(3.0)
+        net[4].weight.mul_(3.0)
+    return net
+
+
+SNNTORCH_LAGS = {"Leaky": (1, 2), "Synaptic": (2, 4)}  # steps NEST is later, per layer
+
+
+def snntorch_counts(net, images: np.ndarray, steps: int, seed: int, lags) -> list:
+    """snnTorch's spike counts of both neuron layers of :func:`snntorch_net` on the Bernoulli
+    input spikes the toolkit draws for ``images`` (seed ``seed``), step ``s``'s spikes at
+    snnTorch's time step ``s - 1``, over the first ``steps - lag`` steps of each layer: NEST
+    and the torch simulator deliver every spike one step later (their minimum delay), and a
+    current cell's membrane takes its input a step later still (:data:`SNNTORCH_LAGS`)."""
+    import torch
+    from snntorch import utils
+
+    from lifresponse.networks.encoding import Presentation, bernoulli_inputs
+
+    n = len(images)
+    inputs = bernoulli_inputs(images.reshape(n, -1).astype(float),
+                              Presentation(steps * 0.1, 0.0, 0.1), 0, seed)
+    x = np.zeros((steps, n, images[0].size), np.float32)
+    x[inputs.step - 1, inputs.image, inputs.neuron] = 1
+    utils.reset(net)
+    hidden, output = [], []
+    with torch.no_grad():
+        for t in range(steps):
+            spikes = net[2](net[1](net[0](torch.as_tensor(x[t]).view(n, 1, *images.shape[1:]))))
+            hidden.append(spikes.flatten(1).numpy())
+            output.append(net[5](net[4](net[3](spikes)))[0].numpy())
+    return [np.sum(s[:steps - lag], axis=0) for s, lag in zip((hidden, output), lags,
+                                                              strict=True)]

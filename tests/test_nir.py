@@ -1,6 +1,7 @@
 """NIR import and export (lifresponse/interop/nir.py): round trips, each node's mapping by hand,
 every refusal, and a graph from snnTorch run on NEST against snnTorch's own simulation."""
 
+import dataclasses
 import math
 
 import h5py
@@ -14,7 +15,7 @@ from network_helpers import conv_network, random_digits
 import lifresponse as lr
 from lifresponse.cli import main
 from lifresponse.datasets import Digits
-from lifresponse.errors import FileFormatError, ParameterError
+from lifresponse.errors import BackendError, FileFormatError, ParameterError
 from lifresponse.interop import nir as nir_interop
 from lifresponse.interop.nir import ImportOptions, import_graph
 from lifresponse.networks import network_file
@@ -313,51 +314,32 @@ def test_imported_networks_have_no_ann_model_to_fine_tune(rng, tmp_path):
 # -- a graph from snnTorch, run on NEST against snnTorch's own simulation ------------------
 
 
-def _snntorch_net(neuron: str, first_bias: bool):
-    """Conv2d(1->4, 5x5) -> AvgPool2d(2) -> neurons -> Flatten -> Linear(64->10) -> neurons,
-    on 12x12 inputs, reset to zero, thresholds 1."""
-    snn = pytest.importorskip("snntorch")
-    torch.manual_seed(0)
-
-    def neurons(shape, beta, alpha, output=False):
-        common = dict(beta=torch.full(shape, beta), threshold=torch.full(shape, 1.0),
-                      reset_mechanism="zero", init_hidden=True, output=output)
-        if neuron == "Synaptic":
-            return snn.Synaptic(alpha=torch.full(shape, alpha), **common)
-        return snn.Leaky(**common)
-
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 5, bias=first_bias), torch.nn.AvgPool2d((2, 2)),
-        neurons((4, 4, 4), 0.9, 0.7), torch.nn.Flatten(), torch.nn.Linear(64, 10, bias=False),
-        neurons((10,), 0.8, 0.6, output=True))
-    with torch.no_grad():
-        net[0].weight.mul_(3.0)
-        net[4].weight.mul_(3.0)
-    return net
-
-
-@pytest.mark.parametrize("neuron, first_bias, refractory, lags",
-                         [("Leaky", True, 0.0, (0, 1)), ("Synaptic", False, 0.1, (1, 3))])
-def test_snntorch_graph_on_nest_equals_snntorch(neuron, first_bias, refractory, lags, tmp_path):
+@pytest.mark.parametrize("neuron, refractory", [("Leaky", 0.0), ("Synaptic", 0.1)])
+@pytest.mark.parametrize("bias", [False, True], ids=["no-bias", "bias"])
+def test_snntorch_graph_on_nest_equals_snntorch(neuron, refractory, bias, tmp_path):
     """snnTorch's graph, exported with its own ``export_to_nir`` (dt = 0.1 ms), imported with
     ``dt=0.1`` and Bernoulli inputs, deployed on NEST; snnTorch runs the same input spikes.
 
     Expected equal, and measured equal: NEST's exact decays are set to snnTorch's per-step
     ones, a ``Leaky`` with reset to zero is ``iaf_psc_delta`` without refractory period, a
-    ``Synaptic`` one ``iaf_psc_exp`` with one refractory step. NEST is later by one step per
-    synapse (its minimum delay) and, for current synapses, one more per layer, so snnTorch's
-    counts are over the first ``steps - lag`` steps. Tolerance: 99 % of (image, neuron) counts
-    equal, because snnTorch computes in float32 and NEST in float64, so a membrane within
-    rounding of the threshold can cross in one and not the other (none did here).
+    ``Synaptic`` one ``iaf_psc_exp`` with one refractory step; biases arrive as synaptic input
+    every step from the step a layer's first input arrives in, as snnTorch adds them. NEST is
+    later by one step per synapse (its minimum delay) and, for current synapses, one more per
+    layer, so snnTorch's counts are over the first ``steps - lag`` steps. Tolerance: 99 % of
+    (image, neuron) counts equal, because snnTorch computes in float32 and NEST in float64, so
+    a membrane within rounding of the threshold can cross in one and not the other (none did
+    here).
     """
-    from snntorch import utils
+    from network_helpers import SNNTORCH_LAGS, snntorch_counts, snntorch_net
     from snntorch.export_nir import export_to_nir
 
-    net = _snntorch_net(neuron, first_bias)
+    net = snntorch_net(neuron, "zero", bias)
     nir.write(tmp_path / "snn.nir", export_to_nir(net, torch.zeros(1, 1, 12, 12),
                                                    ignore_dims=[0]))
     network = lr.import_nir(tmp_path / "snn.nir", dt=0.1, encoding="bernoulli",
                             tau_refrac=refractory)
+    assert [layer.bias_onset for layer in network.layers] == (
+        [1, 2 if neuron == "Leaky" else 3] if bias else [None, None])
     rng = np.random.default_rng(1)
     n, steps = 12, 80
     images = (rng.random((n, 12, 12)) * 0.6).astype(np.float32)
@@ -366,18 +348,8 @@ def test_snntorch_graph_on_nest_equals_snntorch(neuron, first_bias, refractory, 
     inputs = bernoulli_inputs(images.reshape(n, -1).astype(float),
                               Presentation(steps * 0.1, 0.0, 0.1), 0, 4)
     np.testing.assert_array_equal(inputs.counts, run.input_counts)
-    x = np.zeros((steps, n, 144), np.float32)
-    inside = inputs.step < steps  # a spike of the last step arrives after the window
-    x[inputs.step[inside], inputs.image[inside], inputs.neuron[inside]] = 1
-    utils.reset(net)
-    hidden, output = [], []
-    with torch.no_grad():
-        for t in range(steps):
-            spikes = net[2](net[1](net[0](torch.as_tensor(x[t]).view(n, 1, 12, 12))))
-            hidden.append(spikes.flatten(1).numpy())
-            output.append(net[5](net[4](net[3](spikes)))[0].numpy())
-    for index, (spikes, lag) in enumerate(zip((hidden, output), lags, strict=True)):
-        theirs = np.sum(spikes[:steps - lag], axis=0)
+    for index, theirs in enumerate(snntorch_counts(net, images, steps, 4,
+                                                   SNNTORCH_LAGS[neuron])):
         assert np.mean(theirs == run.layer_counts[index]) >= 0.99, index
         assert theirs.sum() > 100  # the layers are active, so the comparison means something
     events = lr.energy(run)["synaptic_event_model"]["events_per_layer"]  # the report reads it
@@ -386,13 +358,64 @@ def test_snntorch_graph_on_nest_equals_snntorch(neuron, first_bias, refractory, 
 
 def test_snntorch_graph_maps_on_a_virtual_spinnaker_board(tmp_path, spinnaker_virtual_board):
     pytest.importorskip("snntorch")
+    from network_helpers import snntorch_net
     from snntorch.export_nir import export_to_nir
 
-    nir.write(tmp_path / "snn.nir", export_to_nir(_snntorch_net("Leaky", True),
+    nir.write(tmp_path / "snn.nir", export_to_nir(snntorch_net("Leaky", "zero", bias=True),
                                                    torch.zeros(1, 1, 12, 12), ignore_dims=[0]))
-    network = lr.import_nir(tmp_path / "snn.nir", dt=0.1, encoding="bernoulli")
     images = (np.random.default_rng(0).random((2, 12, 12)) * 0.6).astype(np.float32)
-    run = lr.deploy(network, digits=Digits(images, np.arange(2), "random"), window=5.0,
-                    backend="spinnaker", progress=False)
+    digits = Digits(images, np.arange(2), "random")
+    arriving = lr.import_nir(tmp_path / "snn.nir", dt=0.1, encoding="bernoulli")
+    with pytest.raises(BackendError, match="layer 0's bias arrives as synaptic input every "
+                                           "step .* import the graph with its biases as "
+                                           "currents"):
+        lr.deploy(arriving, digits=digits, window=5.0, backend="spinnaker", progress=False)
+    network = lr.import_nir(tmp_path / "snn.nir", dt=0.1, encoding="bernoulli", bias="current")
+    run = lr.deploy(network, digits=digits, window=5.0, backend="spinnaker", progress=False)
     assert run.attrs["backend"] == "spinnaker" and not run.attrs["spikes_returned"]
     assert run.attrs["connectors"] == "lists"  # delta cells and a bias: no native connectors
+
+
+def test_biases_arriving_as_synaptic_input_run_alike_everywhere(rng, tmp_path, monkeypatch):
+    """Layers whose bias arrives as synaptic input every step from a given step (what a
+    discrete-time import makes): NEST, the CPU loop and the torch operations give the same
+    spikes; the network file keeps the step; export and bad steps are refused by name."""
+    from network_helpers import assert_same_run
+
+    from lifresponse.backends.torch import step_kernel
+    from lifresponse.deployment import DeployConfig, deploy
+
+    network = _v2_network(rng)  # biases of both signs in layer 0 (conv) and 2 (delta)
+    network.timestep = 0.1
+    network.layers[0].bias_onset, network.layers[2].bias_onset = 1, 5
+    network_file.write(network, tmp_path / "n.h5")
+    assert [layer.bias_onset for layer in network_file.read(tmp_path / "n.h5").layers] == [
+        1, None, 5, None]
+    digits = Digits(rng.uniform(0, 1, (5, 3, 9, 9)).astype(np.float32), np.arange(5) % 3,
+                    "random")
+    config = dict(window=30.0, record="all", seed=2)
+    on_nest = deploy(network, digits, DeployConfig(block=2, threads=1, **config),
+                     progress=False)
+    on_loop = deploy(network, digits, DeployConfig(backend="torch", threads=2, **config),
+                     progress=False)
+    assert min(c.sum() for c in on_nest.layer_counts.values()) > 20
+    assert_same_run(on_nest, on_loop)
+
+    def unavailable(*_):
+        raise step_kernel.KernelUnavailableError("switched off by the test")
+
+    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
+    assert_same_run(on_nest, deploy(network, digits, DeployConfig(backend="torch", batch=3,
+                                                                  **config), progress=False))
+    currents = deploy(dataclasses.replace(network, layers=[dataclasses.replace(
+        layer, bias_onset=None) for layer in network.layers]), digits,
+        DeployConfig(backend="torch", batch=3, **config), progress=False)
+    assert not np.array_equal(currents.layer_counts[0], on_nest.layer_counts[0])
+    with pytest.raises(ParameterError, match="layer 0: its bias arrives as synaptic input"):
+        lr.export_nir(network)
+    network.layers[1].bias_onset = 3  # a pooling layer without bias
+    with pytest.raises(FileFormatError, match=r"layer 1 \(pool\): bias_onset 3 must be a step "
+                                              ">= 1 of a layer with a bias"):
+        network_file.write(network, tmp_path / "bad.h5")
+    with pytest.raises(ParameterError, match=r"bias: arrivals are a discrete-time .* \(--dt\)"):
+        ImportOptions(bias="arrivals")

@@ -7,7 +7,7 @@ import os
 import nir
 import numpy as np
 import pytest
-from network_helpers import assert_same_run
+from network_helpers import SNNTORCH_LAGS, assert_same_run, snntorch_counts, snntorch_net
 
 import lifresponse as lr
 from lifresponse.backends.nest import subtract_reset
@@ -18,7 +18,6 @@ from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.errors import BackendError, FileFormatError, ParameterError
 from lifresponse.interop.nir import ImportOptions
 from lifresponse.networks import network_file
-from lifresponse.networks.encoding import Presentation, bernoulli_inputs
 from lifresponse.neuron import LIFParams
 from lifresponse.propagators import Propagators
 
@@ -129,54 +128,8 @@ def test_nir_export_carries_the_reset_and_import_options_refuse_what_cannot_be(r
 # -- snnTorch's default neurons -------------------------------------------------------------
 
 
-def snntorch_net(neuron: str, reset: str):
-    """Conv2d(1->4, 5x5) -> AvgPool2d(2) -> neurons -> Flatten -> Linear(64->10) -> neurons,
-    on 12x12 inputs, thresholds 1, snnTorch's ``reset_mechanism`` ``reset``."""
-    snn = pytest.importorskip("snntorch")
-    torch.manual_seed(0)
-
-    def neurons(shape, beta, alpha, output=False):
-        common = dict(beta=torch.full(shape, beta), threshold=torch.full(shape, 1.0),
-                      reset_mechanism=reset, init_hidden=True, output=output)
-        if neuron == "Synaptic":
-            return snn.Synaptic(alpha=torch.full(shape, alpha), **common)
-        return snn.Leaky(**common)
-
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 5, bias=neuron == "Leaky"), torch.nn.AvgPool2d((2, 2)),
-        neurons((4, 4, 4), 0.9, 0.7), torch.nn.Flatten(), torch.nn.Linear(64, 10, bias=False),
-        neurons((10,), 0.8, 0.6, output=True))
-    with torch.no_grad():
-        net[0].weight.mul_(3.0)
-        net[4].weight.mul_(3.0)
-    return net
-
-
-def snntorch_counts(net, images: np.ndarray, steps: int, seed: int, lags) -> list:
-    """snnTorch's spike counts of both neuron layers on the Bernoulli input spikes the toolkit
-    draws for ``images`` (seed ``seed``), over the first ``steps - lag`` steps of each (NEST
-    and the torch simulator deliver every spike one step later: their minimum delay)."""
-    from snntorch import utils
-
-    n = len(images)
-    inputs = bernoulli_inputs(images.reshape(n, -1).astype(float),
-                              Presentation(steps * 0.1, 0.0, 0.1), 0, seed)
-    x = np.zeros((steps, n, 144), np.float32)
-    inside = inputs.step < steps  # a spike of the last step arrives after the window
-    x[inputs.step[inside], inputs.image[inside], inputs.neuron[inside]] = 1
-    utils.reset(net)
-    hidden, output = [], []
-    with torch.no_grad():
-        for t in range(steps):
-            spikes = net[2](net[1](net[0](torch.as_tensor(x[t]).view(n, 1, 12, 12))))
-            hidden.append(spikes.flatten(1).numpy())
-            output.append(net[5](net[4](net[3](spikes)))[0].numpy())
-    return [np.sum(s[:steps - lag], axis=0) for s, lag in zip((hidden, output), lags,
-                                                              strict=True)]
-
-
-@pytest.mark.parametrize("neuron, lags", [("Leaky", (0, 1)), ("Synaptic", (1, 3))])
-def test_snntorch_subtracting_neurons_on_the_torch_simulator(neuron, lags, tmp_path):
+@pytest.mark.parametrize("neuron", ["Leaky", "Synaptic"])
+def test_snntorch_subtracting_neurons_on_the_torch_simulator(neuron, tmp_path):
     """snnTorch's default reset subtracts the threshold from the next step's update, after
     the decay; imported with ``reset="subtract-next-step"`` (a jump of threshold / beta at
     the spike) the torch simulator gives snnTorch's counts. Tolerance 99 % of (image, neuron)
@@ -185,12 +138,12 @@ def test_snntorch_subtracting_neurons_on_the_torch_simulator(neuron, lags, tmp_p
     below that."""
     from snntorch.export_nir import export_to_nir
 
-    net = snntorch_net(neuron, "subtract")
+    net = snntorch_net(neuron, "subtract", bias=True)
     nir.write(tmp_path / "snn.nir", export_to_nir(net, torch.zeros(1, 1, 12, 12),
                                                    ignore_dims=[0]))
     n, steps = 12, 80
     images = (np.random.default_rng(1).random((n, 12, 12)) * 0.6).astype(np.float32)
-    theirs = snntorch_counts(net, images, steps, 4, lags)
+    theirs = snntorch_counts(net, images, steps, 4, SNNTORCH_LAGS[neuron])
     agreement = {}
     for reset in ("subtract-next-step", "subtract", "v_reset"):
         network = lr.import_nir(tmp_path / "snn.nir", dt=0.1, encoding="bernoulli", reset=reset)
@@ -309,14 +262,14 @@ def test_subtracting_network_on_nest_equals_the_torch_simulator(nestml_models, r
     assert_same_run(on_nest, on_torch)
 
 
-@pytest.mark.parametrize("neuron, lags", [("Leaky", (0, 1)), ("Synaptic", (1, 3))])
-def test_snntorch_subtracting_neurons_on_nest(nestml_models, neuron, lags, tmp_path):
+@pytest.mark.parametrize("neuron", ["Leaky", "Synaptic"])
+def test_snntorch_subtracting_neurons_on_nest(nestml_models, neuron, tmp_path):
     """As on the torch simulator: snnTorch's default neurons imported with
     ``reset="subtract-next-step"`` run on NEST as the NESTML models and give snnTorch's counts
     (99 % of (image, neuron) counts equal, float32 against float64)."""
     from snntorch.export_nir import export_to_nir
 
-    net = snntorch_net(neuron, "subtract")
+    net = snntorch_net(neuron, "subtract", bias=True)
     nir.write(tmp_path / "snn.nir", export_to_nir(net, torch.zeros(1, 1, 12, 12),
                                                    ignore_dims=[0]))
     n, steps = 12, 80
@@ -325,7 +278,7 @@ def test_snntorch_subtracting_neurons_on_nest(nestml_models, neuron, lags, tmp_p
                             reset="subtract-next-step")
     run = lr.deploy(network, digits=Digits(images, np.arange(n) % 10, "random"),
                     window=steps * 0.1, record="all", threads=1, seed=4, progress=False)
-    for i, theirs in enumerate(snntorch_counts(net, images, steps, 4, lags)):
+    for i, theirs in enumerate(snntorch_counts(net, images, steps, 4, SNNTORCH_LAGS[neuron])):
         assert np.mean(theirs == run.layer_counts[i]) >= 0.99, i
 
 

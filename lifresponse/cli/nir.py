@@ -51,6 +51,12 @@ def add_nir(commands) -> None:
                               "(snnTorch's default 'subtract'; needs --dt). Default: the "
                               "graph's lifresponse metadata, else v_reset. On NEST, subtraction "
                               "runs as a NESTML model built once (docs/nir.md)")
+    to_ours.add_argument("--bias", choices=("arrivals", "current"),
+                         help="a bias as synaptic input every step from the step the layer's "
+                              "first input arrives in (exact for discrete-time frameworks; NEST "
+                              "and the torch simulator), or as a current added to i_offset "
+                              "(a CubaLIF bias's steady state; what sPyNNaker builds). Default: "
+                              "arrivals with --dt, else current")
     to_ours.add_argument("--force", action="store_true", help="overwrite an existing --out")
     to_ours.set_defaults(run=_run_nir_import, parser=to_ours)
     to_nir = actions.add_parser(
@@ -72,15 +78,19 @@ def _run_nir_import(args) -> None:
     network = workflow.import_nir(args.graph, out=args.out, force=args.force, dt=args.dt,
                                   timestep=args.timestep, encoding=args.encoding,
                                   input_rate=args.input_rate, cm=args.cm,
-                                  tau_refrac=args.tau_refrac, reset=args.reset)
+                                  tau_refrac=args.tau_refrac, reset=args.reset, bias=args.bias)
     print(f"wrote {args.out}: {network.architecture}")
     for i, layer in enumerate(network.layers):
         neuron = network.neuron_of(layer)
+        notes = []
+        if layer.reset == "subtract":
+            notes.append(f"resets by subtracting {neuron.v_thresh - neuron.v_reset:.6g} mV")
+        if layer.bias is not None:
+            notes.append("bias" if layer.bias_onset is None else
+                         f"bias arriving every step from step {layer.bias_onset}")
         print(f"  layer {i}: {layer.kind} {layer.in_shape} -> {layer.out_shape}, {layer.cell}, "
               f"tau_m {neuron.tau_m:.4g} ms, v_thresh {neuron.v_thresh:g} mV"
-              + (f", resets by subtracting {neuron.v_thresh - neuron.v_reset:.6g} mV"
-                 if layer.reset == "subtract" else "")
-              + (", bias" if layer.bias is not None else ""))
+              + "".join(f", {note}" for note in notes))
     print(f"timestep {network.timestep:g} ms, {network.input_encoding} inputs")
 
 

@@ -75,6 +75,7 @@ NEURON_NODES = ("CubaLIF", "LIF", "IF")
 LINEAR_NODES = ("Conv2d", "Affine", "Linear", "SumPool2d", "AvgPool2d", "Flatten", "Scale")
 LEAKLESS_TAU_MS = 1e12  # IF: a leak of 1e-12 per ms, below double precision's reach in a run
 RESET_CHOICES = ("v_reset", "subtract", "subtract-next-step")
+BIAS_CHOICES = ("arrivals", "current")
 AGREEMENT = 1e-9        # relative: metadata values are used where they agree this well
 WHY_NOT = {
     "Delay": "synaptic delays are one timestep here; a Delay node cannot map",
@@ -113,6 +114,11 @@ class ImportOptions:
         v_reset`` off it at once (sinabs, SpikingJelly's soft reset); or take it off the next
         step's update, after the decay (snnTorch's default ``"subtract"``; needs ``dt``). None:
         what the graph's metadata says, else ``v_reset``.
+    bias : {"arrivals", "current"} or None
+        A bias as a synaptic input that arrives every step from the step the layer's first
+        input arrives in (as a discrete-time framework adds it to the synaptic input, exact),
+        or as a current added to ``i_offset`` (its steady state for ``CubaLIF``; sPyNNaker
+        builds only this). None: "arrivals" with ``dt``, else "current".
     """
 
     dt: float | None = None
@@ -122,6 +128,7 @@ class ImportOptions:
     cm: float = 1.0
     tau_refrac: float = 0.0
     reset: str | None = None
+    bias: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("dt", "timestep", "input_rate", "cm"):
@@ -136,12 +143,23 @@ class ImportOptions:
         if self.reset is not None and self.reset not in RESET_CHOICES:
             raise ParameterError("reset", f"must be one of {', '.join(RESET_CHOICES)} (got "
                                  f"{self.reset!r})")
+        if self.bias is not None and self.bias not in BIAS_CHOICES:
+            raise ParameterError("bias", f"must be one of {', '.join(BIAS_CHOICES)} (got "
+                                 f"{self.bias!r})")
+        if self.bias == "arrivals" and self.dt is None:
+            raise ParameterError("bias", "arrivals are a discrete-time framework's bias, one "
+                                 "per step; give the graph's step with dt (--dt)")
         if self.reset == "subtract-next-step" and self.dt is None:
             raise ParameterError("reset", "subtract-next-step is a discrete-time framework's "
                                  "reset (snnTorch's); give the graph's step with dt (--dt)")
         if self.encoding != "poisson" and self.input_rate != type(self).input_rate:
             raise ParameterError("input_rate", f"belongs to the poisson encoding; "
                                  f"{self.encoding!r} fires with probability = input each step")
+
+    @property
+    def bias_arrives(self) -> bool:
+        """Whether biases become synaptic input every step (``bias``)."""
+        return self.bias == "arrivals" or (self.bias is None and self.dt is not None)
 
     @property
     def step(self) -> float:
@@ -231,6 +249,7 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
                               f"{shown}; this lifresponse writes and reads up to "
                               f"{network_file.VERSION}")
     layers, names, index = [], [], {input_name: -1}
+    first_arrival = {-1: 0}  # the step each layer's first input arrives in (input: its spikes)
     for name, node, paths in order:
         composed = [(index[origin], path, *_compose(path, shapes[origin]))
                     for origin, path in paths]
@@ -239,6 +258,9 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
         layer.source = None if origin == len(layers) - 1 else origin
         layer.merges = tuple(_merge(layer, name, node, merge, weight_gain, bias_gain)
                              for merge in composed[1:])
+        first_arrival[len(layers)] = first_arrival[origin] + _first_spike_step(layers, origin)
+        if options.bias_arrives and layer.bias is not None:
+            layer.bias_onset = first_arrival[len(layers)]
         index[name], shapes[name] = len(layers), shape
         layers.append(layer)
         names.append("-".join([*(n for n, _ in path), name]))
@@ -268,6 +290,16 @@ def import_graph(graph, options: ImportOptions = ImportOptions(), source: str = 
             layer.neuron = None
     network_file.check(network, "graph")
     return network
+
+
+def _first_spike_step(layers: list, origin: int) -> int:
+    """Steps from an input's arrival at layer ``origin`` to its arrival at the next layer: a
+    spike is sent in the step it fires and arrives one step later; a ``IF_curr_delta``
+    membrane takes an arrival in its own step, a current cell's membrane one step later. The
+    input's first spikes (step 1) arrive in step 1."""
+    if origin == -1:
+        return 1
+    return 1 if layers[origin].cell == "IF_curr_delta" else 2
 
 
 def _layers_of(graph) -> tuple:
@@ -633,7 +665,8 @@ def _neuron_layer(name: str, node, synapses: Layer, shape: tuple,
         raise ParameterError(f"{where}: {exc}") from None
     weight_gain, bias_gain = _gains(kind, p, neuron, options)
     weight_gain = _ours(ours, "weight_per_unit", weight_gain)
-    bias_gain = _ours(ours, "bias_nA_per_unit", bias_gain)
+    bias_gain = weight_gain if options.bias_arrives else _ours(ours, "bias_nA_per_unit",
+                                                               bias_gain)
     layer = synapses
     layer.weight = layer.weight * weight_gain
     if layer.bias is not None:
@@ -748,7 +781,8 @@ def export_network(network: Network):
     ------
     ParameterError
         For what NIR cannot hold: different excitatory and inhibitory synaptic time constants,
-        pooling windows of unequal weights, alpha-shaped synaptic currents.
+        pooling windows of unequal weights, alpha-shaped synaptic currents, biases that arrive
+        as synaptic input.
     """
     import nir
 
@@ -756,6 +790,10 @@ def export_network(network: Network):
         if layer.cell == "IF_curr_alpha":
             raise ParameterError(f"layer {index}: IF_curr_alpha neurons have alpha-shaped "
                                  "synaptic currents, which no NIR neuron node describes")
+        if layer.bias_onset is not None:
+            raise ParameterError(f"layer {index}: its bias arrives as synaptic input every "
+                                 "step from a given step (a discrete-time import); the export "
+                                 "writes biases as currents only")
     nodes = {"input": nir.Input(input_type={"input": np.array(network.input_shape)})}
     edges = []
     for i, layer in enumerate(network.layers):

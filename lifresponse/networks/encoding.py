@@ -165,6 +165,16 @@ def input_spikes(pixels: np.ndarray, presentation: Presentation, network, first_
     return poisson_inputs(pixels, presentation, network.input_rate, first_image, seed)
 
 
+def bias_spike_times(presentation: Presentation, first_image: int, n_images: int,
+                     onset: int) -> np.ndarray:
+    """Spike times (ms) of a source whose spikes arrive, after the one-step delay, in every
+    step from ``onset`` to the end of each window of images ``first_image`` ... (steps from 0:
+    a spike at ``image_start + n h`` arrives in step ``n``, as an input spike of step ``n``)."""
+    steps = np.arange(onset, presentation.steps) * presentation.timestep
+    starts = presentation.image_start(np.arange(first_image, first_image + n_images))
+    return (starts[:, None] + steps[None, :]).ravel()
+
+
 def spike_trains(inputs: InputSpikes, presentation: Presentation, first_image: int,
                  n_inputs: int) -> list[np.ndarray]:
     """Spike times (ms) of each input neuron, sorted, for a ``SpikeSourceArray``.

@@ -9,7 +9,7 @@ builds networks from it). Layout (HDF5), format version 4::
     layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
                        cell ("IF_curr_exp" | "IF_curr_alpha" | "IF_curr_delta"),
                        source (-1: the input, or an earlier layer's index), [neuron (JSON)],
-                       [reset ("v_reset" | "subtract")]
+                       [reset ("v_reset" | "subtract")], [bias_onset (step)]
                  weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
                           of each input of a window (1/(ph pw) for average pooling, 1 for sum
                           pooling); dense: (n_in, n_out)
@@ -38,6 +38,12 @@ After a spike a neuron's membrane is set to ``v_reset`` (``reset="v_reset"``, Py
 NEST's built-in models), or loses ``v_thresh - v_reset`` and keeps what it had above threshold
 (``reset="subtract"``, the default neuron of snnTorch and sinabs; NEST runs it as a NESTML
 model, :mod:`lifresponse.backends.nest.subtract_reset`).
+
+A bias is a constant current added to each neuron's ``i_offset`` (nA), or, with
+``bias_onset``, a synaptic input: the bias arrives in every step of a presentation from step
+``bias_onset`` on (steps numbered from 0 in the window; the layer's weight units, nA or mV),
+as the bias of a discrete-time framework's layer is added to its synaptic input every step
+(NIR import, docs/nir.md).
 
 Version 3 files (every layer resets to ``v_reset``), version 2 files (every layer fed by the
 one before), and version 1 files (no stride for
@@ -149,6 +155,10 @@ class Layer:
     reset : {"v_reset", "subtract"}
         After a spike the membrane is set to ``v_reset``, or ``v_thresh - v_reset`` is
         subtracted from it (module docstring).
+    bias_onset : int or None
+        None: the bias is a current (nA) added to ``i_offset``; a step (>= 1): the bias is a
+        synaptic input that arrives in every step of the window from that step on, in the
+        layer's weight units (module docstring).
     """
 
     kind: str
@@ -163,12 +173,18 @@ class Layer:
     source: int | None = None
     merges: tuple = ()
     reset: str = "v_reset"
+    bias_onset: int | None = None
 
     def __post_init__(self) -> None:
         _tidy(self)
         self.merges = tuple(self.merges)
 
     n_out = Projection.n_out  # the same property
+
+    def offset_per_neuron(self) -> np.ndarray:
+        """What the bias adds to every neuron's ``i_offset`` (nA): the bias, or zeros when it
+        arrives as synaptic input (``bias_onset``)."""
+        return np.zeros(self.n_out) if self.bias_onset is not None else self.bias_per_neuron()
 
     def bias_per_neuron(self) -> np.ndarray:
         """The bias of every neuron of the layer, in neuron order, nA (zeros without bias)."""
@@ -332,6 +348,8 @@ def write(network: Network, path) -> None:
             _write_projection(g, own)
             g.attrs.update({"out_shape": list(layer.out_shape), "cell": layer.cell,
                             "reset": layer.reset})
+            if layer.bias_onset is not None:
+                g.attrs["bias_onset"] = int(layer.bias_onset)
             if layer.neuron is not None:
                 g.attrs["neuron"] = json.dumps(layer.neuron.to_dict())
             if layer.bias is not None:
@@ -410,7 +428,8 @@ def _read_layer(g, where: str) -> Layer:
                  _neuron(attrs["neuron"], f"{where}: neuron") if "neuron" in attrs else None,
                  attrs.get("source"),
                  tuple(_read_merge(merges[str(j)], out_shape, f"{where}: merge {j}")
-                       for j in range(len(merges))), attrs.get("reset", "v_reset"))
+                       for j in range(len(merges))), attrs.get("reset", "v_reset"),
+                 attrs.get("bias_onset"))
 
 
 def _read_merge(g, out_shape: tuple, where: str) -> Projection:
@@ -466,6 +485,11 @@ def check(network: Network, where: str) -> None:
         if layer.reset not in RESETS:
             raise FileFormatError(f"{name}: reset {layer.reset!r} is not one of "
                                   f"{', '.join(RESETS)}")
+        onset = layer.bias_onset
+        if onset is not None and (layer.bias is None or isinstance(onset, bool) or not
+                                  isinstance(onset, (int, np.integer)) or onset < 1):
+            raise FileFormatError(f"{name}: bias_onset {onset!r} must be a step >= 1 of a layer "
+                                  "with a bias")
         if layer.reset == "subtract" and layer.cell == "IF_curr_alpha":
             raise FileFormatError(f"{name}: reset by subtraction is built for IF_curr_exp and "
                                   "IF_curr_delta neurons, not IF_curr_alpha")

@@ -29,6 +29,7 @@ class NestBackend(PyNNBackend):
     spike_precision = "on_grid"
     run_slices = 10  # a calibration chunk in ten runs, so the progress bar moves
     protocols = ("rest", "continuing")
+    takes_bias_arrivals = True  # spike_generator times are set block by block
 
     def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
         """As :meth:`PyNNBackend.start`, after setting torch (if imported) to one thread.
@@ -62,7 +63,7 @@ class NestBackend(PyNNBackend):
             return super().cell_type(network, index)
         neuron = network.neuron_of(layer)
         i_offset = neuron.i_offset if layer.bias is None else (neuron.i_offset
-                                                               + layer.bias_per_neuron())
+                                                               + layer.offset_per_neuron())
         return subtract_reset.cell_type(self.sim, neuron, layer.cell, i_offset)
 
     def setup_options(self, timestep: float, threads: int, seed: int) -> dict:

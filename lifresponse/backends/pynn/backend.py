@@ -61,6 +61,9 @@ class PyNNBackend:
         True if :meth:`build_native` builds with the simulator's own connectors.
     takes_spinnaker_weights : bool
         True if :meth:`population` passes a ``max_expected_summed_weight`` on (sPyNNaker).
+    takes_bias_arrivals : bool
+        True if it builds biases that arrive as synaptic input every step (``bias_onset``):
+        a source per layer whose spike times are set block by block.
     sim : module
         The PyNN module, once :meth:`start` has run.
     """
@@ -79,6 +82,7 @@ class PyNNBackend:
     simulates_without_gil = False
     has_own_connectors = False
     takes_spinnaker_weights = False
+    takes_bias_arrivals = False
 
     def __init__(self):
         self.sim: ModuleType | None = None
@@ -252,7 +256,7 @@ class PyNNBackend:
                                "the torch simulator")
         parameters = network.neuron_of(layer).to_pynn(layer.cell)
         if layer.bias is not None:
-            parameters["i_offset"] = parameters["i_offset"] + layer.bias_per_neuron()
+            parameters["i_offset"] = parameters["i_offset"] + layer.offset_per_neuron()
         return getattr(self.sim, layer.cell)(**parameters)
 
     def population(self, size: int, cell, label: str, summed_weight=None, structure=None):

@@ -7,7 +7,9 @@ source) are split by sign into an excitatory and an inhibitory PyNN projection (
 accepts one sign per projection) built from connection lists (the backend's
 ``connect_list``), with a delay of one timestep. The input is the backend's population of
 spike sources (PyNN's ``SpikeSourceArray``; on NEST its own ``spike_generator`` nodes), whose
-spike times are set block by block.
+spike times are set block by block. A bias that arrives as synaptic input (``bias_onset``)
+comes from one more source per such layer, which spikes in every step of each window from
+that step on, through synapses of the bias's weights (NEST only: ``takes_bias_arrivals``).
 
 A backend with connectors of its own builds the network with them where it can
 (sPyNNaker: one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifresponse.errors import ParameterError
+from lifresponse.errors import BackendError, ParameterError
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
 
@@ -55,10 +57,11 @@ class BuiltNetwork:
     fan_out: dict = field(default_factory=dict)
     n_synapses: int = 0
     connectors: str = "lists"
+    bias_sources: dict = field(default_factory=dict)
 
 
 def build(backend, network: Network, record: str = "output", input_spike_times=None,
-          connectors: str = "native", scaling=None) -> BuiltNetwork:
+          connectors: str = "native", scaling=None, bias_spike_times=None) -> BuiltNetwork:
     """Create populations and projections for ``network`` on a started backend.
 
     Parameters
@@ -77,6 +80,9 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     scaling : lifresponse.backends.spinnaker.weights.BoardScaling, optional
         The ``max_expected_summed_weight`` of each population, for a backend that takes it
         (``takes_spinnaker_weights``).
+    bias_spike_times : dict, optional
+        Layer index -> the spike times (ms) of its bias source, for the layers whose bias
+        arrives as synaptic input (module docstring).
 
     Raises
     ------
@@ -85,6 +91,12 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
     """
     sim = backend.sim
     connections = network_connections(network)
+    arriving = [i for i, layer in enumerate(network.layers) if layer.bias_onset is not None]
+    if arriving and not backend.takes_bias_arrivals:
+        raise BackendError(f"layer {arriving[0]}'s bias arrives as synaptic input every step "
+                           f"(bias_onset, a discrete-time import); {backend.name} does not "
+                           "build that: deploy on NEST or the torch simulator, or import the "
+                           "graph with its biases as currents (bias='current')")
     n_inputs = int(np.prod(network.input_shape))
     times = [] if input_spike_times is None else backend.spike_times(input_spike_times)
     cell_types = [backend.cell_type(network, index) for index in range(len(network.layers))]
@@ -126,4 +138,14 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
         if record == "all" or index == last:
             recorders[index] = backend.spike_recorder(population)
         layers.append(population)
-    return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses)
+    bias_sources = {}
+    for index in arriving:
+        bias = network.layers[index].bias_per_neuron()
+        bias_sources[index] = backend.input_sources(1, [(bias_spike_times or {}).get(
+            index, np.zeros(0))])
+        for part, receptor in ((bias > 0, "excitatory"), (bias < 0, "inhibitory")):
+            post = np.flatnonzero(part)
+            backend.connect_list(bias_sources[index], layers[index], np.zeros(len(post), int),
+                                 post, np.abs(bias[post]), delay, receptor)
+    return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses,
+                        bias_sources=bias_sources)

@@ -16,7 +16,12 @@ from lifresponse.networks.blocks import (
     n_time_bins,
     time_bin,
 )
-from lifresponse.networks.encoding import Presentation, input_spikes, spike_trains
+from lifresponse.networks.encoding import (
+    Presentation,
+    bias_spike_times,
+    input_spikes,
+    spike_trains,
+)
 
 
 class PyNNPresenter:
@@ -55,13 +60,18 @@ class PyNNPresenter:
         inputs = input_spikes(pixels, presentation, network, first,
                                 self.config.seed)
         trains = spike_trains(inputs, presentation, self.slots, n_inputs)
+        biases = {i: bias_spike_times(presentation, self.slots, n_images, layer.bias_onset)
+                  for i, layer in enumerate(network.layers) if layer.bias_onset is not None}
         with backends.quiet():
             if self.built is None:
                 self.built = build(backend, network, self.config.record, trains,
-                                   self.config.connectors, self.config.spinnaker_weights)
+                                   self.config.connectors, self.config.spinnaker_weights,
+                                   biases)
             else:  # one step before the block: NEST drops spikes under two steps ahead
                 backend.run_to(float(presentation.image_start(self.slots)) - h)
                 backend.set_input_times(self.built.inputs, trains)
+                for index, times in biases.items():
+                    backend.set_input_times(self.built.bias_sources[index], [times])
         built = self.built
         info = {"connectors": built.connectors, "version": backend.version()}
         block = empty_block(first, n_images, n_inputs,

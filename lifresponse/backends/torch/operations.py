@@ -205,15 +205,28 @@ class Neurons:
         if layer.bias is None:
             self.drive = p.offset_drive
         else:
-            drive = p.drive_of(p.i_offset + layer.bias_per_neuron())
+            drive = p.drive_of(p.i_offset + layer.offset_per_neuron())
             self.drive = torch.as_tensor(drive.reshape(layer.out_shape), dtype=dtype,
                                          device=device)
         self.state = NeuronState.at_rest((batch,) + tuple(layer.out_shape), p, dtype, device)
+        self.bias_onset, self.bias = layer.bias_onset, None
+        if layer.bias_onset is not None:  # a synaptic input every step, split by sign
+            bias = layer.bias_per_neuron().reshape(layer.out_shape) * (
+                1.0 if layer.cell == "IF_curr_delta" else PA_PER_NA)
+            parts = (bias, None) if inputs.one_input else (np.maximum(bias, 0.0),
+                                                           np.minimum(bias, 0.0))
+            self.bias = [None if part is None else torch.as_tensor(part, dtype=dtype,
+                                                                   device=device)
+                         for part in parts]
 
-    def step(self, incoming: dict) -> torch.Tensor:
-        """One timestep; ``incoming`` are the spikes arriving in it, by source (-1: the
-        input). Returns this step's spikes (0/1, the state's dtype)."""
+    def step(self, incoming: dict, n: int) -> torch.Tensor:
+        """Step ``n`` of the window (from 0); ``incoming`` are the spikes arriving in it, by
+        source (-1: the input). Returns this step's spikes (0/1, the state's dtype)."""
         excitatory, inhibitory = self.inputs(incoming)
+        if self.bias is not None and n >= self.bias_onset:
+            excitatory = excitatory + self.bias[0]
+            if self.bias[1] is not None:
+                inhibitory = self.bias[1] if inhibitory is None else inhibitory + self.bias[1]
         self.state, spikes = neuron_step(self.state, self.p, self.drive, excitatory, inhibitory)
         return spikes
 
@@ -255,7 +268,7 @@ def simulate(layers: list[Neurons], inputs: InputSpikes, network: Network,
         previous = {-1: incoming, **dict(enumerate(spikes))}  # the step before's
         spikes = []
         for i, layer in enumerate(layers):
-            spiked = layer.step(previous)
+            spiked = layer.step(previous, n)
             totals[i] += spiked.to(torch.int32)
             spikes.append(spiked)
         if on_step is not None:

@@ -127,9 +127,22 @@ class CompiledNetwork:
                                    for p, d in zip(propagators, delta, strict=True)], dtype=real)
         # the constant drive per neuron and step, computed in float64 as NEST does (a bias's
         # zeros add exactly nothing)
-        self.drive = np.concatenate([p.drive_of(p.i_offset + layer.bias_per_neuron())
+        self.drive = np.concatenate([p.drive_of(p.i_offset + layer.offset_per_neuron())
                                      for layer, p in zip(layers, propagators, strict=True)]
                                     ).astype(real)
+        # a bias that arrives as synaptic input (bias_onset): per neuron, into the excitatory
+        # input, or for a current cell's negative bias the inhibitory one, in pA (mV), in every
+        # step from bias_first[i] (never: the largest step number)
+        self.bias_into = np.zeros(2 * self.first[-1], real)
+        self.bias_first = np.full(len(layers), np.iinfo(np.int64).max, np.int64)
+        for i, layer in enumerate(layers):
+            if layer.bias_onset is None:
+                continue
+            a, n = self.first[i], layer.n_out
+            bias = layer.bias_per_neuron() * (1.0 if delta[i] else PA_PER_NA)
+            parts = (bias, 0.0) if delta[i] else (np.maximum(bias, 0.0), np.minimum(bias, 0.0))
+            self.bias_into[2 * a:2 * a + n], self.bias_into[2 * a + n:2 * a + 2 * n] = parts
+            self.bias_first[i] = layer.bias_onset
         # what one unit of a summed arrival is in the neuron's input (pA or mV), per layer
         # (excitatory, inhibitory) and neuron; the unit of the peaks, in weight units (nA, mV)
         weight_unit = [1.0 if layer.cell == "IF_curr_delta" else PA_PER_NA for layer in layers]
@@ -185,7 +198,7 @@ class CompiledNetwork:
                 self.first, self.projection_first, self.source, self.row_first, self.row,
                 self.target, self.weight, self.into_v, self.refractory_steps, self.constants,
                 self.drive, self.fan_out, counts, by_time, log, logged, watched, self.unit,
-                self.limit, peak, saturated)
+                self.limit, peak, saturated, self.bias_into, self.bias_first)
             return events, inputs, peak, saturated
 
         if log_spikes or threads == 1:
@@ -317,12 +330,12 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
 def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arrival_count,
                 first, projection_first, source_of, row_first, row, target, weight, into_v,
                 refractory_steps, constants, drive, fan_out, counts, by_time, log, logged,
-                watched, unit, limit, peak, saturated):
+                watched, unit, limit, peak, saturated, bias_into, bias_first):
     """Simulate images ``lo`` ... ``hi - 1`` from rest (module docstring: the layout), their
     input arrivals numbered from ``lo``; writes their rows of ``counts`` and ``by_time``, logs
     spikes into ``log`` if it has rows, watches the arrivals of the ``watched`` layers
-    (:func:`_hold`), and returns the synaptic events every layer's spikes caused per bin,
-    (n_layers, n_bins)."""
+    (:func:`_hold`), adds the biases that arrive as synaptic input, and returns the synaptic
+    events every layer's spikes caused per bin, (n_layers, n_bins)."""
     n_layers = len(first) - 1
     n_neurons = first[-1]
     v = np.zeros_like(drive)
@@ -371,6 +384,10 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                     _hold(into[:2 * n], unit[2 * a:2 * a + 2 * n], limit,
                           peak[2 * a:2 * a + 2 * n], saturated[2 * a:2 * a + 2 * n],
                           into_v[i] > zero)
+                if t >= bias_first[i]:
+                    bias = bias_into[2 * a:2 * a + 2 * n]
+                    for j in range(2 * n):
+                        into[j] += bias[j]
                 c = constants[i]
                 if c[ALPHA] > zero:
                     _update_alpha((v[a:a + n], i_ex[a:a + n], i_in[a:a + n], di_ex[a:a + n],

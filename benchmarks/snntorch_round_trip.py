@@ -21,10 +21,11 @@ reaches no output spike within the window. Per layer, the fraction of (image, ne
 equal to snnTorch's over its first ``steps + extra - lag`` steps, for the lag that agrees best
 (reported).
 
-Biases: NIR's ``CubaLIF`` filters a bias through the synaptic current (snnTorch adds it to
-``syn`` every step), PyNN's ``i_offset`` enters the membrane; the import matches the steady
-state (docs/nir.md), so with ``--bias`` the counts differ during the first few ``tau_syn`` of
-each presentation and the comparison measures what that costs.
+Biases (``--bias``): snnTorch adds a bias to ``syn`` every step; imported with ``--dt`` a
+bias arrives as synaptic input every step from the step the layer's first input arrives in
+(docs/nir.md), which is the same. (Before that import existed, a bias became a current added to
+``i_offset``, a ``CubaLIF`` bias's steady state: ``git show 3e34cb7:benchmarks/results/
+snntorch_round_trip_bias.md``.)
 
 Results: ``results/<--name>.{json,md}``; the trained snnTorch network's NIR graph in
 ``results/networks/snntorch-synaptic-subtract[-bias].nir``.

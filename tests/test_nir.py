@@ -388,6 +388,7 @@ def test_biases_arriving_as_synaptic_input_run_alike_everywhere(rng, tmp_path, m
     network = _v2_network(rng)  # biases of both signs in layer 0 (conv) and 2 (delta)
     network.timestep = 0.1
     network.layers[0].bias_onset, network.layers[2].bias_onset = 1, 5
+    network.layers[2].bias = np.abs(network.layers[2].bias)  # one sign: no inhibitory part
     network_file.write(network, tmp_path / "n.h5")
     assert [layer.bias_onset for layer in network_file.read(tmp_path / "n.h5").layers] == [
         1, None, 5, None]

@@ -143,7 +143,8 @@ class Layer:
     padding : (int, int)
         Zero inputs added on each side (rows, columns).
     bias : numpy.ndarray or None
-        Constant current per output channel (conv) or neuron (dense), nA.
+        Per output channel (conv) or neuron (dense): a constant current (nA), or, with
+        ``bias_onset``, a synaptic input every step (the layer's weight units).
     cell : {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta"}
     neuron : LIFParams or None
         This layer's neuron parameters; None for the network's.

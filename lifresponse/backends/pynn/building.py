@@ -145,6 +145,8 @@ def build(backend, network: Network, record: str = "output", input_spike_times=N
             index, np.zeros(0))])
         for part, receptor in ((bias > 0, "excitatory"), (bias < 0, "inhibitory")):
             post = np.flatnonzero(part)
+            if len(post) == 0:
+                continue
             backend.connect_list(bias_sources[index], layers[index], np.zeros(len(post), int),
                                  post, np.abs(bias[post]), delay, receptor)
     return BuiltNetwork(inputs, layers, recorders, fan_outs(connections), n_synapses,

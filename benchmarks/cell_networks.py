@@ -48,27 +48,37 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--from-scratch", action="store_true",
-                        help="train 20 epochs from random weights instead (does not learn)")
+                        help="train 20 epochs from random weights instead (does not learn "
+                             "without --unit-gain-init); writes its own network and result")
+    parser.add_argument("--unit-gain-init", action="store_true",
+                        help="with --from-scratch: initial weights divided by S tau_syn")
+    parser.add_argument("--backend", choices=("nest", "torch"), default="nest",
+                        help="where both networks run (the torch simulator gives NEST's "
+                             "counts for both cells)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
+    scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
+    alpha_path = NETWORKS / f"small-ns-alpha{scratch}-limit200-tuned.h5"
     k, S = alpha_calibration(args.out / "cell_calibration.json")
     training_file = load_mnist(args.data)
     start = time.perf_counter()
     if args.from_scratch:
         network = workflow.train(Calibration.by_hand(k, S, 5.0, cell="IF_curr_alpha"),
                                  architecture="6c5-2s-12c5-2s-10fc", digits=training_file,
-                                 epochs=20, rate_limit=200.0, progress=False)
+                                 epochs=20, rate_limit=200.0, progress=False,
+                                 unit_gain_init=args.unit_gain_init)
     else:
         network = rescaled(network_file.read(EXP_NETWORK), k, S)
-    workflow.finetune(network, digits=training_file, rate_limit=200.0, out=ALPHA_NETWORK,
+    workflow.finetune(network, digits=training_file, rate_limit=200.0, out=alpha_path,
                       epochs=args.epochs, progress=False, force=True)
-    print(f"trained {ALPHA_NETWORK} in {time.perf_counter() - start:.0f} s", flush=True)
+    print(f"trained {alpha_path} in {time.perf_counter() - start:.0f} s", flush=True)
     rows = []
-    for label, path in (("IF_curr_exp", EXP_NETWORK), ("IF_curr_alpha", ALPHA_NETWORK)):
+    for label, path in (("IF_curr_exp", EXP_NETWORK), ("IF_curr_alpha", alpha_path)):
         network = network_file.read(path)
         digits = first(evaluation_digits(args.data, network.provenance), args.images)
-        run = deploy(network, digits, DeployConfig(window=WINDOW_MS, threads=2, seed=1,
-                                                   record="output"), progress=False)
+        run = deploy(network, digits, DeployConfig(backend=args.backend, window=WINDOW_MS,
+                                                   threads=2, seed=1, record="output"),
+                     progress=False)
         ev = run.attrs["evaluation"]
         times = np.asarray(ev["time_ms"])
         rows.append({"cell": label, "network": str(path), "k": network.k, "S": network.S,
@@ -78,8 +88,9 @@ def main() -> None:
                          int(np.argmin(np.abs(times - t)))] for t in CHECKPOINTS_MS},
                      "output_rate_hz": ev["layer_rates_hz"], "wall_s": run.attrs["wall_time_s"]})
         print(json.dumps(rows[-1]), flush=True)
-    write_result(args.out, "cell_networks", {"window_ms": WINDOW_MS, "networks": rows},
-                 markdown(rows))
+    write_result(args.out, f"cell_networks{scratch}", {
+        "window_ms": WINDOW_MS, "backend": args.backend, "from_scratch": args.from_scratch,
+        "unit_gain_init": args.unit_gain_init, "networks": rows}, markdown(rows, args))
 
 
 def rescaled(network, k: float, S: float):
@@ -105,11 +116,15 @@ def alpha_calibration(path: Path) -> tuple[float, float]:
     raise SystemExit(f"{path}: no IF_curr_alpha Poisson calibration; run cell_calibration.py")
 
 
-def markdown(rows: list) -> list[str]:
+def markdown(rows: list, args) -> list[str]:
+    alpha = ("IF_curr_alpha trained from random weights like it (20 epochs, seed 0"
+             + (", initial weights divided by S tau_syn" if args.unit_gain_init else "")
+             + f") and fine-tuned {args.epochs} epochs" if args.from_scratch else
+             "IF_curr_alpha from that network rescaled to its calibration, then fine-tuned")
+    where = "NEST" if args.backend == "nest" else "the torch simulator (float64, CPU loop)"
     lines = ["6c5-2s-12c5-2s-10fc, Noisy Softplus with each cell's own Poisson calibration, "
              "200 Hz hidden-rate limit: IF_curr_exp 20 epochs + 1 of fine tuning (seed 0); "
-             "IF_curr_alpha from that network rescaled to its calibration, then fine-tuned "
-             "(script docstring); on NEST (2 threads, "
+             f"{alpha} (script docstring); on {where} (2 threads, "
              f"seed 1), the first {rows[0]['images']} of each network's held-out digits x "
              f"{WINDOW_MS:g} ms (the same digits: both networks hold out the same split). Ties: "
              "the lowest class index wins. Nothing else ran on the machine.", "",

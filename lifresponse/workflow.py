@@ -327,7 +327,8 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     train_settings = trainer.TrainSettings(**settings)
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
-                               softplus_sigma, digits.input_shape)
+                               softplus_sigma, digits.input_shape,
+                               train_settings.unit_gain_init)
     log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
              "validation digits from %s", architecture, activation, calibration.k,
              calibration.S, calibration.tau_syn, len(split.train), len(split.validation),

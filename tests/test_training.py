@@ -327,3 +327,24 @@ def test_a_new_input_rate_keeps_the_mean_current_and_shrinks_the_noise(rng):
                         validation=10, input_rate=200.0, epochs=1, progress=False)
     assert tuned.input_rate == 200.0
     assert tuned.provenance["fine_tuned_from"]["input_rate_hz"] == 100.0
+
+
+def test_unit_gain_init_divides_the_initial_weights_by_the_gain(tmp_path, capsys):
+    """With ``unit_gain_init`` every initial weight and pooling window is the default one
+    divided by the activation's gain S tau_syn (here IF_curr_alpha's S, 360 Hz/nA, and 5 ms:
+    1.8), so each layer starts passing its mean input on; spike training refuses the flag."""
+    args = ("4c5-2s-10fc", "noisy-softplus", 0.32, 360.0, 5.0, LIFParams(), 0)
+    plain = trainer.make_model(*args)
+    unit = trainer.make_model(*args, unit_gain_init=True)
+    gain = 360.0 * 0.005
+    for a, b in zip(plain.layers, unit.layers, strict=True):
+        if a.kind == "pool":
+            torch.testing.assert_close(b.pool_weight, a.pool_weight / gain)
+        else:
+            torch.testing.assert_close(b.weight, a.weight / gain)
+    x = torch.full((1, 1, 28, 28), 0.5)
+    with torch.no_grad():  # less amplified from the start
+        assert unit(x).mean().item() < plain(x).mean().item()
+    assert main(["train", "--method", "spikes", "--unit-gain-init", "--epochs", "1",
+                 "--out", str(tmp_path / "n.h5")]) == 2
+    assert "--unit-gain-init: belongs to --method ann" in capsys.readouterr().err

@@ -40,6 +40,10 @@ def add_training(commands) -> None:
     train.add_argument("--softplus-sigma", type=float, default=0.45,
                        help="fixed noise of the softplus activation (nA)")
     add_training_options(train, epochs=20)
+    train.add_argument("--unit-gain-init", action="store_true",
+                       help="divide the initial weights by the activation's gain S tau_syn, so "
+                            "every layer starts passing its mean input on (for cells whose S "
+                            "is far from IF_curr_exp's, e.g. IF_curr_alpha; docs/cells.md)")
     train.add_argument("--train-noise", type=float, default=0.0,
                        help="std of Gaussian noise on rates during training (Hz)")
     train.add_argument("--method", choices=("ann", "spikes"), default="ann",
@@ -133,7 +137,7 @@ def _run_train(args) -> None:
         validation=args.validation, split_seed=args.split_seed or 0,
         softplus_sigma=args.softplus_sigma, out=args.out, resume=args.resume, force=args.force,
         progress=not args.quiet, epochs=args.epochs, learning_rate=args.lr,
-        training_noise=args.train_noise, **_settings(args))
+        training_noise=args.train_noise, unit_gain_init=args.unit_gain_init, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
 
 
@@ -142,7 +146,7 @@ def _run_train_spikes(args) -> None:
     refuse_changed(args, ("--k", "--S", "--softplus-sigma"),
                    "belongs to --method ann: a spike-trained network has no rate model")
     refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment",
-                           "--count-window"),
+                           "--count-window", "--unit-gain-init"),
                     "belongs to --method ann; spike training has no rate model")
     refuse_changed(args, ("--decay", "--decay-every"),
                     "belongs to --method ann; spike training keeps its learning rate constant")

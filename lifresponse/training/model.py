@@ -72,12 +72,13 @@ class SpikingLayer(nn.Module):
     ``stride``, ``padding`` and ``window`` (the fixed pooling weights, (kh, kw)) are those of
     a network file's layer (:class:`lifresponse.networks.network_file.Layer`); by default
     stride 1 for conv, non-overlapping ``size x size`` average pooling, no padding. ``source``
-    is what it reads: -1 the input, else a layer's index.
+    is what it reads: -1 the input, else a layer's index. ``weight_scale`` multiplies the
+    initial weights, and a pooling layer's window (``TrainSettings.unit_gain_init``).
     """
 
     def __init__(self, kind: str, in_shape, out_shape, size: int, activation: SpikingActivation,
                  generator: torch.Generator, positive_init: bool = False, stride=None,
-                 padding=(0, 0), window=None, source: int = -1):
+                 padding=(0, 0), window=None, source: int = -1, weight_scale: float = 1.0):
         super().__init__()
         self.kind, self.in_shape, self.out_shape, self.size = kind, in_shape, out_shape, size
         self.source = source  # what it reads: -1 the input, else a layer's index
@@ -94,7 +95,7 @@ class SpikingLayer(nn.Module):
             shape = (self.fan_in, out_shape[0])
         else:
             self.fan_in = size * size
-            self.register_buffer("pool_weight", torch.tensor(1.0 / (size * size)))
+            self.register_buffer("pool_weight", torch.tensor(weight_scale / (size * size)))
             self.window = None if window is None else torch.as_tensor(window, dtype=torch.float32)
             if self.window is not None and _plain_average(self.window, self.stride, padding):
                 self.pool_weight.fill_(float(self.window.flatten()[0]))
@@ -108,7 +109,8 @@ class SpikingLayer(nn.Module):
         # starts (and stays) silent.
         half_width = 1.0 / fan_in if positive_init else float(np.sqrt(3.0 / fan_in))
         self.weight = nn.Parameter(
-            (torch.rand(shape, generator=generator) * 2 - 1) * half_width + 1.0 / fan_in)
+            ((torch.rand(shape, generator=generator) * 2 - 1) * half_width + 1.0 / fan_in)
+            * weight_scale)
 
     def moments(self, x: torch.Tensor, with_sigma: bool):
         """``net`` (nA) and ``sigma`` (nA, or None) of eq. 12-13."""
@@ -151,7 +153,8 @@ class SpikingNetwork(nn.Module):
     """
 
     def __init__(self, architecture: str, activation: SpikingActivation, seed: int = 0,
-                 input_rate: float = 100.0, input_shape=(1, 28, 28), layers=None):
+                 input_rate: float = 100.0, input_shape=(1, 28, 28), layers=None,
+                 weight_scale: float = 1.0):
         super().__init__()
         self.architecture, self.input_rate = architecture, input_rate
         generator = torch.Generator().manual_seed(seed)
@@ -159,7 +162,8 @@ class SpikingNetwork(nn.Module):
             specs = parse_architecture(architecture, input_shape)
             self.layers = nn.ModuleList(
                 SpikingLayer(spec.kind, spec.in_shape, spec.out_shape, spec.size, activation,
-                             generator, positive_init=i == len(specs) - 1, source=i - 1)
+                             generator, positive_init=i == len(specs) - 1, source=i - 1,
+                             weight_scale=weight_scale)
                 for i, spec in enumerate(specs))
         else:  # a network file's layers, whatever its architecture string says
             self.layers = nn.ModuleList(

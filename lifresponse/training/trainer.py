@@ -70,6 +70,12 @@ class TrainSettings:
         Largest random shift of a training image (pixels, each axis; :func:`shifted`); 0 for
         none (the paper's protocol).
     seed : int
+    unit_gain_init : bool
+        Divide the initial weights (and pooling windows) by the activation's gain ``S
+        tau_syn``, so that every layer passes its mean input on whatever the cell's ``S``. The
+        default start assumes a gain near 1 (``IF_curr_exp``'s Poisson calibration: 0.93);
+        ``IF_curr_alpha``'s 1.8 per layer silences the output units in the first updates
+        (docs/cells.md).
     threads : int
         torch CPU threads.
     device : str
@@ -87,6 +93,7 @@ class TrainSettings:
     rate_limit: float = RATE_LIMIT_HZ
     augment: int = 0
     seed: int = 0
+    unit_gain_init: bool = False
     threads: int = field(default_factory=available_cores)
     device: str = "cpu"
 
@@ -404,12 +411,14 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int =
 
 def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: float,
                neuron: LIFParams, seed: int, softplus_sigma: float = 0.45,
-               input_shape=(1, 28, 28)) -> SpikingNetwork:
+               input_shape=(1, 28, 28), unit_gain_init: bool = False) -> SpikingNetwork:
     """A freshly initialised network with one activation in every layer, for images of
-    ``input_shape`` (channels, height, width)."""
+    ``input_shape`` (channels, height, width); ``unit_gain_init``: initial weights divided by
+    the activation's gain ``S tau_syn`` (:class:`TrainSettings`)."""
     return SpikingNetwork(architecture, SpikingActivation(activation, k, S, tau_syn,
                                                           softplus_sigma, neuron), seed=seed,
-                          input_shape=input_shape)
+                          input_shape=input_shape,
+                          weight_scale=1.0 / (S * tau_syn / 1000.0) if unit_gain_init else 1.0)
 
 
 def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams, timestep: float,

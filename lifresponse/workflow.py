@@ -435,6 +435,9 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
     from lifresponse.training import trainer
     from lifresponse.training.model import SpikingActivation, SpikingNetwork
 
+    if settings.get("unit_gain_init"):
+        raise ParameterError("unit_gain_init", "chooses the initial weights of a network "
+                             "trained from scratch; fine tuning starts from the network's own")
     if not isinstance(network, Network):
         refuse_input_as_output(out, {"network": network, "calibration": calibration})
     check_network_out(out, force)

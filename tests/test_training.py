@@ -348,3 +348,7 @@ def test_unit_gain_init_divides_the_initial_weights_by_the_gain(tmp_path, capsys
     assert main(["train", "--method", "spikes", "--unit-gain-init", "--epochs", "1",
                  "--out", str(tmp_path / "n.h5")]) == 2
     assert "--unit-gain-init: belongs to --method ann" in capsys.readouterr().err
+    from lifresponse import workflow
+
+    with pytest.raises(ParameterError, match="unit_gain_init: chooses the initial weights"):
+        workflow.finetune(tmp_path / "any.h5", unit_gain_init=True)

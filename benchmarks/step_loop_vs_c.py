@@ -26,7 +26,7 @@ from provenance import write_result
 from lifresponse.backends.torch.step_kernel import CompiledNetwork
 from lifresponse.networks import network_file
 from lifresponse.networks.encoding import Presentation, input_spikes
-from lifresponse.networks.topology import network_connections
+from lifresponse.networks.topology import fan_outs, network_connections
 from lifresponse.splits import evaluation_digits, first
 
 BLOCK = 100
@@ -42,6 +42,9 @@ def c_loop_module(commit: str):
     spec = importlib.util.spec_from_file_location("c_step_kernel", folder / "step_kernel.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    # the loader predates graph networks: it takes one Connections per layer and counts the
+    # fan-out of that chain, where fan_outs now takes each layer's list of projections
+    module.fan_outs = lambda chain: fan_outs([[c] for c in chain])
     return module
 
 
@@ -63,12 +66,14 @@ def main() -> None:
     presentation = Presentation(args.window, 0.0, network.timestep)
     blocks = [input_spikes(pixels[f:f + BLOCK], presentation, network, f, 1)
               for f in range(0, args.images, BLOCK)]
+    network.require_chain("the C loop")
     connections = network_connections(network)
+    chain = [into[0] for into in connections]  # the C loop predates graphs: one per layer
     runs = {f"{loop} {dtype}": [] for dtype in ("float64", "float32") for loop in ("C", "Numba")}
     same = {}
     for _ in range(args.repeats):
         for dtype in ("float64", "float32"):
-            c_loop = c_module.CompiledNetwork(network, dtype, connections)
+            c_loop = c_module.CompiledNetwork(network, dtype, chain)
             numba_loop = CompiledNetwork(network, dtype, connections)
             start, c_out = time.perf_counter(), []
             for inputs in blocks:

@@ -1,15 +1,16 @@
 """Build a network file as a PyNN network, on any backend.
 
-Every layer is a population of its cell type (``IF_curr_exp``, or ``IF_curr_delta``) with its
-neuron parameters, a bias added to each neuron's ``i_offset``; the synapses of every projection
-into it (one from the layer before in a chain; a residual block's merge adds one from its
-source) are split by sign into an excitatory and an inhibitory PyNN projection (sPyNNaker
-accepts one sign per projection) built from connection lists (the backend's
-``connect_list``), with a delay of one timestep. The input is the backend's population of
-spike sources (PyNN's ``SpikeSourceArray``; on NEST its own ``spike_generator`` nodes), whose
-spike times are set block by block. A bias that arrives as synaptic input (``bias_onset``)
-comes from one more source per such layer, which spikes in every step of each window from
-that step on, through synapses of the bias's weights (NEST only: ``takes_bias_arrivals``).
+Every layer is a population of its cell type (the backend's ``cell_type``: ``IF_curr_exp``,
+``IF_curr_alpha`` or ``IF_curr_delta``; on NEST a NESTML model for a layer that resets by
+subtraction) with its neuron parameters, a bias added to each neuron's ``i_offset``; the synapses
+of every projection into it (one from the layer before in a chain; a residual block's merge adds
+one from its source) are split by sign into an excitatory and an inhibitory PyNN projection
+(sPyNNaker accepts one sign per projection) built from connection lists (the backend's
+``connect_list``), with a delay of one timestep. The input is the backend's population of spike
+sources (PyNN's ``SpikeSourceArray``; on NEST its own ``spike_generator`` nodes), whose spike times
+are set block by block. A bias that arrives as synaptic input (``bias_onset``) comes from one more
+source per such layer, which spikes in every step of each window from that step on, through
+synapses of the bias's weights (NEST only: ``takes_bias_arrivals``).
 
 A backend with connectors of its own builds the network with them where it can
 (sPyNNaker: one population per feature map and ``ConvolutionConnector`` / ``PoolDenseConnector``

@@ -1,6 +1,8 @@
 """Reset by subtraction: the torch step against a hand-computed trace, the CPU loop against the
-torch operations, the network file and NIR import options, and snnTorch's default
-(``reset_mechanism="subtract"``) neurons on the torch simulator against snnTorch's own run."""
+torch operations, the NESTML models against NEST's built-ins and against the torch step, a
+subtracting network on NEST against the torch simulator, the network file and NIR import
+options, snnTorch's default (``reset_mechanism="subtract"``) neurons on the torch simulator and
+on NEST against snnTorch's own run, and how a NESTML build fails or a cached module is refused."""
 
 import os
 

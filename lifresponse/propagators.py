@@ -36,6 +36,12 @@ from lifresponse.neuron import LIFParams
 PA_PER_NA = 1000.0  # as PyNN converts weights, i_offset and cm for NEST
 
 
+def input_unit(cell: str) -> float:
+    """What one unit of a network file's weight (nA, or mV into ``IF_curr_delta``) is in a
+    ``cell`` neuron's input: pA for the current cells, mV for ``IF_curr_delta``."""
+    return 1.0 if cell == "IF_curr_delta" else PA_PER_NA
+
+
 @dataclass(frozen=True)
 class AlphaTerms:
     """``iaf_psc_alpha``'s constants beyond those it shares (module docstring): ``P21``

@@ -107,3 +107,20 @@ def snntorch_counts(net, images: np.ndarray, steps: int, seed: int, lags) -> lis
             output.append(net[5](net[4](net[3](spikes)))[0].numpy())
     return [np.sum(s[:steps - lag], axis=0) for s, lag in zip((hidden, output), lags,
                                                               strict=True)]
+
+
+def v2_digits(rng, n=5):
+    """``n`` random 3 x 9 x 9 images for the every-feature network of ``test_nir``."""
+    return Digits(rng.uniform(0, 1, (n, 3, 9, 9)).astype(np.float32), np.arange(n) % 3,
+                  "random")
+
+
+def on_nest_and_torch(network, digits, window=30.0, seed=2):
+    """``network`` deployed on NEST (blocks of 2 images) and on the torch simulator (batches
+    of 3), every layer recorded, 1 thread each: (NEST's run, torch's run)."""
+    from lifresponse.deployment import DeployConfig, deploy
+
+    config = dict(window=window, record="all", threads=1, seed=seed)
+    return (deploy(network, digits, DeployConfig(block=2, **config), progress=False),
+            deploy(network, digits, DeployConfig(backend="torch", batch=3, **config),
+                   progress=False))

@@ -380,7 +380,7 @@ def test_biases_arriving_as_synaptic_input_run_alike_everywhere(rng, tmp_path, m
     """Layers whose bias arrives as synaptic input every step from a given step (what a
     discrete-time import makes): NEST, the CPU loop and the torch operations give the same
     spikes; the network file keeps the step; export and bad steps are refused by name."""
-    from network_helpers import assert_same_run
+    from network_helpers import assert_same_run, on_nest_and_torch, v2_digits
 
     from lifresponse.backends.torch import step_kernel
     from lifresponse.deployment import DeployConfig, deploy
@@ -392,13 +392,10 @@ def test_biases_arriving_as_synaptic_input_run_alike_everywhere(rng, tmp_path, m
     network_file.write(network, tmp_path / "n.h5")
     assert [layer.bias_onset for layer in network_file.read(tmp_path / "n.h5").layers] == [
         1, None, 5, None]
-    digits = Digits(rng.uniform(0, 1, (5, 3, 9, 9)).astype(np.float32), np.arange(5) % 3,
-                    "random")
+    digits = v2_digits(rng)
     config = dict(window=30.0, record="all", seed=2)
-    on_nest = deploy(network, digits, DeployConfig(block=2, threads=1, **config),
-                     progress=False)
-    on_loop = deploy(network, digits, DeployConfig(backend="torch", threads=2, **config),
-                     progress=False)
+    on_nest, on_loop = on_nest_and_torch(network, digits)
+    assert on_loop.attrs["step_loop"] == "numba step loop"
     assert min(c.sum() for c in on_nest.layer_counts.values()) > 20
     assert_same_run(on_nest, on_loop)
 

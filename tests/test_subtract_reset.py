@@ -9,7 +9,14 @@ import os
 import nir
 import numpy as np
 import pytest
-from network_helpers import SNNTORCH_LAGS, assert_same_run, snntorch_counts, snntorch_net
+from network_helpers import (
+    SNNTORCH_LAGS,
+    assert_same_run,
+    on_nest_and_torch,
+    snntorch_counts,
+    snntorch_net,
+    v2_digits,
+)
 
 import lifresponse as lr
 from lifresponse.backends.nest import subtract_reset
@@ -254,12 +261,7 @@ def test_subtracting_network_on_nest_equals_the_torch_simulator(nestml_models, r
 
     network = subtracting(_v2_network(rng))
     network.timestep = 0.1
-    digits = Digits(rng.uniform(0, 1, (5, 3, 9, 9)).astype(np.float32), np.arange(5) % 3,
-                    "random")
-    config = dict(window=30.0, record="all", threads=1, seed=2)
-    on_nest = deploy(network, digits, DeployConfig(block=2, **config), progress=False)
-    on_torch = deploy(network, digits, DeployConfig(backend="torch", batch=3, **config),
-                      progress=False)
+    on_nest, on_torch = on_nest_and_torch(network, v2_digits(rng))
     assert min(c.sum() for c in on_nest.layer_counts.values()) > 100
     assert_same_run(on_nest, on_torch)
 

@@ -168,16 +168,12 @@ def test_cli_deploy_on_torch_feeds_the_energy_report(tmp_path, rng, capsys):
 def test_torch_equals_nest_on_every_layer_of_format_2(rng):
     """Strided, padded convolutions with bias, overlapping pooling, a delta-synapse layer with
     bias and its own neuron, three input channels, at 0.1 ms: identical on NEST and torch."""
+    from network_helpers import on_nest_and_torch, v2_digits
     from test_nir import _v2_network
 
     network = _v2_network(rng)
     network.timestep = 0.1
-    digits = Digits(rng.uniform(0, 1, (5, 3, 9, 9)).astype(np.float32), np.arange(5) % 3,
-                    "random")
-    config = dict(window=30.0, record="all", threads=1, seed=2)
-    nest_run = deploy(network, digits, DeployConfig(block=2, **config), progress=False)
-    torch_run = deploy(network, digits, DeployConfig(backend="torch", batch=3, **config),
-                       progress=False)
+    nest_run, torch_run = on_nest_and_torch(network, v2_digits(rng))
     assert min(c.sum() for c in nest_run.layer_counts.values()) > 20  # every layer fires
     assert_same_run(nest_run, torch_run)
 

@@ -187,6 +187,15 @@ class Layer:
         arrives as synaptic input (``bias_onset``)."""
         return np.zeros(self.n_out) if self.bias_onset is not None else self.bias_per_neuron()
 
+    def arriving_bias(self) -> tuple[np.ndarray, np.ndarray]:
+        """A bias that arrives as synaptic input (``bias_onset``), per neuron, in the layer's
+        weight units, as (excitatory, inhibitory) input: by sign, but all in the one input of an
+        ``IF_curr_delta`` layer."""
+        bias = self.bias_per_neuron()
+        if self.cell == "IF_curr_delta":
+            return bias, np.zeros_like(bias)
+        return np.maximum(bias, 0.0), np.minimum(bias, 0.0)
+
     def bias_per_neuron(self) -> np.ndarray:
         """The bias of every neuron of the layer, in neuron order, nA (zeros without bias)."""
         if self.bias is None:

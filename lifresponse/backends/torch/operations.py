@@ -14,7 +14,7 @@ from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
 from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import InputSpikes, Presentation
 from lifresponse.networks.network_file import Network, Projection
-from lifresponse.propagators import PA_PER_NA, Propagators
+from lifresponse.propagators import Propagators, input_unit
 
 
 class TorchOperations:
@@ -70,7 +70,7 @@ class Synapses:
     def __init__(self, projection: Projection, cell: str, dtype, device, index: int = 0,
                  scale=None, split: bool = True):
         self.projection, self.source = projection, projection.source
-        unit = 1.0 if cell == "IF_curr_delta" else PA_PER_NA
+        unit = input_unit(cell)
         weight = np.asarray(projection.weight, dtype=np.float64)
         self.has_inhibitory = split and bool((weight < 0).any())
         if scale is None:
@@ -141,7 +141,7 @@ class LayerInput:
         self.synapses = [Synapses(p, layer.cell, dtype, device, index, scale,
                                   watch or not self.one_input)
                          for p in network.projections(index)]
-        unit = 1.0 if layer.cell == "IF_curr_delta" else PA_PER_NA
+        unit = input_unit(layer.cell)
         shape = (2,) + tuple(layer.out_shape)
         if scale is None:
             to_input, self.limit, peak_unit = np.full(shape, 1.0), np.inf, np.full(shape, unit)
@@ -210,14 +210,11 @@ class Neurons:
                                          device=device)
         self.state = NeuronState.at_rest((batch,) + tuple(layer.out_shape), p, dtype, device)
         self.bias_onset, self.bias = layer.bias_onset, None
-        if layer.bias_onset is not None:  # a synaptic input every step, split by sign
-            bias = layer.bias_per_neuron().reshape(layer.out_shape) * (
-                1.0 if layer.cell == "IF_curr_delta" else PA_PER_NA)
-            parts = (bias, None) if inputs.one_input else (np.maximum(bias, 0.0),
-                                                           np.minimum(bias, 0.0))
-            self.bias = [None if part is None else torch.as_tensor(part, dtype=dtype,
-                                                                   device=device)
-                         for part in parts]
+        if layer.bias_onset is not None:  # a synaptic input every step
+            excitatory, inhibitory = (torch.as_tensor(
+                part.reshape(layer.out_shape) * input_unit(layer.cell), dtype=dtype,
+                device=device) for part in layer.arriving_bias())
+            self.bias = [excitatory, None if inputs.one_input else inhibitory]
 
     def step(self, incoming: dict, n: int) -> torch.Tensor:
         """Step ``n`` of the window (from 0); ``incoming`` are the spikes arriving in it, by

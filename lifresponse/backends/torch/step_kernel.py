@@ -48,7 +48,7 @@ from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.topology import Connections, fan_outs
-from lifresponse.propagators import PA_PER_NA
+from lifresponse.propagators import input_unit
 
 REALS = {"float64": np.float64, "float32": np.float32}
 # columns of the constants; SUBTRACT: 1 where a spike subtracts RESET_JUMP instead of setting
@@ -139,13 +139,13 @@ class CompiledNetwork:
             if layer.bias_onset is None:
                 continue
             a, n = self.first[i], layer.n_out
-            bias = layer.bias_per_neuron() * (1.0 if delta[i] else PA_PER_NA)
-            parts = (bias, 0.0) if delta[i] else (np.maximum(bias, 0.0), np.minimum(bias, 0.0))
-            self.bias_into[2 * a:2 * a + n], self.bias_into[2 * a + n:2 * a + 2 * n] = parts
+            excitatory, inhibitory = layer.arriving_bias()
+            self.bias_into[2 * a:2 * a + n] = excitatory * input_unit(layer.cell)
+            self.bias_into[2 * a + n:2 * a + 2 * n] = inhibitory * input_unit(layer.cell)
             self.bias_first[i] = layer.bias_onset
         # what one unit of a summed arrival is in the neuron's input (pA or mV), per layer
         # (excitatory, inhibitory) and neuron; the unit of the peaks, in weight units (nA, mV)
-        weight_unit = [1.0 if layer.cell == "IF_curr_delta" else PA_PER_NA for layer in layers]
+        weight_unit = [input_unit(layer.cell) for layer in layers]
         if scales is None:
             self.unit = np.ones(2 * self.first[-1], real)
             self.peak_unit = [np.full((2, n), u) for n, u in zip(sizes, weight_unit,
@@ -272,8 +272,8 @@ def _table(layer: Layer, connections: Connections, real, index: int, scale, spli
     inhibitory = weight < 0
     if scale is not None:
         weight = integer_weights(weight, scale[inhibitory.astype(int), post], index)
-    elif layer.cell != "IF_curr_delta":  # currents: pA
-        weight = weight * PA_PER_NA
+    else:
+        weight = weight * input_unit(layer.cell)
     if split or layer.cell != "IF_curr_delta":
         post = np.where(inhibitory, post + layer.n_out, post)
     if 2 * layer.n_out > np.iinfo(np.int32).max:

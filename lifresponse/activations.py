@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
@@ -65,7 +64,7 @@ def noisy_softplus_dx(x, sigma, k: float = 0.30):
     """Derivative of :func:`noisy_softplus` in ``x``: the logistic ``1 / (1 + exp(-x/(k sigma)))``
     (eq. 10); the step function where ``sigma = 0`` (dimensionless)."""
     x, sigma, z, noisy = _scaled_input(x, sigma, k)
-    return np.where(noisy, expit(z), (x > 0).astype(float))
+    return np.where(noisy, _logistic(z), (x > 0).astype(float))
 
 
 def noisy_softplus_dsigma(x, sigma, k: float = 0.30):
@@ -74,9 +73,9 @@ def noisy_softplus_dsigma(x, sigma, k: float = 0.30):
 
     At ``sigma = 0`` it is the limit: 0, or ``k ln 2`` at ``x = 0``."""
     x, sigma, z, noisy = _scaled_input(x, sigma, k)
-    # softplus(z) - z expit(z) -> 0 for |z| -> inf; for z > 0 use the form without cancellation:
-    # log1p(e^-z) + z e^-z / (1 + e^-z), i.e. softplus(-z) + z expit(-z).
-    stable = np.where(z > 0, _softplus(-z) + z * expit(-z), _softplus(z) - z * expit(z))
+    # softplus(z) - z logistic(z) -> 0 for |z| -> inf; for z > 0 use the form without cancellation:
+    # log1p(e^-z) + z e^-z / (1 + e^-z), i.e. softplus(-z) + z logistic(-z).
+    stable = np.where(z > 0, _softplus(-z) + z * _logistic(-z), _softplus(z) - z * _logistic(z))
     limit = np.where(x == 0, k * np.log(2.0), 0.0)
     return np.where(noisy, k * stable, limit)
 
@@ -139,15 +138,23 @@ def soft_lif_rate_dx(x, params: LIFParams = LIFParams(), gamma: float = 0.01):
     return np.where(np.isfinite(period), result, 0.0)
 
 
+def _logistic(z):
+    """``1 / (1 + exp(-z))`` for any ``z`` (``scipy.special.expit``, imported on first use:
+    importing ``scipy.special`` takes 0.2 s of every command, and most never need it)."""
+    from scipy.special import expit
+
+    return expit(z)
+
+
 def _soft_lif_terms(x, params: LIFParams, gamma: float):
     """``rho`` (nA), ``rho'/rho`` (1/nA) and ``(v_thresh - v_reset) / R_m`` (nA)."""
     if gamma <= 0:
         raise ParameterError("gamma", f"the soft LIF smoothing gamma must be > 0 nA (got {gamma})")
     z = (np.asarray(x, dtype=float) - params.input_rheobase) / gamma
     rho = gamma * _softplus(z)
-    # expit(z) / softplus(z) -> 1 for z -> -inf, where both underflow.
+    # logistic(z) / softplus(z) -> 1 for z -> -inf, where both underflow.
     sp = _softplus(z)
-    slope_over_rho = np.where(z < -700, 1.0, expit(z) / np.where(sp > 0, sp, 1.0)) / gamma
+    slope_over_rho = np.where(z < -700, 1.0, _logistic(z) / np.where(sp > 0, sp, 1.0)) / gamma
     reset_current = (params.v_thresh - params.v_reset) / params.r_m
     return rho, slope_over_rho, reset_current
 

@@ -21,7 +21,7 @@ Layout (HDF5)::
                             (recorded layers; absent in run files written before them)
 
 A deployment writes it block by block as the blocks finish (:class:`RunWriter`; HDF5 chunks of
-one block's images, gzip level 1 after HDF5's shuffle filter), and reading it loads the
+one block's images, uncompressed), and reading it loads the
 per-image arrays only when they are used, so neither needs memory that grows with the number
 of images.
 """
@@ -52,11 +52,6 @@ _SCHEMA = {"evaluation": "json-dict", "recorded_layers": "json-list", "spikes_re
                             "blocks_resumed", "n_synapses"), "integer")}
 VERSION = 1
 MARGIN_BYTES = 1 << 20  # free space kept beyond a block's data: HDF5's metadata and chunk index
-# counts are mostly zeros: gzip level 1 after HDF5's byte shuffle gave files smaller than gzip's
-# default level 4, in half its time (10,000 digits, every layer of 6c5-2s-12c5-2s-10fc: 26 MB
-# in 1.0 s against 30 MB in 1.9 s, a development measurement here, not a kept result); both
-# filters come with every HDF5 library
-COMPRESSION = {"compression": "gzip", "compression_opts": 1, "shuffle": True}
 
 
 class RunRecord:
@@ -287,10 +282,15 @@ def _check_consistent(f: h5py.File, path, attrs: dict, recorded: list, fan_out: 
 
 
 def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> None:
-    """An empty per-image dataset in chunks of ``rows`` images, compressed (an empty one can
-    have neither)."""
+    """An empty per-image dataset in chunks of ``rows`` images (an empty one can have none).
+
+    Uncompressed: compressing took 1.0 s of the two busy cores for the 134 MB of counts of
+    10,000 digits with every layer of 6c5-2s-12c5-2s-10fc recorded (gzip level 1 after the
+    shuffle filter, 26 MB), where writing them plain takes 0.2 s
+    (``benchmarks/results/fast_path_command.md``); ``h5repack -f GZIP=1`` compresses a finished
+    file, and readers take either."""
     if np.prod(shape):
-        f.create_dataset(name, shape, dtype, chunks=(rows, *shape[1:]), **COMPRESSION)
+        f.create_dataset(name, shape, dtype, chunks=(rows, *shape[1:]))
     else:
         f.create_dataset(name, shape, dtype)
 

@@ -1,5 +1,6 @@
-"""MNIST networks of another cell: 6c5-2s-12c5-2s-10fc of IF_curr_alpha neurons, trained on
-that cell's own calibration, deployed on NEST beside the IF_curr_exp network of the same recipe.
+"""MNIST networks of another cell: 6c5-2s-12c5-2s-10fc of IF_curr_alpha (or, with ``--cell``,
+IF_cond_exp) neurons, trained on that cell's own calibration, deployed on NEST beside the
+IF_curr_exp network of the same recipe.
 
 The IF_curr_alpha network uses the cell's Poisson calibration from
 ``results/cell_calibration.json`` (k, S of ``IF_curr_alpha`` under ``--drive poisson``: S is
@@ -15,6 +16,12 @@ the cell's, and is
 fine-tuned with that calibration for ``--epochs`` epochs (hidden-rate limit 200 Hz). Writes
 ``networks/small-ns-alpha-limit200-tuned.h5``. Both run on NEST (2 threads, seed 1) on the same
 held-out digits x 300 ms, one after the other; ``results/cell_networks.{json,md}``. Run alone.
+
+``--cell IF_cond_exp``: the same with the cell's Poisson calibration (k 0.279, S 12916 Hz/uS:
+the ANN's mean and noise are conductances, weights in uS), ``--from-scratch --unit-gain-init``
+being the recipe that learns; writes ``networks/small-ns-cond-scratch-unitgain-limit200-
+tuned.h5`` and ``results/cell_networks-cond-scratch-unitgain.{json,md}``. It runs on NEST only
+(the exact simulator does not integrate conductances: docs/cells.md).
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from lifresponse.splits import evaluation_digits, first
 
 NETWORKS = Path("benchmarks/results/networks")
 EXP_NETWORK = NETWORKS / "small-ns-limit200-tuned.h5"
-ALPHA_NETWORK = NETWORKS / "small-ns-alpha-limit200-tuned.h5"
+SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond"}  # in file names
 WINDOW_MS = 300.0
 CHECKPOINTS_MS = (50, 100, 200, 300)
 
@@ -54,26 +61,29 @@ def main() -> None:
                         help="with --from-scratch: initial weights divided by S tau_syn")
     parser.add_argument("--backend", choices=("nest", "torch"), default="nest",
                         help="where both networks run (the torch simulator gives NEST's "
-                             "counts for both cells)")
+                             "counts for IF_curr_exp and IF_curr_alpha)")
+    parser.add_argument("--cell", choices=tuple(SHORT), default="IF_curr_alpha")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
+    if args.cell == "IF_cond_exp" and args.backend != "nest":
+        parser.error("IF_cond_exp networks run on NEST only")
     scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
-    alpha_path = NETWORKS / f"small-ns-alpha{scratch}-limit200-tuned.h5"
-    k, S = alpha_calibration(args.out / "cell_calibration.json")
+    alpha_path = NETWORKS / f"small-ns-{SHORT[args.cell]}{scratch}-limit200-tuned.h5"
+    k, S = cell_calibration(args.out / "cell_calibration.json", args.cell)
     training_file = load_mnist(args.data)
     start = time.perf_counter()
     if args.from_scratch:
-        network = workflow.train(Calibration.by_hand(k, S, 5.0, cell="IF_curr_alpha"),
+        network = workflow.train(Calibration.by_hand(k, S, 5.0, cell=args.cell),
                                  architecture="6c5-2s-12c5-2s-10fc", digits=training_file,
                                  epochs=20, rate_limit=200.0, progress=False,
                                  unit_gain_init=args.unit_gain_init)
     else:
-        network = rescaled(network_file.read(EXP_NETWORK), k, S)
+        network = rescaled(network_file.read(EXP_NETWORK), k, S, args.cell)
     workflow.finetune(network, digits=training_file, rate_limit=200.0, out=alpha_path,
                       epochs=args.epochs, progress=False, force=True)
     print(f"trained {alpha_path} in {time.perf_counter() - start:.0f} s", flush=True)
     rows = []
-    for label, path in (("IF_curr_exp", EXP_NETWORK), ("IF_curr_alpha", alpha_path)):
+    for label, path in (("IF_curr_exp", EXP_NETWORK), (args.cell, alpha_path)):
         network = network_file.read(path)
         digits = first(evaluation_digits(args.data, network.provenance), args.images)
         run = deploy(network, digits, DeployConfig(backend=args.backend, window=WINDOW_MS,
@@ -88,17 +98,19 @@ def main() -> None:
                          int(np.argmin(np.abs(times - t)))] for t in CHECKPOINTS_MS},
                      "output_rate_hz": ev["layer_rates_hz"], "wall_s": run.attrs["wall_time_s"]})
         print(json.dumps(rows[-1]), flush=True)
-    write_result(args.out, f"cell_networks{scratch}", {
-        "window_ms": WINDOW_MS, "backend": args.backend, "from_scratch": args.from_scratch,
+    cell = "" if args.cell == "IF_curr_alpha" else f"-{SHORT[args.cell]}"
+    write_result(args.out, f"cell_networks{cell}{scratch}", {
+        "window_ms": WINDOW_MS, "backend": args.backend, "cell": args.cell,
+        "from_scratch": args.from_scratch,
         "unit_gain_init": args.unit_gain_init, "networks": rows}, markdown(rows, args))
 
 
-def rescaled(network, k: float, S: float):
-    """``network`` as IF_curr_alpha neurons of calibration (k, S): weights and biases x
+def rescaled(network, k: float, S: float, cell: str):
+    """``network`` as ``cell`` neurons of calibration (k, S): weights and biases x
     network.S / S, so that a layer's Noisy Softplus rates stay about where they were."""
     factor = network.S / S
     layers = [dataclasses.replace(
-        layer, cell="IF_curr_alpha",
+        layer, cell=cell,
         weight=np.asarray(layer.weight) * factor,  # pooling windows are synapses too
         bias=None if layer.bias is None else np.asarray(layer.bias) * factor)
         for layer in network.layers]
@@ -107,20 +119,20 @@ def rescaled(network, k: float, S: float):
     return dataclasses.replace(network, layers=layers, k=k, S=S, provenance=provenance)
 
 
-def alpha_calibration(path: Path) -> tuple[float, float]:
-    """(k, S) of IF_curr_alpha under the Poisson drive, from the cell calibration result."""
+def cell_calibration(path: Path, cell: str) -> tuple[float, float]:
+    """(k, S) of ``cell`` under the Poisson drive, from the cell calibration result."""
     for row in json.loads(path.read_text())["cells"]:
-        if row["cell"] == "IF_curr_alpha" and row["drive"] == "poisson":
+        if row["cell"] == cell and row["drive"] == "poisson":
             fit = row["fits"]["noisy-softplus"]["params"]
             return fit["k"], fit["S"]
-    raise SystemExit(f"{path}: no IF_curr_alpha Poisson calibration; run cell_calibration.py")
+    raise SystemExit(f"{path}: no {cell} Poisson calibration; run cell_calibration.py")
 
 
 def markdown(rows: list, args) -> list[str]:
-    alpha = ("IF_curr_alpha trained from random weights like it (20 epochs, seed 0"
+    alpha = (f"{args.cell} trained from random weights like it (20 epochs, seed 0"
              + (", initial weights divided by S tau_syn" if args.unit_gain_init else "")
              + f") and fine-tuned {args.epochs} epochs" if args.from_scratch else
-             "IF_curr_alpha from that network rescaled to its calibration, then fine-tuned")
+             f"{args.cell} from that network rescaled to its calibration, then fine-tuned")
     where = "NEST" if args.backend == "nest" else "the torch simulator (float64, CPU loop)"
     lines = ["6c5-2s-12c5-2s-10fc, Noisy Softplus with each cell's own Poisson calibration, "
              "200 Hz hidden-rate limit: IF_curr_exp 20 epochs + 1 of fine tuning (seed 0); "
@@ -128,7 +140,7 @@ def markdown(rows: list, args) -> list[str]:
              f"seed 1), the first {rows[0]['images']} of each network's held-out digits x "
              f"{WINDOW_MS:g} ms (the same digits: both networks hold out the same split). Ties: "
              "the lowest class index wins. Nothing else ran on the machine.", "",
-             "| cell | k | S (Hz/nA) | ANN validation | SNN " + " | SNN ".join(
+             "| cell | k | S (Hz/nA; IF_cond_exp Hz/uS) | ANN validation | SNN " + " | SNN ".join(
                  f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
              "|---|---|---|---|" + "---|" * len(CHECKPOINTS_MS) + "---|"]
     for r in rows:

@@ -104,8 +104,9 @@ CELLS = {cell.name: cell for cell in (
 )}
 
 
-# the cells networks are trained of: an ANN with a cell's calibrated (k, S) models them
-ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha")
+# the cells networks are trained of: an ANN with a cell's calibrated (k, S) models them (for
+# IF_cond_exp, weights are conductances, uS, and the ANN's mean and noise are conductances too)
+ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp")
 
 
 def cell_type(name: str) -> CellType:

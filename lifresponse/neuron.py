@@ -1,4 +1,5 @@
-"""Parameters of the current-based LIF neuron (PyNN ``IF_curr_exp``, NEST ``iaf_psc_exp``).
+"""Parameters of the LIF neuron (PyNN ``IF_curr_exp``, NEST ``iaf_psc_exp``; with reversal
+potentials, the conductance-based ``IF_cond_exp``).
 
 Defaults are Table 1 of both Noisy Softplus papers. Names and units are PyNN's: ms, mV, nA, nF.
 """
@@ -36,6 +37,9 @@ class LIFParams:
         Constant current the neuron always receives on top of any input (nA).
     tau_syn_E, tau_syn_I : float
         Decay time constants of excitatory and inhibitory synaptic currents (ms).
+    e_rev_E, e_rev_I : float or None
+        Reversal potentials of the excitatory and inhibitory synaptic conductances (mV), for a
+        conductance-based cell; None (left out of :meth:`to_dict`) for a current-based one.
 
     Raises
     ------
@@ -52,10 +56,17 @@ class LIFParams:
     i_offset: float = 0.1
     tau_syn_E: float = 5.0
     tau_syn_I: float = 5.0
+    e_rev_E: float | None = None
+    e_rev_I: float | None = None
 
     def __post_init__(self) -> None:
+        if (self.e_rev_E is None) != (self.e_rev_I is None):
+            raise ParameterError("LIFParams.e_rev_E, e_rev_I: give both reversal potentials (a "
+                                 "conductance-based cell) or neither (a current-based one)")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if value is None and field.name in _REVERSAL:
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ParameterError(
                     f"LIFParams.{field.name}: must be a number (got {value!r})"
@@ -93,17 +104,37 @@ class LIFParams:
         """Input current needed to fire, on top of ``i_offset`` (nA)."""
         return self.rheobase - self.i_offset
 
+    @property
+    def conductance_based(self) -> bool:
+        """Whether these are the parameters of a conductance-based cell (reversal potentials)."""
+        return self.e_rev_E is not None
+
     def to_pynn(self, cell: str = "IF_curr_exp") -> dict[str, float]:
-        """Cell parameters for PyNN ``IF_curr_exp``, or ``IF_curr_delta`` (which has no synaptic
-        time constants), in PyNN names and units."""
+        """Cell parameters for PyNN ``cell`` (``IF_curr_exp``, ``IF_curr_alpha``,
+        ``IF_curr_delta``, which has no synaptic time constants, or ``IF_cond_exp``), in PyNN
+        names and units.
+
+        Raises
+        ------
+        ParameterError
+            A conductance-based cell without reversal potentials, or a current-based one with
+            them.
+        """
         values = self.to_dict()
+        conductance = cell.startswith("IF_cond")
+        if conductance != self.conductance_based:
+            raise ParameterError("neuron", f"{cell} takes {'' if conductance else 'no '}reversal "
+                                 f"potentials (got e_rev_E={self.e_rev_E}, "
+                                 f"e_rev_I={self.e_rev_I})")
         if cell == "IF_curr_delta":
             del values["tau_syn_E"], values["tau_syn_I"]
         return values
 
     def to_dict(self) -> dict[str, float]:
-        """All parameters as a plain ``{name: value}`` dictionary."""
-        return dataclasses.asdict(self)
+        """All parameters as a plain ``{name: value}`` dictionary (the reversal potentials only
+        when set)."""
+        return {name: value for name, value in dataclasses.asdict(self).items()
+                if value is not None}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> LIFParams:
@@ -122,6 +153,9 @@ class LIFParams:
                 f"known are {', '.join(sorted(known))}"
             )
         return cls(**{name: _plain_number(value) for name, value in values.items()})
+
+
+_REVERSAL = ("e_rev_E", "e_rev_I")
 
 
 def _plain_number(value: Any) -> Any:

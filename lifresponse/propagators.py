@@ -31,9 +31,15 @@ import math
 import sys
 from dataclasses import dataclass
 
+from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
 
 PA_PER_NA = 1000.0  # as PyNN converts weights, i_offset and cm for NEST
+# the cells whose NEST models integrate with constant propagators; NEST integrates the
+# conductance-based ones (iaf_cond_exp) with GSL's adaptive Runge-Kutta-Fehlberg 4(5) solver,
+# whose substeps depend on each neuron's state, so no batch of fixed-step operations gives its
+# spikes: those run on NEST only
+EXACT_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")
 
 
 def input_unit(cell: str) -> float:
@@ -101,7 +107,17 @@ class Propagators:
     def of(cls, neuron: LIFParams, h: float, cell: str = "IF_curr_exp",
            reset: str = "v_reset") -> Propagators:
         """The constants of ``neuron`` as a ``cell`` at timestep ``h`` (ms) that resets its
-        membrane to ``v_reset`` or by subtraction (``reset="subtract"``)."""
+        membrane to ``v_reset`` or by subtraction (``reset="subtract"``).
+
+        Raises
+        ------
+        ParameterError
+            A cell not in :data:`EXACT_CELLS`.
+        """
+        if cell not in EXACT_CELLS:
+            raise ParameterError("cell", f"{cell} has no exact per-step constants (NEST "
+                                 "integrates it with an adaptive solver); exact are "
+                                 f"{', '.join(EXACT_CELLS)}")
         c_m = neuron.cm * PA_PER_NA
         p22 = math.exp(-h / neuron.tau_m)
         common = dict(P22=p22, i_offset=neuron.i_offset,

@@ -25,7 +25,7 @@ import lifresponse
 from lifresponse.activations import noisy_softplus, relu
 from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
-from lifresponse.cells import ANN_CELLS, CELLS, CellParams
+from lifresponse.cells import ANN_CELLS, CELLS, CellParams, cell_type
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import write_atomic
@@ -282,7 +282,7 @@ class Calibration:
         cell = record.get("cell", "IF_curr_exp")
         tau = float(record["tau_syn_ms"] or 0.0)
         try:
-            if cell in ANN_CELLS:  # IF_curr_exp's parameters
+            if cell in ANN_CELLS:  # IF_curr_exp's parameters (and IF_cond_exp's reversals)
                 neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau,
                                               "tau_syn_I": tau})
             else:
@@ -311,14 +311,17 @@ class Calibration:
                 timestep: float = 1.0, neuron: LIFParams | None = None,
                 cell: str = "IF_curr_exp") -> Calibration:
         """Values given by hand (default: the paper's tau_syn = 5 ms calibration, Table 1
-        neuron, 1 ms step, ``IF_curr_exp``; ``cell`` one of :data:`ANN_CELLS`)."""
+        neuron, 1 ms step, ``IF_curr_exp``; ``cell`` one of :data:`ANN_CELLS`, whose default
+        neuron is :data:`lifresponse.cells.CELLS`' for it: Table 1, and PyNN's reversal
+        potentials for ``IF_cond_exp``)."""
         if cell not in ANN_CELLS:
             raise ParameterError("cell", f"networks are built of {' or '.join(ANN_CELLS)}"
                                  f" (got {cell!r})")
         for name, value in (("k", k), ("S", S), ("tau_syn", tau_syn), ("timestep", timestep)):
             if not (math.isfinite(value) and value > 0):
                 raise ParameterError(name, f"must be > 0 (got {value})")
-        neuron = LIFParams.from_dict({**(neuron or LIFParams()).to_dict(),
+        default = LIFParams.from_dict(cell_type(cell).defaults)
+        neuron = LIFParams.from_dict({**(neuron or default).to_dict(),
                                       "tau_syn_E": tau_syn, "tau_syn_I": tau_syn})
         return cls(float(k), float(S), float(tau_syn), float(timestep), neuron, "given by hand",
                    cell=cell)

@@ -86,6 +86,8 @@ WHY_NOT = {
     "Conv1d": "1-D convolutions are not supported (maps are 2-D here)",
     "NIRGraph": "nested graphs (e.g. recurrent layers) cannot map onto feed-forward layers",
 }
+_NOT_IN_NIR = {"IF_curr_alpha": "alpha-shaped synaptic currents",  # cells export refuses
+               "IF_cond_exp": "synaptic conductances"}
 
 
 @dataclass(frozen=True)
@@ -781,15 +783,17 @@ def export_network(network: Network):
     ------
     ParameterError
         For what NIR cannot hold: different excitatory and inhibitory synaptic time constants,
-        pooling windows of unequal weights, alpha-shaped synaptic currents, biases that arrive
+        pooling windows of unequal weights, alpha-shaped synaptic currents, synaptic
+        conductances, biases that arrive
         as synaptic input.
     """
     import nir
 
     for index, layer in enumerate(network.layers):
-        if layer.cell == "IF_curr_alpha":
-            raise ParameterError(f"layer {index}: IF_curr_alpha neurons have alpha-shaped "
-                                 "synaptic currents, which no NIR neuron node describes")
+        if layer.cell in _NOT_IN_NIR:
+            raise ParameterError(f"layer {index}: {layer.cell} neurons have "
+                                 f"{_NOT_IN_NIR[layer.cell]}, which no NIR neuron node "
+                                 "describes")
         if layer.bias_onset is not None:
             raise ParameterError(f"layer {index}: its bias arrives as synaptic input every "
                                  "step from a given step (a discrete-time import); the export "

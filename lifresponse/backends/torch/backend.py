@@ -35,10 +35,12 @@ import numpy as np
 
 from lifresponse.backends.torch import step_kernel
 from lifresponse.backends.torch.device import check_device, check_memory
+from lifresponse.errors import BackendError
 from lifresponse.networks.blocks import BlockActivity, empty_block, input_events, n_time_bins
 from lifresponse.networks.encoding import Presentation, input_spikes
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import fan_outs, network_connections
+from lifresponse.propagators import EXACT_CELLS
 
 
 class TorchBackend:
@@ -77,6 +79,13 @@ class TorchPresenter:
 
     def __init__(self, network: Network, presentation: Presentation, config, version: str):
         self.network, self.presentation, self.config = network, presentation, config
+        for index, layer in enumerate(network.layers):
+            if layer.cell not in EXACT_CELLS:
+                raise BackendError(
+                    f"layer {index} is of {layer.cell} neurons, which NEST integrates with an "
+                    "adaptive Runge-Kutta solver whose steps depend on each neuron's state: "
+                    "the exact simulator cannot give its spikes. Deploy it on NEST "
+                    "(--backend nest)")
         device = "cpu" if config.device == "cpu" else check_device(config.device)
         on_cpu = getattr(device, "type", device) == "cpu"  # the CPU needs no torch
         check_memory(network, config.batch, config.dtype, device)

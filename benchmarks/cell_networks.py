@@ -17,6 +17,9 @@ fine-tuned with that calibration for ``--epochs`` epochs (hidden-rate limit 200 
 ``networks/small-ns-alpha-limit200-tuned.h5``. Both run on NEST (2 threads, seed 1) on the same
 held-out digits x 300 ms, one after the other; ``results/cell_networks.{json,md}``. Run alone.
 
+With ``--unit-gain-init`` the learning rates of training and of fine tuning are divided by
+``S tau_syn`` too (:class:`lifresponse.training.trainer.TrainSettings`).
+
 ``--cell IF_cond_exp``: the same with the cell's Poisson calibration (k 0.279, S 12916 Hz/uS:
 the ANN's mean and noise are conductances, weights in uS), ``--from-scratch --unit-gain-init``
 being the recipe that learns; writes ``networks/small-ns-cond-scratch-unitgain-limit200-
@@ -79,8 +82,12 @@ def main() -> None:
                                  unit_gain_init=args.unit_gain_init)
     else:
         network = rescaled(network_file.read(EXP_NETWORK), k, S, args.cell)
+    # Adam moves a weight by about its learning rate: weights S tau_syn times smaller (unit-gain
+    # start) are tuned at a rate as much smaller than finetune's default 1e-4
+    gain = S * 5.0 / 1000.0 if args.unit_gain_init else 1.0
     workflow.finetune(network, digits=training_file, rate_limit=200.0, out=alpha_path,
-                      epochs=args.epochs, progress=False, force=True)
+                      epochs=args.epochs, learning_rate=1e-4 / gain, progress=False,
+                      force=True)
     print(f"trained {alpha_path} in {time.perf_counter() - start:.0f} s", flush=True)
     rows = []
     for label, path in (("IF_curr_exp", EXP_NETWORK), (args.cell, alpha_path)):

@@ -149,15 +149,34 @@ def siegert_prediction(data: FitData, neuron: LIFParams, dt_noise: float,
 
 
 def fit_table(table: RateTable) -> list[ModelFit]:
-    """The models on one sweep, Noisy Softplus first: ReLU, Softplus, and for ``IF_curr_exp``
-    the Siegert prediction (eq. 7, which is of that cell)."""
+    """The models on one sweep, Noisy Softplus first: ReLU, Softplus, and the Siegert
+    prediction (eq. 7) where it is of the cell (:func:`siegert_applies`)."""
     data = FitData.from_table(table)
     fits = [fit_noisy_softplus(data), fit_relu(data), fit_softplus(data)]
-    if table.attrs.get("cell", "IF_curr_exp") == "IF_curr_exp":
-        drive = drive_from_dict(table.attrs["drive"])
-        neuron = LIFParams.from_dict(table.attrs["neuron"])
-        fits.append(siegert_prediction(data, neuron, *drive.siegert_dt_noise()))
+    cell, drive = table.attrs.get("cell", "IF_curr_exp"), table.attrs["drive"]
+    if siegert_applies(cell, drive["kind"]):
+        membrane = {name: value for name, value in table.attrs["neuron"].items()
+                    if name in _MEMBRANE}
+        fits.append(siegert_prediction(data, LIFParams.from_dict(membrane),
+                                       *drive_from_dict(drive).siegert_dt_noise()))
     return fits
+
+
+# the leaky membrane every IF cell shares, in LIFParams' names
+_MEMBRANE = ("cm", "tau_m", "tau_refrac", "v_rest", "v_reset", "v_thresh", "i_offset")
+
+
+def siegert_applies(cell: str, drive: str) -> bool:
+    """Whether the Siegert rate (eq. 7) is the response of ``cell`` under ``drive``: for
+    ``IF_curr_exp`` under both drives (the Poisson drive's exponential currents with Fourcaud
+    and Brunel's correction), and for every other IF cell under the noisy current, which enters
+    the membrane directly, the same leaky membrane whatever the cell's synapses (a conductance
+    cell's conductances stay 0). None for ``IF_curr_alpha``, ``IF_cond_*`` under synaptic
+    input (no closed form), nor for the EIF and Izhikevich cells (their membranes are not
+    leaky integrate-and-fire)."""
+    if cell == "IF_curr_exp":
+        return True
+    return drive == "noisy-current" and cell.startswith("IF_")
 
 
 def calibration_record(table: RateTable, fits: list[ModelFit]) -> dict:

@@ -41,9 +41,11 @@ def add_training(commands) -> None:
                        help="fixed noise of the softplus activation (nA)")
     add_training_options(train, epochs=20)
     train.add_argument("--unit-gain-init", action="store_true",
-                       help="divide the initial weights by the activation's gain S tau_syn, so "
-                            "every layer starts passing its mean input on (for cells whose S "
-                            "is far from IF_curr_exp's, e.g. IF_curr_alpha; docs/cells.md)")
+                       help="divide the initial weights and the learning rate by the "
+                            "activation's gain S tau_syn, so every layer starts passing its "
+                            "mean input on and moves in proportion (for cells whose S is far "
+                            "from IF_curr_exp's, e.g. IF_curr_alpha, IF_cond_exp; "
+                            "docs/cells.md)")
     train.add_argument("--train-noise", type=float, default=0.0,
                        help="std of Gaussian noise on rates during training (Hz)")
     train.add_argument("--method", choices=("ann", "spikes"), default="ann",

@@ -72,10 +72,12 @@ class TrainSettings:
     seed : int
     unit_gain_init : bool
         Divide the initial weights (and pooling windows) by the activation's gain ``S
-        tau_syn``, so that every layer passes its mean input on whatever the cell's ``S``. The
+        tau_syn``, so that every layer passes its mean input on whatever the cell's ``S``, and
+        Adam's learning rates likewise (Adam moves a weight by about its learning rate whatever
+        the gradient, so weights ``S tau_syn`` times smaller need steps as much smaller). The
         default start assumes a gain near 1 (``IF_curr_exp``'s Poisson calibration: 0.93);
-        ``IF_curr_alpha``'s 1.8 per layer silences the output units in the first updates
-        (docs/cells.md).
+        ``IF_curr_alpha``'s 1.8 per layer silences the output units in the first updates, and
+        ``IF_cond_exp``'s weights are conductances, its gain 65 (docs/cells.md).
     threads : int
         torch CPU threads.
     device : str
@@ -173,7 +175,8 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
     model.to(settings.device)
-    optimizer = torch.optim.Adam(_parameter_groups(model, settings.learning_rate))
+    gain = model.activation.S * model.activation.tau_s if settings.unit_gain_init else 1.0
+    optimizer = torch.optim.Adam(_parameter_groups(model, settings.learning_rate / gain))
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, settings.decay_every, settings.decay)
     ckpt = None if out is None else checkpoint_path(Path(out))
     data = {**data_identity(train_set, validation_set), "start": origin}

@@ -352,3 +352,25 @@ def test_unit_gain_init_divides_the_initial_weights_by_the_gain(tmp_path, capsys
 
     with pytest.raises(ParameterError, match="unit_gain_init: chooses the initial weights"):
         workflow.finetune(tmp_path / "any.h5", unit_gain_init=True)
+
+
+def test_unit_gain_init_divides_the_learning_rates_by_the_gain(monkeypatch):
+    """Adam moves a weight by about its learning rate: with weights S tau_syn times smaller,
+    ``unit_gain_init`` gives every layer's Adam group a rate S tau_syn times smaller."""
+    groups = []
+    adam = torch.optim.Adam
+
+    def recording(params, *args, **kwargs):
+        groups.append([group["lr"] for group in params])
+        return adam(params, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim, "Adam", recording)
+    digits = load_mnist().subset(slice(0, 20))
+    for unit in (False, True):
+        model = trainer.make_model("4c5-2s-10fc", "noisy-softplus", 0.32, 360.0, 5.0,
+                                   LIFParams(), 0, unit_gain_init=unit)
+        trainer.train(model, digits, digits.subset(slice(0, 0)),
+                      trainer.TrainSettings(epochs=1, batch_size=10, unit_gain_init=unit,
+                                            threads=1), progress=False)
+    np.testing.assert_allclose(np.array(groups[1]) * 360.0 * 0.005, groups[0])
+    assert len(groups[0]) == 2 and groups[0][0] == 1e-3

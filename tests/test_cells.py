@@ -46,21 +46,28 @@ def test_bad_cell_parameters_name_the_cell_field_and_value(cell, values, fragmen
 
 def _nest_reference(nest, model: str, params: dict, currents_na, duration: float) -> np.ndarray:
     """Spike counts of ``model`` neurons under constant currents, in a plain PyNEST script (no
-    PyNN): PyNN's names and units translated by hand (nF -> pF, nA -> pA, uS -> nS)."""
+    PyNN): PyNN's names and units translated by hand from NEST's model documentation (nF -> pF,
+    nA -> pA, uS -> nS, g_L = cm / tau_m)."""
     nest.ResetKernel()
     nest.set_verbosity("M_ERROR")
     nest.resolution = 1.0
-    translated = {"C_m": 1000 * params["cm"], "tau_m": params["tau_m"],
-                  "t_ref": params["tau_refrac"], "E_L": params["v_rest"],
-                  "V_reset": params["v_reset"], "V_th": params["v_thresh"],
-                  "V_m": params["v_rest"]}
-    if model == "iaf_cond_exp":
-        translated.update(g_L=1000 * params["cm"] / params["tau_m"], E_ex=params["e_rev_E"],
-                          E_in=params["e_rev_I"], tau_syn_ex=params["tau_syn_E"],
-                          tau_syn_in=params["tau_syn_I"])
-        del translated["tau_m"]
+    if model == "izhikevich":  # PyNN's initial state: v = -70 mV, u = -14 mV/ms
+        translated = {"a": params["a"], "b": params["b"], "c": params["c"], "d": params["d"],
+                      "V_m": -70.0, "U_m": -14.0}
     else:
-        translated.update(tau_syn_ex=params["tau_syn_E"], tau_syn_in=params["tau_syn_I"])
+        translated = {"C_m": 1000 * params["cm"], "t_ref": params["tau_refrac"],
+                      "E_L": params["v_rest"], "V_reset": params["v_reset"],
+                      "V_th": params["v_thresh"], "V_m": params["v_rest"]}
+        if model.startswith(("iaf_cond", "aeif")):
+            translated.update(g_L=1000 * params["cm"] / params["tau_m"], E_ex=params["e_rev_E"],
+                              E_in=params["e_rev_I"])
+        else:
+            translated["tau_m"] = params["tau_m"]
+        if model != "iaf_psc_delta":
+            translated.update(tau_syn_ex=params["tau_syn_E"], tau_syn_in=params["tau_syn_I"])
+        if model.startswith("aeif"):
+            translated.update(V_peak=params["v_spike"], a=params["a"], b=1000 * params["b"],
+                              Delta_T=params["delta_T"], tau_w=params["tau_w"])
     neurons = nest.Create(model, len(currents_na), params=translated)
     neurons.I_e = [1000 * (params["i_offset"] + i) for i in currents_na]
     recorder = nest.Create("spike_recorder")
@@ -70,16 +77,18 @@ def _nest_reference(nest, model: str, params: dict, currents_na, duration: float
     return np.array([np.count_nonzero(senders == n) for n in neurons.tolist()])
 
 
-@pytest.mark.parametrize("cell, model", [("IF_curr_alpha", "iaf_psc_alpha"),
-                                          ("IF_cond_exp", "iaf_cond_exp")])
-def test_a_dc_calibration_equals_a_plain_nest_script(cell, model, nest_kernel, tmp_path):
-    # constant currents: deterministic, so the counts agree to the spike that PyNN's DCSource
-    # (switched on after one step) can cost
-    means = np.array([0.0, 0.1, 0.2, 0.4, 0.8])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_a_dc_calibration_equals_a_plain_nest_script(cell, nest_kernel, tmp_path):
+    """Every cell: constant currents are deterministic, so the counts agree to the spike that
+    PyNN's DCSource (switched on after one step) can cost. Currents x 0.01 for Izhikevich (its
+    current is in pA as mV/ms), x 2 for the adaptive exponential cells (rheobase 0.6 nA)."""
+    means = np.array([0.0, 0.1, 0.2, 0.4, 0.8]) * {"Izhikevich": 0.01}.get(
+        cell, 2.0 if cell.startswith("EIF") else 1.0)
     table = workflow.calibrate(out=tmp_path / "dc.h5", drive="dc", means=means, stds=[0.0],
                                trials=1, duration=1000.0, cell=cell, progress=False)
     assert table.attrs["cell"] == cell
-    expected = _nest_reference(nest_kernel, model, CellParams.of(cell).values, means, 1000.0)
+    expected = _nest_reference(nest_kernel, CELLS[cell].nest_model, CellParams.of(cell).values,
+                               means, 1000.0)
     assert expected.max() > 20, "the currents must make the cell fire"
     np.testing.assert_allclose(table.counts[:, 0], expected, atol=1)
 

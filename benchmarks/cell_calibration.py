@@ -14,7 +14,9 @@ by 0.05, stds 0.2 .. 1.0 by 0.2):
 For each: the fitted (k, S) with standard errors, RMSE and R^2 of Noisy Softplus, ReLU and
 Softplus, those of the analytic Siegert rate where it is the cell's response
 (:func:`lifresponse.calibration.fit.siegert_applies`: every IF cell under the noisy current,
-IF_curr_exp under both drives; no free parameter), and the noise floor: the measured rates
+IF_curr_exp under both drives; no free parameter), those of the measured response at the means
+it left out (:func:`lifresponse.calibration.fit.measured_response`), and the noise floor: the
+measured rates
 of the odd trials predicting those of the even trials point by point (close to what any
 model of the mean response can reach). Writes
 ``results/cell_calibration.{json,md}``. Run alone.
@@ -96,23 +98,28 @@ def markdown(rows: list, args) -> list[str]:
              "conductance cells under the Poisson drive); RMSE in Hz. Noise floor: the odd "
              "trials' mean predicting the even trials. Siegert: eq. 7 with no free parameter "
              "(Fourcaud-Brunel's correction under the Poisson drive), where it is the cell's "
-             "response; '-' where none is. Nothing else ran on the machine.", "",
+             "response; '-' where none is. Measured response: the mean rates of every other "
+             "grid mean, interpolated linearly in the mean, predicting the trials at the 15 "
+             "means between them. Nothing else ran on the machine.", "",
              "| drive | cell | NEST model | synapse, input | k | S | Noisy Softplus RMSE, R^2 "
-             "| Softplus RMSE | ReLU RMSE | Siegert RMSE, R^2 | noise floor RMSE, R^2 | max "
-             "rate (Hz) | wall (s) |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| Softplus RMSE | ReLU RMSE | Siegert RMSE, R^2 | measured response RMSE, R^2 | "
+             "noise floor RMSE, R^2 | max rate (Hz) | wall (s) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         cell = CELLS[row["cell"]]
         ns = row["fits"]["noisy-softplus"]
         grid = "" if row["grid_factor"] == 1 else f" (grid x {row['grid_factor']:g})"
         siegert = row["fits"].get("siegert")
         siegert = "-" if siegert is None else f"{siegert['rmse']:.2f}, {siegert['r2']:.4f}"
+        measured = row["fits"]["measured"]
         lines.append(
             f"| {row['drive']} | {row['cell']}{grid} | `{cell.nest_model}` | {cell.synapse}, "
             f"{cell.input} | "
             f"{ns['params']['k']:.3f} +- {ns['stderr']['k']:.3f} | "
             f"{ns['params']['S']:.1f} +- {ns['stderr']['S']:.1f} | "
             f"{ns['rmse']:.2f}, {ns['r2']:.4f} | {row['fits']['softplus']['rmse']:.2f} | "
-            f"{row['fits']['relu']['rmse']:.2f} | {siegert} | {row['noise_floor']['rmse']:.2f}, "
+            f"{row['fits']['relu']['rmse']:.2f} | {siegert} | {measured['rmse']:.2f}, "
+            f"{measured['r2']:.4f} | {row['noise_floor']['rmse']:.2f}, "
             f"{row['noise_floor']['r2']:.4f} | {row['max_rate_hz']:.0f} | {row['wall_s']:.0f} |")
     return lines
 

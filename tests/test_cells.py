@@ -104,7 +104,7 @@ def test_conductance_cell_with_the_poisson_drive_and_its_fit(tmp_path):
     calibration = workflow.fit(tmp_path / "cond.h5", out=tmp_path / "cond.json")
     assert calibration.cell == "IF_cond_exp" and calibration.tau_syn == 5.0
     models = [f["model"] for f in calibration.record["comparison"]]
-    assert models == ["noisy-softplus", "relu", "softplus"]  # no Siegert for this cell
+    assert models == ["noisy-softplus", "relu", "softplus", "measured"]  # no Siegert here
     calibration.require_trainable()  # networks of IF_cond_exp train on it (below)
     record = json.loads((tmp_path / "cond.json").read_text())
     assert record["cell"] == "IF_cond_exp" and record["neuron"]["e_rev_E"] == 0.0

@@ -150,3 +150,28 @@ def test_read_calibration_errors(tmp_path):
         read_calibration(bad)
     with pytest.raises(FileFormatError, match="no such file"):
         read_calibration(tmp_path / "absent.json")
+
+
+def test_the_measured_response_is_judged_at_the_means_it_left_out():
+    """Every other grid mean predicts the means between them, linearly: exact on a response
+    linear in the mean, off by the chord's error on a curved one; fewer than 5 means, none."""
+    from pathlib import Path
+
+    from lifresponse.calibration.fit import measured_response
+    from lifresponse.calibration.results import RateTable
+
+    def table(means, rate):  # counts of 1 s trials, 3 per point, two stds
+        stds = np.array([0.2, 0.4])
+        point_mean, point_std = (a.ravel() for a in np.meshgrid(means, stds, indexing="ij"))
+        counts = np.repeat(rate(point_mean, point_std)[:, None], 3, axis=1).round()
+        return RateTable(means, stds, point_mean, point_std, counts.astype(np.int64),
+                         np.ones(len(point_mean), bool), np.zeros(1),
+                         {"duration_ms": 1000.0}, Path("grid"))
+
+    means = np.linspace(-0.5, 1.0, 7)  # steps of 0.25
+    linear = measured_response(table(means, lambda m, s: 100.0 + 100.0 * m + 10 * s))
+    assert linear.model == "measured" and linear.rmse < 1e-9 and linear.r2 == 1.0
+    # a parabola 1600 (m + 0.5)^2: the chord over 2 x 0.25 overshoots its midpoint by 1600 x 0.25^2
+    curved = measured_response(table(means, lambda m, s: 1600.0 * (m + 0.5) ** 2))
+    assert curved.rmse == pytest.approx(100.0)
+    assert measured_response(table(means[:4], lambda m, s: 100.0 + 0 * m)) is None

@@ -7,7 +7,11 @@ is defined by its noise). Models, all least squares on rates in Hz:
 * ReLU: ``rate = S max(0, m)``, parameter S;
 * Softplus: one noise level for all points, ``rate = S c ln(1 + exp(m / c))``, parameters
   (c = k sigma in nA, S);
-* Siegert: eq. 7 with no free parameter, as a prediction (its RMSE only).
+* Siegert: eq. 7 with no free parameter, as a prediction (its RMSE only);
+* the measured response itself: the mean rates of every other grid mean, interpolated linearly
+  in the mean, predicting the trials of the means between them (:func:`measured_response`):
+  how well the measurements describe the cell between grid points, the mark any model of the
+  response is held against.
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ class ModelFit:
     Attributes
     ----------
     model : str
-        "noisy-softplus", "relu", "softplus" or "siegert".
+        "noisy-softplus", "relu", "softplus", "siegert" or "measured".
     params : dict
-        Fitted values (k dimensionless, S in Hz/nA, c in nA); empty for Siegert.
+        Fitted values (k dimensionless, S in Hz/nA, c in nA); empty for Siegert and the
+        measured response.
     stderr : dict
         Standard error of each fitted value, from the Jacobian at the optimum.
     rmse : float
@@ -159,7 +164,30 @@ def fit_table(table: RateTable) -> list[ModelFit]:
                     if name in _MEMBRANE}
         fits.append(siegert_prediction(data, LIFParams.from_dict(membrane),
                                        *drive_from_dict(drive).siegert_dt_noise()))
-    return fits
+    measured = measured_response(table)
+    return fits if measured is None else [*fits, measured]
+
+
+def measured_response(table: RateTable) -> ModelFit | None:
+    """The measured response as a model, judged where it was not measured: the trial-mean
+    rates at every other grid mean (the first and the last included), interpolated linearly in
+    the mean at each std > 0, predict every trial at the means between them. RMSE (Hz) and
+    R^2 over those trials. None for a grid of fewer than 5 means."""
+    means, stds = np.asarray(table.means), np.asarray(table.stds)
+    if len(means) < 5 or not np.any(stds > 0):
+        return None
+    rates = np.asarray(table.rates, float).reshape(len(means), len(stds), -1)[:, stds > 0]
+    kept, left_out = np.arange(0, len(means), 2), np.arange(1, len(means) - 1, 2)
+    known = np.nanmean(rates[kept], axis=2)  # (kept means, stds)
+    predicted = np.stack([np.interp(means[left_out], means[kept], known[:, j])
+                          for j in range(known.shape[1])], axis=1)
+    residual = (rates[left_out] - predicted[:, :, None]).ravel()
+    measured = rates[left_out].ravel()
+    usable = np.isfinite(residual)
+    residual, measured = residual[usable], measured[usable]
+    rss = float(residual @ residual)
+    return ModelFit("measured", {}, {}, float(np.sqrt(rss / residual.size)),
+                    _r2(rss, measured))
 
 
 # the leaky membrane every IF cell shares, in LIFParams' names

@@ -387,3 +387,13 @@ def test_siegert_is_the_response_of_every_if_cell_under_the_noisy_current(cell):
     assert fits["siegert"].rmse < 25.0 and table.rates.max() > 50.0
     assert not siegert_applies("IF_cond_exp", "poisson")
     assert not siegert_applies("EIF_cond_exp_isfa_ista", "noisy-current")
+
+
+@pytest.mark.spinnaker
+def test_a_network_of_conductance_cells_maps_on_spinnaker(cond_network):
+    pytest.importorskip("spynnaker")
+    from lifresponse.backends.spinnaker import check
+
+    mapping = check.map_on_virtual_board(cond_network, "native")
+    assert mapping.connectors == "lists"  # the native convolution connectors are IF_curr_exp's
+    assert mapping.cores >= 3 and {p.layer for p in mapping.scaling.populations} == {0, 1, 2}

@@ -49,6 +49,7 @@ NETWORKS = Path("benchmarks/results/networks")
 EXP_NETWORK = NETWORKS / "small-ns-limit200-tuned.h5"
 SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond"}  # in file names
 WINDOW_MS = 300.0
+TAU_SYN_MS = 5.0  # the cells' Poisson calibrations (cell_calibration.py)
 CHECKPOINTS_MS = (50, 100, 200, 300)
 
 
@@ -76,7 +77,7 @@ def main() -> None:
     training_file = load_mnist(args.data)
     start = time.perf_counter()
     if args.from_scratch:
-        network = workflow.train(Calibration.by_hand(k, S, 5.0, cell=args.cell),
+        network = workflow.train(Calibration.by_hand(k, S, TAU_SYN_MS, cell=args.cell),
                                  architecture="6c5-2s-12c5-2s-10fc", digits=training_file,
                                  epochs=20, rate_limit=200.0, progress=False,
                                  unit_gain_init=args.unit_gain_init)
@@ -84,7 +85,7 @@ def main() -> None:
         network = rescaled(network_file.read(EXP_NETWORK), k, S, args.cell)
     # Adam moves a weight by about its learning rate: weights S tau_syn times smaller (unit-gain
     # start) are tuned at a rate as much smaller than finetune's default 1e-4
-    gain = S * 5.0 / 1000.0 if args.unit_gain_init else 1.0
+    gain = S * TAU_SYN_MS / 1000.0 if args.unit_gain_init else 1.0
     workflow.finetune(network, digits=training_file, rate_limit=200.0, out=alpha_path,
                       epochs=args.epochs, learning_rate=1e-4 / gain, progress=False,
                       force=True)

@@ -124,3 +124,14 @@ def on_nest_and_torch(network, digits, window=30.0, seed=2):
     return (deploy(network, digits, DeployConfig(block=2, **config), progress=False),
             deploy(network, digits, DeployConfig(backend="torch", batch=3, **config),
                    progress=False))
+
+
+def without_step_kernel(monkeypatch):
+    """Switch the CPU step loop off for the rest of the test: the torch backend then runs the
+    torch operations (what a GPU runs), logging why."""
+    from lifresponse.backends.torch import step_kernel
+
+    def unavailable(*_):
+        raise step_kernel.KernelUnavailableError("switched off by the test")
+
+    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)

@@ -197,9 +197,8 @@ def test_a_network_of_a_cell_is_trained_recorded_and_deployed_on_nest(alpha_netw
 def test_alpha_network_on_the_torch_simulator_equals_nest(alpha_network, monkeypatch):
     """IF_curr_alpha on the exact simulator: NEST's iaf_psc_alpha, the CPU loop and the torch
     operations give the same spikes in every layer (float64), images from rest."""
-    from network_helpers import assert_same_run
+    from network_helpers import assert_same_run, without_step_kernel
 
-    from lifresponse.backends.torch import step_kernel
     from lifresponse.datasets import load_mnist
     from lifresponse.deployment import DeployConfig, deploy
 
@@ -213,10 +212,7 @@ def test_alpha_network_on_the_torch_simulator_equals_nest(alpha_network, monkeyp
     assert min(c.sum() for c in on_nest.layer_counts.values()) > 50
     assert_same_run(on_nest, on_loop)
 
-    def unavailable(*_):
-        raise step_kernel.KernelUnavailableError("switched off by the test")
-
-    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
+    without_step_kernel(monkeypatch)
     assert_same_run(on_nest, deploy(alpha_network, digits,
                                     DeployConfig(backend="torch", batch=4, **config),
                                     progress=False))
@@ -237,11 +233,13 @@ def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp
 
 
 @pytest.mark.spinnaker
-def test_a_network_of_alpha_neurons_maps_on_spinnaker_with_connection_lists(alpha_network):
+@pytest.mark.parametrize("trained", ["alpha_network", "cond_network"])
+def test_networks_of_other_cells_map_on_spinnaker_with_connection_lists(trained, request):
+    """IF_curr_alpha and IF_cond_exp networks map on sPyNNaker's virtual board."""
     pytest.importorskip("spynnaker")
     from lifresponse.backends.spinnaker import check
 
-    mapping = check.map_on_virtual_board(alpha_network, "native")
+    mapping = check.map_on_virtual_board(request.getfixturevalue(trained), "native")
     assert mapping.connectors == "lists"  # the native convolution connectors are IF_curr_exp's
     assert mapping.cores >= 3 and {p.layer for p in mapping.scaling.populations} == {0, 1, 2}
 
@@ -328,6 +326,8 @@ def cond_network():
 
 def test_a_network_of_conductance_cells_is_trained_recorded_and_deployed(cond_network,
                                                                          tmp_path):
+    import dataclasses
+
     from lifresponse.datasets import load_mnist
     from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.networks import network_file
@@ -337,9 +337,14 @@ def test_a_network_of_conductance_cells_is_trained_recorded_and_deployed(cond_ne
     assert again.cell == "IF_cond_exp"
     assert (again.neuron.e_rev_E, again.neuron.e_rev_I) == (0.0, -70.0)
     digits = load_mnist().subset(slice(300, 304))
-    run = deploy(again, digits, DeployConfig(window=100.0, threads=1, seed=3), progress=False)
+    config = DeployConfig(window=100.0, threads=1, seed=3, record="all")
+    run = deploy(again, digits, config, progress=False)
     assert run.layer_counts[2].sum() > 0
-    assert 0.0 <= run.attrs["evaluation"]["accuracy"] <= 1.0
+    # the cell matters: the same weights as currents into IF_curr_exp neurons fire otherwise
+    as_current = dataclasses.replace(again, neuron=LIFParams(), layers=[
+        dataclasses.replace(layer, cell="IF_curr_exp") for layer in again.layers])
+    assert not np.array_equal(deploy(as_current, digits, config, progress=False)
+                              .layer_counts[0], run.layer_counts[0])
 
 
 def test_what_a_network_of_conductance_cells_cannot_do_is_refused(cond_network, tmp_path):
@@ -387,13 +392,3 @@ def test_siegert_is_the_response_of_every_if_cell_under_the_noisy_current(cell):
     assert fits["siegert"].rmse < 25.0 and table.rates.max() > 50.0
     assert not siegert_applies("IF_cond_exp", "poisson")
     assert not siegert_applies("EIF_cond_exp_isfa_ista", "noisy-current")
-
-
-@pytest.mark.spinnaker
-def test_a_network_of_conductance_cells_maps_on_spinnaker(cond_network):
-    pytest.importorskip("spynnaker")
-    from lifresponse.backends.spinnaker import check
-
-    mapping = check.map_on_virtual_board(cond_network, "native")
-    assert mapping.connectors == "lists"  # the native convolution connectors are IF_curr_exp's
-    assert mapping.cores >= 3 and {p.layer for p in mapping.scaling.populations} == {0, 1, 2}

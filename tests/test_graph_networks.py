@@ -5,7 +5,13 @@ loop, reads back from its file, and is checked like a chain."""
 import h5py
 import numpy as np
 import pytest
-from network_helpers import assert_same_run, conv_network, random_digits, residual_network
+from network_helpers import (
+    assert_same_run,
+    conv_network,
+    random_digits,
+    residual_network,
+    without_step_kernel,
+)
 
 from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.errors import FileFormatError, ParameterError
@@ -85,12 +91,8 @@ def test_residual_network_same_spikes_on_nest_torch_and_the_step_loop(rng, monke
     assert loop_run.attrs["step_loop"] == "numba step loop"
     assert min(c.sum() for c in nest_run.layer_counts.values()) > 50  # every layer is active
     assert_same_run(nest_run, loop_run)
-    from lifresponse.backends.torch import step_kernel
 
-    def unavailable(*_):
-        raise step_kernel.KernelUnavailableError("switched off by the test")
-
-    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
+    without_step_kernel(monkeypatch)
     operations_run = deploy(network, digits, config, progress=False)
     assert operations_run.attrs["step_loop"] == "torch operations"
     assert_same_run(nest_run, operations_run)

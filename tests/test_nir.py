@@ -380,9 +380,8 @@ def test_biases_arriving_as_synaptic_input_run_alike_everywhere(rng, tmp_path, m
     """Layers whose bias arrives as synaptic input every step from a given step (what a
     discrete-time import makes): NEST, the CPU loop and the torch operations give the same
     spikes; the network file keeps the step; export and bad steps are refused by name."""
-    from network_helpers import assert_same_run, on_nest_and_torch, v2_digits
+    from network_helpers import assert_same_run, on_nest_and_torch, v2_digits, without_step_kernel
 
-    from lifresponse.backends.torch import step_kernel
     from lifresponse.deployment import DeployConfig, deploy
 
     network = _v2_network(rng)  # biases of both signs in layer 0 (conv) and 2 (delta)
@@ -399,10 +398,7 @@ def test_biases_arriving_as_synaptic_input_run_alike_everywhere(rng, tmp_path, m
     assert min(c.sum() for c in on_nest.layer_counts.values()) > 20
     assert_same_run(on_nest, on_loop)
 
-    def unavailable(*_):
-        raise step_kernel.KernelUnavailableError("switched off by the test")
-
-    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
+    without_step_kernel(monkeypatch)
     assert_same_run(on_nest, deploy(network, digits, DeployConfig(backend="torch", batch=3,
                                                                   **config), progress=False))
     currents = deploy(dataclasses.replace(network, layers=[dataclasses.replace(

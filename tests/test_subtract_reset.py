@@ -16,11 +16,11 @@ from network_helpers import (
     snntorch_counts,
     snntorch_net,
     v2_digits,
+    without_step_kernel,
 )
 
 import lifresponse as lr
 from lifresponse.backends.nest import subtract_reset
-from lifresponse.backends.torch import step_kernel
 from lifresponse.cli import main
 from lifresponse.datasets import Digits
 from lifresponse.deployment import DeployConfig, deploy
@@ -82,10 +82,7 @@ def test_step_loop_equals_torch_operations_when_resetting_by_subtraction(rng, mo
                           seed=5, dtype=dtype)
     loop = deploy(network, digits, config, progress=False)
 
-    def unavailable(*_):
-        raise step_kernel.KernelUnavailableError("switched off by the test")
-
-    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
+    without_step_kernel(monkeypatch)
     operations = deploy(network, digits, config, progress=False)
     assert (loop.attrs["step_loop"], operations.attrs["step_loop"]) == (
         "numba step loop", "torch operations")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from network_helpers import assert_same_run, conv_network, random_digits
+from network_helpers import assert_same_run, conv_network, random_digits, without_step_kernel
 
 from lifresponse.backends.torch import step_kernel
 from lifresponse.cli import main
@@ -178,13 +178,6 @@ def test_torch_equals_nest_on_every_layer_of_format_2(rng):
     assert_same_run(nest_run, torch_run)
 
 
-def _without_step_kernel(monkeypatch):
-    def unavailable(*_):
-        raise step_kernel.KernelUnavailableError("switched off by the test")
-
-    monkeypatch.setattr(step_kernel, "CompiledNetwork", unavailable)
-
-
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_step_kernel_equals_torch_operations(rng, monkeypatch, caplog, dtype):
     """The CPU's compiled step loop and the torch operations a GPU runs give the same run
@@ -199,7 +192,7 @@ def test_step_kernel_equals_torch_operations(rng, monkeypatch, caplog, dtype):
                           seed=5, dtype=dtype)
     compiled = deploy(network, digits, config, progress=False)
     assert compiled.attrs["step_loop"] == "numba step loop"
-    _without_step_kernel(monkeypatch)
+    without_step_kernel(monkeypatch)
     operations = deploy(network, digits, config, progress=False)
     assert operations.attrs["step_loop"] == "torch operations"
     assert "step loop is unavailable (switched off by the test)" in caplog.text

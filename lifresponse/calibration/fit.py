@@ -170,7 +170,7 @@ def fit_table(table: RateTable) -> list[ModelFit]:
 
 def measured_response(table: RateTable) -> ModelFit | None:
     """The measured response as a model, judged where it was not measured: the trial-mean
-    rates at every other grid mean (the first and the last included), interpolated linearly in
+    rates at every other grid mean from the first, interpolated linearly in
     the mean at each std > 0, predict every trial at the means between them. RMSE (Hz) and
     R^2 over those trials. None for a grid of fewer than 5 means."""
     means, stds = np.asarray(table.means), np.asarray(table.stds)

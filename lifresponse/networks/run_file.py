@@ -284,11 +284,10 @@ def _check_consistent(f: h5py.File, path, attrs: dict, recorded: list, fan_out: 
 def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> None:
     """An empty per-image dataset in chunks of ``rows`` images (an empty one can have none).
 
-    Uncompressed: compressing took 1.0 s of the two busy cores for the 134 MB of counts of
-    10,000 digits with every layer of 6c5-2s-12c5-2s-10fc recorded (gzip level 1 after the
-    shuffle filter, 26 MB), where writing them plain takes 0.2 s
-    (``benchmarks/results/fast_path_command.md``); ``h5repack -f GZIP=1`` compresses a finished
-    file, and readers take either."""
+    Uncompressed: writing the 134 MB of counts of 10,000 digits with every layer of
+    6c5-2s-12c5-2s-10fc recorded took 1.00 s with gzip level 1 after the shuffle filter (26 MB)
+    and 0.4 s plain (``benchmarks/results/fast_path_command.md`` before and after; docs/torch.md);
+    ``h5repack -f GZIP=1`` compresses a finished file, and readers take either."""
     if np.prod(shape):
         f.create_dataset(name, shape, dtype, chunks=(rows, *shape[1:]))
     else:

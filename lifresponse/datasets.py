@@ -174,10 +174,8 @@ def _find(directory: Path, name: str) -> Path | None:
 
 def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     """An IDX file of unsigned bytes: 4-byte magic, ``ndim`` big-endian sizes, then the data."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as handle:
-            raw = handle.read()
+    try:  # one call decompresses the whole file, releasing the GIL (workflow.deploy)
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
         raise FileFormatError(f"{path}: cannot read ({exc})") from None
     header_size = 4 + 4 * ndim

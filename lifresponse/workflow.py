@@ -25,11 +25,13 @@ import logging
 import math
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from lifresponse import backends
 from lifresponse.calibration import results
 from lifresponse.calibration.fit import (
     Calibration,
@@ -550,9 +552,12 @@ def deploy(network, *, digits: Digits | None = None, data=None, test: bool = Fal
     elif options:
         raise ParameterError("deploy", f"give a config or options, not both ({', '.join(options)})")
     source, loaded = _network(network)
-    if digits is None:
-        digits = first(evaluation_digits(data, loaded.provenance, test=test,
-                                         n_validation=validation, seed=split_seed), images)
+    if digits is None:  # read while the backend gets ready: decompressing releases the GIL
+        with ThreadPoolExecutor(1) as pool:
+            loading = pool.submit(evaluation_digits, data, loaded.provenance, test=test,
+                                  n_validation=validation, seed=split_seed)
+            backends.get(config.backend).prepare(config)
+            digits = first(loading.result(), images)
     log.info("deploy: %s (%s, %s) on %s, %d digits x %g ms, step %g ms", source,
              loaded.architecture, loaded.activation, config.backend, len(digits),
              config.window, loaded.timestep)

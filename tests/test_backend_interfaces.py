@@ -37,6 +37,9 @@ def test_a_backend_missing_a_member_of_its_interface_is_refused(monkeypatch):
         def images_per_block(self, config):
             return 1
 
+        def prepare(self, config):
+            pass
+
     module = types.ModuleType("half_backend")
     module.HalfBackend = HalfBackend
     monkeypatch.setitem(sys.modules, "half_backend", module)

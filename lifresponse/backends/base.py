@@ -118,6 +118,10 @@ class DeploymentSimulator(Protocol):
     def images_per_block(self, config) -> int:
         """Images handed to the presenter at once."""
 
+    def prepare(self, config) -> None:
+        """Get ready for a deployment with ``config`` (import, compile) while another thread
+        loads the images; nothing that depends on the network or the images."""
+
     def presenter(self, network, presentation, config) -> Presenter:
         """Start the simulator for ``network``."""
 

@@ -106,6 +106,8 @@ class Evaluator:
             network.input_encoding == "poisson" else ()  # without an ANN model: nothing to predict
         self.connections = network_connections(network) if self.predictors else None
         self.prediction_rates = {}  # layer -> recorded rates of the first images (Hz)
+        self.images_predicted = 0  # of the first n_predicted images, how many were added
+        self.distances = None  # (fig12, per_layer) once the first images are in
 
     def add(self, block) -> None:
         """Take a :class:`~lifresponse.networks.blocks.BlockActivity`."""
@@ -124,6 +126,9 @@ class Evaluator:
                 rates = self.prediction_rates.setdefault(
                     index, np.zeros((self.n_predicted, counts.shape[1])))
                 rates[block.first:block.first + kept] = counts[:kept] / self.window_s
+        self.images_predicted += max(0, min(self.n_predicted - block.first, block.n_images))
+        if self.images_predicted == self.n_predicted and self.distances is None:
+            self.distances = self._distances()  # now, while the later blocks simulate
 
     def result(self) -> Evaluation:
         """The evaluation of every image added."""
@@ -134,6 +139,13 @@ class Evaluator:
         np.add.at(confusion, (labels[shown], predicted[shown]), 1)
         n = len(labels)
         rates = {i: self.spikes[i] / (n * self.sizes[i] * self.window_s) for i in self.spikes}
+        fig12, per_layer = self.distances or self._distances()
+        return Evaluation(float(np.mean(predicted == labels)), confusion, self.time_bins_ms,
+                          self.correct_by_time / n, rates, fig12, per_layer, self.n_predicted)
+
+    def _distances(self) -> tuple[dict, dict]:
+        """The Fig. 12 distance and the per-layer RMS differences (``Evaluation``) of the
+        first images' recorded rates from each predictor's."""
         fig12, per_layer = {}, {name: {} for name in PREDICTORS}
         for name in self.predictors:
             for index, recorded in self.prediction_rates.items():
@@ -147,8 +159,7 @@ class Evaluator:
                                                                ** 2)))
                 if index == 0:
                     first_map = slice(0, int(np.prod(self.network.layers[0].out_shape[1:])))
-                    m = min(FIG12_IMAGES, n)
+                    m = min(FIG12_IMAGES, len(self.labels))
                     fig12[name] = float(np.linalg.norm(recorded[:m, first_map]
                                                        - predicted_rates[:m, first_map]))
-        return Evaluation(float(np.mean(predicted == labels)), confusion, self.time_bins_ms,
-                          self.correct_by_time / n, rates, fig12, per_layer, self.n_predicted)
+        return fig12, per_layer

@@ -7,15 +7,16 @@ estimate energy before deploying.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 from lifresponse.activations import ann_output
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.topology import Connections, network_connections
 
 
-def weight_matrix(connections: Connections) -> sparse.csr_matrix:
-    """Sparse (n_pre, n_post) weight matrix (nA)."""
+def weight_matrix(connections: Connections):
+    """Sparse (n_pre, n_post) weight matrix (nA), a ``scipy.sparse.csr_matrix``."""
+    from scipy import sparse  # imported here: 0.13 s that a deployment without them saves
+
     return sparse.csr_matrix((connections.weight, (connections.pre, connections.post)),
                              shape=(connections.n_pre, connections.n_post))
 

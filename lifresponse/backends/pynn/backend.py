@@ -181,6 +181,9 @@ class PyNNBackend:
         """Images whose input spikes are handed over at once (``DeployConfig.block``)."""
         return config.block
 
+    def prepare(self, config) -> None:
+        """Nothing: the simulator is imported and set up when the presenter starts."""
+
     def presenter(self, network, presentation, config):
         """Start the simulator for ``network``: a
         :class:`~lifresponse.backends.pynn.presenting.PyNNPresenter`, which builds it with its

@@ -309,10 +309,10 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
         first[image[k] * (steps + 1) + step[k] + 1] += 1
     first = np.cumsum(first)
     fill = first[:-1].copy()
-    order = np.empty(n, np.int64)  # a stable counting sort by slot keeps the pixel order
+    by_slot = np.empty(n, np.uint32)  # a stable counting sort by slot keeps the pixel order
     for k in by_pixel:
         slot = image[k] * (steps + 1) + step[k]
-        order[fill[slot]] = k
+        by_slot[fill[slot]] = neuron[k]
         fill[slot] += 1
     pixel = np.empty(n, np.uint32)
     count = np.empty(n, np.int32)
@@ -320,7 +320,7 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
     m = 0
     for slot in range(slots):
         for e in range(first[slot], first[slot + 1]):
-            p = neuron[order[e]]
+            p = by_slot[e]
             if e > first[slot] and p == pixel[m - 1]:
                 count[m - 1] += 1
             else:
@@ -329,6 +329,14 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
                 m += 1
         grouped[slot + 1] = m
     return grouped, pixel[:m], count[:m]
+
+
+def start_numba() -> None:
+    """Set up Numba's CPU target and load :func:`_arrivals` from its cache: about 0.3 s the
+    first time in a process, almost all Numba's own set-up, done once before the first block
+    (``TorchBackend.prepare``)."""
+    empty = np.zeros(0, np.int64)
+    _arrivals(empty, empty, empty, 0, 1, 1)
 
 
 @njit(cache=True, nogil=True)

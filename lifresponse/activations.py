@@ -18,6 +18,7 @@ import numpy as np
 
 from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
+from lifresponse.response_surface import ResponseSurface, require_surface
 
 _MS_PER_S = 1000.0
 
@@ -177,6 +178,8 @@ class ActivationSettings:
         Neuron parameters of "soft-lif".
     gamma : float
         Smoothing current of "soft-lif" (nA).
+    response : ResponseSurface or None
+        The cell's measured rates, read by "measured" (:mod:`lifresponse.response_surface`).
     """
 
     k: float = 0.30
@@ -185,6 +188,7 @@ class ActivationSettings:
     softplus_sigma: float = 0.45
     neuron: LIFParams = LIFParams()
     gamma: float = 0.01
+    response: ResponseSurface | None = None
 
     @property
     def tau_s(self) -> float:
@@ -238,6 +242,14 @@ REGISTRY = {entry.name: entry for entry in (
                lambda net, sigma, s: soft_lif_rate_dx(net, s.neuron, s.gamma) * s.tau_s,
                f"{_TORCH}:soft_lif_output", False,
                "soft LIF rate (Hunsberger & Eliasmith 2015); S unused"),
+    Activation("measured",
+               lambda net, sigma, s: require_surface(s.response, "measured").rate(net, sigma)
+               * s.tau_s,
+               lambda net, sigma, s: require_surface(s.response, "measured").rate_dnet(
+                   net, sigma) * s.tau_s,
+               f"{_TORCH}:measured_output", True,
+               "the cell's measured rates over mean and noise, interpolated (--response); "
+               "k and S unused"),
 )}
 """Every activation, by name: adding one is one entry here (and its torch twin)."""
 

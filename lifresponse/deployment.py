@@ -43,6 +43,7 @@ from lifresponse.networks.images import check_images
 from lifresponse.networks.partial_run import PartialRun
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.networks.topology import fan_outs, network_connections
+from lifresponse.paths import sha256_of
 
 
 class RunFileExistsError(LifResponseError):
@@ -426,13 +427,9 @@ def _settings(token: str, digits: Digits, pixels: np.ndarray, config: DeployConf
 def _network_token(path, network: network_file.Network) -> str:
     """SHA-256 of the network file, or of the weights of a network in memory."""
     if path is not None:
-        return _sha256(path)
+        return sha256_of(path)
     digest = hashlib.sha256(network.architecture.encode())
     for layer in network.layers:
         digest.update(np.ascontiguousarray(layer.weight, dtype=np.float64).tobytes())
     digest.update(repr(network.neuron).encode())
     return digest.hexdigest()
-
-
-def _sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import io
 import os
 import shutil
@@ -108,3 +109,12 @@ def require_space(folder, nbytes: int) -> None:
     if free < nbytes:
         raise OSError(errno.ENOSPC, f"No space left on device ({free:,} bytes free, "
                       f"{nbytes:,} needed)", str(folder))
+
+
+def sha256_of(path) -> str:
+    """The SHA-256 of the file ``path`` (hex), read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

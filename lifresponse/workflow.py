@@ -49,10 +49,11 @@ from lifresponse.hardware import energy as energy_model
 from lifresponse.networks import network_file, run_file
 from lifresponse.networks.architecture import parse_architecture
 from lifresponse.networks.images import check_images
-from lifresponse.networks.network_file import Network
+from lifresponse.networks.network_file import MEASURED, Network
 from lifresponse.networks.run_file import RunRecord
 from lifresponse.neuron import LIFParams
-from lifresponse.paths import check_writable, refuse_input_as_output, write_atomic
+from lifresponse.paths import check_writable, refuse_input_as_output, sha256_of, write_atomic
+from lifresponse.response_surface import ResponseSurface
 from lifresponse.splits import (
     TrainingSplit,
     evaluation_digits,
@@ -288,8 +289,8 @@ def check_network_out(out, force: bool, what: str = "network") -> None:
 def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
           activation: str = "noisy-softplus", data=None, digits: Digits | None = None,
           validation: int | None = None, split_seed: int = 0, softplus_sigma: float = 0.45,
-          out=None, resume: bool = False, force: bool = False, progress: bool = True,
-          **settings) -> Network:
+          response=None, out=None, resume: bool = False, force: bool = False,
+          progress: bool = True, **settings) -> Network:
     """Train an ANN of artificial spiking neurons (eq. 12-15) on MNIST.
 
     Parameters
@@ -310,6 +311,10 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
         Seed of the validation split.
     softplus_sigma : float
         Fixed noise of the "softplus" activation (nA).
+    response : ResponseSurface or path-like, optional
+        The cell's measured response, for the "measured" activation (and only it): a
+        calibration's ``rates.h5`` or its folder; default the ``rates.h5`` beside
+        ``calibration``'s file. Its cell must be the calibration's.
     out : path-like, optional
         Network file; with it a checkpoint is kept after every epoch (``resume`` continues).
         A finished network file there is not overwritten unless ``force``.
@@ -322,6 +327,7 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     check_network_out(out, force)
     parse_architecture(architecture)  # a malformed spec fails before any data is read
     calibration = as_calibration(calibration)
+    response = measured_response(activation, response, calibration)
     digits = digits if digits is not None else load_mnist(data)
     _check_classes(parse_architecture(architecture, digits.input_shape)[-1].out_shape[0],
                    digits, architecture)
@@ -330,7 +336,7 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
                                softplus_sigma, digits.input_shape,
-                               train_settings.unit_gain_init)
+                               train_settings.unit_gain_init, response)
     log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
              "validation digits from %s", architecture, activation, calibration.k,
              calibration.S, calibration.tau_syn, len(split.train), len(split.validation),
@@ -340,6 +346,56 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     return trainer.export(model, out, calibration.neuron, calibration.timestep,
                           provenance(split, train_settings, history, calibration),
                           calibration.cell)
+
+
+def measured_response(activation: str, response, calibration: Calibration):
+    """The :class:`ResponseSurface` the "measured" activation trains on, or None for another
+    activation (which refuses one).
+
+    ``response`` is a surface, a ``rates.h5``, or None for the rates file ``calibration`` was
+    fitted from (its provenance's ``rates_file``, as recorded or beside the calibration file,
+    checked by its SHA-256). Raises ``ParameterError`` (no response, one for another
+    activation, another cell's) or ``FileFormatError`` (an unfinished or unreadable sweep),
+    naming the file.
+    """
+    if activation != MEASURED:
+        if response is not None:
+            raise ParameterError("response", f"only the {MEASURED!r} activation reads a measured "
+                                 f"response (got activation {activation!r})")
+        return None
+    if isinstance(response, ResponseSurface):
+        return response
+    if response is None:
+        response = _fitted_rates(calibration)
+    path = Path(response)
+    if not path.is_file():
+        raise ParameterError("response", f"{path}: no such rates file (a calibration's "
+                             "rates.h5, from 'lifresponse calibrate')")
+    table = results.read(path)
+    measured_cell = table.attrs.get("cell", "IF_curr_exp")
+    if measured_cell != calibration.cell:
+        raise ParameterError("response", f"{path} measured {measured_cell}, but the calibration "
+                             f"is of {calibration.cell}: the network's cells are the "
+                             "calibration's")
+    return ResponseSurface.from_table(table)
+
+
+def _fitted_rates(calibration: Calibration) -> Path:
+    """The rates file ``calibration`` was fitted from, found and checked (its SHA-256)."""
+    recorded = calibration.record.get("provenance", {}).get("rates_file")
+    if not recorded:
+        raise ParameterError("response", f"the {MEASURED!r} activation trains on a cell's "
+                             "measured rates: give a calibration's rates.h5 (--response)")
+    beside = Path(calibration.source).parent / Path(recorded).name
+    for path in (Path(recorded), beside):
+        if path.is_file():
+            if sha256_of(path) != calibration.record["provenance"].get("rates_sha256"):
+                raise ParameterError("response", f"{path} is not the rates file "
+                                     f"{calibration.source} was fitted from (its SHA-256 "
+                                     "differs); give --response")
+            return path
+    raise ParameterError("response", f"{calibration.source} was fitted from {recorded}, which "
+                         f"is not there (nor {beside}); give its rates.h5 (--response)")
 
 
 def train_spikes(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE, init=None,
@@ -415,7 +471,7 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
              input_rate: float | None = None, out=None, resume: bool = False,
              force: bool = False, progress: bool = True, **settings) -> Network:
     """Continue training with Noisy Softplus in every layer and shifted labels (the paper's
-    fine tuning).
+    fine tuning); a network trained on its cell's measured response keeps that activation.
 
     Parameters
     ----------
@@ -466,9 +522,11 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
                              f"{calibration.cell}, but the network is of {network.cell} "
                              "neurons")
     model = SpikingNetwork.from_network(network)
-    model.set_activation(SpikingActivation("noisy-softplus", calibration.k, calibration.S,
-                                           network.tau_syn, network.softplus_sigma,
-                                           network.neuron))
+    measured = network.activation == MEASURED
+    model.set_activation(SpikingActivation(
+        MEASURED if measured else "noisy-softplus", calibration.k, calibration.S,
+        network.tau_syn, network.softplus_sigma, network.neuron,
+        response=network.response if measured else None))
     split = recorded_split(digits if digits is not None else load_mnist(data),
                            network.provenance, validation, split_seed)
     train_settings = trainer.TrainSettings(epochs=epochs, learning_rate=learning_rate,

@@ -16,7 +16,6 @@ is defined by its noise). Models, all least squares on rates in Hz:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -32,7 +31,7 @@ from lifresponse.calibration.results import RateTable
 from lifresponse.cells import ANN_CELLS, CELLS, CellParams, cell_type
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
-from lifresponse.paths import write_atomic
+from lifresponse.paths import sha256_of, write_atomic
 
 MIN_POINTS = 10
 CALIBRATION_FORMAT = "lifresponse.calibration"
@@ -230,7 +229,7 @@ def calibration_record(table: RateTable, fits: list[ModelFit]) -> dict:
         "comparison": [asdict(f) for f in fits],
         "provenance": {
             "rates_file": str(table.path) if table.path else "(in memory)",
-            "rates_sha256": _sha256(table.path) if table.path else "",
+            "rates_sha256": sha256_of(table.path) if table.path else "",
             "backend": table.attrs["backend"],
             "backend_version": table.attrs["backend_version"],
             "spike_precision": table.attrs["spike_precision"],
@@ -372,11 +371,3 @@ class Calibration:
                                       "tau_syn_E": tau_syn, "tau_syn_I": tau_syn})
         return cls(float(k), float(S), float(tau_syn), float(timestep), neuron, "given by hand",
                    cell=cell)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

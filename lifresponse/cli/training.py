@@ -39,6 +39,10 @@ def add_training(commands) -> None:
     train.add_argument("--tau-syn", type=float, default=5.0, help="synaptic time constant (ms)")
     train.add_argument("--softplus-sigma", type=float, default=0.45,
                        help="fixed noise of the softplus activation (nA)")
+    train.add_argument("--response", type=Path,
+                       help="for --activation measured: the cell's rates.h5 from 'lifresponse "
+                            "calibrate' (or its folder); default the rates.h5 beside "
+                            "--calibration")
     add_training_options(train, epochs=20)
     train.add_argument("--unit-gain-init", action="store_true",
                        help="divide the initial weights and the learning rate by the "
@@ -137,15 +141,16 @@ def _run_train(args) -> None:
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0,
-        softplus_sigma=args.softplus_sigma, out=args.out, resume=args.resume, force=args.force,
-        progress=not args.quiet, epochs=args.epochs, learning_rate=args.lr,
-        training_noise=args.train_noise, unit_gain_init=args.unit_gain_init, **_settings(args))
+        softplus_sigma=args.softplus_sigma, response=args.response, out=args.out,
+        resume=args.resume, force=args.force, progress=not args.quiet, epochs=args.epochs,
+        learning_rate=args.lr, training_noise=args.train_noise,
+        unit_gain_init=args.unit_gain_init, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
 
 
 def _run_train_spikes(args) -> None:
     from lifresponse import workflow
-    refuse_changed(args, ("--k", "--S", "--softplus-sigma"),
+    refuse_changed(args, ("--k", "--S", "--softplus-sigma", "--response"),
                    "belongs to --method ann: a spike-trained network has no rate model")
     refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment",
                            "--count-window", "--unit-gain-init"),

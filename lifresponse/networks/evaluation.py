@@ -102,7 +102,8 @@ class Evaluator:
         self.correct_by_time = np.zeros(len(time_bins_ms), np.int64)
         self.spikes = {}  # layer -> spikes of all its neurons in all images so far
         self.sizes = {}
-        self.predictors = PREDICTORS if network.has_ann_model and \
+        measured = ("measured",) if network.response is not None else ()
+        self.predictors = (*PREDICTORS, *measured) if network.has_ann_model and \
             network.input_encoding == "poisson" else ()  # without an ANN model: nothing to predict
         self.connections = network_connections(network) if self.predictors else None
         self.prediction_rates = {}  # layer -> recorded rates of the first images (Hz)
@@ -146,7 +147,7 @@ class Evaluator:
     def _distances(self) -> tuple[dict, dict]:
         """The Fig. 12 distance and the per-layer RMS differences (``Evaluation``) of the
         first images' recorded rates from each predictor's."""
-        fig12, per_layer = {}, {name: {} for name in PREDICTORS}
+        fig12, per_layer = {}, {name: {} for name in (*PREDICTORS, *self.predictors)}
         for name in self.predictors:
             for index, recorded in self.prediction_rates.items():
                 sources = {-1: self.input_rates, **self.prediction_rates}

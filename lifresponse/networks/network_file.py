@@ -17,6 +17,8 @@ builds networks from it). Layout (HDF5), format version 4::
                  [bias]   conv: (out_channels,); dense: (n_out,)
                  [merges/<j>/]  attrs source, kind, in_shape, stride, padding; weight
                           further projections into the same neurons (a residual ``Add``)
+    [response/]  attrs source; means, stds (grid axes), rates (len(means), len(stds)), Hz:
+                 the measured response the "measured" activation reads, and only it
 
 Shapes are (channels, height, width) for maps and (n,) for dense layers; neurons are numbered in
 C order of their layer's shape. ``stride`` and ``padding`` are (rows, columns); padding adds that
@@ -73,6 +75,7 @@ from lifresponse.networks.architecture import parse_architecture
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import hdf5_file
 from lifresponse.propagators import Propagators
+from lifresponse.response_surface import ResponseSurface
 
 FORMAT = "lifresponse.network"
 _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "text"}  # numbers:
@@ -83,6 +86,7 @@ CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp")
 RESETS = ("v_reset", "subtract")
 ENCODINGS = ("poisson", "bernoulli")
 NO_ANN_MODEL = "none"
+MEASURED = "measured"  # the activation that reads Network.response
 
 
 def _pair(value) -> tuple[int, int]:
@@ -239,6 +243,10 @@ class Network:
         Smoothing of the "soft-lif" activation (nA).
     provenance : dict
         Training data, epochs, seed, validation accuracy, calibration source, import source ...
+    input_encoding : {"poisson", "bernoulli"}
+    response : ResponseSurface or None
+        The measured rates the "measured" activation reads (group ``response``); None for
+        every other activation.
     """
 
     architecture: str
@@ -254,6 +262,7 @@ class Network:
     soft_lif_gamma: float = 0.01
     provenance: dict[str, Any] = field(default_factory=dict)
     input_encoding: str = "poisson"
+    response: ResponseSurface | None = None
 
     @property
     def input_shape(self) -> tuple:
@@ -354,6 +363,11 @@ def write(network: Network, path) -> None:
         })
         if network.has_ann_model:
             f.attrs.update({"k": network.k, "S": network.S})
+        if network.response is not None:
+            surface = f.create_group("response")
+            surface.attrs["source"] = network.response.source
+            for name in ("means", "stds", "rates"):
+                surface[name] = np.asarray(getattr(network.response, name), dtype=np.float64)
         group = f.create_group("layers")
         for i, layer in enumerate(network.layers):
             g = group.create_group(str(i))
@@ -410,7 +424,8 @@ def read(path) -> Network:
                 softplus_sigma=float(a["softplus_sigma"]),
                 soft_lif_gamma=float(a["soft_lif_gamma"]),
                 provenance=a["provenance"],
-                input_encoding=a.get("input_encoding", "poisson"))
+                input_encoding=a.get("input_encoding", "poisson"),
+                response=_read_response(f, f"{path}: response"))
         except (TypeError, ValueError) as exc:
             raise FileFormatError(f"{path}: unreadable attribute ({exc})") from None
         if "input_shape" in a and tuple(a["input_shape"]) != tuple(layers[0].in_shape):
@@ -456,6 +471,17 @@ def _read_merge(g, out_shape: tuple, where: str) -> Projection:
                       g["weight"][()], attrs.get("stride", 1), attrs.get("padding", 0))
 
 
+def _read_response(f, where: str) -> ResponseSurface | None:
+    if "response" not in f:
+        return None
+    g = f["response"]
+    for name in ("means", "stds", "rates"):
+        if name not in g or hasattr(g[name], "keys"):
+            raise FileFormatError(f"{where}: missing {name}")
+    return ResponseSurface(g["means"][()], g["stds"][()], g["rates"][()],
+                           plain(g.attrs.get("source", where)))
+
+
 def _neuron(text: str, where: str) -> LIFParams:
     try:
         return LIFParams.from_dict(json.loads(text))
@@ -487,6 +513,10 @@ def check(network: Network, where: str) -> None:
     if network.activation != NO_ANN_MODEL and network.activation not in REGISTRY:
         raise FileFormatError(f"{where}: activation {network.activation!r} is not one of "
                               f"{', '.join(REGISTRY)} (or {NO_ANN_MODEL!r})")
+    if (network.activation == MEASURED) != (network.response is not None):
+        raise FileFormatError(f"{where}: the {MEASURED!r} activation, and only it, comes with "
+                              f"a measured response (activation {network.activation!r}, "
+                              f"response {'given' if network.response is not None else 'none'})")
     _check_architecture(network, where)
     if network.input_encoding not in ENCODINGS:
         raise FileFormatError(f"{where}: input_encoding {network.input_encoding!r} is not one "

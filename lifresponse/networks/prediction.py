@@ -42,7 +42,8 @@ def layer_rates(network: Network, projections: list[Connections], source_rates: 
     sigma = np.sqrt(np.clip(variance, 0.0, None))
     y = ann_output(net, sigma, activation or network.activation, k=network.k, S=network.S,
                    tau_syn=network.tau_syn, softplus_sigma=network.softplus_sigma,
-                   neuron=network.neuron, gamma=network.soft_lif_gamma)
+                   neuron=network.neuron, gamma=network.soft_lif_gamma,
+                   response=network.response)
     return y / tau_s
 
 

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from lifresponse.neuron import LIFParams
+from lifresponse.response_surface import require_surface
 
 _TINY = 1e-12
 
@@ -63,3 +64,19 @@ def softplus_output(net: torch.Tensor, sigma, s) -> torch.Tensor:
 
 def soft_lif_output(net: torch.Tensor, sigma, s) -> torch.Tensor:
     return soft_lif_rate(net, s.neuron, s.gamma) * s.tau_s
+
+
+def measured_output(net: torch.Tensor, sigma: torch.Tensor, s) -> torch.Tensor:
+    """The measured response's rate times ``tau_syn``: the interpolation of
+    :meth:`lifresponse.response_surface.ResponseSurface.rate`, in torch (differentiable in
+    ``net``)."""
+    surface = require_surface(s.response, "measured")
+    m, sd, r = (torch.as_tensor(a, dtype=net.dtype, device=net.device)
+                for a in (surface.means, surface.stds, surface.rates))
+    i = (torch.searchsorted(m, net.contiguous(), right=True) - 1).clamp(0, len(m) - 2)
+    j = (torch.searchsorted(sd, sigma.contiguous(), right=True) - 1).clamp(0, len(sd) - 2)
+    t = ((net - m[i]) / (m[i + 1] - m[i])).clamp_min(0.0)  # > 1: extrapolated
+    u = (sigma - sd[j]) / (sd[j + 1] - sd[j])  # < 0 or > 1: extrapolated
+    low = (1 - u) * r[i, j] + u * r[i, j + 1]
+    high = (1 - u) * r[i + 1, j] + u * r[i + 1, j + 1]
+    return torch.relu(low + t * (high - low)) * s.tau_s

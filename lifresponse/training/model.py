@@ -23,9 +23,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from lifresponse.activations import ActivationSettings, get_activation
+from lifresponse.errors import ParameterError
 from lifresponse.networks.architecture import parse_architecture
-from lifresponse.networks.network_file import Layer, Network, Projection
+from lifresponse.networks.network_file import MEASURED, Layer, Network, Projection
 from lifresponse.neuron import LIFParams
+from lifresponse.response_surface import ResponseSurface
 
 
 class SpikingActivation(nn.Module):
@@ -46,16 +48,24 @@ class SpikingActivation(nn.Module):
         For "soft-lif".
     gamma : float
         Smoothing of "soft-lif" (nA).
+    response : ResponseSurface, optional
+        The cell's measured rates, for "measured" (and only it).
     """
 
     def __init__(self, activation, k, S, tau_syn, softplus_sigma=0.45, neuron=LIFParams(),
-                 gamma=0.01):
+                 gamma=0.01, response: ResponseSurface | None = None):
         super().__init__()
         self.entry = get_activation(activation)
+        if (activation == MEASURED) != (response is not None):
+            raise ParameterError("response", f"a measured response is read by the {MEASURED!r} "
+                                 f"activation and only by it (activation {activation!r}, "
+                                 f"response {'given' if response is not None else 'none'})")
         self.activation, self.k, self.S = activation, k, S
         self.tau_s = tau_syn / 1000.0
         self.softplus_sigma, self.neuron, self.gamma = softplus_sigma, neuron, gamma
-        self.settings = ActivationSettings(k, S, tau_syn, softplus_sigma, neuron, gamma)
+        self.response = response
+        self.settings = ActivationSettings(k, S, tau_syn, softplus_sigma, neuron, gamma,
+                                           response)
         self._output = self.entry.torch_function()
 
     @property
@@ -238,7 +248,7 @@ class SpikingNetwork(nn.Module):
         a = self.activation
         return Network(self.architecture, layers, a.activation, a.k, a.S, a.tau_s * 1000.0,
                        neuron, timestep, self.input_rate, a.softplus_sigma, a.gamma,
-                       provenance)
+                       provenance, response=a.response)
 
     @classmethod
     def from_network(cls, network: Network) -> SpikingNetwork:
@@ -253,7 +263,7 @@ class SpikingNetwork(nn.Module):
         network.require_ann_model("the ANN (evaluate-ann, finetune)")
         activation = SpikingActivation(network.activation, network.k, network.S,
                                        network.tau_syn, network.softplus_sigma, network.neuron,
-                                       network.soft_lif_gamma)
+                                       network.soft_lif_gamma, network.response)
         model = cls(network.architecture, activation, input_rate=network.input_rate,
                     input_shape=network.input_shape, layers=network.layers)
         for layer, merges, stored in zip(model.layers, model.merges, network.layers,

@@ -131,23 +131,25 @@ class TorchPresenter:
                             {i: network.layers[i].n_out for i in self.recorded},
                             network.layers[-1].n_out, n_bins, self.info)
         seed = self.config.seed
+        caused = []  # the synaptic events of each chunk's input spikes, per time bin
+
+        def encode(lo: int, hi: int):  # in the thread that simulates these images
+            inputs = input_spikes(pixels[lo:hi], presentation, network, first + lo, seed)
+            block.input_counts[lo:hi] = inputs.counts
+            caused.append(input_events(inputs, self.fan_out[-1], presentation.timestep,
+                                       n_bins))
+            return inputs
+
         if self.compiled is not None:  # each thread encodes the images it simulates
-            result = self.compiled.simulate(
-                lambda lo, hi: input_spikes(pixels[lo:hi], presentation, network, first + lo,
-                                            seed), n_images, presentation, self.config.threads)
-            counts, by_time, events, chunks = (result.counts, result.by_time, result.events,
-                                               result.inputs)
+            result = self.compiled.simulate(encode, n_images, presentation, self.config.threads)
+            counts, by_time, events = result.counts, result.by_time, result.events
             peaks, saturated = result.peaks, result.saturated
         else:
-            chunks = [input_spikes(pixels, presentation, network, first, seed)]
             counts, by_time, events, peaks, saturated = self.operations.simulate(
-                chunks[0], n_images, presentation, self.fan_out)
+                encode(0, n_images), n_images, presentation, self.fan_out)
         if peaks is not None:
             block.info = {**block.info, **watched_inputs(network, peaks, saturated)}
-        block.input_counts[:] = np.concatenate([inputs.counts for inputs in chunks])
-        for inputs in chunks:
-            block.events_by_time[-1] += input_events(inputs, self.fan_out[-1],
-                                                     presentation.timestep, n_bins)
+        block.events_by_time[-1] += np.sum(caused, axis=0)  # whole numbers: exact
         for i in self.recorded:
             block.counts[i][:] = counts[i]
             block.events_by_time[i] += events[i]

@@ -204,7 +204,7 @@ class CompiledNetwork:
                 self.target, self.weight, self.into_v, self.refractory_steps, self.constants,
                 self.drive, self.fan_out, counts, by_time, log, logged, watched, self.unit,
                 self.limit, peak, saturated, self.bias_into, self.bias_first)
-            return events, inputs, peak, saturated
+            return events, peak, saturated
 
         if log_spikes or threads == 1:
             parts = [run(0, n_images)]
@@ -216,12 +216,12 @@ class CompiledNetwork:
         if logged[0] > log_spikes > 0:
             raise ValueError(f"log_spikes: {logged[0]} spikes, more than {log_spikes}")
         layers = list(zip(self.first[:-1], self.first[1:], strict=True))
-        peak = np.max([part[2] for part in parts], axis=0)
-        saturated = np.sum([part[3] for part in parts], axis=0)
+        peak = np.max([part[1] for part in parts], axis=0)
+        saturated = np.sum([part[2] for part in parts], axis=0)
         return LoopResult(
             [counts[:, a:b] for a, b in layers],
             by_time, np.sum([part[0] for part in parts], axis=0),  # whole numbers: exact
-            [part[1] for part in parts], log[:logged[0]],
+            log[:logged[0]],
             [peak[2 * a:2 * b].reshape(2, -1) / u for (a, b), u in zip(layers, self.peak_unit,
                                                                         strict=True)]
             if self.watch else None,
@@ -241,9 +241,6 @@ class LoopResult:
     events : numpy.ndarray
         Synaptic events every layer's spikes cause per bin, summed over the images
         (n_layers, n_bins).
-    inputs : list of InputSpikes
-        The input spikes, chunk by chunk in image order (each numbered from its chunk's first
-        image).
     log : numpy.ndarray
         Every spike as a row (image, layer, neuron, step), in no particular order (empty
         unless ``log_spikes``).
@@ -259,7 +256,6 @@ class LoopResult:
     counts: list
     by_time: np.ndarray
     events: np.ndarray
-    inputs: list
     log: np.ndarray
     peaks: list | None = None
     saturated: list | None = None

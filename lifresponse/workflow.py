@@ -814,7 +814,7 @@ def import_nir(graph, *, out=None, force: bool = False, **options) -> Network:
     **options
         Fields of :class:`lifresponse.interop.nir.ImportOptions`: ``dt`` (ms, for graphs from
         discrete-time frameworks), ``timestep`` (ms), ``encoding``, ``input_rate`` (Hz),
-        ``cm`` (nF), ``tau_refrac`` (ms), ``reset``, ``bias``.
+        ``cm`` (nF), ``tau_refrac`` (ms), ``reset``, ``bias``, ``tau_scale``.
     """
     from lifresponse.interop import nir as nir_interop
 

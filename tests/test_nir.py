@@ -300,6 +300,10 @@ def test_command_line_import_export_and_their_errors(rng, tmp_path, capsys):
     assert main(["nir", "import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "d.h5"),
                  "--dt", "-1"]) == 2
     assert "--dt: must be a finite number > 0 (got -1.0)" in capsys.readouterr().err
+    assert main(["nir", "import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "d.h5"),
+                 "--tau-scale", "0"]) == 2
+    assert "--tau-scale: must be a finite number > 0 (got 0.0)" in capsys.readouterr().err
+    assert not (tmp_path / "d.h5").exists()
     with pytest.raises(FileFormatError, match="no such file"):
         nir_interop.read_graph(tmp_path / "missing.nir")
 
@@ -354,6 +358,147 @@ def test_snntorch_graph_on_nest_equals_snntorch(neuron, refractory, bias, tmp_pa
         assert theirs.sum() > 100  # the layers are active, so the comparison means something
     events = lr.energy(run)["synaptic_event_model"]["events_per_layer"]  # the report reads it
     assert events["layer 0"] == run.layer_counts[0].sum(0) @ run.fan_out[0] > 0
+
+
+# -- graphs from Norse, sinabs and SpikingJelly, each against the framework's own simulation --
+
+FRAMEWORK_STEPS = 60
+
+
+def _framework_inputs(timestep: float) -> tuple:
+    """12 random 12 x 12 images and the Bernoulli input spikes the toolkit draws for them
+    (seed 4), as frames (steps, images, 1, 12, 12) of 0 and 1 for a framework to run."""
+    n = 12
+    images = (np.random.default_rng(1).random((n, 12, 12)) * 0.6).astype(np.float32)
+    inputs = bernoulli_inputs(images.reshape(n, -1).astype(float),
+                              Presentation(FRAMEWORK_STEPS * timestep, 0.0, timestep), 0, 4)
+    frames = np.zeros((FRAMEWORK_STEPS, n, 144), np.float32)
+    frames[inputs.step - 1, inputs.image, inputs.neuron] = 1
+    return images, torch.as_tensor(frames.reshape(FRAMEWORK_STEPS, n, 1, 12, 12))
+
+
+def _assert_equal_counts(network, images, timestep: float, backend: str, spikes: list) -> None:
+    """``network`` on ``backend`` against a framework's spikes per layer ((steps, images, ...)
+    each): 99 % of (image, neuron) counts equal, over the framework's first ``steps - lag``
+    steps, layer ``i`` being ``i + 1`` steps later here (one minimum delay per synapse).
+    Tolerance: the frameworks compute in float32 and NEST in float64, so a membrane within
+    rounding of the threshold can cross in one and not the other (all were equal here)."""
+    run = lr.deploy(network, digits=Digits(images, np.arange(len(images)) % 10, "random"),
+                    window=FRAMEWORK_STEPS * timestep, record="all", threads=1, seed=4,
+                    backend=backend, progress=False)
+    for index, layer in enumerate(spikes):
+        theirs = layer[:FRAMEWORK_STEPS - index - 1].reshape(
+            FRAMEWORK_STEPS - index - 1, len(images), -1).sum(axis=0)
+        assert np.mean(theirs == run.layer_counts[index]) >= 0.99, index
+        assert theirs.sum() > 50  # the layer is active, so the comparison means something
+
+
+@pytest.mark.parametrize("backend", ["nest", "torch"])
+def test_norse_graph_equals_norse(backend):
+    """Norse 1.1.0's graph of ``LIFBoxCell`` neurons (NIR ``LIF``: no synaptic current, reset
+    to 0), exported with its own ``to_nir`` (its step 1 ms), imported with ``dt=1``,
+    ``tau_scale=1000`` (its exporter writes ``dt / tau_mem_inv``, the time constant times the
+    step in seconds: norse/norse#411) and Bernoulli inputs. Norse's forward Euler step
+    ``v += dt tau_mem_inv (v_leak - v + i)`` is a per-step decay ``1 - dt / tau`` and a jump
+    ``dt / tau`` per unit input, which the discrete-time import gives ``iaf_psc_delta``
+    exactly. Dense layers only: Norse's exporter has no ``Flatten`` (the node comes out None).
+    The graph stays in memory: Norse writes its time constants as 0-d tensors, which
+    ``nir.write`` (nir 1.0.8) cannot store."""
+    norse = pytest.importorskip("norse.torch")
+    torch.manual_seed(0)
+    neurons = norse.LIFBoxParameters(tau_mem_inv=torch.tensor(100.0), v_th=torch.tensor(1.0))
+    linears = torch.nn.Linear(144, 32), torch.nn.Linear(32, 10)
+    with torch.no_grad():  # Norse's exporter needs biases; these are 0
+        for linear in linears:
+            linear.weight.mul_(14.0)
+            linear.bias.zero_()
+    cells = norse.LIFBoxCell(neurons), norse.LIFBoxCell(neurons)
+    graph = norse.to_nir(norse.SequentialState(linears[0], cells[0], linears[1], cells[1]),
+                         torch.zeros(144))
+    network = lr.import_nir(graph, dt=1.0, encoding="bernoulli", tau_scale=1000.0)
+    assert network.neuron_of(network.layers[0]).tau_m == pytest.approx(-1.0 / math.log(0.9))
+    images, frames = _framework_inputs(1.0)
+    states, spikes = [None, None], [[], []]
+    with torch.no_grad():
+        for frame in frames:
+            z = frame.flatten(1)
+            for i, (linear, cell) in enumerate(zip(linears, cells, strict=True)):
+                z, states[i] = cell(linear(z), states[i])
+                spikes[i].append(z.numpy())
+    _assert_equal_counts(network, images, 1.0, backend, [np.array(s) for s in spikes])
+
+
+@pytest.mark.parametrize("backend", ["nest", "torch"])
+def test_sinabs_graph_equals_sinabs(backend, request):
+    """sinabs 2.0.3's graph of ``IAFSqueeze`` neurons with single spikes (NIR ``IF``: no leak,
+    reset by subtraction), conv -> neurons -> ``SumPool2d`` -> ``Flatten`` -> dense ->
+    neurons, exported with its own ``to_nir``, imported in continuous time on a 1 ms step with
+    ``reset="subtract"`` (NIR cannot say it; sinabs' ``MembraneSubtract``): sinabs adds each
+    step's input to the membrane, which is NIR's ``IF`` with a spike of unit area, and NEST
+    subtracts through the NESTML model. sinabs' default ``MultiSpike`` (several spikes in a
+    step) has no PyNN neuron."""
+    sinabs = pytest.importorskip("sinabs")
+    import sinabs.layers as sl
+    from sinabs.activation import SingleSpike
+
+    if backend == "nest":
+        request.getfixturevalue("nestml_models")  # NEST subtracts through the NESTML model
+
+    torch.manual_seed(0)
+    conv, dense = torch.nn.Conv2d(1, 4, 5, bias=False), torch.nn.Linear(64, 10, bias=False)
+    with torch.no_grad():
+        conv.weight.mul_(2.0)
+        dense.weight.mul_(2.0)
+
+    def model(batch):
+        return torch.nn.Sequential(conv, sl.IAFSqueeze(batch_size=batch, spike_fn=SingleSpike),
+                                   sl.SumPool2d(2), torch.nn.Flatten(), dense,
+                                   sl.IAFSqueeze(batch_size=batch, spike_fn=SingleSpike))
+
+    exported = model(1)
+    exported(torch.zeros(1, 1, 12, 12))  # sinabs reads its layers' shapes from their states
+    network = lr.import_nir(sinabs.to_nir(exported, torch.zeros(1, 1, 12, 12)), timestep=1.0,
+                            encoding="bernoulli", reset="subtract")
+    assert [layer.reset for layer in network.layers] == ["subtract", "subtract"]
+    images, frames = _framework_inputs(1.0)
+    running = model(len(images))
+    with torch.no_grad():  # a Squeeze layer takes (images x steps, ...), image-major
+        hidden = running[1](running[0](frames.transpose(0, 1).reshape(-1, 1, 12, 12)))
+        output = running[5](running[4](running[3](running[2](hidden))))
+    spikes = [layer.reshape(len(images), FRAMEWORK_STEPS, -1).transpose(0, 1).numpy()
+              for layer in (hidden, output)]
+    _assert_equal_counts(network, images, 1.0, backend, spikes)
+
+
+@pytest.mark.parametrize("backend", ["nest", "torch"])
+def test_spikingjelly_graph_equals_spikingjelly(backend):
+    """SpikingJelly 2.0.0's graph of ``LIFNode`` neurons (tau 5 steps, hard reset to 0: its
+    exporter refuses the soft reset), conv -> neurons -> ``AvgPool2d`` -> ``Flatten`` -> dense
+    -> neurons, exported with its own ``export_to_nir`` (its step 0.1 ms), imported with
+    ``dt=0.1``: its update ``v += (x - (v - v_reset)) / tau`` is NIR's ``LIF`` read as the
+    Euler step, which the discrete-time import gives ``iaf_psc_delta`` exactly."""
+    pytest.importorskip("spikingjelly")
+    from spikingjelly.activation_based import functional, neuron
+    from spikingjelly.activation_based.nir_exchange import export_to_nir
+
+    torch.manual_seed(0)
+    conv, dense = torch.nn.Conv2d(1, 4, 5, bias=False), torch.nn.Linear(64, 10, bias=False)
+    with torch.no_grad():
+        conv.weight.mul_(4.0)
+        dense.weight.mul_(30.0)
+    net = torch.nn.Sequential(conv, neuron.LIFNode(tau=5.0), torch.nn.AvgPool2d(2),
+                              torch.nn.Flatten(), dense, neuron.LIFNode(tau=5.0))
+    network = lr.import_nir(export_to_nir(net, torch.zeros(1, 1, 12, 12)), dt=0.1,
+                            encoding="bernoulli")
+    images, frames = _framework_inputs(0.1)
+    functional.reset_net(net)
+    spikes = [[], []]
+    with torch.no_grad():
+        for frame in frames:
+            hidden = net[1](net[0](frame))
+            spikes[0].append(hidden.numpy())
+            spikes[1].append(net[5](net[4](net[3](net[2](hidden)))).numpy())
+    _assert_equal_counts(network, images, 0.1, backend, [np.array(s) for s in spikes])
 
 
 def test_snntorch_graph_maps_on_a_virtual_spinnaker_board(tmp_path, spinnaker_virtual_board):

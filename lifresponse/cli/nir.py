@@ -57,6 +57,10 @@ def add_nir(commands) -> None:
                               "and the torch simulator), or as a current added to i_offset "
                               "(a CubaLIF bias's steady state; what sPyNNaker builds). Default: "
                               "arrivals with --dt, else current")
+    to_ours.add_argument("--tau-scale", type=float, default=1.0, metavar="FACTOR",
+                         help="multiply every time constant of the graph by this: 1000/dt "
+                              "for Norse 1.1.0's graphs, whose exporter writes tau times its "
+                              "step in seconds (docs/nir.md)")
     to_ours.add_argument("--force", action="store_true", help="overwrite an existing --out")
     to_ours.set_defaults(run=_run_nir_import, parser=to_ours)
     to_nir = actions.add_parser(
@@ -78,7 +82,8 @@ def _run_nir_import(args) -> None:
     network = workflow.import_nir(args.graph, out=args.out, force=args.force, dt=args.dt,
                                   timestep=args.timestep, encoding=args.encoding,
                                   input_rate=args.input_rate, cm=args.cm,
-                                  tau_refrac=args.tau_refrac, reset=args.reset, bias=args.bias)
+                                  tau_refrac=args.tau_refrac, reset=args.reset, bias=args.bias,
+                                  tau_scale=args.tau_scale)
     print(f"wrote {args.out}: {network.architecture}")
     for i, layer in enumerate(network.layers):
         neuron = network.neuron_of(layer)

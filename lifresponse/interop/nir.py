@@ -121,6 +121,11 @@ class ImportOptions:
         input arrives in (as a discrete-time framework adds it to the synaptic input, exact),
         or as a current added to ``i_offset`` (its steady state for ``CubaLIF``; sPyNNaker
         builds only this). None: "arrivals" with ``dt``, else "current".
+    tau_scale : float
+        Every time constant of the graph's neuron nodes is multiplied by this before it is
+        read: 1 for graphs that follow NIR (seconds); ``1000 / dt`` (dt in ms) for Norse
+        1.1.0's, whose exporter writes ``dt / tau_mem_inv``, its time constant times its step
+        in seconds (norse/norse#411; docs/nir.md).
     """
 
     dt: float | None = None
@@ -131,9 +136,10 @@ class ImportOptions:
     tau_refrac: float = 0.0
     reset: str | None = None
     bias: str | None = None
+    tau_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("dt", "timestep", "input_rate", "cm"):
+        for name in ("dt", "timestep", "input_rate", "cm", "tau_scale"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ParameterError(name, f"must be a finite number > 0 (got {value})")
@@ -635,7 +641,8 @@ def _neuron_layer(name: str, node, synapses: Layer, shape: tuple,
     if n != int(np.prod(synapses.out_shape)):
         raise ParameterError(f"{where}: {n} neurons, but the synapses before it have "
                              f"{int(np.prod(synapses.out_shape))} outputs")
-    p = {f: _uniform(node, f, where, n) for f in _FIELDS[kind]}
+    p = {f: _uniform(node, f, where, n) * (options.tau_scale if f.startswith("tau") else 1.0)
+         for f in _FIELDS[kind]}
     if not p["r"] > 0:
         raise ParameterError(f"{where}: r = {p['r']:g}; a resistance > 0 is needed (with 0 no "
                              "input moves the membrane)")

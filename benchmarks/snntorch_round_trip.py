@@ -39,10 +39,9 @@ from pathlib import Path
 
 import numpy as np
 from provenance import write_result
+from round_trip import DT, accuracy, comparison_rows, deployed_against, framework_counts
 
 RESULTS = Path(__file__).parent / "results"
-SEED = 1
-DT = 0.1  # ms: what snnTorch's exporter assumes
 
 
 def snntorch_network(torch, snn, bias: bool):
@@ -106,40 +105,6 @@ def train(net, images, labels, steps: int, epochs: int, torch, log) -> dict:
             "steps": steps, "batch": 128, "lr": 2e-3}
 
 
-def snntorch_counts(net, images, steps: int, extra: int, lags: range, torch) -> dict:
-    """snnTorch on the toolkit's Bernoulli spikes of ``steps + extra`` steps: its output
-    counts over its first ``steps`` (its own figure), and every layer's counts over the first
-    ``steps + extra - lag`` steps for each lag."""
-    from lifresponse.networks.encoding import Presentation, bernoulli_inputs
-
-    window = steps + extra
-    predicted, per_lag = [], {lag: [[] for _ in NEURON_LAYERS] for lag in lags}
-    with torch.no_grad():
-        for first in range(0, len(images), 500):
-            chunk = images[first:first + 500]
-            n = len(chunk)
-            inputs = bernoulli_inputs(chunk.reshape(n, -1).astype(float),
-                                      Presentation(window * DT, 0.0, DT), first, SEED)
-            x = np.zeros((window, n, 784), np.float32)
-            x[inputs.step - 1, inputs.image, inputs.neuron] = 1  # step s at time s - 1
-            spikes = run_snntorch(net, torch.as_tensor(x).view(window, n, 1, 28, 28), torch)
-            predicted.append(spikes[-1][:steps].sum(0).numpy())
-            for lag in lags:
-                for i, s in enumerate(spikes):
-                    per_lag[lag][i].append(s[:window - lag].sum(0).numpy().astype(np.int64))
-    return {"own_counts": np.concatenate(predicted),
-            "per_lag": {lag: [np.concatenate(c) for c in layers]
-                        for lag, layers in per_lag.items()}}
-
-
-def accuracy(counts: np.ndarray, labels: np.ndarray) -> dict:
-    winner = counts.argmax(axis=1)
-    top = counts.max(axis=1, keepdims=True)
-    tied = ((counts == top).sum(axis=1) > 1) & (top[:, 0] > 0)
-    return {"accuracy": float(np.mean(winner == labels)), "ties": int(tied.sum()),
-            "silent": int(np.sum(top[:, 0] == 0))}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="../shared/data/mnist")
@@ -179,7 +144,8 @@ def main() -> None:
     extra = 2 * len(NEURON_LAYERS)  # enough for the output's lag (measured: reported below)
     lags = range(extra + 1)
     start = time.perf_counter()
-    theirs = snntorch_counts(net, held_out, args.steps, extra, lags, torch)
+    theirs = framework_counts(lambda x: run_snntorch(net, x, torch), held_out, args.steps, extra,
+                              lags, torch)
     own = accuracy(theirs["own_counts"], labels)
     log(f"snnTorch: {own} ({time.perf_counter() - start:.0f} s)")
     digits = Digits(held_out, labels, "held-out MNIST training digits")
@@ -188,22 +154,9 @@ def main() -> None:
         (reset, "nest") for reset in args.nest_resets.split(",") if reset]
     for reset, backend in runs:
         network = lr.import_nir(graph_path, dt=DT, encoding="bernoulli", reset=reset)
-        start = time.perf_counter()
-        run = lr.deploy(network, digits=digits, backend=backend,
-                        window=(args.steps + extra) * DT, record="all", threads=2, seed=SEED,
-                        progress=False)
-        wall = time.perf_counter() - start
-        equal = []
-        for i in range(len(NEURON_LAYERS)):
-            by_lag = {lag: float(np.mean(theirs["per_lag"][lag][i] == run.layer_counts[i]))
-                      for lag in lags}
-            best = max(by_lag, key=by_lag.get)
-            equal.append({"layer": i, "lag_steps": best, "equal_counts": by_lag[best],
-                          "spikes": int(run.layer_counts[i].sum())})
-        ours = accuracy(run.layer_counts[len(NEURON_LAYERS) - 1], labels)
-        rows.append({"reset": reset, "backend": backend, "wall_s": wall, **ours,
-                     "layers": equal})
-        log(f"{backend} {reset}: {ours}, {equal} ({wall:.0f} s)")
+        rows.append({"reset": reset, **deployed_against(network, digits, theirs, backend,
+                                                        args.steps + extra, lags)})
+        log(f"{backend} {reset}: {rows[-1]}")
     result = {"training": training, "bias": args.bias, "snntorch": own, "images": len(labels),
               "steps": args.steps, "extra_steps": extra, "dt_ms": DT, "runs": rows}
     write_result(RESULTS, args.name, result, markdown(result))
@@ -222,16 +175,8 @@ def markdown(result: dict) -> list[str]:
         f"{result['steps']} + {result['extra_steps']} steps on NEST and torch (the output's "
         "lag, module docstring). Accuracy: most output spikes, ties to the lowest index.", "",
         f"snnTorch's own accuracy: **{100 * own['accuracy']:.2f} %** ({own['ties']} ties, "
-        f"{own['silent']} silent).", "",
-        "| simulator | `--reset` | accuracy | vs snnTorch (points) | ties | equal counts per "
-        "layer (lag, steps) | wall (s) |", "|---|---|---|---|---|---|---|"]
-    for row in result["runs"]:
-        layers = ", ".join(f"{100 * layer['equal_counts']:.4f} % ({layer['lag_steps']})"
-                           for layer in row["layers"])
-        lines.append(f"| {row['backend']} | `{row['reset']}` | {100 * row['accuracy']:.2f} % | "
-                     f"{100 * (row['accuracy'] - own['accuracy']):+.2f} | {row['ties']} | "
-                     f"{layers} | {row['wall_s']:.0f} |")
-    return lines
+        f"{own['silent']} silent).", ""]
+    return lines + comparison_rows(result["runs"], own["accuracy"], "`--reset {reset}`")
 
 
 if __name__ == "__main__":

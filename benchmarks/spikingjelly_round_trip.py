@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data/mnist")
     parser.add_argument("--validation", type=int, default=10_000)
     parser.add_argument("--images", type=int, default=10_000, help="held-out digits evaluated")
-    parser.add_argument("--nest-images", type=int, default=2_000,
+    parser.add_argument("--nest-images", type=int, default=10_000,
                         help="the first N of them also on NEST")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--epochs", type=int, default=1)

@@ -24,12 +24,18 @@ Results: ``results/norse_round_trip.{json,md}``; the imported network in
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-import numpy as np
 from provenance import write_result
-from round_trip import DT, accuracy, comparison_rows, deployed_against, framework_counts
+from round_trip import (
+    DT,
+    add_arguments,
+    comparison_rows,
+    count_cross_entropy,
+    on_both_simulators,
+    train,
+    training_digits,
+)
 
 RESULTS = Path(__file__).parent / "results"
 NORSE_DT_MS = 1.0
@@ -71,77 +77,28 @@ class NorseNetwork:
         return self.norse.to_nir(model, self.torch.zeros(784))
 
 
-def train(net: NorseNetwork, images, labels, steps: int, epochs: int, torch, log) -> dict:
-    optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-    generator = np.random.default_rng(0)
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        order = generator.permutation(len(images))
-        for first in range(0, len(order), 128):
-            batch = order[first:first + 128]
-            pixels = torch.as_tensor(images[batch]).unsqueeze(1)
-            x = (torch.rand((steps, *pixels.shape)) < pixels).float()
-            counts = net.run(x)[-1].sum(0)
-            loss = torch.nn.functional.cross_entropy(counts, torch.as_tensor(labels[batch])
-                                                     .long())
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            if first % (128 * 50) == 0:
-                log(f"epoch {epoch} image {first}: loss {loss.item():.4f} "
-                    f"({time.perf_counter() - start:.0f} s)")
-    return {"train_s": time.perf_counter() - start, "epochs": epochs, "train_images": len(images),
-            "steps": steps, "batch": 128, "lr": 1e-3}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="../shared/data/mnist")
-    parser.add_argument("--validation", type=int, default=10_000)
-    parser.add_argument("--images", type=int, default=10_000, help="held-out digits evaluated")
-    parser.add_argument("--nest-images", type=int, default=10_000,
-                        help="the first N of them also on NEST")
-    parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--train-images", type=int, help="first N training digits only")
-    parser.add_argument("--name", default="norse_round_trip")
+    add_arguments(parser, "norse_round_trip")
     args = parser.parse_args()
 
     import norse.torch as norse
     import torch
 
     import lifresponse as lr
-    from lifresponse.datasets import Digits, load_mnist
-    from lifresponse.splits import training_split
 
     torch.set_num_threads(2)
-    log = print
-    split = training_split(load_mnist(args.data), args.validation, 0)
-    train_images = split.train.images[:args.train_images]
+    split, images, labels = training_digits(args)
     net = NorseNetwork(torch, norse)
-    training = train(net, train_images, split.train.labels[:len(train_images)], args.steps,
-                     args.epochs, torch, log)
+    training = train(net.run, net.parameters(), images, labels, args.steps, args.epochs,
+                     count_cross_entropy(torch), torch, print)
     network = lr.import_nir(net.graph(), dt=NORSE_DT_MS, timestep=DT, encoding="bernoulli",
                             tau_scale=1000.0 / NORSE_DT_MS,
                             out=RESULTS / "networks" / "norse-lifbox.h5", force=True)
-    extra = len(net.cells)  # one step per synapse (measured: reported below)
-    lags = range(extra + 2)
-    rows, own = [], {}
-    for backend, n in (("torch", args.images), ("nest", args.nest_images)):
-        if n == 0:
-            continue
-        held_out, labels = split.validation.images[:n], split.validation.labels[:n]
-        start = time.perf_counter()
-        theirs = framework_counts(net.run, held_out, args.steps, extra, lags, torch)
-        own[backend] = {**accuracy(theirs["own_counts"], labels), "images": n}
-        log(f"Norse on {n} digits: {own[backend]} ({time.perf_counter() - start:.0f} s)")
-        digits = Digits(held_out, labels, "held-out MNIST training digits")
-        rows.append({"images": n, "framework_accuracy": own[backend]["accuracy"],
-                     **deployed_against(network, digits, theirs, backend, args.steps + extra,
-                                        lags)})
-        log(f"{backend}: {rows[-1]}")
-    result = {"training": training, "norse": own, "steps": args.steps, "extra_steps": extra,
-              "dt_ms": DT, "runs": rows}
+    rows, own = on_both_simulators(network, net.run, split, args, len(net.cells), torch, print,
+                                   "Norse")
+    result = {"training": training, "norse": own, "steps": args.steps,
+              "extra_steps": len(net.cells), "dt_ms": DT, "runs": rows}
     write_result(RESULTS, args.name, result, markdown(result))
 
 

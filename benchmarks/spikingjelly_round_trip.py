@@ -25,12 +25,17 @@ Results: ``results/spikingjelly_round_trip.{json,md}``; the graph in
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
-import numpy as np
 from provenance import write_result
-from round_trip import DT, accuracy, comparison_rows, deployed_against, framework_counts
+from round_trip import (
+    DT,
+    add_arguments,
+    comparison_rows,
+    on_both_simulators,
+    train,
+    training_digits,
+)
 
 RESULTS = Path(__file__).parent / "results"
 NEURON_LAYERS = (2, 5, 8)  # indices of the LIFNode modules
@@ -58,43 +63,9 @@ def run_spikingjelly(net, x, functional, torch) -> list:
     return [torch.stack(s) for s in spikes]
 
 
-def train(net, images, labels, steps: int, epochs: int, functional, torch, log) -> dict:
-    optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-    generator = np.random.default_rng(0)
-    start = time.perf_counter()
-    net.train()
-    for epoch in range(epochs):
-        order = generator.permutation(len(images))
-        for first in range(0, len(order), 128):
-            batch = order[first:first + 128]
-            pixels = torch.as_tensor(images[batch]).unsqueeze(1)
-            x = (torch.rand((steps, *pixels.shape)) < pixels).float()
-            rate = run_spikingjelly(net, x, functional, torch)[-1].mean(0)
-            target = torch.nn.functional.one_hot(torch.as_tensor(labels[batch]).long(),
-                                                 10).float()
-            loss = torch.nn.functional.mse_loss(rate, target)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            if first % (128 * 50) == 0:
-                log(f"epoch {epoch} image {first}: loss {loss.item():.4f} "
-                    f"({time.perf_counter() - start:.0f} s)")
-    net.eval()
-    return {"train_s": time.perf_counter() - start, "epochs": epochs, "train_images": len(images),
-            "steps": steps, "batch": 128, "lr": 1e-3}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default="../shared/data/mnist")
-    parser.add_argument("--validation", type=int, default=10_000)
-    parser.add_argument("--images", type=int, default=10_000, help="held-out digits evaluated")
-    parser.add_argument("--nest-images", type=int, default=10_000,
-                        help="the first N of them also on NEST")
-    parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--train-images", type=int, help="first N training digits only")
-    parser.add_argument("--name", default="spikingjelly_round_trip")
+    add_arguments(parser, "spikingjelly_round_trip")
     args = parser.parse_args()
 
     import nir
@@ -103,36 +74,26 @@ def main() -> None:
     from spikingjelly.activation_based.nir_exchange import export_to_nir
 
     import lifresponse as lr
-    from lifresponse.datasets import Digits, load_mnist
-    from lifresponse.splits import training_split
 
     torch.set_num_threads(2)
-    log = print
-    split = training_split(load_mnist(args.data), args.validation, 0)
-    train_images = split.train.images[:args.train_images]
+    split, images, labels = training_digits(args)
     net = spikingjelly_network(torch, neuron)
-    training = train(net, train_images, split.train.labels[:len(train_images)], args.steps,
-                     args.epochs, functional, torch, log)
+
+    def run(x):
+        return run_spikingjelly(net, x, functional, torch)
+
+    def rate_error(spikes, classes):  # its tutorials' loss: output rates against one-hot
+        return torch.nn.functional.mse_loss(
+            spikes.mean(0), torch.nn.functional.one_hot(classes, 10).float())
+
+    training = train(run, net.parameters(), images, labels, args.steps, args.epochs, rate_error,
+                     torch, print)
     graph_path = RESULTS / "networks" / "spikingjelly-lif.nir"
     nir.write(graph_path, export_to_nir(net, torch.zeros(1, 1, 28, 28)))
     network = lr.import_nir(graph_path, dt=DT, encoding="bernoulli")
     extra = len(NEURON_LAYERS)  # one step per synapse (measured: reported below)
-    lags = range(extra + 2)
-    rows, own = [], {}
-    for backend, n in (("torch", args.images), ("nest", args.nest_images)):
-        if n == 0:
-            continue
-        held_out, labels = split.validation.images[:n], split.validation.labels[:n]
-        start = time.perf_counter()
-        theirs = framework_counts(lambda x: run_spikingjelly(net, x, functional, torch),
-                                  held_out, args.steps, extra, lags, torch)
-        own[backend] = {**accuracy(theirs["own_counts"], labels), "images": n}
-        log(f"SpikingJelly on {n} digits: {own[backend]} ({time.perf_counter() - start:.0f} s)")
-        digits = Digits(held_out, labels, "held-out MNIST training digits")
-        rows.append({"images": n, "framework_accuracy": own[backend]["accuracy"],
-                     **deployed_against(network, digits, theirs, backend, args.steps + extra,
-                                        lags)})
-        log(f"{backend}: {rows[-1]}")
+    rows, own = on_both_simulators(network, run, split, args, extra, torch, print,
+                                   "SpikingJelly")
     result = {"training": training, "spikingjelly": own, "steps": args.steps,
               "extra_steps": extra, "dt_ms": DT, "runs": rows}
     write_result(RESULTS, args.name, result, markdown(result))

@@ -14,7 +14,8 @@ the grid cell it falls in. Off the grid:
   0 Hz or above. Below the smallest std this continues the trend of less noise, fewer
   subthreshold spikes; holding the smallest std's rate instead made every layer of a small
   network fire at 50-130 Hz from the start (sigma there is 0.01-0.1 nA, the default grid's
-  smallest std 0.2 nA) and it did not learn (31 % after an epoch, Noisy Softplus 80 %).
+  smallest std 0.2 nA) and it did not learn (31 % after an epoch, Noisy Softplus 80 %; a
+  development run).
 
 The numpy functions here are the predictor of SNN rates; their torch twin
 (:func:`lifresponse.training.activations.measured_output`) is what training differentiates.
@@ -51,12 +52,14 @@ class ResponseSurface:
     source: str = field(default="")
 
     def __post_init__(self):
+        for name in ("means", "stds", "rates"):  # lists too: indexed as arrays below
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float))
         self.check(self.source or "response surface")
 
     def check(self, where: str) -> None:
         """Raise :class:`FileFormatError` naming ``where`` and the field if the surface
         cannot be interpolated."""
-        means, stds, rates = (np.asarray(a) for a in (self.means, self.stds, self.rates))
+        means, stds, rates = self.means, self.stds, self.rates
         for name, axis in (("means", means), ("stds", stds)):
             if axis.ndim != 1 or len(axis) < 2:
                 raise FileFormatError(f"{where}: {name} must be a list of at least 2 values "

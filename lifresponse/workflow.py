@@ -313,8 +313,8 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
         Fixed noise of the "softplus" activation (nA).
     response : ResponseSurface or path-like, optional
         The cell's measured response, for the "measured" activation (and only it): a
-        calibration's ``rates.h5`` or its folder; default the ``rates.h5`` beside
-        ``calibration``'s file. Its cell must be the calibration's.
+        calibration's ``rates.h5``; default the rates file ``calibration`` was fitted from
+        (:func:`measured_response`). Its cell must be the calibration's.
     out : path-like, optional
         Network file; with it a checkpoint is kept after every epoch (``resume`` continues).
         A finished network file there is not overwritten unless ``force``.

@@ -34,6 +34,8 @@ def test_the_surface_is_the_grid_at_its_points_and_bilinear_between(surface):
     assert surface.rate(0.25, 0.4) == pytest.approx((10 + 30 + 80 + 90) / 4)
     assert surface.rate(0.125, 0.2) == pytest.approx(10 + 0.25 * 70)
     assert surface.rate_dnet(0.125, 0.2) == pytest.approx(70 / 0.5)  # Hz/nA
+    as_lists = ResponseSurface(MEANS.tolist(), STDS.tolist(), RATES.tolist())
+    assert as_lists.rate(0.25, 0.4) == surface.rate(0.25, 0.4)
 
 
 def test_off_the_grid(surface):

@@ -41,8 +41,8 @@ def add_training(commands) -> None:
                        help="fixed noise of the softplus activation (nA)")
     train.add_argument("--response", type=Path,
                        help="for --activation measured: the cell's rates.h5 from 'lifresponse "
-                            "calibrate' (or its folder); default the rates.h5 beside "
-                            "--calibration")
+                            "calibrate'; default the rates file --calibration was fitted from "
+                            "(its provenance; checked by its SHA-256)")
     add_training_options(train, epochs=20)
     train.add_argument("--unit-gain-init", action="store_true",
                        help="divide the initial weights and the learning rate by the "

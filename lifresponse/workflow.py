@@ -838,10 +838,11 @@ def import_nir(graph, *, out=None, force: bool = False, **options) -> Network:
     return network
 
 
-def export_nir(network, *, out=None, force: bool = False):
+def export_nir(network, *, out=None, force: bool = False, dt: float | None = None):
     """A network (or network file) as a NIR graph (:mod:`lifresponse.interop.nir`); written to
     ``out`` (``.nir``, HDF5) if given, never over an existing file unless ``force``. Returns
-    the ``nir.NIRGraph``."""
+    the ``nir.NIRGraph``. ``dt`` (ms): a discrete-time graph for frameworks that step it,
+    each of our timesteps one of their steps of ``dt`` (docs/nir.md)."""
     import nir
 
     from lifresponse.interop import nir as nir_interop
@@ -850,7 +851,7 @@ def export_nir(network, *, out=None, force: bool = False):
         refuse_input_as_output(out, {"network": network})
     check_network_out(out, force, "NIR graph")
     source, network = _network(network)
-    graph = nir_interop.export_network(network)
+    graph = nir_interop.export_network(network, dt)
     if out is not None:
         out = Path(out)
         buffer = io.BytesIO()  # HDF5 in memory: see paths.hdf5_file

@@ -501,6 +501,61 @@ def test_spikingjelly_graph_equals_spikingjelly(backend):
     _assert_equal_counts(network, images, 0.1, backend, [np.array(s) for s in spikes])
 
 
+def test_discrete_export_runs_in_spikingjelly_as_here(rng):
+    """``export_network(dt=...)`` for frameworks that step a graph: SpikingJelly 2.0.0's own
+    importer (which takes a ``CubaLIF`` only with ``r = tau_mem / dt``, ``w_in = tau_syn /
+    dt``, ``v_leak = 0``) runs a network without refractory period and ``i_offset`` (what no
+    NIR neuron holds exactly) on the same Poisson input spikes as the torch simulator: equal
+    counts, each layer two steps earlier there (our synapses' one-step delay, and NEST's
+    membrane taking its current a step later). Tolerance 99 %: float32 against float64."""
+    pytest.importorskip("spikingjelly")
+    from spikingjelly.activation_based.nir_exchange import import_from_nir
+
+    from lifresponse.networks.encoding import poisson_inputs
+
+    network = conv_network(rng, LIFParams(tau_refrac=0.0, i_offset=0.0))
+    network = dataclasses.replace(network, layers=[
+        dataclasses.replace(layer, weight=np.asarray(layer.weight) * 3.0)
+        for layer in network.layers])
+    digits, steps = random_digits(rng, 12), 60
+    run = lr.deploy(network, digits=digits, backend="torch", window=float(steps),
+                    record="all", seed=3, threads=1, progress=False)
+    inputs = poisson_inputs(np.asarray(digits.images, float).reshape(12, -1),
+                            Presentation(float(steps), 0.0, 1.0), network.input_rate, 0, 3)
+    frames = np.zeros((steps, 12, 100), np.float32)
+    np.add.at(frames, (inputs.step - 1, inputs.image, inputs.neuron), 1)
+    model = import_from_nir(nir_interop.export_network(network, dt=0.1), dt=1e-4)
+    names = [name for name, _ in model.named_children() if name.startswith("lif")]
+    spikes = {name: [] for name in names}
+    for name in names:
+        getattr(model, name).register_forward_hook(
+            lambda module, args, out, name=name: spikes[name].append(out[0].flatten(1).numpy()))
+    state = None
+    with torch.no_grad():
+        for frame in frames:
+            _, state = model(torch.as_tensor(frame).view(12, 1, 10, 10), state)
+    for index, name in enumerate(names):
+        theirs = np.sum(spikes[name][:steps - 2 * (index + 1)], axis=0)
+        assert np.mean(theirs == run.layer_counts[index]) >= 0.99, index
+        assert theirs.sum() > 100
+
+
+def test_the_discrete_export_refuses_what_it_cannot_write(rng):
+    network = conv_network(rng)
+    delta = dataclasses.replace(network, layers=[
+        dataclasses.replace(network.layers[0], cell="IF_curr_delta"), *network.layers[1:]])
+    with pytest.raises(ParameterError, match="layer 0: the discrete export writes IF_curr_exp "
+                                             "neurons that reset to v_reset"):
+        nir_interop.export_network(delta, dt=0.1)
+    with pytest.raises(ParameterError, match="dt: must be a finite number > 0"):
+        nir_interop.export_network(network, dt=0.0)
+    graph = nir_interop.export_network(network, dt=0.1)
+    lif = graph.nodes["lif0"]
+    np.testing.assert_allclose(lif.r, lif.tau_mem / 1e-4)  # what frameworks' importers check
+    np.testing.assert_allclose(lif.w_in, lif.tau_syn / 1e-4)
+    assert np.all(lif.v_leak == 0) and np.all(lif.v_threshold == 15.0)
+
+
 def test_snntorch_graph_maps_on_a_virtual_spinnaker_board(tmp_path, spinnaker_virtual_board):
     pytest.importorskip("snntorch")
     from network_helpers import snntorch_net

@@ -71,6 +71,10 @@ def add_nir(commands) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     to_nir.add_argument("network", type=Path)
     to_nir.add_argument("--out", type=output_file, required=True, help=".nir file to write")
+    to_nir.add_argument("--dt", type=float, metavar="MS",
+                        help="write a discrete-time graph for frameworks that step it "
+                             "(SpikingJelly, snnTorch: 0.1, their default): each timestep of "
+                             "the network is one of their steps; without it, continuous time")
     to_nir.add_argument("--force", action="store_true", help="overwrite an existing --out")
     to_nir.set_defaults(run=_run_nir_export, parser=to_nir)
     parser.set_defaults(run=lambda args: parser.print_help())
@@ -102,5 +106,5 @@ def _run_nir_import(args) -> None:
 def _run_nir_export(args) -> None:
     from lifresponse import workflow
 
-    graph = workflow.export_nir(args.network, out=args.out, force=args.force)
+    graph = workflow.export_nir(args.network, out=args.out, force=args.force, dt=args.dt)
     print(f"nodes: {', '.join(graph.nodes)}")

@@ -782,9 +782,16 @@ def _float_or_none(value):
 # -- export -------------------------------------------------------------------------------------
 
 
-def export_network(network: Network):
+def export_network(network: Network, dt: float | None = None):
     """``network`` as a NIR graph (module docstring): for each layer its linear nodes and a
     ``CubaLIF`` (or ``LIF``) node, with what NIR has no field for in metadata.
+
+    Parameters
+    ----------
+    network : Network
+    dt : float, optional
+        Write a discrete-time graph for frameworks that step it (ms): each of our timesteps
+        becomes one of their steps of ``dt`` (:func:`_discrete_layer`); None: continuous time.
 
     Raises
     ------
@@ -792,10 +799,13 @@ def export_network(network: Network):
         For what NIR cannot hold: different excitatory and inhibitory synaptic time constants,
         pooling windows of unequal weights, alpha-shaped synaptic currents, synaptic
         conductances, biases that arrive
-        as synaptic input.
+        as synaptic input; with ``dt``, any neuron but ``IF_curr_exp`` resetting to
+        ``v_reset``.
     """
     import nir
 
+    if dt is not None and not (math.isfinite(dt) and dt > 0):
+        raise ParameterError("dt", f"must be a finite number > 0 (got {dt})")
     for index, layer in enumerate(network.layers):
         if layer.cell in _NOT_IN_NIR:
             raise ParameterError(f"layer {index}: {layer.cell} neurons have "
@@ -809,13 +819,17 @@ def export_network(network: Network):
     edges = []
     for i, layer in enumerate(network.layers):
         projections = network.projections(i)
-        gains = {_weight_unit(p, i) for p in projections}
-        if len(gains) > 1:
-            raise ParameterError(f"layer {i}: its projections' pooling windows need weight "
-                                 f"units {sorted(gains)}; a NIR neuron node has one")
-        neuron_node, bias_unit = _neuron_node(layer, network.neuron_of(layer), gains.pop(), i)
-        bias = np.zeros(layer.out_shape[0] if layer.kind == "conv" else layer.n_out) \
-            if layer.bias is None else np.asarray(layer.bias) / bias_unit
+        if dt is not None:
+            neuron_node, projections, bias = _discrete_layer(network, i, dt / 1000.0)
+        else:
+            gains = {_weight_unit(p, i) for p in projections}
+            if len(gains) > 1:
+                raise ParameterError(f"layer {i}: its projections' pooling windows need weight "
+                                     f"units {sorted(gains)}; a NIR neuron node has one")
+            neuron_node, bias_unit = _neuron_node(layer, network.neuron_of(layer), gains.pop(),
+                                                  i)
+            bias = np.zeros(layer.out_shape[0] if layer.kind == "conv" else layer.n_out) \
+                if layer.bias is None else np.asarray(layer.bias) / bias_unit
         for j, projection in enumerate(projections):
             previous = "input" if projection.source == -1 else f"lif{projection.source}"
             suffix = "" if j == 0 else f"_{j}"  # a merge's nodes
@@ -837,7 +851,61 @@ def export_network(network: Network):
         "neuron": network.neuron.to_dict(), "format_version": network_file.VERSION}}
     if network.has_ann_model:
         metadata["lifresponse"].update(k=network.k, S=network.S)
+    if dt is not None:
+        metadata["lifresponse"]["discrete_dt_ms"] = dt
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _discrete_layer(network: Network, index: int, dt_s: float) -> tuple:
+    """Layer ``index`` for a framework that steps the graph as Euler updates with step ``dt_s``
+    (s), as snnTorch's and SpikingJelly's importers read a ``CubaLIF`` (they require ``r =
+    tau_mem / dt``, ``w_in = tau_syn / dt`` and ``v_leak = 0``): per step ``i <- (1 - dt /
+    tau_syn) i + x``, ``v <- (1 - dt / tau_mem) v + i``. (neuron node, projections, bias).
+
+    The time constants are chosen so that those decays are NEST's exact ones over our timestep
+    (``P11``, ``P22``); voltages are relative to ``v_rest``; a weight is its current's step in
+    the membrane, ``P21 w`` (mV); pooling becomes a convolution with one-channel kernels (a
+    weighted ``AvgPool2d`` cannot be written); ``i_offset`` and a bias become the linear node's
+    bias ``(1 - P11) P20 I``, which the current turns into ``P20 I`` per step once it has
+    built up (about ``tau_syn``; NEST adds it from the first step). What no NIR neuron has:
+    the refractory period (our neurons skip its steps after a spike; theirs integrate at
+    once), and the one step by which NEST's membrane takes its current later.
+    """
+    import nir
+
+    layer = network.layers[index]
+    neuron = network.neuron_of(layer)
+    if layer.cell != "IF_curr_exp" or layer.reset != "v_reset":
+        raise ParameterError(f"layer {index}: the discrete export writes IF_curr_exp neurons "
+                             f"that reset to v_reset (got {layer.cell}, reset {layer.reset})")
+    if neuron.tau_syn_E != neuron.tau_syn_I:
+        raise ParameterError(f"layer {index}: tau_syn_E {neuron.tau_syn_E} and tau_syn_I "
+                             f"{neuron.tau_syn_I} differ; a NIR CubaLIF has one tau_syn")
+    p = network.propagators(layer)
+    tau_syn, tau_mem = dt_s / (1.0 - p.P11ex), dt_s / (1.0 - p.P22)
+    full = lambda value: np.full(layer.out_shape, float(value))  # noqa: E731
+    node = nir.CubaLIF(tau_syn=full(tau_syn), tau_mem=full(tau_mem), r=full(tau_mem / dt_s),
+                       w_in=full(tau_syn / dt_s), v_leak=full(0.0),
+                       v_threshold=full(neuron.v_thresh - neuron.v_rest),
+                       v_reset=full(neuron.v_reset - neuron.v_rest),
+                       metadata={"lifresponse": {"discrete_dt_s": dt_s,
+                                                 "tau_refrac_ms": neuron.tau_refrac}})
+    step = PA_PER_NA * p.P21ex  # mV of membrane per step per nA of weight
+    projections = []
+    for projection in network.projections(index):
+        weight = np.asarray(projection.weight, dtype=float) * step
+        if projection.kind == "pool":
+            channels = projection.in_shape[0]
+            kernel = np.zeros((channels, channels, *weight.shape))
+            kernel[np.arange(channels), np.arange(channels)] = weight
+            projection = replace(projection, kind="conv", weight=kernel)
+        else:
+            projection = replace(projection, weight=weight)
+        projections.append(projection)
+    current = (neuron.i_offset + (0.0 if layer.bias is None else np.asarray(layer.bias)))
+    bias = np.broadcast_to((1.0 - p.P11ex) * p.drive * PA_PER_NA * current,
+                           (layer.out_shape[0] if layer.kind != "dense" else layer.n_out,))
+    return node, projections, np.array(bias, dtype=float)
 
 
 def _weight_unit(projection: Projection, index: int) -> float:

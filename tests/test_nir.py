@@ -303,6 +303,13 @@ def test_command_line_import_export_and_their_errors(rng, tmp_path, capsys):
     assert main(["nir", "import", str(tmp_path / "g.nir"), "--out", str(tmp_path / "d.h5"),
                  "--tau-scale", "0"]) == 2
     assert "--tau-scale: must be a finite number > 0 (got 0.0)" in capsys.readouterr().err
+    assert main(["nir", "export", str(tmp_path / "net.h5"), "--out", str(tmp_path / "d.nir"),
+                 "--dt", "0.1"]) == 0
+    assert nir.read(tmp_path / "d.nir").metadata["lifresponse"]["discrete_dt_ms"] == 0.1
+    assert main(["nir", "export", str(tmp_path / "net.h5"), "--out", str(tmp_path / "e.nir"),
+                 "--dt", "-1"]) == 2
+    assert "--dt: must be a finite number > 0 (got -1.0)" in capsys.readouterr().err
+    assert not (tmp_path / "e.nir").exists()
     assert not (tmp_path / "d.h5").exists()
     with pytest.raises(FileFormatError, match="no such file"):
         nir_interop.read_graph(tmp_path / "missing.nir")

@@ -105,8 +105,10 @@ CELLS = {cell.name: cell for cell in (
 
 
 # the cells networks are trained of: an ANN with a cell's calibrated (k, S) models them (for
-# IF_cond_exp, weights are conductances, uS, and the ANN's mean and noise are conductances too)
-ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp")
+# IF_cond_exp and IF_cond_alpha, weights are conductances, uS, and the ANN's mean and noise are
+# conductances too)
+ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha")
+CONDUCTANCE_CELLS = ("IF_cond_exp", "IF_cond_alpha")  # of ANN_CELLS
 
 
 def cell_type(name: str) -> CellType:

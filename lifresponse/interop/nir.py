@@ -87,7 +87,8 @@ WHY_NOT = {
     "NIRGraph": "nested graphs (e.g. recurrent layers) cannot map onto feed-forward layers",
 }
 _NOT_IN_NIR = {"IF_curr_alpha": "alpha-shaped synaptic currents",  # cells export refuses
-               "IF_cond_exp": "synaptic conductances"}
+               "IF_cond_exp": "synaptic conductances",
+               "IF_cond_alpha": "synaptic conductances"}
 
 
 @dataclass(frozen=True)

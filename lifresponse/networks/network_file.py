@@ -8,7 +8,7 @@ builds networks from it). Layout (HDF5), format version 4::
             input_encoding, input_shape, neuron (JSON), provenance (JSON), lifresponse_version
     layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
                        cell ("IF_curr_exp" | "IF_curr_alpha" | "IF_curr_delta" |
-                             "IF_cond_exp"),
+                             "IF_cond_exp" | "IF_cond_alpha"),
                        source (-1: the input, or an earlier layer's index), [neuron (JSON)],
                        [reset ("v_reset" | "subtract")], [bias_onset (step)]
                  weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
@@ -25,8 +25,9 @@ C order of their layer's shape. ``stride`` and ``padding`` are (rows, columns); 
 many zero inputs on each side, as torch's ``conv2d`` and ``avg_pool2d`` (with
 ``count_include_pad``) do. Weights are in nA into ``IF_curr_exp`` neurons (exponential
 synaptic currents) and ``IF_curr_alpha`` neurons (alpha-shaped currents of peak ``w``), and in
-mV into ``IF_curr_delta`` neurons (a jump of the membrane), and in uS into ``IF_cond_exp``
-neurons (exponential synaptic conductances, a negative weight an inhibitory one of that size;
+mV into ``IF_curr_delta`` neurons (a jump of the membrane), and in uS into ``IF_cond_exp`` and
+``IF_cond_alpha`` neurons (exponential or alpha-shaped synaptic conductances, a negative
+weight an inhibitory one of that size;
 its neuron, the layer's or the network's, has reversal potentials). A bias
 (nA) is a constant current: every neuron of the layer gets its neuron's ``i_offset`` plus its
 bias. A layer without ``neuron`` uses the network's. ``activation`` is ``"none"`` and ``k``,
@@ -68,7 +69,7 @@ import numpy as np
 
 import lifresponse
 from lifresponse.activations import REGISTRY
-from lifresponse.cells import ANN_CELLS
+from lifresponse.cells import ANN_CELLS, CONDUCTANCE_CELLS
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
@@ -82,7 +83,7 @@ _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "tex
 # check()
 VERSION = 4
 KINDS = ("conv", "pool", "dense")
-CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp")
+CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha")
 RESETS = ("v_reset", "subtract")
 ENCODINGS = ("poisson", "bernoulli")
 NO_ANN_MODEL = "none"
@@ -152,7 +153,7 @@ class Layer:
     bias : numpy.ndarray or None
         Per output channel (conv) or neuron (dense): a constant current (nA), or, with
         ``bias_onset``, a synaptic input every step (the layer's weight units).
-    cell : {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp"}
+    cell : {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha"}
     neuron : LIFParams or None
         This layer's neuron parameters; None for the network's.
     source : int or None
@@ -533,17 +534,17 @@ def check(network: Network, where: str) -> None:
                                   isinstance(onset, (int, np.integer)) or onset < 1):
             raise FileFormatError(f"{name}: bias_onset {onset!r} must be a step >= 1 of a layer "
                                   "with a bias")
-        if layer.reset == "subtract" and layer.cell in ("IF_curr_alpha", "IF_cond_exp"):
+        if layer.reset == "subtract" and layer.cell in ("IF_curr_alpha", *CONDUCTANCE_CELLS):
             raise FileFormatError(f"{name}: reset by subtraction is built for IF_curr_exp and "
                                   f"IF_curr_delta neurons, not {layer.cell}")
-        conductance = layer.cell == "IF_cond_exp"
+        conductance = layer.cell in CONDUCTANCE_CELLS
         if conductance != network.neuron_of(layer).conductance_based:
             raise FileFormatError(f"{name}: {layer.cell} neurons take "
                                   f"{'' if conductance else 'no '}reversal potentials (e_rev_E, "
                                   "e_rev_I in the neuron)")
         if conductance and layer.bias is not None:
-            raise FileFormatError(f"{name}: IF_cond_exp neurons take no bias (a layer's bias is "
-                                  "a current, and its ANN's inputs are conductances)")
+            raise FileFormatError(f"{name}: {layer.cell} neurons take no bias (a layer's bias "
+                                  "is a current, and its ANN's inputs are conductances)")
         for j, projection in enumerate(network.projections(i)):
             _check_projection(network, i, projection, name if j == 0 else
                               f"{where}: layer {i}, merge {j - 1} ({projection.kind})")

@@ -13,6 +13,7 @@ import numpy as np
 
 from lifresponse.backends.nest import subtract_reset
 from lifresponse.backends.pynn.backend import PyNNBackend, PyNNSpikeRecorder
+from lifresponse.cells import CONDUCTANCE_CELLS
 
 NEST_PA_PER_NA = 1000.0  # PyNN currents and weights are in nA, NEST's in pA
 SILENT_V_M = -1e30  # mV: a membrane this far below threshold cannot fire within a step
@@ -114,6 +115,8 @@ class NestBackend(PyNNBackend):
                 values.update(tau_syn_ex=neuron.tau_syn_E, tau_syn_in=neuron.tau_syn_I)
             elif layer.cell == "IF_cond_exp":  # no spike is in flight: empty conductances
                 values.update(g_ex=0.0, g_in=0.0, V_th=neuron.v_thresh)
+            elif layer.cell == "IF_cond_alpha":  # the same, and their rates of change
+                values.update(g_ex=0.0, dg_ex=0.0, g_in=0.0, dg_in=0.0, V_th=neuron.v_thresh)
             _set_all(population, values)
 
     def silence(self, layers, network) -> None:
@@ -127,19 +130,20 @@ class NestBackend(PyNNBackend):
         two steps later exactly nothing (no neuron fires meanwhile). ``iaf_psc_alpha``'s two
         current terms decay by the same factors (``tests/test_cells.py`` checks that images
         are independent). Refractory counters run down in the same steps. ``iaf_psc_delta``
-        has no synaptic currents: its membrane alone. ``iaf_cond_exp`` lets its conductances be
-        set, but its adaptive solver cannot take a membrane at :data:`SILENT_V_M` (it shrinks
-        its substeps without end): its threshold goes to :data:`SILENT_V_TH` instead, and
-        :meth:`rest` empties the conductances once the last spikes have arrived and puts the
-        threshold back (the solver keeps its last substep size from image to image, so an
-        image's spikes may differ from a fresh network's within the solver's tolerance).
+        has no synaptic currents: its membrane alone. ``iaf_cond_exp`` (and ``iaf_cond_alpha``,
+        the same way) lets its conductances be set, but its adaptive solver cannot take a
+        membrane at :data:`SILENT_V_M` (it shrinks its substeps without end): its threshold
+        goes to :data:`SILENT_V_TH` instead, and :meth:`rest` empties the conductances once
+        the last spikes have arrived and puts the threshold back (the solver keeps its last
+        substep size from image to image, so an image's spikes may differ from a fresh
+        network's within the solver's tolerance).
         """
         tiny = network.timestep / 1000.0
         for population, layer in zip(layers, network.layers, strict=True):
             values = {"V_m": SILENT_V_M}
             if layer.cell in ("IF_curr_exp", "IF_curr_alpha"):
                 values.update(tau_syn_ex=tiny, tau_syn_in=tiny)
-            elif layer.cell == "IF_cond_exp":
+            elif layer.cell in CONDUCTANCE_CELLS:
                 values = {"V_th": SILENT_V_TH}
             _set_all(population, values)
 

@@ -242,6 +242,14 @@ class PyNNBackend:
         takes."""
         return [np.asarray(t, dtype=float).tolist() for t in trains]
 
+    def require_cells(self, network) -> None:
+        """Refuse, naming the first layer, a network of a cell the started simulator does not
+        have (sPyNNaker 1!7.4.1 has no ``IF_cond_alpha``)."""
+        for index, layer in enumerate(network.layers):
+            if not hasattr(self.sim, layer.cell):
+                raise BackendError(f"layer {index} is of {layer.cell} neurons, which "
+                                   f"{self.name} does not have; deploy it on NEST")
+
     def cell_type(self, network, index: int):
         """The PyNN cell type of layer ``index``'s neurons: its cell, its neuron's parameters,
         and, with a bias, ``i_offset`` per neuron (the neuron's plus the bias, nA).
@@ -257,6 +265,7 @@ class PyNNBackend:
             raise BackendError(f"layer {index} resets by subtraction, which no built-in neuron "
                                f"of {self.name} does; deploy it on NEST (a NESTML model) or "
                                "the torch simulator")
+        self.require_cells(network)
         parameters = network.neuron_of(layer).to_pynn(layer.cell)
         if layer.bias is not None:
             parameters["i_offset"] = parameters["i_offset"] + layer.offset_per_neuron()

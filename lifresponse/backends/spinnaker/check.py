@@ -115,6 +115,7 @@ def map_on_virtual_board(network: Network, connectors: str = "native",
         backend = backends.get("spinnaker")
         backend.start(timestep=network.timestep)
         try:
+            backend.require_cells(network)  # the user's network, not the board
             try:
                 with backends.quiet():
                     built = build(backend, network, record="output", connectors=connectors,

@@ -145,7 +145,8 @@ class Layer:
         (channels, height, width) for maps, (n,) for dense.
     weight : numpy.ndarray
         Synaptic weights (nA into ``IF_curr_exp`` and ``IF_curr_alpha``, mV into
-        ``IF_curr_delta``, uS into ``IF_cond_exp``); shapes as in the module docstring.
+        ``IF_curr_delta``, uS into ``IF_cond_exp`` and ``IF_cond_alpha``); shapes as in the
+        module docstring.
     stride : (int, int)
         Steps of the kernel or window (rows, columns); an int means both.
     padding : (int, int)

@@ -38,7 +38,7 @@ STEPS = 300
 SEED = 1
 
 
-def framework_counts(model, frames, torch, batch: int = 500) -> np.ndarray:
+def output_counts(model, frames, torch, batch: int = 500) -> np.ndarray:
     """Output spikes per (image, class) of a framework's imported model over its first
     ``STEPS - 10`` steps, fed ``frames`` (steps, images, 784)."""
     counts = []
@@ -111,7 +111,7 @@ def main() -> None:
             module.start_dim = 1  # keep the batch (module docstring)
     for label, model in imported.items():
         start = time.perf_counter()
-        counts = framework_counts(model, frames, torch)
+        counts = output_counts(model, frames, torch)
         rows.append({"run": label, **accuracy(counts, digits.labels),
                      "output_spikes": int(counts.sum()), "wall_s": time.perf_counter() - start})
         print(rows[-1], flush=True)

@@ -88,34 +88,32 @@ class ResponseSurface:
         kind = drive.get("kind", "?") if isinstance(drive, dict) else "?"
         return cls(means, stds, rates, f"{cell} under the {kind} drive, {where}")
 
-    def _cells(self, net, sigma):
-        """Indices and fractions of the grid cell each (net, sigma) falls in."""
-        m, s = self.means, self.stds
-        net, sigma = np.asarray(net, float), np.asarray(sigma, float)
+    def _bracket(self, net, sigma) -> tuple:
+        """For each (net, sigma): the index ``i`` of the grid mean below it, its fraction ``t``
+        of the way to the next (> 1: extrapolated), and the rates at those two means, each
+        interpolated in the noise (``low``, ``high``)."""
+        m, s, r = self.means, self.stds, self.rates
+        net, sigma = (np.asarray(a, float) for a in np.broadcast_arrays(net, sigma))
         i = np.clip(np.searchsorted(m, net, side="right") - 1, 0, len(m) - 2)
         j = np.clip(np.searchsorted(s, sigma, side="right") - 1, 0, len(s) - 2)
-        t = np.maximum((net - m[i]) / (m[i + 1] - m[i]), 0.0)  # > 1: extrapolated
+        t = np.maximum((net - m[i]) / (m[i + 1] - m[i]), 0.0)
         u = (sigma - s[j]) / (s[j + 1] - s[j])  # < 0 or > 1: extrapolated
-        return i, j, t, u
+        low = (1 - u) * r[i, j] + u * r[i, j + 1]
+        high = (1 - u) * r[i + 1, j] + u * r[i + 1, j + 1]
+        return i, t, low, high
 
     def rate(self, net, sigma) -> np.ndarray:
         """Firing rate (Hz) at input mean ``net`` and noise ``sigma`` (arrays, broadcast)."""
-        i, j, t, u = self._cells(*np.broadcast_arrays(net, sigma))
-        r = self.rates
-        low = (1 - u) * r[i, j] + u * r[i, j + 1]  # at means[i]
-        high = (1 - u) * r[i + 1, j] + u * r[i + 1, j + 1]  # at means[i + 1]
+        _, t, low, high = self._bracket(net, sigma)
         return np.maximum(low + t * (high - low), 0.0)
 
     def rate_dnet(self, net, sigma) -> np.ndarray:
         """``d rate / d net`` (Hz/nA) of :meth:`rate` (0 below the grid and where the rate is
         held at 0)."""
-        net, sigma = np.broadcast_arrays(net, sigma)
-        i, j, t, u = self._cells(net, sigma)
-        r = self.rates
-        low = (1 - u) * r[i, j] + u * r[i, j + 1]
-        high = (1 - u) * r[i + 1, j] + u * r[i + 1, j + 1]
+        i, t, low, high = self._bracket(net, sigma)
         slope = (high - low) / (self.means[i + 1] - self.means[i])
-        inside = (np.asarray(net, float) >= self.means[0]) & (low + t * (high - low) > 0)
+        inside = (np.broadcast_arrays(net, sigma)[0] >= self.means[0]) \
+            & (low + t * (high - low) > 0)
         return np.where(inside, slope, 0.0)
 
 

@@ -119,15 +119,15 @@ class Evaluator:
         by_time = np.cumsum(block.by_time, axis=1, dtype=np.uint32)
         for b in range(by_time.shape[1]):
             self.correct_by_time[b] += np.count_nonzero(classify(by_time[:, b]) == labels)
+        kept = max(0, min(self.n_predicted - block.first, block.n_images))  # of the first ones
         for index, counts in block.counts.items():
             self.spikes[index] = self.spikes.get(index, 0) + int(counts.sum(dtype=np.int64))
             self.sizes[index] = counts.shape[1]
-            kept = min(self.n_predicted - block.first, block.n_images)
             if self.predictors and kept > 0:
                 rates = self.prediction_rates.setdefault(
                     index, np.zeros((self.n_predicted, counts.shape[1])))
                 rates[block.first:block.first + kept] = counts[:kept] / self.window_s
-        self.images_predicted += max(0, min(self.n_predicted - block.first, block.n_images))
+        self.images_predicted += kept
         if self.images_predicted == self.n_predicted and self.distances is None:
             self.distances = self._distances()  # now, while the later blocks simulate
 
@@ -147,7 +147,7 @@ class Evaluator:
     def _distances(self) -> tuple[dict, dict]:
         """The Fig. 12 distance and the per-layer RMS differences (``Evaluation``) of the
         first images' recorded rates from each predictor's."""
-        fig12, per_layer = {}, {name: {} for name in (*PREDICTORS, *self.predictors)}
+        fig12, per_layer = {}, {name: {} for name in self.predictors or PREDICTORS}
         for name in self.predictors:
             for index, recorded in self.prediction_rates.items():
                 sources = {-1: self.input_rates, **self.prediction_rates}

@@ -260,6 +260,8 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
         "count_window_ms": getattr(settings, "count_window", None),
         "decay": getattr(settings, "decay", None),
         "decay_every": getattr(settings, "decay_every", None),
+        "loss": settings.loss,
+        "margin": settings.margin if settings.loss == "margin" else None,
         "validation_accuracy": history.validation_accuracy[-1],
         "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
                     "epoch_seconds": history.epoch_seconds,
@@ -336,7 +338,7 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
                                softplus_sigma, digits.input_shape,
-                               train_settings.unit_gain_init, response)
+                               train_settings.unit_gain_init, response, train_settings.bias)
     log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
              "validation digits from %s", architecture, activation, calibration.k,
              calibration.S, calibration.tau_syn, len(split.train), len(split.validation),
@@ -493,9 +495,11 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
     from lifresponse.training import trainer
     from lifresponse.training.model import SpikingActivation, SpikingNetwork
 
-    if settings.get("unit_gain_init"):
-        raise ParameterError("unit_gain_init", "chooses the initial weights of a network "
-                             "trained from scratch; fine tuning starts from the network's own")
+    for fresh in ("unit_gain_init", "bias"):
+        if settings.get(fresh):
+            raise ParameterError(fresh, "chooses the initial layers of a network trained from "
+                                 "scratch; fine tuning starts from the network's own (and "
+                                 "trains its biases where it has them)")
     if not isinstance(network, Network):
         refuse_input_as_output(out, {"network": network, "calibration": calibration})
     check_network_out(out, force)

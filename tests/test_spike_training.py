@@ -111,12 +111,17 @@ def test_bad_windows_batches_and_options(rng, tmp_path, capsys):
                      str(tmp_path / "n.h5")]) == 2
         assert message in capsys.readouterr().err
         assert not (tmp_path / "n.h5").exists()
-    with pytest.raises(ParameterError, match="loss: one of rate-mse, cross-entropy, margin"):
+    with pytest.raises(ParameterError,
+                       match="loss: must be one of rate-mse, cross-entropy, margin"):
         spikes.SpikeTrainSettings(loss="hinge")
-    for option in (["--loss", "cross-entropy"], ["--surrogate", "fast-sigmoid"],
-                   ["--margin", "0.5"], ["--init", str(tmp_path / "start.h5")]):
+    for option, message in ((["--surrogate", "fast-sigmoid"], "belongs to --method spikes"),
+                            (["--init", str(tmp_path / "start.h5")],
+                             "belongs to --method spikes"),
+                            (["--loss", "cross-entropy"],
+                             "cross-entropy reads output spike counts"),
+                            (["--margin", "0.5"], "only with the margin loss")):
         assert main(["train", *option, "--epochs", "1", "--out", str(tmp_path / "n.h5")]) == 2
-        assert f"{option[0]}: belongs to --method spikes" in capsys.readouterr().err
+        assert f"{option[0]}: {message}" in capsys.readouterr().err
         assert not (tmp_path / "n.h5").exists()
 
 

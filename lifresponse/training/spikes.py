@@ -64,8 +64,10 @@ from lifresponse.networks.network_file import Network
 from lifresponse.propagators import PA_PER_NA
 from lifresponse.training.trainer import (
     check_common_settings,
+    check_loss,
     checkpoint_path,
     data_identity,
+    margin_losses,
     restore_checkpoint,
     save_checkpoint,
     scaled_learning_rate,
@@ -123,14 +125,7 @@ class SpikeTrainSettings:
         if self.surrogate not in SURROGATES:
             raise ParameterError("surrogate", f"one of {', '.join(SURROGATES)} (got "
                                  f"{self.surrogate!r})")
-        if self.loss not in LOSSES:
-            raise ParameterError("loss", f"one of {', '.join(LOSSES)} (got {self.loss!r})")
-        if not (math.isfinite(self.margin) and self.margin > 0):
-            raise ParameterError("margin", f"must be > 0 (rate x tau_syn) and finite (got "
-                                 f"{self.margin})")
-        if self.margin != type(self).margin and self.loss != "margin":
-            raise ParameterError("margin", f"only with the margin loss (got loss {self.loss!r}, "
-                                 f"which has no margin)")
+        check_loss(self, LOSSES)
         if self.skip_clear and self.loss != "margin":
             raise ParameterError("skip_clear", f"only with the margin loss, whose clear images "
                                  f"have no gradient (got loss {self.loss!r})")
@@ -360,11 +355,9 @@ def image_losses(counts: torch.Tensor, labels: torch.Tensor, loss: str, window: 
     if loss == "cross-entropy":
         return F.cross_entropy(counts, labels, reduction="none")
     rates = counts * (tau_syn / window)  # rate x tau_syn, 1 at 1 / tau_syn
-    true = F.one_hot(labels, counts.shape[1]).to(rates.dtype)
     if loss == "margin":
-        lead = rates.gather(1, labels[:, None]) - rates  # the true class's own lead is 0
-        shortfall = torch.relu(margin - lead) * (1 - true)
-        return torch.sum(shortfall ** 2, dim=1)
+        return margin_losses(rates, labels, margin)
+    true = F.one_hot(labels, counts.shape[1]).to(rates.dtype)
     return torch.mean((rates - true) ** 2, dim=1)
 
 

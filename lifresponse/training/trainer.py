@@ -69,6 +69,16 @@ class TrainSettings:
     augment : int
         Largest random shift of a training image (pixels, each axis; :func:`shifted`); 0 for
         none (the paper's protocol).
+    loss : {"rate-mse", "margin"}
+        The output's loss (:func:`output_loss`): the paper's mean squared difference to the
+        labels, or a squared hinge until the true class leads every other by ``margin``.
+    margin : float
+        The lead the ``"margin"`` loss asks of the true class, in rate x tau_syn (0.25: 50 Hz
+        at 5 ms).
+    bias : bool
+        Give the convolution and dense layers of a network trained from scratch biases (nA,
+        each neuron's constant current), trained with the weights; fine tuning trains a
+        network's own biases whatever this says.
     seed : int
     unit_gain_init : bool
         Divide the initial weights (and pooling windows) by the activation's gain ``S
@@ -94,6 +104,9 @@ class TrainSettings:
     count_window: float = 0.0
     rate_limit: float = RATE_LIMIT_HZ
     augment: int = 0
+    loss: str = "rate-mse"
+    margin: float = 0.25
+    bias: bool = False
     seed: int = 0
     unit_gain_init: bool = False
     threads: int = field(default_factory=available_cores)
@@ -112,9 +125,30 @@ class TrainSettings:
                                  f"{self.augment!r})")
         if not math.isfinite(self.label_offset):
             raise ParameterError("label_offset", f"must be finite (got {self.label_offset})")
+        check_loss(self, ANN_LOSSES)
+        if self.loss == "margin" and self.label_offset:
+            raise ParameterError("label_offset", f"shifts the targets of the rate-mse loss; the "
+                                 f"margin loss has none (got {self.label_offset})")
         if not 0 < self.decay <= 1 or self.decay_every < 1:
             raise ParameterError("decay", f"must be in (0, 1] every >= 1 epochs (got "
                                  f"{self.decay} every {self.decay_every})")
+
+
+ANN_LOSSES = ("rate-mse", "margin")
+
+
+def check_loss(settings, losses: tuple) -> None:
+    """``settings.loss`` one of ``losses``, and a ``margin`` (rate x tau_syn) > 0 given only
+    with the margin loss."""
+    if settings.loss not in losses:
+        raise ParameterError("loss", f"must be one of {', '.join(losses)} (got "
+                             f"{settings.loss!r})")
+    if not (math.isfinite(settings.margin) and settings.margin > 0):
+        raise ParameterError("margin", f"must be > 0 (rate x tau_syn) and finite (got "
+                             f"{settings.margin})")
+    if settings.margin != type(settings).margin and settings.loss != "margin":
+        raise ParameterError("margin", f"only with the margin loss (got loss "
+                             f"{settings.loss!r}, which has no margin)")
 
 
 def check_common_settings(settings) -> None:
@@ -188,6 +222,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
     n_classes = model.layers[-1].out_shape[0]
     targets = torch.nn.functional.one_hot(torch.as_tensor(train_set.labels), n_classes).float()
     targets = (targets + settings.label_offset).to(settings.device)
+    labels = torch.as_tensor(train_set.labels, dtype=torch.long).to(settings.device)
     for epoch in range(start_epoch, settings.epochs):
         start = time.perf_counter()
         epoch_generator = torch.Generator().manual_seed(settings.seed * 1000 + epoch)
@@ -203,7 +238,7 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
             batch = shifted(images[index], shifts[first:first + len(index)], settings.augment) \
                 if settings.augment else images[index]
             outputs = model(batch, return_all=True)
-            loss = torch.mean((outputs[-1] - targets[index]) ** 2)
+            loss = output_loss(outputs[-1], labels[index], targets[index], settings)
             if settings.rate_limit > 0:
                 ceiling = settings.rate_limit * model.activation.tau_s
                 loss = loss + rate_penalty(outputs[:-1], ceiling)
@@ -229,6 +264,27 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
         if ckpt is not None:
             save_checkpoint(ckpt, model, optimizer, schedule, history, epoch + 1, settings, data)
     return history
+
+
+def output_loss(y: torch.Tensor, labels: torch.Tensor, targets: torch.Tensor,
+                settings: TrainSettings) -> torch.Tensor:
+    """The batch's loss on its outputs ``y`` (rate x tau_syn, (batch, classes)): the mean
+    squared difference to ``targets`` (one-hot labels + the label offset; the paper's), or the
+    mean of :func:`margin_losses`."""
+    if settings.loss == "margin":
+        return torch.mean(margin_losses(y, labels, settings.margin))
+    return torch.mean((y - targets) ** 2)
+
+
+def margin_losses(y: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.Tensor:
+    """Each image's squared hinge on how far its true class's output ``y`` (rate x tau_syn)
+    leads every other output: ``sum_j relu(margin - (y_true - y_j))^2`` over the other classes
+    ``j``, zero once the lead is ``margin`` everywhere. Only wrong, tied and close images move
+    the weights, and outputs are not pushed higher once every image is clear. A tensor
+    (batch,)."""
+    lead = y.gather(1, labels[:, None]) - y  # the true class's own lead is 0
+    others = 1.0 - torch.nn.functional.one_hot(labels, y.shape[1]).to(y.dtype)
+    return torch.sum((torch.relu(margin - lead) * others) ** 2, dim=1)
 
 
 def shifted(images: torch.Tensor, shifts: torch.Tensor, largest: int) -> torch.Tensor:
@@ -292,7 +348,9 @@ def restore_checkpoint(ckpt: Path | None, resume: bool, settings, data: dict, mo
     if "random" not in state:
         raise CheckpointError(f"{ckpt} has no random states (an older lifresponse wrote "
                               "it), so a resumed run would differ; delete it")
-    then = {**state["settings"], **state.get("data", {}), "architecture": state["architecture"],
+    # settings added since a checkpoint was written had their defaults then
+    then = {**type(settings)().__dict__, **state["settings"], **state.get("data", {}),
+            "architecture": state["architecture"],
             "activation": state.get("activation")}
     now = {**settings.__dict__, **data, "architecture": model.architecture,
            "activation": _activation_identity(model)}
@@ -348,9 +406,17 @@ def scaled_learning_rate(learning_rate: float, fan_in: int) -> float:
 
 
 def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]:
-    """One Adam group per trained layer, at its :func:`scaled_learning_rate`."""
-    return [{"params": [layer.weight], "lr": scaled_learning_rate(learning_rate, layer.fan_in)}
-            for layer in model.layers if layer.kind != "pool"]
+    """One Adam group per trained projection (a layer's own and its merges'; pooling is
+    fixed), its weights and the layer's bias, at its :func:`scaled_learning_rate`."""
+    groups = []
+    for layer, merges in zip(model.layers, model.merges, strict=True):
+        for linear in (layer, *merges):
+            if linear.kind == "pool":
+                continue
+            params = [linear.weight] + ([linear.bias] if linear.bias is not None else [])
+            groups.append({"params": params,
+                           "lr": scaled_learning_rate(learning_rate, linear.fan_in)})
+    return groups
 
 
 def save_checkpoint(path, model, optimizer, schedule, history, epoch, settings,
@@ -415,16 +481,18 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int =
 def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: float,
                neuron: LIFParams, seed: int, softplus_sigma: float = 0.45,
                input_shape=(1, 28, 28), unit_gain_init: bool = False,
-               response=None) -> SpikingNetwork:
+               response=None, bias: bool = False) -> SpikingNetwork:
     """A freshly initialised network with one activation in every layer, for images of
     ``input_shape`` (channels, height, width); ``unit_gain_init``: initial weights divided by
     the activation's gain ``S tau_syn`` (:class:`TrainSettings`); ``response``: the
-    :class:`~lifresponse.response_surface.ResponseSurface` of "measured"."""
+    :class:`~lifresponse.response_surface.ResponseSurface` of "measured"; ``bias``: the
+    convolution and dense layers get biases, starting at 0."""
     activation = SpikingActivation(activation, k, S, tau_syn, softplus_sigma, neuron,
                                    response=response)
     return SpikingNetwork(architecture, activation, seed=seed,
                           input_shape=input_shape,
-                          weight_scale=1.0 / (S * tau_syn / 1000.0) if unit_gain_init else 1.0)
+                          weight_scale=1.0 / (S * tau_syn / 1000.0) if unit_gain_init else 1.0,
+                          bias=bias)
 
 
 def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams, timestep: float,

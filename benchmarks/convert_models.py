@@ -16,7 +16,7 @@ Jobs (one at a time, nothing else running):
   torch simulator's.
 * ``--job fashion``: the same on Fashion-MNIST with a small ResNet (16c3-BN-ReLU, two residual
   blocks of 16 and 32 channels with batch norm and a 1x1 projection, global average pooling,
-  10fc).
+  10fc) and the average-pooling LeNet-like CNN.
 
 Writes ``results/convert_<job>.{json,md}``. The models are trained once and kept as
 ``results/networks/<model>.onnx``; later runs convert those files (``--retrain`` trains again).
@@ -25,6 +25,7 @@ Writes ``results/convert_<job>.{json,md}``. The models are trained once and kept
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ CHECKPOINTS_MS = (100, 200, 300)
 GRID = [(99.9, 200.0, i) for i in (100.0, 200.0, 400.0, 800.0)] + [
     (99.0, 200.0, 400.0), (100.0, 200.0, 400.0), (99.9, 400.0, 400.0)]
 NEST_IMAGES = 200
-TRAINING_EPOCHS = 3  # the committed models'
+TRAINING_EPOCHS = 3  # the models committed before their .training.json records
 
 
 def lenet(pool) -> nn.Module:
@@ -80,7 +81,8 @@ def resnet() -> nn.Module:
 JOBS = {
     "mnist": (Path("../shared/data/mnist"), {"lenet-bn-maxpool": lambda: lenet(nn.MaxPool2d),
                                              "lenet-bn-avgpool": lambda: lenet(nn.AvgPool2d)}),
-    "fashion": (Path("../shared/data/fashion-mnist"), {"resnet-bn": resnet}),
+    "fashion": (Path("../shared/data/fashion-mnist"), {
+        "resnet-bn": resnet, "lenet-bn-avgpool-fashion": lambda: lenet(nn.AvgPool2d)}),
 }
 
 
@@ -154,12 +156,16 @@ def main() -> None:
     rows, grid, nest, trained = [], [], None, {}
     for name, make in models.items():
         path = NETWORKS / f"{name}.onnx"
+        record = path.with_suffix(".training.json")  # how the committed model was trained
         if args.retrain or not path.exists():
             module, seconds = train(make(), split.train, args.epochs)
             path.write_bytes(onnx_of_module(module, torch.zeros(1, 1, 28, 28)))
             trained[name] = {"epochs": args.epochs, "train_s": seconds, "onnx": str(path)}
+            record.write_text(json.dumps(trained[name]))
         else:  # the committed model: conversions compared on the same weights
-            trained[name] = {"reused": str(path)}
+            earlier = json.loads(record.read_text()) if record.exists() else {
+                "epochs": TRAINING_EPOCHS}  # the models committed before the records
+            trained[name] = {"reused": str(path), "epochs_then": earlier["epochs"]}
         choices = ("average", "pairwise") if "maxpool" in name else ("average",)
         for max_pool in choices:
             network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
@@ -176,7 +182,7 @@ def main() -> None:
                 rows.append(snn_row(tuned, split.validation, args.images,
                                     f"converted, max pool {max_pool}, finetuned "
                                     f"{args.finetune} epochs", name))
-        if "avgpool" in name:
+        if name == "lenet-bn-avgpool":
             for percentile, max_rate, input_rate in GRID:
                 network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
                                            split_seed=SPLIT_SEED, percentile=percentile,
@@ -225,8 +231,8 @@ def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict) -> lis
                   f"{percent(nest['nest_accuracy'])}, torch {percent(nest['torch_accuracy'])}."]
     lines += ["", "Models: " + "; ".join(
         f"{k} trained {v['epochs']} epochs in {v['train_s']:.0f} s" if "epochs" in v
-        else f"{k} the committed {v['reused']} (trained {TRAINING_EPOCHS} epochs in an earlier "
-        "run of this script)" for k, v in trained.items()) + "."]
+        else f"{k} the committed {v['reused']} (trained {v['epochs_then']} epochs in an "
+        "earlier run of this script)" for k, v in trained.items()) + "."]
     return lines
 
 

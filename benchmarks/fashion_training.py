@@ -44,6 +44,12 @@ VARIANTS = {
     "wider": ("wider: 32c5-2s-64c5-2s-10fc", "32c5-2s-64c5-2s-10fc", {}),
     "hidden-fc": ("a hidden dense layer: 12c5-2s-64c5-2s-128fc-10fc",
                   "12c5-2s-64c5-2s-128fc-10fc", {}),
+    "bias": ("biases (`--bias`)", BASELINE, {"bias": True}),
+    "margin": ("the margin loss (`--loss margin`)", BASELINE, {"loss": "margin"}),
+    "padded": ("padded convolutions: 12c5p2-2s-64c5p2-2s-10fc", "12c5p2-2s-64c5p2-2s-10fc",
+               {}),
+    "batch-norm": ("batch norm, folded at export (`--batch-norm`)", BASELINE,
+                   {"batch_norm": True}),
 }
 
 

@@ -50,6 +50,9 @@ VARIANTS = {
                {}),
     "batch-norm": ("batch norm, folded at export (`--batch-norm`)", BASELINE,
                    {"batch_norm": True}),
+    "combined": ("the four that lifted the ANN, together: padded, a hidden dense layer of 128, "
+                 "biases, the margin loss", "12c5p2-2s-64c5p2-2s-128fc-10fc",
+                 {"bias": True, "loss": "margin"}),
 }
 
 

@@ -50,6 +50,8 @@ VARIANTS = {
                {}),
     "batch-norm": ("batch norm, folded at export (`--batch-norm`)", BASELINE,
                    {"batch_norm": True}),
+    "count-window": ("spike-count noise of a 300 ms read in training (`--count-window 300`)",
+                     BASELINE, {"count_window": 300.0}),
     "combined": ("the four that lifted the ANN, together: padded, a hidden dense layer of 128, "
                  "biases, the margin loss", "12c5p2-2s-64c5p2-2s-128fc-10fc",
                  {"bias": True, "loss": "margin"}),

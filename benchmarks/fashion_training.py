@@ -55,6 +55,9 @@ VARIANTS = {
     "combined": ("the four that lifted the ANN, together: padded, a hidden dense layer of 128, "
                  "biases, the margin loss", "12c5p2-2s-64c5p2-2s-128fc-10fc",
                  {"bias": True, "loss": "margin"}),
+    "combined-count": ("combined, with the count noise of a 300 ms read",
+                       "12c5p2-2s-64c5p2-2s-128fc-10fc",
+                       {"bias": True, "loss": "margin", "count_window": 300.0}),
 }
 
 

@@ -493,3 +493,21 @@ def test_batch_norm_folds_into_the_files_weights_and_biases(digits, tmp_path):
     with torch.no_grad():
         for ours, theirs in zip(outputs, folded(x, return_all=True), strict=True):
             torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-5)
+
+
+def test_the_margin_loss_holds_the_outputs_under_the_rate_limit_too(digits, monkeypatch):
+    train_set, validation_set = digits
+    penalised = {}
+    real = trainer.rate_penalty
+
+    def recording(layers, ceiling):
+        penalised[loss] = [tuple(y.shape[1:]) for y in layers]
+        return real(layers, ceiling)
+
+    monkeypatch.setattr(trainer, "rate_penalty", recording)
+    for loss in ("rate-mse", "margin"):
+        model = _tiny("6c5-2s-10fc", "noisy-softplus", (1, 28, 28))
+        trainer.train(model, train_set.subset(slice(0, 50)), validation_set.subset(slice(0, 0)),
+                      trainer.TrainSettings(epochs=1, loss=loss), progress=False)
+    assert penalised["rate-mse"] == [(6, 24, 24), (6, 12, 12)]  # the hidden layers
+    assert penalised["margin"] == [(6, 24, 24), (6, 12, 12), (10,)]  # and the outputs

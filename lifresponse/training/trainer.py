@@ -65,7 +65,8 @@ class TrainSettings:
     rate_limit : float
         Hidden-layer rate ceiling (Hz); 0 for none (the paper's protocol). Every hidden rate
         above it adds ``((rate - rate_limit) tau_syn)^2``, averaged over the layer's neurons, to
-        the loss (:func:`rate_penalty`).
+        the loss (:func:`rate_penalty`). With the margin loss, which does not bound the
+        outputs as the MSE's targets do, the output layer's rates too.
     augment : int
         Largest random shift of a training image (pixels, each axis; :func:`shifted`); 0 for
         none (the paper's protocol).
@@ -244,9 +245,10 @@ def train(model: SpikingNetwork, train_set: Digits, validation_set: Digits,
                 if settings.augment else images[index]
             outputs = model(batch, return_all=True)
             loss = output_loss(outputs[-1], labels[index], targets[index], settings)
-            if settings.rate_limit > 0:
+            if settings.rate_limit > 0:  # the margin loss leaves the outputs unbounded too
                 ceiling = settings.rate_limit * model.activation.tau_s
-                loss = loss + rate_penalty(outputs[:-1], ceiling)
+                limited = outputs if settings.loss == "margin" else outputs[:-1]
+                loss = loss + rate_penalty(limited, ceiling)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

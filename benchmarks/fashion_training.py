@@ -48,8 +48,6 @@ VARIANTS = {
     "margin": ("the margin loss (`--loss margin`)", BASELINE, {"loss": "margin"}),
     "padded": ("padded convolutions: 12c5p2-2s-64c5p2-2s-10fc", "12c5p2-2s-64c5p2-2s-10fc",
                {}),
-    "batch-norm": ("batch norm, folded at export (`--batch-norm`)", BASELINE,
-                   {"batch_norm": True}),
     "count-window": ("spike-count noise of a 300 ms read in training (`--count-window 300`)",
                      BASELINE, {"count_window": 300.0}),
     "combined": ("the four that lifted the ANN, together: padded, a hidden dense layer of 128, "
@@ -135,7 +133,9 @@ def main() -> None:
         rows[name] = run_variant(name, training_file, validation, args.epochs, args.snn,
                                  args.finetune, args.results / "networks" if args.save
                                  else None)
-    ordered = [rows[n] for n in VARIANTS if n in rows]
+    # rows of variants since removed (their commit has the code) after the others
+    ordered = [rows[n] for n in VARIANTS if n in rows] + [
+        r for n, r in rows.items() if n not in VARIANTS]
     write_result(args.results, "fashion_training",
                  {"k": K, "S": S, "tau_syn_ms": TAU_SYN, "held_out": HELD_OUT,
                   "split_seed": SPLIT_SEED, "window_ms": WINDOW_MS, "rows": ordered},

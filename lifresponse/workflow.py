@@ -262,7 +262,6 @@ def provenance(split: TrainingSplit, settings, history, calibration: Calibration
         "decay_every": getattr(settings, "decay_every", None),
         "loss": settings.loss,
         "margin": settings.margin if settings.loss == "margin" else None,
-        "batch_norm": getattr(settings, "batch_norm", None),
         "validation_accuracy": history.validation_accuracy[-1],
         "history": {"loss": history.loss, "validation_accuracy": history.validation_accuracy,
                     "epoch_seconds": history.epoch_seconds,
@@ -339,8 +338,7 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
                                softplus_sigma, digits.input_shape,
-                               train_settings.unit_gain_init, response, train_settings.bias,
-                               train_settings.batch_norm)
+                               train_settings.unit_gain_init, response, train_settings.bias)
     log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
              "validation digits from %s", architecture, activation, calibration.k,
              calibration.S, calibration.tau_syn, len(split.train), len(split.validation),
@@ -497,7 +495,7 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
     from lifresponse.training import trainer
     from lifresponse.training.model import SpikingActivation, SpikingNetwork
 
-    for fresh in ("unit_gain_init", "bias", "batch_norm"):
+    for fresh in ("unit_gain_init", "bias"):
         if settings.get(fresh):
             raise ParameterError(fresh, "chooses the initial layers of a network trained from "
                                  "scratch; fine tuning starts from the network's own (and "

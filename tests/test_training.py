@@ -417,11 +417,8 @@ def test_loss_and_bias_settings_are_checked(capsys):
     assert main(["train", "--method", "spikes", "--bias", "--epochs", "1"]) == 2
     assert "--bias: belongs to --method ann" in capsys.readouterr().err
     from lifresponse import workflow
-    for fresh in ("bias", "batch_norm"):
-        with pytest.raises(ParameterError, match=f"{fresh}: chooses the initial layers"):
-            workflow.finetune("any.h5", **{fresh: True})
-    assert main(["train", "--method", "spikes", "--batch-norm", "--epochs", "1"]) == 2
-    assert "--batch-norm: belongs to --method ann" in capsys.readouterr().err
+    with pytest.raises(ParameterError, match="bias: chooses the initial layers"):
+        workflow.finetune("any.h5", bias=True)
 
 
 def test_every_projection_and_bias_is_trained(rng):
@@ -461,38 +458,6 @@ def test_a_network_trained_with_biases_padding_and_the_margin_loss_deploys_on_ne
     assert_same_run(deploy(back, images, DeployConfig(**config), progress=False),
                     deploy(back, images, DeployConfig(backend="torch", **config),
                            progress=False))
-
-
-def test_batch_norm_folds_into_the_files_weights_and_biases(digits, tmp_path):
-    train_set, validation_set = digits
-    model = trainer.make_model("4c3p1-2s-6c3-12fc-10fc", "noisy-softplus", K, S, TAU,
-                               LIFParams(), seed=0, batch_norm=True)
-    assert [layer.norm is not None for layer in model.layers] == [True, False, True, True,
-                                                                  False]
-    trainer.train(model, train_set, validation_set, trainer.TrainSettings(epochs=1, seed=0),
-                  progress=False)
-    for layer in model.layers:  # trained away from torch's start (1, 0)
-        if layer.norm is not None:
-            assert not torch.allclose(layer.norm.weight, torch.ones_like(layer.norm.weight))
-    model.eval()
-    x = torch.as_tensor(validation_set.maps()[:20])
-    with torch.no_grad():
-        outputs = model(x, return_all=True)
-        # by hand for the first layer: torch's own batch norm at the running statistics
-        first = model.layers[0]
-        net = torch.nn.functional.conv2d(x * (100 * TAU / 1000), first.weight, padding=1)
-        var = torch.nn.functional.conv2d(x * (100 * TAU / 1000), 0.5 * first.weight**2,
-                                         padding=1)
-        scale = first.norm.weight / torch.sqrt(first.norm.running_var + first.norm.eps)
-        expected = first.activation(first.norm(net), torch.sqrt(var) * scale.abs()[:, None,
-                                                                                    None])
-        torch.testing.assert_close(outputs[0], expected)
-    network_file.write(model.to_network(LIFParams(), 1.0, {}), tmp_path / "bn.h5")
-    folded = SpikingNetwork.from_network(network_file.read(tmp_path / "bn.h5")).eval()
-    assert all(layer.norm is None for layer in folded.layers)
-    with torch.no_grad():
-        for ours, theirs in zip(outputs, folded(x, return_all=True), strict=True):
-            torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-5)
 
 
 def test_the_margin_loss_holds_the_outputs_under_the_rate_limit_too(digits, monkeypatch):

@@ -77,10 +77,6 @@ def add_training(commands) -> None:
                        help="--method ann: give the conv and dense layers biases (nA, each "
                             "neuron's constant current i_offset in the SNN), trained with the "
                             "weights")
-    train.add_argument("--batch-norm", action="store_true",
-                       help="--method ann: batch-normalise every hidden conv and dense layer's "
-                            "mean current in training; the network file gets it folded into "
-                            "the weights and biases")
     train.add_argument("--skip-clear", action="store_true",
                        help="--method spikes --loss margin: screen the images without gradient "
                             "first and train only on those not clear by the margin (an epoch "
@@ -157,7 +153,7 @@ def _run_train(args) -> None:
         resume=args.resume, force=args.force, progress=not args.quiet, epochs=args.epochs,
         learning_rate=args.lr, training_noise=args.train_noise,
         unit_gain_init=args.unit_gain_init, loss=args.loss, margin=args.margin,
-        bias=args.bias, batch_norm=args.batch_norm, **_settings(args))
+        bias=args.bias, **_settings(args))
     print(f"{_validation_line(network)}; wrote {args.out}")
 
 
@@ -166,8 +162,7 @@ def _run_train_spikes(args) -> None:
     refuse_changed(args, ("--k", "--S", "--softplus-sigma", "--response"),
                    "belongs to --method ann: a spike-trained network has no rate model")
     refuse_changed(args, ("--train-noise", "--rate-limit", "--activation", "--augment",
-                           "--count-window", "--unit-gain-init", "--bias",
-                           "--batch-norm"),
+                           "--count-window", "--unit-gain-init", "--bias"),
                     "belongs to --method ann; spike training has no rate model")
     refuse_changed(args, ("--decay", "--decay-every"),
                     "belongs to --method ann; spike training keeps its learning rate constant")

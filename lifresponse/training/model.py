@@ -98,7 +98,6 @@ class SpikingLayer(nn.Module):
             (size, size) if kind == "pool" else (1, 1))
         self.padding = tuple(padding)
         self.bias = None
-        self.norm = None  # batch normalisation (add_batch_norm), folded into the file's layer
         if kind == "conv":
             self.fan_in = in_shape[0] * size * size
             shape = (out_shape[0], in_shape[0], size, size)
@@ -124,12 +123,6 @@ class SpikingLayer(nn.Module):
             ((torch.rand(shape, generator=generator) * 2 - 1) * half_width + 1.0 / fan_in)
             * weight_scale)
 
-    def add_batch_norm(self) -> None:
-        """Normalise this convolution or dense layer's mean current per channel in training
-        (:meth:`_normalised`); the network file gets it folded (:meth:`folded`)."""
-        self.norm = nn.BatchNorm1d(self.out_shape[0]) if self.kind == "dense" else \
-            nn.BatchNorm2d(self.out_shape[0])
-
     def moments(self, x: torch.Tensor, with_sigma: bool):
         """``net`` (nA) and ``sigma`` (nA, or None) of eq. 12-13."""
         if self.kind == "conv":
@@ -149,45 +142,8 @@ class SpikingLayer(nn.Module):
         else:
             net = self._pool(x, self.window)
             var = self._pool(x, 0.5 * self.window**2) if with_sigma else None
-        if self.norm is not None:
-            net, var = self._normalised(net, var)
         sigma = torch.sqrt(var.clamp_min(0.0)) if var is not None else None
         return net, sigma
-
-    def _normalised(self, net: torch.Tensor, var: torch.Tensor | None):
-        """Batch normalisation of the mean current as the folded layer computes it: each
-        channel's ``net`` less its mean (the batch's in training, the running one otherwise),
-        times ``scale = gamma / sqrt(variance + eps)``, plus ``beta``. The folded weights are
-        the weights times ``scale``, so the current's variance (eq. 13, squared weights) is
-        ``var`` times ``scale^2``."""
-        norm = self.norm
-        dims = [0, *range(2, net.dim())]
-        if self.training:
-            mean, variance = net.mean(dims), net.var(dims, unbiased=False)
-            with torch.no_grad():  # running statistics as torch's BatchNorm keeps them
-                n = net.numel() // net.shape[1]
-                norm.running_mean.lerp_(mean, norm.momentum)
-                norm.running_var.lerp_(variance * n / max(n - 1, 1), norm.momentum)
-                norm.num_batches_tracked += 1
-        else:
-            mean, variance = norm.running_mean, norm.running_var
-        scale = norm.weight / torch.sqrt(variance + norm.eps)
-        shape = (1, -1) + (1,) * (net.dim() - 2)
-        net = (net - mean.view(shape)) * scale.view(shape) + norm.bias.view(shape)
-        return net, None if var is None else var * (scale**2).view(shape)
-
-    def folded(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """(weights, bias) of the network file, float64: with batch normalisation folded in
-        at its running statistics, ``W scale`` and ``beta + scale (b - mean)`` per channel."""
-        weight = self.weight.detach().cpu().double()
-        bias = None if self.bias is None else self.bias.detach().cpu().double()
-        if self.norm is None:
-            return weight.numpy(), None if bias is None else bias.numpy()
-        norm = self.norm
-        scale = (norm.weight / torch.sqrt(norm.running_var + norm.eps)).detach().cpu().double()
-        weight = weight * (scale[None, :] if self.kind == "dense" else scale[:, None, None, None])
-        offset = (bias if bias is not None else 0.0) - norm.running_mean.cpu().double()
-        return weight.numpy(), (norm.bias.detach().cpu().double() + scale * offset).numpy()
 
     def _pool(self, x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
         channels = x.shape[1]
@@ -202,9 +158,7 @@ class SpikingLayer(nn.Module):
 class SpikingNetwork(nn.Module):
     """A stack of :class:`SpikingLayer` built from an architecture string, or from a network
     file's ``layers`` (then the architecture string is only a name). ``bias``: the convolution
-    and dense layers of an architecture string get biases (nA, a constant current; start at 0);
-    ``batch_norm``: its hidden convolution and dense layers get batch normalisation
-    (:meth:`SpikingLayer.add_batch_norm`), folded into weights and biases in the network file.
+    and dense layers of an architecture string get biases (nA, a constant current; start at 0).
 
     Input: pixels in [0, 1], shape (batch, 1, 28, 28); they become ``x = p * input_rate *
     tau_syn``. Output: ``y`` of the last layer (batch, n_classes), i.e. rate * tau_syn.
@@ -212,7 +166,7 @@ class SpikingNetwork(nn.Module):
 
     def __init__(self, architecture: str, activation: SpikingActivation, seed: int = 0,
                  input_rate: float = 100.0, input_shape=(1, 28, 28), layers=None,
-                 weight_scale: float = 1.0, bias: bool = False, batch_norm: bool = False):
+                 weight_scale: float = 1.0, bias: bool = False):
         super().__init__()
         self.architecture, self.input_rate = architecture, input_rate
         generator = torch.Generator().manual_seed(seed)
@@ -226,8 +180,6 @@ class SpikingNetwork(nn.Module):
             for layer in self.layers:
                 if bias and layer.kind != "pool":
                     layer.bias = nn.Parameter(torch.zeros(layer.out_shape[0]))
-                if batch_norm and layer.kind != "pool" and layer is not self.layers[-1]:
-                    layer.add_batch_norm()
         else:  # a network file's layers, whatever its architecture string says
             self.layers = nn.ModuleList(
                 _linear(layer, activation, generator, i - 1 if layer.source is None
@@ -291,7 +243,7 @@ class SpikingNetwork(nn.Module):
         activation's settings."""
         layers = []
         for i, layer in enumerate(self.layers):
-            bias = layer.folded()[1] if layer.kind != "pool" else None
+            bias = None if layer.bias is None else layer.bias.detach().cpu().double().numpy()
             merges = tuple(Projection(m.source, m.kind, m.in_shape, m.out_shape, _weight(m),
                                       m.stride, m.padding) for m in self.merges[i])
             layers.append(Layer(layer.kind, tuple(layer.in_shape), tuple(layer.out_shape),
@@ -345,7 +297,7 @@ def _weight(layer: SpikingLayer) -> np.ndarray:
     if layer.kind == "pool":
         return (layer.window.double().numpy() if layer.window is not None
                 else np.full((layer.size, layer.size), float(layer.pool_weight)))
-    return layer.folded()[0]
+    return layer.weight.detach().cpu().double().numpy()
 
 
 def _plain_average(window: torch.Tensor, stride, padding) -> bool:

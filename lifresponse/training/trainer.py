@@ -80,10 +80,6 @@ class TrainSettings:
         Give the convolution and dense layers of a network trained from scratch biases (nA,
         each neuron's constant current), trained with the weights; fine tuning trains a
         network's own biases whatever this says.
-    batch_norm : bool
-        Batch-normalise the mean current of every hidden convolution and dense layer of a
-        network trained from scratch (:meth:`SpikingLayer.add_batch_norm`); the network file
-        gets it folded into the weights and biases.
     seed : int
     unit_gain_init : bool
         Divide the initial weights (and pooling windows) by the activation's gain ``S
@@ -112,7 +108,6 @@ class TrainSettings:
     loss: str = "rate-mse"
     margin: float = 0.25
     bias: bool = False
-    batch_norm: bool = False
     seed: int = 0
     unit_gain_init: bool = False
     threads: int = field(default_factory=available_cores)
@@ -414,11 +409,8 @@ def scaled_learning_rate(learning_rate: float, fan_in: int) -> float:
 
 def _parameter_groups(model: SpikingNetwork, learning_rate: float) -> list[dict]:
     """One Adam group per trained projection (a layer's own and its merges'; pooling is
-    fixed), its weights and the layer's bias, at its :func:`scaled_learning_rate`; one more
-    for the batch normalisations' scales and shifts, at ``learning_rate``."""
-    norms = [p for layer in model.layers if layer.norm is not None
-             for p in layer.norm.parameters()]
-    groups = [{"params": norms, "lr": learning_rate}] if norms else []
+    fixed), its weights and the layer's bias, at its :func:`scaled_learning_rate`."""
+    groups = []
     for layer, merges in zip(model.layers, model.merges, strict=True):
         for linear in (layer, *merges):
             if linear.kind == "pool":
@@ -491,20 +483,18 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int =
 def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: float,
                neuron: LIFParams, seed: int, softplus_sigma: float = 0.45,
                input_shape=(1, 28, 28), unit_gain_init: bool = False,
-               response=None, bias: bool = False, batch_norm: bool = False
-               ) -> SpikingNetwork:
+               response=None, bias: bool = False) -> SpikingNetwork:
     """A freshly initialised network with one activation in every layer, for images of
     ``input_shape`` (channels, height, width); ``unit_gain_init``: initial weights divided by
     the activation's gain ``S tau_syn`` (:class:`TrainSettings`); ``response``: the
     :class:`~lifresponse.response_surface.ResponseSurface` of "measured"; ``bias``: the
-    convolution and dense layers get biases, starting at 0; ``batch_norm``: the hidden ones
-    batch normalisation (folded at export)."""
+    convolution and dense layers get biases, starting at 0."""
     activation = SpikingActivation(activation, k, S, tau_syn, softplus_sigma, neuron,
                                    response=response)
     return SpikingNetwork(architecture, activation, seed=seed,
                           input_shape=input_shape,
                           weight_scale=1.0 / (S * tau_syn / 1000.0) if unit_gain_init else 1.0,
-                          bias=bias, batch_norm=batch_norm)
+                          bias=bias)
 
 
 def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams, timestep: float,

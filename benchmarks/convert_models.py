@@ -9,7 +9,8 @@ Jobs (one at a time, nothing else running):
   default normalisation (99.9th percentile, 200 Hz, input 400 Hz) and, for max pooling, both
   ``--max-pool`` choices; then run on the torch simulator on ``--images`` held-out digits x
   300 ms (accuracy at 100, 200 and 300 ms from the same runs), directly and after
-  ``--finetune`` epochs of ``lifresponse finetune`` (Noisy Softplus, its default settings).
+  ``--finetune`` epochs of ``lifresponse finetune`` (Noisy Softplus, its default settings;
+  with ``--count-window MS``, also the spike-count noise of a read after that time).
   The average-pooling model also runs normalisation choices (input rate 100 to 800 Hz, the
   percentile, the maximum rate) on the first 2,000 of those digits. The first converted
   network runs on NEST too, on the first 200 digits, and its counts are compared with the
@@ -30,12 +31,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
 from provenance import write_result
 from torch import nn
 
 from lifresponse import workflow
 from lifresponse.conversion import onnx_of_module
+from lifresponse.conversion.onnx_reader import read_model
 from lifresponse.datasets import load_mnist
 from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.splits import training_split
@@ -101,7 +104,9 @@ def train(module: nn.Module, digits, epochs: int) -> tuple[nn.Module, float]:
     return module.eval(), time.perf_counter() - start
 
 
-def snn_row(network, digits, images: int, label: str, model: str) -> dict:
+def snn_row(network, digits, images: int, label: str, model: str, graph) -> dict:
+    """The network on the torch simulator on the first ``images`` held-out digits, beside the
+    original ANN (``graph``, the model as read from its ONNX file) on the same digits."""
     held_out = digits.subset(slice(0, images))
     start = time.perf_counter()
     run = deploy(network, held_out, DeployConfig(backend="torch", window=WINDOW_MS, seed=1),
@@ -114,6 +119,8 @@ def snn_row(network, digits, images: int, label: str, model: str) -> dict:
     row = {"model": model, "variant": label, "images": images,
            "ann_accuracy": conversion.get("ann_accuracy"),
            "deployed_ann_accuracy": conversion.get("deployed_ann_accuracy"),
+           "ann_accuracy_same_images": float(np.mean(
+               graph.predict(held_out.maps().astype(np.float64)) == held_out.labels)),
            "finetuned_ann_accuracy": network.provenance["validation_accuracy"] if tuned
            else None,
            "snn_accuracy": {t: by_time[t] for t in CHECKPOINTS_MS},
@@ -143,6 +150,8 @@ def main() -> None:
     parser.add_argument("--job", choices=JOBS, required=True)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--finetune", type=int, default=2)
+    parser.add_argument("--count-window", type=float, default=0.0, metavar="MS",
+                        help="fine tune with the spike-count noise of a read after MS")
     parser.add_argument("--images", type=int, default=HELD_OUT)
     parser.add_argument("--retrain", action="store_true",
                         help="train the models again (default: convert the committed ONNX "
@@ -170,25 +179,30 @@ def main() -> None:
         for max_pool in choices:
             network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
                                        split_seed=SPLIT_SEED, max_pool=max_pool)
+            graph = read_model(onnx.load(path), str(path), max_pool)
             if nest is None:
                 nest = {"model": name, "max_pool": max_pool, **nest_check(network,
                                                                          split.validation)}
                 print(nest, flush=True)
             rows.append(snn_row(network, split.validation, args.images,
-                                f"converted, max pool {max_pool}", name))
+                                f"converted, max pool {max_pool}", name, graph))
             if args.finetune:
                 tuned = workflow.finetune(network, digits=training_file, epochs=args.finetune,
+                                          count_window=args.count_window,
                                           progress=False)
                 rows.append(snn_row(tuned, split.validation, args.images,
                                     f"converted, max pool {max_pool}, finetuned "
-                                    f"{args.finetune} epochs", name))
+                                    f"{args.finetune} epochs" + (
+                                        f" with {args.count_window:g} ms count noise"
+                                        if args.count_window else ""), name, graph))
         if name == "lenet-bn-avgpool":
             for percentile, max_rate, input_rate in GRID:
                 network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
                                            split_seed=SPLIT_SEED, percentile=percentile,
                                            max_rate=max_rate, input_rate=input_rate)
                 row = snn_row(network, split.validation, min(2000, args.images),
-                              f"p{percentile:g} {max_rate:g} Hz in {input_rate:g} Hz", name)
+                              f"p{percentile:g} {max_rate:g} Hz in {input_rate:g} Hz", name,
+                              read_model(onnx.load(path), str(path)))
                 grid.append({"percentile": percentile, "max_rate_hz": max_rate,
                              "input_rate_hz": input_rate, **row})
     write_result(args.out, f"convert_{args.job}",
@@ -207,12 +221,14 @@ def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict) -> lis
              "accuracy at 100 / 200 / 300 ms from the same runs (a tie goes to the lowest class; "
              "an image without output spikes counts as wrong).", "",
              "| model | variant | layers | ANN | ANN as the SNN computes it | fine-tuned ANN "
-             "(validation) | SNN 100 ms | 200 ms | 300 ms | mean rate |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "(validation) | ANN on the SNN's images | SNN 100 ms | 200 ms | 300 ms | "
+             "mean rate |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['variant']} | {r['layers']} | "
                      f"{percent(r['ann_accuracy'])} | {percent(r['deployed_ann_accuracy'])} | "
                      f"{percent(r['finetuned_ann_accuracy'])} | "
+                     f"{percent(r.get('ann_accuracy_same_images'))} | "
                      + " | ".join(percent(r["snn_accuracy"][t]) for t in CHECKPOINTS_MS)
                      + f" | {r['mean_rate_hz']:.1f} Hz |")
     if grid:

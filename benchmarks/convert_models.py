@@ -104,9 +104,17 @@ def train(module: nn.Module, digits, epochs: int) -> tuple[nn.Module, float]:
     return module.eval(), time.perf_counter() - start
 
 
-def snn_row(network, digits, images: int, label: str, model: str, graph) -> dict:
-    """The network on the torch simulator on the first ``images`` held-out digits, beside the
-    original ANN (``graph``, the model as read from its ONNX file) on the same digits."""
+def ann_accuracy(path: Path, max_pool: str, digits, images: int) -> float:
+    """The original ANN (the model as read from its ONNX file) on the first ``images``
+    held-out ``digits``."""
+    held_out = digits.subset(slice(0, images))
+    graph = read_model(onnx.load(path), str(path), max_pool)
+    return float(np.mean(graph.predict(held_out.maps().astype(np.float64)) == held_out.labels))
+
+
+def snn_row(network, digits, images: int, label: str, model: str, ann_same: float) -> dict:
+    """The network on the torch simulator on the first ``images`` held-out digits, beside
+    ``ann_same``, the original ANN's accuracy on them (:func:`ann_accuracy`)."""
     held_out = digits.subset(slice(0, images))
     start = time.perf_counter()
     run = deploy(network, held_out, DeployConfig(backend="torch", window=WINDOW_MS, seed=1),
@@ -119,8 +127,7 @@ def snn_row(network, digits, images: int, label: str, model: str, graph) -> dict
     row = {"model": model, "variant": label, "images": images,
            "ann_accuracy": conversion.get("ann_accuracy"),
            "deployed_ann_accuracy": conversion.get("deployed_ann_accuracy"),
-           "ann_accuracy_same_images": float(np.mean(
-               graph.predict(held_out.maps().astype(np.float64)) == held_out.labels)),
+           "ann_accuracy_same_images": ann_same,
            "finetuned_ann_accuracy": network.provenance["validation_accuracy"] if tuned
            else None,
            "snn_accuracy": {t: by_time[t] for t in CHECKPOINTS_MS},
@@ -179,13 +186,13 @@ def main() -> None:
         for max_pool in choices:
             network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
                                        split_seed=SPLIT_SEED, max_pool=max_pool)
-            graph = read_model(onnx.load(path), str(path), max_pool)
+            ann_same = ann_accuracy(path, max_pool, split.validation, args.images)
             if nest is None:
                 nest = {"model": name, "max_pool": max_pool, **nest_check(network,
                                                                          split.validation)}
                 print(nest, flush=True)
             rows.append(snn_row(network, split.validation, args.images,
-                                f"converted, max pool {max_pool}", name, graph))
+                                f"converted, max pool {max_pool}", name, ann_same))
             if args.finetune:
                 tuned = workflow.finetune(network, digits=training_file, epochs=args.finetune,
                                           count_window=args.count_window,
@@ -194,15 +201,17 @@ def main() -> None:
                                     f"converted, max pool {max_pool}, finetuned "
                                     f"{args.finetune} epochs" + (
                                         f" with {args.count_window:g} ms count noise"
-                                        if args.count_window else ""), name, graph))
+                                        if args.count_window else ""), name, ann_same))
         if name == "lenet-bn-avgpool":
+            grid_images = min(2000, args.images)
+            ann_same = ann_accuracy(path, "average", split.validation, grid_images)
             for percentile, max_rate, input_rate in GRID:
                 network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
                                            split_seed=SPLIT_SEED, percentile=percentile,
                                            max_rate=max_rate, input_rate=input_rate)
-                row = snn_row(network, split.validation, min(2000, args.images),
+                row = snn_row(network, split.validation, grid_images,
                               f"p{percentile:g} {max_rate:g} Hz in {input_rate:g} Hz", name,
-                              read_model(onnx.load(path), str(path)))
+                              ann_same)
                 grid.append({"percentile": percentile, "max_rate_hz": max_rate,
                              "input_rate_hz": input_rate, **row})
     write_result(args.out, f"convert_{args.job}",

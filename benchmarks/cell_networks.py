@@ -25,6 +25,11 @@ the ANN's mean and noise are conductances, weights in uS), ``--from-scratch --un
 being the recipe that learns; writes ``networks/small-ns-cond-scratch-unitgain-limit200-
 tuned.h5`` and ``results/cell_networks-cond-scratch-unitgain.{json,md}``. It runs on NEST only
 (the exact simulator does not integrate conductances: docs/cells.md).
+
+``--cell EIF_cond_exp_isfa_ista``: the adaptive exponential cell with PyNN's defaults, the same
+way as IF_cond_exp (its Poisson calibration k 0.437, S 2029.9 Hz/uS); writes
+``networks/small-ns-eif-scratch-unitgain-limit200-tuned.h5`` and
+``results/cell_networks-eif-scratch-unitgain.{json,md}``.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from provenance import write_result
 
 from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
+from lifresponse.cells import CONDUCTANCE_CELLS
 from lifresponse.datasets import load_mnist
 from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
@@ -47,7 +53,7 @@ from lifresponse.splits import evaluation_digits, first
 
 NETWORKS = Path("benchmarks/results/networks")
 EXP_NETWORK = NETWORKS / "small-ns-limit200-tuned.h5"
-SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond"}  # in file names
+SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond", "EIF_cond_exp_isfa_ista": "eif"}  # files
 WINDOW_MS = 300.0
 TAU_SYN_MS = 5.0  # the cells' Poisson calibrations (cell_calibration.py)
 CHECKPOINTS_MS = (50, 100, 200, 300)
@@ -69,8 +75,8 @@ def main() -> None:
     parser.add_argument("--cell", choices=tuple(SHORT), default="IF_curr_alpha")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    if args.cell == "IF_cond_exp" and args.backend != "nest":
-        parser.error("IF_cond_exp networks run on NEST only")
+    if args.cell in CONDUCTANCE_CELLS and args.backend != "nest":
+        parser.error(f"{args.cell} networks run on NEST only")
     scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
     alpha_path = NETWORKS / f"small-ns-{SHORT[args.cell]}{scratch}-limit200-tuned.h5"
     k, S = cell_calibration(args.out / "cell_calibration.json", args.cell)
@@ -148,7 +154,8 @@ def markdown(rows: list, args) -> list[str]:
              f"seed 1), the first {rows[0]['images']} of each network's held-out digits x "
              f"{WINDOW_MS:g} ms (the same digits: both networks hold out the same split). Ties: "
              "the lowest class index wins. Nothing else ran on the machine.", "",
-             "| cell | k | S (Hz/nA; IF_cond_exp Hz/uS) | ANN validation | SNN " + " | SNN ".join(
+             "| cell | k | S (Hz/nA; conductance cells Hz/uS) | ANN validation | SNN "
+             + " | SNN ".join(
                  f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
              "|---|---|---|---|" + "---|" * len(CHECKPOINTS_MS) + "---|"]
     for r in rows:

@@ -105,10 +105,14 @@ CELLS = {cell.name: cell for cell in (
 
 
 # the cells networks are trained of: an ANN with a cell's calibrated (k, S) models them (for
-# IF_cond_exp and IF_cond_alpha, weights are conductances, uS, and the ANN's mean and noise are
+# the conductance cells, weights are conductances, uS, and the ANN's mean and noise are
 # conductances too)
-ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha")
-CONDUCTANCE_CELLS = ("IF_cond_exp", "IF_cond_alpha")  # of ANN_CELLS
+ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha",
+             "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")
+CONDUCTANCE_CELLS = ("IF_cond_exp", "IF_cond_alpha", "EIF_cond_exp_isfa_ista",
+                     "EIF_cond_alpha_isfa_ista")  # of ANN_CELLS
+# of ANN_CELLS, those whose neuron is not a LIFParams but the cell's own CellParams
+ADEX_CELLS = ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")
 
 
 def cell_type(name: str) -> CellType:
@@ -128,11 +132,25 @@ def cell_type(name: str) -> CellType:
 class CellParams:
     """A cell and every one of its parameters (PyNN names and units, :attr:`CellType.units`).
 
-    Use :meth:`of` to build one from a cell's defaults and the values given.
+    Use :meth:`of` to build one from a cell's defaults and the values given. Each parameter
+    also reads as an attribute (``params.v_thresh``), as :class:`LIFParams`' fields do.
     """
 
     cell: str
     values: dict
+
+    def __getattr__(self, name: str) -> float:
+        if name.startswith("__") or name == "values":  # not a parameter (copying, pickling)
+            raise AttributeError(name)
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(f"{self.cell} has no parameter {name!r}") from None
+
+    @property
+    def conductance_based(self) -> bool:
+        """Whether the cell's synapses are conductances (weights in uS)."""
+        return cell_type(self.cell).input == "conductance"
 
     @classmethod
     def of(cls, cell: str, values: Mapping[str, Any] | None = None) -> CellParams:
@@ -174,8 +192,17 @@ class CellParams:
                                      f"{merged[low]:g} mV (got {merged[high]:g})")
         return cls(cell, merged)
 
-    def to_pynn(self) -> dict[str, float]:
-        """Keyword arguments of the PyNN cell type."""
+    def to_pynn(self, cell: str | None = None) -> dict[str, float]:
+        """Keyword arguments of the PyNN cell type: of :attr:`cell`, or of ``cell`` if it
+        has the same parameters (``EIF_cond_exp_isfa_ista`` and ``EIF_cond_alpha_isfa_ista``).
+
+        Raises
+        ------
+        ParameterError
+            ``cell`` has other parameters than :attr:`cell`.
+        """
+        if cell is not None and cell_type(cell).units.keys() != cell_type(self.cell).units.keys():
+            raise ParameterError("neuron", f"parameters of {self.cell} for cell {cell}")
         return dict(self.values)
 
     def to_dict(self) -> dict[str, float]:

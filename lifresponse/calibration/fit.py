@@ -28,7 +28,7 @@ import lifresponse
 from lifresponse.activations import noisy_softplus, relu
 from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
-from lifresponse.cells import ANN_CELLS, CELLS, CellParams, cell_type
+from lifresponse.cells import ADEX_CELLS, ANN_CELLS, CELLS, CellParams, cell_type
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import sha256_of, write_atomic
@@ -283,6 +283,14 @@ def read_calibration(path) -> dict:
     return record
 
 
+def _trained_neuron(cell: str, values: dict) -> LIFParams | CellParams:
+    """The neuron of a network of ``cell`` (one of :data:`ANN_CELLS`): :class:`LIFParams` for
+    the ``IF_`` cells, the cell's own :class:`CellParams` for the adaptive exponential ones."""
+    if cell in ADEX_CELLS:
+        return CellParams.of(cell, values)
+    return LIFParams.from_dict(values)
+
+
 @dataclass(frozen=True)
 class Calibration:
     """What training needs from a calibration: (k, S) and the neuron and step they hold for.
@@ -328,9 +336,9 @@ class Calibration:
         cell = record.get("cell", "IF_curr_exp")
         tau = float(record["tau_syn_ms"] or 0.0)
         try:
-            if cell in ANN_CELLS:  # IF_curr_exp's parameters (and IF_cond_exp's reversals)
-                neuron = LIFParams.from_dict({**record["neuron"], "tau_syn_E": tau,
-                                              "tau_syn_I": tau})
+            if cell in ANN_CELLS:  # the synapses' time constants are the drive's
+                neuron = _trained_neuron(cell, {**record["neuron"], "tau_syn_E": tau,
+                                                "tau_syn_I": tau})
             else:
                 neuron = CellParams.of(cell, record["neuron"])
         except (TypeError, ValueError) as exc:
@@ -344,8 +352,9 @@ class Calibration:
         if self.cell not in ANN_CELLS:
             raise ParameterError("calibration", f"{self.source} calibrates {self.cell}; "
                                  f"networks train and deploy with "
-                                 f"{' or '.join(ANN_CELLS)} calibrations only (networks "
-                                 "of other cells are not built yet)")
+                                 f"{' or '.join(ANN_CELLS)} calibrations only (a cell "
+                                 "with delta synapses has no synaptic time constant, which "
+                                 "the ANN's input statistics need)")
 
     @classmethod
     def read(cls, path) -> Calibration:
@@ -354,20 +363,19 @@ class Calibration:
 
     @classmethod
     def by_hand(cls, k: float = 0.30, S: float = 201.0, tau_syn: float = 5.0,
-                timestep: float = 1.0, neuron: LIFParams | None = None,
+                timestep: float = 1.0, neuron: LIFParams | CellParams | None = None,
                 cell: str = "IF_curr_exp") -> Calibration:
         """Values given by hand (default: the paper's tau_syn = 5 ms calibration, Table 1
         neuron, 1 ms step, ``IF_curr_exp``; ``cell`` one of :data:`ANN_CELLS`, whose default
-        neuron is :data:`lifresponse.cells.CELLS`' for it: Table 1, and PyNN's reversal
-        potentials for ``IF_cond_exp``)."""
+        neuron is :data:`lifresponse.cells.CELLS`' for it: Table 1, with PyNN's reversal
+        potentials for the ``IF_cond_`` cells, PyNN's defaults for the ``EIF_`` cells)."""
         if cell not in ANN_CELLS:
             raise ParameterError("cell", f"networks are built of {' or '.join(ANN_CELLS)}"
                                  f" (got {cell!r})")
         for name, value in (("k", k), ("S", S), ("tau_syn", tau_syn), ("timestep", timestep)):
             if not (math.isfinite(value) and value > 0):
                 raise ParameterError(name, f"must be > 0 (got {value})")
-        default = LIFParams.from_dict(cell_type(cell).defaults)
-        neuron = LIFParams.from_dict({**(neuron or default).to_dict(),
-                                      "tau_syn_E": tau_syn, "tau_syn_I": tau_syn})
+        values = neuron.to_dict() if neuron is not None else cell_type(cell).defaults
+        neuron = _trained_neuron(cell, {**values, "tau_syn_E": tau_syn, "tau_syn_I": tau_syn})
         return cls(float(k), float(S), float(tau_syn), float(timestep), neuron, "given by hand",
                    cell=cell)

@@ -88,7 +88,11 @@ WHY_NOT = {
 }
 _NOT_IN_NIR = {"IF_curr_alpha": "alpha-shaped synaptic currents",  # cells export refuses
                "IF_cond_exp": "synaptic conductances",
-               "IF_cond_alpha": "synaptic conductances"}
+               "IF_cond_alpha": "synaptic conductances",
+               "EIF_cond_exp_isfa_ista": "synaptic conductances and an adaptive exponential "
+                                         "membrane",
+               "EIF_cond_alpha_isfa_ista": "synaptic conductances and an adaptive "
+                                           "exponential membrane"}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ builds networks from it). Layout (HDF5), format version 4::
             input_encoding, input_shape, neuron (JSON), provenance (JSON), lifresponse_version
     layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
                        cell ("IF_curr_exp" | "IF_curr_alpha" | "IF_curr_delta" |
-                             "IF_cond_exp" | "IF_cond_alpha"),
+                             "IF_cond_exp" | "IF_cond_alpha" | "EIF_cond_exp_isfa_ista" |
+                             "EIF_cond_alpha_isfa_ista"),
                        source (-1: the input, or an earlier layer's index), [neuron (JSON)],
                        [reset ("v_reset" | "subtract")], [bias_onset (step)]
                  weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
@@ -25,10 +26,12 @@ C order of their layer's shape. ``stride`` and ``padding`` are (rows, columns); 
 many zero inputs on each side, as torch's ``conv2d`` and ``avg_pool2d`` (with
 ``count_include_pad``) do. Weights are in nA into ``IF_curr_exp`` neurons (exponential
 synaptic currents) and ``IF_curr_alpha`` neurons (alpha-shaped currents of peak ``w``), and in
-mV into ``IF_curr_delta`` neurons (a jump of the membrane), and in uS into ``IF_cond_exp`` and
-``IF_cond_alpha`` neurons (exponential or alpha-shaped synaptic conductances, a negative
-weight an inhibitory one of that size;
-its neuron, the layer's or the network's, has reversal potentials). A bias
+mV into ``IF_curr_delta`` neurons (a jump of the membrane), and in uS into the conductance
+cells ``IF_cond_exp``, ``IF_cond_alpha`` and the adaptive exponential
+``EIF_cond_exp_isfa_ista``, ``EIF_cond_alpha_isfa_ista`` (exponential or alpha-shaped synaptic
+conductances, a negative weight an inhibitory one of that size; its neuron, the layer's or the
+network's, has reversal potentials). The neuron JSON holds :class:`LIFParams`' fields for the
+``IF_`` cells and the cell's own PyNN parameters for the ``EIF_`` cells. A bias
 (nA) is a constant current: every neuron of the layer gets its neuron's ``i_offset`` plus its
 bias. A layer without ``neuron`` uses the network's. ``activation`` is ``"none"`` and ``k``,
 ``S`` are absent for a network that was not trained here as an ANN (imported from NIR): it
@@ -69,7 +72,7 @@ import numpy as np
 
 import lifresponse
 from lifresponse.activations import REGISTRY
-from lifresponse.cells import ANN_CELLS, CONDUCTANCE_CELLS
+from lifresponse.cells import ADEX_CELLS, ANN_CELLS, CONDUCTANCE_CELLS, CellParams, cell_type
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
@@ -83,7 +86,7 @@ _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "tex
 # check()
 VERSION = 4
 KINDS = ("conv", "pool", "dense")
-CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha")
+CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", *CONDUCTANCE_CELLS)
 RESETS = ("v_reset", "subtract")
 ENCODINGS = ("poisson", "bernoulli")
 NO_ANN_MODEL = "none"
@@ -154,9 +157,11 @@ class Layer:
     bias : numpy.ndarray or None
         Per output channel (conv) or neuron (dense): a constant current (nA), or, with
         ``bias_onset``, a synaptic input every step (the layer's weight units).
-    cell : {"IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha"}
-    neuron : LIFParams or None
-        This layer's neuron parameters; None for the network's.
+    cell : str
+        One of :data:`CELLS`.
+    neuron : LIFParams or CellParams or None
+        This layer's neuron parameters (:class:`CellParams` for the ``EIF_`` cells); None for
+        the network's.
     source : int or None
         -1 for the input, else the index of an earlier layer; None: the layer before (the
         input for the first layer).
@@ -179,7 +184,7 @@ class Layer:
     padding: tuple = (0, 0)
     bias: np.ndarray | None = None
     cell: str = "IF_curr_exp"
-    neuron: LIFParams | None = None
+    neuron: LIFParams | CellParams | None = None
     source: int | None = None
     merges: tuple = ()
     reset: str = "v_reset"
@@ -230,8 +235,9 @@ class Network:
         Noisy Softplus parameters (dimensionless, Hz/nA); None without an ANN model.
     tau_syn : float
         Synaptic time constant of the ANN model (ms).
-    neuron : LIFParams
-        Neuron parameters of every layer that has none of its own.
+    neuron : LIFParams or CellParams
+        Neuron parameters of every layer that has none of its own (:class:`CellParams` for
+        the ``EIF_`` cells).
     timestep : float
         Simulation step the network was made for and runs at (ms).
     input_rate : float
@@ -257,7 +263,7 @@ class Network:
     k: float | None
     S: float | None
     tau_syn: float
-    neuron: LIFParams = field(default_factory=LIFParams)
+    neuron: LIFParams | CellParams = field(default_factory=LIFParams)
     timestep: float = 1.0
     input_rate: float = 100.0
     softplus_sigma: float = 0.45
@@ -295,7 +301,7 @@ class Network:
         """Whether the network was trained here as an ANN (has an activation, k and S)."""
         return self.activation != NO_ANN_MODEL
 
-    def neuron_of(self, layer: Layer) -> LIFParams:
+    def neuron_of(self, layer: Layer) -> LIFParams | CellParams:
         """``layer``'s neuron parameters."""
         return layer.neuron if layer.neuron is not None else self.neuron
 
@@ -421,7 +427,8 @@ def read(path) -> Network:
             network = Network(
                 architecture=a["architecture"], layers=layers, activation=a["activation"],
                 k=float(a["k"]) if has_model else None, S=float(a["S"]) if has_model else None,
-                tau_syn=float(a["tau_syn_ms"]), neuron=_neuron(a["neuron"], f"{path}: neuron"),
+                tau_syn=float(a["tau_syn_ms"]),
+                neuron=_neuron(a["neuron"], f"{path}: neuron", _network_cell(layers)),
                 timestep=float(a["timestep_ms"]), input_rate=float(a["input_rate_hz"]),
                 softplus_sigma=float(a["softplus_sigma"]),
                 soft_lif_gamma=float(a["soft_lif_gamma"]),
@@ -455,7 +462,8 @@ def _read_layer(g, where: str) -> Layer:
     return Layer(attrs["kind"], tuple(attrs["in_shape"]), out_shape, g["weight"][()],
                  attrs.get("stride", 1), attrs.get("padding", 0),
                  g["bias"][()] if "bias" in g else None, attrs.get("cell", "IF_curr_exp"),
-                 _neuron(attrs["neuron"], f"{where}: neuron") if "neuron" in attrs else None,
+                 _neuron(attrs["neuron"], f"{where}: neuron", attrs.get("cell", "IF_curr_exp"))
+                 if "neuron" in attrs else None,
                  attrs.get("source"),
                  tuple(_read_merge(merges[str(j)], out_shape, f"{where}: merge {j}")
                        for j in range(len(merges))), attrs.get("reset", "v_reset"),
@@ -484,11 +492,21 @@ def _read_response(f, where: str) -> ResponseSurface | None:
                            plain(g.attrs.get("source", where)))
 
 
-def _neuron(text: str, where: str) -> LIFParams:
+def _neuron(text: str, where: str, cell: str) -> LIFParams | CellParams:
+    """The neuron JSON of a layer of ``cell`` (or of the network's layers that have none)."""
     try:
-        return LIFParams.from_dict(json.loads(text))
+        values = json.loads(text)
+        if cell in ADEX_CELLS:
+            return CellParams.of(cell, values)
+        return LIFParams.from_dict(values)
     except (ValueError, TypeError, AttributeError, ParameterError) as exc:
         raise FileFormatError(f"{where}: {exc}") from None
+
+
+def _network_cell(layers: list[Layer]) -> str:
+    """The cell of the network's own neuron: that of its first layer without a neuron."""
+    return next((layer.cell for layer in layers if layer.neuron is None), layers[0].cell
+                if layers else "IF_curr_exp")
 
 
 def check(network: Network, where: str) -> None:
@@ -538,8 +556,17 @@ def check(network: Network, where: str) -> None:
         if layer.reset == "subtract" and layer.cell in ("IF_curr_alpha", *CONDUCTANCE_CELLS):
             raise FileFormatError(f"{name}: reset by subtraction is built for IF_curr_exp and "
                                   f"IF_curr_delta neurons, not {layer.cell}")
+        neuron = network.neuron_of(layer)
+        if (layer.cell in ADEX_CELLS) != isinstance(neuron, CellParams) or (
+                isinstance(neuron, CellParams)
+                and cell_type(neuron.cell).units.keys() != cell_type(layer.cell).units.keys()):
+            wanted = (f"{layer.cell}'s parameters" if layer.cell in ADEX_CELLS else
+                      "the IF_ cells' parameters (LIFParams)")
+            given = neuron.cell if isinstance(neuron, CellParams) else "an IF_ cell"
+            raise FileFormatError(f"{name}: {layer.cell} neurons need {wanted} (got the "
+                                  f"parameters of {given})")
         conductance = layer.cell in CONDUCTANCE_CELLS
-        if conductance != network.neuron_of(layer).conductance_based:
+        if conductance != neuron.conductance_based:
             raise FileFormatError(f"{name}: {layer.cell} neurons take "
                                   f"{'' if conductance else 'no '}reversal potentials (e_rev_E, "
                                   "e_rev_I in the neuron)")

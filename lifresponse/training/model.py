@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lifresponse.activations import ActivationSettings, get_activation
+from lifresponse.cells import CellParams
 from lifresponse.errors import ParameterError
 from lifresponse.networks.architecture import parse_architecture
 from lifresponse.networks.network_file import MEASURED, Layer, Network, Projection
@@ -45,8 +46,8 @@ class SpikingActivation(nn.Module):
         Synaptic time constant (ms).
     softplus_sigma : float
         Fixed noise of "softplus" (nA).
-    neuron : LIFParams
-        For "soft-lif".
+    neuron : LIFParams or CellParams
+        For "soft-lif", which refuses any but :class:`LIFParams`.
     gamma : float
         Smoothing of "soft-lif" (nA).
     response : ResponseSurface, optional
@@ -61,6 +62,9 @@ class SpikingActivation(nn.Module):
             raise ParameterError("response", f"a measured response is read by the {MEASURED!r} "
                                  f"activation and only by it (activation {activation!r}, "
                                  f"response {'given' if response is not None else 'none'})")
+        if activation == "soft-lif" and not isinstance(neuron, LIFParams):
+            raise ParameterError("activation", f"soft-lif is the rate of a LIF membrane; "
+                                 f"{neuron.cell} has another (choose another activation)")
         self.activation, self.k, self.S = activation, k, S
         self.tau_s = tau_syn / 1000.0
         self.softplus_sigma, self.neuron, self.gamma = softplus_sigma, neuron, gamma
@@ -237,7 +241,7 @@ class SpikingNetwork(nn.Module):
                                                        / self.count_window))
         return (y + std * torch.randn_like(y)).clamp_min(0.0)
 
-    def to_network(self, neuron: LIFParams, timestep: float, provenance: dict,
+    def to_network(self, neuron: LIFParams | CellParams, timestep: float, provenance: dict,
                    cell: str = "IF_curr_exp") -> Network:
         """The network file content: layers of ``cell`` neurons with weights in nA, and the
         activation's settings."""

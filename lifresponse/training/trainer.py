@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from lifresponse.cells import CellParams
 from lifresponse.cores import available_cores
 from lifresponse.datasets import Digits
 from lifresponse.errors import LifResponseError, ParameterError
@@ -481,7 +482,7 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int =
 
 
 def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: float,
-               neuron: LIFParams, seed: int, softplus_sigma: float = 0.45,
+               neuron: LIFParams | CellParams, seed: int, softplus_sigma: float = 0.45,
                input_shape=(1, 28, 28), unit_gain_init: bool = False,
                response=None, bias: bool = False) -> SpikingNetwork:
     """A freshly initialised network with one activation in every layer, for images of
@@ -497,7 +498,7 @@ def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: 
                           bias=bias)
 
 
-def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams, timestep: float,
+def export(model: SpikingNetwork, out: Path | None, neuron: LIFParams | CellParams, timestep: float,
            provenance: dict, cell: str = "IF_curr_exp") -> Network:
     """The trained network, of ``cell`` neurons; with ``out``, also its file written (and the
     checkpoint removed)."""

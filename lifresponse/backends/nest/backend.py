@@ -13,7 +13,7 @@ import numpy as np
 
 from lifresponse.backends.nest import subtract_reset
 from lifresponse.backends.pynn.backend import PyNNBackend, PyNNSpikeRecorder
-from lifresponse.cells import CONDUCTANCE_CELLS
+from lifresponse.cells import ADEX_CELLS, CONDUCTANCE_CELLS
 
 NEST_PA_PER_NA = 1000.0  # PyNN currents and weights are in nA, NEST's in pA
 SILENT_V_M = -1e30  # mV: a membrane this far below threshold cannot fire within a step
@@ -117,6 +117,11 @@ class NestBackend(PyNNBackend):
                 values.update(g_ex=0.0, g_in=0.0, V_th=neuron.v_thresh)
             elif layer.cell == "IF_cond_alpha":  # the same, and their rates of change
                 values.update(g_ex=0.0, dg_ex=0.0, g_in=0.0, dg_in=0.0, V_th=neuron.v_thresh)
+            elif layer.cell in ADEX_CELLS:  # the same, no adaptation, the spike's peak back
+                values.update(g_ex=0.0, g_in=0.0, w=0.0, V_th=neuron.v_thresh,
+                              V_peak=neuron.v_spike)
+                if layer.cell == "EIF_cond_alpha_isfa_ista":
+                    values.update(dg_ex=0.0, dg_in=0.0)
             _set_all(population, values)
 
     def silence(self, layers, network) -> None:
@@ -136,13 +141,18 @@ class NestBackend(PyNNBackend):
         goes to :data:`SILENT_V_TH` instead, and :meth:`rest` empties the conductances once
         the last spikes have arrived and puts the threshold back (the solver keeps its last
         substep size from image to image, so an image's spikes may differ from a fresh
-        network's within the solver's tolerance).
+        network's within the solver's tolerance). The adaptive exponential cells
+        (``aeif_cond_exp``, ``aeif_cond_alpha``) are silenced the same way, their spike's peak
+        ``V_peak`` raised with the threshold; :meth:`rest` also empties their adaptation
+        current ``w``.
         """
         tiny = network.timestep / 1000.0
         for population, layer in zip(layers, network.layers, strict=True):
             values = {"V_m": SILENT_V_M}
             if layer.cell in ("IF_curr_exp", "IF_curr_alpha"):
                 values.update(tau_syn_ex=tiny, tau_syn_in=tiny)
+            elif layer.cell in ADEX_CELLS:  # NEST wants V_peak >= V_th
+                values = {"V_th": SILENT_V_TH, "V_peak": SILENT_V_TH}
             elif layer.cell in CONDUCTANCE_CELLS:
                 values = {"V_th": SILENT_V_TH}
             _set_all(population, values)

@@ -9,7 +9,10 @@ by 0.05, stds 0.2 .. 1.0 by 0.2):
   takes its current in pA as mV/ms, on the grid x 0.01;
 - Poisson-driven synapses (``--drive poisson``, tau_syn 5 ms, eq. 8) into every cell with
   synaptic time constants; for conductance cells the weights are uS and the grid is x 0.02 (a
-  50 mV driving force turns 0.02 uS into 1 nA).
+  50 mV driving force turns 0.02 uS into 1 nA); and into Izhikevich's delta synapses (weights
+  in mV, tau_syn the window of eq. 8's statistics), means x 50 and stds x 15: the noisy
+  current's grid x 0.01 nA is 10 mV/ms, 50 mV over 5 ms, and a noise of the same diffusion
+  (``s^2 dt_noise = sum w^2 r``) is 1.58x (15.8) larger in eq. 8's ``s``.
 
 For each: the fitted (k, S) with standard errors, RMSE and R^2 of Noisy Softplus, ReLU and
 Softplus, those of the analytic Siegert rate where it is the cell's response
@@ -19,7 +22,8 @@ it left out (:func:`lifresponse.calibration.fit.measured_response`), and the noi
 measured rates
 of the odd trials predicting those of the even trials point by point (close to what any
 model of the mean response can reach). Writes
-``results/cell_calibration.{json,md}``. Run alone.
+``results/cell_calibration.{json,md}`` (with ``--only CELL``: ``results/cell_calibration-CELL``).
+Run alone.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from lifresponse.cells import CELLS
 
 CURRENT_GRID = {"Izhikevich": 0.01}  # grid factor where the current is in other units
 CONDUCTANCE_GRID = 0.02  # uS per nA-equivalent at a 50 mV driving force
+DELTA_POISSON_GRID = {"Izhikevich": (50.0, 15.0)}  # means, stds factors (module docstring)
 
 
 def main() -> None:
@@ -49,28 +54,32 @@ def main() -> None:
     rows = []
     for drive in ("noisy-current", "poisson"):
         for cell, kind in CELLS.items():
-            if args.only and cell != args.only or drive == "poisson" and kind.synapse == "delta":
+            if args.only and cell != args.only or drive == "poisson" and \
+                    kind.synapse == "delta" and cell not in DELTA_POISSON_GRID:
                 continue
             factor = CURRENT_GRID.get(cell, 1.0) if drive == "noisy-current" else (
                 CONDUCTANCE_GRID if kind.input == "conductance" else 1.0)
-            rows.append(calibrate_one(cell, drive, factor, args))
+            factors = DELTA_POISSON_GRID[cell] if drive == "poisson" and \
+                kind.synapse == "delta" else (factor, factor)
+            rows.append(calibrate_one(cell, drive, factors, args))
             print(drive, cell, {k: round(v["rmse"], 2) for k, v in rows[-1]["fits"].items()},
                   rows[-1]["noise_floor"], flush=True)
-    write_result(args.out, "cell_calibration", {"duration_ms": args.duration,
-                                                "trials": args.trials, "cells": rows},
-                 markdown(rows, args))
+    name = f"cell_calibration{'-' + args.only if args.only else ''}"
+    write_result(args.out, name, {"duration_ms": args.duration, "trials": args.trials,
+                                  "cells": rows}, markdown(rows, args))
 
 
-def calibrate_one(cell: str, drive: str, factor: float, args) -> dict:
+def calibrate_one(cell: str, drive: str, factors: tuple[float, float], args) -> dict:
     start = time.perf_counter()
     table = workflow.calibrate(drive=drive,
-                               means=np.round(np.arange(-0.5, 1.0001, 0.05), 10) * factor,
-                               stds=np.round(np.arange(0.2, 1.0001, 0.2), 10) * factor,
+                               means=np.round(np.arange(-0.5, 1.0001, 0.05), 10) * factors[0],
+                               stds=np.round(np.arange(0.2, 1.0001, 0.2), 10) * factors[1],
                                trials=args.trials, duration=args.duration, threads=2,
                                cell=cell, progress=False)
     wall = time.perf_counter() - start
     fits = {f.model: f for f in fit_table(table)}
-    return {"cell": cell, "drive": drive, "grid_factor": factor, "wall_s": wall,
+    return {"cell": cell, "drive": drive, "grid_factor": factors[0],
+            "std_grid_factor": factors[1], "wall_s": wall,
             "max_rate_hz": float(np.nanmax(table.rates)),
             "fits": {name: {"params": f.params, "stderr": f.stderr, "rmse": f.rmse,
                             "r2": f.r2} for name, f in fits.items()},
@@ -92,15 +101,16 @@ def noise_floor(table) -> dict:
 
 
 def markdown(rows: list, args) -> list[str]:
-    lines = [f"Each cell with its default parameters, on NEST (1 ms steps, 2 threads): 31 "
-             f"means x 5 stds x {args.trials} trials x {args.duration / 1000:g} s. k, S fitted "
-             "by least squares on every trial (s > 0); S per unit of the grid (nA, or uS for "
-             "conductance cells under the Poisson drive); RMSE in Hz. Noise floor: the odd "
-             "trials' mean predicting the even trials. Siegert: eq. 7 with no free parameter "
-             "(Fourcaud-Brunel's correction under the Poisson drive), where it is the cell's "
-             "response; '-' where none is. Measured response: the mean rates of every other "
-             "grid mean, interpolated linearly in the mean, predicting the trials at the 15 "
-             "means between them. Nothing else ran on the machine.", "",
+    text = ("Each cell with its default parameters, on NEST (1 ms steps, 2 threads): 31 means x "
+            f"5 stds x {args.trials} trials x {args.duration / 1000:g} s. k, S fitted by least "
+            "squares on every trial (s > 0); S per unit of the grid (nA, uS for conductance "
+            "cells and mV for Izhikevich under the Poisson drive); RMSE in Hz. Noise floor: the "
+            "odd trials' mean predicting the even trials. Siegert: eq. 7 with no free parameter "
+            "(Fourcaud-Brunel's correction under the Poisson drive), where it is the cell's "
+            "response; '-' where none is. Measured response: the mean rates of every other grid "
+            "mean, interpolated linearly in the mean, predicting the trials at the 15 means "
+            "between them. Nothing else ran on the machine.")
+    lines = [text, "",
              "| drive | cell | NEST model | synapse, input | k | S | Noisy Softplus RMSE, R^2 "
              "| Softplus RMSE | ReLU RMSE | Siegert RMSE, R^2 | measured response RMSE, R^2 | "
              "noise floor RMSE, R^2 | max rate (Hz) | wall (s) |",
@@ -108,7 +118,10 @@ def markdown(rows: list, args) -> list[str]:
     for row in rows:
         cell = CELLS[row["cell"]]
         ns = row["fits"]["noisy-softplus"]
-        grid = "" if row["grid_factor"] == 1 else f" (grid x {row['grid_factor']:g})"
+        std = row.get("std_grid_factor", row["grid_factor"])
+        grid = "" if row["grid_factor"] == std == 1 else (
+            f" (grid x {row['grid_factor']:g})" if std == row["grid_factor"] else
+            f" (means x {row['grid_factor']:g}, stds x {std:g})")
         siegert = row["fits"].get("siegert")
         siegert = "-" if siegert is None else f"{siegert['rmse']:.2f}, {siegert['r2']:.4f}"
         measured = row["fits"]["measured"]

@@ -30,6 +30,10 @@ tuned.h5`` and ``results/cell_networks-cond-scratch-unitgain.{json,md}``. It run
 way as IF_cond_exp (its Poisson calibration k 0.437, S 2029.9 Hz/uS); writes
 ``networks/small-ns-eif-scratch-unitgain-limit200-tuned.h5`` and
 ``results/cell_networks-eif-scratch-unitgain.{json,md}``.
+
+``--cell Izhikevich``: PyNN's Izhikevich (regular spiking) with NEST's delta synapses, weights
+in mV, on its Poisson calibration (``results/cell_calibration-Izhikevich.json``, written by
+``cell_calibration.py --only Izhikevich``); NEST only.
 """
 
 from __future__ import annotations
@@ -45,7 +49,6 @@ from provenance import write_result
 
 from lifresponse import workflow
 from lifresponse.calibration.fit import Calibration
-from lifresponse.cells import CONDUCTANCE_CELLS
 from lifresponse.datasets import load_mnist
 from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
@@ -53,7 +56,8 @@ from lifresponse.splits import evaluation_digits, first
 
 NETWORKS = Path("benchmarks/results/networks")
 EXP_NETWORK = NETWORKS / "small-ns-limit200-tuned.h5"
-SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond", "EIF_cond_exp_isfa_ista": "eif"}  # files
+SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond", "EIF_cond_exp_isfa_ista": "eif",
+         "Izhikevich": "izh"}  # in file names
 WINDOW_MS = 300.0
 TAU_SYN_MS = 5.0  # the cells' Poisson calibrations (cell_calibration.py)
 CHECKPOINTS_MS = (50, 100, 200, 300)
@@ -75,7 +79,7 @@ def main() -> None:
     parser.add_argument("--cell", choices=tuple(SHORT), default="IF_curr_alpha")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    if args.cell in CONDUCTANCE_CELLS and args.backend != "nest":
+    if args.cell != "IF_curr_alpha" and args.backend != "nest":
         parser.error(f"{args.cell} networks run on NEST only")
     scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
     alpha_path = NETWORKS / f"small-ns-{SHORT[args.cell]}{scratch}-limit200-tuned.h5"
@@ -134,11 +138,14 @@ def rescaled(network, k: float, S: float, cell: str):
 
 
 def cell_calibration(path: Path, cell: str) -> tuple[float, float]:
-    """(k, S) of ``cell`` under the Poisson drive, from the cell calibration result."""
-    for row in json.loads(path.read_text())["cells"]:
-        if row["cell"] == cell and row["drive"] == "poisson":
-            fit = row["fits"]["noisy-softplus"]["params"]
-            return fit["k"], fit["S"]
+    """(k, S) of ``cell`` under the Poisson drive, from the cell calibration result (or that
+    of ``cell_calibration.py --only CELL`` beside it)."""
+    for source in (path, path.with_name(f"{path.stem}-{cell}.json")):
+        rows = json.loads(source.read_text())["cells"] if source.is_file() else []
+        for row in rows:
+            if row["cell"] == cell and row["drive"] == "poisson":
+                fit = row["fits"]["noisy-softplus"]["params"]
+                return fit["k"], fit["S"]
     raise SystemExit(f"{path}: no {cell} Poisson calibration; run cell_calibration.py")
 
 

@@ -106,13 +106,15 @@ CELLS = {cell.name: cell for cell in (
 
 # the cells networks are trained of: an ANN with a cell's calibrated (k, S) models them (for
 # the conductance cells, weights are conductances, uS, and the ANN's mean and noise are
-# conductances too)
+# conductances too; for Izhikevich, membrane jumps, mV, their statistics those of the Poisson
+# drive, calibration.drives.PoissonCurrentDrive)
 ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha",
-             "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")
+             "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista", "Izhikevich")
 CONDUCTANCE_CELLS = ("IF_cond_exp", "IF_cond_alpha", "EIF_cond_exp_isfa_ista",
                      "EIF_cond_alpha_isfa_ista")  # of ANN_CELLS
+ADEX_CELLS = ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")  # adaptive exponential
 # of ANN_CELLS, those whose neuron is not a LIFParams but the cell's own CellParams
-ADEX_CELLS = ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")
+NON_LIF_CELLS = (*ADEX_CELLS, "Izhikevich")
 
 
 def cell_type(name: str) -> CellType:

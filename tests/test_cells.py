@@ -2,6 +2,7 @@
 NEST against plain NEST scripts, fits, and refusals."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -114,14 +115,32 @@ def test_conductance_cell_with_the_poisson_drive_and_its_fit(cell, scale, tmp_pa
     assert neuron.to_pynn(cell) == CellParams.of(cell, record["neuron"]).values
 
 
-def test_delta_synapse_cells_take_the_noisy_current_not_the_poisson_drive(tmp_path):
-    with pytest.raises(ParameterError, match="Izhikevich has delta synapses"):
-        workflow.sweep_config("poisson", cell="Izhikevich")
-    table = workflow.calibrate(out=tmp_path / "izh.h5", drive="noisy-current",
-                               means=[0.0, 0.01, 0.02], stds=[0.005], trials=2,
-                               duration=1000.0, cell="Izhikevich", progress=False)
-    assert table.rates[2].mean() > table.rates[0].mean()
-    assert json.loads(json.dumps(table.attrs["neuron"])) == CellParams.of("Izhikevich").values
+def test_izhikevich_under_both_drives_and_which_of_them_trains_networks(tmp_path):
+    """The Poisson drive into Izhikevich's delta synapses (weights in mV, eq. 8's statistics
+    over tau_syn = 5 ms) and a noisy current (dt 1 ms) of about the same drift and diffusion
+    give nearly the same rates: 0.01 nA is 10 mV/ms to this cell, 50 mV of eq. 8's mean over
+    5 ms; a current noise s has the diffusion ``s^2 dt = sum w^2 r`` of trains whose eq. 8 std
+    is sqrt(tau_syn / 2 / dt) = 1.58 times larger, 15.8 mV per 0.01 nA (15 here). Only the
+    Poisson calibration has the time constant the ANN's statistics need."""
+    means, stds = np.array([0.25, 0.5, 0.75, 1.0]), np.array([0.2, 1.0])
+    poisson = workflow.calibrate(out=tmp_path / "p.h5", drive="poisson", means=means * 50,
+                                 stds=stds * 15, trials=2, duration=2000.0, cell="Izhikevich",
+                                 progress=False)
+    current = workflow.calibrate(out=tmp_path / "c.h5", drive="noisy-current",
+                                 means=means * 0.01, stds=stds * 0.01, trials=2,
+                                 duration=2000.0, cell="Izhikevich", progress=False)
+    assert json.loads(json.dumps(current.attrs["neuron"])) == CellParams.of("Izhikevich").values
+    by_poisson, by_current = (t.rates.mean(axis=1) for t in (poisson, current))
+    assert by_poisson[-1] > by_poisson[0] + 20  # rises with the mean
+    np.testing.assert_allclose(by_poisson, by_current, atol=8.0)  # Hz
+    calibration = workflow.fit(tmp_path / "p.h5", out=tmp_path / "p.json")
+    assert calibration.cell == "Izhikevich" and calibration.tau_syn == 5.0
+    calibration.require_trainable()
+    assert Calibration.read(tmp_path / "p.json").neuron == CellParams.of("Izhikevich")
+    untrainable = workflow.fit(tmp_path / "c.h5", out=tmp_path / "c.json")
+    with pytest.raises(ParameterError, match="calibrates Izhikevich under noisy-current "
+                                             "without the synaptic time constant"):
+        untrainable.require_trainable()
 
 
 def test_a_sweep_file_of_another_cell_is_checked_against_that_cell(tmp_path):
@@ -251,41 +270,61 @@ def test_networks_of_other_cells_map_on_spinnaker_with_connection_lists(trained,
 # -- networks of IF_cond_exp and IF_cond_alpha ---------------------------------------------------
 
 
-def _cond_network(cell="IF_cond_exp"):
-    """784 -> 16 -> 10 dense ``cell`` neurons with random conductances (uS) of both signs,
-    scaled with the cell's leak conductance (12.5 nS for the IF_ cells): the IF_ cells with
-    Table 1 and PyNN's reversal potentials, the EIF_ cells with PyNN's defaults."""
-    from lifresponse.cells import ADEX_CELLS, cell_type
+def _random_network(cell="IF_cond_exp"):
+    """784 -> 16 -> 10 dense ``cell`` neurons with random weights of both signs: conductances
+    (uS) scaled with the cell's leak conductance (12.5 nS for the IF_ cells), the IF_ cells with
+    Table 1 and PyNN's reversal potentials, the EIF_ cells with PyNN's defaults; for Izhikevich
+    (PyNN's defaults) membrane jumps (mV)."""
+    from lifresponse.cells import NON_LIF_CELLS, cell_type
     from lifresponse.networks.network_file import Layer, Network
 
     defaults = cell_type(cell).defaults
-    neuron = CellParams.of(cell) if cell in ADEX_CELLS else LIFParams.from_dict(defaults)
-    scale = defaults["cm"] / defaults["tau_m"] / 0.0125
+    neuron = CellParams.of(cell) if cell in NON_LIF_CELLS else LIFParams.from_dict(defaults)
     rng = np.random.default_rng(5)
-    layers = [Layer("dense", (1, 28, 28), (16,), scale * rng.normal(0.0006, 0.002, (784, 16)),
-                    cell=cell),
-              Layer("dense", (16,), (10,), scale * rng.normal(0.004, 0.006, (16, 10)),
-                    cell=cell)]
-    return Network("784-16-10 conductances", layers, "noisy-softplus", 0.279, 12916.0, 5.0,
-                   neuron)
+    if cell == "Izhikevich":
+        weights = rng.normal(0.5, 1.0, (784, 16)), rng.normal(8.0, 6.0, (16, 10))
+    else:
+        scale = defaults["cm"] / defaults["tau_m"] / 0.0125
+        weights = (scale * rng.normal(0.0006, 0.002, (784, 16)),
+                   scale * rng.normal(0.004, 0.006, (16, 10)))
+    layers = [Layer("dense", (1, 28, 28), (16,), weights[0], cell=cell),
+              Layer("dense", (16,), (10,), weights[1], cell=cell)]
+    return Network("784-16-10 random", layers, "noisy-softplus", 0.279, 12916.0, 5.0, neuron)
+
+
+def _nest_parameters(model: str, n) -> tuple[dict, float]:
+    """A NEST ``model``'s parameters written from the PyNN cell's definition (g_L = cm /
+    tau_m; b in pA; Izhikevich from PyNN's initial v and u), and NEST's weight per unit of the
+    network's (nS per uS, or mV per mV)."""
+    if model == "izhikevich":
+        return {"a": n.a, "b": n.b, "c": n.c, "d": n.d, "I_e": 1000 * n.i_offset,
+                "V_m": -70.0, "U_m": -14.0}, 1.0
+    params = {"C_m": 1000 * n.cm, "g_L": 1000 * n.cm / n.tau_m, "E_L": n.v_rest,
+              "V_reset": n.v_reset, "V_th": n.v_thresh, "t_ref": n.tau_refrac,
+              "I_e": 1000 * n.i_offset, "E_ex": n.e_rev_E, "E_in": n.e_rev_I,
+              "tau_syn_ex": n.tau_syn_E, "tau_syn_in": n.tau_syn_I, "V_m": n.v_rest}
+    if model.startswith("aeif"):
+        params.update(V_peak=n.v_spike, Delta_T=n.delta_T, a=n.a, b=1000 * n.b,
+                      tau_w=n.tau_w)
+    return params, 1000.0
 
 
 @pytest.mark.parametrize("cell, model", [("IF_cond_exp", "iaf_cond_exp"),
                                          ("IF_cond_alpha", "iaf_cond_alpha"),
                                          ("EIF_cond_exp_isfa_ista", "aeif_cond_exp"),
-                                         ("EIF_cond_alpha_isfa_ista", "aeif_cond_alpha")])
-def test_a_network_of_conductance_cells_on_nest_equals_a_plain_nest_script(cell, model):
+                                         ("EIF_cond_alpha_isfa_ista", "aeif_cond_alpha"),
+                                         ("Izhikevich", "izhikevich")])
+def test_a_network_of_other_cells_on_nest_equals_a_plain_nest_script(cell, model):
     """IF_cond_exp as NEST's iaf_cond_exp, IF_cond_alpha as iaf_cond_alpha, the EIF_ cells as
-    aeif_cond_exp and aeif_cond_alpha: one image deployed from rest gives, neuron for neuron,
-    the spikes of a PyNEST script written from the cell's definition (g_L = cm / tau_m,
-    weights in nS, negative for the inhibitory conductance; b in pA) on the same input
-    spikes."""
+    aeif_cond_exp and aeif_cond_alpha, Izhikevich as izhikevich: one image deployed from rest
+    gives, neuron for neuron, the spikes of a PyNEST script written from the cell's definition
+    (:func:`_nest_parameters`; a negative weight inhibitory) on the same input spikes."""
     from lifresponse.datasets import load_mnist
     from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.networks.blocks import settle_time
     from lifresponse.networks.encoding import Presentation, input_spikes, spike_trains
 
-    network = _cond_network(cell)
+    network = _random_network(cell)
     digits = load_mnist().subset(slice(7, 8))
     run = deploy(network, digits, DeployConfig(window=200.0, threads=1, seed=4, record="all"),
                  progress=False)
@@ -302,20 +341,13 @@ def test_a_network_of_conductance_cells_on_nest_equals_a_plain_nest_script(cell,
     start = float(presentation.image_start(0))  # the image from rest at time 0 here
     inputs = nest.Create("spike_generator", 784, params=[
         {"spike_times": list(np.asarray(t) - start)} for t in trains])
-    n = network.neuron
-    params = {"C_m": 1000 * n.cm, "g_L": 1000 * n.cm / n.tau_m, "E_L": n.v_rest,
-              "V_reset": n.v_reset, "V_th": n.v_thresh, "t_ref": n.tau_refrac,
-              "I_e": 1000 * n.i_offset, "E_ex": n.e_rev_E, "E_in": n.e_rev_I,
-              "tau_syn_ex": n.tau_syn_E, "tau_syn_in": n.tau_syn_I, "V_m": n.v_rest}
-    if model.startswith("aeif"):
-        params.update(V_peak=n.v_spike, Delta_T=n.delta_T, a=n.a, b=1000 * n.b,
-                      tau_w=n.tau_w)
+    params, unit = _nest_parameters(model, network.neuron)
     layers = [nest.Create(model, layer.n_out, params=params) for layer in network.layers]
     for source, target, layer in ((inputs, layers[0], network.layers[0]),
                                   (layers[0], layers[1], network.layers[1])):
         pre, post = np.nonzero(layer.weight)
         nest.Connect(np.asarray(source.tolist())[pre], np.asarray(target.tolist())[post],
-                     "one_to_one", {"weight": 1000.0 * layer.weight[pre, post],
+                     "one_to_one", {"weight": unit * layer.weight[pre, post],
                                     "delay": np.full(len(pre), 1.0)})
     recorders = [nest.Create("spike_recorder") for _ in layers]
     for layer, recorder in zip(layers, recorders, strict=True):
@@ -420,6 +452,9 @@ def test_a_network_of_alpha_conductance_cells_trains_and_deploys_on_nest_not_spi
 # -- networks of the adaptive exponential cells ----------------------------------------------
 
 
+IZH_K, IZH_S = 0.5, 3.0  # Izhikevich's Poisson fit (docs/cells.md)
+
+
 @pytest.fixture(scope="module")
 def eif_network():
     """A small network trained with an EIF_cond_exp_isfa_ista calibration (by hand: its
@@ -433,20 +468,34 @@ def eif_network():
                           unit_gain_init=True)
 
 
-def test_a_network_of_adaptive_exponential_cells_is_trained_recorded_and_deployed(
-        eif_network, tmp_path):
-    """Its file keeps the cell's own parameters (adaptation included); NEST runs it from
-    rest, every image alike whatever came before (the adaptation current emptied), and the
-    energy report reads its run."""
+@pytest.fixture(scope="module")
+def izhikevich_network():
+    """A small network trained with an Izhikevich calibration (by hand: its Poisson fit of
+    docs/cells.md, k IZH_K, S IZH_S Hz/mV; weights are membrane jumps, mV), from weights
+    divided by S tau_syn, one epoch on 300 bundled digits."""
+    from lifresponse.datasets import load_mnist
+
+    calibration = Calibration.by_hand(IZH_K, IZH_S, 5.0, cell="Izhikevich")
+    return workflow.train(calibration, architecture="4c5-4s-10fc", epochs=1, threads=1,
+                          progress=False, digits=load_mnist().subset(slice(0, 300)),
+                          unit_gain_init=True)
+
+
+@pytest.mark.parametrize("trained, cell", [("eif_network", "EIF_cond_exp_isfa_ista"),
+                                           ("izhikevich_network", "Izhikevich")])
+def test_a_network_of_non_lif_cells_is_trained_recorded_and_deployed(trained, cell, request,
+                                                                     tmp_path):
+    """Its file keeps the cell's own parameters (PyNN's defaults: adaptation, recovery); NEST
+    runs it from rest, every image alike whatever came before (the adaptation current
+    emptied; Izhikevich's v and u back to PyNN's initial values), and the energy report reads
+    its run."""
     from lifresponse.datasets import load_mnist
     from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.networks import network_file
 
-    network_file.write(eif_network, tmp_path / "eif.h5")
-    again = network_file.read(tmp_path / "eif.h5")
-    assert again.cell == "EIF_cond_exp_isfa_ista"
-    assert again.neuron == CellParams.of("EIF_cond_exp_isfa_ista")  # PyNN's defaults
-    assert (again.neuron.tau_w, again.neuron.b, again.neuron.delta_T) == (144.0, 0.0805, 2.0)
+    network_file.write(request.getfixturevalue(trained), tmp_path / "net.h5")
+    again = network_file.read(tmp_path / "net.h5")
+    assert again.cell == cell and again.neuron == CellParams.of(cell)
     digits = load_mnist().subset(slice(300, 303))
     config = DeployConfig(window=100.0, threads=1, seed=3, record="all")
     run = deploy(again, digits, config, out=tmp_path / "run.h5", progress=False)
@@ -516,7 +565,42 @@ def test_adaptive_exponential_networks_are_refused_by_spinnaker_by_name():
     for cell in ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista"):
         with pytest.raises(BackendError, match=f"layer 0 is of {cell} neurons, which "
                                                "spinnaker does not have; deploy it on NEST"):
-            check.map_on_virtual_board(_cond_network(cell), "native")
+            check.map_on_virtual_board(_random_network(cell), "native")
+    with pytest.raises(BackendError, match="layer 0 is of Izhikevich neurons, whose weights are "
+                                           r"jumps of the membrane \(mV, NEST's delta synapses"):
+        check.map_on_virtual_board(_random_network("Izhikevich"), "native")
+    with pytest.raises(ParameterError, match="the poisson drive of Izhikevich's delta synapses "
+                                             "runs on NEST"):
+        workflow.sweep_config("poisson", cell="Izhikevich", backend="spinnaker")
+
+
+def test_what_a_network_of_izhikevich_cells_cannot_do_is_refused(izhikevich_network,
+                                                                 tmp_path):
+    import dataclasses
+
+    from lifresponse.datasets import load_mnist
+    from lifresponse.deployment import DeployConfig, deploy
+    from lifresponse.errors import BackendError
+    from lifresponse.networks import network_file
+
+    with pytest.raises(BackendError, match="layer 0 is of Izhikevich neurons, which the exact "
+                                           "simulator does not integrate"):
+        deploy(izhikevich_network, load_mnist().subset(slice(0, 2)),
+               DeployConfig(backend="torch", window=50.0), progress=False)
+    with pytest.raises(ParameterError, match="layer 0: Izhikevich neurons have a quadratic "
+                                             "membrane with a recovery variable"):
+        workflow.export_nir(izhikevich_network)
+    first = izhikevich_network.layers[0]
+    for change, fragment in (({"bias": np.zeros(4)}, "Izhikevich neurons take no bias (a "
+                              "layer's bias is a current, and its ANN's inputs are membrane "
+                              "jumps)"),
+                             ({"reset": "subtract"}, "reset by subtraction is built for "
+                              "IF_curr_exp and IF_curr_delta neurons, not Izhikevich")):
+        changed = dataclasses.replace(izhikevich_network, layers=[
+            dataclasses.replace(first, **change), *izhikevich_network.layers[1:]])
+        with pytest.raises(FileFormatError, match=re.escape(fragment)):
+            network_file.write(changed, tmp_path / "x.h5")
+    assert not (tmp_path / "x.h5").exists()
 
 
 @pytest.mark.parametrize("cell", ["IF_curr_delta", "IF_cond_exp"])

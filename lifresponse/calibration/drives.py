@@ -54,6 +54,10 @@ class NoisyCurrentDrive:
 class PoissonCurrentDrive:
     """Poisson-driven synaptic current (eq. 8): ``n_trains`` trains, half excitatory, half
     inhibitory, all with the same |w| per point, into exponential synapses of ``tau_syn`` ms.
+    Into a cell with delta synapses (a weight is a jump of the membrane, mV) ``tau_syn`` is
+    the window of eq. 8's statistics only, ``m = sum w r tau_syn``, ``s^2 = sum w^2 r
+    tau_syn / 2`` (mV): a one-to-one naming of the input's summed rates ``sum w r`` and
+    ``sum w^2 r``, the one the ANN layer of such a network computes with.
 
     A group of equal-weight Poisson trains is statistically one Poisson train of the summed rate,
     so each cell gets ONE excitatory and ONE inhibitory ``SpikeSourcePoisson`` firing at

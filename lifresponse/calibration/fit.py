@@ -28,7 +28,7 @@ import lifresponse
 from lifresponse.activations import noisy_softplus, relu
 from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
-from lifresponse.cells import ADEX_CELLS, ANN_CELLS, CELLS, CellParams, cell_type
+from lifresponse.cells import ANN_CELLS, CELLS, NON_LIF_CELLS, CellParams, cell_type
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import sha256_of, write_atomic
@@ -285,9 +285,11 @@ def read_calibration(path) -> dict:
 
 def _trained_neuron(cell: str, values: dict) -> LIFParams | CellParams:
     """The neuron of a network of ``cell`` (one of :data:`ANN_CELLS`): :class:`LIFParams` for
-    the ``IF_`` cells, the cell's own :class:`CellParams` for the adaptive exponential ones."""
-    if cell in ADEX_CELLS:
-        return CellParams.of(cell, values)
+    the ``IF_`` cells, the cell's own :class:`CellParams` for the others (``values`` without
+    the synaptic time constants a cell with delta synapses does not have)."""
+    if cell in NON_LIF_CELLS:
+        return CellParams.of(cell, {k: v for k, v in values.items()
+                                    if k in cell_type(cell).units})
     return LIFParams.from_dict(values)
 
 
@@ -330,8 +332,8 @@ class Calibration:
         """From the content of ``calibration.json`` (:func:`calibration_record`).
 
         A calibration of a cell networks are not built of holds its
-        :class:`~lifresponse.cells.CellParams` (and ``tau_syn`` 0 for a cell with delta
-        synapses); training refuses it (:meth:`require_trainable`).
+        :class:`~lifresponse.cells.CellParams`, and one of a cell with delta synapses under
+        the noisy current ``tau_syn`` 0; training refuses both (:meth:`require_trainable`).
         """
         cell = record.get("cell", "IF_curr_exp")
         tau = float(record["tau_syn_ms"] or 0.0)
@@ -352,9 +354,13 @@ class Calibration:
         if self.cell not in ANN_CELLS:
             raise ParameterError("calibration", f"{self.source} calibrates {self.cell}; "
                                  f"networks train and deploy with "
-                                 f"{' or '.join(ANN_CELLS)} calibrations only (a cell "
-                                 "with delta synapses has no synaptic time constant, which "
-                                 "the ANN's input statistics need)")
+                                 f"{' or '.join(ANN_CELLS)} calibrations only "
+                                 "(IF_curr_delta networks are imported, from NIR)")
+        if not self.tau_syn > 0:
+            raise ParameterError("calibration", f"{self.source} calibrates {self.cell} under "
+                                 f"{self.record.get('drive', {}).get('kind', 'a drive')} "
+                                 "without the synaptic time constant (tau_syn) the ANN's "
+                                 "input statistics need; calibrate it with --drive poisson")
 
     @classmethod
     def read(cls, path) -> Calibration:

@@ -137,11 +137,11 @@ class SweepConfig:
                 f"timestep) is more than {self.max_neuron_steps:.3g}, about "
                 f"{self.max_neuron_steps / NEURON_STEPS_PER_HOUR:.0f} h here; make it smaller "
                 "or confirm it (--yes)")
-        if self.drive.kind == "poisson" and CELLS[self.cell].synapse == "delta":
-            raise ParameterError("drive", f"{self.cell} has delta synapses (a weight is a jump "
-                                 "of the membrane potential, mV); the poisson drive's "
-                                 "statistics (eq. 8) are those of synaptic currents with a "
-                                 "time constant: use --drive noisy-current or dc")
+        if self.drive.kind == "poisson" and CELLS[self.cell].synapse == "delta" and \
+                self.backend != "nest":
+            raise ParameterError("drive", f"the poisson drive of {self.cell}'s delta synapses "
+                                 f"runs on NEST (got backend {self.backend!r}: sPyNNaker's "
+                                 "Izhikevich has exponential current synapses)")
         point_mean, point_std = self.points()
         self.drive.check(point_mean, point_std, self.timestep)
 
@@ -158,6 +158,8 @@ class SweepConfig:
     def neuron_used(self) -> LIFParams | CellParams:
         """The cell's parameters as simulated: a Poisson drive's ``tau_syn`` set."""
         overrides = getattr(self.drive, "neuron_overrides", dict)()
+        if CELLS[self.cell].synapse == "delta":  # no synaptic time constant to set
+            overrides = {}
         if isinstance(self.neuron, CellParams):
             return CellParams.of(self.cell, {**self.neuron.to_dict(), **overrides})
         return LIFParams.from_dict({**self.neuron.to_dict(), **overrides})

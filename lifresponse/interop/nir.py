@@ -92,7 +92,8 @@ _NOT_IN_NIR = {"IF_curr_alpha": "alpha-shaped synaptic currents",  # cells expor
                "EIF_cond_exp_isfa_ista": "synaptic conductances and an adaptive exponential "
                                          "membrane",
                "EIF_cond_alpha_isfa_ista": "synaptic conductances and an adaptive "
-                                           "exponential membrane"}
+                                           "exponential membrane",
+               "Izhikevich": "a quadratic membrane with a recovery variable"}
 
 
 @dataclass(frozen=True)

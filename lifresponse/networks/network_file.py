@@ -9,7 +9,7 @@ builds networks from it). Layout (HDF5), format version 4::
     layers/<i>/  attrs kind ("conv" | "pool" | "dense"), in_shape, out_shape, stride, padding,
                        cell ("IF_curr_exp" | "IF_curr_alpha" | "IF_curr_delta" |
                              "IF_cond_exp" | "IF_cond_alpha" | "EIF_cond_exp_isfa_ista" |
-                             "EIF_cond_alpha_isfa_ista"),
+                             "EIF_cond_alpha_isfa_ista" | "Izhikevich"),
                        source (-1: the input, or an earlier layer's index), [neuron (JSON)],
                        [reset ("v_reset" | "subtract")], [bias_onset (step)]
                  weight   conv: (out_channels, in_channels, kh, kw); pool: (ph, pw), the weight
@@ -26,12 +26,14 @@ C order of their layer's shape. ``stride`` and ``padding`` are (rows, columns); 
 many zero inputs on each side, as torch's ``conv2d`` and ``avg_pool2d`` (with
 ``count_include_pad``) do. Weights are in nA into ``IF_curr_exp`` neurons (exponential
 synaptic currents) and ``IF_curr_alpha`` neurons (alpha-shaped currents of peak ``w``), and in
-mV into ``IF_curr_delta`` neurons (a jump of the membrane), and in uS into the conductance
+mV into ``IF_curr_delta`` and ``Izhikevich`` neurons (a jump of the membrane), and in uS into
+the conductance
 cells ``IF_cond_exp``, ``IF_cond_alpha`` and the adaptive exponential
 ``EIF_cond_exp_isfa_ista``, ``EIF_cond_alpha_isfa_ista`` (exponential or alpha-shaped synaptic
 conductances, a negative weight an inhibitory one of that size; its neuron, the layer's or the
 network's, has reversal potentials). The neuron JSON holds :class:`LIFParams`' fields for the
-``IF_`` cells and the cell's own PyNN parameters for the ``EIF_`` cells. A bias
+``IF_`` cells and the cell's own PyNN parameters for the ``EIF_`` cells and ``Izhikevich``.
+A bias
 (nA) is a constant current: every neuron of the layer gets its neuron's ``i_offset`` plus its
 bias. A layer without ``neuron`` uses the network's. ``activation`` is ``"none"`` and ``k``,
 ``S`` are absent for a network that was not trained here as an ANN (imported from NIR): it
@@ -72,7 +74,7 @@ import numpy as np
 
 import lifresponse
 from lifresponse.activations import REGISTRY
-from lifresponse.cells import ADEX_CELLS, ANN_CELLS, CONDUCTANCE_CELLS, CellParams, cell_type
+from lifresponse.cells import ANN_CELLS, CONDUCTANCE_CELLS, NON_LIF_CELLS, CellParams, cell_type
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
@@ -86,7 +88,7 @@ _SCHEMA = {"provenance": "json-dict", "architecture": "text", "activation": "tex
 # check()
 VERSION = 4
 KINDS = ("conv", "pool", "dense")
-CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", *CONDUCTANCE_CELLS)
+CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", *CONDUCTANCE_CELLS, "Izhikevich")
 RESETS = ("v_reset", "subtract")
 ENCODINGS = ("poisson", "bernoulli")
 NO_ANN_MODEL = "none"
@@ -160,8 +162,8 @@ class Layer:
     cell : str
         One of :data:`CELLS`.
     neuron : LIFParams or CellParams or None
-        This layer's neuron parameters (:class:`CellParams` for the ``EIF_`` cells); None for
-        the network's.
+        This layer's neuron parameters (:class:`CellParams` for the ``EIF_`` cells and
+        ``Izhikevich``); None for the network's.
     source : int or None
         -1 for the input, else the index of an earlier layer; None: the layer before (the
         input for the first layer).
@@ -237,7 +239,7 @@ class Network:
         Synaptic time constant of the ANN model (ms).
     neuron : LIFParams or CellParams
         Neuron parameters of every layer that has none of its own (:class:`CellParams` for
-        the ``EIF_`` cells).
+        the ``EIF_`` cells and ``Izhikevich``).
     timestep : float
         Simulation step the network was made for and runs at (ms).
     input_rate : float
@@ -496,7 +498,7 @@ def _neuron(text: str, where: str, cell: str) -> LIFParams | CellParams:
     """The neuron JSON of a layer of ``cell`` (or of the network's layers that have none)."""
     try:
         values = json.loads(text)
-        if cell in ADEX_CELLS:
+        if cell in NON_LIF_CELLS:
             return CellParams.of(cell, values)
         return LIFParams.from_dict(values)
     except (ValueError, TypeError, AttributeError, ParameterError) as exc:
@@ -523,9 +525,10 @@ def check(network: Network, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not (
                 math.isfinite(value) and value > 0):
             raise FileFormatError(f"{where}: {name} must be a number > 0 (got {value!r})")
-    fastest = min(network.tau_syn, *(min(layer_neuron.tau_m, layer_neuron.tau_syn_E,
-                                         layer_neuron.tau_syn_I)
-                                     for layer_neuron in map(network.neuron_of, network.layers)))
+    fastest = min([network.tau_syn] + [value for layer_neuron in map(network.neuron_of,
+                                                                     network.layers)
+                                       for name, value in layer_neuron.to_dict().items()
+                                       if name in ("tau_m", "tau_syn_E", "tau_syn_I")])
     if network.timestep > 100 * fastest:
         raise FileFormatError(f"{where}: timestep {network.timestep:g} ms is over 100 times the "
                               f"shortest time constant ({fastest:g} ms): every current and "
@@ -553,14 +556,14 @@ def check(network: Network, where: str) -> None:
                                   isinstance(onset, (int, np.integer)) or onset < 1):
             raise FileFormatError(f"{name}: bias_onset {onset!r} must be a step >= 1 of a layer "
                                   "with a bias")
-        if layer.reset == "subtract" and layer.cell in ("IF_curr_alpha", *CONDUCTANCE_CELLS):
+        if layer.reset == "subtract" and layer.cell not in ("IF_curr_exp", "IF_curr_delta"):
             raise FileFormatError(f"{name}: reset by subtraction is built for IF_curr_exp and "
                                   f"IF_curr_delta neurons, not {layer.cell}")
         neuron = network.neuron_of(layer)
-        if (layer.cell in ADEX_CELLS) != isinstance(neuron, CellParams) or (
+        if (layer.cell in NON_LIF_CELLS) != isinstance(neuron, CellParams) or (
                 isinstance(neuron, CellParams)
                 and cell_type(neuron.cell).units.keys() != cell_type(layer.cell).units.keys()):
-            wanted = (f"{layer.cell}'s parameters" if layer.cell in ADEX_CELLS else
+            wanted = (f"{layer.cell}'s parameters" if layer.cell in NON_LIF_CELLS else
                       "the IF_ cells' parameters (LIFParams)")
             given = neuron.cell if isinstance(neuron, CellParams) else "an IF_ cell"
             raise FileFormatError(f"{name}: {layer.cell} neurons need {wanted} (got the "
@@ -570,9 +573,10 @@ def check(network: Network, where: str) -> None:
             raise FileFormatError(f"{name}: {layer.cell} neurons take "
                                   f"{'' if conductance else 'no '}reversal potentials (e_rev_E, "
                                   "e_rev_I in the neuron)")
-        if conductance and layer.bias is not None:
+        if (conductance or layer.cell == "Izhikevich") and layer.bias is not None:
+            inputs = "conductances" if conductance else "membrane jumps"
             raise FileFormatError(f"{name}: {layer.cell} neurons take no bias (a layer's bias "
-                                  "is a current, and its ANN's inputs are conductances)")
+                                  f"is a current, and its ANN's inputs are {inputs})")
         for j, projection in enumerate(network.projections(i)):
             _check_projection(network, i, projection, name if j == 0 else
                               f"{where}: layer {i}, merge {j - 1} ({projection.kind})")

@@ -18,6 +18,9 @@ from lifresponse.cells import ADEX_CELLS, CONDUCTANCE_CELLS
 NEST_PA_PER_NA = 1000.0  # PyNN currents and weights are in nA, NEST's in pA
 SILENT_V_M = -1e30  # mV: a membrane this far below threshold cannot fire within a step
 SILENT_V_TH = 1e6  # mV: a threshold no conductance-based membrane reaches (it stays near E_ex)
+# PyNN's initial state of Izhikevich (its default_initial_values, v and u) and NEST's spike
+# cutoff of izhikevich, which PyNN leaves at NEST's default
+IZHIKEVICH_REST = {"V_m": -70.0, "U_m": -14.0, "V_th": 30.0}
 
 
 class NestBackend(PyNNBackend):
@@ -110,6 +113,9 @@ class NestBackend(PyNNBackend):
         """
         for population, layer in zip(layers, network.layers, strict=True):
             neuron = network.neuron_of(layer)
+            if layer.cell == "Izhikevich":
+                _set_all(population, IZHIKEVICH_REST)
+                continue
             values = {"V_m": neuron.v_rest}
             if layer.cell in ("IF_curr_exp", "IF_curr_alpha"):
                 values.update(tau_syn_ex=neuron.tau_syn_E, tau_syn_in=neuron.tau_syn_I)
@@ -144,7 +150,12 @@ class NestBackend(PyNNBackend):
         network's within the solver's tolerance). The adaptive exponential cells
         (``aeif_cond_exp``, ``aeif_cond_alpha``) are silenced the same way, their spike's peak
         ``V_peak`` raised with the threshold; :meth:`rest` also empties their adaptation
-        current ``w``.
+        current ``w``. ``izhikevich`` has no synaptic currents and no membrane below which it
+        stays silent (its quadratic term drives a very negative ``v`` up): its spike cutoff
+        ``V_th`` goes to :data:`SILENT_V_TH`, a membrane pushed past its unstable point then
+        runs off to infinity without a spike (NEST's Euler steps; ``v`` and ``u`` may end as
+        NaN), and :meth:`rest` sets ``v`` and ``u`` to PyNN's initial values
+        (:data:`IZHIKEVICH_REST`): every image starts from the same state.
         """
         tiny = network.timestep / 1000.0
         for population, layer in zip(layers, network.layers, strict=True):
@@ -153,6 +164,8 @@ class NestBackend(PyNNBackend):
                 values.update(tau_syn_ex=tiny, tau_syn_in=tiny)
             elif layer.cell in ADEX_CELLS:  # NEST wants V_peak >= V_th
                 values = {"V_th": SILENT_V_TH, "V_peak": SILENT_V_TH}
+            elif layer.cell == "Izhikevich":
+                values = {"V_th": SILENT_V_TH}
             elif layer.cell in CONDUCTANCE_CELLS:
                 values = {"V_th": SILENT_V_TH}
             _set_all(population, values)
@@ -184,8 +197,9 @@ class NestBackend(PyNNBackend):
         generators = nest.Create("poisson_generator", len(rates),
                                  params={"rate": np.asarray(rates, dtype=float).tolist(),
                                          "stop": float(duration)})
+        scale = NEST_PA_PER_NA * getattr(cells.celltype, "receptor_scale", 1.0)  # as above
         nest.Connect(generators, cells.node_collection, "one_to_one",
-                     syn_spec={"weight": (NEST_PA_PER_NA * np.asarray(weights, float)).tolist(),
+                     syn_spec={"weight": (scale * np.asarray(weights, float)).tolist(),
                                "delay": float(nest.resolution)})
 
     def input_sources(self, n_inputs: int, trains=None):

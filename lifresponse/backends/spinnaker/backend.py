@@ -46,6 +46,18 @@ class SpiNNakerBackend(PyNNBackend):
     has_own_connectors = True  # ConvolutionConnector / PoolDenseConnector
     takes_spinnaker_weights = True  # max_expected_summed_weight per population
 
+    def require_cells(self, network) -> None:
+        """As :meth:`PyNNBackend.require_cells`, and refuse ``Izhikevich`` networks: their
+        weights are NEST's delta synapses (mV), and sPyNNaker's ``Izhikevich`` has exponential
+        current synapses (nA)."""
+        super().require_cells(network)
+        for index, layer in enumerate(network.layers):
+            if layer.cell == "Izhikevich":
+                raise BackendError(f"layer {index} is of Izhikevich neurons, whose weights are "
+                                   "jumps of the membrane (mV, NEST's delta synapses); "
+                                   "sPyNNaker's Izhikevich has exponential current synapses "
+                                   "(nA): deploy it on NEST")
+
     def start(self, timestep: float = 1.0, threads: int = 1, seed: int = 42) -> dict:
         """``sim.setup`` (sPyNNaker has no threads and seeds its sources itself), then the
         neurons per core of ``IF_curr_exp``.

@@ -85,6 +85,11 @@ class TorchPresenter:
     def __init__(self, network: Network, presentation: Presentation, config, version: str):
         self.network, self.presentation, self.config = network, presentation, config
         for index, layer in enumerate(network.layers):
+            if layer.cell == "Izhikevich":
+                raise BackendError(
+                    f"layer {index} is of Izhikevich neurons, which the exact simulator does "
+                    "not integrate (NEST's Euler steps of its quadratic membrane are not built "
+                    "into it). Deploy it on NEST (--backend nest)")
             if layer.cell not in EXACT_CELLS:
                 raise BackendError(
                     f"layer {index} is of {layer.cell} neurons, which NEST integrates with an "

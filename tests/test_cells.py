@@ -452,7 +452,7 @@ def test_a_network_of_alpha_conductance_cells_trains_and_deploys_on_nest_not_spi
 # -- networks of the adaptive exponential cells ----------------------------------------------
 
 
-IZH_K, IZH_S = 0.5, 3.0  # Izhikevich's Poisson fit (docs/cells.md)
+IZH_K, IZH_S = 2.333, 1.096  # Izhikevich's Poisson fit (docs/cells.md)
 
 
 @pytest.fixture(scope="module")
@@ -471,7 +471,7 @@ def eif_network():
 @pytest.fixture(scope="module")
 def izhikevich_network():
     """A small network trained with an Izhikevich calibration (by hand: its Poisson fit of
-    docs/cells.md, k IZH_K, S IZH_S Hz/mV; weights are membrane jumps, mV), from weights
+    docs/cells.md, k 2.333, S 1.096 Hz/mV; weights are membrane jumps, mV), from weights
     divided by S tau_syn, one epoch on 300 bundled digits."""
     from lifresponse.datasets import load_mnist
 

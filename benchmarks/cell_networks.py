@@ -161,12 +161,13 @@ def markdown(rows: list, args) -> list[str]:
              f"seed 1), the first {rows[0]['images']} of each network's held-out digits x "
              f"{WINDOW_MS:g} ms (the same digits: both networks hold out the same split). Ties: "
              "the lowest class index wins. Nothing else ran on the machine.", "",
-             "| cell | k | S (Hz/nA; conductance cells Hz/uS) | ANN validation | SNN "
+             "| cell | k | S (Hz/nA; conductance cells Hz/uS; Izhikevich Hz/mV) | ANN "
+             "validation | SNN "
              + " | SNN ".join(
                  f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
              "|---|---|---|---|" + "---|" * len(CHECKPOINTS_MS) + "---|"]
     for r in rows:
-        lines.append(f"| {r['cell']} | {r['k']:.3f} | {r['S']:.1f} | "
+        lines.append(f"| {r['cell']} | {r['k']:.3f} | {r['S']:.{1 if r['S'] >= 100 else 3}f} | "
                      f"{100 * r['ann_validation_accuracy']:.2f} % | " + " | ".join(
                          f"{100 * r['accuracy_by_time'][str(t)]:.2f} %" for t in CHECKPOINTS_MS)
                      + f" | {r['wall_s']:.0f} |")

@@ -527,10 +527,11 @@ CASES += [
       "{tmp}/n.h5"], "notjson.json: not a JSON file of neuron parameters"),
     (["calibrate", "--cell", "IF_cond_exp", "--neuron", "{tmp}/map.json", "--out",
       "{tmp}/n.h5"], "map.json: must hold a JSON object of parameter values (got list)"),
-    (["calibrate", "--cell", "Izhikevich", "--out", "{tmp}/n.h5"],
-     "--drive: Izhikevich has delta synapses"),
-    (["calibrate", "--cell", "IF_curr_delta", "--drive", "poisson", "--out", "{tmp}/n.h5"],
-     "--drive: IF_curr_delta has delta synapses"),
+    (["calibrate", "--cell", "Izhikevich", "--backend", "spinnaker", "--out", "{tmp}/n.h5"],
+     "--drive: the poisson drive of Izhikevich's delta synapses runs on NEST"),
+    (["calibrate", "--cell", "IF_curr_delta", "--drive", "poisson", "--backend", "spinnaker",
+      "--out", "{tmp}/n.h5"],
+     "--drive: the poisson drive of IF_curr_delta's delta synapses runs on NEST"),
 ]
 
 # argparse's own refusals (exit status 2 through SystemExit, its "argument --flag:" message)

@@ -251,8 +251,9 @@ def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp
     with pytest.raises(ParameterError, match="networks are built of IF_curr_exp or "
                                              "IF_curr_alpha or IF_cond_exp or IF_cond_alpha or "
                                              "EIF_cond_exp_isfa_ista or "
-                                             "EIF_cond_alpha_isfa_ista \\(got 'Izhikevich'\\)"):
-        Calibration.by_hand(cell="Izhikevich")
+                                             "EIF_cond_alpha_isfa_ista or Izhikevich "
+                                             "\\(got 'IF_curr_delta'\\)"):
+        Calibration.by_hand(cell="IF_curr_delta")
 
 
 @pytest.mark.spinnaker

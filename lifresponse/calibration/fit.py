@@ -374,7 +374,8 @@ class Calibration:
         """Values given by hand (default: the paper's tau_syn = 5 ms calibration, Table 1
         neuron, 1 ms step, ``IF_curr_exp``; ``cell`` one of :data:`ANN_CELLS`, whose default
         neuron is :data:`lifresponse.cells.CELLS`' for it: Table 1, with PyNN's reversal
-        potentials for the ``IF_cond_`` cells, PyNN's defaults for the ``EIF_`` cells)."""
+        potentials for the ``IF_cond_`` cells, PyNN's defaults for the ``EIF_`` cells and
+        ``Izhikevich``)."""
         if cell not in ANN_CELLS:
             raise ParameterError("cell", f"networks are built of {' or '.join(ANN_CELLS)}"
                                  f" (got {cell!r})")

@@ -93,12 +93,15 @@ def add_calibrate(commands) -> None:
     parser.add_argument("--drive", choices=["noisy-current", "poisson", "dc"],
                         default="poisson", help="the kind of input current")
     parser.add_argument("--tau-syn", type=float, default=5.0,
-                        help="synaptic time constant of the Poisson drive (ms)")
+                        help="synaptic time constant of the Poisson drive (ms); into delta "
+                             "synapses (Izhikevich, weights in mV) the window of its "
+                             "statistics, eq. 8")
     parser.add_argument("--dt-noise", type=float, default=1.0,
                         help="noise interval of the noisy-current drive (ms)")
     parser.add_argument("--weight", type=float, default=None,
-                        help="fixed |w| of every Poisson train (nA); default: chosen per point, "
-                             "at most 0.05 nA")
+                        help="fixed |w| of every Poisson train (nA; uS into conductance "
+                             "cells, mV into delta synapses); default: chosen per point, at "
+                             "most 0.05")
     parser.add_argument("--means", default="-0.5:1.0:0.05", help="input means (nA)")
     parser.add_argument("--stds", default="0.2:1.0:0.2",
                         help="input stds (nA); use 0 with --drive dc")

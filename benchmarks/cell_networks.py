@@ -33,7 +33,8 @@ way as IF_cond_exp (its Poisson calibration k 0.437, S 2029.9 Hz/uS); writes
 
 ``--cell Izhikevich``: PyNN's Izhikevich (regular spiking) with NEST's delta synapses, weights
 in mV, on its Poisson calibration (``results/cell_calibration-Izhikevich.json``, written by
-``cell_calibration.py --only Izhikevich``); NEST only.
+``cell_calibration.py --only Izhikevich``); NEST only. With the default loss its outputs go
+silent and it does not learn; ``--loss margin`` (training and fine tuning; files ``-margin``).
 """
 
 from __future__ import annotations
@@ -77,11 +78,16 @@ def main() -> None:
                         help="where both networks run (the torch simulator gives NEST's "
                              "counts for IF_curr_exp and IF_curr_alpha)")
     parser.add_argument("--cell", choices=tuple(SHORT), default="IF_curr_alpha")
+    parser.add_argument("--loss", choices=("mse", "margin"), default="mse",
+                        help="training and fine-tuning loss (margin: the squared hinge, fine "
+                             "tuning without label shift)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     if args.cell != "IF_curr_alpha" and args.backend != "nest":
         parser.error(f"{args.cell} networks run on NEST only")
     scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
+    scratch += "-margin" if args.loss == "margin" else ""
+    margin = {"loss": "margin"} if args.loss == "margin" else {}
     alpha_path = NETWORKS / f"small-ns-{SHORT[args.cell]}{scratch}-limit200-tuned.h5"
     k, S = cell_calibration(args.out / "cell_calibration.json", args.cell)
     training_file = load_mnist(args.data)
@@ -90,7 +96,7 @@ def main() -> None:
         network = workflow.train(Calibration.by_hand(k, S, TAU_SYN_MS, cell=args.cell),
                                  architecture="6c5-2s-12c5-2s-10fc", digits=training_file,
                                  epochs=20, rate_limit=200.0, progress=False,
-                                 unit_gain_init=args.unit_gain_init)
+                                 unit_gain_init=args.unit_gain_init, **margin)
     else:
         network = rescaled(network_file.read(EXP_NETWORK), k, S, args.cell)
     # Adam moves a weight by about its learning rate: weights S tau_syn times smaller (unit-gain
@@ -98,7 +104,7 @@ def main() -> None:
     gain = S * TAU_SYN_MS / 1000.0 if args.unit_gain_init else 1.0
     workflow.finetune(network, digits=training_file, rate_limit=200.0, out=alpha_path,
                       epochs=args.epochs, learning_rate=1e-4 / gain, progress=False,
-                      force=True)
+                      force=True, **(dict(margin, label_offset=0.0) if margin else {}))
     print(f"trained {alpha_path} in {time.perf_counter() - start:.0f} s", flush=True)
     rows = []
     for label, path in (("IF_curr_exp", EXP_NETWORK), (args.cell, alpha_path)):
@@ -120,7 +126,8 @@ def main() -> None:
     write_result(args.out, f"cell_networks{cell}{scratch}", {
         "window_ms": WINDOW_MS, "backend": args.backend, "cell": args.cell,
         "from_scratch": args.from_scratch,
-        "unit_gain_init": args.unit_gain_init, "networks": rows}, markdown(rows, args))
+        "unit_gain_init": args.unit_gain_init, "loss": args.loss, "networks": rows},
+        markdown(rows, args))
 
 
 def rescaled(network, k: float, S: float, cell: str):
@@ -152,7 +159,9 @@ def cell_calibration(path: Path, cell: str) -> tuple[float, float]:
 def markdown(rows: list, args) -> list[str]:
     alpha = (f"{args.cell} trained from random weights like it (20 epochs, seed 0"
              + (", initial weights divided by S tau_syn" if args.unit_gain_init else "")
-             + f") and fine-tuned {args.epochs} epochs" if args.from_scratch else
+             + f") and fine-tuned {args.epochs} epochs"
+             + (", both with the margin loss" if args.loss == "margin" else "")
+             if args.from_scratch else
              f"{args.cell} from that network rescaled to its calibration, then fine-tuned")
     where = "NEST" if args.backend == "nest" else "the torch simulator (float64, CPU loop)"
     lines = ["6c5-2s-12c5-2s-10fc, Noisy Softplus with each cell's own Poisson calibration, "

@@ -39,8 +39,8 @@ def settle_time(network) -> float:
     zeroed in one, the spikes emitted at the gap's last step arrive in it, with one step of
     delay), or the longest refractory period of its layers if longer."""
     h = network.timestep
-    refractory = max(network.neuron_of(layer).to_dict().get("tau_refrac", 0.0)  # Izhikevich:
-                     for layer in network.layers)  # none
+    refractory = max(network.neuron_of(layer).to_dict().get("tau_refrac", 0.0)
+                     for layer in network.layers)  # Izhikevich has none
     return max(2, int(round(refractory / h))) * h
 
 

@@ -27,8 +27,7 @@ many zero inputs on each side, as torch's ``conv2d`` and ``avg_pool2d`` (with
 ``count_include_pad``) do. Weights are in nA into ``IF_curr_exp`` neurons (exponential
 synaptic currents) and ``IF_curr_alpha`` neurons (alpha-shaped currents of peak ``w``), and in
 mV into ``IF_curr_delta`` and ``Izhikevich`` neurons (a jump of the membrane), and in uS into
-the conductance
-cells ``IF_cond_exp``, ``IF_cond_alpha`` and the adaptive exponential
+the conductance cells ``IF_cond_exp``, ``IF_cond_alpha`` and the adaptive exponential
 ``EIF_cond_exp_isfa_ista``, ``EIF_cond_alpha_isfa_ista`` (exponential or alpha-shaped synaptic
 conductances, a negative weight an inhibitory one of that size; its neuron, the layer's or the
 network's, has reversal potentials). The neuron JSON holds :class:`LIFParams`' fields for the

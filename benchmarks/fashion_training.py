@@ -59,6 +59,10 @@ VARIANTS = {
     "final": ("combined-count with a hidden layer of 256, trained 24 epochs",
               "12c5p2-2s-64c5p2-2s-256fc-10fc",
               {"bias": True, "loss": "margin", "count_window": 300.0, "epochs": 24}),
+    "combined-count-24": ("combined-count trained 24 epochs (the hidden layer of 128 kept)",
+                          "12c5p2-2s-64c5p2-2s-128fc-10fc",
+                          {"bias": True, "loss": "margin", "count_window": 300.0,
+                           "epochs": 24}),
 }
 
 

@@ -450,36 +450,27 @@ def test_a_network_of_alpha_conductance_cells_trains_and_deploys_on_nest_not_spi
         check.map_on_virtual_board(network, "native")
 
 
-# -- networks of the adaptive exponential cells ----------------------------------------------
+# -- networks of the adaptive exponential cells and of Izhikevich ----------------------------
 
 
-IZH_K, IZH_S = 2.333, 1.096  # Izhikevich's Poisson fit (docs/cells.md)
+def _trained_on(cell: str, k: float, S: float):
+    """A small network of ``cell`` trained with its Poisson fit of docs/cells.md (by hand),
+    from weights divided by S tau_syn, one epoch on 300 bundled digits."""
+    from lifresponse.datasets import load_mnist
+
+    return workflow.train(Calibration.by_hand(k, S, 5.0, cell=cell), architecture="4c5-4s-10fc",
+                          epochs=1, threads=1, progress=False,
+                          digits=load_mnist().subset(slice(0, 300)), unit_gain_init=True)
 
 
 @pytest.fixture(scope="module")
 def eif_network():
-    """A small network trained with an EIF_cond_exp_isfa_ista calibration (by hand: its
-    Poisson fit of docs/cells.md, k 0.437, S 2029.9 Hz/uS), from weights divided by S tau_syn,
-    one epoch on 300 bundled digits."""
-    from lifresponse.datasets import load_mnist
-
-    calibration = Calibration.by_hand(0.437, 2029.9, 5.0, cell="EIF_cond_exp_isfa_ista")
-    return workflow.train(calibration, architecture="4c5-4s-10fc", epochs=1, threads=1,
-                          progress=False, digits=load_mnist().subset(slice(0, 300)),
-                          unit_gain_init=True)
+    return _trained_on("EIF_cond_exp_isfa_ista", 0.437, 2029.9)  # S in Hz/uS
 
 
 @pytest.fixture(scope="module")
 def izhikevich_network():
-    """A small network trained with an Izhikevich calibration (by hand: its Poisson fit of
-    docs/cells.md, k 2.333, S 1.096 Hz/mV; weights are membrane jumps, mV), from weights
-    divided by S tau_syn, one epoch on 300 bundled digits."""
-    from lifresponse.datasets import load_mnist
-
-    calibration = Calibration.by_hand(IZH_K, IZH_S, 5.0, cell="Izhikevich")
-    return workflow.train(calibration, architecture="4c5-4s-10fc", epochs=1, threads=1,
-                          progress=False, digits=load_mnist().subset(slice(0, 300)),
-                          unit_gain_init=True)
+    return _trained_on("Izhikevich", 2.333, 1.096)  # S in Hz/mV: weights are membrane jumps
 
 
 @pytest.mark.parametrize("trained, cell", [("eif_network", "EIF_cond_exp_isfa_ista"),

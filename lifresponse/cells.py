@@ -194,6 +194,11 @@ class CellParams:
                                      f"{merged[low]:g} mV (got {merged[high]:g})")
         return cls(cell, merged)
 
+    def is_for(self, cell: str) -> bool:
+        """Whether these parameters are those of ``cell``: it has the same parameters as
+        :attr:`cell` (``EIF_cond_exp_isfa_ista`` and ``EIF_cond_alpha_isfa_ista`` do)."""
+        return cell_type(cell).units.keys() == cell_type(self.cell).units.keys()
+
     def to_pynn(self, cell: str | None = None) -> dict[str, float]:
         """Keyword arguments of the PyNN cell type: of :attr:`cell`, or of ``cell`` if it
         has the same parameters (``EIF_cond_exp_isfa_ista`` and ``EIF_cond_alpha_isfa_ista``).
@@ -203,7 +208,7 @@ class CellParams:
         ParameterError
             ``cell`` has other parameters than :attr:`cell`.
         """
-        if cell is not None and cell_type(cell).units.keys() != cell_type(self.cell).units.keys():
+        if cell is not None and not self.is_for(cell):
             raise ParameterError("neuron", f"parameters of {self.cell} for cell {cell}")
         return dict(self.values)
 

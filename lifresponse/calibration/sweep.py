@@ -157,9 +157,9 @@ class SweepConfig:
 
     def neuron_used(self) -> LIFParams | CellParams:
         """The cell's parameters as simulated: a Poisson drive's ``tau_syn`` set."""
-        overrides = getattr(self.drive, "neuron_overrides", dict)()
-        if CELLS[self.cell].synapse == "delta":  # no synaptic time constant to set
-            overrides = {}
+        overrides = {name: value  # those the cell has: delta synapses have no time constant
+                     for name, value in getattr(self.drive, "neuron_overrides", dict)().items()
+                     if name in CELLS[self.cell].units}
         if isinstance(self.neuron, CellParams):
             return CellParams.of(self.cell, {**self.neuron.to_dict(), **overrides})
         return LIFParams.from_dict({**self.neuron.to_dict(), **overrides})

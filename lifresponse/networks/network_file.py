@@ -73,7 +73,7 @@ import numpy as np
 
 import lifresponse
 from lifresponse.activations import REGISTRY
-from lifresponse.cells import ANN_CELLS, CONDUCTANCE_CELLS, NON_LIF_CELLS, CellParams, cell_type
+from lifresponse.cells import ANN_CELLS, CONDUCTANCE_CELLS, NON_LIF_CELLS, CellParams
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
@@ -560,8 +560,7 @@ def check(network: Network, where: str) -> None:
                                   f"IF_curr_delta neurons, not {layer.cell}")
         neuron = network.neuron_of(layer)
         if (layer.cell in NON_LIF_CELLS) != isinstance(neuron, CellParams) or (
-                isinstance(neuron, CellParams)
-                and cell_type(neuron.cell).units.keys() != cell_type(layer.cell).units.keys()):
+                isinstance(neuron, CellParams) and not neuron.is_for(layer.cell)):
             wanted = (f"{layer.cell}'s parameters" if layer.cell in NON_LIF_CELLS else
                       "the IF_ cells' parameters (LIFParams)")
             given = neuron.cell if isinstance(neuron, CellParams) else "an IF_ cell"

@@ -10,7 +10,9 @@ Jobs (one at a time, nothing else running):
   ``--max-pool`` choices; then run on the torch simulator on ``--images`` held-out digits x
   300 ms (accuracy at 100, 200 and 300 ms from the same runs), directly and after
   ``--finetune`` epochs of ``lifresponse finetune`` (Noisy Softplus, its default settings;
-  with ``--count-window MS``, also the spike-count noise of a read after that time).
+  with ``--count-window MS``, also the spike-count noise of a read after that time; with
+  ``--loss margin``, the margin loss; with ``--response RATES``, the measured response of
+  that calibration's ``rates.h5`` as the activation instead of Noisy Softplus).
   The average-pooling model also runs normalisation choices (input rate 100 to 800 Hz, the
   percentile, the maximum rate) on the first 2,000 of those digits. The first converted
   network runs on NEST too, on the first 200 digits, and its counts are compared with the
@@ -19,13 +21,15 @@ Jobs (one at a time, nothing else running):
   blocks of 16 and 32 channels with batch norm and a 1x1 projection, global average pooling,
   10fc) and the average-pooling LeNet-like CNN.
 
-Writes ``results/convert_<job>.{json,md}``. The models are trained once and kept as
+``--models`` runs some of the job's models only, ``--tag`` names the result files for such a
+run. Writes ``results/convert_<job>[-<tag>].{json,md}``. The models are trained once and kept as
 ``results/networks/<model>.onnx``; later runs convert those files (``--retrain`` trains again).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -37,10 +41,12 @@ from provenance import write_result
 from torch import nn
 
 from lifresponse import workflow
+from lifresponse.calibration import results
 from lifresponse.conversion import onnx_of_module
 from lifresponse.conversion.onnx_reader import read_model
 from lifresponse.datasets import load_mnist
 from lifresponse.deployment import DeployConfig, deploy
+from lifresponse.response_surface import ResponseSurface
 from lifresponse.splits import training_split
 
 NETWORKS = Path("benchmarks/results/networks")
@@ -159,6 +165,14 @@ def main() -> None:
     parser.add_argument("--finetune", type=int, default=2)
     parser.add_argument("--count-window", type=float, default=0.0, metavar="MS",
                         help="fine tune with the spike-count noise of a read after MS")
+    parser.add_argument("--loss", choices=("rate-mse", "margin"), default="rate-mse",
+                        help="the fine tuning's loss (rate-mse: the paper's, labels + 0.01)")
+    parser.add_argument("--response", type=Path, metavar="RATES",
+                        help="fine tune with the measured response of this rates.h5 (of the "
+                             "networks' cell, tau_syn and step) instead of Noisy Softplus")
+    parser.add_argument("--models", help="comma-separated, some of the job's models")
+    parser.add_argument("--tag", help="results/convert_<job>-<tag>.{json,md}, and the models "
+                             "it trains as networks/<model>-<tag>.onnx")
     parser.add_argument("--images", type=int, default=HELD_OUT)
     parser.add_argument("--retrain", action="store_true",
                         help="train the models again (default: convert the committed ONNX "
@@ -167,11 +181,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     data, models = JOBS[args.job]
+    if args.models:
+        unknown = set(args.models.split(",")) - set(models)
+        if unknown:
+            parser.error(f"--models: {sorted(unknown)} not in {args.job}'s {list(models)}")
+        models = {name: models[name] for name in args.models.split(",")}
+    surface = ResponseSurface.from_table(results.read(args.response)) if args.response \
+        else None
     training_file = load_mnist(data)
     split = training_split(training_file, HELD_OUT, SPLIT_SEED)
     rows, grid, nest, trained = [], [], None, {}
     for name, make in models.items():
-        path = NETWORKS / f"{name}.onnx"
+        path = NETWORKS / (f"{name}-{args.tag}.onnx" if args.tag else f"{name}.onnx")
         record = path.with_suffix(".training.json")  # how the committed model was trained
         if args.retrain or not path.exists():
             module, seconds = train(make(), split.train, args.epochs)
@@ -194,14 +215,20 @@ def main() -> None:
             rows.append(snn_row(network, split.validation, args.images,
                                 f"converted, max pool {max_pool}", name, ann_same))
             if args.finetune:
-                tuned = workflow.finetune(network, digits=training_file, epochs=args.finetune,
-                                          count_window=args.count_window,
+                start = network if surface is None else dataclasses.replace(
+                    network, activation="measured", response=surface)
+                tuned = workflow.finetune(start, digits=training_file, epochs=args.finetune,
+                                          count_window=args.count_window, loss=args.loss,
+                                          label_offset=0.0 if args.loss == "margin" else 0.01,
                                           progress=False)
                 rows.append(snn_row(tuned, split.validation, args.images,
                                     f"converted, max pool {max_pool}, finetuned "
                                     f"{args.finetune} epochs" + (
                                         f" with {args.count_window:g} ms count noise"
-                                        if args.count_window else ""), name, ann_same))
+                                        if args.count_window else "") + (
+                                        ", margin loss" if args.loss == "margin" else "") + (
+                                        ", measured response" if surface else ""),
+                                    name, ann_same))
         if name == "lenet-bn-avgpool":
             grid_images = min(2000, args.images)
             ann_same = ann_accuracy(path, "average", split.validation, grid_images)
@@ -214,7 +241,7 @@ def main() -> None:
                               ann_same)
                 grid.append({"percentile": percentile, "max_rate_hz": max_rate,
                              "input_rate_hz": input_rate, **row})
-    write_result(args.out, f"convert_{args.job}",
+    write_result(args.out, f"convert_{args.job}" + (f"-{args.tag}" if args.tag else ""),
                  {"job": args.job, "held_out": HELD_OUT, "split_seed": SPLIT_SEED,
                   "window_ms": WINDOW_MS, "trained": trained, "rows": rows, "grid": grid,
                   "nest_check": nest}, markdown(args.job, rows, grid, nest, trained))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lifresponse.networks.network_file import Network
-from lifresponse.networks.prediction import layer_rates
+from lifresponse.networks.prediction import layer_input, rates_of_input
 from lifresponse.networks.topology import network_connections
 
 FIG12_IMAGES = 10
@@ -148,19 +148,22 @@ class Evaluator:
         """The Fig. 12 distance and the per-layer RMS differences (``Evaluation``) of the
         first images' recorded rates from each predictor's."""
         fig12, per_layer = {}, {name: {} for name in self.predictors or PREDICTORS}
-        for name in self.predictors:
-            for index, recorded in self.prediction_rates.items():
-                sources = {-1: self.input_rates, **self.prediction_rates}
-                into = self.connections[index]
-                if any(c.source not in sources for c in into):
-                    continue
-                predicted_rates = layer_rates(self.network, into, sources, name,
-                                              self.network.layers[index].bias_per_neuron())
+        if not self.predictors:
+            return fig12, per_layer
+        sources = {-1: self.input_rates, **self.prediction_rates}
+        first_map = slice(0, int(np.prod(self.network.layers[0].out_shape[1:])))
+        m = min(FIG12_IMAGES, len(self.labels))
+        for index, recorded in self.prediction_rates.items():
+            into = self.connections[index]
+            if any(c.source not in sources for c in into):
+                continue
+            net, sigma = layer_input(self.network, into, sources,
+                                     self.network.layers[index].bias_per_neuron())
+            for name in self.predictors:  # one input, each predictor's rates of it
+                predicted_rates = rates_of_input(self.network, net, sigma, name)
                 per_layer[name][index] = float(np.sqrt(np.mean((recorded - predicted_rates)
                                                                ** 2)))
                 if index == 0:
-                    first_map = slice(0, int(np.prod(self.network.layers[0].out_shape[1:])))
-                    m = min(FIG12_IMAGES, len(self.labels))
                     fig12[name] = float(np.linalg.norm(recorded[:m, first_map]
                                                        - predicted_rates[:m, first_map]))
         return fig12, per_layer

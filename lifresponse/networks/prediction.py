@@ -21,16 +21,14 @@ def weight_matrix(connections: Connections):
                              shape=(connections.n_pre, connections.n_post))
 
 
-def layer_rates(network: Network, projections: list[Connections], source_rates: dict,
-                activation: str | None = None, bias=0.0) -> np.ndarray:
-    """Output rates (Hz) of one layer, shape (n_images, n_post).
+def layer_input(network: Network, projections: list[Connections], source_rates: dict,
+                bias=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Mean current and its noise (nA, eq. 8), each (n_images, n_post), of one layer.
 
     ``projections`` are the synapses into the layer (its
     :func:`~lifresponse.networks.topology.network_connections`), ``source_rates`` the rates
     (Hz, (n_images, n_pre)) of each projection's source (-1: the input); their mean currents
-    and variances add. ``activation`` overrides the network's (to compare Noisy Softplus,
-    ReLU and Softplus predictions of the same weights); ``bias`` (nA, per neuron) adds to the
-    mean current.
+    and variances add. ``bias`` (nA, per neuron) adds to the mean current.
     """
     tau_s = network.tau_syn / 1000.0
     net, variance = bias, 0.0
@@ -39,12 +37,27 @@ def layer_rates(network: Network, projections: list[Connections], source_rates: 
         x = np.asarray(source_rates[connections.source], dtype=float) * tau_s
         net = net + np.asarray((w.T @ x.T).T)
         variance = variance + np.asarray((w.multiply(w).T @ x.T).T) * 0.5
-    sigma = np.sqrt(np.clip(variance, 0.0, None))
+    return net, np.sqrt(np.clip(variance, 0.0, None))
+
+
+def rates_of_input(network: Network, net: np.ndarray, sigma: np.ndarray,
+                   activation: str | None = None) -> np.ndarray:
+    """Output rates (Hz) of neurons whose input is ``net`` and ``sigma`` (nA,
+    :func:`layer_input`), through ``activation`` (default the network's own; another one
+    compares Noisy Softplus, ReLU and Softplus predictions of the same weights)."""
     y = ann_output(net, sigma, activation or network.activation, k=network.k, S=network.S,
                    tau_syn=network.tau_syn, softplus_sigma=network.softplus_sigma,
                    neuron=network.neuron, gamma=network.soft_lif_gamma,
                    response=network.response)
-    return y / tau_s
+    return y / (network.tau_syn / 1000.0)
+
+
+def layer_rates(network: Network, projections: list[Connections], source_rates: dict,
+                activation: str | None = None, bias=0.0) -> np.ndarray:
+    """Output rates (Hz) of one layer, shape (n_images, n_post): :func:`layer_input` through
+    :func:`rates_of_input`."""
+    net, sigma = layer_input(network, projections, source_rates, bias)
+    return rates_of_input(network, net, sigma, activation)
 
 
 def predict_rates(network: Network, pixels: np.ndarray, activation: str | None = None,

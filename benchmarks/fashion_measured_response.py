@@ -18,7 +18,12 @@ Hz RMS from the layer before, where Noisy Softplus missed by 23-58 Hz (``measure
    how far each layer's rates are from the activation's prediction from the layer before
    (RMS, first 100 images). The start is measured the same way.
 
-Writes ``results/fashion_measured_response.{json,md}``. Run alone.
+``--start`` fine-tunes another network file instead (its measured rows start from it), and
+``--input-rate`` drives the tuned networks at that rate per unit pixel (``finetune
+--input-rate``: the first layer's weights rescaled to keep its mean input, less noise);
+``--tag`` names the result files of such a run.
+
+Writes ``results/fashion_measured_response[-<tag>].{json,md}``. Run alone.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--activations", default="measured,noisy-softplus")
+    parser.add_argument("--start", type=Path, default=START)
+    parser.add_argument("--input-rate", type=float, metavar="HZ")
+    parser.add_argument("--tag")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     folder = args.out / "fashion_measured_response"
@@ -94,29 +102,31 @@ def main() -> None:
     comparison = {row["model"]: row for row in calibration.record["comparison"]}
     surface = ResponseSurface.from_table(results.read(rates))
     training_file = load_mnist(args.data)
-    start_network = network_file.read(START)
+    start_network = network_file.read(args.start)
     validation = training_split(training_file, start_network.provenance["n_validation"],
                                 start_network.provenance["split_seed"]).validation
-    rows = [measure(start_network, validation, START.name, None)]
+    rows = [measure(start_network, validation, args.start.name, None)]
     for activation in args.activations.split(","):
         network = dataclasses.replace(
             start_network, activation=activation,
             response=surface if activation == "measured" else None)
-        path = NETWORKS / f"fashion-final-{SHORT[activation]}-tuned.h5"
+        path = NETWORKS / (f"{args.start.stem}-{SHORT[activation]}-{args.tag}.h5" if args.tag
+                           else f"fashion-final-{SHORT[activation]}-tuned.h5")
         begin = time.perf_counter()
         tuned = workflow.finetune(network, digits=training_file, out=path, force=True,
                                   epochs=args.epochs, learning_rate=args.lr, label_offset=0.0,
                                   loss="margin", count_window=300.0, rate_limit=200.0,
-                                  threads=2, progress=False)
+                                  input_rate=args.input_rate, threads=2, progress=False)
         rows.append(measure(tuned, validation, path.name, time.perf_counter() - begin))
     fits = {name: {"rmse_hz": comparison[name]["rmse"], "r2": comparison[name]["r2"]}
             for name in ("noisy-softplus", "measured") if name in comparison}
-    write_result(args.out, "fashion_measured_response", {
+    write_result(args.out, "fashion_measured_response" + (f"-{args.tag}" if args.tag else ""), {
         "grid": {"means_na": MEANS.tolist(), "stds_na": STDS, "trials": 10,
                  "duration_ms": 10000.0},
         "calibration": {"k": calibration.k, "S": calibration.S, "fits": fits,
                         "wall_s": calibration_s},
-        "epochs": args.epochs, "learning_rate": args.lr, "networks": rows},
+        "epochs": args.epochs, "learning_rate": args.lr, "start": str(args.start),
+        "input_rate_hz": args.input_rate, "networks": rows},
         markdown(rows, fits, calibration, args))
 
 
@@ -128,9 +138,11 @@ def markdown(rows: list, fits: dict, calibration, args) -> list[str]:
         f"{fits['noisy-softplus']['rmse_hz']:.2f} Hz (R^2 {fits['noisy-softplus']['r2']:.4f}); "
         f"the measured response at the means it left out RMSE {fits['measured']['rmse_hz']:.2f}"
         f" Hz (R^2 {fits['measured']['r2']:.4f}).", "",
-        f"`{START.name}` (Noisy Softplus, k 0.332, S 186.3), and it fine-tuned {args.epochs} "
+        f"`{args.start.name}` ({rows[0]['activation']}), and it fine-tuned {args.epochs} "
         f"epochs with each activation (margin loss, count noise of a 300 ms read, learning "
-        f"rate {args.lr:g}, 200 Hz hidden-rate limit, seed 0). ANN and SNN on the "
+        f"rate {args.lr:g}, 200 Hz hidden-rate limit, seed 0"
+        + (f", inputs at {args.input_rate:g} Hz per unit pixel" if args.input_rate else "")
+        + "). ANN and SNN on the "
         f"{rows[0]['images']:,} held-out training images (split seed 0); SNN on the torch "
         "simulator (equal to NEST), seed 1, 300 ms per image. Ties: the lowest class index "
         "wins; no output spike counts as wrong.", "",

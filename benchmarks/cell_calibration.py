@@ -12,7 +12,9 @@ by 0.05, stds 0.2 .. 1.0 by 0.2):
   50 mV driving force turns 0.02 uS into 1 nA); and into Izhikevich's delta synapses (weights
   in mV, tau_syn the window of eq. 8's statistics), means x 50 and stds x 15: the noisy
   current's grid x 0.01 nA is 10 mV/ms, 50 mV over 5 ms, and a noise of the same diffusion
-  (``s^2 dt_noise = sum w^2 r``) is 1.58x (15.8) larger in eq. 8's ``s``.
+  (``s^2 dt_noise = sum w^2 r``) is 1.58x (15.8) larger in eq. 8's ``s``; and into
+  IF_curr_delta's, means x 20 and stds x 6.3 (1 nA into 0.25 nF is 4 mV/ms, 20 mV over 5 ms,
+  and 4 x 1.58 = 6.3 mV of noise).
 
 For each: the fitted (k, S) with standard errors, RMSE and R^2 of Noisy Softplus, ReLU and
 Softplus, those of the analytic Siegert rate where it is the cell's response
@@ -41,7 +43,9 @@ from lifresponse.cells import CELLS
 
 CURRENT_GRID = {"Izhikevich": 0.01}  # grid factor where the current is in other units
 CONDUCTANCE_GRID = 0.02  # uS per nA-equivalent at a 50 mV driving force
-DELTA_POISSON_GRID = {"Izhikevich": (50.0, 15.0)}  # means, stds factors (module docstring)
+# means, stds factors (module docstring): Izhikevich's current is in mV/ms; 1 nA into
+# IF_curr_delta's 0.25 nF is 4 mV/ms, 20 mV over tau_syn, and its noise 4 x sqrt(5 / 2) = 6.3 mV
+DELTA_POISSON_GRID = {"Izhikevich": (50.0, 15.0), "IF_curr_delta": (20.0, 6.3)}
 
 
 def main() -> None:

@@ -35,6 +35,9 @@ way as IF_cond_exp (its Poisson calibration k 0.437, S 2029.9 Hz/uS); writes
 in mV, on its Poisson calibration (``results/cell_calibration-Izhikevich.json``, written by
 ``cell_calibration.py --only Izhikevich``); NEST only. With the default loss its outputs go
 silent and it does not learn; ``--loss margin`` (training and fine tuning; files ``-margin``).
+
+``--cell IF_curr_delta``: the LIF neuron with delta synapses (weights in mV), on its Poisson
+calibration (``cell_calibration.py --only IF_curr_delta``); on NEST or the torch simulator.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ from lifresponse.splits import evaluation_digits, first
 NETWORKS = Path("benchmarks/results/networks")
 EXP_NETWORK = NETWORKS / "small-ns-limit200-tuned.h5"
 SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond", "EIF_cond_exp_isfa_ista": "eif",
-         "Izhikevich": "izh"}  # in file names
+         "Izhikevich": "izh", "IF_curr_delta": "delta"}  # in file names
+EXACT = ("IF_curr_alpha", "IF_curr_delta")  # the cells the torch simulator runs as NEST does
 WINDOW_MS = 300.0
 TAU_SYN_MS = 5.0  # the cells' Poisson calibrations (cell_calibration.py)
 CHECKPOINTS_MS = (50, 100, 200, 300)
@@ -83,7 +87,7 @@ def main() -> None:
                              "tuning without label shift)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    if args.cell != "IF_curr_alpha" and args.backend != "nest":
+    if args.cell not in EXACT and args.backend != "nest":
         parser.error(f"{args.cell} networks run on NEST only")
     scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
     scratch += "-margin" if args.loss == "margin" else ""
@@ -170,7 +174,7 @@ def markdown(rows: list, args) -> list[str]:
              f"seed 1), the first {rows[0]['images']} of each network's held-out digits x "
              f"{WINDOW_MS:g} ms (the same digits: both networks hold out the same split). Ties: "
              "the lowest class index wins. Nothing else ran on the machine.", "",
-             "| cell | k | S (Hz/nA; conductance cells Hz/uS; Izhikevich Hz/mV) | ANN "
+             "| cell | k | S (Hz/nA; conductance cells Hz/uS; delta synapses Hz/mV) | ANN "
              "validation | SNN "
              + " | SNN ".join(
                  f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",

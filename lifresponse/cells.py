@@ -106,15 +106,26 @@ CELLS = {cell.name: cell for cell in (
 
 # the cells networks are trained of: an ANN with a cell's calibrated (k, S) models them (for
 # the conductance cells, weights are conductances, uS, and the ANN's mean and noise are
-# conductances too; for Izhikevich, membrane jumps, mV, their statistics those of the Poisson
-# drive, calibration.drives.PoissonCurrentDrive)
-ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha",
+# conductances too; for the cells with delta synapses, IF_curr_delta and Izhikevich, membrane
+# jumps, mV, their statistics those of the Poisson drive, calibration.drives.PoissonCurrentDrive)
+ANN_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha",
              "EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista", "Izhikevich")
 CONDUCTANCE_CELLS = ("IF_cond_exp", "IF_cond_alpha", "EIF_cond_exp_isfa_ista",
                      "EIF_cond_alpha_isfa_ista")  # of ANN_CELLS
 ADEX_CELLS = ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")  # adaptive exponential
 # of ANN_CELLS, those whose neuron is not a LIFParams but the cell's own CellParams
 NON_LIF_CELLS = (*ADEX_CELLS, "Izhikevich")
+
+
+def bias_refusal(cell: str) -> str | None:
+    """Why a trained network of ``cell`` takes no bias, or None where it takes one: a layer's
+    bias is a current (nA), and the ANN of a conductance cell computes with conductances, that
+    of a cell with delta synapses with membrane jumps."""
+    if cell in CONDUCTANCE_CELLS or CELLS[cell].synapse == "delta":
+        inputs = "conductances" if cell in CONDUCTANCE_CELLS else "membrane jumps"
+        return f"{cell} neurons take no bias (a layer's bias is a current, and its ANN's " \
+               f"inputs are {inputs})"
+    return None
 
 
 def cell_type(name: str) -> CellType:

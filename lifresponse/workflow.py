@@ -40,7 +40,7 @@ from lifresponse.calibration.fit import (
     write_calibration,
 )
 from lifresponse.calibration.sweep import SweepConfig, partial_path, run_sweep
-from lifresponse.cells import CellParams
+from lifresponse.cells import CellParams, bias_refusal
 from lifresponse.datasets import Digits, load_mnist
 from lifresponse.deployment import DeployConfig
 from lifresponse.errors import FileFormatError, ParameterError
@@ -335,6 +335,8 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
                    digits, architecture)
     split = training_split(digits, validation, split_seed)
     train_settings = trainer.TrainSettings(**settings)
+    if train_settings.bias and bias_refusal(calibration.cell):
+        raise ParameterError("bias", bias_refusal(calibration.cell))
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
                                softplus_sigma, digits.input_shape,

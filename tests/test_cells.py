@@ -143,6 +143,29 @@ def test_izhikevich_under_both_drives_and_which_of_them_trains_networks(tmp_path
         untrainable.require_trainable()
 
 
+def test_if_curr_delta_under_both_drives_trains_networks(tmp_path):
+    """The Poisson drive into IF_curr_delta's synapses (membrane jumps, mV) against a noisy
+    current of the same drift and diffusion: 1 nA into cm = 0.25 nF is 4 mV/ms, 20 mV of eq.
+    8's mean over tau_syn = 5 ms, and a current noise s (dt 1 ms) has the diffusion of trains
+    whose eq. 8 std is 4 s sqrt(tau_syn / 2 dt) = 6.3 s mV. The Poisson calibration trains."""
+    means, stds = np.array([0.25, 0.5, 0.75, 1.0]), np.array([0.2, 1.0])
+    poisson = workflow.calibrate(out=tmp_path / "p.h5", drive="poisson", means=means * 20,
+                                 stds=stds * 6.3, trials=2, duration=2000.0,
+                                 cell="IF_curr_delta", progress=False)
+    current = workflow.calibrate(out=tmp_path / "c.h5", drive="noisy-current", means=means,
+                                 stds=stds, trials=2, duration=2000.0, cell="IF_curr_delta",
+                                 progress=False)
+    by_poisson, by_current = (t.rates.mean(axis=1) for t in (poisson, current))
+    assert by_poisson[-1] > by_poisson[0] + 20  # rises with the mean
+    np.testing.assert_allclose(by_poisson, by_current, atol=8.0)  # Hz
+    calibration = workflow.fit(tmp_path / "p.h5", out=tmp_path / "p.json")
+    assert calibration.cell == "IF_curr_delta" and calibration.tau_syn == 5.0
+    calibration.require_trainable()
+    with pytest.raises(ParameterError, match="calibrates IF_curr_delta under noisy-current "
+                                             "without the synaptic time constant"):
+        workflow.fit(tmp_path / "c.h5", out=tmp_path / "c.json").require_trainable()
+
+
 def test_a_sweep_file_of_another_cell_is_checked_against_that_cell(tmp_path):
     workflow.calibrate(out=tmp_path / "a.h5", drive="dc", means=[0.5], stds=[0.0], trials=1,
                        duration=100.0, cell="IF_curr_alpha", progress=False)
@@ -249,17 +272,18 @@ def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp
         workflow.finetune(alpha_network, Calibration.by_hand(), epochs=1, progress=False,
                           digits=load_mnist().subset(slice(0, 300)))
     with pytest.raises(ParameterError, match="networks are built of IF_curr_exp or "
-                                             "IF_curr_alpha or IF_cond_exp or IF_cond_alpha or "
-                                             "EIF_cond_exp_isfa_ista or "
+                                             "IF_curr_alpha or IF_curr_delta or IF_cond_exp or "
+                                             "IF_cond_alpha or EIF_cond_exp_isfa_ista or "
                                              "EIF_cond_alpha_isfa_ista or Izhikevich "
-                                             "\\(got 'IF_curr_delta'\\)"):
-        Calibration.by_hand(cell="IF_curr_delta")
+                                             "\\(got 'HH_cond_exp'\\)"):
+        Calibration.by_hand(cell="HH_cond_exp")
 
 
 @pytest.mark.spinnaker
-@pytest.mark.parametrize("trained", ["alpha_network", "cond_network"])
+@pytest.mark.parametrize("trained", ["alpha_network", "cond_network", "delta_network"])
 def test_networks_of_other_cells_map_on_spinnaker_with_connection_lists(trained, request):
-    """IF_curr_alpha and IF_cond_exp networks map on sPyNNaker's virtual board."""
+    """IF_curr_alpha, IF_cond_exp and IF_curr_delta networks map on sPyNNaker's virtual
+    board."""
     pytest.importorskip("spynnaker")
     from lifresponse.backends.spinnaker import check
 
@@ -466,6 +490,67 @@ def _trained_on(cell: str, k: float, S: float):
 @pytest.fixture(scope="module")
 def eif_network():
     return _trained_on("EIF_cond_exp_isfa_ista", 0.437, 2029.9)  # S in Hz/uS
+
+
+@pytest.fixture(scope="module")
+def delta_network():
+    return _trained_on("IF_curr_delta", 0.35, 9.3)  # S in Hz/mV: weights are membrane jumps
+
+
+def test_a_network_of_if_curr_delta_is_trained_and_runs_alike_on_nest_and_the_simulator(
+        delta_network, tmp_path, monkeypatch):
+    """Trained on its (by hand) Poisson calibration, written and read back, deployed from rest
+    on NEST's iaf_psc_delta, the CPU loop and the torch operations with the same spikes in
+    every layer; the energy report reads the run."""
+    from network_helpers import assert_same_run, without_step_kernel
+
+    from lifresponse.datasets import load_mnist
+    from lifresponse.deployment import DeployConfig, deploy
+    from lifresponse.networks import network_file
+
+    network_file.write(delta_network, tmp_path / "delta.h5")
+    again = network_file.read(tmp_path / "delta.h5")
+    assert again.cell == "IF_curr_delta" and again.tau_syn == 5.0
+    digits = load_mnist().subset(slice(300, 306))
+    config = dict(window=100.0, record="all", seed=3)
+    on_nest = deploy(again, digits, DeployConfig(block=4, threads=1, **config),
+                     out=tmp_path / "run.h5", progress=False)
+    assert min(c.sum() for c in on_nest.layer_counts.values()) > 20
+    assert_same_run(on_nest, deploy(again, digits, DeployConfig(backend="torch", threads=2,
+                                                                **config), progress=False))
+    report = workflow.energy(tmp_path / "run.h5")
+    assert report["synaptic_event_model"]["events_per_layer"]["layer 0"] == pytest.approx(
+        on_nest.layer_counts[0].sum(axis=0) @ on_nest.fan_out[0])
+    without_step_kernel(monkeypatch)
+    assert_same_run(on_nest, deploy(again, digits, DeployConfig(backend="torch", batch=4,
+                                                                **config), progress=False))
+
+
+def test_trained_networks_of_delta_and_conductance_cells_take_no_bias(delta_network, tmp_path):
+    """Refused before training, by name (a bias is a current; their ANN's inputs are membrane
+    jumps or conductances), and in the file of a trained network; a network imported from
+    NIR, with no ANN model, keeps its IF_curr_delta biases."""
+    import dataclasses
+
+    from lifresponse.datasets import load_mnist
+    from lifresponse.networks import network_file
+    from lifresponse.networks.network_file import NO_ANN_MODEL
+
+    digits = load_mnist().subset(slice(0, 50))
+    for cell, inputs in (("IF_curr_delta", "membrane jumps"), ("Izhikevich", "membrane jumps"),
+                         ("IF_cond_exp", "conductances")):
+        with pytest.raises(ParameterError, match=f"{cell} neurons take no bias \\(a layer's "
+                                                 f"bias is a current, and its ANN's inputs are "
+                                                 f"{inputs}\\)"):
+            workflow.train(Calibration.by_hand(cell=cell), architecture="4c5-4s-10fc",
+                           epochs=1, bias=True, progress=False, digits=digits)
+    biased = dataclasses.replace(delta_network, layers=[dataclasses.replace(
+        delta_network.layers[0], bias=np.zeros(4))] + delta_network.layers[1:])
+    with pytest.raises(FileFormatError,
+                       match="layer 0 \\(conv\\): IF_curr_delta neurons take no bias"):
+        network_file.write(biased, tmp_path / "x.h5")
+    network_file.write(dataclasses.replace(biased, activation=NO_ANN_MODEL), tmp_path / "y.h5")
+    assert network_file.read(tmp_path / "y.h5").layers[0].bias is not None
 
 
 @pytest.fixture(scope="module")

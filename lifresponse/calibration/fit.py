@@ -338,9 +338,10 @@ class Calibration:
         cell = record.get("cell", "IF_curr_exp")
         tau = float(record["tau_syn_ms"] or 0.0)
         try:
-            if cell in ANN_CELLS:  # the synapses' time constants are the drive's
-                neuron = _trained_neuron(cell, {**record["neuron"], "tau_syn_E": tau,
-                                                "tau_syn_I": tau})
+            if cell in ANN_CELLS:  # the synapses' time constants are the drive's (a noisy
+                # current into delta synapses has none: the neuron keeps its own, unused)
+                synapses = {"tau_syn_E": tau, "tau_syn_I": tau} if tau > 0 else {}
+                neuron = _trained_neuron(cell, {**record["neuron"], **synapses})
             else:
                 neuron = CellParams.of(cell, record["neuron"])
         except (TypeError, ValueError) as exc:
@@ -350,12 +351,12 @@ class Calibration:
 
     def require_trainable(self) -> None:
         """Raise :class:`ParameterError` unless networks can be trained with this calibration:
-        networks are built of :data:`ANN_CELLS` (and imported ``IF_curr_delta``)."""
+        networks are built of :data:`ANN_CELLS`, with the synaptic time constant of their
+        input statistics."""
         if self.cell not in ANN_CELLS:
             raise ParameterError("calibration", f"{self.source} calibrates {self.cell}; "
                                  f"networks train and deploy with "
-                                 f"{' or '.join(ANN_CELLS)} calibrations only "
-                                 "(IF_curr_delta networks are imported, from NIR)")
+                                 f"{' or '.join(ANN_CELLS)} calibrations only")
         if not self.tau_syn > 0:
             raise ParameterError("calibration", f"{self.source} calibrates {self.cell} under "
                                  f"{self.record.get('drive', {}).get('kind', 'a drive')} "

@@ -140,8 +140,7 @@ class SweepConfig:
         if self.drive.kind == "poisson" and CELLS[self.cell].synapse == "delta" and \
                 self.backend != "nest":
             raise ParameterError("drive", f"the poisson drive of {self.cell}'s delta synapses "
-                                 f"runs on NEST (got backend {self.backend!r}: sPyNNaker's "
-                                 "Izhikevich has exponential current synapses)")
+                                 f"runs on NEST (got backend {self.backend!r})")
         point_mean, point_std = self.points()
         self.drive.check(point_mean, point_std, self.timestep)
 

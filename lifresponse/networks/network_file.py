@@ -73,7 +73,13 @@ import numpy as np
 
 import lifresponse
 from lifresponse.activations import REGISTRY
-from lifresponse.cells import ANN_CELLS, CONDUCTANCE_CELLS, NON_LIF_CELLS, CellParams
+from lifresponse.cells import (
+    ANN_CELLS,
+    CONDUCTANCE_CELLS,
+    NON_LIF_CELLS,
+    CellParams,
+    bias_refusal,
+)
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
@@ -571,10 +577,10 @@ def check(network: Network, where: str) -> None:
             raise FileFormatError(f"{name}: {layer.cell} neurons take "
                                   f"{'' if conductance else 'no '}reversal potentials (e_rev_E, "
                                   "e_rev_I in the neuron)")
-        if (conductance or layer.cell == "Izhikevich") and layer.bias is not None:
-            inputs = "conductances" if conductance else "membrane jumps"
-            raise FileFormatError(f"{name}: {layer.cell} neurons take no bias (a layer's bias "
-                                  f"is a current, and its ANN's inputs are {inputs})")
+        refusal = bias_refusal(layer.cell)  # an imported IF_curr_delta network has no ANN
+        if refusal and layer.bias is not None and (network.has_ann_model
+                                                   or layer.cell != "IF_curr_delta"):
+            raise FileFormatError(f"{name}: {refusal}")
         for j, projection in enumerate(network.projections(i)):
             _check_projection(network, i, projection, name if j == 0 else
                               f"{where}: layer {i}, merge {j - 1} ({projection.kind})")

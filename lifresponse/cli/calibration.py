@@ -94,8 +94,8 @@ def add_calibrate(commands) -> None:
                         default="poisson", help="the kind of input current")
     parser.add_argument("--tau-syn", type=float, default=5.0,
                         help="synaptic time constant of the Poisson drive (ms); into delta "
-                             "synapses (Izhikevich, weights in mV) the window of its "
-                             "statistics, eq. 8")
+                             "synapses (IF_curr_delta, Izhikevich: weights in mV) the "
+                             "window of its statistics, eq. 8")
     parser.add_argument("--dt-noise", type=float, default=1.0,
                         help="noise interval of the noisy-current drive (ms)")
     parser.add_argument("--weight", type=float, default=None,

@@ -22,8 +22,10 @@ Jobs (one at a time, nothing else running):
   10fc) and the average-pooling LeNet-like CNN.
 
 ``--models`` runs some of the job's models only, ``--tag`` names the result files for such a
-run. Writes ``results/convert_<job>[-<tag>].{json,md}``. The models are trained once and kept as
-``results/networks/<model>.onnx``; later runs convert those files (``--retrain`` trains again).
+run (and its models, unless ``--model-tag`` names those of an earlier run); ``--input-rate``
+converts at another input rate. Writes ``results/convert_<job>[-<tag>].{json,md}``. The models
+are trained once and kept as ``results/networks/<model>.onnx``; later runs convert those files
+(``--retrain`` trains again).
 """
 
 from __future__ import annotations
@@ -171,6 +173,11 @@ def main() -> None:
                         help="fine tune with the measured response of this rates.h5 (of the "
                              "networks' cell, tau_syn and step) instead of Noisy Softplus")
     parser.add_argument("--models", help="comma-separated, some of the job's models")
+    parser.add_argument("--model-tag", help="convert networks/<model>-<model-tag>.onnx "
+                                            "(default: --tag's models)")
+    parser.add_argument("--input-rate", type=float, default=400.0, metavar="HZ",
+                        help="the converted networks' rate of a pixel of 1 (the grid has its "
+                             "own)")
     parser.add_argument("--tag", help="results/convert_<job>-<tag>.{json,md}, and the models "
                              "it trains as networks/<model>-<tag>.onnx")
     parser.add_argument("--images", type=int, default=HELD_OUT)
@@ -192,7 +199,8 @@ def main() -> None:
     split = training_split(training_file, HELD_OUT, SPLIT_SEED)
     rows, grid, nest, trained = [], [], None, {}
     for name, make in models.items():
-        path = NETWORKS / (f"{name}-{args.tag}.onnx" if args.tag else f"{name}.onnx")
+        model_tag = args.model_tag or args.tag
+        path = NETWORKS / (f"{name}-{model_tag}.onnx" if model_tag else f"{name}.onnx")
         record = path.with_suffix(".training.json")  # how the committed model was trained
         if args.retrain or not path.exists():
             module, seconds = train(make(), split.train, args.epochs)
@@ -206,7 +214,8 @@ def main() -> None:
         choices = ("average", "pairwise") if "maxpool" in name else ("average",)
         for max_pool in choices:
             network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
-                                       split_seed=SPLIT_SEED, max_pool=max_pool)
+                                       split_seed=SPLIT_SEED, max_pool=max_pool,
+                                       input_rate=args.input_rate)
             ann_same = ann_accuracy(path, max_pool, split.validation, args.images)
             if nest is None:
                 nest = {"model": name, "max_pool": max_pool, **nest_check(network,
@@ -244,16 +253,19 @@ def main() -> None:
     write_result(args.out, f"convert_{args.job}" + (f"-{args.tag}" if args.tag else ""),
                  {"job": args.job, "held_out": HELD_OUT, "split_seed": SPLIT_SEED,
                   "window_ms": WINDOW_MS, "trained": trained, "rows": rows, "grid": grid,
-                  "nest_check": nest}, markdown(args.job, rows, grid, nest, trained))
+                  "nest_check": nest, "input_rate_hz": args.input_rate},
+                 markdown(args.job, rows, grid, nest, trained, args.input_rate))
 
 
-def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict) -> list[str]:
+def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict,
+             input_rate: float) -> list[str]:
     percent = lambda v: "-" if v is None else f"{100 * v:.2f} %"  # noqa: E731
     lines = [f"# Converted PyTorch models on {job} (ANN on {HELD_OUT:,} held-out digits, SNN "
              f"on the first {rows[0]['images']:,} of them; split seed {SPLIT_SEED})", "",
              "`benchmarks/convert_models.py --job " + job + "`: models trained in plain "
-             "PyTorch here, converted by `lifresponse convert` (defaults: 99.9th percentile, "
-             "200 Hz, input 400 Hz), run on the torch simulator (seed 1) for 300 ms per image; "
+             "PyTorch here, converted by `lifresponse convert` (99.9th percentile, 200 Hz, "
+             f"input {input_rate:g} Hz), run on the torch simulator (seed 1) for 300 ms per "
+             "image; "
              "accuracy at 100 / 200 / 300 ms from the same runs (a tie goes to the lowest class; "
              "an image without output spikes counts as wrong).", "",
              "| model | variant | layers | ANN | ANN as the SNN computes it | fine-tuned ANN "

@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from measured_response import prediction_table
 from provenance import write_result
 
 from lifresponse import workflow
@@ -157,18 +158,7 @@ def markdown(rows: list, fits: dict, calibration, args) -> list[str]:
                      + " | ".join(f"{100 * r['accuracy_by_time'][str(t)]:.2f} %"
                                   for t in CHECKPOINTS_MS)
                      + f" | {gap:+.2f} | {100 * r['tied_at_300ms']:.2f} % | {tuning} |")
-    layers = sorted(rows[0]["layer_rates_hz"], key=int)
-    lines += ["", "Recorded rates against each activation's prediction from the recorded "
-              "rates of the layer before (RMS difference over neurons and the first 100 images, "
-              "Hz; mean recorded rate in brackets):", "",
-              "| network | predictor | " + " | ".join(f"layer {i}" for i in layers) + " |",
-              "|---|---|" + "---|" * len(layers)]
-    for r in rows:
-        for name, by_layer in r["layer_rms_difference_hz"].items():
-            if by_layer and name in ("noisy-softplus", "measured"):
-                lines.append(f"| {r['network']} | {name} | " + " | ".join(
-                    f"{by_layer[i]:.1f} ({r['layer_rates_hz'][i]:.1f})" for i in layers) + " |")
-    return lines
+    return lines + prediction_table(rows, "network", "images")
 
 
 if __name__ == "__main__":

@@ -122,16 +122,22 @@ def markdown(rows: list, fits: dict, calibration, args) -> list[str]:
                      + " | ".join(f"{100 * r['accuracy_by_time'][str(t)]:.2f} %"
                                   for t in CHECKPOINTS_MS)
                      + f" | {r['tuning_s']:.0f} | {r['wall_s']:.0f} |")
+    return lines + prediction_table(rows, "activation", "digits")
+
+
+def prediction_table(rows: list, label: str, images: str) -> list[str]:
+    """Markdown: each row's (``row[label]``) recorded rates per layer against the Noisy
+    Softplus and measured-response predictions from the layer before."""
     layers = sorted(rows[0]["layer_rates_hz"], key=int)
-    lines += ["", "Recorded rates against each activation's prediction from the recorded "
-              "rates of the layer before (RMS difference over neurons and the first 100 digits, "
-              "Hz; mean recorded rate in brackets):", "",
-              "| network | predictor | " + " | ".join(f"layer {i}" for i in layers) + " |",
-              "|---|---|" + "---|" * len(layers)]
+    lines = ["", "Recorded rates against each activation's prediction from the recorded "
+             f"rates of the layer before (RMS difference over neurons and the first 100 {images}"
+             ", Hz; mean recorded rate in brackets):", "",
+             "| network | predictor | " + " | ".join(f"layer {i}" for i in layers) + " |",
+             "|---|---|" + "---|" * len(layers)]
     for r in rows:
         for name, by_layer in r["layer_rms_difference_hz"].items():
             if by_layer and name in ("noisy-softplus", "measured"):
-                lines.append(f"| {r['activation']} | {name} | " + " | ".join(
+                lines.append(f"| {r[label]} | {name} | " + " | ".join(
                     f"{by_layer[i]:.1f} ({r['layer_rates_hz'][i]:.1f})" for i in layers) + " |")
     return lines
 

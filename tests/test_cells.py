@@ -115,55 +115,38 @@ def test_conductance_cell_with_the_poisson_drive_and_its_fit(cell, scale, tmp_pa
     assert neuron.to_pynn(cell) == CellParams.of(cell, record["neuron"]).values
 
 
-def test_izhikevich_under_both_drives_and_which_of_them_trains_networks(tmp_path):
-    """The Poisson drive into Izhikevich's delta synapses (weights in mV, eq. 8's statistics
-    over tau_syn = 5 ms) and a noisy current (dt 1 ms) of about the same drift and diffusion
-    give nearly the same rates: 0.01 nA is 10 mV/ms to this cell, 50 mV of eq. 8's mean over
-    5 ms; a current noise s has the diffusion ``s^2 dt = sum w^2 r`` of trains whose eq. 8 std
-    is sqrt(tau_syn / 2 / dt) = 1.58 times larger, 15.8 mV per 0.01 nA (15 here). Only the
+@pytest.mark.parametrize("cell, current, poisson_means, poisson_stds", [
+    ("Izhikevich", 0.01, 50.0, 15.0), ("IF_curr_delta", 1.0, 20.0, 6.3)])
+def test_delta_cells_under_both_drives_and_which_of_them_trains_networks(
+        cell, current, poisson_means, poisson_stds, tmp_path):
+    """The Poisson drive into a cell's delta synapses (weights in mV, eq. 8's statistics over
+    tau_syn = 5 ms) and a noisy current (dt 1 ms) of about the same drift and diffusion give
+    nearly the same rates. Izhikevich takes 0.01 nA as 10 mV/ms, 50 mV of eq. 8's mean over
+    5 ms; IF_curr_delta takes 1 nA into cm = 0.25 nF as 4 mV/ms, 20 mV. A current noise s has
+    the diffusion ``s^2 dt = sum w^2 r`` of trains whose eq. 8 std is sqrt(tau_syn / 2 / dt) =
+    1.58 times larger: 15.8 mV per 0.01 nA (15 here), and 4 x 1.58 = 6.3 mV per nA. Only the
     Poisson calibration has the time constant the ANN's statistics need."""
     means, stds = np.array([0.25, 0.5, 0.75, 1.0]), np.array([0.2, 1.0])
-    poisson = workflow.calibrate(out=tmp_path / "p.h5", drive="poisson", means=means * 50,
-                                 stds=stds * 15, trials=2, duration=2000.0, cell="Izhikevich",
-                                 progress=False)
-    current = workflow.calibrate(out=tmp_path / "c.h5", drive="noisy-current",
-                                 means=means * 0.01, stds=stds * 0.01, trials=2,
-                                 duration=2000.0, cell="Izhikevich", progress=False)
-    assert json.loads(json.dumps(current.attrs["neuron"])) == CellParams.of("Izhikevich").values
-    by_poisson, by_current = (t.rates.mean(axis=1) for t in (poisson, current))
+    poisson = workflow.calibrate(out=tmp_path / "p.h5", drive="poisson",
+                                 means=means * poisson_means, stds=stds * poisson_stds,
+                                 trials=2, duration=2000.0, cell=cell, progress=False)
+    noisy = workflow.calibrate(out=tmp_path / "c.h5", drive="noisy-current",
+                               means=means * current, stds=stds * current, trials=2,
+                               duration=2000.0, cell=cell, progress=False)
+    if cell == "Izhikevich":
+        assert json.loads(json.dumps(noisy.attrs["neuron"])) == CellParams.of(cell).values
+    by_poisson, by_current = (t.rates.mean(axis=1) for t in (poisson, noisy))
     assert by_poisson[-1] > by_poisson[0] + 20  # rises with the mean
     np.testing.assert_allclose(by_poisson, by_current, atol=8.0)  # Hz
     calibration = workflow.fit(tmp_path / "p.h5", out=tmp_path / "p.json")
-    assert calibration.cell == "Izhikevich" and calibration.tau_syn == 5.0
+    assert calibration.cell == cell and calibration.tau_syn == 5.0
     calibration.require_trainable()
-    assert Calibration.read(tmp_path / "p.json").neuron == CellParams.of("Izhikevich")
+    if cell == "Izhikevich":
+        assert Calibration.read(tmp_path / "p.json").neuron == CellParams.of(cell)
     untrainable = workflow.fit(tmp_path / "c.h5", out=tmp_path / "c.json")
-    with pytest.raises(ParameterError, match="calibrates Izhikevich under noisy-current "
+    with pytest.raises(ParameterError, match=f"calibrates {cell} under noisy-current "
                                              "without the synaptic time constant"):
         untrainable.require_trainable()
-
-
-def test_if_curr_delta_under_both_drives_trains_networks(tmp_path):
-    """The Poisson drive into IF_curr_delta's synapses (membrane jumps, mV) against a noisy
-    current of the same drift and diffusion: 1 nA into cm = 0.25 nF is 4 mV/ms, 20 mV of eq.
-    8's mean over tau_syn = 5 ms, and a current noise s (dt 1 ms) has the diffusion of trains
-    whose eq. 8 std is 4 s sqrt(tau_syn / 2 dt) = 6.3 s mV. The Poisson calibration trains."""
-    means, stds = np.array([0.25, 0.5, 0.75, 1.0]), np.array([0.2, 1.0])
-    poisson = workflow.calibrate(out=tmp_path / "p.h5", drive="poisson", means=means * 20,
-                                 stds=stds * 6.3, trials=2, duration=2000.0,
-                                 cell="IF_curr_delta", progress=False)
-    current = workflow.calibrate(out=tmp_path / "c.h5", drive="noisy-current", means=means,
-                                 stds=stds, trials=2, duration=2000.0, cell="IF_curr_delta",
-                                 progress=False)
-    by_poisson, by_current = (t.rates.mean(axis=1) for t in (poisson, current))
-    assert by_poisson[-1] > by_poisson[0] + 20  # rises with the mean
-    np.testing.assert_allclose(by_poisson, by_current, atol=8.0)  # Hz
-    calibration = workflow.fit(tmp_path / "p.h5", out=tmp_path / "p.json")
-    assert calibration.cell == "IF_curr_delta" and calibration.tau_syn == 5.0
-    calibration.require_trainable()
-    with pytest.raises(ParameterError, match="calibrates IF_curr_delta under noisy-current "
-                                             "without the synaptic time constant"):
-        workflow.fit(tmp_path / "c.h5", out=tmp_path / "c.json").require_trainable()
 
 
 def test_a_sweep_file_of_another_cell_is_checked_against_that_cell(tmp_path):
@@ -528,13 +511,11 @@ def test_a_network_of_if_curr_delta_is_trained_and_runs_alike_on_nest_and_the_si
 
 def test_trained_networks_of_delta_and_conductance_cells_take_no_bias(delta_network, tmp_path):
     """Refused before training, by name (a bias is a current; their ANN's inputs are membrane
-    jumps or conductances), and in the file of a trained network; a network imported from
-    NIR, with no ANN model, keeps its IF_curr_delta biases."""
+    jumps or conductances); an IF_curr_delta network from NIR keeps the biases it brings."""
     import dataclasses
 
     from lifresponse.datasets import load_mnist
     from lifresponse.networks import network_file
-    from lifresponse.networks.network_file import NO_ANN_MODEL
 
     digits = load_mnist().subset(slice(0, 50))
     for cell, inputs in (("IF_curr_delta", "membrane jumps"), ("Izhikevich", "membrane jumps"),
@@ -546,10 +527,7 @@ def test_trained_networks_of_delta_and_conductance_cells_take_no_bias(delta_netw
                            epochs=1, bias=True, progress=False, digits=digits)
     biased = dataclasses.replace(delta_network, layers=[dataclasses.replace(
         delta_network.layers[0], bias=np.zeros(4))] + delta_network.layers[1:])
-    with pytest.raises(FileFormatError,
-                       match="layer 0 \\(conv\\): IF_curr_delta neurons take no bias"):
-        network_file.write(biased, tmp_path / "x.h5")
-    network_file.write(dataclasses.replace(biased, activation=NO_ANN_MODEL), tmp_path / "y.h5")
+    network_file.write(biased, tmp_path / "y.h5")
     assert network_file.read(tmp_path / "y.h5").layers[0].bias is not None
 
 

@@ -577,9 +577,8 @@ def check(network: Network, where: str) -> None:
             raise FileFormatError(f"{name}: {layer.cell} neurons take "
                                   f"{'' if conductance else 'no '}reversal potentials (e_rev_E, "
                                   "e_rev_I in the neuron)")
-        refusal = bias_refusal(layer.cell)  # an imported IF_curr_delta network has no ANN
-        if refusal and layer.bias is not None and (network.has_ann_model
-                                                   or layer.cell != "IF_curr_delta"):
+        refusal = bias_refusal(layer.cell)  # training refuses IF_curr_delta's; NIR brings some
+        if refusal and layer.bias is not None and layer.cell != "IF_curr_delta":
             raise FileFormatError(f"{name}: {refusal}")
         for j, projection in enumerate(network.projections(i)):
             _check_projection(network, i, projection, name if j == 0 else

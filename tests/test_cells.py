@@ -510,8 +510,9 @@ def test_a_network_of_if_curr_delta_is_trained_and_runs_alike_on_nest_and_the_si
 
 
 def test_trained_networks_of_delta_and_conductance_cells_take_no_bias(delta_network, tmp_path):
-    """Refused before training, by name (a bias is a current; their ANN's inputs are membrane
-    jumps or conductances); an IF_curr_delta network from NIR keeps the biases it brings."""
+    """Refused before training and before converting a model with biases, by name (a bias is
+    a current; their ANN's inputs are membrane jumps or conductances); a network file of
+    IF_curr_delta neurons may still hold biases (NIR imports bring them)."""
     import dataclasses
 
     from lifresponse.datasets import load_mnist

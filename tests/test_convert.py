@@ -307,6 +307,10 @@ def test_python_convert_of_a_module_and_bad_settings(rng):
     assert network.provenance["conversion"]["reference_difference"] < 1e-4
     with pytest.raises(ParameterError, match="max_pool: must be one of average, pairwise"):
         lr.convert(module, digits=digits, validation=10, max_pool="maximum")
+    with pytest.raises(ParameterError, match="has a bias, and IF_curr_delta neurons take no "
+                                             "bias"):
+        lr.convert(module, digits=digits, validation=10,
+                   calibration=lr.Calibration.by_hand(0.61, 10.1, cell="IF_curr_delta"))
     with pytest.raises(FileFormatError):
         lr.convert("/nonexistent/model.onnx", digits=digits)
     dead = nn.Sequential(nn.Flatten(), nn.Linear(64, 10), nn.ReLU(), nn.Linear(10, 10))

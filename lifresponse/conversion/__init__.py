@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifresponse.cells import bias_refusal
 from lifresponse.conversion.graph import AnnGraph
 from lifresponse.conversion.normalise import activation_scales, spiking_network
 from lifresponse.conversion.onnx_reader import ConversionError, read_model
@@ -88,6 +89,11 @@ def convert_graph(graph: AnnGraph, train: Digits, held_out: Digits, calibration,
     calibration.require_trainable()
     _check_settings(percentile, sample, max_rate, input_rate)
     _check_weights(graph)
+    biased = [p.node for p in graph.populations if p.bias is not None and np.any(p.bias)]
+    if biased and bias_refusal(calibration.cell):
+        raise ParameterError("calibration", f"{graph.source}: node {biased[0]!r} has a bias, "
+                             f"and {bias_refusal(calibration.cell)}; convert into IF_curr_exp "
+                             "or IF_curr_alpha neurons")
     shaped = spiking_network(graph, [1.0] * len(graph.populations), calibration,
                              max_rate=max_rate, input_rate=input_rate, provenance={},
                              architecture="shape check")

@@ -228,8 +228,8 @@ def main() -> None:
                     network, activation="measured", response=surface)
                 tuned = workflow.finetune(start, digits=training_file, epochs=args.finetune,
                                           count_window=args.count_window, loss=args.loss,
-                                          label_offset=0.0 if args.loss == "margin" else 0.01,
-                                          progress=False)
+                                          progress=False, **({"label_offset": 0.0} if
+                                                             args.loss == "margin" else {}))
                 rows.append(snn_row(tuned, split.validation, args.images,
                                     f"converted, max pool {max_pool}, finetuned "
                                     f"{args.finetune} epochs" + (

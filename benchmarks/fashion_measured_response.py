@@ -35,21 +35,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from measured_response import prediction_table
+from measured_response import GRID, STDS, calibrate_on_grid, prediction_table
 from provenance import write_result
 
 from lifresponse import workflow
-from lifresponse.calibration import results
 from lifresponse.datasets import load_mnist
 from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
-from lifresponse.response_surface import ResponseSurface
 from lifresponse.splits import training_split
 
 NETWORKS = Path("benchmarks/results/networks")
 START = NETWORKS / "fashion-final.h5"
-MEANS = np.round(np.arange(-10, 31) * 0.05, 2)  # nA
-STDS = [0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0]  # nA
 CHECKPOINTS_MS = (100, 200, 300)
 SHORT = {"noisy-softplus": "ns", "measured": "measured"}
 
@@ -90,18 +86,8 @@ def main() -> None:
     parser.add_argument("--tag")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    folder = args.out / "fashion_measured_response"
-    folder.mkdir(parents=True, exist_ok=True)
-    rates = folder / "rates.h5"
-    start = time.perf_counter()
-    if not rates.exists():
-        workflow.calibrate(out=rates, cell="IF_curr_exp", drive="poisson", means=MEANS,
-                           stds=STDS, trials=10, duration=10000.0, timestep=1.0, threads=2,
-                           progress=False)
-    calibration = workflow.fit(rates, out=folder / "calibration.json")
-    calibration_s = time.perf_counter() - start
-    comparison = {row["model"]: row for row in calibration.record["comparison"]}
-    surface = ResponseSurface.from_table(results.read(rates))
+    calibration, fits, surface, calibration_s = calibrate_on_grid(
+        args.out / "fashion_measured_response", "IF_curr_exp")
     training_file = load_mnist(args.data)
     start_network = network_file.read(args.start)
     validation = training_split(training_file, start_network.provenance["n_validation"],
@@ -119,11 +105,8 @@ def main() -> None:
                                   loss="margin", count_window=300.0, rate_limit=200.0,
                                   input_rate=args.input_rate, threads=2, progress=False)
         rows.append(measure(tuned, validation, path.name, time.perf_counter() - begin))
-    fits = {name: {"rmse_hz": comparison[name]["rmse"], "r2": comparison[name]["r2"]}
-            for name in ("noisy-softplus", "measured") if name in comparison}
     write_result(args.out, "fashion_measured_response" + (f"-{args.tag}" if args.tag else ""), {
-        "grid": {"means_na": MEANS.tolist(), "stds_na": STDS, "trials": 10,
-                 "duration_ms": 10000.0},
+        "grid": GRID,
         "calibration": {"k": calibration.k, "S": calibration.S, "fits": fits,
                         "wall_s": calibration_s},
         "epochs": args.epochs, "learning_rate": args.lr, "start": str(args.start),

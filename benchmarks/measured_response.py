@@ -46,6 +46,29 @@ CHECKPOINTS_MS = (50, 100, 200, 300)
 SHORT = {"noisy-softplus": "ns", "measured": "measured"}
 
 
+GRID = {"means_na": MEANS.tolist(), "stds_na": STDS, "trials": 10, "duration_ms": 10000.0}
+
+
+def calibrate_on_grid(folder: Path, cell: str):
+    """``cell`` calibrated under the Poisson drive on NEST on :data:`GRID` (tau_syn 5 ms, 1 ms
+    steps, seed 42) into ``folder/rates.h5`` unless it is there, and fitted into
+    ``folder/calibration.json``. Returns the calibration, the RMSE and R^2 of Noisy Softplus
+    and of the measured response, the response surface and the seconds it took."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rates = folder / "rates.h5"
+    start = time.perf_counter()
+    if not rates.exists():
+        workflow.calibrate(out=rates, cell=cell, drive="poisson", means=MEANS, stds=STDS,
+                           trials=GRID["trials"], duration=GRID["duration_ms"], timestep=1.0,
+                           threads=2, progress=False)
+    calibration = workflow.fit(rates, out=folder / "calibration.json")
+    comparison = {row["model"]: row for row in calibration.record["comparison"]}
+    fits = {name: {"rmse_hz": comparison[name]["rmse"], "r2": comparison[name]["r2"]}
+            for name in ("noisy-softplus", "measured") if name in comparison}
+    return (calibration, fits, ResponseSurface.from_table(results.read(rates)),
+            time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/mnist"))
@@ -53,17 +76,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
-    folder = args.out / "measured_response"
-    folder.mkdir(parents=True, exist_ok=True)
-    rates = folder / "rates.h5"
-    start = time.perf_counter()
-    if not rates.exists():
-        workflow.calibrate(out=rates, cell="IF_curr_alpha", drive="poisson", means=MEANS,
-                           stds=STDS, trials=10, duration=10000.0, threads=2, progress=False)
-    calibration = workflow.fit(rates, out=folder / "calibration.json")
-    calibration_s = time.perf_counter() - start
-    comparison = {row["model"]: row for row in calibration.record["comparison"]}
-    surface = ResponseSurface.from_table(results.read(rates))
+    calibration, fits, surface, calibration_s = calibrate_on_grid(
+        args.out / "measured_response", "IF_curr_alpha")
     training_file = load_mnist(args.data)
     rows = []
     for activation in ("noisy-softplus", "measured"):
@@ -92,11 +106,8 @@ def main() -> None:
             "layer_rms_difference_hz": ev["layer_rms_difference_hz"],
             "wall_s": run.attrs["wall_time_s"]})
         print(json.dumps(rows[-1]), flush=True)
-    fits = {name: {"rmse_hz": comparison[name]["rmse"], "r2": comparison[name]["r2"]}
-            for name in ("noisy-softplus", "measured") if name in comparison}
     write_result(args.out, "measured_response", {
-        "grid": {"means_na": MEANS.tolist(), "stds_na": STDS, "trials": 10,
-                 "duration_ms": 10000.0},
+        "grid": GRID,
         "calibration": {"k": calibration.k, "S": calibration.S, "fits": fits,
                         "wall_s": calibration_s},
         "epochs": args.epochs, "networks": rows}, markdown(rows, fits, calibration, args))

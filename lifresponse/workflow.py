@@ -335,8 +335,9 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
                    digits, architecture)
     split = training_split(digits, validation, split_seed)
     train_settings = trainer.TrainSettings(**settings)
-    if train_settings.bias and bias_refusal(calibration.cell):
-        raise ParameterError("bias", bias_refusal(calibration.cell))
+    refusal = bias_refusal(calibration.cell) if train_settings.bias else None
+    if refusal:
+        raise ParameterError("bias", refusal)
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
                                softplus_sigma, digits.input_shape,

@@ -90,10 +90,11 @@ def convert_graph(graph: AnnGraph, train: Digits, held_out: Digits, calibration,
     _check_settings(percentile, sample, max_rate, input_rate)
     _check_weights(graph)
     biased = [p.node for p in graph.populations if p.bias is not None and np.any(p.bias)]
-    if biased and bias_refusal(calibration.cell):
+    refusal = bias_refusal(calibration.cell) if biased else None
+    if refusal:
         raise ParameterError("calibration", f"{graph.source}: node {biased[0]!r} has a bias, "
-                             f"and {bias_refusal(calibration.cell)}; convert into IF_curr_exp "
-                             "or IF_curr_alpha neurons")
+                             f"and {refusal}; convert into IF_curr_exp or IF_curr_alpha "
+                             "neurons")
     shaped = spiking_network(graph, [1.0] * len(graph.populations), calibration,
                              max_rate=max_rate, input_rate=input_rate, provenance={},
                              architecture="shape check")

@@ -23,7 +23,8 @@ Jobs (one at a time, nothing else running):
 
 ``--models`` runs some of the job's models only, ``--tag`` names the result files for such a
 run (and its models, unless ``--model-tag`` names those of an earlier run); ``--input-rate``
-converts at another input rate. Writes ``results/convert_<job>[-<tag>].{json,md}``. The models
+converts at another input rate. Writes ``results/convert_<job>[-<tag>].{json,md}``, and each
+fine-tuned network as ``results/networks/<model>-<tag>-finetuned-<max pool>.h5``. The models
 are trained once and kept as ``results/networks/<model>.onnx``; later runs convert those files
 (``--retrain`` trains again).
 """
@@ -48,6 +49,7 @@ from lifresponse.conversion import onnx_of_module
 from lifresponse.conversion.onnx_reader import read_model
 from lifresponse.datasets import load_mnist
 from lifresponse.deployment import DeployConfig, deploy
+from lifresponse.networks import network_file
 from lifresponse.response_surface import ResponseSurface
 from lifresponse.splits import training_split
 
@@ -174,7 +176,7 @@ def main() -> None:
                              "networks' cell, tau_syn and step) instead of Noisy Softplus")
     parser.add_argument("--models", help="comma-separated, some of the job's models")
     parser.add_argument("--model-tag", help="convert networks/<model>-<model-tag>.onnx "
-                                            "(default: --tag's models)")
+                                            "(default: --tag's models; '' the untagged ones)")
     parser.add_argument("--input-rate", type=float, default=400.0, metavar="HZ",
                         help="the converted networks' rate of a pixel of 1 (the grid has its "
                              "own)")
@@ -199,7 +201,7 @@ def main() -> None:
     split = training_split(training_file, HELD_OUT, SPLIT_SEED)
     rows, grid, nest, trained = [], [], None, {}
     for name, make in models.items():
-        model_tag = args.model_tag or args.tag
+        model_tag = args.tag if args.model_tag is None else args.model_tag
         path = NETWORKS / (f"{name}-{model_tag}.onnx" if model_tag else f"{name}.onnx")
         record = path.with_suffix(".training.json")  # how the committed model was trained
         if args.retrain or not path.exists():
@@ -230,6 +232,8 @@ def main() -> None:
                                           count_window=args.count_window, loss=args.loss,
                                           progress=False, **({"label_offset": 0.0} if
                                                              args.loss == "margin" else {}))
+                network_file.write(tuned, NETWORKS / (
+                    f"{name}-{args.tag or 'untagged'}-finetuned-{max_pool}.h5"))
                 rows.append(snn_row(tuned, split.validation, args.images,
                                     f"converted, max pool {max_pool}, finetuned "
                                     f"{args.finetune} epochs" + (

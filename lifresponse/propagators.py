@@ -1,7 +1,7 @@
 """The per-step constants with which NEST 3.10 integrates ``iaf_psc_exp``, ``iaf_psc_delta`` and
 ``iaf_psc_alpha`` exactly, computed as NEST's PyPI wheel computes them (the same expressions,
 in the same order; Python's ``math`` is the C library, as NEST's; ``expm1`` is NEST's own,
-:func:`nest_expm1`).
+:func:`nest_expm1`), and the constants of ``izhikevich``'s forward Euler steps.
 
 ``iaf_psc_exp`` (PyNN ``IF_curr_exp``), ``V`` relative to ``v_rest`` (mV), currents in pA::
 
@@ -21,6 +21,16 @@ with ``P11 = exp(-h / tau_syn)``, ``P22 = P33 = exp(-h / tau_m)``, ``P20 = tau_m
 P22)``, ``iaf_psc_delta``'s ``P30 = 1 / C (1 - P33) tau_m``, ``iaf_psc_alpha``'s ``P30 = -tau_m
 / C expm1(-h / tau_m)`` and ``P21 = h P11``, ``C = 1000 cm`` pF, ``I_e = 1000 i_offset`` pA,
 ``iaf_psc_exp``'s ``P21`` :func:`p21` and ``iaf_psc_alpha``'s ``P31``, ``P32`` :func:`p31_p32`.
+
+``izhikevich`` (PyNN ``Izhikevich``, NEST's default ``consistent_integration``: one forward
+Euler step from the old ``v`` and ``u``; ``v`` in mV, not relative; weights in mV;
+:class:`IzhikevichTerms`)::
+
+    v <- v + (h (((((0.04 v) v + 5 v) + 140) - u) + I_e) + arriving weights)
+    u <- u + (h a) ((b v_old) - u_old);   v <- max(v, V_min)
+    if v >= V_th:  v <- c;  u <- u + d;  spike
+
+with ``I_e = 1000 i_offset`` (``u`` and ``I_e`` in mV/ms: the model's "current").
 Kept apart from the torch backend so that code without torch (the NIR importer) computes the
 same numbers.
 """
@@ -31,6 +41,7 @@ import math
 import sys
 from dataclasses import dataclass
 
+from lifresponse.cells import CELLS, CellParams
 from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
 
@@ -39,13 +50,25 @@ PA_PER_NA = 1000.0  # as PyNN converts weights, i_offset and cm for NEST
 # conductance-based ones (iaf_cond_exp) with GSL's adaptive Runge-Kutta-Fehlberg 4(5) solver,
 # whose substeps depend on each neuron's state, so no batch of fixed-step operations gives its
 # spikes: those run on NEST only
-EXACT_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta")
+EXACT_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "Izhikevich")
+# NEST's izhikevich: its spike cutoff and lower bound of v (mV), which PyNN leaves at NEST's
+# defaults, and PyNN's initial state (default_initial_values: v in mV, u in mV/ms), where the
+# rest protocol starts every image
+IZHIKEVICH_V_TH, IZHIKEVICH_V_MIN = 30.0, -sys.float_info.max
+IZHIKEVICH_REST_V, IZHIKEVICH_REST_U = -70.0, -14.0
+
+
+def one_input(cell: str) -> bool:
+    """Whether ``cell``'s synapses are delta synapses (``IF_curr_delta``, ``Izhikevich``): both
+    signs' weights arrive in one buffer, as jumps of the membrane."""
+    return CELLS[cell].synapse == "delta"
 
 
 def input_unit(cell: str) -> float:
-    """What one unit of a network file's weight (nA, or mV into ``IF_curr_delta``) is in a
-    ``cell`` neuron's input: pA for the current cells, mV for ``IF_curr_delta``."""
-    return 1.0 if cell == "IF_curr_delta" else PA_PER_NA
+    """What one unit of a network file's weight (nA, or mV into the cells with delta synapses)
+    is in a ``cell`` neuron's input: pA for the current cells, mV for ``IF_curr_delta`` and
+    ``Izhikevich``."""
+    return 1.0 if one_input(cell) else PA_PER_NA
 
 
 @dataclass(frozen=True)
@@ -68,6 +91,23 @@ class AlphaTerms:
 
 
 @dataclass(frozen=True)
+class IzhikevichTerms:
+    """``izhikevich``'s constants (module docstring): the step ``h`` (ms), ``h a`` (as NEST
+    multiplies them first), ``b`` (1/ms), ``d`` (mV/ms), ``V_min`` (mV), and the quadratic's
+    coefficients (1/(mV ms), 1/ms, mV/ms), kept as numbers so that a float32 simulation rounds
+    them once."""
+
+    h: float
+    h_a: float
+    b: float
+    d: float
+    v_min: float = IZHIKEVICH_V_MIN
+    k2: float = 0.04
+    k1: float = 5.0
+    k0: float = 140.0
+
+
+@dataclass(frozen=True)
 class Propagators:
     """Per-step constants of one layer's neurons (module docstring), float64.
 
@@ -76,7 +116,9 @@ class Propagators:
     ``P22`` is the membrane's decay; ``i_offset`` the neuron's (nA, without any bias); ``drive``
     the factor of ``I_e`` (``P20`` or ``P30``); ``theta`` and ``v_reset`` relative to
     ``v_rest`` (mV); ``subtract``: a spike takes ``reset_jump = v_thresh - v_reset`` (mV) off
-    the membrane instead of setting it to ``v_reset``.
+    the membrane instead of setting it to ``v_reset``. ``Izhikevich``: ``drive`` 1 (``I_e`` in
+    mV/ms), ``theta`` ``V_th`` and ``v_reset`` ``c`` (mV, absolute), no refractory period, no
+    current terms, and ``izhikevich`` its constants.
     """
 
     cell: str
@@ -93,6 +135,7 @@ class Propagators:
     subtract: bool = False
     reset_jump: float = 0.0
     alpha: AlphaTerms | None = None
+    izhikevich: IzhikevichTerms | None = None
 
     @property
     def offset_drive(self) -> float:
@@ -104,10 +147,11 @@ class Propagators:
         return (i_offset * PA_PER_NA + 0.0) * self.drive
 
     @classmethod
-    def of(cls, neuron: LIFParams, h: float, cell: str = "IF_curr_exp",
+    def of(cls, neuron: LIFParams | CellParams, h: float, cell: str = "IF_curr_exp",
            reset: str = "v_reset") -> Propagators:
-        """The constants of ``neuron`` as a ``cell`` at timestep ``h`` (ms) that resets its
-        membrane to ``v_reset`` or by subtraction (``reset="subtract"``).
+        """The constants of ``neuron`` (an ``Izhikevich`` cell's :class:`CellParams`) as a
+        ``cell`` at timestep ``h`` (ms) that resets its membrane to ``v_reset`` or by
+        subtraction (``reset="subtract"``).
 
         Raises
         ------
@@ -118,6 +162,13 @@ class Propagators:
             raise ParameterError("cell", f"{cell} has no exact per-step constants (NEST "
                                  "integrates it with an adaptive solver); exact are "
                                  f"{', '.join(EXACT_CELLS)}")
+        if cell == "Izhikevich":
+            if reset != "v_reset":
+                raise ParameterError("reset", "Izhikevich neurons reset to c, not by "
+                                     "subtraction")
+            return cls(cell, 0.0, 0.0, P22=1.0, P21ex=0.0, P21in=0.0, i_offset=neuron.i_offset,
+                       drive=1.0, theta=IZHIKEVICH_V_TH, v_reset=neuron.c, refractory_steps=0,
+                       izhikevich=IzhikevichTerms(h, h * neuron.a, neuron.b, neuron.d))
         c_m = neuron.cm * PA_PER_NA
         p22 = math.exp(-h / neuron.tau_m)
         common = dict(P22=p22, i_offset=neuron.i_offset,

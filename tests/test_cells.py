@@ -570,23 +570,84 @@ def test_a_network_of_non_lif_cells_is_trained_recorded_and_deployed(trained, ce
     assert by_layer["layer 0"] > 0
 
 
-@pytest.mark.parametrize("trained, simulator, nir", [
-    ("eif_network", "which NEST integrates with an adaptive Runge-Kutta solver",
-     "synaptic conductances and an adaptive exponential membrane"),
-    ("izhikevich_network", "which the exact simulator does not integrate",
-     "a quadratic membrane with a recovery variable")])
-def test_the_exact_simulator_and_nir_refuse_networks_of_non_lif_cells(trained, simulator, nir,
-                                                                      request):
+def test_the_exact_simulator_refuses_adaptive_exponential_networks_and_nir_non_lif_ones(
+        eif_network, izhikevich_network):
     from lifresponse.datasets import load_mnist
     from lifresponse.deployment import DeployConfig, deploy
     from lifresponse.errors import BackendError
 
-    network = request.getfixturevalue(trained)
-    with pytest.raises(BackendError, match=f"layer 0 is of {network.cell} neurons, {simulator}"):
-        deploy(network, load_mnist().subset(slice(0, 2)),
+    with pytest.raises(BackendError, match="layer 0 is of EIF_cond_exp_isfa_ista neurons, which "
+                                           "NEST integrates with an adaptive Runge-Kutta solver"):
+        deploy(eif_network, load_mnist().subset(slice(0, 2)),
                DeployConfig(backend="torch", window=50.0), progress=False)
-    with pytest.raises(ParameterError, match=f"layer 0: {network.cell} neurons have {nir}"):
-        workflow.export_nir(network)
+    for network, nir in ((eif_network, "synaptic conductances and an adaptive exponential "
+                                       "membrane"),
+                         (izhikevich_network, "a quadratic membrane with a recovery variable")):
+        with pytest.raises(ParameterError, match=f"layer 0: {network.cell} neurons have {nir}"):
+            workflow.export_nir(network)
+
+
+@pytest.mark.parametrize("h", [1.0, 0.1])
+def test_izhikevich_step_reproduces_nest_v_and_u_traces(nest_kernel, h):
+    """The torch neuron step of Izhikevich against NEST's izhikevich (V_m and U_m, from PyNN's
+    initial state) under jumps of both signs and I_e, bit for bit, spikes included."""
+    import torch
+
+    from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
+    from lifresponse.propagators import Propagators
+
+    nest = nest_kernel
+    nest.resolution = h
+    neuron = CellParams.of("Izhikevich", {"a": 0.03, "d": 6.0, "i_offset": 0.004})
+    cell = nest.Create("izhikevich", params={**_nest_parameters("izhikevich", neuron)[0]})
+    times = np.round(np.sort(np.random.default_rng(2).uniform(1, 199, 150)) / h) * h
+    weights = np.where(np.arange(150) % 3 == 0, -9.0, 14.0)  # mV
+    source = nest.Create("spike_generator", params={"spike_times": times.tolist(),
+                                                    "spike_weights": weights.tolist()})
+    nest.Connect(source, cell, syn_spec={"weight": 1.0, "delay": h})
+    meter = nest.Create("multimeter", params={"record_from": ["V_m", "U_m"], "interval": h})
+    nest.Connect(meter, cell)
+    nest.Simulate(200.0)
+    events = meter.get("events")
+    p = Propagators.of(neuron, h, "Izhikevich")
+    arriving = np.zeros(len(events["V_m"]) + 2)
+    for t, w in zip(times, weights, strict=True):  # arrives in the step (t, t + h]
+        arriving[int(round(t / h))] += w
+    state = NeuronState.at_rest((1,), p, torch.float64, "cpu")
+    v, u, spikes = [], [], 0
+    for n in range(len(events["V_m"])):
+        state, s = neuron_step(state, p, p.offset_drive,
+                               torch.tensor([arriving[n]], dtype=torch.float64))
+        spikes += int(s.item())
+        v.append(state.v.item())
+        u.append(state.u.item())
+    assert spikes >= 5
+    np.testing.assert_array_equal(np.asarray(v), events["V_m"])
+    np.testing.assert_array_equal(np.asarray(u), events["U_m"])
+
+
+def test_izhikevich_network_on_the_torch_simulator_equals_nest(izhikevich_network, monkeypatch):
+    """The trained Izhikevich network (its jumps of tens to hundreds of mV included) on NEST's
+    izhikevich, the CPU loop and the torch operations: the same spikes in every layer (float64),
+    every image from PyNN's initial v and u."""
+    from network_helpers import assert_same_run, without_step_kernel
+
+    from lifresponse.datasets import load_mnist
+    from lifresponse.deployment import DeployConfig, deploy
+
+    digits = load_mnist().subset(slice(300, 306))
+    config = dict(window=100.0, record="all", seed=3)
+    on_nest = deploy(izhikevich_network, digits, DeployConfig(block=4, threads=1, **config),
+                     progress=False)
+    on_loop = deploy(izhikevich_network, digits, DeployConfig(backend="torch", threads=2,
+                                                              **config), progress=False)
+    assert on_loop.attrs["step_loop"] == "numba step loop"
+    assert min(c.sum() for c in on_nest.layer_counts.values()) > 20
+    assert_same_run(on_nest, on_loop)
+    without_step_kernel(monkeypatch)
+    assert_same_run(on_nest, deploy(izhikevich_network, digits,
+                                    DeployConfig(backend="torch", batch=4, **config),
+                                    progress=False))
 
 
 def test_what_a_network_of_adaptive_exponential_cells_cannot_do_is_refused(eif_network,

@@ -14,13 +14,14 @@ import numpy as np
 from lifresponse.backends.nest import subtract_reset
 from lifresponse.backends.pynn.backend import PyNNBackend, PyNNSpikeRecorder
 from lifresponse.cells import ADEX_CELLS, CONDUCTANCE_CELLS
+from lifresponse.propagators import IZHIKEVICH_REST_U, IZHIKEVICH_REST_V, IZHIKEVICH_V_TH
 
 NEST_PA_PER_NA = 1000.0  # PyNN currents and weights are in nA, NEST's in pA
 SILENT_V_M = -1e30  # mV: a membrane this far below threshold cannot fire within a step
 SILENT_V_TH = 1e6  # mV: a threshold no conductance-based membrane reaches (it stays near E_ex)
 # PyNN's initial state of Izhikevich (its default_initial_values, v and u) and NEST's spike
 # cutoff of izhikevich, which PyNN leaves at NEST's default
-IZHIKEVICH_REST = {"V_m": -70.0, "U_m": -14.0, "V_th": 30.0}
+IZHIKEVICH_REST = {"V_m": IZHIKEVICH_REST_V, "U_m": IZHIKEVICH_REST_U, "V_th": IZHIKEVICH_V_TH}
 
 
 class NestBackend(PyNNBackend):

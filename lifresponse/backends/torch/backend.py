@@ -1,12 +1,12 @@
-"""The exact simulator: a deployed network of ``IF_curr_exp``, ``IF_curr_delta`` and
-``IF_curr_alpha`` neurons, time-stepped in PyTorch on batches of images, as NEST integrates
-``iaf_psc_exp``, ``iaf_psc_delta`` and ``iaf_psc_alpha``.
+"""The exact simulator: a deployed network of ``IF_curr_exp``, ``IF_curr_delta``,
+``IF_curr_alpha`` and ``Izhikevich`` neurons, time-stepped in PyTorch on batches of images, as
+NEST integrates ``iaf_psc_exp``, ``iaf_psc_delta``, ``iaf_psc_alpha`` and ``izhikevich``.
 
 Per neuron, each step does what the model's ``update`` does in NEST 3.10, in the same order
 and with the same floating-point operations: the one functional step
 :func:`lifresponse.backends.torch.neuron_step.neuron_step`, with the constants of
 :class:`lifresponse.propagators.Propagators` (computed as NEST's wheel computes them, in
-float64; the membrane traces of the three models are reproduced bit for bit:
+float64; the membrane traces of the four models are reproduced bit for bit:
 ``tests/test_torch_backend.py``). A bias adds to ``I_e`` neuron by neuron.
 
 Timing follows NEST's: a spike emitted in step ``n`` (stamp ``(n + 1) h``) reaches the next
@@ -85,11 +85,6 @@ class TorchPresenter:
     def __init__(self, network: Network, presentation: Presentation, config, version: str):
         self.network, self.presentation, self.config = network, presentation, config
         for index, layer in enumerate(network.layers):
-            if layer.cell == "Izhikevich":
-                raise BackendError(
-                    f"layer {index} is of Izhikevich neurons, which the exact simulator does "
-                    "not integrate (NEST's Euler steps of its quadratic membrane are not built "
-                    "into it). Deploy it on NEST (--backend nest)")
             if layer.cell not in EXACT_CELLS:
                 raise BackendError(
                     f"layer {index} is of {layer.cell} neurons, which NEST integrates with an "

@@ -1,9 +1,10 @@
-"""One timestep of NEST's ``iaf_psc_exp``, ``iaf_psc_delta`` and ``iaf_psc_alpha`` neurons as a
-function of torch tensors: ``state, input -> state, spikes``.
+"""One timestep of NEST's ``iaf_psc_exp``, ``iaf_psc_delta``, ``iaf_psc_alpha`` and
+``izhikevich`` neurons as a function of torch tensors: ``state, input -> state, spikes``.
 
 The update is NEST 3.10's (``models/iaf_psc_exp.cpp``, ``iaf_psc_delta.cpp``,
-``iaf_psc_alpha.cpp``), in the same order and with the same floating-point operations, ``V``
-relative to ``v_rest`` (mV), currents in pA, constants from
+``iaf_psc_alpha.cpp``, ``izhikevich.cpp``), in the same order and with the same floating-point
+operations, ``V`` relative to ``v_rest`` (mV; ``izhikevich``'s ``v`` absolute, its equations in
+:mod:`lifresponse.propagators`), currents in pA, constants from
 :class:`lifresponse.propagators.Propagators`::
 
     IF_curr_exp:    if r == 0:  V <- ((V P22 + I_ex P21ex) + I_in P21in) + drive
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lifresponse.propagators import Propagators
+from lifresponse.propagators import IZHIKEVICH_REST_U, IZHIKEVICH_REST_V, Propagators
 
 
 @dataclass
@@ -56,6 +57,8 @@ class NeuronState:
         Refractory steps left (int16), or None for neurons without a refractory period.
     di_ex, di_in : torch.Tensor or None
         ``IF_curr_alpha``: the currents' derivatives (pA/ms); None for the other cells.
+    u : torch.Tensor or None
+        ``Izhikevich``: the recovery variable (mV/ms); None for the other cells.
     """
 
     v: torch.Tensor
@@ -64,11 +67,16 @@ class NeuronState:
     refractory: torch.Tensor | None
     di_ex: torch.Tensor | None = None
     di_in: torch.Tensor | None = None
+    u: torch.Tensor | None = None
 
     @classmethod
     def at_rest(cls, shape: tuple, p: Propagators, dtype, device) -> NeuronState:
-        """Neurons at rest: membrane at ``v_rest``, no current, not refractory."""
+        """Neurons at rest: membrane at ``v_rest``, no current, not refractory (``Izhikevich``:
+        PyNN's initial ``v`` and ``u``, where NEST's rest protocol starts every image)."""
         zeros = torch.zeros(shape, dtype=dtype, device=device)
+        if p.izhikevich is not None:
+            return cls(torch.full_like(zeros, IZHIKEVICH_REST_V), zeros, zeros, None,
+                       u=torch.full_like(zeros, IZHIKEVICH_REST_U))
         refractory = (torch.zeros(shape, dtype=torch.int16, device=device)
                       if p.refractory_steps > 0 else None)
         derivative = zeros if p.alpha is not None else None
@@ -109,6 +117,8 @@ def neuron_step(state: NeuronState, p: Propagators, drive, excitatory: torch.Ten
     spikes : torch.Tensor
         This step's spikes, 1.0 or 0.0 per neuron, in ``v``'s dtype.
     """
+    if p.izhikevich is not None:
+        return _izhikevich_step(state, p, drive, excitatory, spike)
     a = p.alpha
     if p.cell == "IF_curr_delta":
         v = (state.v * p.P22 + drive) + excitatory
@@ -144,3 +154,19 @@ def neuron_step(state: NeuronState, p: Propagators, drive, excitatory: torch.Ten
         refractory = torch.where(fired, torch.full_like(refractory, p.refractory_steps),
                                  (refractory - 1).clamp(min=0))
     return NeuronState(v, i_ex, i_in, refractory, di_ex, di_in), spikes
+
+
+def _izhikevich_step(state: NeuronState, p: Propagators, drive, arriving: torch.Tensor, spike
+                     ) -> tuple[NeuronState, torch.Tensor]:
+    """:func:`neuron_step` for ``Izhikevich`` neurons (``drive`` is ``I_e``, mV/ms;
+    ``arriving`` the summed jumps, mV)."""
+    z, v_old, u_old = p.izhikevich, state.v, state.u
+    slope = ((((v_old * z.k2) * v_old + v_old * z.k1) + z.k0) - u_old) + drive
+    v = v_old + (slope * z.h + arriving)
+    u = u_old + ((v_old * z.b) - u_old) * z.h_a
+    v = torch.where(v < z.v_min, torch.full_like(v, z.v_min), v)
+    spikes = spike(v - p.theta)
+    fired = spikes.detach() > 0
+    v = torch.where(fired, torch.full_like(v, p.v_reset), v)
+    u = torch.where(fired, u + z.d, u)
+    return NeuronState(v, state.i_ex, state.i_in, None, u=u), spikes

@@ -14,7 +14,7 @@ from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
 from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import InputSpikes, Presentation
 from lifresponse.networks.network_file import Network, Projection
-from lifresponse.propagators import Propagators, input_unit
+from lifresponse.propagators import Propagators, input_unit, one_input
 
 
 class TorchOperations:
@@ -137,7 +137,7 @@ class LayerInput:
                  watch: bool = False):
         layer = network.layers[index]
         self.layer, self.watch = layer, watch
-        self.one_input = layer.cell == "IF_curr_delta"  # both signs' jumps into one buffer
+        self.one_input = one_input(layer.cell)  # both signs' jumps into one buffer
         self.synapses = [Synapses(p, layer.cell, dtype, device, index, scale,
                                   watch or not self.one_input)
                          for p in network.projections(index)]

@@ -22,7 +22,8 @@ Layout: the neurons of all layers are numbered one after another (layer ``i`` fr
 ``first[i]``); the synapses of each projection into layer ``i`` (one in a chain, more where a
 residual block merges) are a table over its source's neurons (the input's, or an earlier
 layer's): row ``s`` lists the targets of neuron ``s`` and their weights (pA into
-``IF_curr_exp``, an inhibitory target numbered ``n_out + post``; mV into ``IF_curr_delta``).
+``IF_curr_exp``, an inhibitory target numbered ``n_out + post``; mV into ``IF_curr_delta`` and
+``Izhikevich``).
 Within a step the layers are updated from the last to the first, so each layer reads its
 sources' spikes of the step before (the one-step delay; sources come before the layers they
 feed) before those layers overwrite them.
@@ -48,13 +49,16 @@ from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.topology import Connections, fan_outs
-from lifresponse.propagators import input_unit
+from lifresponse.propagators import IZHIKEVICH_REST_U, IZHIKEVICH_REST_V, input_unit, one_input
 
 REALS = {"float64": np.float64, "float32": np.float32}
 # columns of the constants; SUBTRACT: 1 where a spike subtracts RESET_JUMP instead of setting
-# V_RESET; ALPHA: 1 for IF_curr_alpha, whose own constants follow (propagators.AlphaTerms)
+# V_RESET; ALPHA: 1 for IF_curr_alpha, whose own constants follow (propagators.AlphaTerms);
+# IZHIKEVICH: 1 for Izhikevich, whose own follow (propagators.IzhikevichTerms; THETA is its
+# V_th, V_RESET its c)
 (P22, P21EX, P21IN, P11EX, P11IN, THETA, V_RESET, SUBTRACT, RESET_JUMP, ALPHA, A_P21EX,
- A_P21IN, P31EX, P31IN, P32EX, P32IN, EXPM1_TAU_M, EPSC_EX, EPSC_IN) = range(19)
+ A_P21IN, P31EX, P31IN, P32EX, P32IN, EXPM1_TAU_M, EPSC_EX, EPSC_IN, IZHIKEVICH, IZ_H, IZ_H_A,
+ IZ_B, IZ_D, IZ_V_MIN, IZ_K2, IZ_K1, IZ_K0) = range(28)
 IMAGES_PER_CHUNK = 4  # a thread's unit of work: small, so that threads finish together
 
 
@@ -120,15 +124,22 @@ class CompiledNetwork:
         self.fan_out = np.concatenate([fan_out[i] for i in range(len(layers))]
                                       ).astype(np.float64)  # synaptic events per spike
         propagators = [network.propagators(layer) for layer in layers]
-        # an IF_curr_delta layer adds its arrivals to V (into_v 1) and has no current terms
-        delta = np.array([layer.cell == "IF_curr_delta" for layer in layers])
+        # a layer with delta synapses adds its arrivals to V (into_v 1) and has no current terms
+        delta = np.array([one_input(layer.cell) for layer in layers])
         self.into_v = delta.astype(real)
+        # each neuron's state at rest, where every image starts: the membrane (relative to
+        # v_rest: 0; Izhikevich's v, absolute) and Izhikevich's recovery variable u (else 0)
+        izhikevich = np.concatenate([np.full(layer.n_out, p.izhikevich is not None)
+                                     for layer, p in zip(layers, propagators, strict=True)])
+        self.rest_v = np.where(izhikevich, IZHIKEVICH_REST_V, 0.0).astype(real)
+        self.rest_u = np.where(izhikevich, IZHIKEVICH_REST_U, 0.0).astype(real)
         # refractory counters are whole numbers in the real dtype (exact), so that every
         # select of the neuron update is of one width (float32 vectorises twice as wide)
         self.refractory_steps = np.array([p.refractory_steps for p in propagators], real)
         self.constants = np.array([[p.P22, 0.0 if d else p.P21ex, 0.0 if d else p.P21in,
                                     p.P11ex, p.P11in, p.theta, p.v_reset, p.subtract,
-                                    p.reset_jump, *_alpha_columns(p)]
+                                    p.reset_jump, *_alpha_columns(p),
+                                    *_izhikevich_columns(p, real)]
                                    for p, d in zip(propagators, delta, strict=True)], dtype=real)
         # the constant drive per neuron and step, computed in float64 as NEST does (a bias's
         # zeros add exactly nothing)
@@ -202,8 +213,9 @@ class CompiledNetwork:
                 arrival_count.astype(self.drive.dtype),  # weight x number, in dtype
                 self.first, self.projection_first, self.source, self.row_first, self.row,
                 self.target, self.weight, self.into_v, self.refractory_steps, self.constants,
-                self.drive, self.fan_out, counts, by_time, log, logged, watched, self.unit,
-                self.limit, peak, saturated, self.bias_into, self.bias_first)
+                self.drive, self.rest_v, self.rest_u, self.fan_out, counts, by_time, log, logged,
+                watched, self.unit, self.limit, peak, saturated, self.bias_into,
+                self.bias_first)
             return events, peak, saturated
 
         if log_spikes or threads == 1:
@@ -275,7 +287,7 @@ def _table(layer: Layer, connections: Connections, real, index: int, scale, spli
         weight = integer_weights(weight, scale[inhibitory.astype(int), post], index)
     else:
         weight = weight * input_unit(layer.cell)
-    if split or layer.cell != "IF_curr_delta":
+    if split or not one_input(layer.cell):
         post = np.where(inhibitory, post + layer.n_out, post)
     if 2 * layer.n_out > np.iinfo(np.int32).max:
         raise KernelUnavailableError(f"a layer of {layer.n_out} neurons is too large for the "
@@ -338,9 +350,10 @@ def start_numba() -> None:
 @njit(cache=True, nogil=True)
 def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arrival_count,
                 first, projection_first, source_of, row_first, row, target, weight, into_v,
-                refractory_steps, constants, drive, fan_out, counts, by_time, log, logged,
-                watched, unit, limit, peak, saturated, bias_into, bias_first):
-    """Simulate images ``lo`` ... ``hi - 1`` from rest (module docstring: the layout), their
+                refractory_steps, constants, drive, rest_v, rest_u, fan_out, counts, by_time,
+                log, logged, watched, unit, limit, peak, saturated, bias_into, bias_first):
+    """Simulate images ``lo`` ... ``hi - 1`` from rest (``rest_v``, ``rest_u``; module
+    docstring: the layout), their
     input arrivals numbered from ``lo``; writes their rows of ``counts`` and ``by_time``, logs
     spikes into ``log`` if it has rows, watches the arrivals of the ``watched`` layers
     (:func:`_hold`), adds the biases that arrive as synaptic input, and returns the synaptic
@@ -352,6 +365,7 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
     i_in = np.zeros_like(drive)
     di_ex = np.zeros_like(drive)  # IF_curr_alpha: the currents' derivatives
     di_in = np.zeros_like(drive)
+    u = np.zeros_like(drive)  # Izhikevich: the recovery variable
     arriving = np.concatenate((v, v))  # layer i: excitatory, then inhibitory, from 2 first[i]
     refractory = np.zeros_like(drive)  # steps left, whole numbers in the real dtype
     zero, one = drive.dtype.type(0), drive.dtype.type(1)
@@ -362,7 +376,8 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
     n_spiked = np.zeros(n_layers, np.int64)
     events = np.zeros((n_layers, n_bins))
     for b in range(lo, hi):
-        v[:] = 0
+        v[:] = rest_v
+        u[:] = rest_u
         i_ex[:] = 0
         i_in[:] = 0
         di_ex[:] = 0
@@ -398,7 +413,10 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                     for j in range(2 * n):
                         into[j] += bias[j]
                 c = constants[i]
-                if c[ALPHA] > zero:
+                if c[IZHIKEVICH] > zero:
+                    _update_izhikevich(v[a:a + n], u[a:a + n], into[:n], flag[:n],
+                                       drive[a:a + n], c)
+                elif c[ALPHA] > zero:
                     _update_alpha((v[a:a + n], i_ex[a:a + n], i_in[a:a + n], di_ex[a:a + n],
                                    di_in[a:a + n], into[:n], into[n:], refractory[a:a + n],
                                    flag[:n], drive[a:a + n], c, refractory_steps[i], zero,
@@ -442,7 +460,7 @@ def _hold(into, unit, limit, peak, saturated, one_input):
     """A watched layer's summed arrivals of the step (excitatory, then inhibitory): record the
     largest magnitudes in ``peak``, hold each at +-``limit`` (counted in ``saturated``), turn
     them into the neuron's input (x ``unit``), and, for a neuron with ``one_input``
-    (``IF_curr_delta``), add the inhibitory sum to the excitatory one."""
+    (delta synapses), add the inhibitory sum to the excitatory one."""
     n = len(into) // 2
     for j in range(2 * n):
         x = into[j]
@@ -527,6 +545,37 @@ def _update_alpha(layer):
         flag[j] = spike
         ex[j] = 0
         inh[j] = 0
+
+
+@njit(nogil=True, inline="always")
+def _update_izhikevich(v, u, arriving, flag, drive, c):
+    """One step of an ``Izhikevich`` layer's neurons (module docstring of
+    :mod:`lifresponse.propagators`: the equations; ``c`` the layer's row of the constants,
+    ``drive`` its ``I_e``), ``arriving`` (the summed jumps, mV) read and cleared."""
+    h, h_a, b, d, v_min = c[IZ_H], c[IZ_H_A], c[IZ_B], c[IZ_D], c[IZ_V_MIN]
+    k2, k1, k0, v_th, reset = c[IZ_K2], c[IZ_K1], c[IZ_K0], c[THETA], c[V_RESET]
+    for j in range(len(v)):
+        v_old, u_old = v[j], u[j]
+        slope = ((((v_old * k2) * v_old + v_old * k1) + k0) - u_old) + drive[j]
+        after = v_old + (slope * h + arriving[j])
+        recovery = u_old + ((v_old * b) - u_old) * h_a
+        after = v_min if after < v_min else after
+        spike = after >= v_th
+        v[j] = reset if spike else after
+        u[j] = recovery + d if spike else recovery
+        flag[j] = spike
+        arriving[j] = 0
+
+
+def _izhikevich_columns(p, real) -> list:
+    """The IZHIKEVICH ... IZ_K0 columns of the constants for propagators ``p`` (zeros but for
+    Izhikevich), ``V_min`` held to the finite range of ``real`` (NEST's -DBL_MAX, which only
+    -inf is below, is -inf in float32)."""
+    z = p.izhikevich
+    if z is None:
+        return [0.0] * 9
+    return [1.0, z.h, z.h_a, z.b, z.d, max(z.v_min, float(np.finfo(real).min)), z.k2, z.k1,
+            z.k0]
 
 
 def _alpha_columns(p) -> list:

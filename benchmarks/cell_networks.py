@@ -38,6 +38,14 @@ silent and it does not learn; ``--loss margin`` (training and fine tuning; files
 
 ``--cell IF_curr_delta``: the LIF neuron with delta synapses (weights in mV), on its Poisson
 calibration (``cell_calibration.py --only IF_curr_delta``); on NEST or the torch simulator.
+
+``--cell IF_cond_exp --activation conductance-mean-field``: the IF_cond_exp network of the
+``--from-scratch --unit-gain-init`` run above (which must exist), its activation switched to the
+conductance mean field (:mod:`lifresponse.conductance_mean_field`: excitatory and inhibitory
+conductances apart, through an effective membrane), fine-tuned ``--epochs`` epochs with it at
+1e-4 / (S tau_syn); every layer recorded, so the result has each layer's recorded rates against
+each activation's prediction. Writes ``networks/small-cmf-cond-limit200-tuned.h5`` and
+``results/cell_networks-cond-meanfield.{json,md}``.
 """
 
 from __future__ import annotations
@@ -85,10 +93,20 @@ def main() -> None:
     parser.add_argument("--loss", choices=("mse", "margin"), default="mse",
                         help="training and fine-tuning loss (margin: the squared hinge, fine "
                              "tuning without label shift)")
+    parser.add_argument("--activation", choices=("noisy-softplus", "conductance-mean-field"),
+                        default="noisy-softplus",
+                        help="conductance-mean-field: fine-tune the IF_cond_exp network of "
+                             "--from-scratch --unit-gain-init with it (docstring)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
     if args.cell not in EXACT and args.backend != "nest":
         parser.error(f"{args.cell} networks run on NEST only")
+    if args.activation != "noisy-softplus" and (args.cell != "IF_cond_exp" or args.from_scratch
+                                                or args.loss != "mse"):
+        parser.error("--activation conductance-mean-field fine-tunes the IF_cond_exp network "
+                     "of --from-scratch --unit-gain-init (alone, with --cell IF_cond_exp)")
+    if args.activation != "noisy-softplus":
+        return mean_field_run(args)
     scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
     scratch += "-margin" if args.loss == "margin" else ""
     margin = {"loss": "margin"} if args.loss == "margin" else {}
@@ -110,28 +128,86 @@ def main() -> None:
                       epochs=args.epochs, learning_rate=1e-4 / gain, progress=False,
                       force=True, **(dict(margin, label_offset=0.0) if margin else {}))
     print(f"trained {alpha_path} in {time.perf_counter() - start:.0f} s", flush=True)
-    rows = []
-    for label, path in (("IF_curr_exp", EXP_NETWORK), (args.cell, alpha_path)):
-        network = network_file.read(path)
-        digits = first(evaluation_digits(args.data, network.provenance), args.images)
-        run = deploy(network, digits, DeployConfig(backend=args.backend, window=WINDOW_MS,
-                                                   threads=2, seed=1, record="output"),
-                     progress=False)
-        ev = run.attrs["evaluation"]
-        times = np.asarray(ev["time_ms"])
-        rows.append({"cell": label, "network": str(path), "k": network.k, "S": network.S,
-                     "ann_validation_accuracy": network.provenance["validation_accuracy"],
-                     "images": len(digits), "snn_accuracy": ev["accuracy"],
-                     "accuracy_by_time": {str(t): ev["accuracy_by_time"][
-                         int(np.argmin(np.abs(times - t)))] for t in CHECKPOINTS_MS},
-                     "output_rate_hz": ev["layer_rates_hz"], "wall_s": run.attrs["wall_time_s"]})
-        print(json.dumps(rows[-1]), flush=True)
+    rows = [deployed(label, path, args) for label, path in (("IF_curr_exp", EXP_NETWORK),
+                                                             (args.cell, alpha_path))]
     cell = "" if args.cell == "IF_curr_alpha" else f"-{SHORT[args.cell]}"
     write_result(args.out, f"cell_networks{cell}{scratch}", {
         "window_ms": WINDOW_MS, "backend": args.backend, "cell": args.cell,
         "from_scratch": args.from_scratch,
         "unit_gain_init": args.unit_gain_init, "loss": args.loss, "networks": rows},
         markdown(rows, args))
+
+
+def deployed(label: str, path: Path, args, record: str = "output") -> dict:
+    """The network of ``path`` on ``args.backend``, the first ``args.images`` of its held-out
+    digits x 300 ms: its row of the result."""
+    network = network_file.read(path)
+    digits = first(evaluation_digits(args.data, network.provenance), args.images)
+    run = deploy(network, digits, DeployConfig(backend=args.backend, window=WINDOW_MS,
+                                               threads=2, seed=1, record=record),
+                 progress=False)
+    ev = run.attrs["evaluation"]
+    times = np.asarray(ev["time_ms"])
+    row = {"cell": label, "network": str(path), "k": network.k, "S": network.S,
+           "activation": network.activation,
+           "ann_validation_accuracy": network.provenance["validation_accuracy"],
+           "images": len(digits), "snn_accuracy": ev["accuracy"],
+           "accuracy_by_time": {str(t): ev["accuracy_by_time"][
+               int(np.argmin(np.abs(times - t)))] for t in CHECKPOINTS_MS},
+           "output_rate_hz": ev["layer_rates_hz"],
+           "prediction_rms_hz": ev.get("layer_rms_difference_hz", {}),
+           "wall_s": run.attrs["wall_time_s"]}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def mean_field_run(args) -> None:
+    """``--activation conductance-mean-field`` (module docstring)."""
+    start_path = NETWORKS / "small-ns-cond-scratch-unitgain-limit200-tuned.h5"
+    tuned_path = NETWORKS / "small-cmf-cond-limit200-tuned.h5"
+    start = network_file.read(start_path)
+    training_file = load_mnist(args.data)
+    began = time.perf_counter()
+    workflow.finetune(dataclasses.replace(start, activation=args.activation),
+                      digits=training_file, rate_limit=200.0, out=tuned_path,
+                      epochs=args.epochs, learning_rate=1e-4 / (start.S * TAU_SYN_MS / 1000.0),
+                      progress=False, force=True)
+    tuned_s = time.perf_counter() - began
+    print(f"tuned {tuned_path} in {tuned_s:.0f} s", flush=True)
+    rows = [deployed("IF_curr_exp", EXP_NETWORK, args),
+            deployed("IF_cond_exp, Noisy Softplus", start_path, args, record="all"),
+            deployed("IF_cond_exp, conductance mean field", tuned_path, args, record="all")]
+    write_result(args.out, "cell_networks-cond-meanfield", {
+        "window_ms": WINDOW_MS, "backend": args.backend, "cell": args.cell,
+        "activation": args.activation, "epochs": args.epochs, "tune_s": tuned_s,
+        "networks": rows}, mean_field_markdown(rows, args, tuned_s))
+
+
+def mean_field_markdown(rows: list, args, tuned_s: float) -> list[str]:
+    lines = [f"The IF_cond_exp network of `cell_networks.py --cell IF_cond_exp --from-scratch "
+             f"--unit-gain-init` (Noisy Softplus of the signed conductances) fine-tuned "
+             f"{args.epochs} epochs with the conductance mean field ({tuned_s:.0f} s), beside "
+             f"it and the IF_curr_exp network, on NEST (2 threads, seed 1), the first "
+             f"{rows[0]['images']} held-out digits x {WINDOW_MS:g} ms. Ties: the lowest class "
+             "index wins. Nothing else ran on the machine.", "",
+             "| network | ANN validation | SNN " + " | SNN ".join(
+                 f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
+             "|---|---|" + "---|" * len(CHECKPOINTS_MS) + "---|"]
+    for r in rows:
+        lines.append(f"| {r['cell']} | {100 * r['ann_validation_accuracy']:.2f} % | "
+                     + " | ".join(f"{100 * r['accuracy_by_time'][str(t)]:.2f} %"
+                                  for t in CHECKPOINTS_MS) + f" | {r['wall_s']:.0f} |")
+    lines += ["", "Each layer's recorded rates (first digits, every layer recorded) against "
+              "each activation's prediction from the layer before, RMS (Hz); recorded mean "
+              "rates in brackets:", "", "| network | predictor | " + " | ".join(
+                  f"layer {i}" for i in sorted(rows[1]["output_rate_hz"], key=int)) + " |",
+              "|---|---|" + "---|" * len(rows[1]["output_rate_hz"])]
+    for r in rows[1:]:
+        for name, by_layer in r["prediction_rms_hz"].items():
+            lines.append(f"| {r['cell']} | {name} | " + " | ".join(
+                f"{by_layer[i]:.1f} ({r['output_rate_hz'][i]:.1f})"
+                for i in sorted(by_layer, key=int)) + " |")
+    return lines
 
 
 def rescaled(network, k: float, S: float, cell: str):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifresponse import conductance_mean_field
 from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.response_surface import ResponseSurface, require_surface
@@ -180,6 +181,9 @@ class ActivationSettings:
         Smoothing current of "soft-lif" (nA).
     response : ResponseSurface or None
         The cell's measured rates, read by "measured" (:mod:`lifresponse.response_surface`).
+    timestep : float
+        The simulation's step (ms), read by "conductance-mean-field" (a spike is found at the
+        end of the step in which the membrane crossed threshold).
     """
 
     k: float = 0.30
@@ -189,6 +193,7 @@ class ActivationSettings:
     neuron: LIFParams = LIFParams()
     gamma: float = 0.01
     response: ResponseSurface | None = None
+    timestep: float = 1.0
 
     @property
     def tau_s(self) -> float:
@@ -204,15 +209,21 @@ class Activation:
     is (``"module:function"``, imported only by training).
 
     Every function takes ``(net, sigma, settings)``: net and sigma in nA, settings an
-    :class:`ActivationSettings`.
+    :class:`ActivationSettings`. With ``by_sign``, net and sigma are the excitatory and the
+    inhibitory input apart, stacked on a first axis of 2 (magnitudes; in uS for the
+    conductance cells), and there is no slope of one input (``slope`` None). ``models_cell``:
+    the activation is the cell's own response (measured, or its mean field), which fine tuning
+    keeps instead of switching to Noisy Softplus.
     """
 
     name: str
     output: Callable
-    slope: Callable
+    slope: Callable | None
     torch_output: str
     uses_sigma: bool
     summary: str
+    by_sign: bool = False
+    models_cell: bool = False
 
     def torch_function(self) -> Callable:
         """The torch output function (imports torch)."""
@@ -249,7 +260,14 @@ REGISTRY = {entry.name: entry for entry in (
                    net, sigma) * s.tau_s,
                f"{_TORCH}:measured_output", True,
                "the cell's measured rates over mean and noise, interpolated (--response); "
-               "k and S unused"),
+               "k and S unused", models_cell=True),
+    Activation("conductance-mean-field",
+               lambda net, sigma, s: conductance_mean_field.rate(
+                   net, sigma, s.neuron, s.tau_syn, s.timestep) * s.tau_s,
+               None, f"{_TORCH}:conductance_mean_field_output", True,
+               "IF_cond_exp's rate from its excitatory and inhibitory conductances apart, an "
+               "effective-membrane mean field (lifresponse.conductance_mean_field); k and S "
+               "unused", by_sign=True, models_cell=True),
 )}
 """Every activation, by name: adding one is one entry here (and its torch twin)."""
 
@@ -278,11 +296,21 @@ def ann_output(net, sigma, activation: str = "noisy-softplus", **settings):
         A name of :data:`REGISTRY`.
     **settings
         Fields of :class:`ActivationSettings` (``k``, ``S``, ``tau_syn``, ``softplus_sigma``,
-        ``neuron``, ``gamma``).
+        ``neuron``, ``gamma``, ``response``, ``timestep``).
     """
     return get_activation(activation).output(net, sigma, ActivationSettings(**settings))
 
 
 def ann_output_dnet(net, sigma, activation: str = "noisy-softplus", **settings):
-    """``dy / dnet = f'(net) S tau_syn`` (eq. 15), in 1/nA; arguments as :func:`ann_output`."""
-    return get_activation(activation).slope(net, sigma, ActivationSettings(**settings))
+    """``dy / dnet = f'(net) S tau_syn`` (eq. 15), in 1/nA; arguments as :func:`ann_output`.
+
+    Raises
+    ------
+    ParameterError
+        For an activation of the excitatory and inhibitory input apart (no slope of one net
+        input)."""
+    entry = get_activation(activation)
+    if entry.slope is None:
+        raise ParameterError("activation", f"{activation} takes the excitatory and inhibitory "
+                             "input apart: it has no slope of one net input")
+    return entry.slope(net, sigma, ActivationSettings(**settings))

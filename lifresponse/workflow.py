@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from lifresponse import backends
+from lifresponse.activations import get_activation
 from lifresponse.calibration import results
 from lifresponse.calibration.fit import (
     Calibration,
@@ -41,6 +42,7 @@ from lifresponse.calibration.fit import (
 )
 from lifresponse.calibration.sweep import SweepConfig, partial_path, run_sweep
 from lifresponse.cells import CellParams, bias_refusal
+from lifresponse.conductance_mean_field import require_conductance_exp
 from lifresponse.datasets import Digits, load_mnist
 from lifresponse.deployment import DeployConfig
 from lifresponse.errors import FileFormatError, ParameterError
@@ -338,10 +340,13 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     refusal = bias_refusal(calibration.cell) if train_settings.bias else None
     if refusal:
         raise ParameterError("bias", refusal)
+    if get_activation(activation).by_sign:
+        require_conductance_exp(calibration.cell)
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
                                softplus_sigma, digits.input_shape,
-                               train_settings.unit_gain_init, response, train_settings.bias)
+                               train_settings.unit_gain_init, response, train_settings.bias,
+                               calibration.timestep)
     log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
              "validation digits from %s", architecture, activation, calibration.k,
              calibration.S, calibration.tau_syn, len(split.train), len(split.validation),
@@ -476,7 +481,8 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
              input_rate: float | None = None, out=None, resume: bool = False,
              force: bool = False, progress: bool = True, **settings) -> Network:
     """Continue training with Noisy Softplus in every layer and shifted labels (the paper's
-    fine tuning); a network trained on its cell's measured response keeps that activation.
+    fine tuning); a network trained on its cell's own response (measured, or the conductance
+    mean field) keeps that activation.
 
     Parameters
     ----------
@@ -529,17 +535,19 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
                              f"{calibration.cell}, but the network is of {network.cell} "
                              "neurons")
     model = SpikingNetwork.from_network(network)
-    measured = network.activation == MEASURED
+    keep = get_activation(network.activation).models_cell
     model.set_activation(SpikingActivation(
-        MEASURED if measured else "noisy-softplus", calibration.k, calibration.S,
+        network.activation if keep else "noisy-softplus", calibration.k, calibration.S,
         network.tau_syn, network.softplus_sigma, network.neuron,
-        response=network.response if measured else None))
+        response=network.response if network.activation == MEASURED else None,
+        timestep=network.timestep))
     split = recorded_split(digits if digits is not None else load_mnist(data),
                            network.provenance, validation, split_seed)
     train_settings = trainer.TrainSettings(epochs=epochs, learning_rate=learning_rate,
                                            label_offset=label_offset, **settings)
-    log.info("finetune: %s (%s) -> Noisy Softplus (k = %g, S = %g), labels + %g, %d epoch(s)",
-             source, network.activation, calibration.k, calibration.S, label_offset, epochs)
+    log.info("finetune: %s (%s) -> %s (k = %g, S = %g), labels + %g, %d epoch(s)", source,
+             network.activation, model.activation.activation, calibration.k, calibration.S,
+             label_offset, epochs)
     check_images(split.train, network, dtype=None)
     history = trainer.train(model, split.train, split.validation, train_settings, out,
                             resume=resume, progress=progress,

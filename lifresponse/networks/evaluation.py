@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lifresponse.activations import get_activation
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.prediction import layer_input, rates_of_input
 from lifresponse.networks.topology import network_connections
@@ -102,9 +103,11 @@ class Evaluator:
         self.correct_by_time = np.zeros(len(time_bins_ms), np.int64)
         self.spikes = {}  # layer -> spikes of all its neurons in all images so far
         self.sizes = {}
-        measured = ("measured",) if network.response is not None else ()
-        self.predictors = (*PREDICTORS, *measured) if network.has_ann_model and \
+        own = (network.activation,) if network.has_ann_model and get_activation(
+            network.activation).models_cell else ()  # measured, or the conductance mean field
+        self.predictors = (*PREDICTORS, *own) if network.has_ann_model and \
             network.input_encoding == "poisson" else ()  # without an ANN model: nothing to predict
+        self.by_sign = any(get_activation(name).by_sign for name in self.predictors)
         self.connections = network_connections(network) if self.predictors else None
         self.prediction_rates = {}  # layer -> recorded rates of the first images (Hz)
         self.images_predicted = 0  # of the first n_predicted images, how many were added
@@ -158,9 +161,9 @@ class Evaluator:
             if any(c.source not in sources for c in into):
                 continue
             net, sigma = layer_input(self.network, into, sources,
-                                     self.network.layers[index].bias_per_neuron())
+                                     self.network.layers[index].bias_per_neuron(), self.by_sign)
             for name in self.predictors:  # one input, each predictor's rates of it
-                predicted_rates = rates_of_input(self.network, net, sigma, name)
+                predicted_rates = rates_of_input(self.network, net, sigma, name, self.by_sign)
                 per_layer[name][index] = float(np.sqrt(np.mean((recorded - predicted_rates)
                                                                ** 2)))
                 if index == 0:

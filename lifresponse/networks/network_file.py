@@ -553,6 +553,10 @@ def check(network: Network, where: str) -> None:
         name = f"{where}: layer {i} ({layer.kind})"
         if layer.cell not in CELLS:
             raise FileFormatError(f"{name}: cell {layer.cell!r} is not one of {', '.join(CELLS)}")
+        if network.activation in REGISTRY and REGISTRY[network.activation].by_sign and \
+                layer.cell != "IF_cond_exp":
+            raise FileFormatError(f"{name}: the {network.activation!r} activation models "
+                                  f"IF_cond_exp neurons, not {layer.cell}")
         if layer.reset not in RESETS:
             raise FileFormatError(f"{name}: reset {layer.reset!r} is not one of "
                                   f"{', '.join(RESETS)}")

@@ -6,10 +6,12 @@ They return the unscaled ``f`` (nA), except :func:`soft_lif_rate`, which returns
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 
+from lifresponse import conductance_mean_field as mean_field
 from lifresponse.neuron import LIFParams
 from lifresponse.response_surface import require_surface
 
@@ -80,3 +82,43 @@ def measured_output(net: torch.Tensor, sigma: torch.Tensor, s) -> torch.Tensor:
     low = (1 - u) * r[i, j] + u * r[i, j + 1]
     high = (1 - u) * r[i + 1, j] + u * r[i + 1, j + 1]
     return torch.relu(low + t * (high - low)) * s.tau_s
+
+
+def conductance_mean_field_output(net: torch.Tensor, sigma: torch.Tensor, s) -> torch.Tensor:
+    """:func:`lifresponse.conductance_mean_field.rate` times ``tau_syn``, in torch
+    (differentiable in ``net``): ``net`` and ``sigma`` (uS) stacked (excitatory, inhibitory).
+    The fast limit is computed in float64 (its Siegert integral reaches 1e35), with the
+    integral's antiderivative interpolated from :func:`~lifresponse.conductance_mean_field.
+    antiderivative_table`."""
+    neuron, tau_syn = s.neuron, s.tau_syn
+    g0, tau_eff, mu, s_i = mean_field.effective_membrane(net, sigma, neuron)
+    y_th, y_r = mean_field.siegert_bounds(mu.double(), s_i.double(), g0.double(),
+                                          tau_eff.double(), neuron, tau_syn)
+    integral = (_siegert_antiderivative(y_th) - _siegert_antiderivative(y_r)
+                + mean_field.below_table(y_r, torch) - mean_field.below_table(y_th, torch))
+    fast = (1000.0 / (neuron.tau_refrac + s.timestep / 2
+                      + tau_eff.double() * math.sqrt(math.pi) * integral)).to(net.dtype)
+    slow = 0.0
+    for z, weight in zip(*mean_field.hermite_nodes(), strict=True):
+        slow = slow + float(weight) * mean_field.deterministic_rate(
+            mu + float(z) * s_i / g0, tau_eff, neuron, s.timestep, torch)
+    blend = tau_eff / (tau_eff + tau_syn)
+    return (blend * fast + (1.0 - blend) * slow) * s.tau_s
+
+
+def _siegert_antiderivative(y: torch.Tensor) -> torch.Tensor:
+    """``G(y) = Integral_{Y_LOW}^{y} erfcx(-u) du`` (float64) at ``y`` held to [Y_LOW, Y_HIGH],
+    by cubic Hermite interpolation of the table (values and slopes)."""
+    start, step, values, slopes = _table(str(y.device))
+    position = (y.clamp(mean_field.Y_LOW, mean_field.Y_HIGH) - start) / step
+    k = position.detach().floor().clamp(0, len(values) - 2).long()
+    t = position - k
+    return ((1 + 2 * t) * (1 - t) ** 2 * values[k] + t * (1 - t) ** 2 * step * slopes[k]
+            + t * t * (3 - 2 * t) * values[k + 1] + t * t * (t - 1) * step * slopes[k + 1])
+
+
+@lru_cache(maxsize=4)
+def _table(device: str) -> tuple:
+    start, step, values, slopes = mean_field.antiderivative_table()
+    return (start, step, torch.as_tensor(values, dtype=torch.float64, device=device),
+            torch.as_tensor(slopes, dtype=torch.float64, device=device))

@@ -52,10 +52,12 @@ class SpikingActivation(nn.Module):
         Smoothing of "soft-lif" (nA).
     response : ResponseSurface, optional
         The cell's measured rates, for "measured" (and only it).
+    timestep : float
+        The simulation's step (ms), for "conductance-mean-field".
     """
 
     def __init__(self, activation, k, S, tau_syn, softplus_sigma=0.45, neuron=LIFParams(),
-                 gamma=0.01, response: ResponseSurface | None = None):
+                 gamma=0.01, response: ResponseSurface | None = None, timestep: float = 1.0):
         super().__init__()
         self.entry = get_activation(activation)
         if (activation == MEASURED) != (response is not None):
@@ -70,12 +72,17 @@ class SpikingActivation(nn.Module):
         self.softplus_sigma, self.neuron, self.gamma = softplus_sigma, neuron, gamma
         self.response = response
         self.settings = ActivationSettings(k, S, tau_syn, softplus_sigma, neuron, gamma,
-                                           response)
+                                           response, timestep)
         self._output = self.entry.torch_function()
 
     @property
     def needs_sigma(self) -> bool:
         return self.entry.uses_sigma
+
+    @property
+    def by_sign(self) -> bool:
+        """Whether it takes the excitatory and inhibitory input apart (stacked)."""
+        return self.entry.by_sign
 
     def forward(self, net: torch.Tensor, sigma: torch.Tensor | None) -> torch.Tensor:
         return self._output(net, None if sigma is None else sigma.detach(), self.settings)
@@ -128,17 +135,33 @@ class SpikingLayer(nn.Module):
             * weight_scale)
 
     def moments(self, x: torch.Tensor, with_sigma: bool):
-        """``net`` (nA) and ``sigma`` (nA, or None) of eq. 12-13."""
+        """``net`` (nA) and ``sigma`` (nA, or None) of eq. 12-13; for an activation that takes
+        the excitatory and inhibitory input apart (``by_sign``), each stacked (excitatory,
+        inhibitory) on a new first axis, as magnitudes (a layer without a bias: the
+        conductance cells take none)."""
+        if not self.activation.by_sign:
+            return self._moments(x, with_sigma, None if self.kind == "pool" else self.weight)
+        if self.kind == "pool":  # fixed, positive windows: nothing inhibitory
+            parts = [self._moments(x, with_sigma)]
+            parts.append(tuple(None if p is None else torch.zeros_like(p) for p in parts[0]))
+        else:
+            parts = [self._moments(x, with_sigma, w)
+                     for w in (self.weight.clamp_min(0.0), (-self.weight).clamp_min(0.0))]
+        return torch.stack([parts[0][0], parts[1][0]]), (
+            torch.stack([parts[0][1], parts[1][1]]) if with_sigma else None)
+
+    def _moments(self, x: torch.Tensor, with_sigma: bool, weight: torch.Tensor | None = None):
+        """:meth:`moments` of one set of weights (a pooling layer's are its own)."""
         if self.kind == "conv":
-            net = F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
-            var = F.conv2d(x, 0.5 * self.weight**2, None, self.stride, self.padding) \
+            net = F.conv2d(x, weight, self.bias, self.stride, self.padding)
+            var = F.conv2d(x, 0.5 * weight**2, None, self.stride, self.padding) \
                 if with_sigma else None
         elif self.kind == "dense":
             flat = x.flatten(1)
-            net = flat @ self.weight
+            net = flat @ weight
             if self.bias is not None:
                 net = net + self.bias
-            var = flat @ (0.5 * self.weight**2) if with_sigma else None
+            var = flat @ (0.5 * weight**2) if with_sigma else None
         elif self.window is None:
             window_sum = F.avg_pool2d(x, self.size) * (self.size * self.size)
             net = self.pool_weight * window_sum
@@ -272,7 +295,8 @@ class SpikingNetwork(nn.Module):
         network.require_ann_model("the ANN (evaluate-ann, finetune)")
         activation = SpikingActivation(network.activation, network.k, network.S,
                                        network.tau_syn, network.softplus_sigma, network.neuron,
-                                       network.soft_lif_gamma, network.response)
+                                       network.soft_lif_gamma, network.response,
+                                       network.timestep)
         model = cls(network.architecture, activation, input_rate=network.input_rate,
                     input_shape=network.input_shape, layers=network.layers)
         for layer, merges, stored in zip(model.layers, model.merges, network.layers,

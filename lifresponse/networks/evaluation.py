@@ -105,6 +105,9 @@ class Evaluator:
         self.sizes = {}
         own = (network.activation,) if network.has_ann_model and get_activation(
             network.activation).models_cell else ()  # measured, or the conductance mean field
+        if all(layer.cell == "IF_cond_exp" for layer in network.layers) and \
+                "conductance-mean-field" not in own:  # whatever the network trained with
+            own += ("conductance-mean-field",)
         self.predictors = (*PREDICTORS, *own) if network.has_ann_model and \
             network.input_encoding == "poisson" else ()  # without an ANN model: nothing to predict
         self.by_sign = any(get_activation(name).by_sign for name in self.predictors)

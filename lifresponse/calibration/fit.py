@@ -152,9 +152,32 @@ def siegert_prediction(data: FitData, neuron: LIFParams, dt_noise: float,
                     float(np.sqrt(rss / residual.size)), _r2(rss, data.rate))
 
 
+def mean_field_prediction(data: FitData, table: RateTable) -> ModelFit:
+    """Error of the parameter-free conductance mean field
+    (:mod:`lifresponse.conductance_mean_field`) against an ``IF_cond_exp`` sweep under the
+    Poisson drive: each trial's excitatory and inhibitory trains (one weight, uS, and their
+    summed rates, as the drive made them) give the conductances' means and deviations."""
+    from lifresponse.conductance_mean_field import rate
+    from lifresponse.statistics import poisson_drive
+
+    drive = drive_from_dict(table.attrs["drive"])
+    trains = poisson_drive(data.m, data.s, drive.tau_syn, drive.n_trains, drive.weight,
+                           drive.max_weight)
+    tau_s = drive.tau_syn / 1000.0
+    summed = np.stack([trains.rate_exc * trains.n_exc, trains.rate_inh * trains.n_inh])
+    net = tau_s * trains.weight * summed
+    sigma = np.sqrt(0.5 * tau_s * trains.weight ** 2 * summed)
+    neuron = LIFParams.from_dict(table.attrs["neuron"])
+    residual = rate(net, sigma, neuron, drive.tau_syn, table.attrs["timestep_ms"]) - data.rate
+    rss = float(residual @ residual)
+    return ModelFit("conductance-mean-field", {}, {}, float(np.sqrt(rss / residual.size)),
+                    _r2(rss, data.rate))
+
+
 def fit_table(table: RateTable) -> list[ModelFit]:
-    """The models on one sweep, Noisy Softplus first: ReLU, Softplus, and the Siegert
-    prediction (eq. 7) where it is of the cell (:func:`siegert_applies`)."""
+    """The models on one sweep, Noisy Softplus first: ReLU, Softplus, the Siegert prediction
+    (eq. 7) where it is of the cell (:func:`siegert_applies`), and the conductance mean field
+    for ``IF_cond_exp`` under the Poisson drive."""
     data = FitData.from_table(table)
     fits = [fit_noisy_softplus(data), fit_relu(data), fit_softplus(data)]
     cell, drive = table.attrs.get("cell", "IF_curr_exp"), table.attrs["drive"]
@@ -163,6 +186,8 @@ def fit_table(table: RateTable) -> list[ModelFit]:
                     if name in _MEMBRANE}
         fits.append(siegert_prediction(data, LIFParams.from_dict(membrane),
                                        *drive_from_dict(drive).siegert_dt_noise()))
+    if cell == "IF_cond_exp" and drive["kind"] == "poisson":
+        fits.append(mean_field_prediction(data, table))
     measured = measured_response(table)
     return fits if measured is None else [*fits, measured]
 

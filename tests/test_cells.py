@@ -224,6 +224,13 @@ def test_a_network_of_a_cell_is_trained_recorded_and_deployed_on_nest(alpha_netw
 def test_alpha_network_on_the_torch_simulator_equals_nest(alpha_network, monkeypatch):
     """IF_curr_alpha on the exact simulator: NEST's iaf_psc_alpha, the CPU loop and the torch
     operations give the same spikes in every layer (float64), images from rest."""
+    _same_on_nest_and_the_exact_simulator(alpha_network, monkeypatch, least=50)
+
+
+def _same_on_nest_and_the_exact_simulator(network, monkeypatch, least: int):
+    """``network`` on six bundled digits x 100 ms, every layer recorded: NEST, the CPU loop and
+    the torch operations give the same spikes, at least ``least`` in each layer on NEST.
+    Returns the NEST run."""
     from network_helpers import assert_same_run, without_step_kernel
 
     from lifresponse.datasets import load_mnist
@@ -231,18 +238,18 @@ def test_alpha_network_on_the_torch_simulator_equals_nest(alpha_network, monkeyp
 
     digits = load_mnist().subset(slice(300, 306))
     config = dict(window=100.0, record="all", seed=3)
-    on_nest = deploy(alpha_network, digits, DeployConfig(block=4, threads=1, **config),
+    on_nest = deploy(network, digits, DeployConfig(block=4, threads=1, **config),
                      progress=False)
-    on_loop = deploy(alpha_network, digits, DeployConfig(backend="torch", threads=2, **config),
+    on_loop = deploy(network, digits, DeployConfig(backend="torch", threads=2, **config),
                      progress=False)
     assert on_loop.attrs["step_loop"] == "numba step loop"
-    assert min(c.sum() for c in on_nest.layer_counts.values()) > 50
+    assert min(c.sum() for c in on_nest.layer_counts.values()) > least
     assert_same_run(on_nest, on_loop)
-
     without_step_kernel(monkeypatch)
-    assert_same_run(on_nest, deploy(alpha_network, digits,
+    assert_same_run(on_nest, deploy(network, digits,
                                     DeployConfig(backend="torch", batch=4, **config),
                                     progress=False))
+    return on_nest
 
 
 def test_what_a_network_of_alpha_neurons_cannot_do_is_refused(alpha_network, tmp_path):
@@ -484,29 +491,17 @@ def test_a_network_of_if_curr_delta_is_trained_and_runs_alike_on_nest_and_the_si
         delta_network, tmp_path, monkeypatch):
     """Trained on its (by hand) Poisson calibration, written and read back, deployed from rest
     on NEST's iaf_psc_delta, the CPU loop and the torch operations with the same spikes in
-    every layer; the energy report reads the run."""
-    from network_helpers import assert_same_run, without_step_kernel
-
-    from lifresponse.datasets import load_mnist
-    from lifresponse.deployment import DeployConfig, deploy
-    from lifresponse.networks import network_file
+    every layer; the energy report reads the NEST run."""
+    from lifresponse.networks import network_file, run_file
 
     network_file.write(delta_network, tmp_path / "delta.h5")
     again = network_file.read(tmp_path / "delta.h5")
     assert again.cell == "IF_curr_delta" and again.tau_syn == 5.0
-    digits = load_mnist().subset(slice(300, 306))
-    config = dict(window=100.0, record="all", seed=3)
-    on_nest = deploy(again, digits, DeployConfig(block=4, threads=1, **config),
-                     out=tmp_path / "run.h5", progress=False)
-    assert min(c.sum() for c in on_nest.layer_counts.values()) > 20
-    assert_same_run(on_nest, deploy(again, digits, DeployConfig(backend="torch", threads=2,
-                                                                **config), progress=False))
+    on_nest = _same_on_nest_and_the_exact_simulator(again, monkeypatch, least=20)
+    run_file.write(on_nest, tmp_path / "run.h5")
     report = workflow.energy(tmp_path / "run.h5")
     assert report["synaptic_event_model"]["events_per_layer"]["layer 0"] == pytest.approx(
         on_nest.layer_counts[0].sum(axis=0) @ on_nest.fan_out[0])
-    without_step_kernel(monkeypatch)
-    assert_same_run(on_nest, deploy(again, digits, DeployConfig(backend="torch", batch=4,
-                                                                **config), progress=False))
 
 
 def test_trained_networks_of_delta_and_conductance_cells_take_no_bias(delta_network, tmp_path):
@@ -630,24 +625,7 @@ def test_izhikevich_network_on_the_torch_simulator_equals_nest(izhikevich_networ
     """The trained Izhikevich network (its jumps of tens to hundreds of mV included) on NEST's
     izhikevich, the CPU loop and the torch operations: the same spikes in every layer (float64),
     every image from PyNN's initial v and u."""
-    from network_helpers import assert_same_run, without_step_kernel
-
-    from lifresponse.datasets import load_mnist
-    from lifresponse.deployment import DeployConfig, deploy
-
-    digits = load_mnist().subset(slice(300, 306))
-    config = dict(window=100.0, record="all", seed=3)
-    on_nest = deploy(izhikevich_network, digits, DeployConfig(block=4, threads=1, **config),
-                     progress=False)
-    on_loop = deploy(izhikevich_network, digits, DeployConfig(backend="torch", threads=2,
-                                                              **config), progress=False)
-    assert on_loop.attrs["step_loop"] == "numba step loop"
-    assert min(c.sum() for c in on_nest.layer_counts.values()) > 20
-    assert_same_run(on_nest, on_loop)
-    without_step_kernel(monkeypatch)
-    assert_same_run(on_nest, deploy(izhikevich_network, digits,
-                                    DeployConfig(backend="torch", batch=4, **config),
-                                    progress=False))
+    _same_on_nest_and_the_exact_simulator(izhikevich_network, monkeypatch, least=20)
 
 
 def test_what_a_network_of_adaptive_exponential_cells_cannot_do_is_refused(eif_network,

@@ -50,7 +50,9 @@ firing about 430 Hz for every class as the start's do on NEST; at 1e-3 two epoch
 start below threshold, where its rate and gradient are nearly 0); every layer recorded, so the
 result has each layer's recorded rates against each activation's prediction. Writes
 ``networks/small-cmf-cond-limit200-tuned.h5`` and
-``results/cell_networks-cond-meanfield.{json,md}``.
+``results/cell_networks-cond-meanfield.{json,md}``; with ``--start FILE --tag TAG`` it
+fine-tunes FILE instead (e.g. that network, for more epochs) and writes
+``networks/small-cmf-cond-limit200-tuned-TAG.h5`` and ``results/cell_networks-cond-meanfield-TAG``.
 """
 
 from __future__ import annotations
@@ -102,8 +104,16 @@ def main() -> None:
                         default="noisy-softplus",
                         help="conductance-mean-field: fine-tune the IF_cond_exp network of "
                              "--from-scratch --unit-gain-init with it (docstring)")
+    parser.add_argument("--start", type=Path,
+                        help="with --activation conductance-mean-field: fine-tune this network "
+                             "(default: the IF_cond_exp network of --from-scratch "
+                             "--unit-gain-init)")
+    parser.add_argument("--tag", help="with --start: names the network and result written")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     args = parser.parse_args()
+    if (args.start is None) != (args.tag is None) or (
+            args.start is not None and args.activation == "noisy-softplus"):
+        parser.error("--start and --tag go together, with --activation conductance-mean-field")
     if args.cell not in EXACT and args.backend != "nest":
         parser.error(f"{args.cell} networks run on NEST only")
     if args.activation != "noisy-softplus" and (args.cell != "IF_cond_exp" or args.from_scratch
@@ -168,8 +178,9 @@ def deployed(label: str, path: Path, args, record: str = "output") -> dict:
 
 def mean_field_run(args) -> None:
     """``--activation conductance-mean-field`` (module docstring)."""
-    start_path = NETWORKS / "small-ns-cond-scratch-unitgain-limit200-tuned.h5"
-    tuned_path = NETWORKS / "small-cmf-cond-limit200-tuned.h5"
+    start_path = args.start or NETWORKS / "small-ns-cond-scratch-unitgain-limit200-tuned.h5"
+    tag = f"-{args.tag}" if args.tag else ""
+    tuned_path = NETWORKS / f"small-cmf-cond-limit200-tuned{tag}.h5"
     start = network_file.read(start_path)
     training_file = load_mnist(args.data)
     began = time.perf_counter()
@@ -180,17 +191,20 @@ def mean_field_run(args) -> None:
     tuned_s = time.perf_counter() - began
     print(f"tuned {tuned_path} in {tuned_s:.0f} s", flush=True)
     rows = [deployed("IF_curr_exp", EXP_NETWORK, args),
-            deployed("IF_cond_exp, Noisy Softplus", start_path, args, record="all"),
+            deployed(f"IF_cond_exp, {start.activation} (the start)", start_path, args,
+                     record="all"),
             deployed("IF_cond_exp, conductance mean field", tuned_path, args, record="all")]
-    write_result(args.out, "cell_networks-cond-meanfield", {
+    write_result(args.out, f"cell_networks-cond-meanfield{tag}", {
         "window_ms": WINDOW_MS, "backend": args.backend, "cell": args.cell,
         "activation": args.activation, "epochs": args.epochs, "tune_s": tuned_s,
         "networks": rows}, mean_field_markdown(rows, args, tuned_s))
 
 
 def mean_field_markdown(rows: list, args, tuned_s: float) -> list[str]:
-    lines = [f"The IF_cond_exp network of `cell_networks.py --cell IF_cond_exp --from-scratch "
-             f"--unit-gain-init` (Noisy Softplus of the signed conductances) fine-tuned "
+    start = f"`{args.start}`" if args.start else (
+        "the IF_cond_exp network of `cell_networks.py --cell IF_cond_exp --from-scratch "
+        "--unit-gain-init` (Noisy Softplus of the signed conductances)")
+    lines = [f"{start[0].upper()}{start[1:]} fine-tuned "
              f"{args.epochs} epochs with the conductance mean field at 1e-3 / (S tau_syn) "
              f"({tuned_s:.0f} s), beside "
              f"it and the IF_curr_exp network, on NEST (2 threads, seed 1), the first "

@@ -51,8 +51,8 @@ from lifresponse.errors import ParameterError
 
 FOURCAUD_BRUNEL_ALPHA = math.sqrt(2.0) * 1.4603545088095868  # sqrt(2) |zeta(1/2)|
 HERMITE_NODES = 8  # as good as 16 or 40 on the IF_cond_exp network of docs/cells.md (0.1 Hz)
-# the Siegert bounds are held to [Y_LOW, Y_HIGH]: above Y_HIGH the rate is below 1e-40 Hz;
-# below Y_LOW the integrand is 1 / (sqrt(pi) |u|) to 1e-4, added in closed form
+# the Siegert bounds are held to [Y_LOW, Y_HIGH]: above Y_HIGH the rate is below 1e-30 Hz;
+# below Y_LOW the integrand is 1 / (sqrt(pi) |u|) to 3e-4, added in closed form
 Y_LOW, Y_HIGH = -40.0, 9.0
 TABLE_STEP = 0.005
 SIGMA_FLOOR = 1e-6  # mV: the fast limit's membrane noise is held above it (no 0 / 0)

@@ -33,8 +33,9 @@ way as IF_cond_exp (its Poisson calibration k 0.437, S 2029.9 Hz/uS); writes
 
 ``--cell Izhikevich``: PyNN's Izhikevich (regular spiking) with NEST's delta synapses, weights
 in mV, on its Poisson calibration (``results/cell_calibration-Izhikevich.json``, written by
-``cell_calibration.py --only Izhikevich``); NEST only. With the default loss its outputs go
-silent and it does not learn; ``--loss margin`` (training and fine tuning; files ``-margin``).
+``cell_calibration.py --only Izhikevich``); on NEST or the torch simulator. With the default
+loss its outputs go silent and it does not learn; ``--loss margin`` (training and fine tuning;
+files ``-margin``).
 
 ``--cell IF_curr_delta``: the LIF neuron with delta synapses (weights in mV), on its Poisson
 calibration (``cell_calibration.py --only IF_curr_delta``); on NEST or the torch simulator.
@@ -71,13 +72,13 @@ from lifresponse.calibration.fit import Calibration
 from lifresponse.datasets import load_mnist
 from lifresponse.deployment import DeployConfig, deploy
 from lifresponse.networks import network_file
+from lifresponse.propagators import EXACT_CELLS
 from lifresponse.splits import evaluation_digits, first
 
 NETWORKS = Path("benchmarks/results/networks")
 EXP_NETWORK = NETWORKS / "small-ns-limit200-tuned.h5"
 SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond", "EIF_cond_exp_isfa_ista": "eif",
          "Izhikevich": "izh", "IF_curr_delta": "delta"}  # in file names
-EXACT = ("IF_curr_alpha", "IF_curr_delta")  # the cells the torch simulator runs as NEST does
 WINDOW_MS = 300.0
 TAU_SYN_MS = 5.0  # the cells' Poisson calibrations (cell_calibration.py)
 CHECKPOINTS_MS = (50, 100, 200, 300)
@@ -114,7 +115,7 @@ def main() -> None:
     if (args.start is None) != (args.tag is None) or (
             args.start is not None and args.activation == "noisy-softplus"):
         parser.error("--start and --tag go together, with --activation conductance-mean-field")
-    if args.cell not in EXACT and args.backend != "nest":
+    if args.cell not in EXACT_CELLS and args.backend != "nest":
         parser.error(f"{args.cell} networks run on NEST only")
     if args.activation != "noisy-softplus" and (args.cell != "IF_cond_exp" or args.from_scratch
                                                 or args.loss != "mse"):

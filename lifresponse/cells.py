@@ -117,11 +117,17 @@ ADEX_CELLS = ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")  # adaptive 
 NON_LIF_CELLS = (*ADEX_CELLS, "Izhikevich")
 
 
+def one_input(cell: str) -> bool:
+    """Whether ``cell``'s synapses are delta synapses (``IF_curr_delta``, ``Izhikevich``): both
+    signs' weights arrive in one buffer, as jumps of the membrane."""
+    return CELLS[cell].synapse == "delta"
+
+
 def bias_refusal(cell: str) -> str | None:
     """Why a trained network of ``cell`` takes no bias, or None where it takes one: a layer's
     bias is a current (nA), and the ANN of a conductance cell computes with conductances, that
     of a cell with delta synapses with membrane jumps."""
-    if cell in CONDUCTANCE_CELLS or CELLS[cell].synapse == "delta":
+    if cell in CONDUCTANCE_CELLS or one_input(cell):
         inputs = "conductances" if cell in CONDUCTANCE_CELLS else "membrane jumps"
         return f"{cell} neurons take no bias (a layer's bias is a current, and its ANN's " \
                f"inputs are {inputs})"

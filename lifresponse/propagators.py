@@ -41,7 +41,7 @@ import math
 import sys
 from dataclasses import dataclass
 
-from lifresponse.cells import CELLS, CellParams
+from lifresponse.cells import CellParams, one_input
 from lifresponse.errors import ParameterError
 from lifresponse.neuron import LIFParams
 
@@ -56,12 +56,6 @@ EXACT_CELLS = ("IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "Izhikevich")
 # rest protocol starts every image
 IZHIKEVICH_V_TH, IZHIKEVICH_V_MIN = 30.0, -sys.float_info.max
 IZHIKEVICH_REST_V, IZHIKEVICH_REST_U = -70.0, -14.0
-
-
-def one_input(cell: str) -> bool:
-    """Whether ``cell``'s synapses are delta synapses (``IF_curr_delta``, ``Izhikevich``): both
-    signs' weights arrive in one buffer, as jumps of the membrane."""
-    return CELLS[cell].synapse == "delta"
 
 
 def input_unit(cell: str) -> float:

@@ -158,15 +158,13 @@ def mean_field_prediction(data: FitData, table: RateTable) -> ModelFit:
     Poisson drive: each trial's excitatory and inhibitory trains (one weight, uS, and their
     summed rates, as the drive made them) give the conductances' means and deviations."""
     from lifresponse.conductance_mean_field import rate
-    from lifresponse.statistics import poisson_drive
+    from lifresponse.statistics import current_moments, poisson_drive
 
     drive = drive_from_dict(table.attrs["drive"])
     trains = poisson_drive(data.m, data.s, drive.tau_syn, drive.n_trains, drive.weight,
                            drive.max_weight)
-    tau_s = drive.tau_syn / 1000.0
     summed = np.stack([trains.rate_exc * trains.n_exc, trains.rate_inh * trains.n_inh])
-    net = tau_s * trains.weight * summed
-    sigma = np.sqrt(0.5 * tau_s * trains.weight ** 2 * summed)
+    net, sigma = current_moments(summed[..., None], trains.weight[..., None], drive.tau_syn)
     neuron = LIFParams.from_dict(table.attrs["neuron"])
     residual = rate(net, sigma, neuron, drive.tau_syn, table.attrs["timestep_ms"]) - data.rate
     rss = float(residual @ residual)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 import lifresponse
 from lifresponse import backends, distributed
 from lifresponse.calibration import results
-from lifresponse.cells import CELLS, CellParams
+from lifresponse.cells import CELLS, CellParams, one_input
 from lifresponse.errors import BackendError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 
@@ -137,7 +137,7 @@ class SweepConfig:
                 f"timestep) is more than {self.max_neuron_steps:.3g}, about "
                 f"{self.max_neuron_steps / NEURON_STEPS_PER_HOUR:.0f} h here; make it smaller "
                 "or confirm it (--yes)")
-        if self.drive.kind == "poisson" and CELLS[self.cell].synapse == "delta" and \
+        if self.drive.kind == "poisson" and one_input(self.cell) and \
                 self.backend != "nest":
             raise ParameterError("drive", f"the poisson drive of {self.cell}'s delta synapses "
                                  f"runs on NEST (got backend {self.backend!r})")

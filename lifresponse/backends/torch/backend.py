@@ -7,7 +7,8 @@ and with the same floating-point operations: the one functional step
 :func:`lifresponse.backends.torch.neuron_step.neuron_step`, with the constants of
 :class:`lifresponse.propagators.Propagators` (computed as NEST's wheel computes them, in
 float64; the membrane traces of the four models are reproduced bit for bit:
-``tests/test_torch_backend.py``). A bias adds to ``I_e`` neuron by neuron.
+``tests/test_torch_backend.py``, Izhikevich's in ``tests/test_cells.py``). A bias adds to
+``I_e`` neuron by neuron.
 
 Timing follows NEST's: a spike emitted in step ``n`` (stamp ``(n + 1) h``) reaches the next
 layer after the one-step delay the builder gives every synapse, i.e. in that layer's step

@@ -11,10 +11,11 @@ import torch.nn.functional as F
 
 from lifresponse.backends.spinnaker.weights import RING_BUFFER_MAX, integer_weights
 from lifresponse.backends.torch.neuron_step import NeuronState, neuron_step
+from lifresponse.cells import one_input
 from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import InputSpikes, Presentation
 from lifresponse.networks.network_file import Network, Projection
-from lifresponse.propagators import Propagators, input_unit, one_input
+from lifresponse.propagators import Propagators, input_unit
 
 
 class TorchOperations:

@@ -45,11 +45,12 @@ import numpy as np
 from numba import njit
 
 from lifresponse.backends.spinnaker.weights import RING_BUFFER_MAX, integer_weights
+from lifresponse.cells import one_input
 from lifresponse.networks.blocks import n_time_bins, step_bins
 from lifresponse.networks.encoding import Presentation
 from lifresponse.networks.network_file import Layer, Network
 from lifresponse.networks.topology import Connections, fan_outs
-from lifresponse.propagators import IZHIKEVICH_REST_U, IZHIKEVICH_REST_V, input_unit, one_input
+from lifresponse.propagators import IZHIKEVICH_REST_U, IZHIKEVICH_REST_V, input_unit
 
 REALS = {"float64": np.float64, "float32": np.float32}
 # columns of the constants; SUBTRACT: 1 where a spike subtracts RESET_JUMP instead of setting
@@ -353,11 +354,10 @@ def _run_images(lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel, arriv
                 refractory_steps, constants, drive, rest_v, rest_u, fan_out, counts, by_time,
                 log, logged, watched, unit, limit, peak, saturated, bias_into, bias_first):
     """Simulate images ``lo`` ... ``hi - 1`` from rest (``rest_v``, ``rest_u``; module
-    docstring: the layout), their
-    input arrivals numbered from ``lo``; writes their rows of ``counts`` and ``by_time``, logs
-    spikes into ``log`` if it has rows, watches the arrivals of the ``watched`` layers
-    (:func:`_hold`), adds the biases that arrive as synaptic input, and returns the synaptic
-    events every layer's spikes caused per bin, (n_layers, n_bins)."""
+    docstring: the layout), their input arrivals numbered from ``lo``; writes their rows of
+    ``counts`` and ``by_time``, logs spikes into ``log`` if it has rows, watches the arrivals
+    of the ``watched`` layers (:func:`_hold`), adds the biases that arrive as synaptic input,
+    and returns the synaptic events every layer's spikes caused per bin, (n_layers, n_bins)."""
     n_layers = len(first) - 1
     n_neurons = first[-1]
     v = np.zeros_like(drive)

@@ -23,10 +23,12 @@ Jobs (one at a time, nothing else running):
 
 ``--models`` runs some of the job's models only, ``--tag`` names the result files for such a
 run (and its models, unless ``--model-tag`` names those of an earlier run); ``--input-rate``
-converts at another input rate. Writes ``results/convert_<job>[-<tag>].{json,md}``, and each
-fine-tuned network as ``results/networks/<model>-<tag>-finetuned-<max pool>.h5``. The models
-are trained once and kept as ``results/networks/<model>.onnx``; later runs convert those files
-(``--retrain`` trains again).
+converts at another input rate; ``--start NETWORK`` fine-tunes a network this script wrote
+further instead of converting (its row and NEST check only). Writes
+``results/convert_<job>[-<tag>].{json,md}``, and each fine-tuned network as
+``results/networks/<model>-<tag>-finetuned-<max pool>.h5``. The models are trained once and
+kept as ``results/networks/<model>.onnx``; later runs convert those files (``--retrain``
+trains again).
 """
 
 from __future__ import annotations
@@ -182,6 +184,10 @@ def main() -> None:
                              "own)")
     parser.add_argument("--tag", help="results/convert_<job>-<tag>.{json,md}, and the models "
                              "it trains as networks/<model>-<tag>.onnx")
+    parser.add_argument("--start", type=Path, metavar="NETWORK",
+                        help="fine tune this network file further (one this script wrote for "
+                             "the one model of --models) instead of converting: only the "
+                             "result's row, and its NEST check")
     parser.add_argument("--images", type=int, default=HELD_OUT)
     parser.add_argument("--retrain", action="store_true",
                         help="train the models again (default: convert the committed ONNX "
@@ -195,6 +201,8 @@ def main() -> None:
         if unknown:
             parser.error(f"--models: {sorted(unknown)} not in {args.job}'s {list(models)}")
         models = {name: models[name] for name in args.models.split(",")}
+    if args.start and len(models) != 1:
+        parser.error("--start: name the one model it was converted from with --models")
     surface = ResponseSurface.from_table(results.read(args.response)) if args.response \
         else None
     training_file = load_mnist(data)
@@ -215,16 +223,17 @@ def main() -> None:
             trained[name] = {"reused": str(path), "epochs_then": earlier["epochs"]}
         choices = ("average", "pairwise") if "maxpool" in name else ("average",)
         for max_pool in choices:
-            network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
-                                       split_seed=SPLIT_SEED, max_pool=max_pool,
-                                       input_rate=args.input_rate)
             ann_same = ann_accuracy(path, max_pool, split.validation, args.images)
-            if nest is None:
-                nest = {"model": name, "max_pool": max_pool, **nest_check(network,
-                                                                         split.validation)}
-                print(nest, flush=True)
-            rows.append(snn_row(network, split.validation, args.images,
-                                f"converted, max pool {max_pool}", name, ann_same))
+            if args.start:
+                network = network_file.read(args.start)
+            else:
+                network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
+                                           split_seed=SPLIT_SEED, max_pool=max_pool,
+                                           input_rate=args.input_rate)
+                nest = nest or {"model": name, "max_pool": max_pool,
+                                **nest_check(network, split.validation)}
+                rows.append(snn_row(network, split.validation, args.images,
+                                    f"converted, max pool {max_pool}", name, ann_same))
             if args.finetune:
                 start = network if surface is None else dataclasses.replace(
                     network, activation="measured", response=surface)
@@ -234,9 +243,13 @@ def main() -> None:
                                                              args.loss == "margin" else {}))
                 network_file.write(tuned, NETWORKS / (
                     f"{name}-{args.tag or 'untagged'}-finetuned-{max_pool}.h5"))
+                if args.start:
+                    nest = {"model": name, "max_pool": max_pool,
+                            **nest_check(tuned, split.validation)}
                 rows.append(snn_row(tuned, split.validation, args.images,
                                     f"converted, max pool {max_pool}, finetuned "
-                                    f"{args.finetune} epochs" + (
+                                    + (f"further (from `{args.start}`) " if args.start else "")
+                                    + f"{args.finetune} epochs" + (
                                         f" with {args.count_window:g} ms count noise"
                                         if args.count_window else "") + (
                                         ", margin loss" if args.loss == "margin" else "") + (

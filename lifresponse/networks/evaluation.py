@@ -68,9 +68,10 @@ class Evaluation:
 
 
 def classify(counts: np.ndarray) -> np.ndarray:
-    """Winner per image (most spikes; ties to the lowest index); -1 where nothing fired."""
-    winner = counts.argmax(axis=1)
-    return np.where(counts.max(axis=1) > 0, winner, -1)
+    """Winner per image (most spikes along the last axis; ties to the lowest index); -1 where
+    nothing fired."""
+    winner = counts.argmax(axis=-1)
+    return np.where(counts.max(axis=-1) > 0, winner, -1)
 
 
 class Evaluator:
@@ -122,9 +123,8 @@ class Evaluator:
         labels = self.labels[images]
         last = max(block.counts)
         self.predicted[images] = classify(block.counts[last])
-        by_time = np.cumsum(block.by_time, axis=1, dtype=np.uint32)
-        for b in range(by_time.shape[1]):
-            self.correct_by_time[b] += np.count_nonzero(classify(by_time[:, b]) == labels)
+        by_time = np.cumsum(block.by_time, axis=1, dtype=np.uint32)  # (image, bin, output)
+        self.correct_by_time += np.count_nonzero(classify(by_time) == labels[:, None], axis=0)
         kept = max(0, min(self.n_predicted - block.first, block.n_images))  # of the first ones
         for index, counts in block.counts.items():
             self.spikes[index] = self.spikes.get(index, 0) + int(counts.sum(dtype=np.int64))

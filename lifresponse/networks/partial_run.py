@@ -10,7 +10,6 @@ is removed.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import shutil
@@ -21,7 +20,7 @@ import numpy as np
 
 from lifresponse.errors import LifResponseError
 from lifresponse.networks.blocks import BlockActivity
-from lifresponse.paths import write_atomic
+from lifresponse.paths import atomic, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +125,8 @@ class PartialRun:
         arrays.update({f"counts_{i}": c for i, c in block.counts.items()})
         arrays.update({f"events_{i}": e for i, e in block.events_by_time.items()})
         path = self.folder / f"block_{block.first:07d}_{block.n_images}.npz"
-        data = io.BytesIO()
-        np.savez(data, **arrays)
-        write_atomic(path, data.getvalue())
+        with atomic(path) as tmp, open(tmp, "wb") as f:  # straight to the file: no copy
+            np.savez(f, **arrays)
 
     def remove(self) -> None:
         shutil.rmtree(self.folder)

@@ -24,7 +24,8 @@ Jobs (one at a time, nothing else running):
 ``--models`` runs some of the job's models only, ``--tag`` names the result files for such a
 run (and its models, unless ``--model-tag`` names those of an earlier run); ``--input-rate``
 converts at another input rate; ``--start NETWORK`` fine-tunes a network this script wrote
-further instead of converting (its row and NEST check only). Writes
+further instead of converting (the result's row and NEST check only; with ``--finetune 0``
+NETWORK's own). Writes
 ``results/convert_<job>[-<tag>].{json,md}``, and each fine-tuned network as
 ``results/networks/<model>-<tag>-finetuned-<max pool>.h5``. The models are trained once and
 kept as ``results/networks/<model>.onnx``; later runs convert those files (``--retrain``
@@ -135,7 +136,10 @@ def snn_row(network, digits, images: int, label: str, model: str, ann_same: floa
     by_time = dict(zip([round(t) for t in ev["time_ms"]], ev["accuracy_by_time"],
                        strict=True))
     tuned = network.provenance.get("fine_tuned_from")
-    conversion = (tuned or network.provenance)["conversion"]
+    origin = network.provenance  # fine tuned once or more: the conversion's provenance
+    while "conversion" not in origin:
+        origin = origin["fine_tuned_from"]
+    conversion = origin["conversion"]
     row = {"model": model, "variant": label, "images": images,
            "ann_accuracy": conversion.get("ann_accuracy"),
            "deployed_ann_accuracy": conversion.get("deployed_ann_accuracy"),
@@ -187,7 +191,7 @@ def main() -> None:
     parser.add_argument("--start", type=Path, metavar="NETWORK",
                         help="fine tune this network file further (one this script wrote for "
                              "the one model of --models) instead of converting: only the "
-                             "result's row, and its NEST check")
+                             "result's row, and its NEST check (--finetune 0: NETWORK's own)")
     parser.add_argument("--images", type=int, default=HELD_OUT)
     parser.add_argument("--retrain", action="store_true",
                         help="train the models again (default: convert the committed ONNX "
@@ -230,9 +234,11 @@ def main() -> None:
                 network = workflow.convert(path, digits=training_file, validation=HELD_OUT,
                                            split_seed=SPLIT_SEED, max_pool=max_pool,
                                            input_rate=args.input_rate)
+            if args.start is None or not args.finetune:  # the network as it comes
                 nest = nest or {"model": name, "max_pool": max_pool,
                                 **nest_check(network, split.validation)}
                 rows.append(snn_row(network, split.validation, args.images,
+                                    f"`{args.start}`" if args.start else
                                     f"converted, max pool {max_pool}", name, ann_same))
             if args.finetune:
                 start = network if surface is None else dataclasses.replace(

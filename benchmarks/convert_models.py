@@ -146,6 +146,8 @@ def snn_row(network, digits, images: int, label: str, model: str, ann_same: floa
            "ann_accuracy_same_images": ann_same,
            "finetuned_ann_accuracy": network.provenance["validation_accuracy"] if tuned
            else None,
+           "network_ann_accuracy_same_images": workflow.evaluate_ann(
+               network, digits=held_out).accuracy,  # the network's own ANN, the SNN's images
            "snn_accuracy": {t: by_time[t] for t in CHECKPOINTS_MS},
            "layers": len(network.layers),
            "mean_rate_hz": float(np.mean(list(ev["layer_rates_hz"].values()))),
@@ -292,14 +294,15 @@ def markdown(job: str, rows: list, grid: list, nest: dict, trained: dict,
              "accuracy at 100 / 200 / 300 ms from the same runs (a tie goes to the lowest class; "
              "an image without output spikes counts as wrong).", "",
              "| model | variant | layers | ANN | ANN as the SNN computes it | fine-tuned ANN "
-             "(validation) | ANN on the SNN's images | SNN 100 ms | 200 ms | 300 ms | "
-             "mean rate |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(validation) | ANN on the SNN's images | the network's ANN on them | SNN 100 ms | "
+             "200 ms | 300 ms | mean rate |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['model']} | {r['variant']} | {r['layers']} | "
                      f"{percent(r['ann_accuracy'])} | {percent(r['deployed_ann_accuracy'])} | "
                      f"{percent(r['finetuned_ann_accuracy'])} | "
                      f"{percent(r.get('ann_accuracy_same_images'))} | "
+                     f"{percent(r.get('network_ann_accuracy_same_images'))} | "
                      + " | ".join(percent(r["snn_accuracy"][t]) for t in CHECKPOINTS_MS)
                      + f" | {r['mean_rate_hz']:.1f} Hz |")
     if grid:

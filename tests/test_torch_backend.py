@@ -261,3 +261,26 @@ def test_step_loop_needs_no_c_compiler(tmp_path):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[-1]) > 0
+
+
+def test_input_arrivals_are_grouped_by_step_in_pixel_order(rng):
+    """The CPU loop's grouping of input spikes (image, step) -> the pixels that spike then, in
+    pixel order, with their numbers of spikes: against a plain count, from spikes in the
+    encoders' (image, pixel) order and from the same spikes shuffled (the sort's branch)."""
+    n_images, steps, n_inputs = 3, 7, 5
+    counts = rng.integers(0, 4, size=(n_images, n_inputs))
+    image, pixel = np.nonzero(counts)
+    image, pixel = np.repeat(image, counts[image, pixel]), np.repeat(pixel, counts[image, pixel])
+    step = rng.integers(1, steps + 1, size=len(image))
+    expected = np.zeros((n_images, steps + 1, n_inputs), int)
+    np.add.at(expected, (image, step, pixel), 1)
+    for order in (np.arange(len(image)), rng.permutation(len(image))):
+        first, pixels, numbers = step_kernel._arrivals(image[order], step[order], pixel[order],
+                                                       n_images, steps, n_inputs)
+        got = np.zeros_like(expected)
+        for slot in range(n_images * (steps + 1)):
+            b, t = divmod(slot, steps + 1)
+            these = pixels[first[slot]:first[slot + 1]]
+            assert np.all(np.diff(these.astype(int)) > 0)  # pixel order, each pixel once
+            got[b, t, these] = numbers[first[slot]:first[slot + 1]]
+        np.testing.assert_array_equal(got, expected)

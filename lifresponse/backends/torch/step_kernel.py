@@ -316,8 +316,8 @@ def _arrivals(image, step, neuron, n_images, steps, n_inputs):
             in_pixel_order = False
     by_pixel = np.arange(n) if in_pixel_order else np.argsort(image * n_inputs + neuron,
                                                                kind="mergesort")
-    for slot in range(slots):  # in place: 3x faster than np.cumsum and a key array here
-        first[slot + 1] += first[slot]
+    for slot in range(slots):  # prefix sums in place (a key array and np.cumsum made the
+        first[slot + 1] += first[slot]  # grouping 3x slower, development measurement)
     fill = first[:-1].copy()
     by_slot = np.empty(n, np.uint32)  # a stable counting sort by slot keeps the pixel order
     for k in by_pixel:

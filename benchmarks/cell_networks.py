@@ -142,7 +142,7 @@ def main() -> None:
     gain = S * TAU_SYN_MS / 1000.0 if args.unit_gain_init else 1.0
     workflow.finetune(network, digits=training_file, rate_limit=200.0, out=alpha_path,
                       epochs=args.epochs, learning_rate=1e-4 / gain, progress=False,
-                      force=True, **(dict(margin, label_offset=0.0) if margin else {}))
+                      force=True, **finetune_loss(args.loss))
     print(f"trained {alpha_path} in {time.perf_counter() - start:.0f} s", flush=True)
     rows = [deployed(label, path, args) for label, path in (("IF_curr_exp", EXP_NETWORK),
                                                              (args.cell, alpha_path))]
@@ -177,6 +177,11 @@ def deployed(label: str, path: Path, args, record: str = "output") -> dict:
     return row
 
 
+def finetune_loss(loss: str) -> dict:
+    """``finetune``'s settings for ``--loss``: the margin loss without the label shift."""
+    return {"loss": "margin", "label_offset": 0.0} if loss == "margin" else {}
+
+
 def mean_field_run(args) -> None:
     """``--activation conductance-mean-field`` (module docstring)."""
     start_path = args.start or NETWORKS / "small-ns-cond-scratch-unitgain-limit200-tuned.h5"
@@ -188,9 +193,7 @@ def mean_field_run(args) -> None:
     workflow.finetune(dataclasses.replace(start, activation=args.activation),
                       digits=training_file, rate_limit=200.0, out=tuned_path,
                       epochs=args.epochs, learning_rate=1e-3 / (start.S * TAU_SYN_MS / 1000.0),
-                      progress=False, force=True,
-                      **({"loss": "margin", "label_offset": 0.0} if args.loss == "margin"
-                         else {}))
+                      progress=False, force=True, **finetune_loss(args.loss))
     tuned_s = time.perf_counter() - began
     print(f"tuned {tuned_path} in {tuned_s:.0f} s", flush=True)
     rows = [deployed("IF_curr_exp", EXP_NETWORK, args),

@@ -74,7 +74,8 @@ def test_a_worker_with_several_threads_runs_one_simulation_at_a_time(net_file, t
 
 
 def test_sigkilled_deployment_resumed_equals_an_uninterrupted_one(net_file, tmp_path, rng):
-    digits = random_digits(rng, 8)
+    n_images = 24  # blocks of one image: enough that the kill lands mid-run (with 8, a fast
+    digits = random_digits(rng, n_images)  # machine had kept all 8 before the kill, measured)
     np.savez(tmp_path / "digits.npz", images=digits.images, labels=digits.labels)
     out = tmp_path / "killed.h5"
     code = (
@@ -94,7 +95,7 @@ def test_sigkilled_deployment_resumed_equals_an_uninterrupted_one(net_file, tmp_
     process.send_signal(signal.SIGKILL)
     process.wait()
     kept = len(list(partial.glob("block_*.npz")))
-    assert 3 <= kept < 8 and not out.exists()
+    assert 3 <= kept < n_images and not out.exists()
     with pytest.raises(PartialRunError, match="holds an unfinished run: continue it with"):
         deploy(net_file, digits, DeployConfig(window=400.0, block=1, threads=1, seed=6), out,
                progress=False)

@@ -331,9 +331,13 @@ def _present(backend, network, token, presentation, config, todo):
             config.workers, config.scheduler, config.threads, shared=(network,))
         return
     presenter = backend.presenter(network, presentation, config)
+    blocks = ((first, np.asarray(chunk, dtype=float)) for first, chunk in todo)
     try:
-        for first, chunk in todo:
-            yield presenter.present(np.asarray(chunk, dtype=float), first)
+        if hasattr(presenter, "present_blocks"):  # overlaps each block with the next
+            yield from presenter.present_blocks(blocks)
+        else:
+            for first, pixels in blocks:
+                yield presenter.present(pixels, first)
     finally:
         presenter.close()
 

@@ -107,9 +107,10 @@ def test_rest_protocol_counts_do_not_depend_on_blocks_or_batches(rng):
     per_image = deploy(network, digits, DeployConfig(window=50.0, block=1, threads=1, seed=2),
                        progress=False)
     assert_same_run(one_block, per_image)
-    batches = deploy(network, digits, DeployConfig(backend="torch", window=50.0, batch=2,
-                                                   threads=1, seed=2), progress=False)
-    assert_same_run(one_block, batches)
+    for threads in (1, 2):  # 2: one pool of threads takes each block before the last is done
+        batches = deploy(network, digits, DeployConfig(backend="torch", window=50.0, batch=2,
+                                                       threads=threads, seed=2), progress=False)
+        assert_same_run(one_block, batches)
     continuing = deploy(network, digits, DeployConfig(window=50.0, block=5, threads=1, seed=2,
                                                       protocol="continuing"), progress=False)
     assert continuing.attrs["protocol"] == "continuing" and continuing.attrs["settle_ms"] == 0

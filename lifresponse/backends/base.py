@@ -72,6 +72,10 @@ class Presenter(Protocol):
     def present(self, pixels: np.ndarray, first: int) -> BlockActivity:
         """Present ``pixels`` (n_images, n_inputs), images ``first`` ... of the run."""
 
+    # optional: ``present_blocks(blocks)``, each of ``blocks`` [(first, pixels)] presented in
+    # order, for a presenter that starts a block before the last one is done (the deployment
+    # uses it where there is one; ``TorchPresenter``)
+
     def close(self) -> None:
         """Release the simulator."""
 

@@ -27,6 +27,7 @@ Spikes are counted per image in its window ``(start_i, start_i + window]``, and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -94,6 +95,12 @@ class BlockActivity:
     @property
     def n_images(self) -> int:
         return len(self.input_counts)
+
+    @cached_property
+    def cumulative_by_time(self) -> np.ndarray:
+        """Output spikes per (image, 10 ms bin, output neuron) up to each bin's end, uint32
+        (computed once for the run file and the evaluation)."""
+        return np.cumsum(self.by_time, axis=1, dtype=np.uint32)
 
 
 def empty_block(first: int, n_images: int, n_inputs: int, layer_sizes: dict, n_out: int,

@@ -123,8 +123,8 @@ class Evaluator:
         labels = self.labels[images]
         last = max(block.counts)
         self.predicted[images] = classify(block.counts[last])
-        by_time = np.cumsum(block.by_time, axis=1, dtype=np.uint32)  # (image, bin, output)
-        self.correct_by_time += np.count_nonzero(classify(by_time) == labels[:, None], axis=0)
+        self.correct_by_time += np.count_nonzero(  # classify: (image, bin, output)
+            classify(block.cumulative_by_time) == labels[:, None], axis=0)
         kept = max(0, min(self.n_predicted - block.first, block.n_images))  # of the first ones
         for index, counts in block.counts.items():
             self.spikes[index] = self.spikes.get(index, 0) + int(counts.sum(dtype=np.int64))

@@ -185,12 +185,14 @@ class RunWriter:
         f.attrs["version"] = VERSION
         f["labels"] = np.asarray(labels, np.int64)
         rows = max(1, min(block_images, n))
-        for index, size in layer_sizes.items():
-            _per_image(f, f"layers/{index}/counts", (n, size), np.uint16, rows)
+        self.layer_counts = {  # the datasets, looked up once (a lookup per block costs)
+            index: _per_image(f, f"layers/{index}/counts", (n, size), np.uint16, rows)
+            for index, size in layer_sizes.items()}
         for index, fan in fan_out.items():
             f["input/fan_out" if index == -1 else f"layers/{index}/fan_out"] = fan
-        _per_image(f, "input/counts", (n, n_inputs), np.uint16, rows)
-        _per_image(f, "output_counts_by_time", (n, len(time_bins_ms), n_out), np.uint32, rows)
+        self.input_counts = _per_image(f, "input/counts", (n, n_inputs), np.uint16, rows)
+        self.counts_by_time = _per_image(f, "output_counts_by_time",
+                                         (n, len(time_bins_ms), n_out), np.uint32, rows)
         f["time_bins_ms"] = time_bins_ms
         self.events = {}
 
@@ -203,14 +205,14 @@ class RunWriter:
 
     def add(self, block: BlockActivity) -> None:
         """Write ``block`` at its images' rows, if the disk has room for it uncompressed."""
-        f, rows = self.file, slice(block.first, block.first + block.n_images)
+        rows = slice(block.first, block.first + block.n_images)
         if self.path is not None:
             require_space(self.tmp.parent, sum(c.nbytes for c in block.counts.values())
                           + block.input_counts.nbytes + 2 * block.by_time.nbytes + MARGIN_BYTES)
         for index, counts in block.counts.items():
-            f[f"layers/{index}/counts"][rows] = counts
-        f["input/counts"][rows] = block.input_counts
-        f["output_counts_by_time"][rows] = np.cumsum(block.by_time, axis=1, dtype=np.uint32)
+            self.layer_counts[index][rows] = counts
+        self.input_counts[rows] = block.input_counts
+        self.counts_by_time[rows] = block.cumulative_by_time
         for index, events in block.events_by_time.items():  # whole numbers: exact in any order
             self.events[index] = self.events.get(index, 0) + np.asarray(events, float)
 
@@ -281,7 +283,7 @@ def _check_consistent(f: h5py.File, path, attrs: dict, recorded: list, fan_out: 
                                   f"{str(evaluation[key])[:60]})")
 
 
-def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> None:
+def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> h5py.Dataset:
     """An empty per-image dataset in chunks of ``rows`` images (an empty one can have none).
 
     Uncompressed: writing the 134 MB of counts of 10,000 digits with every layer of
@@ -289,9 +291,8 @@ def _per_image(f: h5py.File, name: str, shape: tuple, dtype, rows: int) -> None:
     and 0.4 s plain (``benchmarks/results/fast_path_command.md`` before and after; docs/torch.md);
     ``h5repack -f GZIP=1`` compresses a finished file, and readers take either."""
     if np.prod(shape):
-        f.create_dataset(name, shape, dtype, chunks=(rows, *shape[1:]))
-    else:
-        f.create_dataset(name, shape, dtype)
+        return f.create_dataset(name, shape, dtype, chunks=(rows, *shape[1:]))
+    return f.create_dataset(name, shape, dtype)
 
 
 def write(record: RunRecord, path) -> None:

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -117,6 +119,10 @@ class TorchPresenter:
             self.operations = TorchOperations(network, config.dtype, device, config.threads,
                                               scales, watch)
             loop = "torch operations"
+        # the loop's threads, kept for every block (present_blocks starts one before the last
+        # is collected)
+        self.pool = ThreadPoolExecutor(config.threads, thread_name_prefix="lifresponse-loop") \
+            if self.compiled is not None and config.threads > 1 else None
         last = len(network.layers) - 1
         self.recorded = range(last + 1) if config.record == "all" else [last]
         self.info = {"connectors": "tensors", "version": version, "virtual": False,
@@ -125,6 +131,25 @@ class TorchPresenter:
 
     def present(self, pixels: np.ndarray, first: int) -> BlockActivity:
         """Simulate ``pixels`` (n, n_inputs), images ``first`` ... of the run, as one batch."""
+        return self._start(pixels, first)()
+
+    def present_blocks(self, blocks) -> Iterator[BlockActivity]:
+        """Each of ``blocks`` [(first, pixels)] presented, in order. On the CPU the next block
+        is handed to the loop's threads before this one is collected, so that no thread waits
+        at a block's end for the others (3-7 % of the loop's time in blocks of 100 images,
+        ``benchmarks/results/fast_path_command.md``)."""
+        pending = None
+        for first, pixels in blocks:
+            started = self._start(pixels, first)
+            if pending is not None:
+                yield pending()
+            pending = started
+        if pending is not None:
+            yield pending()
+
+    def _start(self, pixels: np.ndarray, first: int) -> Callable[[], BlockActivity]:
+        """Start simulating a block (on the CPU: hand it to the loop's threads); return a
+        function that waits for it and returns its :class:`BlockActivity`."""
         network, presentation = self.network, self.presentation
         n_images, n_inputs = pixels.shape
         n_bins = n_time_bins(presentation.window)
@@ -141,15 +166,21 @@ class TorchPresenter:
                                        n_bins))
             return inputs
 
-        if self.compiled is not None:  # each thread encodes the images it simulates
-            result = self.compiled.simulate(encode, n_images, presentation, self.config.threads)
-            counts, by_time, events = result.counts, result.by_time, result.events
-            peaks, saturated = result.peaks, result.saturated
-        else:
-            counts, by_time, events, peaks, saturated = self.operations.simulate(
-                encode(0, n_images), n_images, presentation, self.fan_out)
+        if self.compiled is None:
+            simulated = self.operations.simulate(encode(0, n_images), n_images, presentation,
+                                                 self.fan_out)
+            return lambda: self._fill(block, caused, *simulated)
+        if self.pool is None:
+            result = self.compiled.simulate(encode, n_images, presentation, 1)
+            return lambda: self._fill(block, caused, *_loop_arrays(result))
+        collect = self.compiled.start(self.pool, encode, n_images, presentation)
+        return lambda: self._fill(block, caused, *_loop_arrays(collect()))
+
+    def _fill(self, block: BlockActivity, caused: list, counts, by_time, events, peaks,
+              saturated) -> BlockActivity:
+        """``block`` with a simulation's counts and events, and its input spikes' events."""
         if peaks is not None:
-            block.info = {**block.info, **watched_inputs(network, peaks, saturated)}
+            block.info = {**block.info, **watched_inputs(self.network, peaks, saturated)}
         block.events_by_time[-1] += np.sum(caused, axis=0)  # whole numbers: exact
         for i in self.recorded:
             block.counts[i][:] = counts[i]
@@ -160,6 +191,13 @@ class TorchPresenter:
     def close(self) -> None:
         if self.operations is not None:
             self.operations.close()
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _loop_arrays(result: step_kernel.LoopResult) -> tuple:
+    """What :meth:`TorchPresenter._fill` takes of the CPU loop's result."""
+    return result.counts, result.by_time, result.events, result.peaks, result.saturated
 
 
 def watched_inputs(network: Network, peaks: list, saturated: list) -> dict:

@@ -38,6 +38,7 @@ each neuron and synapse type, and how many sums saturated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -192,53 +193,79 @@ class CompiledNetwork:
             > 0: log every spike, up to that many (the images then run in one thread); raises
             if there were more.
         """
-        steps, n_bins = presentation.steps, n_time_bins(presentation.window)
-        n_inputs = int(np.prod(self.network.input_shape))
-        counts = np.zeros((n_images, self.first[-1]), dtype=np.int32)
-        n_last = self.network.layers[-1].n_out
-        by_time = np.zeros((n_images, n_bins, n_last), dtype=np.uint16)
-        bins = step_bins(presentation, n_bins).astype(np.int64)
-        log = np.zeros((log_spikes, 4), dtype=np.int32)
-        logged = np.zeros(1, dtype=np.int64)
-        watched = np.full(len(self.network.layers), self.watch)
-
-        def run(lo: int, hi: int) -> tuple:
-            inputs = encode(lo, hi)
-            arrival_first, arrival_pixel, arrival_count = _arrivals(
-                inputs.image, inputs.step, inputs.neuron, hi - lo, steps, n_inputs)
-            watched_size = 2 * self.first[-1] if self.watch else 0  # unused unless watching
-            peak = np.zeros(watched_size)
-            saturated = np.zeros(watched_size, np.int64)
-            events = _run_images(
-                lo, hi, steps, bins, n_bins, arrival_first, arrival_pixel,
-                arrival_count.astype(self.drive.dtype),  # weight x number, in dtype
-                self.first, self.projection_first, self.source, self.row_first, self.row,
-                self.target, self.weight, self.into_v, self.refractory_steps, self.constants,
-                self.drive, self.rest_v, self.rest_u, self.fan_out, counts, by_time, log, logged,
-                watched, self.unit, self.limit, peak, saturated, self.bias_into,
-                self.bias_first)
-            return events, peak, saturated
-
         if log_spikes or threads == 1:
-            parts = [run(0, n_images)]
-        else:
-            chunks = range(0, n_images, IMAGES_PER_CHUNK)
-            with ThreadPoolExecutor(threads) as pool:
-                parts = list(pool.map(lambda lo: run(lo, min(lo + IMAGES_PER_CHUNK, n_images)),
-                                      chunks))
-        if logged[0] > log_spikes > 0:
-            raise ValueError(f"log_spikes: {logged[0]} spikes, more than {log_spikes}")
-        layers = list(zip(self.first[:-1], self.first[1:], strict=True))
+            batch = _Batch(self, encode, n_images, presentation, log_spikes)
+            return batch.result([batch.run(0, n_images)])
+        with ThreadPoolExecutor(threads) as pool:
+            return self.start(pool, encode, n_images, presentation)()
+
+    def start(self, pool: ThreadPoolExecutor, encode, n_images: int,
+              presentation: Presentation) -> Callable[[], LoopResult]:
+        """Hand ``n_images`` images (``encode`` as in :meth:`simulate`) to ``pool``'s threads
+        in chunks of :data:`IMAGES_PER_CHUNK`, and return at once a function that waits for
+        them and returns their :class:`LoopResult`.
+
+        The pool takes chunks in the order they were handed to it, so a batch started before
+        the last one's result is asked for keeps every thread busy across the batches' boundary
+        (no thread waits for the slowest chunk of a batch)."""
+        batch = _Batch(self, encode, n_images, presentation, 0)
+        parts = [pool.submit(batch.run, lo, min(lo + IMAGES_PER_CHUNK, n_images))
+                 for lo in range(0, n_images, IMAGES_PER_CHUNK)]
+        return lambda: batch.result([part.result() for part in parts])
+
+
+class _Batch:
+    """The arrays one batch of images fills, and the loop over one chunk of them (any
+    thread)."""
+
+    def __init__(self, compiled: CompiledNetwork, encode, n_images: int,
+                 presentation: Presentation, log_spikes: int):
+        self.compiled, self.encode, self.log_spikes = compiled, encode, log_spikes
+        self.steps, self.n_bins = presentation.steps, n_time_bins(presentation.window)
+        network = compiled.network
+        self.n_inputs = int(np.prod(network.input_shape))
+        self.counts = np.zeros((n_images, compiled.first[-1]), dtype=np.int32)
+        self.by_time = np.zeros((n_images, self.n_bins, network.layers[-1].n_out),
+                                dtype=np.uint16)
+        self.bins = step_bins(presentation, self.n_bins).astype(np.int64)
+        self.log = np.zeros((log_spikes, 4), dtype=np.int32)
+        self.logged = np.zeros(1, dtype=np.int64)
+        self.watched = np.full(len(network.layers), compiled.watch)
+
+    def run(self, lo: int, hi: int) -> tuple:
+        """Encode and simulate images ``lo`` ... ``hi - 1``; their synaptic events per layer
+        and bin, and the watched peaks and saturations."""
+        c, inputs = self.compiled, self.encode(lo, hi)
+        arrival_first, arrival_pixel, arrival_count = _arrivals(
+            inputs.image, inputs.step, inputs.neuron, hi - lo, self.steps, self.n_inputs)
+        watched_size = 2 * c.first[-1] if c.watch else 0  # unused unless watching
+        peak = np.zeros(watched_size)
+        saturated = np.zeros(watched_size, np.int64)
+        events = _run_images(
+            lo, hi, self.steps, self.bins, self.n_bins, arrival_first, arrival_pixel,
+            arrival_count.astype(c.drive.dtype),  # weight x number, in dtype
+            c.first, c.projection_first, c.source, c.row_first, c.row, c.target, c.weight,
+            c.into_v, c.refractory_steps, c.constants, c.drive, c.rest_v, c.rest_u, c.fan_out,
+            self.counts, self.by_time, self.log, self.logged, self.watched, c.unit, c.limit,
+            peak, saturated, c.bias_into, c.bias_first)
+        return events, peak, saturated
+
+    def result(self, parts: list) -> LoopResult:
+        """The batch's :class:`LoopResult` from the :meth:`run` of all its chunks."""
+        c, log_spikes = self.compiled, self.log_spikes
+        if self.logged[0] > log_spikes > 0:
+            raise ValueError(f"log_spikes: {self.logged[0]} spikes, more than {log_spikes}")
+        layers = list(zip(c.first[:-1], c.first[1:], strict=True))
         peak = np.max([part[1] for part in parts], axis=0)
         saturated = np.sum([part[2] for part in parts], axis=0)
         return LoopResult(
-            [counts[:, a:b] for a, b in layers],
-            by_time, np.sum([part[0] for part in parts], axis=0),  # whole numbers: exact
-            log[:logged[0]],
-            [peak[2 * a:2 * b].reshape(2, -1) / u for (a, b), u in zip(layers, self.peak_unit,
+            [self.counts[:, a:b] for a, b in layers],
+            self.by_time, np.sum([part[0] for part in parts], axis=0),  # whole numbers: exact
+            self.log[:self.logged[0]],
+            [peak[2 * a:2 * b].reshape(2, -1) / u for (a, b), u in zip(layers, c.peak_unit,
                                                                         strict=True)]
-            if self.watch else None,
-            [saturated[2 * a:2 * b].reshape(2, -1) for a, b in layers] if self.watch else None)
+            if c.watch else None,
+            [saturated[2 * a:2 * b].reshape(2, -1) for a, b in layers] if c.watch else None)
 
 
 @dataclass

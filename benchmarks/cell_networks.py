@@ -79,7 +79,7 @@ from lifresponse.splits import evaluation_digits, first
 NETWORKS = Path("benchmarks/results/networks")
 EXP_NETWORK = NETWORKS / "small-ns-limit200-tuned.h5"
 SHORT = {"IF_curr_alpha": "alpha", "IF_cond_exp": "cond", "EIF_cond_exp_isfa_ista": "eif",
-         "Izhikevich": "izh", "IF_curr_delta": "delta"}  # in file names
+         "Izhikevich": "izh", "IF_curr_delta": "delta", "IF_cond_alpha": "condalpha"}  # in names
 WINDOW_MS = 300.0
 TAU_SYN_MS = 5.0  # the cells' Poisson calibrations (cell_calibration.py)
 CHECKPOINTS_MS = (50, 100, 200, 300)
@@ -118,9 +118,12 @@ def main() -> None:
         parser.error("--start and --tag go together, with --activation conductance-mean-field")
     if args.cell not in EXACT_CELLS and args.backend != "nest":
         parser.error(f"{args.cell} networks run on NEST only")
-    if args.activation != "noisy-softplus" and (args.cell != "IF_cond_exp" or args.from_scratch):
+    if args.activation != "noisy-softplus" and (
+            args.cell not in ("IF_cond_exp", "IF_cond_alpha") or args.from_scratch
+            or (args.cell == "IF_cond_alpha" and args.start is None)):
         parser.error("--activation conductance-mean-field fine-tunes the IF_cond_exp network "
-                     "of --from-scratch --unit-gain-init (alone, with --cell IF_cond_exp)")
+                     "of --from-scratch --unit-gain-init (alone, with --cell IF_cond_exp), or "
+                     "an IF_cond_exp mean-field network (--start) as IF_cond_alpha")
     if args.activation != "noisy-softplus":
         return mean_field_run(args)
     scratch = f"-scratch{'-unitgain' if args.unit_gain_init else ''}" if args.from_scratch else ""
@@ -186,9 +189,16 @@ def mean_field_run(args) -> None:
     """``--activation conductance-mean-field`` (module docstring)."""
     start_path = args.start or NETWORKS / "small-ns-cond-scratch-unitgain-limit200-tuned.h5"
     tag = f"-{args.tag}" if args.tag else ""
-    tuned_path = NETWORKS / f"small-cmf-cond-limit200-tuned{tag}.h5"
+    tuned_path = NETWORKS / f"small-cmf-{SHORT[args.cell]}-limit200-tuned{tag}.h5"
     start = network_file.read(start_path)
     training_file = load_mnist(args.data)
+    converted = start.cell != args.cell
+    if converted:  # IF_cond_exp -> IF_cond_alpha
+        start = as_alpha_conductances(start, *cell_calibration(
+            args.out / "cell_calibration.json", args.cell), start_path)
+        start_ann = workflow.evaluate_ann(start, data=args.data).accuracy
+        print(f"{start_path} as {args.cell}: ANN {start_ann:.4f} on its held-out digits",
+              flush=True)
     began = time.perf_counter()
     workflow.finetune(dataclasses.replace(start, activation=args.activation),
                       digits=training_file, rate_limit=200.0, out=tuned_path,
@@ -196,20 +206,27 @@ def mean_field_run(args) -> None:
                       progress=False, force=True, **finetune_loss(args.loss))
     tuned_s = time.perf_counter() - began
     print(f"tuned {tuned_path} in {tuned_s:.0f} s", flush=True)
-    rows = [deployed("IF_curr_exp", EXP_NETWORK, args),
-            deployed(f"IF_cond_exp, {start.activation} (the start)", start_path, args,
-                     record="all"),
-            deployed("IF_cond_exp, conductance mean field", tuned_path, args, record="all")]
-    write_result(args.out, f"cell_networks-cond-meanfield{tag}", {
+    rows = [deployed("IF_curr_exp", EXP_NETWORK, args)]
+    if not converted:  # the converted start is not deployed: its ANN accuracy is recorded
+        rows.append(deployed(f"IF_cond_exp, {start.activation} (the start)", start_path, args,
+                             record="all"))
+    rows.append(deployed(f"{args.cell}, conductance mean field", tuned_path, args,
+                         record="all"))
+    write_result(args.out, f"cell_networks-{SHORT[args.cell]}-meanfield{tag}", {
         "window_ms": WINDOW_MS, "backend": args.backend, "cell": args.cell,
         "activation": args.activation, "epochs": args.epochs, "loss": args.loss, "tune_s": tuned_s,
-        "networks": rows}, mean_field_markdown(rows, args, tuned_s))
+        "start_as_cell_ann_accuracy": start_ann if converted else None,
+        "networks": rows}, mean_field_markdown(rows, args, tuned_s,
+                                               start_ann if converted else None))
 
 
-def mean_field_markdown(rows: list, args, tuned_s: float) -> list[str]:
+def mean_field_markdown(rows: list, args, tuned_s: float, start_ann: float | None) -> list[str]:
     start = f"`{args.start}`" if args.start else (
         "the IF_cond_exp network of `cell_networks.py --cell IF_cond_exp --from-scratch "
         "--unit-gain-init` (Noisy Softplus of the signed conductances)")
+    if start_ann is not None:
+        start += (f" as {args.cell} (weights / e: the same mean conductances; its ANN "
+                  f"{100 * start_ann:.2f} % on all its held-out digits before tuning)")
     lines = [f"{start[0].upper()}{start[1:]} fine-tuned "
              f"{args.epochs} epochs with the conductance mean field at 1e-3 / (S tau_syn) "
              f"({tuned_s:.0f} s{', margin loss' if args.loss == 'margin' else ''}), beside "
@@ -247,6 +264,18 @@ def rescaled(network, k: float, S: float, cell: str):
         for layer in network.layers]
     provenance = {**network.provenance, "rescaled_from": {
         "file": str(EXP_NETWORK), "factor": factor, "k": network.k, "S": network.S}}
+    return dataclasses.replace(network, layers=layers, k=k, S=S, provenance=provenance)
+
+
+def as_alpha_conductances(network, k: float, S: float, source: Path):
+    """An IF_cond_exp ``network`` as IF_cond_alpha neurons of calibration (k, S): every weight
+    (pooling windows too) divided by e, so that each conductance's mean (an alpha
+    conductance's integral is e times an exponential one's of the same weight) stays where it
+    was."""
+    layers = [dataclasses.replace(layer, cell="IF_cond_alpha", weight=np.asarray(layer.weight)
+                                  / np.e) for layer in network.layers]
+    provenance = {**network.provenance, "converted_from": {
+        "file": str(source), "cell": network.cell, "weights_divided_by": float(np.e)}}
     return dataclasses.replace(network, layers=layers, k=k, S=S, provenance=provenance)
 
 

@@ -184,6 +184,9 @@ class ActivationSettings:
     timestep : float
         The simulation's step (ms), read by "conductance-mean-field" (a spike is found at the
         end of the step in which the membrane crossed threshold).
+    cell : str
+        The neurons' PyNN cell, read by "conductance-mean-field" (the shape of their
+        conductances).
     """
 
     k: float = 0.30
@@ -194,6 +197,7 @@ class ActivationSettings:
     gamma: float = 0.01
     response: ResponseSurface | None = None
     timestep: float = 1.0
+    cell: str = "IF_curr_exp"
 
     @property
     def tau_s(self) -> float:
@@ -263,9 +267,10 @@ REGISTRY = {entry.name: entry for entry in (
                "k and S unused", models_cell=True),
     Activation("conductance-mean-field",
                lambda net, sigma, s: conductance_mean_field.rate(
-                   net, sigma, s.neuron, s.tau_syn, s.timestep) * s.tau_s,
+                   net, sigma, s.neuron, s.tau_syn, s.timestep, s.cell) * s.tau_s,
                None, f"{_TORCH}:conductance_mean_field_output", True,
-               "IF_cond_exp's rate from its excitatory and inhibitory conductances apart, an "
+               "IF_cond_exp's or IF_cond_alpha's rate from its excitatory and inhibitory "
+               "conductances apart, an "
                "effective-membrane mean field (lifresponse.conductance_mean_field); k and S "
                "unused", by_sign=True, models_cell=True),
 )}
@@ -296,7 +301,7 @@ def ann_output(net, sigma, activation: str = "noisy-softplus", **settings):
         A name of :data:`REGISTRY`.
     **settings
         Fields of :class:`ActivationSettings` (``k``, ``S``, ``tau_syn``, ``softplus_sigma``,
-        ``neuron``, ``gamma``, ``response``, ``timestep``).
+        ``neuron``, ``gamma``, ``response``, ``timestep``, ``cell``).
     """
     return get_activation(activation).output(net, sigma, ActivationSettings(**settings))
 

@@ -1,5 +1,6 @@
-"""The firing rate of an ``IF_cond_exp`` neuron from the statistics of its excitatory and
-inhibitory conductances: a mean field that the ANN of a conductance network trains with.
+"""The firing rate of an ``IF_cond_exp`` or ``IF_cond_alpha`` neuron from the statistics of its
+excitatory and inhibitory conductances: a mean field that the ANN of a conductance network
+trains with.
 
 A conductance network's ANN counts each input as a conductance (uS). Its layer computes, from
 the input rates ``r`` (Hz) and weights ``w`` (uS; negative: inhibitory, of size ``|w|``), the
@@ -35,6 +36,14 @@ the whole predicts NEST is measured (docs/cells.md). Strongly driven layers are 
 tens of times the leak conductance, ``tau_eff`` falls below a millisecond, where the linear
 model of the input (Noisy Softplus of the signed sum) fails most.
 
+``IF_cond_alpha``'s conductance after a spike of weight ``w`` is ``w (t / tau) e^(1 - t / tau)``,
+whose integral is ``e`` times, and whose square's integral ``e^2 / 2`` times, those of the
+exponential ``w e^(-t / tau)``: its conductances have the mean and variance of exponential ones
+of weights ``e / 2 w`` and time constant ``2 tau``, which stand for them here (the same means,
+deviations ``e / sqrt(2)`` times, correlation time ``2 tau``; :data:`CONDUCTANCE_SHAPES`). That
+is an approximation (the alpha shape's spectrum is not an exponential's); docs/cells.md
+measures it.
+
 The Siegert integral ``Integral_{y_r}^{y_th} erfcx(-u) du`` is the exact one of
 :mod:`lifresponse.response` here; the torch twin (:mod:`lifresponse.training.activations`)
 interpolates its antiderivative (:func:`antiderivative_table`).
@@ -57,14 +66,27 @@ Y_LOW, Y_HIGH = -40.0, 9.0
 TABLE_STEP = 0.005
 SIGMA_FLOOR = 1e-6  # mV: the fast limit's membrane noise is held above it (no 0 / 0)
 VARIANCE_FLOOR = 1e-30  # nA^2, added to s_I^2: a finite gradient of s_I where there is no input
+# per cell: what its conductances' mean, deviation and correlation time are, as multiples of
+# those of exponential conductances of the same weights, rates and tau_syn (module docstring)
+CONDUCTANCE_SHAPES = {"IF_cond_exp": (1.0, 1.0, 1.0),
+                      "IF_cond_alpha": (math.e, math.e / math.sqrt(2.0), 2.0)}
 
 
-def require_conductance_exp(cell: str) -> None:
-    """Raise unless ``cell`` is ``IF_cond_exp``, the cell this mean field describes."""
-    if cell != "IF_cond_exp":
-        raise ParameterError("activation", f"conductance-mean-field describes IF_cond_exp "
-                             f"neurons (exponential conductances, a LIF membrane); the network "
-                             f"is of {cell}")
+def require_conductance_lif(cell: str) -> None:
+    """Raise unless ``cell`` is one this mean field describes (:data:`CONDUCTANCE_SHAPES`)."""
+    if cell not in CONDUCTANCE_SHAPES:
+        raise ParameterError("activation", f"conductance-mean-field describes "
+                             f"{' and '.join(CONDUCTANCE_SHAPES)} neurons (exponential or "
+                             f"alpha conductances, a LIF membrane); the network is of {cell}")
+
+
+def exp_equivalent(net, sigma, tau_syn: float, cell: str) -> tuple:
+    """The mean and deviation (uS) and the correlation time (ms) of the exponential
+    conductances that stand for ``cell``'s (:data:`CONDUCTANCE_SHAPES`), from the layer's
+    ``net`` and ``sigma`` (computed as for exponential ones, module docstring)."""
+    require_conductance_lif(cell)
+    mean, deviation, time = CONDUCTANCE_SHAPES[cell]
+    return net * mean, sigma * deviation, tau_syn * time
 
 
 def effective_membrane(net, sigma, neuron) -> tuple:
@@ -87,13 +109,15 @@ def hermite_nodes() -> tuple[np.ndarray, np.ndarray]:
     return z, w / w.sum()
 
 
-def rate(net, sigma, neuron, tau_syn: float, timestep: float) -> np.ndarray:
+def rate(net, sigma, neuron, tau_syn: float, timestep: float,
+         cell: str = "IF_cond_exp") -> np.ndarray:
     """The blended mean-field rate (Hz, module docstring) of inputs ``net`` and ``sigma`` (uS,
-    stacked (excitatory, inhibitory) on the first axis; numpy) with synapses of ``tau_syn``
-    ms, simulated in steps of ``timestep`` ms."""
+    stacked (excitatory, inhibitory) on the first axis; numpy) into ``cell`` neurons with
+    synapses of ``tau_syn`` ms, simulated in steps of ``timestep`` ms."""
     from lifresponse.response import _siegert_integral  # scipy.special: imported on use
 
-    net, sigma = np.asarray(net, float), np.asarray(sigma, float)
+    net, sigma, tau_syn = exp_equivalent(np.asarray(net, float), np.asarray(sigma, float),
+                                         tau_syn, cell)
     g0, tau_eff, mu, s_i = effective_membrane(net, sigma, neuron)
     y_th, y_r = siegert_bounds(mu, s_i, g0, tau_eff, neuron, tau_syn)
     with np.errstate(over="ignore"):

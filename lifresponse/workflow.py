@@ -42,7 +42,7 @@ from lifresponse.calibration.fit import (
 )
 from lifresponse.calibration.sweep import SweepConfig, partial_path, run_sweep
 from lifresponse.cells import CellParams, bias_refusal
-from lifresponse.conductance_mean_field import require_conductance_exp
+from lifresponse.conductance_mean_field import require_conductance_lif
 from lifresponse.datasets import Digits, load_mnist
 from lifresponse.deployment import DeployConfig
 from lifresponse.errors import FileFormatError, ParameterError
@@ -341,12 +341,12 @@ def train(calibration=None, *, architecture: str = DEFAULT_ARCHITECTURE,
     if refusal:
         raise ParameterError("bias", refusal)
     if get_activation(activation).by_sign:
-        require_conductance_exp(calibration.cell)
+        require_conductance_lif(calibration.cell)
     model = trainer.make_model(architecture, activation, calibration.k, calibration.S,
                                calibration.tau_syn, calibration.neuron, train_settings.seed,
                                softplus_sigma, digits.input_shape,
                                train_settings.unit_gain_init, response, train_settings.bias,
-                               calibration.timestep)
+                               calibration.timestep, calibration.cell)
     log.info("train: %s, %s (k = %g, S = %g Hz/nA, tau_syn = %g ms), %d training / %d "
              "validation digits from %s", architecture, activation, calibration.k,
              calibration.S, calibration.tau_syn, len(split.train), len(split.validation),
@@ -540,7 +540,7 @@ def finetune(network, calibration=None, *, label_offset: float = 0.01, data=None
         network.activation if keep else "noisy-softplus", calibration.k, calibration.S,
         network.tau_syn, network.softplus_sigma, network.neuron,
         response=network.response if network.activation == MEASURED else None,
-        timestep=network.timestep))
+        timestep=network.timestep, cell=network.cell))
     split = recorded_split(digits if digits is not None else load_mnist(data),
                            network.provenance, validation, split_seed)
     train_settings = trainer.TrainSettings(epochs=epochs, learning_rate=learning_rate,

@@ -108,7 +108,7 @@ def test_conductance_cell_with_the_poisson_drive_and_its_fit(cell, scale, tmp_pa
     calibration = workflow.fit(tmp_path / "cond.h5", out=tmp_path / "cond.json")
     assert calibration.cell == cell and calibration.tau_syn == 5.0
     models = [f["model"] for f in calibration.record["comparison"]]
-    mean_field = ["conductance-mean-field"] if cell == "IF_cond_exp" else []
+    mean_field = ["conductance-mean-field"] if cell in ("IF_cond_exp", "IF_cond_alpha") else []
     assert models == ["noisy-softplus", "relu", "softplus", *mean_field, "measured"]  # no Siegert
     calibration.require_trainable()  # networks of the cell train on it (below)
     record = json.loads((tmp_path / "cond.json").read_text())

@@ -29,6 +29,7 @@ from lifresponse.activations import noisy_softplus, relu
 from lifresponse.calibration.drives import drive_from_dict
 from lifresponse.calibration.results import RateTable
 from lifresponse.cells import ANN_CELLS, CELLS, NON_LIF_CELLS, CellParams, cell_type
+from lifresponse.conductance_mean_field import CONDUCTANCE_SHAPES
 from lifresponse.errors import FileFormatError, LifResponseError, ParameterError
 from lifresponse.neuron import LIFParams
 from lifresponse.paths import sha256_of, write_atomic
@@ -154,9 +155,10 @@ def siegert_prediction(data: FitData, neuron: LIFParams, dt_noise: float,
 
 def mean_field_prediction(data: FitData, table: RateTable) -> ModelFit:
     """Error of the parameter-free conductance mean field
-    (:mod:`lifresponse.conductance_mean_field`) against an ``IF_cond_exp`` sweep under the
-    Poisson drive: each trial's excitatory and inhibitory trains (one weight, uS, and their
-    summed rates, as the drive made them) give the conductances' means and deviations."""
+    (:mod:`lifresponse.conductance_mean_field`) against an ``IF_cond_exp`` or ``IF_cond_alpha``
+    sweep under the Poisson drive: each trial's excitatory and inhibitory trains (one weight,
+    uS, and their summed rates, as the drive made them) give the conductances' means and
+    deviations."""
     from lifresponse.conductance_mean_field import rate
     from lifresponse.statistics import current_moments, poisson_drive
 
@@ -166,7 +168,8 @@ def mean_field_prediction(data: FitData, table: RateTable) -> ModelFit:
     summed = np.stack([trains.rate_exc * trains.n_exc, trains.rate_inh * trains.n_inh])
     net, sigma = current_moments(summed[..., None], trains.weight[..., None], drive.tau_syn)
     neuron = LIFParams.from_dict(table.attrs["neuron"])
-    residual = rate(net, sigma, neuron, drive.tau_syn, table.attrs["timestep_ms"]) - data.rate
+    residual = rate(net, sigma, neuron, drive.tau_syn, table.attrs["timestep_ms"],
+                    table.attrs["cell"]) - data.rate
     rss = float(residual @ residual)
     return ModelFit("conductance-mean-field", {}, {}, float(np.sqrt(rss / residual.size)),
                     _r2(rss, data.rate))
@@ -184,7 +187,7 @@ def fit_table(table: RateTable) -> list[ModelFit]:
                     if name in _MEMBRANE}
         fits.append(siegert_prediction(data, LIFParams.from_dict(membrane),
                                        *drive_from_dict(drive).siegert_dt_noise()))
-    if cell == "IF_cond_exp" and drive["kind"] == "poisson":
+    if cell in CONDUCTANCE_SHAPES and drive["kind"] == "poisson":
         fits.append(mean_field_prediction(data, table))
     measured = measured_response(table)
     return fits if measured is None else [*fits, measured]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lifresponse.activations import get_activation
+from lifresponse.conductance_mean_field import CONDUCTANCE_SHAPES
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.prediction import layer_input, rates_of_input
 from lifresponse.networks.topology import network_connections
@@ -106,7 +107,7 @@ class Evaluator:
         self.sizes = {}
         own = (network.activation,) if network.has_ann_model and get_activation(
             network.activation).models_cell else ()  # measured, or the conductance mean field
-        if all(layer.cell == "IF_cond_exp" for layer in network.layers) and \
+        if all(layer.cell in CONDUCTANCE_SHAPES for layer in network.layers) and \
                 "conductance-mean-field" not in own:  # whatever the network trained with
             own += ("conductance-mean-field",)
         self.predictors = (*PREDICTORS, *own) if network.has_ann_model and \

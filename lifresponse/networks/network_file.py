@@ -80,6 +80,7 @@ from lifresponse.cells import (
     CellParams,
     bias_refusal,
 )
+from lifresponse.conductance_mean_field import CONDUCTANCE_SHAPES
 from lifresponse.errors import FileFormatError, ParameterError
 from lifresponse.hdf5 import checked_attrs, open_checked, plain
 from lifresponse.networks.architecture import parse_architecture
@@ -554,9 +555,9 @@ def check(network: Network, where: str) -> None:
         if layer.cell not in CELLS:
             raise FileFormatError(f"{name}: cell {layer.cell!r} is not one of {', '.join(CELLS)}")
         if network.activation in REGISTRY and REGISTRY[network.activation].by_sign and \
-                layer.cell != "IF_cond_exp":
+                layer.cell not in CONDUCTANCE_SHAPES:
             raise FileFormatError(f"{name}: the {network.activation!r} activation models "
-                                  f"IF_cond_exp neurons, not {layer.cell}")
+                                  f"{' and '.join(CONDUCTANCE_SHAPES)} neurons, not {layer.cell}")
         if layer.reset not in RESETS:
             raise FileFormatError(f"{name}: reset {layer.reset!r} is not one of "
                                   f"{', '.join(RESETS)}")

@@ -90,7 +90,8 @@ def conductance_mean_field_output(net: torch.Tensor, sigma: torch.Tensor, s) -> 
     The fast limit is computed in float64 (its Siegert integral reaches 1e35), with the
     integral's antiderivative interpolated from :func:`~lifresponse.conductance_mean_field.
     antiderivative_table`."""
-    neuron, tau_syn = s.neuron, s.tau_syn
+    neuron = s.neuron
+    net, sigma, tau_syn = mean_field.exp_equivalent(net, sigma, s.tau_syn, s.cell)
     g0, tau_eff, mu, s_i = mean_field.effective_membrane(net, sigma, neuron)
     y_th, y_r = mean_field.siegert_bounds(mu.double(), s_i.double(), g0.double(),
                                           tau_eff.double(), neuron, tau_syn)

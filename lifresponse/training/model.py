@@ -54,10 +54,13 @@ class SpikingActivation(nn.Module):
         The cell's measured rates, for "measured" (and only it).
     timestep : float
         The simulation's step (ms), for "conductance-mean-field".
+    cell : str
+        The neurons' PyNN cell, for "conductance-mean-field" (the shape of its conductances).
     """
 
     def __init__(self, activation, k, S, tau_syn, softplus_sigma=0.45, neuron=LIFParams(),
-                 gamma=0.01, response: ResponseSurface | None = None, timestep: float = 1.0):
+                 gamma=0.01, response: ResponseSurface | None = None, timestep: float = 1.0,
+                 cell: str = "IF_curr_exp"):
         super().__init__()
         self.entry = get_activation(activation)
         if (activation == MEASURED) != (response is not None):
@@ -72,7 +75,7 @@ class SpikingActivation(nn.Module):
         self.softplus_sigma, self.neuron, self.gamma = softplus_sigma, neuron, gamma
         self.response = response
         self.settings = ActivationSettings(k, S, tau_syn, softplus_sigma, neuron, gamma,
-                                           response, timestep)
+                                           response, timestep, cell)
         self._output = self.entry.torch_function()
 
     @property
@@ -296,7 +299,7 @@ class SpikingNetwork(nn.Module):
         activation = SpikingActivation(network.activation, network.k, network.S,
                                        network.tau_syn, network.softplus_sigma, network.neuron,
                                        network.soft_lif_gamma, network.response,
-                                       network.timestep)
+                                       network.timestep, network.cell)
         model = cls(network.architecture, activation, input_rate=network.input_rate,
                     input_shape=network.input_shape, layers=network.layers)
         for layer, merges, stored in zip(model.layers, model.merges, network.layers,

@@ -484,15 +484,16 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int =
 def make_model(architecture: str, activation: str, k: float, S: float, tau_syn: float,
                neuron: LIFParams | CellParams, seed: int, softplus_sigma: float = 0.45,
                input_shape=(1, 28, 28), unit_gain_init: bool = False,
-               response=None, bias: bool = False, timestep: float = 1.0) -> SpikingNetwork:
+               response=None, bias: bool = False, timestep: float = 1.0,
+               cell: str = "IF_curr_exp") -> SpikingNetwork:
     """A freshly initialised network with one activation in every layer, for images of
     ``input_shape`` (channels, height, width); ``unit_gain_init``: initial weights divided by
     the activation's gain ``S tau_syn`` (:class:`TrainSettings`); ``response``: the
     :class:`~lifresponse.response_surface.ResponseSurface` of "measured"; ``bias``: the
-    convolution and dense layers get biases, starting at 0; ``timestep`` (ms): the
-    simulation's, for "conductance-mean-field"."""
+    convolution and dense layers get biases, starting at 0; ``timestep`` (ms) and ``cell``:
+    the simulation's step and the neurons' PyNN cell, for "conductance-mean-field"."""
     activation = SpikingActivation(activation, k, S, tau_syn, softplus_sigma, neuron,
-                                   response=response, timestep=timestep)
+                                   response=response, timestep=timestep, cell=cell)
     return SpikingNetwork(architecture, activation, seed=seed,
                           input_shape=input_shape,
                           weight_scale=1.0 / (S * tau_syn / 1000.0) if unit_gain_init else 1.0,

@@ -184,9 +184,9 @@ class ActivationSettings:
     timestep : float
         The simulation's step (ms), read by "conductance-mean-field" (a spike is found at the
         end of the step in which the membrane crossed threshold).
-    cell : str
+    cell : str or None
         The neurons' PyNN cell, read by "conductance-mean-field" (the shape of their
-        conductances).
+        conductances); None for a network of several.
     """
 
     k: float = 0.30
@@ -197,7 +197,7 @@ class ActivationSettings:
     gamma: float = 0.01
     response: ResponseSurface | None = None
     timestep: float = 1.0
-    cell: str = "IF_curr_exp"
+    cell: str | None = "IF_curr_exp"
 
     @property
     def tau_s(self) -> float:

@@ -169,6 +169,13 @@ def test_what_it_cannot_model_is_refused(mean_field_network, tmp_path):
                                               "activation models IF_cond_exp and IF_cond_alpha "
                                               "neurons, not IF_curr_alpha"):
         network_file.write(as_current, tmp_path / "x.h5")
+    mixed = dataclasses.replace(mean_field_network, layers=[
+        dataclasses.replace(layer, cell="IF_cond_alpha") if i == 1 else layer
+        for i, layer in enumerate(mean_field_network.layers)])
+    with pytest.raises(FileFormatError, match="the 'conductance-mean-field' activation models "
+                                              "one cell; the layers are of IF_cond_alpha, "
+                                              "IF_cond_exp"):
+        network_file.write(mixed, tmp_path / "x.h5")
 
 
 @pytest.mark.parametrize("cell, scale", [("IF_cond_exp", 1.0), ("IF_cond_alpha", 1 / math.e)])

@@ -359,6 +359,12 @@ class Network:
             raise ParameterError("network", f"layers of several cells ({', '.join(cells)})")
         return cells.pop()
 
+    @property
+    def shared_cell(self) -> str | None:
+        """:attr:`cell`, or None where the layers are of several (a network imported so)."""
+        cells = {layer.cell for layer in self.layers}
+        return cells.pop() if len(cells) == 1 else None
+
 
 def write(network: Network, path) -> None:
     """Write ``network`` to ``path`` atomically (temporary file, then rename)."""
@@ -550,6 +556,11 @@ def check(network: Network, where: str) -> None:
     if network.input_encoding not in ENCODINGS:
         raise FileFormatError(f"{where}: input_encoding {network.input_encoding!r} is not one "
                               f"of {', '.join(ENCODINGS)}")
+    if network.activation in REGISTRY and REGISTRY[network.activation].by_sign and \
+            network.shared_cell is None:
+        cells = sorted({layer.cell for layer in network.layers})
+        raise FileFormatError(f"{where}: the {network.activation!r} activation models one cell; "
+                              f"the layers are of {', '.join(cells)}")
     for i, layer in enumerate(network.layers):
         name = f"{where}: layer {i} ({layer.kind})"
         if layer.cell not in CELLS:

@@ -59,7 +59,8 @@ def rates_of_input(network: Network, net: np.ndarray, sigma: np.ndarray,
     y = ann_output(net, sigma, activation, k=network.k, S=network.S,
                    tau_syn=network.tau_syn, softplus_sigma=network.softplus_sigma,
                    neuron=network.neuron, gamma=network.soft_lif_gamma,
-                   response=network.response, timestep=network.timestep, cell=network.cell)
+                   response=network.response, timestep=network.timestep,
+                   cell=network.shared_cell)
     return y / (network.tau_syn / 1000.0)
 
 

@@ -54,13 +54,14 @@ class SpikingActivation(nn.Module):
         The cell's measured rates, for "measured" (and only it).
     timestep : float
         The simulation's step (ms), for "conductance-mean-field".
-    cell : str
-        The neurons' PyNN cell, for "conductance-mean-field" (the shape of its conductances).
+    cell : str or None
+        The neurons' PyNN cell, for "conductance-mean-field" (the shape of its conductances);
+        None for a network of several.
     """
 
     def __init__(self, activation, k, S, tau_syn, softplus_sigma=0.45, neuron=LIFParams(),
                  gamma=0.01, response: ResponseSurface | None = None, timestep: float = 1.0,
-                 cell: str = "IF_curr_exp"):
+                 cell: str | None = "IF_curr_exp"):
         super().__init__()
         self.entry = get_activation(activation)
         if (activation == MEASURED) != (response is not None):
@@ -299,7 +300,7 @@ class SpikingNetwork(nn.Module):
         activation = SpikingActivation(network.activation, network.k, network.S,
                                        network.tau_syn, network.softplus_sigma, network.neuron,
                                        network.soft_lif_gamma, network.response,
-                                       network.timestep, network.cell)
+                                       network.timestep, network.shared_cell)
         model = cls(network.architecture, activation, input_rate=network.input_rate,
                     input_shape=network.input_shape, layers=network.layers)
         for layer, merges, stored in zip(model.layers, model.merges, network.layers,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lifresponse.activations import get_activation
+from lifresponse.cells import cell_type
 from lifresponse.conductance_mean_field import CONDUCTANCE_SHAPES
 from lifresponse.networks.network_file import Network
 from lifresponse.networks.prediction import layer_input, rates_of_input
@@ -110,7 +111,11 @@ class Evaluator:
         if all(layer.cell in CONDUCTANCE_SHAPES for layer in network.layers) and \
                 "conductance-mean-field" not in own:  # whatever the network trained with
             own += ("conductance-mean-field",)
-        self.predictors = (*PREDICTORS, *own) if network.has_ann_model and \
+        # Softplus's fixed noise level is a current (softplus_sigma, nA): it predicts nothing
+        # of inputs in other units (uS, mV)
+        general = tuple(name for name in PREDICTORS if name != "softplus" or all(
+            cell_type(layer.cell).weight_unit == "nA" for layer in network.layers))
+        self.predictors = (*general, *own) if network.has_ann_model and \
             network.input_encoding == "poisson" else ()  # without an ANN model: nothing to predict
         self.by_sign = any(get_activation(name).by_sign for name in self.predictors)
         self.connections = network_connections(network) if self.predictors else None

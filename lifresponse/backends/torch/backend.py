@@ -136,8 +136,8 @@ class TorchPresenter:
     def present_blocks(self, blocks) -> Iterator[BlockActivity]:
         """Each of ``blocks`` [(first, pixels)] presented, in order. On the CPU the next block
         is handed to the loop's threads before this one is collected, so that no thread waits
-        at a block's end for the others (3-7 % of the loop's time in blocks of 100 images,
-        ``benchmarks/results/fast_path_command.md``)."""
+        at a block's end for the others (3-7 % of the loop's time in blocks of 100 images, a
+        development measurement in docs/torch.md)."""
         pending = None
         for first, pixels in blocks:
             started = self._start(pixels, first)

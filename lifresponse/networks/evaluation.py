@@ -108,7 +108,7 @@ class Evaluator:
         self.sizes = {}
         own = (network.activation,) if network.has_ann_model and get_activation(
             network.activation).models_cell else ()  # measured, or the conductance mean field
-        if all(layer.cell in CONDUCTANCE_SHAPES for layer in network.layers) and \
+        if network.shared_cell in CONDUCTANCE_SHAPES and \
                 "conductance-mean-field" not in own:  # whatever the network trained with
             own += ("conductance-mean-field",)
         # Softplus's fixed noise level is a current (softplus_sigma, nA): it predicts nothing

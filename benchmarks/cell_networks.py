@@ -180,6 +180,21 @@ def deployed(label: str, path: Path, args, record: str = "output") -> dict:
     return row
 
 
+def timed_header(first: list[str]) -> list[str]:
+    """A table's header and rule: the ``first`` columns, then the SNN at each checkpoint and
+    the wall time."""
+    return ["| " + " | ".join(first) + " | SNN " + " | SNN ".join(
+        f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
+            "|" + "---|" * (len(first) + len(CHECKPOINTS_MS) + 1)]
+
+
+def timed_row(first: list[str], row: dict) -> str:
+    """A table's row: the ``first`` cells, then the ``deployed`` row's SNN accuracy at each
+    checkpoint and its wall time."""
+    return "| " + " | ".join([*first, *(f"{100 * row['accuracy_by_time'][str(t)]:.2f} %"
+                                        for t in CHECKPOINTS_MS), f"{row['wall_s']:.0f}"]) + " |"
+
+
 def finetune_loss(loss: str) -> dict:
     """``finetune``'s settings for ``--loss``: the margin loss without the label shift."""
     return {"loss": "margin", "label_offset": 0.0} if loss == "margin" else {}
@@ -233,13 +248,9 @@ def mean_field_markdown(rows: list, args, tuned_s: float, start_ann: float | Non
              f"it and the IF_curr_exp network, on NEST (2 threads, seed 1), the first "
              f"{rows[0]['images']} held-out digits x {WINDOW_MS:g} ms. Ties: the lowest class "
              "index wins. Nothing else ran on the machine.", "",
-             "| network | ANN validation | SNN " + " | SNN ".join(
-                 f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
-             "|---|---|" + "---|" * len(CHECKPOINTS_MS) + "---|"]
-    for r in rows:
-        lines.append(f"| {r['cell']} | {100 * r['ann_validation_accuracy']:.2f} % | "
-                     + " | ".join(f"{100 * r['accuracy_by_time'][str(t)]:.2f} %"
-                                  for t in CHECKPOINTS_MS) + f" | {r['wall_s']:.0f} |")
+             *timed_header(["network", "ANN validation"])]
+    lines += [timed_row([r["cell"], f"{100 * r['ann_validation_accuracy']:.2f} %"], r)
+              for r in rows]
     lines += ["", "Each layer's recorded rates (first digits, every layer recorded) against "
               "each activation's prediction from the layer before, RMS (Hz); recorded mean "
               "rates in brackets:", "", "| network | predictor | " + " | ".join(
@@ -305,16 +316,10 @@ def markdown(rows: list, args) -> list[str]:
              f"seed 1), the first {rows[0]['images']} of each network's held-out digits x "
              f"{WINDOW_MS:g} ms (the same digits: both networks hold out the same split). Ties: "
              "the lowest class index wins. Nothing else ran on the machine.", "",
-             "| cell | k | S (Hz/nA; conductance cells Hz/uS; delta synapses Hz/mV) | ANN "
-             "validation | SNN "
-             + " | SNN ".join(
-                 f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
-             "|---|---|---|---|" + "---|" * len(CHECKPOINTS_MS) + "---|"]
-    for r in rows:
-        lines.append(f"| {r['cell']} | {r['k']:.3f} | {r['S']:.{1 if r['S'] >= 100 else 3}f} | "
-                     f"{100 * r['ann_validation_accuracy']:.2f} % | " + " | ".join(
-                         f"{100 * r['accuracy_by_time'][str(t)]:.2f} %" for t in CHECKPOINTS_MS)
-                     + f" | {r['wall_s']:.0f} |")
+             *timed_header(["cell", "k", "S (Hz/nA; conductance cells Hz/uS; delta synapses "
+                            "Hz/mV)", "ANN validation"])]
+    lines += [timed_row([r["cell"], f"{r['k']:.3f}", f"{r['S']:.{1 if r['S'] >= 100 else 3}f}",
+                         f"{100 * r['ann_validation_accuracy']:.2f} %"], r) for r in rows]
     return lines
 
 

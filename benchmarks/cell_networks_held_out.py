@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cell_networks import CHECKPOINTS_MS, WINDOW_MS, deployed
+from cell_networks import WINDOW_MS, deployed, timed_header, timed_row
 from provenance import write_result
 
 from lifresponse.networks import network_file
@@ -33,15 +33,9 @@ def main() -> None:
     lines = [f"Each network on NEST (2 threads, seed 1, output recorded), the first "
              f"{rows[0]['images']} of its held-out digits x {WINDOW_MS:g} ms, one after another "
              "(`cell_networks.deployed`). Ties: the lowest class index wins. Nothing else ran "
-             "on the machine.", "",
-             "| cell | network | ANN validation | SNN " + " | SNN ".join(
-                 f"{t} ms" for t in CHECKPOINTS_MS) + " | wall (s) |",
-             "|---|---|---|" + "---|" * len(CHECKPOINTS_MS) + "---|"]
-    for r in rows:
-        lines.append(f"| {r['cell']} | `{Path(r['network']).name}` | "
-                     f"{100 * r['ann_validation_accuracy']:.2f} % | " + " | ".join(
-                         f"{100 * r['accuracy_by_time'][str(t)]:.2f} %" for t in CHECKPOINTS_MS)
-                     + f" | {r['wall_s']:.0f} |")
+             "on the machine.", "", *timed_header(["cell", "network", "ANN validation"])]
+    lines += [timed_row([r["cell"], f"`{Path(r['network']).name}`",
+                         f"{100 * r['ann_validation_accuracy']:.2f} %"], r) for r in rows]
     write_result(args.out, f"cell_networks_held_out-{args.tag}",
                  {"window_ms": WINDOW_MS, "backend": "nest", "networks": rows}, lines)
 
